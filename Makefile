@@ -1,0 +1,55 @@
+# Launchplane developer tasks. `make help` lists them.
+# The README's two set-up commands are `make demo` (the main job) and `make test` (the tests).
+
+CARGO ?= cargo
+SHELL := /bin/bash
+
+.PHONY: help build demo test fmt fmt-check clippy unit crds crds-check chart-crds chart-check e2e bench
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+build: ## build every crate
+	$(CARGO) build --workspace --all-targets
+
+demo: ## the main job: run the Launchplane demo on the embedded defaults
+	./scripts/demo.sh
+
+test: fmt-check clippy unit crds-check chart-check ## everything CI runs
+	@echo "make test: all checks passed"
+
+fmt: ## format the code
+	$(CARGO) fmt --all
+
+fmt-check:
+	$(CARGO) fmt --all -- --check
+
+clippy:
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+unit: ## all Rust tests (e2e tests skip loudly without KUBECONFIG)
+	$(CARGO) test --workspace --no-fail-fast
+
+crds: ## regenerate crds/ (and the chart's copy) from the Rust types
+	$(CARGO) run -q -p launchplane -- crds --out-dir crds
+	$(MAKE) chart-crds
+
+crds-check: ## fail when crds/ differs from what the code generates
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	$(CARGO) run -q -p launchplane -- crds --out-dir "$$tmp" 2>/dev/null && \
+	if ! diff -ru crds "$$tmp"; then echo "crds/ is out of date: run 'make crds' and commit the result" >&2; exit 1; fi
+	@echo "crds/ matches the code"
+
+chart-crds: ## copy crds/ into the Helm chart
+	mkdir -p charts/launchplane/crds
+	rm -f charts/launchplane/crds/*.yaml
+	cp crds/*.yaml charts/launchplane/crds/
+
+chart-check: ## helm lint + template + chart CRDs equal crds/ (installs helm locally)
+	./scripts/check-chart.sh
+
+e2e: ## end-to-end tests against the cluster in KUBECONFIG (skipped loudly without one)
+	./scripts/e2e.sh
+
+bench: ## benchmarks against the Dokploy simulator; prints a table, writes target/bench/*.json
+	./scripts/bench.sh

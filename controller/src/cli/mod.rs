@@ -1,0 +1,27 @@
+//! Command-line entry points. Each subcommand lives in its own module; `run` only dispatches.
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+mod crds;
+
+/// Launchplane keeps the operational truth for web products deployed on Dokploy.
+#[derive(Debug, Parser)]
+#[command(name = "launchplane", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print every CustomResourceDefinition as YAML, or write one file per kind.
+    Crds(crds::CrdsArgs),
+}
+
+/// Run a parsed command line and return the process exit code.
+pub fn run(cli: Cli) -> Result<i32> {
+    match cli.command {
+        Command::Crds(args) => crds::run(&args),
+    }
+}
