@@ -174,13 +174,23 @@ pub fn compute(
 
     let (ready_status, ready_reason, ready_message) = ready_summary(aspects);
     let ready = ready_status == status::TRUE;
-    wanted.push((types::READY.to_string(), ready_status, ready_reason, ready_message));
+    wanted.push((
+        types::READY.to_string(),
+        ready_status,
+        ready_reason,
+        ready_message,
+    ));
 
     let (rec_status, rec_reason, rec_message) = match progress {
         Progress::Reconciling { reason, message } => (status::TRUE, reason.clone(), message.clone()),
         _ => (status::FALSE, reasons::UP_TO_DATE.to_string(), String::new()),
     };
-    wanted.push((types::RECONCILING.to_string(), rec_status, rec_reason, rec_message));
+    wanted.push((
+        types::RECONCILING.to_string(),
+        rec_status,
+        rec_reason,
+        rec_message,
+    ));
     let (st_status, st_reason, st_message) = match progress {
         Progress::Stalled { reason, message } => (status::TRUE, reason.clone(), message.clone()),
         _ => (status::FALSE, reasons::NOT_STALLED.to_string(), String::new()),
@@ -283,9 +293,15 @@ mod tests {
             t(100),
         );
         let target = find(&out.conditions, types::TARGET_VERIFIED).unwrap();
-        assert_eq!((target.status.as_str(), target.reason.as_str()), ("True", "Matched"));
+        assert_eq!(
+            (target.status.as_str(), target.reason.as_str()),
+            ("True", "Matched")
+        );
         let id = find(&out.conditions, types::RUNTIME_IDENTITY_VERIFIED).unwrap();
-        assert_eq!((id.status.as_str(), id.reason.as_str()), ("Unknown", "Unverifiable"));
+        assert_eq!(
+            (id.status.as_str(), id.reason.as_str()),
+            ("Unknown", "Unverifiable")
+        );
         assert!(out.conditions.iter().all(|c| c.observed_generation == Some(3)));
         assert_eq!(out.verdict, Verdict::Unverifiable);
         assert!(!out.ready);
@@ -319,9 +335,15 @@ mod tests {
         let ready = find(&out.conditions, types::READY).unwrap();
         assert_eq!(ready.status, "False");
         assert_eq!(ready.reason, "Mismatch");
-        assert!(ready.message.contains("TargetVerified is Mismatch"), "{}", ready.message);
         assert!(
-            ready.message.contains("RuntimeIdentityVerified is Missing: identity detail"),
+            ready.message.contains("TargetVerified is Mismatch"),
+            "{}",
+            ready.message
+        );
+        assert!(
+            ready
+                .message
+                .contains("RuntimeIdentityVerified is Missing: identity detail"),
             "{}",
             ready.message
         );
@@ -336,7 +358,11 @@ mod tests {
             Some(1),
             t(10),
         );
-        assert_eq!(first.transitions.len(), first.conditions.len(), "everything is new");
+        assert_eq!(
+            first.transitions.len(),
+            first.conditions.len(),
+            "everything is new"
+        );
 
         // Same statuses later, new generation: times kept, generation updated, no transitions.
         let second = compute(
@@ -389,13 +415,21 @@ mod tests {
         let target = find(&second.conditions, types::TARGET_VERIFIED).unwrap();
         assert_eq!(target.reason, "Missing");
         assert_eq!(target.last_transition_time, Time(t(10)));
-        assert!(second.transitions.iter().any(|x| x.type_ == types::TARGET_VERIFIED));
+        assert!(
+            second
+                .transitions
+                .iter()
+                .any(|x| x.type_ == types::TARGET_VERIFIED)
+        );
     }
 
     #[test]
     fn kstatus_conditions_follow_progress() {
         let settled = compute(&[], &[], &Progress::Settled, Some(1), t(1));
-        assert_eq!(find(&settled.conditions, types::RECONCILING).unwrap().status, "False");
+        assert_eq!(
+            find(&settled.conditions, types::RECONCILING).unwrap().status,
+            "False"
+        );
         assert_eq!(find(&settled.conditions, types::STALLED).unwrap().status, "False");
 
         let reconciling = compute(
@@ -422,7 +456,10 @@ mod tests {
             t(3),
         );
         assert_eq!(find(&stalled.conditions, types::STALLED).unwrap().status, "True");
-        assert_eq!(find(&stalled.conditions, types::RECONCILING).unwrap().status, "False");
+        assert_eq!(
+            find(&stalled.conditions, types::RECONCILING).unwrap().status,
+            "False"
+        );
     }
 
     #[test]

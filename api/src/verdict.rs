@@ -132,18 +132,36 @@ mod tests {
 
     #[test]
     fn worst_orders_definite_failures_above_unknowns() {
-        assert_eq!(Verdict::worst([Verdict::Matched, Verdict::Unverifiable]), Verdict::Unverifiable);
-        assert_eq!(Verdict::worst([Verdict::Missing, Verdict::Unverifiable]), Verdict::Missing);
-        assert_eq!(Verdict::worst([Verdict::Missing, Verdict::Mismatch]), Verdict::Mismatch);
-        assert_eq!(Verdict::worst([Verdict::Matched, Verdict::Unchecked]), Verdict::Unchecked);
+        assert_eq!(
+            Verdict::worst([Verdict::Matched, Verdict::Unverifiable]),
+            Verdict::Unverifiable
+        );
+        assert_eq!(
+            Verdict::worst([Verdict::Missing, Verdict::Unverifiable]),
+            Verdict::Missing
+        );
+        assert_eq!(
+            Verdict::worst([Verdict::Missing, Verdict::Mismatch]),
+            Verdict::Mismatch
+        );
+        assert_eq!(
+            Verdict::worst([Verdict::Matched, Verdict::Unchecked]),
+            Verdict::Unchecked
+        );
         assert_eq!(Verdict::worst([]), Verdict::Unchecked);
-        assert_eq!(Verdict::worst([Verdict::Matched, Verdict::Matched]), Verdict::Matched);
+        assert_eq!(
+            Verdict::worst([Verdict::Matched, Verdict::Matched]),
+            Verdict::Matched
+        );
     }
 
     #[test]
     fn verdict_serializes_as_its_name() {
         for v in Verdict::ALL {
-            assert_eq!(serde_json::to_value(v).unwrap_or_default(), serde_json::json!(v.as_str()));
+            assert_eq!(
+                serde_json::to_value(v).unwrap_or_default(),
+                serde_json::json!(v.as_str())
+            );
         }
     }
 
@@ -158,7 +176,10 @@ mod tests {
     #[test]
     fn value_mismatch_displays_both_sides() {
         let m = FieldMismatch::values("displayName", Some("web"), Some("web-old"));
-        assert_eq!(m.to_string(), r#"displayName: expected "web", observed "web-old""#);
+        assert_eq!(
+            m.to_string(),
+            r#"displayName: expected "web", observed "web-old""#
+        );
         let m = FieldMismatch::values("domains", Some("a.test"), None::<String>);
         assert_eq!(m.to_string(), r#"domains: expected "a.test", observed <absent>"#);
     }

@@ -135,10 +135,7 @@ pub fn verify_target(
     window: &ObservationWindow<'_>,
     now: Timestamp,
 ) -> TargetVerification {
-    let known_id = desired
-        .target_id
-        .clone()
-        .or_else(|| bound_id.map(str::to_string));
+    let known_id = desired.target_id.clone().or_else(|| bound_id.map(str::to_string));
 
     if let Some((failure, detail)) = &window.last_failure {
         let (reason, what) = match failure {
@@ -147,7 +144,12 @@ pub fn verify_target(
             ProviderFailure::Throttled => (reasons::PROVIDER_THROTTLED, "provider throttled the API key"),
             ProviderFailure::Other => (reasons::PROVIDER_ERROR, "provider error"),
         };
-        return TargetVerification::verdict(Verdict::Unverifiable, reason, format!("{what}: {detail}"), known_id);
+        return TargetVerification::verdict(
+            Verdict::Unverifiable,
+            reason,
+            format!("{what}: {detail}"),
+            known_id,
+        );
     }
     let (Some(targets), Some(observed_at)) = (window.targets, window.observed_at) else {
         return TargetVerification::verdict(
@@ -157,7 +159,8 @@ pub fn verify_target(
             known_id,
         );
     };
-    let window_len = window.poll_interval * i32::try_from(window.stale_after_polls.max(1)).unwrap_or(i32::MAX);
+    let window_len =
+        window.poll_interval * i32::try_from(window.stale_after_polls.max(1)).unwrap_or(i32::MAX);
     let age = now.duration_since(observed_at);
     if age > window_len {
         return TargetVerification::verdict(
@@ -255,7 +258,12 @@ pub fn verify_target(
         TargetVerification::verdict(
             Verdict::Mismatch,
             reasons::DRIFTED,
-            format!("{} {} differs in {}", desired.category, bound.id, fields.join(", ")),
+            format!(
+                "{} {} differs in {}",
+                desired.category,
+                bound.id,
+                fields.join(", ")
+            ),
             bound_id,
         )
     };

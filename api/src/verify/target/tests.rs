@@ -258,22 +258,42 @@ fn verdict_table() {
     ];
 
     for case in cases {
-        let v = verify_target(&case.desired, case.bound, &case.claims, &window(&case.targets), at(NOW));
+        let v = verify_target(
+            &case.desired,
+            case.bound,
+            &case.claims,
+            &window(&case.targets),
+            at(NOW),
+        );
         assert_eq!((v.verdict, v.reason), case.expect, "{}: {}", case.name, v.message);
         assert_eq!(v.bound_target_id.as_deref(), case.expect_bound, "{}", case.name);
         let fields: Vec<&str> = v.mismatches.iter().map(|m| m.field.as_str()).collect();
         assert_eq!(fields, case.expect_fields, "{}", case.name);
-        assert!(!v.message.is_empty(), "{}: every verdict explains itself", case.name);
+        assert!(
+            !v.message.is_empty(),
+            "{}: every verdict explains itself",
+            case.name
+        );
     }
 }
 
 #[test]
 fn rename_mismatch_lists_both_names() {
     let targets = vec![svc("a1", "shop-web-old")];
-    let v = verify_target(&desired(Some("a1"), "shop-web"), None, &[], &window(&targets), at(NOW));
+    let v = verify_target(
+        &desired(Some("a1"), "shop-web"),
+        None,
+        &[],
+        &window(&targets),
+        at(NOW),
+    );
     assert_eq!(
         v.mismatches,
-        vec![FieldMismatch::values("displayName", Some("shop-web"), Some("shop-web-old"))]
+        vec![FieldMismatch::values(
+            "displayName",
+            Some("shop-web"),
+            Some("shop-web-old")
+        )]
     );
     assert_eq!(v.observed.map(|o| o.name).as_deref(), Some("shop-web-old"));
 }
@@ -291,7 +311,11 @@ fn provider_failures_are_unverifiable_never_matched_or_missing() {
         w.last_failure = Some((failure, "connection refused".into()));
         let v = verify_target(&desired(Some("a1"), "shop-web"), None, &[], &w, at(NOW));
         assert_eq!((v.verdict, v.reason), (Verdict::Unverifiable, reason));
-        assert_eq!(v.bound_target_id.as_deref(), Some("a1"), "the binding survives an outage");
+        assert_eq!(
+            v.bound_target_id.as_deref(),
+            Some("a1"),
+            "the binding survives an outage"
+        );
     }
 }
 
@@ -300,9 +324,15 @@ fn observation_goes_stale_after_n_poll_intervals() {
     let targets = vec![svc("a1", "shop-web")];
     let w = window(&targets); // observed at 1000, 3 x 30 s window
     let d = desired(Some("a1"), "shop-web");
-    assert_eq!(verify_target(&d, None, &[], &w, at(1090)).verdict, Verdict::Matched);
+    assert_eq!(
+        verify_target(&d, None, &[], &w, at(1090)).verdict,
+        Verdict::Matched
+    );
     let stale = verify_target(&d, None, &[], &w, at(1091));
-    assert_eq!((stale.verdict, stale.reason), (Verdict::Unverifiable, reasons::OBSERVATION_STALE));
+    assert_eq!(
+        (stale.verdict, stale.reason),
+        (Verdict::Unverifiable, reasons::OBSERVATION_STALE)
+    );
 }
 
 #[test]
@@ -315,5 +345,8 @@ fn unchecked_before_the_first_observation() {
         stale_after_polls: 3,
     };
     let v = verify_target(&desired(Some("a1"), "shop-web"), None, &[], &w, at(NOW));
-    assert_eq!((v.verdict, v.reason), (Verdict::Unchecked, reasons::NOT_OBSERVED_YET));
+    assert_eq!(
+        (v.verdict, v.reason),
+        (Verdict::Unchecked, reasons::NOT_OBSERVED_YET)
+    );
 }

@@ -1,0 +1,126 @@
+//! BackupGate: evidence that a destination lane was backed up, required by promotions into
+//! lanes that ask for it. The spec is immutable.
+
+use super::common::{HTTP_URL_PATTERN, LocalObjectRef, immutable_rule, keep_field_description};
+use crate::verdict::Verdict;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+use kube::{CustomResource, KubeSchema};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// The message of the immutability rule on BackupGate's spec.
+pub const BACKUP_GATE_IMMUTABLE_MESSAGE: &str = "spec is immutable: create a new BackupGate instead";
+
+/// Backup evidence for a destination lane. A promotion into a lane with
+/// `promotion.requireBackupGate` needs a Passed BackupGate newer than the lane's last
+/// promotion.
+#[derive(CustomResource, KubeSchema, Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[kube(
+    group = "launchplane.dev",
+    version = "v1alpha1",
+    kind = "BackupGate",
+    namespaced,
+    status = "BackupGateStatus",
+    derive = "Default",
+    derive = "PartialEq",
+    shortname = "lpbg",
+    category = "launchplane",
+    doc = "Backup evidence for a destination lane (spec immutable).",
+    printcolumn(name = "Lane", type_ = "string", json_path = ".spec.laneRef.name"),
+    printcolumn(name = "Backup", type_ = "string", json_path = ".spec.backupId"),
+    printcolumn(name = "Taken", type_ = "date", json_path = ".spec.takenAt"),
+    printcolumn(name = "Result", type_ = "string", json_path = ".status.result"),
+    printcolumn(name = "Verdict", type_ = "string", json_path = ".status.verdict"),
+    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
+)]
+#[serde(rename_all = "camelCase")]
+#[x_kube(validation = immutable_rule(BACKUP_GATE_IMMUTABLE_MESSAGE))]
+pub struct BackupGateSpec {
+    /// The Lane the backup protects (the promotion's destination).
+    pub lane_ref: LocalObjectRef,
+    /// The backup's id in the backup system.
+    #[schemars(length(min = 1, max = 253))]
+    pub backup_id: String,
+    /// When the backup was taken (RFC 3339, e.g. `2026-11-20T03:00:00Z`).
+    pub taken_at: Time,
+    /// Where the backup is stored, e.g. `s3://acme-backups/shop/prod/2026-11-20.dump`.
+    #[schemars(length(min = 1, max = 1024))]
+    pub location: String,
+    /// Evidence that the backup is usable. Absent: only the fact that it was taken.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<BackupEvidence>,
+}
+
+impl Default for BackupGateSpec {
+    /// An empty gate taken at the Unix epoch (a fixture, not a valid gate).
+    fn default() -> Self {
+        BackupGateSpec {
+            lane_ref: LocalObjectRef::default(),
+            backup_id: String::new(),
+            taken_at: Time(jiff::Timestamp::UNIX_EPOCH),
+            location: String::new(),
+            evidence: None,
+        }
+    }
+}
+
+/// Evidence that a backup is usable.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BackupEvidence {
+    /// Size of the backup in bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0))]
+    pub size_bytes: Option<i64>,
+    /// Checksum of the backup, e.g. `sha256:` and 64 hex digits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 135))]
+    pub checksum: Option<String>,
+    /// Whether a test restore of the backup succeeded. Default false.
+    #[serde(default)]
+    pub restore_verified: bool,
+    /// Web URL of the backup job or its log.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 2048), regex(pattern = HTTP_URL_PATTERN))]
+    pub url: Option<String>,
+}
+
+/// The outcome of a backup gate.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+pub enum BackupResult {
+    /// The evidence is acceptable.
+    Passed,
+    /// It is not (e.g. the backup is older than required or a restore failed).
+    #[default]
+    Failed,
+}
+
+/// Whether the gate passed.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BackupGateStatus {
+    /// The `metadata.generation` this status was computed from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+    /// The gate's verdict.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = keep_field_description)]
+    pub verdict: Option<Verdict>,
+    /// Conditions: `Ready`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["type"]))]
+    pub conditions: Vec<Condition>,
+    /// `Passed` or `Failed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = keep_field_description)]
+    pub result: Option<BackupResult>,
+    /// Why, in a sentence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// The Promotion that consumed the gate, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub used_by: Option<String>,
+    /// When the gate was last evaluated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evaluated_at: Option<Time>,
+}

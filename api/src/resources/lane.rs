@@ -1,0 +1,310 @@
+//! Lane: a stable lane (testing, prod) of a product — which target it deploys to, which
+//! artifact it should run, with what env, and how it is verified.
+
+use super::common::{
+    DNS1123_LABEL_PATTERN, ENV_NAME_PATTERN, HTTP_URL_PATTERN, IdentityFields, IdentitySurface,
+    LocalObjectRef, URL_PATH_PATTERN, default_surfaces, default_true, keep_field_description,
+};
+use crate::identity::RuntimeIdentityPayload;
+use crate::verdict::{FieldMismatch, Verdict};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+use kube::{CustomResource, KubeSchema};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// A stable lane of a product: the provider target it runs on, the artifact it should run,
+/// its runtime env, its health and identity checks, and how drift and promotions are handled.
+#[derive(CustomResource, Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[kube(
+    group = "launchplane.dev",
+    version = "v1alpha1",
+    kind = "Lane",
+    namespaced,
+    status = "LaneStatus",
+    derive = "Default",
+    derive = "PartialEq",
+    shortname = "lpl",
+    category = "launchplane",
+    doc = "A stable lane (testing, prod) of a product: target, desired artifact, env, checks, drift policy, promotion source.",
+    printcolumn(name = "Product", type_ = "string", json_path = ".spec.productRef.name"),
+    printcolumn(name = "Stage", type_ = "string", json_path = ".spec.stage"),
+    printcolumn(
+        name = "Desired",
+        type_ = "string",
+        json_path = ".spec.artifactRef.name",
+        description = "The Artifact the lane should run"
+    ),
+    printcolumn(
+        name = "Current",
+        type_ = "string",
+        json_path = ".status.inventory.artifact",
+        description = "The Artifact the lane runs (inventory)"
+    ),
+    printcolumn(
+        name = "Suspended",
+        type_ = "boolean",
+        json_path = ".spec.suspend",
+        priority = 1
+    ),
+    printcolumn(name = "Verdict", type_ = "string", json_path = ".status.verdict"),
+    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
+)]
+#[serde(rename_all = "camelCase")]
+pub struct LaneSpec {
+    /// The Product this lane belongs to.
+    pub product_ref: LocalObjectRef,
+    /// The lane's stage within the product, e.g. `testing` or `prod` (a DNS-1123 label). It is
+    /// the runtime identity's `context`.
+    #[schemars(length(min = 1, max = 63), regex(pattern = DNS1123_LABEL_PATTERN))]
+    pub stage: String,
+    /// The ProviderTarget the lane deploys to. It must be Matched before anything is deployed.
+    pub target_ref: LocalObjectRef,
+    /// The Artifact the lane should run. Absent: nothing is deployed; the lane only observes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artifact_ref: Option<LocalObjectRef>,
+    /// The runtime environment written to the target (besides Launchplane's own identity keys,
+    /// and without touching keys set by others).
+    #[serde(default)]
+    pub env: LaneEnv,
+    /// Checks run after each deploy and on every probe. Empty (the default): no health checks.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 20))]
+    pub health_checks: Vec<HealthCheck>,
+    /// How the lane's runtime identity is verified. Default: not required, every surface.
+    #[serde(default)]
+    pub runtime_identity: LaneRuntimeIdentity,
+    /// What to do when the target drifts from the desired state: `Report` (the default: set the
+    /// verdict to Mismatch) or `Correct` (also restore the desired state; only for `Manage`
+    /// targets).
+    #[serde(default)]
+    pub drift_policy: DriftPolicy,
+    /// Where promotions into this lane come from and what they need. Absent: the lane accepts
+    /// no Promotion.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub promotion: Option<LanePromotion>,
+    /// When true, the controller stops deploying and correcting this lane (observation and
+    /// status continue). Default false.
+    #[serde(default)]
+    pub suspend: bool,
+    /// How many DeploymentRecords of this lane are kept. Default 10, 1-100.
+    #[serde(default = "default_history_limit")]
+    #[schemars(range(min = 1, max = 100))]
+    pub history_limit: i32,
+}
+
+fn default_history_limit() -> i32 {
+    10
+}
+
+impl Default for LaneSpec {
+    fn default() -> Self {
+        LaneSpec {
+            product_ref: LocalObjectRef::default(),
+            stage: String::new(),
+            target_ref: LocalObjectRef::default(),
+            artifact_ref: None,
+            env: LaneEnv::default(),
+            health_checks: Vec::new(),
+            runtime_identity: LaneRuntimeIdentity::default(),
+            drift_policy: DriftPolicy::default(),
+            promotion: None,
+            suspend: false,
+            history_limit: default_history_limit(),
+        }
+    }
+}
+
+/// The env a lane writes to its target.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LaneEnv {
+    /// Literal, non-secret values, one per name (names are unique). Put secrets in a Secret
+    /// and list it in `secretRefs`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(
+        length(max = 200),
+        extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["name"])
+    )]
+    pub values: Vec<EnvValue>,
+    /// ConfigMaps in this namespace whose every key becomes an env key.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 20))]
+    pub config_map_refs: Vec<LocalObjectRef>,
+    /// Secrets in this namespace whose every key becomes an env key. Values are never written
+    /// to status or logs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 20))]
+    pub secret_refs: Vec<LocalObjectRef>,
+}
+
+/// One literal env value.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EnvValue {
+    /// The env key, a C identifier such as `DATABASE_HOST`. Keys starting with
+    /// `LAUNCHPLANE_` are reserved for the runtime identity.
+    #[schemars(length(min = 1, max = 253), regex(pattern = ENV_NAME_PATTERN))]
+    pub name: String,
+    /// The value (non-secret). Default empty.
+    #[serde(default)]
+    #[schemars(length(max = 32768))]
+    pub value: String,
+}
+
+/// One health check.
+#[derive(KubeSchema, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[x_kube(validation = Rule::new("self.type == 'provider' ? !has(self.url) && !has(self.path) : has(self.url) != has(self.path)")
+    .message("a publicHttp or privateHttp health check needs exactly one of url (absolute) or path (on the lane's domain); a provider check takes neither"))]
+pub struct HealthCheck {
+    /// `publicHttp` (GET through the public route), `privateHttp` (GET from inside the
+    /// provider network) or `provider` (the provider's own status of the target).
+    #[serde(rename = "type")]
+    pub check_type: HealthCheckType,
+    /// Absolute URL to GET, e.g. `https://shop.example.com/healthz`. Exactly one of `url` and
+    /// `path` for HTTP checks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 2048), regex(pattern = HTTP_URL_PATTERN))]
+    pub url: Option<String>,
+    /// Path to GET on the target's first domain, e.g. `/healthz`. Exactly one of `url` and
+    /// `path` for HTTP checks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 1024), regex(pattern = URL_PATH_PATTERN))]
+    pub path: Option<String>,
+    /// The HTTP status that counts as healthy. Default 200.
+    #[serde(default = "default_expect_status")]
+    #[schemars(range(min = 100, max = 599))]
+    pub expect_status: i32,
+    /// Seconds before the check gives up. Default 5, 1-60.
+    #[serde(default = "default_check_timeout_seconds")]
+    #[schemars(range(min = 1, max = 60))]
+    pub timeout_seconds: i32,
+    /// Whether a failing check fails the lane (true, the default) or is only reported.
+    #[serde(default = "default_true")]
+    pub required: bool,
+}
+
+fn default_expect_status() -> i32 {
+    200
+}
+
+fn default_check_timeout_seconds() -> i32 {
+    5
+}
+
+/// Kinds of health check.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum HealthCheckType {
+    /// GET through the public route.
+    #[default]
+    PublicHttp,
+    /// GET from inside the provider network.
+    PrivateHttp,
+    /// The provider's own status of the target.
+    Provider,
+}
+
+/// How a lane's runtime identity is verified.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LaneRuntimeIdentity {
+    /// When true, a Missing or Unreachable identity fails the lane instead of being advisory.
+    /// Default false (the Product's policy can also require it).
+    #[serde(default)]
+    pub required: bool,
+    /// Where the identity is read: `healthJson`, `header`, `wellKnown`. Default all three.
+    #[serde(default = "default_surfaces")]
+    #[schemars(length(min = 1, max = 3), extend("x-kubernetes-list-type" = "set"))]
+    pub surfaces: Vec<IdentitySurface>,
+}
+
+impl Default for LaneRuntimeIdentity {
+    fn default() -> Self {
+        LaneRuntimeIdentity {
+            required: false,
+            surfaces: default_surfaces(),
+        }
+    }
+}
+
+/// What to do about drift.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+pub enum DriftPolicy {
+    /// Report drift as a Mismatch; change nothing.
+    #[default]
+    Report,
+    /// Report drift and restore the desired state (Manage targets only).
+    Correct,
+}
+
+/// Promotion rules of a lane.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LanePromotion {
+    /// Name of the Lane object artifacts are promoted from, e.g. `shop-testing`. Its
+    /// inventory must hold the artifact.
+    #[schemars(length(min = 1, max = 63), regex(pattern = DNS1123_LABEL_PATTERN))]
+    pub source_lane: String,
+    /// When true, a promotion needs a Passed BackupGate for this lane, newer than its last
+    /// promotion. Default false.
+    #[serde(default)]
+    pub require_backup_gate: bool,
+}
+
+/// What the lane runs and how it compares with what it should run.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LaneStatus {
+    /// The `metadata.generation` this status was computed from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+    /// The worst verdict of the lane's aspects (target, config, deploy, identity, health).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = keep_field_description)]
+    pub verdict: Option<Verdict>,
+    /// Conditions: `TargetVerified`, `ConfigSynced`, `Deployed`, `RuntimeIdentityVerified`,
+    /// `Healthy`, `Ready`, `Reconciling`, `Stalled`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["type"]))]
+    pub conditions: Vec<Condition>,
+    /// What the lane runs, as last verified. Advances only when a deploy and its required
+    /// verification pass.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inventory: Option<LaneInventory>,
+    /// The release tuple id (product, stage, artifact) of the current inventory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub release_tuple: Option<String>,
+    /// The identity the running app should serve.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected_identity: Option<IdentityFields>,
+    /// The identity the running app served at the last probe (non-secret by contract).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_identity: Option<RuntimeIdentityPayload>,
+    /// Fields that differ between desired and observed state.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mismatches: Vec<FieldMismatch>,
+    /// Name of the most recent DeploymentRecord of the lane, whatever its outcome.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_deployment_record: Option<String>,
+}
+
+/// The artifact a lane runs.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LaneInventory {
+    /// Name of the Artifact.
+    pub artifact: String,
+    /// The source commit (40-hex SHA) of the artifact.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_ref: Option<String>,
+    /// The image reference (`repository@sha256:...`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    /// The DeploymentRecord that put the artifact there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deployment_record: Option<String>,
+    /// Since when the lane runs it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since: Option<Time>,
+}

@@ -1,0 +1,45 @@
+//! The custom resource types of group `launchplane.dev`, version `v1alpha1`.
+//!
+//! ```text
+//! ProviderConfig ◄── ProviderTarget ◄── Lane ──► Artifact ◄── Preview
+//!   (Dokploy)          (one app/compose)  │  ▲                  │
+//!                                         │  └── Promotion      │
+//!                     Product ◄───────────┴──────────────────────┘
+//!                                         │
+//!          DeploymentRecord (one attempt) ┘   BackupGate (evidence for a lane)
+//!          RuntimeIdentity (expected identity + where to probe it)
+//! ```
+//!
+//! One module per kind; [`common`] holds references, the expected-identity fields and the
+//! string formats. Every kind is namespaced, has a status subresource whose status carries
+//! `observedGeneration`, `verdict` and `conditions`, a short name, the `launchplane` category
+//! and printer columns ending in Verdict and Age. Records (DeploymentRecord, Promotion,
+//! BackupGate) have an immutable spec, enforced by the API server.
+
+// kube's `#[kube(printcolumn(...))]` repeats keys such as `type_` across columns, which
+// clippy mistakes for duplicated attributes.
+#![allow(clippy::duplicated_attributes)]
+
+pub mod artifact;
+pub mod backup_gate;
+pub mod common;
+pub mod deployment_record;
+pub mod lane;
+pub mod preview;
+pub mod product;
+pub mod promotion;
+pub mod provider_config;
+pub mod provider_target;
+pub mod runtime_identity;
+
+pub use artifact::*;
+pub use backup_gate::*;
+pub use common::*;
+pub use deployment_record::*;
+pub use lane::*;
+pub use preview::*;
+pub use product::*;
+pub use promotion::*;
+pub use provider_config::*;
+pub use provider_target::*;
+pub use runtime_identity::*;

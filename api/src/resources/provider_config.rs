@@ -1,0 +1,185 @@
+//! ProviderConfig: one Dokploy instance, the API key to reach it, and how often to poll it.
+
+use super::common::{HTTP_URL_PATTERN, SecretKeyRef, keep_field_description};
+use crate::verdict::Verdict;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+use kube::CustomResource;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// A Dokploy instance Launchplane observes (and, for `Manage` targets, deploys to): its URL,
+/// the Secret holding its API key, how often it is polled and how hard.
+#[derive(CustomResource, Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[kube(
+    group = "launchplane.dev",
+    version = "v1alpha1",
+    kind = "ProviderConfig",
+    namespaced,
+    status = "ProviderConfigStatus",
+    derive = "Default",
+    derive = "PartialEq",
+    shortname = "lpc",
+    category = "launchplane",
+    doc = "A Dokploy instance: URL, API-key Secret, poll interval and rate limit.",
+    printcolumn(
+        name = "URL",
+        type_ = "string",
+        json_path = ".spec.url",
+        description = "Dokploy base URL"
+    ),
+    printcolumn(
+        name = "Reachable",
+        type_ = "boolean",
+        json_path = ".status.reachable",
+        description = "Whether the last poll reached Dokploy"
+    ),
+    printcolumn(
+        name = "Targets",
+        type_ = "integer",
+        json_path = ".status.targetCount",
+        description = "ProviderTargets bound to this provider"
+    ),
+    printcolumn(
+        name = "Verdict",
+        type_ = "string",
+        json_path = ".status.verdict",
+        description = "Worst verdict of the provider's aspects"
+    ),
+    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
+)]
+#[serde(rename_all = "camelCase")]
+pub struct ProviderConfigSpec {
+    /// The kind of provider. Only `Dokploy` exists today. Default `Dokploy`.
+    #[serde(default)]
+    pub provider_type: ProviderType,
+    /// Base URL of the Dokploy instance, e.g. `https://dokploy.example.com` (http or https,
+    /// no trailing `/api`).
+    #[schemars(length(min = 1, max = 2048), regex(pattern = HTTP_URL_PATTERN))]
+    pub url: String,
+    /// The Secret key holding the Dokploy API key (sent as `x-api-key`). The key is read by the
+    /// controller only; it never appears in status, logs or events.
+    pub api_key_secret_ref: SecretKeyRef,
+    /// Seconds between two polls of the org-wide Dokploy endpoints (jittered). Default 60,
+    /// minimum 5.
+    #[serde(default = "default_poll_interval_seconds")]
+    #[schemars(range(min = 5, max = 86400))]
+    pub poll_interval_seconds: i32,
+    /// Seconds after which a target's detail (env, image) is fetched again even if the
+    /// overview shows no change. Absent: the poll interval. Lengthen it at scale; drift in env
+    /// or image is then detected within one detail interval.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 5, max = 86400))]
+    pub detail_interval_seconds: Option<i32>,
+    /// Client-side rate limit for calls with this API key. Default 5 requests per second,
+    /// burst 10.
+    #[serde(default)]
+    pub rate_limit: RateLimit,
+    /// How many poll intervals may pass without a fresh observation before verdicts that rely
+    /// on it turn `Unverifiable`. Default 3, minimum 1.
+    #[serde(default = "default_stale_after_polls")]
+    #[schemars(range(min = 1, max = 100))]
+    pub stale_after_polls: i32,
+}
+
+fn default_poll_interval_seconds() -> i32 {
+    60
+}
+
+fn default_stale_after_polls() -> i32 {
+    3
+}
+
+impl Default for ProviderConfigSpec {
+    fn default() -> Self {
+        ProviderConfigSpec {
+            provider_type: ProviderType::default(),
+            url: String::new(),
+            api_key_secret_ref: SecretKeyRef::default(),
+            poll_interval_seconds: default_poll_interval_seconds(),
+            detail_interval_seconds: None,
+            rate_limit: RateLimit::default(),
+            stale_after_polls: default_stale_after_polls(),
+        }
+    }
+}
+
+impl ProviderConfigSpec {
+    /// The detail interval in seconds: `detailIntervalSeconds`, or the poll interval.
+    pub fn effective_detail_interval_seconds(&self) -> i32 {
+        self.detail_interval_seconds.unwrap_or(self.poll_interval_seconds)
+    }
+}
+
+/// The kind of deployment platform.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+pub enum ProviderType {
+    /// A Dokploy instance (HTTP API with `x-api-key`).
+    #[default]
+    Dokploy,
+}
+
+/// A token bucket for the calls made with one API key.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RateLimit {
+    /// Sustained requests per second. Default 5, minimum 1.
+    #[serde(default = "default_requests_per_second")]
+    #[schemars(range(min = 1, max = 1000))]
+    pub requests_per_second: i32,
+    /// Requests allowed in a burst above the sustained rate. Default 10, minimum 1.
+    #[serde(default = "default_burst")]
+    #[schemars(range(min = 1, max = 10000))]
+    pub burst: i32,
+}
+
+fn default_requests_per_second() -> i32 {
+    5
+}
+
+fn default_burst() -> i32 {
+    10
+}
+
+impl Default for RateLimit {
+    fn default() -> Self {
+        RateLimit {
+            requests_per_second: default_requests_per_second(),
+            burst: default_burst(),
+        }
+    }
+}
+
+/// What the controller last learned about the Dokploy instance.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ProviderConfigStatus {
+    /// The `metadata.generation` this status was computed from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+    /// Worst verdict of the provider's aspects (reachability, authentication). Absent before
+    /// the first poll.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = keep_field_description)]
+    pub verdict: Option<Verdict>,
+    /// Conditions: `ProviderReachable`, `ProviderAuthenticated`, `Ready`, `Reconciling`,
+    /// `Stalled`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["type"]))]
+    pub conditions: Vec<Condition>,
+    /// Whether the last poll got an HTTP answer from Dokploy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reachable: Option<bool>,
+    /// Whether the last poll was accepted with the API key. A 401 after a run of successes is
+    /// treated as a possible throttle, not as proof the key is wrong.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authenticated: Option<bool>,
+    /// The Dokploy version reported by the instance, when it reports one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dokploy_version: Option<String>,
+    /// When the last poll completed (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_poll_time: Option<Time>,
+    /// Number of ProviderTargets that reference this ProviderConfig.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_count: Option<i32>,
+}
