@@ -1,1 +1,38 @@
+//! Launchplane's provider layer: the [`Provider`] trait and [`DokployClient`], the Dokploy HTTP
+//! client. Knows Dokploy, not Kubernetes.
+//!
+//! - [`provider`]: the trait the controller programs against (`Arc<dyn Provider>`).
+//! - [`client`]: the reqwest implementation: timeouts, retries for reads only, per-key rate
+//!   limit, typed errors, metrics hook.
+//! - [`ops`]: every request as data, for the OpenAPI contract test.
+//! - [`env_merge`]: the pure dotenv editor behind `merge_env`.
+//! - [`model`], [`wire`](crate): what the controller sees / how Dokploy's JSON is read.
+//! - [`errors`], [`redact`], [`secret`]: typed errors that never carry a secret.
+//! - [`ratelimit`], [`retry`], [`observer`]: call discipline.
 
+pub mod client;
+pub mod env_merge;
+pub mod errors;
+pub mod model;
+pub mod observer;
+pub mod ops;
+pub mod provider;
+pub mod ratelimit;
+pub mod redact;
+pub mod retry;
+pub mod secret;
+mod wire;
+
+pub use client::{DokployClient, DokployConfig, install_crypto_provider};
+pub use errors::{ProviderError, Result};
+pub use model::{
+    Deployment, DeploymentStatus, DeploymentSummary, DomainRef, DomainSummary, EnvChange, NamedRef,
+    OrgSnapshot, RegistryCredentials, ServiceCategory, ServiceStatus, ServiceSummary, TargetCategory,
+    TargetDetail,
+};
+pub use observer::{CallObserver, NoopObserver};
+pub use ops::{Method, Op, RequestSpec, request_spec};
+pub use provider::Provider;
+pub use ratelimit::RateLimit;
+pub use retry::RetryPolicy;
+pub use secret::{ApiKey, SecretString, SecretValue};

@@ -1,0 +1,465 @@
+//! Every request the Dokploy client can send, as data.
+//!
+//! [`Op`] names an operation with its inputs; [`Op::build`] turns it into method, route, query and
+//! JSON body exactly as `openapi.json` describes them (queries are `GET` with query parameters,
+//! mutations `POST` with a JSON object). [`request_spec`] exposes the shape without the values,
+//! and [`Op::examples`] lists one instance of every variant (and of every optional-field
+//! combination), so the contract test in `tests/openapi_contract.rs` can check every request the
+//! client can make against the document.
+
+use serde_json::{Map, Value, json};
+
+use crate::model::RegistryCredentials;
+use crate::secret::SecretString;
+
+/// HTTP method of a Dokploy procedure: tRPC queries are GET, mutations POST.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Method {
+    Get,
+    Post,
+}
+
+impl Method {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Get => "GET",
+            Self::Post => "POST",
+        }
+    }
+}
+
+/// One Dokploy call with its inputs. `Debug` is safe: secrets are `SecretString`s.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Op {
+    OverviewServices,
+    OverviewDomains,
+    DeploymentAllCentralized,
+    DokployVersion,
+    ApplicationOne {
+        application_id: String,
+    },
+    ComposeOne {
+        compose_id: String,
+    },
+    ApplicationUpdateEnv {
+        application_id: String,
+        env: SecretString,
+    },
+    ComposeUpdateEnv {
+        compose_id: String,
+        env: SecretString,
+    },
+    ApplicationSaveDockerProvider {
+        application_id: String,
+        docker_image: String,
+        registry: Option<RegistryCredentials>,
+    },
+    ComposeUpdateFile {
+        compose_id: String,
+        compose_file: SecretString,
+    },
+    ApplicationDeploy {
+        application_id: String,
+        title: String,
+        description: String,
+    },
+    ComposeDeploy {
+        compose_id: String,
+        title: String,
+        description: String,
+    },
+    DeploymentAll {
+        application_id: String,
+    },
+    DeploymentAllByCompose {
+        compose_id: String,
+    },
+    ApplicationCreate {
+        environment_id: String,
+        name: String,
+        app_name: Option<String>,
+    },
+    ApplicationDelete {
+        application_id: String,
+    },
+    DomainCreate {
+        application_id: String,
+        host: String,
+        port: u16,
+        https: bool,
+        path: Option<String>,
+    },
+    DomainDelete {
+        domain_id: String,
+    },
+}
+
+/// The shape of a request, without values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestSpec {
+    pub method: Method,
+    /// `router.procedure`; the URL path is `/api/{route}`.
+    pub route: &'static str,
+    pub query_keys: Vec<&'static str>,
+    pub body_keys: Vec<String>,
+    /// JSON type of each body value (`string`, `number`, `boolean`, `null`, `array`, `object`).
+    pub body_types: Vec<(String, &'static str)>,
+    /// Values the client fixes itself (enums such as `sourceType`); never secrets.
+    pub body_constants: Vec<(String, String)>,
+}
+
+/// Body fields whose value is a constant chosen by the client, listed in [`RequestSpec`].
+const CONSTANT_FIELDS: [&str; 3] = ["sourceType", "certificateType", "domainType"];
+
+fn json_type(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+/// A request ready to send. No `Debug`: the body holds plaintext secrets.
+pub(crate) struct Request {
+    pub(crate) method: Method,
+    pub(crate) route: &'static str,
+    pub(crate) query: Vec<(&'static str, String)>,
+    pub(crate) body: Option<Value>,
+}
+
+fn body(value: Value) -> Option<Value> {
+    Some(value)
+}
+
+impl Op {
+    /// The Dokploy procedure name.
+    pub fn route(&self) -> &'static str {
+        match self {
+            Self::OverviewServices => "overview.services",
+            Self::OverviewDomains => "overview.domains",
+            Self::DeploymentAllCentralized => "deployment.allCentralized",
+            Self::DokployVersion => "settings.getDokployVersion",
+            Self::ApplicationOne { .. } => "application.one",
+            Self::ComposeOne { .. } => "compose.one",
+            Self::ApplicationUpdateEnv { .. } => "application.update",
+            Self::ComposeUpdateEnv { .. } | Self::ComposeUpdateFile { .. } => "compose.update",
+            Self::ApplicationSaveDockerProvider { .. } => "application.saveDockerProvider",
+            Self::ApplicationDeploy { .. } => "application.deploy",
+            Self::ComposeDeploy { .. } => "compose.deploy",
+            Self::DeploymentAll { .. } => "deployment.all",
+            Self::DeploymentAllByCompose { .. } => "deployment.allByCompose",
+            Self::ApplicationCreate { .. } => "application.create",
+            Self::ApplicationDelete { .. } => "application.delete",
+            Self::DomainCreate { .. } => "domain.create",
+            Self::DomainDelete { .. } => "domain.delete",
+        }
+    }
+
+    /// GET for reads (retried), POST for mutations (never retried).
+    pub fn method(&self) -> Method {
+        match self {
+            Self::OverviewServices
+            | Self::OverviewDomains
+            | Self::DeploymentAllCentralized
+            | Self::DokployVersion
+            | Self::ApplicationOne { .. }
+            | Self::ComposeOne { .. }
+            | Self::DeploymentAll { .. }
+            | Self::DeploymentAllByCompose { .. } => Method::Get,
+            Self::ApplicationUpdateEnv { .. }
+            | Self::ComposeUpdateEnv { .. }
+            | Self::ApplicationSaveDockerProvider { .. }
+            | Self::ComposeUpdateFile { .. }
+            | Self::ApplicationDeploy { .. }
+            | Self::ComposeDeploy { .. }
+            | Self::ApplicationCreate { .. }
+            | Self::ApplicationDelete { .. }
+            | Self::DomainCreate { .. }
+            | Self::DomainDelete { .. } => Method::Post,
+        }
+    }
+
+    pub(crate) fn build(&self) -> Request {
+        let mut query = Vec::new();
+        let body = match self {
+            Self::OverviewServices
+            | Self::OverviewDomains
+            | Self::DeploymentAllCentralized
+            | Self::DokployVersion => None,
+            Self::ApplicationOne { application_id } | Self::DeploymentAll { application_id } => {
+                query.push(("applicationId", application_id.clone()));
+                None
+            }
+            Self::ComposeOne { compose_id } | Self::DeploymentAllByCompose { compose_id } => {
+                query.push(("composeId", compose_id.clone()));
+                None
+            }
+            Self::ApplicationUpdateEnv { application_id, env } => {
+                body(json!({ "applicationId": application_id, "env": env.expose() }))
+            }
+            Self::ComposeUpdateEnv { compose_id, env } => {
+                body(json!({ "composeId": compose_id, "env": env.expose() }))
+            }
+            // All five keys are required; null credentials mean a public image.
+            Self::ApplicationSaveDockerProvider {
+                application_id,
+                docker_image,
+                registry,
+            } => body(json!({
+                "applicationId": application_id,
+                "dockerImage": docker_image,
+                "username": registry.as_ref().map(|r| r.username.as_str()),
+                "password": registry.as_ref().map(|r| r.password.expose()),
+                "registryUrl": registry.as_ref().and_then(|r| r.registry_url.as_deref()),
+            })),
+            Self::ComposeUpdateFile {
+                compose_id,
+                compose_file,
+            } => body(json!({
+                "composeId": compose_id,
+                "composeFile": compose_file.expose(),
+                "sourceType": "raw",
+            })),
+            Self::ApplicationDeploy {
+                application_id,
+                title,
+                description,
+            } => body(json!({ "applicationId": application_id, "title": title, "description": description })),
+            Self::ComposeDeploy {
+                compose_id,
+                title,
+                description,
+            } => body(json!({ "composeId": compose_id, "title": title, "description": description })),
+            Self::ApplicationCreate {
+                environment_id,
+                name,
+                app_name,
+            } => {
+                let mut m = Map::new();
+                m.insert("name".into(), json!(name));
+                m.insert("environmentId".into(), json!(environment_id));
+                m.insert("sourceType".into(), json!("docker"));
+                if let Some(app_name) = app_name {
+                    m.insert("appName".into(), json!(app_name));
+                }
+                body(Value::Object(m))
+            }
+            Self::ApplicationDelete { application_id } => body(json!({ "applicationId": application_id })),
+            Self::DomainCreate {
+                application_id,
+                host,
+                port,
+                https,
+                path,
+            } => {
+                let mut m = Map::new();
+                m.insert("applicationId".into(), json!(application_id));
+                m.insert("host".into(), json!(host));
+                m.insert("port".into(), json!(port));
+                m.insert("https".into(), json!(https));
+                // The API does not enforce the dashboard's "https needs a certificate" rule;
+                // we do: Let's Encrypt for https, none otherwise.
+                m.insert(
+                    "certificateType".into(),
+                    json!(if *https { "letsencrypt" } else { "none" }),
+                );
+                m.insert("domainType".into(), json!("application"));
+                if let Some(path) = path {
+                    m.insert("path".into(), json!(path));
+                }
+                body(Value::Object(m))
+            }
+            Self::DomainDelete { domain_id } => body(json!({ "domainId": domain_id })),
+        };
+        Request {
+            method: self.method(),
+            route: self.route(),
+            query,
+            body,
+        }
+    }
+
+    /// Plaintext values this request carries, for scrubbing error text (never logged).
+    pub(crate) fn secret_values(&self) -> Vec<String> {
+        match self {
+            Self::ApplicationUpdateEnv { env, .. } | Self::ComposeUpdateEnv { env, .. } => {
+                let mut v = crate::env_merge::values(env.expose());
+                v.push(env.expose().to_owned());
+                v
+            }
+            Self::ApplicationSaveDockerProvider {
+                registry: Some(r), ..
+            } => vec![r.password.expose().to_owned()],
+            Self::ComposeUpdateFile { compose_file, .. } => vec![compose_file.expose().to_owned()],
+            _ => Vec::new(),
+        }
+    }
+
+    /// One instance of every variant and every optional-field combination, for contract tests.
+    pub fn examples() -> Vec<Op> {
+        let id = || "id-1".to_owned();
+        let creds = RegistryCredentials {
+            username: "robot".into(),
+            password: SecretString::new("pw"),
+            registry_url: Some("ghcr.io".into()),
+        };
+        vec![
+            Op::OverviewServices,
+            Op::OverviewDomains,
+            Op::DeploymentAllCentralized,
+            Op::DokployVersion,
+            Op::ApplicationOne { application_id: id() },
+            Op::ComposeOne { compose_id: id() },
+            Op::ApplicationUpdateEnv {
+                application_id: id(),
+                env: SecretString::new("A=1"),
+            },
+            Op::ComposeUpdateEnv {
+                compose_id: id(),
+                env: SecretString::new("A=1"),
+            },
+            Op::ApplicationSaveDockerProvider {
+                application_id: id(),
+                docker_image: "nginx:1".into(),
+                registry: None,
+            },
+            Op::ApplicationSaveDockerProvider {
+                application_id: id(),
+                docker_image: "ghcr.io/o/app:1".into(),
+                registry: Some(creds.clone()),
+            },
+            Op::ApplicationSaveDockerProvider {
+                application_id: id(),
+                docker_image: "o/app:1".into(),
+                registry: Some(RegistryCredentials {
+                    registry_url: None,
+                    ..creds
+                }),
+            },
+            Op::ComposeUpdateFile {
+                compose_id: id(),
+                compose_file: SecretString::new("services: {}\n"),
+            },
+            Op::ApplicationDeploy {
+                application_id: id(),
+                title: "t".into(),
+                description: "d".into(),
+            },
+            Op::ComposeDeploy {
+                compose_id: id(),
+                title: "t".into(),
+                description: "d".into(),
+            },
+            Op::DeploymentAll { application_id: id() },
+            Op::DeploymentAllByCompose { compose_id: id() },
+            Op::ApplicationCreate {
+                environment_id: id(),
+                name: "web".into(),
+                app_name: None,
+            },
+            Op::ApplicationCreate {
+                environment_id: id(),
+                name: "web".into(),
+                app_name: Some("web-app".into()),
+            },
+            Op::ApplicationDelete { application_id: id() },
+            Op::DomainCreate {
+                application_id: id(),
+                host: "h.test".into(),
+                port: 80,
+                https: false,
+                path: None,
+            },
+            Op::DomainCreate {
+                application_id: id(),
+                host: "h.test".into(),
+                port: 443,
+                https: true,
+                path: Some("/x".into()),
+            },
+            Op::DomainDelete { domain_id: id() },
+        ]
+    }
+}
+
+/// The method, route and field names `op` sends.
+pub fn request_spec(op: &Op) -> RequestSpec {
+    let req = op.build();
+    let empty = Map::new();
+    let fields = match &req.body {
+        Some(Value::Object(m)) => m,
+        _ => &empty,
+    };
+    RequestSpec {
+        method: req.method,
+        route: req.route,
+        query_keys: req.query.iter().map(|(k, _)| *k).collect(),
+        body_keys: fields.keys().cloned().collect(),
+        body_types: fields.iter().map(|(k, v)| (k.clone(), json_type(v))).collect(),
+        body_constants: fields
+            .iter()
+            .filter(|(k, _)| CONSTANT_FIELDS.contains(&k.as_str()))
+            .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_owned())))
+            .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+
+    #[test]
+    fn gets_have_no_body_and_posts_no_query() {
+        for op in Op::examples() {
+            let r = op.build();
+            match r.method {
+                Method::Get => assert!(r.body.is_none(), "{}", r.route),
+                Method::Post => assert!(r.query.is_empty() && r.body.is_some(), "{}", r.route),
+            }
+        }
+    }
+
+    #[test]
+    fn examples_cover_every_route() {
+        let routes: BTreeSet<_> = Op::examples().iter().map(Op::route).collect();
+        assert_eq!(routes.len(), 17, "{routes:?}");
+    }
+
+    #[test]
+    fn save_docker_provider_sends_nulls_for_public_images() {
+        let op = Op::ApplicationSaveDockerProvider {
+            application_id: "a".into(),
+            docker_image: "nginx".into(),
+            registry: None,
+        };
+        let b = op.build().body.unwrap_or_default();
+        assert_eq!(
+            b,
+            json!({"applicationId":"a","dockerImage":"nginx","username":null,"password":null,"registryUrl":null})
+        );
+    }
+
+    #[test]
+    fn debug_of_an_op_hides_secrets() {
+        let op = Op::ApplicationSaveDockerProvider {
+            application_id: "a".into(),
+            docker_image: "i".into(),
+            registry: Some(RegistryCredentials {
+                username: "u".into(),
+                password: SecretString::new("registry-pass-xyz"),
+                registry_url: None,
+            }),
+        };
+        assert!(!format!("{op:?}").contains("registry-pass-xyz"));
+        let op = Op::ApplicationUpdateEnv {
+            application_id: "a".into(),
+            env: SecretString::new("K=val-secret"),
+        };
+        assert!(!format!("{op:?}").contains("val-secret"));
+    }
+}
