@@ -1,1 +1,12 @@
+#![recursion_limit = "512"]
+//! Launchplane end-to-end support.
+//!
+//! [`sim`] is an in-process simulator of the Dokploy HTTP API (v0.30.2), used to test the
+//! Dokploy provider without a Dokploy server. It is an independent model written from the
+//! Dokploy references in `shared/dokploy/`; it does not depend on the provider crate.
 
+pub mod sim;
+
+pub use sim::{
+    AppBehaviour, DokploySim, Fault, OutOfBandEdit, SeedApplication, SeedCompose, SeedDocument, SimConfig,
+};

@@ -1,0 +1,226 @@
+//! The "containers": one loopback HTTP app per deployed application, built from the env the
+//! application had when it was deployed, plus the ingress that routes by Host header.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Request, State as AxState};
+use axum::response::Response;
+use http::HeaderValue;
+use serde_json::{Map, Value, json};
+
+use super::AppBehaviour;
+use super::dotenv;
+use super::errors::{close_connection, json_response, raw_response};
+use super::state::{Kind, RunningApp, Shared, SharedRef, State};
+
+pub(crate) const IDENTITY_ENV: &str = "LAUNCHPLANE_RUNTIME_IDENTITY_JSON";
+pub(crate) const RECORD_ENV: &str = "LAUNCHPLANE_DEPLOYMENT_RECORD_ID";
+pub(crate) const DEPLOYMENT_HEADER: &str = "x-launchplane-deployment";
+pub(crate) const WELL_KNOWN_PATH: &str = "/.well-known/launchplane-runtime.json";
+
+/// Accepts connections, but drops them at once while the app's behaviour is `Down` (the
+/// client sees the connection closed), so `Down` works without re-binding the port.
+struct GatedListener {
+    inner: tokio::net::TcpListener,
+    shared: SharedRef,
+    service_id: String,
+}
+
+impl axum::serve::Listener for GatedListener {
+    type Io = tokio::net::TcpStream;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        loop {
+            match self.inner.accept().await {
+                Ok((stream, addr)) => {
+                    let down = is_down(&self.shared.lock(), &self.service_id);
+                    if down {
+                        drop(stream);
+                        continue;
+                    }
+                    return (stream, addr);
+                }
+                Err(err) => {
+                    tracing::debug!(%err, "sim app accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                }
+            }
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        self.inner.local_addr()
+    }
+}
+
+fn is_down(st: &State, service_id: &str) -> bool {
+    matches!(st.behaviours.get(service_id), Some(AppBehaviour::Down))
+        || !st.running_apps.contains_key(service_id)
+}
+
+/// Starts the app for `service_id` with `env`, or reconfigures the running one. Must be
+/// called with the state lock held (it binds synchronously and spawns the server).
+pub(crate) fn start_or_reconfigure(shared: &SharedRef, st: &mut State, service_id: &str, env: String) {
+    if let Some(app) = st.running_apps.get_mut(service_id) {
+        app.env = env;
+        return;
+    }
+    let _guard = shared.handle.enter();
+    let listener = match std::net::TcpListener::bind(("127.0.0.1", 0))
+        .and_then(|l| l.set_nonblocking(true).map(|()| l))
+        .and_then(tokio::net::TcpListener::from_std)
+    {
+        Ok(l) => l,
+        Err(err) => {
+            tracing::warn!(%err, service_id, "sim could not bind an app port");
+            return;
+        }
+    };
+    let port = match listener.local_addr() {
+        Ok(addr) => addr.port(),
+        Err(_) => return,
+    };
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    st.running_apps.insert(
+        service_id.to_string(),
+        RunningApp {
+            port,
+            env,
+            stop: Some(stop_tx),
+        },
+    );
+    let gated = GatedListener {
+        inner: listener,
+        shared: shared.clone(),
+        service_id: service_id.to_string(),
+    };
+    let router = Router::new()
+        .fallback(app_handler)
+        .with_state((shared.clone(), service_id.to_string()));
+    let mut shutdown = shared.shutdown.subscribe();
+    shared.handle.spawn(async move {
+        let stop = async move {
+            tokio::select! {
+                _ = stop_rx => {}
+                _ = shutdown.wait_for(|v| *v) => {}
+            }
+        };
+        if let Err(err) = axum::serve(gated, router).with_graceful_shutdown(stop).await {
+            tracing::debug!(%err, "sim app server ended");
+        }
+    });
+}
+
+async fn app_handler(AxState((shared, service_id)): AxState<(SharedRef, String)>, req: Request) -> Response {
+    let response = render(&shared, &service_id, req.uri().path())
+        .unwrap_or_else(|| raw_response(502, Some("text/plain; charset=utf-8"), "Bad Gateway"));
+    close_connection(response)
+}
+
+/// What the app for `service_id` answers on `path`, or `None` when it is not running or down.
+pub(crate) fn render(shared: &Shared, service_id: &str, path: &str) -> Option<Response> {
+    let st = shared.lock();
+    if is_down(&st, service_id) {
+        return None;
+    }
+    let app = st.running_apps.get(service_id)?;
+    let env = dotenv::parse(&app.env);
+    let behaviour = st
+        .behaviours
+        .get(service_id)
+        .cloned()
+        .unwrap_or(AppBehaviour::Normal);
+    drop(st);
+
+    let injected: Option<Value> = env
+        .get(IDENTITY_ENV)
+        .map(|raw| serde_json::from_str::<Value>(raw).unwrap_or_else(|_| Value::from(raw.as_str())));
+    let mut record_id = env.get(RECORD_ENV).cloned();
+    // identity: Some(Ok(value)) to serve a value, Some(Err(text)) to serve malformed text
+    let identity: Option<Result<Value, String>> = match behaviour {
+        AppBehaviour::Normal | AppBehaviour::Down => injected.map(Ok),
+        AppBehaviour::StaleIdentity(payload) => {
+            if let Some(id) = payload.get("deploymentRecordId").and_then(Value::as_str) {
+                record_id = Some(id.to_string());
+            }
+            Some(Ok(payload))
+        }
+        AppBehaviour::MalformedIdentity => Some(Err("{\"product\": \"unterminated".to_string())),
+        AppBehaviour::NoIdentity => {
+            record_id = None;
+            None
+        }
+    };
+
+    let mut response = if path == WELL_KNOWN_PATH {
+        match &identity {
+            Some(Ok(value)) => json_response(200, value),
+            Some(Err(text)) => raw_response(200, Some("application/json"), text.clone()),
+            None => raw_response(
+                404,
+                Some("application/json"),
+                r#"{"error":"no runtime identity"}"#,
+            ),
+        }
+    } else {
+        let mut body = Map::new();
+        body.insert("status".into(), json!("ok"));
+        match identity {
+            Some(Ok(value)) => {
+                body.insert("runtime_identity".into(), value);
+            }
+            Some(Err(text)) => {
+                body.insert("runtime_identity".into(), Value::String(text));
+            }
+            None => {}
+        }
+        json_response(200, &Value::Object(body))
+    };
+    if let Some(id) = record_id
+        && let Ok(value) = HeaderValue::from_str(&id)
+    {
+        response.headers_mut().insert(DEPLOYMENT_HEADER, value);
+    }
+    Some(response)
+}
+
+/// The ingress: routes by Host header (port stripped) to the app owning that domain.
+pub(crate) async fn ingress_handler(AxState(shared): AxState<SharedRef>, req: Request) -> Response {
+    let host = req
+        .headers()
+        .get(http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .map(strip_port)
+        .unwrap_or_default();
+    let target = shared.lock().service_for_host(&host);
+    let response = match target {
+        None => raw_response(404, Some("text/plain; charset=utf-8"), "404 page not found\n"),
+        Some((Kind::Compose, _)) => raw_response(502, Some("text/plain; charset=utf-8"), "Bad Gateway"),
+        Some((Kind::Application, id)) => render(&shared, &id, req.uri().path())
+            .unwrap_or_else(|| raw_response(502, Some("text/plain; charset=utf-8"), "Bad Gateway")),
+    };
+    close_connection(response)
+}
+
+fn strip_port(host: &str) -> String {
+    let host = host.trim();
+    let without = if let Some(rest) = host.strip_prefix('[') {
+        rest.split(']').next().unwrap_or(rest)
+    } else {
+        host.rsplit_once(':').map_or(host, |(h, p)| {
+            if p.chars().all(|c| c.is_ascii_digit()) {
+                h
+            } else {
+                host
+            }
+        })
+    };
+    without.to_ascii_lowercase()
+}
+
+pub(crate) fn ingress_router(shared: Arc<Shared>) -> Router {
+    Router::new().fallback(ingress_handler).with_state(shared)
+}
