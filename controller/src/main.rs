@@ -3,9 +3,8 @@
 use anyhow::Result;
 use clap::Parser;
 
-mod cli;
-
 fn main() -> Result<()> {
-    let args = cli::Cli::parse();
-    std::process::exit(cli::run(args)?);
+    let args = launchplane::cli::Cli::parse();
+    let code = launchplane::cli::run(args)?;
+    std::process::exit(code);
 }

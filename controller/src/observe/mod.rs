@@ -1,0 +1,3 @@
+//! Observation: the shared provider poller and the health/identity prober.
+
+pub mod prober;

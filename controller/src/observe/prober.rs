@@ -1,0 +1,205 @@
+//! The health and identity prober: one shared HTTP client (keep-alive, timeouts) and a
+//! concurrency bound, so thousands of RuntimeIdentities cost a bounded number of sockets.
+//!
+//! One probe makes at most two requests: the health path (which yields both the health-JSON
+//! surface and the `X-Launchplane-Deployment` header) and the well-known document. Bodies are
+//! read up to a cap, so a misbehaving endpoint cannot make the controller buffer megabytes.
+
+use launchplane_api::identity::{
+    DEPLOYMENT_HEADER, MAX_BODY_BYTES, Surface, SurfaceObservation, WELL_KNOWN_PATH, parse_deployment_header,
+    parse_health_body, parse_well_known,
+};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::Semaphore;
+
+/// One byte over the parsers' limit, so an oversized body is reported as Malformed, not cut
+/// into something that might parse.
+const MAX_BODY: usize = MAX_BODY_BYTES + 1;
+
+/// Which surfaces to read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Surfaces {
+    pub health_json: bool,
+    pub header: bool,
+    pub well_known: bool,
+}
+
+impl Default for Surfaces {
+    fn default() -> Self {
+        Surfaces {
+            health_json: true,
+            header: true,
+            well_known: true,
+        }
+    }
+}
+
+/// Where to probe.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProbeTarget {
+    /// e.g. `https://shop.example.com` (no trailing slash needed).
+    pub base_url: String,
+    /// e.g. `/healthz`.
+    pub health_path: String,
+    pub surfaces: Surfaces,
+}
+
+/// What one probe saw.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ProbeResult {
+    /// The health endpoint's HTTP status, when it answered.
+    pub health_status: Option<u16>,
+    pub observations: Vec<SurfaceObservation>,
+    pub elapsed: Duration,
+}
+
+impl ProbeResult {
+    /// True when the health endpoint answered 2xx.
+    pub fn healthy(&self) -> bool {
+        self.health_status.is_some_and(|s| (200..300).contains(&s))
+    }
+}
+
+/// Prober settings.
+#[derive(Clone, Copy, Debug)]
+pub struct ProberConfig {
+    pub timeout: Duration,
+    pub connect_timeout: Duration,
+    pub max_concurrent: usize,
+}
+
+impl Default for ProberConfig {
+    fn default() -> Self {
+        ProberConfig {
+            timeout: Duration::from_secs(5),
+            connect_timeout: Duration::from_secs(2),
+            max_concurrent: 64,
+        }
+    }
+}
+
+/// The shared prober.
+#[derive(Clone)]
+pub struct Prober {
+    client: reqwest::Client,
+    permits: Arc<Semaphore>,
+}
+
+impl Prober {
+    pub fn new(config: ProberConfig) -> Result<Self, reqwest::Error> {
+        launchplane_providers::install_crypto_provider();
+        let client = reqwest::Client::builder()
+            .timeout(config.timeout)
+            .connect_timeout(config.connect_timeout)
+            .pool_idle_timeout(Duration::from_secs(90))
+            .redirect(reqwest::redirect::Policy::limited(3))
+            .user_agent(concat!("launchplane/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        Ok(Prober {
+            client,
+            permits: Arc::new(Semaphore::new(config.max_concurrent.max(1))),
+        })
+    }
+
+    /// Probe every requested surface of `target`.
+    pub async fn probe(&self, target: &ProbeTarget) -> ProbeResult {
+        let started = Instant::now();
+        // The semaphore is never closed, so acquiring cannot fail; stay defensive anyway.
+        let _permit = self.permits.acquire().await.ok();
+        let base = target.base_url.trim_end_matches('/');
+        let mut observations = Vec::new();
+        let mut health_status = None;
+
+        if target.surfaces.health_json || target.surfaces.header {
+            let path = if target.health_path.starts_with('/') {
+                target.health_path.clone()
+            } else {
+                format!("/{}", target.health_path)
+            };
+            match self.get(&format!("{base}{path}")).await {
+                Ok((status, header, body)) => {
+                    health_status = Some(status);
+                    let ok = (200..300).contains(&status);
+                    if target.surfaces.health_json {
+                        let obs = if ok {
+                            parse_health_body(&body)
+                        } else {
+                            SurfaceObservation::unreachable(
+                                Surface::HealthBody,
+                                format!("health endpoint answered HTTP {status}"),
+                            )
+                        };
+                        observations.push(obs);
+                    }
+                    if target.surfaces.header {
+                        observations.push(parse_deployment_header(header.as_deref()));
+                    }
+                }
+                Err(reason) => {
+                    if target.surfaces.health_json {
+                        observations.push(SurfaceObservation::unreachable(Surface::HealthBody, &reason));
+                    }
+                    if target.surfaces.header {
+                        observations.push(SurfaceObservation::unreachable(
+                            Surface::DeploymentHeader,
+                            &reason,
+                        ));
+                    }
+                }
+            }
+        }
+        if target.surfaces.well_known {
+            let obs = match self.get(&format!("{base}{WELL_KNOWN_PATH}")).await {
+                Ok((status, _, body)) if (200..300).contains(&status) => parse_well_known(&body),
+                Ok((404, _, _)) => SurfaceObservation::Absent {
+                    surface: Surface::WellKnown,
+                    reason: "the well-known document answered 404".into(),
+                },
+                Ok((status, _, _)) => SurfaceObservation::unreachable(
+                    Surface::WellKnown,
+                    format!("well-known document answered HTTP {status}"),
+                ),
+                Err(reason) => SurfaceObservation::unreachable(Surface::WellKnown, reason),
+            };
+            observations.push(obs);
+        }
+        ProbeResult {
+            health_status,
+            observations,
+            elapsed: started.elapsed(),
+        }
+    }
+
+    async fn get(&self, url: &str) -> Result<(u16, Option<String>, Vec<u8>), String> {
+        let mut response = self.client.get(url).send().await.map_err(describe)?;
+        let status = response.status().as_u16();
+        let header = response
+            .headers()
+            .get(DEPLOYMENT_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(describe)? {
+            let room = MAX_BODY.saturating_sub(body.len());
+            body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+            if body.len() >= MAX_BODY {
+                break;
+            }
+        }
+        Ok((status, header, body))
+    }
+}
+
+/// A short, secret-free description of a transport error (no URL query, no body).
+fn describe(e: reqwest::Error) -> String {
+    if e.is_timeout() {
+        "timed out".into()
+    } else if e.is_connect() {
+        "connection failed".into()
+    } else if e.is_body() || e.is_decode() {
+        "response body could not be read".into()
+    } else {
+        "request failed".into()
+    }
+}

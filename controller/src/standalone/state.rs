@@ -1,0 +1,76 @@
+//! The local state folder: standalone mode's stand-in for the status subresource.
+//!
+//! One JSON file per resource, `<state>/<kind>/<namespace>/<name>.json`, written atomically
+//! (temporary file + rename) so an interrupted run never leaves half a status behind.
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::path::{Path, PathBuf};
+
+#[derive(Clone, Debug)]
+pub struct StateDir {
+    root: PathBuf,
+}
+
+impl StateDir {
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        StateDir { root: root.into() }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn path(&self, kind: &str, namespace: &str, name: &str) -> PathBuf {
+        self.root
+            .join(kind.to_ascii_lowercase())
+            .join(namespace)
+            .join(format!("{name}.json"))
+    }
+
+    /// The stored status, if any. An unreadable or corrupt file counts as none: the next
+    /// reconcile recomputes the status from observation, which is what it would do anyway.
+    pub fn load<T: DeserializeOwned>(&self, kind: &str, namespace: &str, name: &str) -> Option<T> {
+        let text = std::fs::read_to_string(self.path(kind, namespace, name)).ok()?;
+        serde_json::from_str(&text).ok()
+    }
+
+    pub fn save<T: Serialize>(
+        &self,
+        kind: &str,
+        namespace: &str,
+        name: &str,
+        status: &T,
+    ) -> std::io::Result<()> {
+        let path = self.path(kind, namespace, name);
+        let dir = path.parent().unwrap_or(&self.root);
+        std::fs::create_dir_all(dir)?;
+        let json = serde_json::to_vec_pretty(status).map_err(std::io::Error::other)?;
+        let tmp = dir.join(format!(".{name}.json.tmp"));
+        std::fs::write(&tmp, json)?;
+        std::fs::rename(&tmp, &path)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn round_trips_and_ignores_corrupt_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = StateDir::new(dir.path());
+        assert_eq!(state.load::<serde_json::Value>("Lane", "shop", "prod"), None);
+        state
+            .save("Lane", "shop", "prod", &json!({"verdict": "Matched"}))
+            .unwrap();
+        assert_eq!(
+            state.load::<serde_json::Value>("Lane", "shop", "prod"),
+            Some(json!({"verdict": "Matched"}))
+        );
+        std::fs::write(dir.path().join("lane/shop/prod.json"), "{not json").unwrap();
+        assert_eq!(state.load::<serde_json::Value>("Lane", "shop", "prod"), None);
+    }
+}
