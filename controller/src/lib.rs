@@ -14,6 +14,7 @@ pub mod error_policy;
 pub mod k8s;
 pub mod metrics;
 pub mod observe;
+pub mod reconcile;
 pub mod server;
 pub mod standalone;
 pub mod telemetry;

@@ -1,0 +1,234 @@
+//! The poller against the Dokploy simulator, counting the calls it really makes.
+
+#![allow(clippy::unwrap_used)]
+
+use super::*;
+use launchplane_e2e::sim::{DokploySim, Fault, OutOfBandEdit, SeedApplication, SimConfig};
+use launchplane_providers::{DokployClient, DokployConfig, RateLimit, RetryPolicy};
+use std::time::Duration;
+
+const ORG_ROUTES: [&str; 3] = [
+    "overview.services",
+    "overview.domains",
+    "deployment.allCentralized",
+];
+
+fn client(sim: &DokploySim) -> Arc<dyn Provider> {
+    launchplane_providers::install_crypto_provider();
+    let mut cfg = DokployConfig::new(sim.base_url(), sim.api_key());
+    cfg.retry = RetryPolicy {
+        max_attempts: 1,
+        base_delay: Duration::from_millis(1),
+        max_delay: Duration::from_millis(1),
+    };
+    cfg.rate_limit = RateLimit {
+        per_second: 10_000.0,
+        burst: 10_000,
+    };
+    Arc::new(DokployClient::new(cfg).unwrap())
+}
+
+/// Five applications; the first three are tracked.
+async fn seeded() -> (DokploySim, Vec<String>) {
+    let sim = DokploySim::start(SimConfig::default()).await.unwrap();
+    let (_, env) = sim.seed_project("shop");
+    let ids = (0..5)
+        .map(|i| {
+            sim.seed_application(
+                &env,
+                SeedApplication {
+                    name: format!("app-{i}"),
+                    docker_image: Some(format!("nginx:1.{i}")),
+                    env: Some("A=1\nB=2".into()),
+                    domains: vec![format!("app-{i}.test")],
+                    deployed: false,
+                },
+            )
+            .unwrap()
+        })
+        .collect();
+    (sim, ids)
+}
+
+fn tracked(ids: &[String]) -> BTreeSet<TrackedTarget> {
+    ids.iter()
+        .map(|id| (TargetCategory::Application, id.clone()))
+        .collect()
+}
+
+fn t(secs: i64) -> Timestamp {
+    Timestamp::from_second(1_800_000_000 + secs).unwrap()
+}
+
+fn settings(detail_secs: i64) -> PollSettings {
+    PollSettings {
+        poll_interval: SignedDuration::from_secs(30),
+        detail_interval: SignedDuration::from_secs(detail_secs),
+        stale_after_polls: 3,
+    }
+}
+
+#[tokio::test]
+async fn one_poll_makes_the_org_wide_calls_once_and_details_only_for_tracked_targets() {
+    let (sim, ids) = seeded().await;
+    let mut poller = Poller::new(client(&sim), settings(300));
+    let snap = poller.poll(&tracked(&ids[..3]), t(0)).await.clone();
+
+    for route in ORG_ROUTES {
+        assert_eq!(sim.call_count(route), 1, "{route}");
+    }
+    assert_eq!(sim.call_count("application.one"), 3);
+    assert_eq!(
+        snap.last_cycle,
+        CycleCalls {
+            org_wide: 2,
+            detail: 3
+        }
+    );
+    assert_eq!(snap.version.as_deref(), Some(sim.version().as_str()));
+
+    let targets = snap.targets.unwrap();
+    assert_eq!(targets.len(), 5);
+    let first = targets.iter().find(|t| t.id == ids[0]).unwrap();
+    assert_eq!(first.name, "app-0");
+    assert_eq!(first.project.as_deref(), Some("shop"));
+    assert_eq!(first.image.as_deref(), Some("nginx:1.0"));
+    assert_eq!(first.target_type.as_deref(), Some("docker"));
+    assert_eq!(
+        first.env_keys.clone().unwrap(),
+        BTreeSet::from(["A".to_string(), "B".to_string()])
+    );
+    assert!(first.domains.contains("app-0.test"));
+    let untracked = targets.iter().find(|t| t.id == ids[4]).unwrap();
+    assert_eq!(untracked.image, None, "untracked targets get no detail call");
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn fresh_details_are_not_read_again_but_changed_or_old_ones_are() {
+    let (sim, ids) = seeded().await;
+    let mut poller = Poller::new(client(&sim), settings(300));
+    let tracked = tracked(&ids[..3]);
+    poller.poll(&tracked, t(0)).await;
+    sim.reset_call_counts();
+
+    let snap = poller.poll(&tracked, t(30)).await.clone();
+    assert_eq!(
+        snap.last_cycle,
+        CycleCalls {
+            org_wide: 1,
+            detail: 0
+        }
+    );
+    assert_eq!(sim.call_count("application.one"), 0);
+    // Details carried over from the earlier read.
+    assert!(
+        snap.targets
+            .unwrap()
+            .iter()
+            .all(|t| ids[..3].contains(&t.id) == t.image.is_some())
+    );
+
+    // A rename shows in the listing, so that target's detail is re-read at once.
+    assert!(sim.edit(
+        &ids[1],
+        OutOfBandEdit {
+            name: Some("renamed".into()),
+            ..Default::default()
+        }
+    ));
+    let snap = poller.poll(&tracked, t(60)).await.clone();
+    assert_eq!(snap.last_cycle.detail, 1);
+
+    // An image edit does not show in the listing: it is seen when the detail ages out.
+    assert!(sim.edit(
+        &ids[2],
+        OutOfBandEdit {
+            docker_image: Some("nginx:evil".into()),
+            ..Default::default()
+        }
+    ));
+    let snap = poller.poll(&tracked, t(90)).await.clone();
+    assert_eq!(snap.last_cycle.detail, 0);
+    // Read at t=0: ids 0 and 2 age out; id 1, re-read at t=60 after its rename, does not.
+    let snap = poller.poll(&tracked, t(301)).await.clone();
+    assert_eq!(snap.last_cycle.detail, 2);
+    let edited = snap
+        .targets
+        .unwrap()
+        .iter()
+        .find(|t| t.id == ids[2])
+        .cloned()
+        .unwrap();
+    assert_eq!(edited.image.as_deref(), Some("nginx:evil"));
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_failed_poll_keeps_the_last_targets_and_reports_the_failure() {
+    let (sim, ids) = seeded().await;
+    let mut poller = Poller::new(client(&sim), settings(300));
+    poller.poll(&tracked(&ids), t(0)).await;
+
+    sim.inject("overview.services", Fault::Status(503));
+    let snap = poller.poll(&tracked(&ids), t(30)).await.clone();
+    let (failure, detail) = snap.last_failure.clone().unwrap();
+    assert_eq!(failure, ProviderFailure::Other);
+    assert!(detail.contains("overview.services"), "{detail}");
+    assert_eq!(snap.observed_at, Some(t(0)), "the last good observation is kept");
+    assert_eq!(snap.targets.as_ref().unwrap().len(), 5);
+    assert_eq!(snap.reachable(), Some(true));
+
+    sim.clear_faults();
+    let snap = poller.poll(&tracked(&ids), t(60)).await.clone();
+    assert_eq!(snap.last_failure, None);
+    assert_eq!(snap.observed_at, Some(t(60)));
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_exhausted_key_is_throttled_and_a_wrong_key_is_unauthorized() {
+    let (sim, ids) = seeded().await;
+    let mut poller = Poller::new(client(&sim), settings(300));
+    poller.poll(&tracked(&ids), t(0)).await;
+    sim.inject("*", Fault::UnauthorizedAfter(0));
+    let snap = poller.poll(&tracked(&ids), t(30)).await.clone();
+    assert_eq!(
+        snap.last_failure.as_ref().map(|f| f.0),
+        Some(ProviderFailure::Throttled)
+    );
+    assert_eq!(snap.authenticated(), Some(true));
+
+    launchplane_providers::install_crypto_provider();
+    let wrong = DokployClient::new(DokployConfig::new(sim.base_url(), "not-the-key")).unwrap();
+    let mut stranger = Poller::new(Arc::new(wrong), settings(300));
+    let snap = stranger.poll(&BTreeSet::new(), t(0)).await.clone();
+    assert_eq!(
+        snap.last_failure.as_ref().map(|f| f.0),
+        Some(ProviderFailure::Unauthorized)
+    );
+    assert_eq!(snap.targets, None);
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_unreachable_provider_is_reported_as_such() {
+    launchplane_providers::install_crypto_provider();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    drop(listener);
+    let mut cfg = DokployConfig::new(url, "k");
+    cfg.retry = RetryPolicy {
+        max_attempts: 1,
+        base_delay: Duration::from_millis(1),
+        max_delay: Duration::from_millis(1),
+    };
+    let mut poller = Poller::new(Arc::new(DokployClient::new(cfg).unwrap()), settings(300));
+    let snap = poller.poll(&BTreeSet::new(), t(0)).await.clone();
+    assert_eq!(
+        snap.last_failure.as_ref().map(|f| f.0),
+        Some(ProviderFailure::Unreachable)
+    );
+    assert_eq!(snap.reachable(), Some(false));
+    assert_eq!(snap.authenticated(), None);
+}

@@ -1,0 +1,100 @@
+#![allow(clippy::unwrap_used)]
+
+use super::*;
+use launchplane_api::resources::{ProviderConfigSpec, SecretKeyRef};
+
+fn t(secs: i64) -> Timestamp {
+    Timestamp::from_second(1_800_000_000 + secs).unwrap()
+}
+
+fn config() -> ProviderConfig {
+    let mut c = ProviderConfig::new(
+        "dokploy",
+        ProviderConfigSpec {
+            url: "https://dokploy.example.com".into(),
+            api_key_secret_ref: SecretKeyRef {
+                name: "dokploy-api".into(),
+                key: "apiKey".into(),
+            },
+            ..Default::default()
+        },
+    );
+    c.metadata.generation = Some(2);
+    c
+}
+
+fn snapshot(failure: Option<(ProviderFailure, &str)>) -> Snapshot {
+    Snapshot {
+        targets: Some(Default::default()),
+        observed_at: Some(t(0)),
+        last_failure: failure.map(|(f, d)| (f, d.to_string())),
+        last_poll_at: Some(t(5)),
+        version: Some("v0.30.2".into()),
+        last_cycle: Default::default(),
+    }
+}
+
+fn condition<'a>(
+    s: &'a ProviderConfigStatus,
+    type_: &str,
+) -> &'a k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition {
+    conditions::find(&s.conditions, type_).unwrap()
+}
+
+#[test]
+fn a_healthy_provider_is_reachable_authenticated_and_versioned() {
+    let s = reconcile(&config(), Ok(&snapshot(None)), 3, t(6)).status;
+    assert_eq!(s.verdict, Some(Verdict::Matched));
+    assert_eq!(s.reachable, Some(true));
+    assert_eq!(s.authenticated, Some(true));
+    assert_eq!(s.dokploy_version.as_deref(), Some("v0.30.2"));
+    assert_eq!(s.target_count, Some(3));
+    assert_eq!(s.last_poll_time, Some(Time(t(5))));
+    assert_eq!(condition(&s, types::READY).status, "True");
+}
+
+#[test]
+fn a_refused_key_names_the_secret_but_never_its_value() {
+    let s = reconcile(
+        &config(),
+        Ok(&snapshot(Some((
+            ProviderFailure::Unauthorized,
+            "settings.getDokployVersion: unauthorized",
+        )))),
+        0,
+        t(6),
+    )
+    .status;
+    assert_eq!(s.verdict, Some(Verdict::Mismatch));
+    assert_eq!(s.authenticated, Some(false));
+    let auth = condition(&s, types::PROVIDER_AUTHENTICATED);
+    assert_eq!(auth.status, "False");
+    assert!(auth.message.contains("dokploy-api"), "{}", auth.message);
+}
+
+#[test]
+fn throttling_and_outages_are_unverifiable() {
+    for (failure, reachable) in [
+        (ProviderFailure::Throttled, Some(true)),
+        (ProviderFailure::Unreachable, Some(false)),
+        (ProviderFailure::Other, Some(true)),
+    ] {
+        let s = reconcile(&config(), Ok(&snapshot(Some((failure, "x")))), 0, t(6)).status;
+        assert_eq!(s.verdict, Some(Verdict::Unverifiable), "{failure:?}");
+        assert_eq!(s.reachable, reachable, "{failure:?}");
+        assert_eq!(condition(&s, types::PROVIDER_REACHABLE).status, "Unknown");
+    }
+}
+
+#[test]
+fn a_missing_secret_stalls_with_a_message_naming_it() {
+    let problem = CredentialProblem {
+        reason: "SecretNotFound",
+        message: "Secret shop/dokploy-api not found; create it with key apiKey".into(),
+    };
+    let s = reconcile(&config(), Err(&problem), 0, t(6)).status;
+    let stalled = condition(&s, types::STALLED);
+    assert_eq!(stalled.status, "True");
+    assert_eq!(stalled.reason, "SecretNotFound");
+    assert_eq!(condition(&s, types::READY).status, "Unknown");
+}

@@ -1,0 +1,156 @@
+//! ProviderTarget: bind, adopt and compare against the shared observation.
+
+use super::Outcome;
+use jiff::Timestamp;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use launchplane_api::conditions::{self, Aspect, Progress, types};
+use launchplane_api::resources::{
+    ProviderTarget, ProviderTargetSpec, ProviderTargetStatus, TargetObservation,
+};
+use launchplane_api::verdict::Verdict;
+use launchplane_api::verify::target::{
+    Claim, DesiredTarget, ObservationWindow, ObservedTarget, reasons, verify_target,
+};
+
+/// What verification compares, from the spec.
+pub fn desired(spec: &ProviderTargetSpec) -> DesiredTarget {
+    DesiredTarget {
+        category: spec.target_category.as_str().to_string(),
+        target_id: spec.target_id.clone().filter(|id| !id.is_empty()),
+        display_name: spec.display_name.clone(),
+        target_type: spec.provider_target_type.clone(),
+        project: spec.project.clone(),
+        environment: spec.environment.clone(),
+        domains: spec.domains.iter().cloned().collect(),
+    }
+}
+
+/// The id a ProviderTarget claims: its spec's, else the one an earlier adoption recorded.
+pub fn claimed_id(target: &ProviderTarget) -> Option<String> {
+    target
+        .spec
+        .target_id
+        .clone()
+        .filter(|id| !id.is_empty())
+        .or_else(|| target.status.as_ref().and_then(|s| s.bound_target_id.clone()))
+}
+
+/// `namespace/name` of a ProviderTarget, as claims name their owner.
+pub fn key(target: &ProviderTarget) -> String {
+    format!(
+        "{}/{}",
+        target.metadata.namespace.as_deref().unwrap_or("default"),
+        target.metadata.name.as_deref().unwrap_or_default()
+    )
+}
+
+/// The claims of every *other* ProviderTarget of the same ProviderConfig as `me`.
+pub fn claims_against<'a>(
+    me: &ProviderTarget,
+    all: impl IntoIterator<Item = &'a ProviderTarget>,
+) -> Vec<Claim> {
+    let my_key = key(me);
+    let my_config = &me.spec.provider_config_ref.name;
+    let my_namespace = me.metadata.namespace.as_deref();
+    all.into_iter()
+        .filter(|other| {
+            other.spec.provider_config_ref.name == *my_config
+                && other.metadata.namespace.as_deref() == my_namespace
+                && other.metadata.deletion_timestamp.is_none()
+                && key(other) != my_key
+        })
+        .filter_map(|other| {
+            Some(Claim {
+                owner: key(other),
+                target_id: claimed_id(other)?,
+            })
+        })
+        .collect()
+}
+
+/// Compute a ProviderTarget's status.
+pub fn reconcile(
+    target: &ProviderTarget,
+    window: &ObservationWindow<'_>,
+    claims: &[Claim],
+    now: Timestamp,
+) -> Outcome<ProviderTargetStatus> {
+    let old = target.status.clone().unwrap_or_default();
+    let bound = old.bound_target_id.as_deref();
+    let v = verify_target(&desired(&target.spec), bound, claims, window, now);
+
+    let progress = if v.verdict == Verdict::Unchecked {
+        Progress::Reconciling {
+            reason: reasons::NOT_OBSERVED_YET.into(),
+            message: v.message.clone(),
+        }
+    } else {
+        Progress::Settled
+    };
+    let aspects = [Aspect::required(
+        types::TARGET_VERIFIED,
+        v.verdict,
+        v.message.clone(),
+    )];
+    let computed = conditions::compute(
+        &old.conditions,
+        &aspects,
+        &progress,
+        target.metadata.generation,
+        now,
+    );
+
+    // When the provider cannot be read, the last observation stays as the last known facts;
+    // lastObservedTime says how old they are.
+    let (observed, last_observed_time) = match &v.observed {
+        Some(o) => (Some(observation(o)), window.observed_at.map(Time)),
+        None if v.verdict == Verdict::Unverifiable || v.verdict == Verdict::Unchecked => {
+            (old.observed.clone(), old.last_observed_time.clone())
+        }
+        None => (None, window.observed_at.map(Time)),
+    };
+    // An adoption is kept through outages; a name that now matches nothing drops it only
+    // when the spec never named an id and nothing was bound (verify keeps a known id).
+    let bound_target_id = v.bound_target_id.clone().or_else(|| {
+        matches!(v.verdict, Verdict::Unverifiable | Verdict::Unchecked)
+            .then(|| old.bound_target_id.clone())
+            .flatten()
+    });
+    Outcome {
+        status: ProviderTargetStatus {
+            observed_generation: target.metadata.generation,
+            verdict: Some(computed.verdict),
+            reason: Some(v.reason.to_string()),
+            message: Some(v.message),
+            conditions: computed.conditions,
+            bound_target_id,
+            observed,
+            mismatches: v.mismatches,
+            last_observed_time,
+        },
+        transitions: computed.transitions,
+    }
+}
+
+fn observation(o: &ObservedTarget) -> TargetObservation {
+    TargetObservation {
+        target_id: Some(o.id.clone()),
+        display_name: Some(o.name.clone()),
+        category: Some(o.category.clone()),
+        target_type: o.target_type.clone(),
+        status: o.status.clone(),
+        project: o.project.clone(),
+        environment: o.environment.clone(),
+        domains: o.domains.iter().cloned().collect(),
+        env_keys: o.env_keys.iter().flatten().cloned().collect(),
+        image: o.image.clone(),
+        last_deploy_at: o
+            .last_deploy_at
+            .as_deref()
+            .and_then(|t| t.parse::<Timestamp>().ok())
+            .map(Time),
+    }
+}
+
+#[cfg(test)]
+mod tests;
