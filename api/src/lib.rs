@@ -8,6 +8,7 @@ pub mod conditions;
 pub mod crd;
 pub mod identity;
 pub mod resources;
+pub mod validation;
 pub mod verdict;
 pub mod verify;
 

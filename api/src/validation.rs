@@ -1,0 +1,213 @@
+//! Checking a manifest against its CRD's OpenAPI schema without an API server: the keywords
+//! the API server checks before CEL (types, required, unknown fields, enum, pattern, lengths,
+//! ranges, set and list-map uniqueness). Standalone mode uses it so a bad manifest is refused
+//! with the field named, as `kubectl apply` would refuse it; the CRD tests use it to prove
+//! the generated schemas reject what they should. CEL rules are not evaluated here.
+
+use regex::Regex;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::fmt;
+
+/// One schema violation: the dotted path of the field and what is wrong with it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Violation {
+    /// e.g. `spec.apiKeySecretRef.name`, `spec.domains[2]`.
+    pub path: String,
+    pub problem: String,
+}
+
+impl Violation {
+    fn new(path: &str, problem: String) -> Self {
+        Violation {
+            path: path.trim_start_matches('.').to_string(),
+            problem,
+        }
+    }
+}
+
+impl fmt::Display for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.path, self.problem)
+    }
+}
+
+/// A validator; it caches compiled patterns, so reuse one across many manifests.
+#[derive(Debug, Default)]
+pub struct SchemaValidator {
+    patterns: HashMap<String, Option<Regex>>,
+}
+
+impl SchemaValidator {
+    pub fn new() -> Self {
+        SchemaValidator::default()
+    }
+
+    /// Validate `value` against `schema`. `path` prefixes every reported path (`""` for a
+    /// whole object). Unknown fields are violations: the API server would prune them
+    /// silently, which in a manifest means a typo.
+    pub fn validate(&mut self, schema: &Value, value: &Value, path: &str) -> Vec<Violation> {
+        let mut errors = Vec::new();
+        self.validate_into(schema, value, path, &mut errors);
+        errors
+    }
+
+    /// A pattern that does not compile (none of ours) matches nothing, so the problem shows.
+    fn matches(&mut self, pattern: &str, text: &str) -> bool {
+        self.patterns
+            .entry(pattern.to_string())
+            .or_insert_with(|| Regex::new(pattern).ok())
+            .as_ref()
+            .is_some_and(|r| r.is_match(text))
+    }
+
+    fn validate_into(&mut self, schema: &Value, value: &Value, path: &str, errors: &mut Vec<Violation>) {
+        if value.is_null() {
+            if schema.get("nullable") != Some(&Value::Bool(true)) {
+                errors.push(Violation::new(path, "null where not nullable".to_string()));
+            }
+            return;
+        }
+        if schema.get("x-kubernetes-int-or-string") == Some(&Value::Bool(true)) {
+            if !(value.is_i64() || value.is_string()) {
+                errors.push(Violation::new(path, "expected int or string".to_string()));
+            }
+            return;
+        }
+        let ty = schema.get("type").and_then(Value::as_str).unwrap_or("");
+        let type_ok = match ty {
+            "object" => value.is_object(),
+            "array" => value.is_array(),
+            "string" => value.is_string(),
+            "integer" => value.is_i64() || value.is_u64(),
+            "number" => value.is_number(),
+            "boolean" => value.is_boolean(),
+            "" => true,
+            other => {
+                errors.push(Violation::new(path, format!("unknown schema type {other}")));
+                true
+            }
+        };
+        if !type_ok {
+            errors.push(Violation::new(path, format!("expected {ty}, got {value}")));
+            return;
+        }
+        if let Some(allowed) = schema.get("enum").and_then(Value::as_array)
+            && !allowed.contains(value)
+        {
+            errors.push(Violation::new(path, format!("{value} is not one of {allowed:?}")));
+        }
+        match value {
+            Value::String(s) => {
+                let len = s.chars().count() as u64;
+                if let Some(max) = schema.get("maxLength").and_then(Value::as_u64)
+                    && len > max
+                {
+                    errors.push(Violation::new(path, format!("longer than {max}")));
+                }
+                if let Some(min) = schema.get("minLength").and_then(Value::as_u64)
+                    && len < min
+                {
+                    errors.push(Violation::new(path, format!("shorter than {min}")));
+                }
+                if let Some(p) = schema.get("pattern").and_then(Value::as_str)
+                    && !self.matches(p, s)
+                {
+                    errors.push(Violation::new(path, format!("{s:?} does not match {p}")));
+                }
+                if schema.get("format").and_then(Value::as_str) == Some("date-time")
+                    && s.parse::<jiff::Timestamp>().is_err()
+                {
+                    errors.push(Violation::new(
+                        path,
+                        format!("{s:?} is not an RFC 3339 date-time"),
+                    ));
+                }
+            }
+            Value::Number(n) => {
+                if let (Some(min), Some(v)) = (schema.get("minimum").and_then(Value::as_f64), n.as_f64())
+                    && v < min
+                {
+                    errors.push(Violation::new(path, format!("{v} below minimum {min}")));
+                }
+                if let (Some(max), Some(v)) = (schema.get("maximum").and_then(Value::as_f64), n.as_f64())
+                    && v > max
+                {
+                    errors.push(Violation::new(path, format!("{v} above maximum {max}")));
+                }
+            }
+            Value::Array(items) => {
+                if let Some(max) = schema.get("maxItems").and_then(Value::as_u64)
+                    && items.len() as u64 > max
+                {
+                    errors.push(Violation::new(path, format!("more than {max} items")));
+                }
+                if let Some(min) = schema.get("minItems").and_then(Value::as_u64)
+                    && (items.len() as u64) < min
+                {
+                    errors.push(Violation::new(path, format!("fewer than {min} items")));
+                }
+                let list_type = schema.get("x-kubernetes-list-type").and_then(Value::as_str);
+                if list_type == Some("set") {
+                    for (i, a) in items.iter().enumerate() {
+                        if items[..i].contains(a) {
+                            errors.push(Violation::new(path, format!("duplicate set item {a}")));
+                        }
+                    }
+                }
+                if list_type == Some("map") {
+                    let keys: Vec<&str> = schema["x-kubernetes-list-map-keys"]
+                        .as_array()
+                        .map(|k| k.iter().filter_map(Value::as_str).collect())
+                        .unwrap_or_default();
+                    let key_of = |v: &Value| keys.iter().map(|k| v.get(*k).cloned()).collect::<Vec<_>>();
+                    for (i, a) in items.iter().enumerate() {
+                        if items[..i].iter().any(|b| key_of(b) == key_of(a)) {
+                            errors.push(Violation::new(
+                                path,
+                                format!("duplicate list-map key {:?}", key_of(a)),
+                            ));
+                        }
+                    }
+                }
+                if let Some(item_schema) = schema.get("items") {
+                    for (i, item) in items.iter().enumerate() {
+                        self.validate_into(item_schema, item, &format!("{path}[{i}]"), errors);
+                    }
+                }
+            }
+            Value::Object(map) => {
+                let props = schema.get("properties").and_then(Value::as_object);
+                if let Some(required) = schema.get("required").and_then(Value::as_array) {
+                    for r in required.iter().filter_map(Value::as_str) {
+                        if !map.contains_key(r) {
+                            errors.push(Violation::new(&format!("{path}.{r}"), "required".to_string()));
+                        }
+                    }
+                }
+                if let Some(max) = schema.get("maxProperties").and_then(Value::as_u64)
+                    && map.len() as u64 > max
+                {
+                    errors.push(Violation::new(path, format!("more than {max} properties")));
+                }
+                for (k, v) in map {
+                    let child = format!("{path}.{k}");
+                    match (props.and_then(|p| p.get(k)), schema.get("additionalProperties")) {
+                        (Some(s), _) => self.validate_into(s, v, &child, errors),
+                        (None, Some(s)) if s.is_object() => self.validate_into(s, v, &child, errors),
+                        _ => {
+                            if schema.get("x-kubernetes-preserve-unknown-fields") != Some(&Value::Bool(true))
+                            {
+                                errors.push(Violation::new(
+                                    &child,
+                                    "unknown field (the API server would prune it)".to_string(),
+                                ));
+                            }
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
