@@ -633,6 +633,7 @@ async fn out_of_band_edits_and_removal_show_through_the_api() {
         .seed_application(
             &env_id,
             launchplane_e2e::SeedApplication {
+                id: None,
                 name: "web".into(),
                 docker_image: Some("img:1".into()),
                 env: Some("A=1".into()),
@@ -693,5 +694,27 @@ async fn version_and_urls() {
         .await
         .unwrap();
     assert_eq!((r.status, r.json()), (200, json!({"ok": true})));
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_seed_can_fix_an_application_id_unless_it_is_taken() {
+    let sim = start().await;
+    let (_, env) = sim.seed_project("shop");
+    let fixed = |id: &str| launchplane_e2e::SeedApplication {
+        id: Some(id.into()),
+        name: "web".into(),
+        domains: vec![format!("{id}.test")],
+        ..Default::default()
+    };
+    let first = sim.seed_application(&env, fixed("app-fixed-1")).unwrap();
+    assert_eq!(first, "app-fixed-1");
+    let one = get(&sim, "application.one?applicationId=app-fixed-1").await;
+    assert_eq!(one.status, 200);
+    assert_eq!(one.json()["applicationId"], "app-fixed-1");
+    assert_eq!(one.json()["domains"][0]["host"], "app-fixed-1.test");
+
+    let second = sim.seed_application(&env, fixed("app-fixed-1")).unwrap();
+    assert_ne!(second, "app-fixed-1", "a taken id is not reused");
     sim.shutdown().await;
 }

@@ -155,6 +155,7 @@ async fn the_ingress_routes_by_host() {
         .seed_application(
             &env_id,
             SeedApplication {
+                id: None,
                 name: "a".into(),
                 docker_image: Some("a:1".into()),
                 env: Some(identity_env("rec-a", "art-a")),
@@ -167,6 +168,7 @@ async fn the_ingress_routes_by_host() {
         .seed_application(
             &env_id,
             SeedApplication {
+                id: None,
                 name: "b".into(),
                 docker_image: Some("b:1".into()),
                 env: Some(identity_env("rec-b", "art-b")),
@@ -214,6 +216,7 @@ async fn app_behaviours_override_what_is_served() {
         .seed_application(
             &env_id,
             SeedApplication {
+                id: None,
                 name: "web".into(),
                 docker_image: Some("web:1".into()),
                 env: Some(identity_env("rec-1", "art-1")),

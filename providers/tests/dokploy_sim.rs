@@ -66,6 +66,7 @@ async fn seed(sim: &DokploySim) -> Seeded {
         .seed_application(
             &env_id,
             SeedApplication {
+                id: None,
                 name: "web".into(),
                 docker_image: Some("ghcr.io/acme/web:1.0.0".into()),
                 env: Some(APP_ENV.into()),

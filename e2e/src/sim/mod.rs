@@ -103,6 +103,9 @@ pub enum AppBehaviour {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct SeedApplication {
+    /// A fixed id (e.g. to match ids written in example manifests); a random one otherwise,
+    /// and also when this one is already taken.
+    pub id: Option<String>,
     pub name: String,
     /// Set as if through `saveDockerProvider` (sourceType `docker`).
     pub docker_image: Option<String>,
@@ -293,6 +296,19 @@ impl DokploySim {
             "github"
         };
         let id = st.insert_application(environment_id, &seed.name, None, Value::Null, source);
+        let id = match seed.id.as_deref() {
+            Some(wanted) if !wanted.is_empty() && st.kind_of(wanted).is_none() => {
+                match st.applications.remove(&id) {
+                    Some(mut entity) => {
+                        entity.row.insert("applicationId".into(), json!(wanted));
+                        st.applications.insert(wanted.to_string(), entity);
+                        wanted.to_string()
+                    }
+                    None => id,
+                }
+            }
+            _ => id,
+        };
         if let Some(app) = st.applications.get_mut(&id) {
             app.row.insert("dockerImage".into(), json!(seed.docker_image));
             app.row.insert("env".into(), json!(seed.env));
