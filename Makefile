@@ -12,8 +12,11 @@ help: ## list the targets
 build: ## build every crate
 	$(CARGO) build --workspace --all-targets
 
-demo: ## the main job: run the Launchplane demo on the embedded defaults
-	./scripts/demo.sh
+TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
+
+demo: ## the main job: standalone reconcile of docs/examples/ against the Dokploy simulator
+	$(CARGO) build -q -p launchplane --bin launchplane --example demo
+	$(TARGET_DIR)/debug/examples/demo $(TARGET_DIR)/debug/launchplane
 
 test: fmt-check clippy unit crds-check chart-check ## everything CI runs
 	@echo "make test: all checks passed"

@@ -58,9 +58,9 @@ pub struct ProviderTargetSpec {
     /// is compared, never used to bind once an id is known.
     #[schemars(length(min = 1, max = 253))]
     pub display_name: String,
-    /// The kind of workload the target runs, e.g. `docker-image` (an application deployed from
-    /// an image) or `raw-compose` (a compose file). Lowercase words separated by `-`. Absent:
-    /// not compared.
+    /// Where the target's workload comes from, as Dokploy's `sourceType` names it: for an
+    /// application `docker` (deployed from an image), `github`, `git`, `gitlab`, `bitbucket`,
+    /// `gitea` or `drop`; for a compose service `raw`, `git`, `github`, …. Absent: not compared.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 63), regex(pattern = DNS1123_LABEL_PATTERN))]
     pub provider_target_type: Option<String>,
@@ -168,7 +168,7 @@ pub struct TargetObservation {
     /// `application` or `compose`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub category: Option<String>,
-    /// The provider's workload type, e.g. `docker-image`, `raw-compose`.
+    /// The provider's source type of the target, e.g. `docker`, `github`, `raw`.
     #[serde(default, skip_serializing_if = "Option::is_none", rename = "type")]
     pub target_type: Option<String>,
     /// The provider's status of the target, e.g. `done`, `running`, `error`.

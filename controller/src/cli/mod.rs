@@ -3,7 +3,9 @@
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 
+mod controller;
 mod crds;
+mod reconcile;
 
 /// Launchplane keeps the operational truth for web products deployed on Dokploy.
 #[derive(Debug, Parser)]
@@ -17,11 +19,17 @@ pub struct Cli {
 pub enum Command {
     /// Print every CustomResourceDefinition as YAML, or write one file per kind.
     Crds(crds::CrdsArgs),
+    /// Run the controllers against a cluster (kubeconfig or in-cluster config).
+    Controller(controller::ControllerArgs),
+    /// Reconcile a folder of manifests without a cluster and print every verdict.
+    Reconcile(reconcile::ReconcileArgs),
 }
 
 /// Run a parsed command line and return the process exit code.
 pub fn run(cli: Cli) -> Result<i32> {
     match cli.command {
         Command::Crds(args) => crds::run(&args),
+        Command::Controller(args) => controller::run(args),
+        Command::Reconcile(args) => reconcile::run(args),
     }
 }

@@ -37,6 +37,7 @@ async fn seeded() -> (DokploySim, Vec<String>) {
             sim.seed_application(
                 &env,
                 SeedApplication {
+                    id: None,
                     name: format!("app-{i}"),
                     docker_image: Some(format!("nginx:1.{i}")),
                     env: Some("A=1\nB=2".into()),

@@ -1,0 +1,380 @@
+//! One standalone reconcile round: poll each ProviderConfig once, verify its ProviderTargets
+//! against the snapshot, probe every RuntimeIdentity, and keep the statuses in the state
+//! folder, through the same pure reconcile functions the cluster controllers call.
+
+use super::inputs::Inputs;
+use super::report::Row;
+use super::state::StateDir;
+use crate::observe::poller::{PollSettings, Poller, Snapshot, TrackedTarget};
+use crate::observe::prober::Prober;
+use crate::reconcile::provider_config::CredentialProblem;
+use crate::reconcile::{provider_config, provider_target, runtime_identity};
+use futures::future::join_all;
+use jiff::{SignedDuration, Timestamp};
+use launchplane_api::resources::{
+    ProviderConfig, ProviderConfigSpec, ProviderTarget, ProviderTargetStatus, RuntimeIdentityStatus,
+};
+use launchplane_api::verdict::Verdict;
+use launchplane_api::verify::target::ProviderFailure;
+use launchplane_providers::{DokployClient, DokployConfig, RateLimit, TargetCategory};
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+
+/// Where API keys come from besides Secret manifests: the environment, read by the caller
+/// so this module stays free of process-global state.
+pub type EnvLookup = dyn Fn(&str) -> Option<String> + Send + Sync;
+
+/// The environment variable that supplies the API key of a ProviderConfig, e.g.
+/// `LAUNCHPLANE_API_KEY_DOKPLOY_MAIN` for `dokploy-main`. It wins over a Secret manifest, so a
+/// repository can keep a placeholder Secret and CI can inject the real key.
+pub fn api_key_variable(config_name: &str) -> String {
+    let suffix: String = config_name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("LAUNCHPLANE_API_KEY_{suffix}")
+}
+
+struct ProviderSlot {
+    /// The URL and key the client was built with; a change rebuilds it.
+    fingerprint: (String, String, i32, i32),
+    poller: Poller,
+}
+
+/// State kept between rounds (one round with `--once`).
+pub struct Engine {
+    providers: HashMap<String, ProviderSlot>,
+    prober: Prober,
+    state: StateDir,
+    env: Box<EnvLookup>,
+}
+
+impl Engine {
+    pub fn new(prober: Prober, state: StateDir, env: Box<EnvLookup>) -> Self {
+        Engine {
+            providers: HashMap::new(),
+            prober,
+            state,
+            env,
+        }
+    }
+
+    /// Reconcile everything once and return one row per resource.
+    pub async fn round(&mut self, inputs: &Inputs, now: Timestamp) -> Vec<Row> {
+        let mut rows = Vec::new();
+        let mut targets: Vec<ProviderTarget> = inputs
+            .targets
+            .iter()
+            .cloned()
+            .map(|mut t| {
+                t.status = self.load(&t.metadata.namespace, &t.metadata.name, "ProviderTarget");
+                t
+            })
+            .collect();
+
+        let mut snapshots: HashMap<String, (Snapshot, PollSettings)> = HashMap::new();
+        for config in &inputs.configs {
+            let key = key_of(&config.metadata.namespace, &config.metadata.name);
+            let mine: Vec<&ProviderTarget> = targets.iter().filter(|t| same_config(t, config)).collect();
+            let tracked: BTreeSet<TrackedTarget> = mine
+                .iter()
+                .filter_map(|t| Some((category(t), provider_target::claimed_id(t)?)))
+                .collect();
+            let mut config = config.clone();
+            config.status = self.load(
+                &config.metadata.namespace,
+                &config.metadata.name,
+                "ProviderConfig",
+            );
+            let outcome = match self.poll(&key, &config, inputs, &tracked, now).await {
+                Ok((snapshot, settings)) => {
+                    let outcome = provider_config::reconcile(&config, Ok(&snapshot), mine.len(), now);
+                    snapshots.insert(key.clone(), (snapshot, settings));
+                    outcome
+                }
+                Err(problem) => provider_config::reconcile(&config, Err(&problem), mine.len(), now),
+            };
+            let status = outcome.status;
+            let (reason, message) = summary(&status.conditions, status.verdict);
+            rows.push(self.row(
+                "ProviderConfig",
+                &config.metadata,
+                status.verdict,
+                reason,
+                message,
+                true,
+            ));
+            self.save("ProviderConfig", &config.metadata, &status);
+        }
+
+        let all = targets.clone();
+        for target in &mut targets {
+            let config_key = key_of(
+                &target.metadata.namespace,
+                &Some(target.spec.provider_config_ref.name.clone()),
+            );
+            let status = match snapshots.get(&config_key) {
+                Some((snapshot, settings)) => {
+                    let claims = provider_target::claims_against(target, &all);
+                    provider_target::reconcile(target, &snapshot.window(settings), &claims, now).status
+                }
+                None => unresolved_target(target, inputs, &config_key, now),
+            };
+            rows.push(self.row(
+                "ProviderTarget",
+                &target.metadata,
+                status.verdict,
+                status.reason.clone().unwrap_or_default(),
+                status.message.clone().unwrap_or_default(),
+                true,
+            ));
+            self.save("ProviderTarget", &target.metadata, &status);
+        }
+
+        let probes = join_all(inputs.identities.iter().map(|identity| {
+            let target = runtime_identity::probe_target(&identity.spec);
+            let prober = &self.prober;
+            async move { prober.probe(&target).await }
+        }))
+        .await;
+        for (identity, probe) in inputs.identities.iter().zip(probes) {
+            let mut identity = identity.clone();
+            identity.status = self.load::<RuntimeIdentityStatus>(
+                &identity.metadata.namespace,
+                &identity.metadata.name,
+                "RuntimeIdentity",
+            );
+            let status = runtime_identity::reconcile(&identity, Some(&probe), now).status;
+            // Mismatch and Malformed fail even an advisory identity: the route may serve
+            // another artifact. Missing and Unreachable fail only a required one.
+            let required = identity.spec.required
+                || matches!(status.verdict, Some(Verdict::Mismatch))
+                || status.reason == Some(launchplane_api::identity::ClassificationReason::Malformed);
+            rows.push(self.row(
+                "RuntimeIdentity",
+                &identity.metadata,
+                status.verdict,
+                status.reason.map(|r| r.to_string()).unwrap_or_default(),
+                status.message.clone().unwrap_or_default(),
+                required,
+            ));
+            self.save("RuntimeIdentity", &identity.metadata, &status);
+        }
+        rows
+    }
+
+    /// The shortest interval anything asks to be checked at, for the watch loop.
+    pub fn interval(inputs: &Inputs) -> std::time::Duration {
+        let seconds = inputs
+            .configs
+            .iter()
+            .map(|c| c.spec.poll_interval_seconds)
+            .chain(inputs.identities.iter().map(|i| i.spec.interval_seconds))
+            .min()
+            .unwrap_or(60)
+            .max(5);
+        std::time::Duration::from_secs(u64::try_from(seconds).unwrap_or(60))
+    }
+
+    async fn poll(
+        &mut self,
+        key: &str,
+        config: &ProviderConfig,
+        inputs: &Inputs,
+        tracked: &BTreeSet<TrackedTarget>,
+        now: Timestamp,
+    ) -> Result<(Snapshot, PollSettings), CredentialProblem> {
+        let api_key = self.api_key(config, inputs)?;
+        let spec = &config.spec;
+        let settings = settings(spec);
+        let fingerprint = (
+            spec.url.clone(),
+            api_key.clone(),
+            spec.rate_limit.requests_per_second,
+            spec.rate_limit.burst,
+        );
+        let rebuild = self
+            .providers
+            .get(key)
+            .is_none_or(|slot| slot.fingerprint != fingerprint);
+        if rebuild {
+            let mut client_config = DokployConfig::new(spec.url.clone(), api_key);
+            client_config.rate_limit = RateLimit {
+                per_second: f64::from(spec.rate_limit.requests_per_second),
+                burst: u32::try_from(spec.rate_limit.burst).unwrap_or(1),
+            };
+            let client = DokployClient::new(client_config).map_err(|e| CredentialProblem {
+                reason: "InvalidProviderConfig",
+                message: format!("cannot build a Dokploy client for spec.url: {e}"),
+            })?;
+            self.providers.insert(
+                key.to_string(),
+                ProviderSlot {
+                    fingerprint,
+                    poller: Poller::new(Arc::new(client), settings),
+                },
+            );
+        }
+        let slot = self.providers.get_mut(key).ok_or_else(|| CredentialProblem {
+            reason: "InvalidProviderConfig",
+            message: "the provider client could not be kept".into(),
+        })?;
+        slot.poller.set_settings(settings);
+        let snapshot = slot.poller.poll(tracked, now).await.clone();
+        Ok((snapshot, settings))
+    }
+
+    fn api_key(&self, config: &ProviderConfig, inputs: &Inputs) -> Result<String, CredentialProblem> {
+        let name = config.metadata.name.as_deref().unwrap_or_default();
+        let variable = api_key_variable(name);
+        if let Some(key) = (self.env)(&variable).filter(|k| !k.is_empty()) {
+            return Ok(key);
+        }
+        let reference = &config.spec.api_key_secret_ref;
+        let secret_key = key_of(&config.metadata.namespace, &Some(reference.name.clone()));
+        inputs
+            .secrets
+            .get(&secret_key)
+            .and_then(|data| data.get(&reference.key))
+            .filter(|v| !v.is_empty())
+            .cloned()
+            .ok_or_else(|| CredentialProblem {
+                reason: "SecretNotFound",
+                message: format!(
+                    "no API key: neither a Secret manifest {secret_key} with key {} in the folder nor \
+                     the environment variable {variable}; add one of them",
+                    reference.key
+                ),
+            })
+    }
+
+    fn load<S: serde::de::DeserializeOwned>(
+        &self,
+        namespace: &Option<String>,
+        name: &Option<String>,
+        kind: &str,
+    ) -> Option<S> {
+        self.state.load(
+            kind,
+            namespace.as_deref().unwrap_or("default"),
+            name.as_deref().unwrap_or_default(),
+        )
+    }
+
+    fn save<S: serde::Serialize>(&self, kind: &str, meta: &kube::api::ObjectMeta, status: &S) {
+        let namespace = meta.namespace.as_deref().unwrap_or("default");
+        let name = meta.name.as_deref().unwrap_or_default();
+        if let Err(e) = self.state.save(kind, namespace, name, status) {
+            // Losing the state costs only history (lastTransitionTime, adoptions); the verdict
+            // printed this round is still right.
+            tracing::warn!(kind, namespace, name, error = %e, "cannot write the state file");
+        }
+    }
+
+    fn row(
+        &self,
+        kind: &str,
+        meta: &kube::api::ObjectMeta,
+        verdict: Option<Verdict>,
+        reason: String,
+        message: String,
+        required: bool,
+    ) -> Row {
+        Row {
+            kind: kind.into(),
+            namespace: meta.namespace.clone().unwrap_or_else(|| "default".into()),
+            name: meta.name.clone().unwrap_or_default(),
+            verdict: verdict.unwrap_or_default(),
+            reason,
+            message,
+            required,
+        }
+    }
+}
+
+fn key_of(namespace: &Option<String>, name: &Option<String>) -> String {
+    format!(
+        "{}/{}",
+        namespace.as_deref().unwrap_or("default"),
+        name.as_deref().unwrap_or_default()
+    )
+}
+
+fn same_config(target: &ProviderTarget, config: &ProviderConfig) -> bool {
+    target.metadata.namespace == config.metadata.namespace
+        && Some(&target.spec.provider_config_ref.name) == config.metadata.name.as_ref()
+}
+
+fn category(target: &ProviderTarget) -> TargetCategory {
+    match target.spec.target_category {
+        launchplane_api::resources::TargetCategory::Application => TargetCategory::Application,
+        launchplane_api::resources::TargetCategory::Compose => TargetCategory::Compose,
+    }
+}
+
+fn settings(spec: &ProviderConfigSpec) -> PollSettings {
+    PollSettings {
+        poll_interval: SignedDuration::from_secs(i64::from(spec.poll_interval_seconds)),
+        detail_interval: SignedDuration::from_secs(i64::from(spec.effective_detail_interval_seconds())),
+        stale_after_polls: u32::try_from(spec.stale_after_polls).unwrap_or(1),
+    }
+}
+
+/// The reason and message of the Ready condition, for the report.
+fn summary(
+    conditions: &[k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition],
+    verdict: Option<Verdict>,
+) -> (String, String) {
+    let stalled = launchplane_api::conditions::find(conditions, launchplane_api::conditions::types::STALLED)
+        .filter(|c| c.status == "True");
+    let ready = launchplane_api::conditions::find(conditions, launchplane_api::conditions::types::READY);
+    match (stalled, ready) {
+        (Some(c), _) | (None, Some(c)) => (c.reason.clone(), c.message.clone()),
+        _ => (verdict.unwrap_or_default().to_string(), String::new()),
+    }
+}
+
+/// A ProviderTarget whose ProviderConfig gave no snapshot: absent from the folder, or
+/// without credentials (its own row says why).
+fn unresolved_target(
+    target: &ProviderTarget,
+    inputs: &Inputs,
+    config_key: &str,
+    now: Timestamp,
+) -> ProviderTargetStatus {
+    let exists = inputs
+        .configs
+        .iter()
+        .any(|c| key_of(&c.metadata.namespace, &c.metadata.name) == config_key);
+    let (reason, message) = if exists {
+        (
+            "ProviderNotPolled",
+            format!("ProviderConfig {config_key} could not be polled; see its status"),
+        )
+    } else {
+        (
+            "ProviderConfigNotFound",
+            format!(
+                "spec.providerConfigRef names ProviderConfig {config_key}, which is not in the folder; \
+                 add it or fix the name"
+            ),
+        )
+    };
+    let failed = launchplane_api::verify::target::ObservationWindow {
+        targets: None,
+        observed_at: None,
+        last_failure: Some((ProviderFailure::Other, message.clone())),
+        poll_interval: SignedDuration::from_secs(60),
+        stale_after_polls: 1,
+    };
+    let mut status = provider_target::reconcile(target, &failed, &[], now).status;
+    status.reason = Some(reason.into());
+    status.message = Some(message);
+    status
+}
