@@ -30,8 +30,9 @@ fmt-check:
 clippy:
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
-unit: ## all Rust tests (e2e tests skip loudly without KUBECONFIG)
-	$(CARGO) test --workspace --no-fail-fast
+unit: ## all Rust tests; the cluster e2e test runs last, uncaptured, so its SKIPPED line shows
+	$(CARGO) test --workspace --no-fail-fast -- --skip on_a_real_cluster
+	$(CARGO) test -q -p launchplane --test e2e_cluster -- --nocapture
 
 crds: ## regenerate crds/ (and the chart's copy) from the Rust types
 	$(CARGO) run -q -p launchplane -- crds --out-dir crds

@@ -4,12 +4,14 @@
 //! and the provider client's call observer, so the HTTP server and the work share no globals.
 
 use launchplane_api::Verdict;
+use launchplane_providers::CallObserver;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::{Registry, Unit};
+use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
@@ -195,6 +197,15 @@ impl Metrics {
         // Writing into a String cannot fail.
         let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
         out
+    }
+}
+
+/// Feeds every Dokploy call the provider client makes into [`Metrics::provider_call`].
+pub struct MetricsObserver(pub Arc<Metrics>);
+
+impl CallObserver for MetricsObserver {
+    fn observe(&self, route: &str, outcome: &str, elapsed: Duration) {
+        self.0.provider_call(route, outcome, elapsed);
     }
 }
 

@@ -1,0 +1,465 @@
+//! The real kube-runtime controller loop (`Controller::for_stream`, the same wiring functions
+//! `launchplane controller` uses) over in-memory watch streams, reconciling against the
+//! Dokploy simulator and a mocked API server that answers every call and records it.
+//!
+//! What this proves beyond the single-reconcile tests: the ProviderConfig poll triggers the
+//! ProviderTarget reconciles, requeues keep polling on the config's interval, a failing object
+//! is retried through the error policy while the others carry on, identities are probed
+//! through the shared prober, and the loops stop on the shutdown signal.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use futures::FutureExt;
+use futures::channel::mpsc::{UnboundedReceiver, UnboundedSender, unbounded};
+use http::{Method, Request, Response};
+use jiff::Timestamp;
+use kube::Client;
+use kube::client::Body;
+use kube::runtime::reflector;
+use kube::runtime::watcher;
+use launchplane::k8s::context::Context;
+use launchplane::k8s::run::{self, Shutdown};
+use launchplane::metrics::Metrics;
+use launchplane::observe::prober::{Prober, ProberConfig};
+use launchplane_api::conditions::SystemClock;
+use launchplane_api::resources::{
+    EnvironmentKind, IdentityEndpoint, IdentityFields, IdentitySurface, LocalObjectRef, ProviderConfig,
+    ProviderConfigSpec, ProviderTarget, ProviderTargetSpec, RuntimeIdentity, RuntimeIdentitySpec,
+    SecretKeyRef, TargetCategory,
+};
+use launchplane_e2e::sim::{DokploySim, SeedApplication, SimConfig};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+const NS: &str = "shop";
+
+/// One recorded API call.
+#[derive(Clone, Debug)]
+struct Call {
+    method: Method,
+    path: String,
+    body: Value,
+}
+
+/// A mocked API server that answers like a real one for the calls the controllers make:
+/// Secrets (one good, one whose read fails with a 500), status patches (echoed onto the
+/// stored object) and Events. Everything is recorded.
+#[derive(Clone, Default)]
+struct ApiServer {
+    calls: Arc<Mutex<Vec<Call>>>,
+    objects: Arc<Mutex<HashMap<String, Value>>>,
+}
+
+impl ApiServer {
+    fn client(&self, api_key: String) -> Client {
+        let (service, mut handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
+        let me = self.clone();
+        tokio::spawn(async move {
+            while let Some((request, send)) = handle.next_request().await {
+                let method = request.method().clone();
+                let path = request.uri().path().to_string();
+                let bytes = request.into_body().collect_bytes().await.unwrap_or_default();
+                let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+                me.calls.lock().unwrap().push(Call {
+                    method: method.clone(),
+                    path: path.clone(),
+                    body: body.clone(),
+                });
+                let (status, answer) = me.answer(&method, &path, &body, &api_key);
+                send.send_response(
+                    Response::builder()
+                        .status(status)
+                        .body(Body::from(serde_json::to_vec(&answer).unwrap()))
+                        .unwrap(),
+                );
+            }
+        });
+        Client::new(service, "default")
+    }
+
+    fn answer(&self, method: &Method, path: &str, body: &Value, api_key: &str) -> (u16, Value) {
+        use base64_free::encode;
+        if path.ends_with("/secrets/dokploy-key") {
+            return (
+                200,
+                json!({"apiVersion": "v1", "kind": "Secret",
+                       "metadata": {"name": "dokploy-key", "namespace": NS},
+                       "data": {"api-key": encode(api_key.as_bytes())}}),
+            );
+        }
+        if path.ends_with("/secrets/flaky-key") {
+            return (
+                500,
+                json!({"kind": "Status", "apiVersion": "v1", "status": "Failure",
+                       "message": "etcd is sad", "reason": "InternalError", "code": 500}),
+            );
+        }
+        if path.ends_with("/status") && *method == Method::PATCH {
+            let key = path.trim_end_matches("/status").to_string();
+            let mut object = self
+                .objects
+                .lock()
+                .unwrap()
+                .get(&key)
+                .cloned()
+                .unwrap_or(Value::Null);
+            object["status"] = body["status"].clone();
+            return (200, object);
+        }
+        if path.ends_with("/events") && *method == Method::POST {
+            return (201, body.clone());
+        }
+        (
+            404,
+            json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "NotFound", "code": 404}),
+        )
+    }
+
+    fn remember<K: kube::Resource<DynamicType = ()> + serde::Serialize>(&self, obj: &K) {
+        let path = format!(
+            "/apis/launchplane.dev/v1alpha1/namespaces/{NS}/{}/{}",
+            K::plural(&()),
+            obj.meta().name.clone().unwrap()
+        );
+        self.objects
+            .lock()
+            .unwrap()
+            .insert(path, serde_json::to_value(obj).unwrap());
+    }
+
+    fn calls(&self) -> Vec<Call> {
+        self.calls.lock().unwrap().clone()
+    }
+
+    /// The last status written for `plural/name`.
+    fn last_status(&self, plural: &str, name: &str) -> Option<Value> {
+        let path = format!("/apis/launchplane.dev/v1alpha1/namespaces/{NS}/{plural}/{name}/status");
+        self.calls()
+            .into_iter()
+            .rev()
+            .find(|c| c.method == Method::PATCH && c.path == path)
+            .map(|c| c.body["status"].clone())
+    }
+
+    fn count(&self, method: Method, suffix: &str) -> usize {
+        self.calls()
+            .iter()
+            .filter(|c| c.method == method && c.path.ends_with(suffix))
+            .count()
+    }
+}
+
+/// Base64 without a dependency: Secret data is base64 on the wire.
+mod base64_free {
+    const TABLE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+    pub fn encode(input: &[u8]) -> String {
+        let mut out = String::new();
+        for chunk in input.chunks(3) {
+            let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+            let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+            for i in 0..4 {
+                if i <= chunk.len() {
+                    out.push(TABLE[((n >> (18 - 6 * i)) & 63) as usize] as char);
+                } else {
+                    out.push('=');
+                }
+            }
+        }
+        out
+    }
+}
+
+fn shutdown_pair() -> (futures::channel::oneshot::Sender<()>, Shutdown) {
+    let (tx, rx) = futures::channel::oneshot::channel::<()>();
+    (tx, rx.map(|_| ()).boxed().shared())
+}
+
+type WatchItem<K> = Result<watcher::Event<K>, watcher::Error>;
+
+/// An in-memory watch: the initial list, then nothing (the channel stays open).
+fn initial_list<K: Clone + Send + 'static>(
+    objects: Vec<K>,
+) -> (UnboundedSender<WatchItem<K>>, UnboundedReceiver<WatchItem<K>>) {
+    let (tx, rx) = unbounded();
+    tx.unbounded_send(Ok(watcher::Event::Init)).unwrap();
+    for o in objects {
+        tx.unbounded_send(Ok(watcher::Event::InitApply(o))).unwrap();
+    }
+    tx.unbounded_send(Ok(watcher::Event::InitDone)).unwrap();
+    (tx, rx)
+}
+
+fn config(name: &str, url: &str, secret: &str) -> ProviderConfig {
+    let mut c = ProviderConfig::new(
+        name,
+        ProviderConfigSpec {
+            url: url.into(),
+            api_key_secret_ref: SecretKeyRef {
+                name: secret.into(),
+                key: "api-key".into(),
+            },
+            // Below the schema's minimum on purpose: the loop must requeue within the test.
+            poll_interval_seconds: 1,
+            ..ProviderConfigSpec::default()
+        },
+    );
+    c.metadata.namespace = Some(NS.into());
+    c.metadata.generation = Some(1);
+    c
+}
+
+fn target(name: &str, config: &str, id: Option<&str>, display: &str) -> ProviderTarget {
+    let mut t = ProviderTarget::new(
+        name,
+        ProviderTargetSpec {
+            provider_config_ref: LocalObjectRef::new(config),
+            target_category: TargetCategory::Application,
+            target_id: id.map(str::to_string),
+            display_name: display.into(),
+            domains: vec!["shop.example.com".into()],
+            ..ProviderTargetSpec::default()
+        },
+    );
+    t.metadata.namespace = Some(NS.into());
+    t.metadata.generation = Some(1);
+    t
+}
+
+/// Poll `check` every 100 ms for up to `secs`.
+async fn eventually(secs: u64, what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+    while tokio::time::Instant::now() < deadline {
+        if check() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("timed out: {what}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn configs_poll_the_simulator_and_targets_follow_while_a_failing_config_is_retried() {
+    let sim = DokploySim::start(SimConfig::default()).await.unwrap();
+    let (_, environment) = sim.seed_project("shop");
+    let app = sim
+        .seed_application(
+            &environment,
+            SeedApplication {
+                name: "shop-prod".into(),
+                docker_image: Some("ghcr.io/acme/shop:1".into()),
+                domains: vec!["shop.example.com".into()],
+                ..SeedApplication::default()
+            },
+        )
+        .unwrap();
+
+    let configs = vec![
+        config("main", &sim.base_url(), "dokploy-key"),
+        // Its Secret read fails with a 500 on every attempt.
+        config("flaky", &sim.base_url(), "flaky-key"),
+    ];
+    let targets = vec![
+        target("shop-prod", "main", Some(&app), "shop-prod"),
+        target("shop-orphan", "flaky", Some("app-none"), "shop-orphan"),
+        target("shop-lost", "nope", None, "shop-lost"),
+    ];
+    let server = ApiServer::default();
+    configs.iter().for_each(|c| server.remember(c));
+    targets.iter().for_each(|t| server.remember(t));
+
+    let (config_reader, config_writer) = reflector::store();
+    let (target_reader, target_writer) = reflector::store();
+    let (trigger, triggered) = unbounded();
+    let metrics = Arc::new(Metrics::new());
+    let ctx = Arc::new(Context::new(
+        server.client(sim.api_key()),
+        None,
+        metrics.clone(),
+        Prober::new(ProberConfig::default()).unwrap(),
+        config_reader.clone(),
+        target_reader.clone(),
+        trigger,
+        Arc::new(SystemClock),
+    ));
+    let (_config_tx, config_events) = initial_list(configs);
+    let (_target_tx, target_events) = initial_list(targets);
+    let (stop, shutdown) = shutdown_pair();
+    let loops = tokio::spawn(futures::future::join(
+        run::provider_configs(
+            run::filtered(config_events, config_writer),
+            config_reader,
+            ctx.clone(),
+            shutdown.clone(),
+        ),
+        run::provider_targets(
+            run::filtered(target_events, target_writer),
+            target_reader,
+            triggered,
+            ctx.clone(),
+            shutdown,
+        ),
+    ));
+
+    // The target of the working config is verified against the simulator.
+    eventually(10, "shop-prod Matched", || {
+        server
+            .last_status("providertargets", "shop-prod")
+            .is_some_and(|s| s["verdict"] == "Matched")
+    })
+    .await;
+    let status = server.last_status("providertargets", "shop-prod").unwrap();
+    assert_eq!(status["boundTargetId"], app.as_str());
+    assert_eq!(
+        status["observed"]["image"], "ghcr.io/acme/shop:1",
+        "detail read for a tracked id"
+    );
+    let config_status = server.last_status("providerconfigs", "main").unwrap();
+    assert_eq!(config_status["verdict"], "Matched");
+    assert_eq!(config_status["dokployVersion"], "v0.30.2");
+    assert_eq!(config_status["targetCount"], 1);
+
+    // Requeue: the 1 s poll interval keeps polling, one org-wide round per poll, not per target.
+    let polls = sim.call_count("overview.services");
+    eventually(10, "a later poll", || {
+        sim.call_count("overview.services") >= polls + 2
+    })
+    .await;
+
+    // The failing config is retried by the error policy and counted, and never wrote a
+    // status; its target says what is wrong instead of erroring.
+    eventually(10, "the flaky Secret read retried", || {
+        server.count(Method::GET, "/secrets/flaky-key") >= 2
+    })
+    .await;
+    assert!(server.last_status("providerconfigs", "flaky").is_none());
+    assert!(metrics.encode().contains(
+        r#"launchplane_reconcile_failures_total{kind="ProviderConfig",error_category="read_secret"}"#
+    ));
+    eventually(5, "orphan target reported", || {
+        server
+            .last_status("providertargets", "shop-orphan")
+            .is_some_and(|s| s["reason"] == "ProviderConfigNotReady")
+    })
+    .await;
+    let lost = server.last_status("providertargets", "shop-lost").unwrap();
+    assert_eq!(lost["reason"], "ProviderConfigNotFound");
+    assert_eq!(lost["verdict"], "Unverifiable");
+
+    // Graceful shutdown: both loops end on the signal.
+    stop.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(10), loops)
+        .await
+        .expect("controllers stop on shutdown")
+        .unwrap();
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runtime_identities_are_probed_on_their_interval() {
+    let sim = DokploySim::start(SimConfig::default()).await.unwrap();
+    let (_, environment) = sim.seed_project("shop");
+    let app = sim
+        .seed_application(
+            &environment,
+            SeedApplication {
+                name: "shop-prod".into(),
+                docker_image: Some("ghcr.io/acme/shop:1".into()),
+                env: Some(r#"LAUNCHPLANE_RUNTIME_IDENTITY_JSON={"product":"shop","context":"prod","environmentKind":"stable"}"#.into()),
+                deployed: true,
+                ..SeedApplication::default()
+            },
+        )
+        .unwrap();
+    let url = sim.app_url(&app).expect("the deployed app runs");
+
+    let identity = |name: &str, context: &str, base_url: &str| {
+        let mut ri = RuntimeIdentity::new(
+            name,
+            RuntimeIdentitySpec {
+                expected: IdentityFields {
+                    product: Some("shop".into()),
+                    context: Some(context.into()),
+                    environment_kind: Some(EnvironmentKind::Stable),
+                    ..IdentityFields::default()
+                },
+                endpoint: IdentityEndpoint {
+                    base_url: base_url.into(),
+                    health_path: "/healthz".into(),
+                },
+                surfaces: vec![IdentitySurface::HealthJson, IdentitySurface::WellKnown],
+                interval_seconds: 1,
+                timeout_seconds: 2,
+                ..RuntimeIdentitySpec::default()
+            },
+        );
+        ri.metadata.namespace = Some(NS.into());
+        ri.metadata.generation = Some(1);
+        ri
+    };
+    let identities = vec![
+        identity("prod", "prod", &url),
+        identity("stale", "testing", &url),
+        // Nothing listens there: advisory Unverifiable, and the others carry on.
+        identity("down", "prod", "http://127.0.0.1:9"),
+    ];
+    let server = ApiServer::default();
+    identities.iter().for_each(|i| server.remember(i));
+
+    let (reader, writer) = reflector::store();
+    let (trigger, _) = unbounded();
+    let metrics = Arc::new(Metrics::new());
+    let ctx = Arc::new(Context::new(
+        server.client(String::new()),
+        None,
+        metrics.clone(),
+        Prober::new(ProberConfig::default()).unwrap(),
+        reflector::store().0,
+        reflector::store().0,
+        trigger,
+        Arc::new(SystemClock),
+    ));
+    let (_tx, events) = initial_list(identities);
+    let (stop, shutdown) = shutdown_pair();
+    let started = Timestamp::now();
+    let identity_loop = tokio::spawn(run::runtime_identities(
+        run::filtered(events, writer),
+        reader,
+        ctx,
+        shutdown,
+    ));
+
+    eventually(10, "all three classified", || {
+        ["prod", "stale", "down"]
+            .iter()
+            .all(|n| server.last_status("runtimeidentities", n).is_some())
+    })
+    .await;
+    let verdict = |n: &str| server.last_status("runtimeidentities", n).unwrap()["verdict"].clone();
+    assert_eq!(verdict("prod"), "Matched");
+    assert_eq!(verdict("stale"), "Mismatch");
+    assert_eq!(verdict("down"), "Unverifiable");
+    // Mismatch and Unverifiable are news on a first verdict; Matched is not.
+    eventually(5, "two events", || server.count(Method::POST, "/events") == 2).await;
+
+    // Requeued on the 1 s interval: probed again.
+    eventually(10, "a second probe of prod", || {
+        server.count(Method::PATCH, "/runtimeidentities/prod/status") >= 2
+    })
+    .await;
+    assert!(
+        metrics
+            .encode()
+            .contains(r#"launchplane_probes_total{result="matched"}"#)
+    );
+    assert!(Timestamp::now().duration_since(started).as_secs() < 15);
+
+    stop.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(10), identity_loop)
+        .await
+        .expect("controller stops on shutdown")
+        .unwrap();
+    sim.shutdown().await;
+}

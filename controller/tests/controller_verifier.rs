@@ -1,0 +1,452 @@
+//! The exact API calls one reconcile makes, checked against a scripted API server
+//! (kube's tower-test `ApiServerVerifier` pattern, as in kube-rs/controller-rs fixtures.rs).
+//!
+//! Each test scripts the calls it expects, in order, answers them as the API server would,
+//! and finally checks that nothing else was called: the context (and so every client clone)
+//! is dropped after the reconcile, so any further request would still be queued.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use http::{Method, Request, Response};
+use jiff::Timestamp;
+use kube::Client;
+use kube::client::Body;
+use kube::runtime::controller::Action;
+use kube::runtime::reflector::{self, Store};
+use kube::runtime::watcher;
+use launchplane::k8s::context::Context;
+use launchplane::k8s::registry::ProviderView;
+use launchplane::k8s::{common, provider_config, provider_target};
+use launchplane::metrics::Metrics;
+use launchplane::observe::poller::{PollSettings, Snapshot};
+use launchplane::observe::prober::{Prober, ProberConfig};
+use launchplane_api::Verdict;
+use launchplane_api::conditions::{FixedClock, find, types};
+use launchplane_api::resources::{
+    LocalObjectRef, ProviderConfig, ProviderConfigSpec, ProviderTarget, ProviderTargetSpec, SecretKeyRef,
+    TargetCategory,
+};
+use launchplane_api::verify::target::ObservedTarget;
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::time::Duration;
+use tower_test::mock::Handle;
+
+const NS: &str = "shop";
+const STATUS_QUERY: &str = "?&force=true&fieldManager=launchplane.dev%2Fcontroller";
+
+fn now() -> Timestamp {
+    Timestamp::from_second(1_800_000_000).unwrap()
+}
+
+// === fixtures ===
+
+fn config() -> ProviderConfig {
+    let mut c = ProviderConfig::new(
+        "main",
+        ProviderConfigSpec {
+            url: "http://127.0.0.1:9".into(),
+            api_key_secret_ref: SecretKeyRef {
+                name: "dokploy-key".into(),
+                key: "api-key".into(),
+            },
+            ..ProviderConfigSpec::default()
+        },
+    );
+    c.metadata.namespace = Some(NS.into());
+    c.metadata.generation = Some(1);
+    c
+}
+
+fn target() -> ProviderTarget {
+    let mut t = ProviderTarget::new(
+        "shop-prod",
+        ProviderTargetSpec {
+            provider_config_ref: LocalObjectRef::new("main"),
+            target_category: TargetCategory::Application,
+            target_id: Some("app-1".into()),
+            display_name: "shop-prod".into(),
+            ..ProviderTargetSpec::default()
+        },
+    );
+    t.metadata.namespace = Some(NS.into());
+    t.metadata.generation = Some(1);
+    t
+}
+
+fn observed(id: &str, name: &str) -> ObservedTarget {
+    ObservedTarget {
+        id: id.into(),
+        category: "application".into(),
+        name: name.into(),
+        status: Some("done".into()),
+        project: None,
+        environment: None,
+        domains: Default::default(),
+        last_deploy_at: None,
+        target_type: None,
+        image: None,
+        env_keys: None,
+    }
+}
+
+fn snapshot(targets: Vec<ObservedTarget>) -> ProviderView {
+    ProviderView {
+        snapshot: Arc::new(Snapshot {
+            targets: Some(Arc::new(targets)),
+            observed_at: Some(now()),
+            last_poll_at: Some(now()),
+            version: Some("v0.30.2".into()),
+            ..Snapshot::default()
+        }),
+        settings: PollSettings::default(),
+    }
+}
+
+fn store<K>(objects: Vec<K>) -> Store<K>
+where
+    K: kube::Resource<DynamicType = ()> + Clone + 'static,
+{
+    let (reader, mut writer) = reflector::store();
+    writer.apply_watcher_event(&watcher::Event::Init);
+    for o in objects {
+        writer.apply_watcher_event(&watcher::Event::InitApply(o));
+    }
+    writer.apply_watcher_event(&watcher::Event::InitDone);
+    reader
+}
+
+type Verifier = Handle<Request<Body>, Response<Body>>;
+
+fn context(
+    configs: Vec<ProviderConfig>,
+    targets: Vec<ProviderTarget>,
+) -> (Arc<Context>, Verifier, Arc<Metrics>) {
+    let (service, handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
+    let client = Client::new(service, "default");
+    let (trigger, _) = futures::channel::mpsc::unbounded();
+    let metrics = Arc::new(Metrics::new());
+    let ctx = Context::new(
+        client,
+        Some("test".into()),
+        metrics.clone(),
+        Prober::new(ProberConfig::default()).unwrap(),
+        store(configs),
+        store(targets),
+        trigger,
+        Arc::new(FixedClock(now())),
+    );
+    (Arc::new(ctx), handle, metrics)
+}
+
+// === the scripted API server ===
+
+/// Expect one request; return its body (JSON) after answering `status` with `answer`.
+async fn expect(handle: &mut Verifier, method: Method, uri: &str, status: u16, answer: Value) -> Value {
+    let (request, send) = tokio::time::timeout(Duration::from_secs(5), handle.next_request())
+        .await
+        .unwrap_or_else(|_| panic!("timed out waiting for {method} {uri}"))
+        .unwrap_or_else(|| panic!("client gone before {method} {uri}"));
+    assert_eq!(request.method(), method, "{}", request.uri());
+    assert_eq!(request.uri().to_string(), uri);
+    let bytes = request.into_body().collect_bytes().await.unwrap();
+    let body = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes).unwrap()
+    };
+    send.send_response(
+        Response::builder()
+            .status(status)
+            .body(Body::from(serde_json::to_vec(&answer).unwrap()))
+            .unwrap(),
+    );
+    body
+}
+
+/// Expect the SSA status patch of `K` and answer with `obj` carrying the patched status.
+async fn expect_status_patch<K: serde::Serialize>(
+    handle: &mut Verifier,
+    plural: &str,
+    name: &str,
+    obj: &K,
+) -> Value {
+    let uri = format!("/apis/launchplane.dev/v1alpha1/namespaces/{NS}/{plural}/{name}/status{STATUS_QUERY}");
+    let (request, send) = tokio::time::timeout(Duration::from_secs(5), handle.next_request())
+        .await
+        .expect("timed out waiting for the status patch")
+        .expect("client gone before the status patch");
+    assert_eq!(request.method(), Method::PATCH);
+    assert_eq!(request.uri().to_string(), uri);
+    assert_eq!(
+        request.headers().get("content-type").unwrap(),
+        "application/apply-patch+yaml"
+    );
+    let bytes = request.into_body().collect_bytes().await.unwrap();
+    let body: Value = serde_json::from_slice(&bytes).unwrap();
+    let mut answer = serde_json::to_value(obj).unwrap();
+    answer["status"] = body["status"].clone();
+    send.send_response(
+        Response::builder()
+            .body(Body::from(serde_json::to_vec(&answer).unwrap()))
+            .unwrap(),
+    );
+    body
+}
+
+/// Expect an Event; return its body.
+async fn expect_event(handle: &mut Verifier) -> Value {
+    let (request, send) = tokio::time::timeout(Duration::from_secs(5), handle.next_request())
+        .await
+        .expect("timed out waiting for the Event")
+        .expect("client gone before the Event");
+    assert_eq!(request.method(), Method::POST);
+    assert_eq!(
+        request.uri().to_string(),
+        format!("/apis/events.k8s.io/v1/namespaces/{NS}/events?")
+    );
+    let bytes = request.into_body().collect_bytes().await.unwrap();
+    let body: Value = serde_json::from_slice(&bytes).unwrap();
+    send.send_response(
+        Response::builder()
+            .status(201)
+            .body(Body::from(bytes.to_vec()))
+            .unwrap(),
+    );
+    body
+}
+
+/// After the reconcile dropped every client, no request may be left.
+async fn expect_silence(handle: &mut Verifier) {
+    if let Ok(Some((request, _))) = tokio::time::timeout(Duration::from_secs(1), handle.next_request()).await
+    {
+        panic!("unexpected call: {} {}", request.method(), request.uri());
+    }
+}
+
+// === ProviderTarget ===
+
+#[tokio::test]
+async fn provider_target_writes_the_core_verdict_by_ssa_and_no_event_for_a_first_match() {
+    let pt = target();
+    let (ctx, mut handle, metrics) = context(vec![config()], vec![pt.clone()]);
+    let view = snapshot(vec![observed("app-1", "shop-prod")]);
+    ctx.registry.publish(&format!("{NS}/main"), view.clone());
+
+    // What the pure core says for these facts is what must be written.
+    let expected = launchplane::reconcile::provider_target::reconcile(
+        &pt,
+        &view.snapshot.window(&view.settings),
+        &[],
+        now(),
+    )
+    .status;
+    assert_eq!(expected.verdict, Some(Verdict::Matched));
+
+    let server = tokio::spawn(async move {
+        let body = expect_status_patch(&mut handle, "providertargets", "shop-prod", &target()).await;
+        assert_eq!(body["apiVersion"], "launchplane.dev/v1alpha1");
+        assert_eq!(body["kind"], "ProviderTarget");
+        assert_eq!(body["status"], serde_json::to_value(&expected).unwrap());
+        assert_eq!(body["status"]["verdict"], "Matched");
+        handle
+    });
+    let action = provider_target::reconcile(Arc::new(pt), ctx).await.unwrap();
+    let mut handle = server.await.unwrap();
+    expect_silence(&mut handle).await;
+
+    // Requeued (at the poll interval): never left waiting for an edit.
+    assert_ne!(action, Action::await_change());
+    assert!(
+        metrics
+            .encode()
+            .contains(r#"launchplane_reconciles_total{kind="ProviderTarget"} 1"#)
+    );
+}
+
+#[tokio::test]
+async fn provider_target_publishes_an_event_only_when_the_verdict_changes() {
+    // Last time it was Matched; now the id is gone from Dokploy.
+    let mut pt = target();
+    let view = snapshot(vec![observed("app-1", "shop-prod")]);
+    pt.status = Some(
+        launchplane::reconcile::provider_target::reconcile(
+            &pt,
+            &view.snapshot.window(&view.settings),
+            &[],
+            now(),
+        )
+        .status,
+    );
+    let (ctx, mut handle, _) = context(vec![config()], vec![pt.clone()]);
+    ctx.registry
+        .publish(&format!("{NS}/main"), snapshot(vec![observed("app-2", "other")]));
+
+    let server = tokio::spawn(async move {
+        let body = expect_status_patch(&mut handle, "providertargets", "shop-prod", &target()).await;
+        assert_eq!(body["status"]["verdict"], "Missing");
+        let event = expect_event(&mut handle).await;
+        assert_eq!(event["reason"], "Missing");
+        assert_eq!(event["type"], "Warning");
+        assert_eq!(event["regarding"]["name"], "shop-prod");
+        assert!(
+            event["note"]
+                .as_str()
+                .unwrap()
+                .starts_with("verdict Matched -> Missing")
+        );
+        handle
+    });
+    provider_target::reconcile(Arc::new(pt), ctx).await.unwrap();
+    let mut handle = server.await.unwrap();
+    expect_silence(&mut handle).await;
+}
+
+#[tokio::test]
+async fn provider_target_with_an_unchanged_status_makes_no_call() {
+    let mut pt = target();
+    let view = snapshot(vec![observed("app-1", "shop-prod")]);
+    pt.status = Some(
+        launchplane::reconcile::provider_target::reconcile(
+            &pt,
+            &view.snapshot.window(&view.settings),
+            &[],
+            now(),
+        )
+        .status,
+    );
+    let (ctx, mut handle, _) = context(vec![config()], vec![pt.clone()]);
+    ctx.registry.publish(&format!("{NS}/main"), view);
+    provider_target::reconcile(Arc::new(pt), ctx).await.unwrap();
+    expect_silence(&mut handle).await;
+}
+
+#[tokio::test]
+async fn provider_target_whose_config_is_missing_is_stalled_and_names_it() {
+    let pt = target();
+    let (ctx, mut handle, _) = context(vec![], vec![pt.clone()]);
+    let server = tokio::spawn(async move {
+        let body = expect_status_patch(&mut handle, "providertargets", "shop-prod", &target()).await;
+        assert_eq!(body["status"]["verdict"], "Unverifiable");
+        assert_eq!(body["status"]["reason"], "ProviderConfigNotFound");
+        let stalled = body["status"]["conditions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["type"] == "Stalled")
+            .unwrap()
+            .clone();
+        assert_eq!(stalled["status"], "True");
+        assert!(
+            stalled["message"]
+                .as_str()
+                .unwrap()
+                .contains("ProviderConfig shop/main")
+        );
+        // A first verdict that is not Matched is news.
+        let event = expect_event(&mut handle).await;
+        assert_eq!(event["reason"], "Unverifiable");
+        handle
+    });
+    provider_target::reconcile(Arc::new(pt), ctx).await.unwrap();
+    let mut handle = server.await.unwrap();
+    expect_silence(&mut handle).await;
+}
+
+// === ProviderConfig ===
+
+#[tokio::test]
+async fn provider_config_with_a_missing_secret_is_stalled_and_names_the_secret() {
+    let pc = config();
+    let (ctx, mut handle, _) = context(vec![pc.clone()], vec![target()]);
+    let server = tokio::spawn(async move {
+        let not_found = json!({
+            "kind": "Status", "apiVersion": "v1", "status": "Failure",
+            "message": "secrets \"dokploy-key\" not found", "reason": "NotFound", "code": 404
+        });
+        let get = expect(
+            &mut handle,
+            Method::GET,
+            &format!("/api/v1/namespaces/{NS}/secrets/dokploy-key"),
+            404,
+            not_found,
+        )
+        .await;
+        assert_eq!(get, Value::Null);
+        let body = expect_status_patch(&mut handle, "providerconfigs", "main", &config()).await;
+        let status: launchplane_api::resources::ProviderConfigStatus =
+            serde_json::from_value(body["status"].clone()).unwrap();
+        assert_eq!(status.verdict, Some(Verdict::Unverifiable));
+        assert_eq!(status.target_count, Some(1));
+        let stalled = find(&status.conditions, types::STALLED).unwrap();
+        assert_eq!(stalled.status, "True");
+        assert_eq!(stalled.reason, "SecretNotFound");
+        assert!(
+            stalled.message.contains("Secret shop/dokploy-key"),
+            "{}",
+            stalled.message
+        );
+        assert!(stalled.message.contains("api-key"));
+        let event = expect_event(&mut handle).await;
+        assert_eq!(event["reason"], "Unverifiable");
+        handle
+    });
+    let action = provider_config::reconcile(Arc::new(pc), ctx.clone())
+        .await
+        .unwrap();
+    // Retried soon (Secret and config are often applied together), not left waiting.
+    assert_ne!(action, Action::await_change());
+    assert!(
+        ctx.registry.view(&format!("{NS}/main")).is_none(),
+        "no client without a key"
+    );
+    drop(ctx);
+    let mut handle = server.await.unwrap();
+    expect_silence(&mut handle).await;
+}
+
+#[tokio::test]
+async fn provider_config_api_errors_go_through_the_error_policy() {
+    let pc = config();
+    let (ctx, mut handle, metrics) = context(vec![pc.clone()], vec![]);
+    let server = tokio::spawn(async move {
+        let boom = json!({
+            "kind": "Status", "apiVersion": "v1", "status": "Failure",
+            "message": "etcd is sad", "reason": "InternalError", "code": 500
+        });
+        // kube retries nothing by itself here; one GET, then the error surfaces.
+        expect(
+            &mut handle,
+            Method::GET,
+            &format!("/api/v1/namespaces/{NS}/secrets/dokploy-key"),
+            500,
+            boom,
+        )
+        .await;
+        handle
+    });
+    let pc = Arc::new(pc);
+    let error = provider_config::reconcile(pc.clone(), ctx.clone())
+        .await
+        .unwrap_err();
+    assert_eq!(error.category(), "read_secret");
+    let action = common::error_policy(pc.as_ref(), &error, &ctx, provider_config::KIND);
+    assert_ne!(action, Action::await_change(), "transient errors are retried");
+    assert!(metrics.encode().contains(
+        r#"launchplane_reconcile_failures_total{kind="ProviderConfig",error_category="read_secret"} 1"#
+    ));
+
+    // An object without a namespace is the user's to fix: wait for a change.
+    let mut orphan = config();
+    orphan.metadata.namespace = None;
+    let error = provider_config::reconcile(Arc::new(orphan.clone()), ctx.clone())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        common::error_policy(&orphan, &error, &ctx, provider_config::KIND),
+        Action::await_change()
+    );
+    drop(ctx);
+    let mut handle = server.await.unwrap();
+    expect_silence(&mut handle).await;
+}
