@@ -1,6 +1,8 @@
-//! End to end against a real cluster: apply the CRDs, run the controllers in-process in a
-//! temporary namespace against the Dokploy simulator, apply a Secret, a ProviderConfig and a
-//! ProviderTarget (as in docs/examples), and wait for `status.verdict: Matched`.
+//! End to end against a real cluster: apply the CRDs; apply every manifest of docs/examples
+//! (the API server must accept them) and a bad one (it must refuse it, naming the field); run
+//! the controllers in-process in a temporary namespace against the Dokploy simulator; and
+//! wait, on watches rather than sleeps, for a resource in each verdict: Matched, Missing,
+//! Mismatch (renamed target, stale identity) and Unverifiable (provider down).
 //!
 //! Needs `KUBECONFIG`. Without it, or when the cluster does not answer, the test says
 //! `SKIPPED: ...` on stderr and passes: CI without a cluster still compiles and runs it up to
@@ -12,15 +14,16 @@ use futures::FutureExt;
 use jiff::Timestamp;
 use k8s_openapi::api::core::v1::{Namespace, Secret};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
+use kube::api::{ApiResource, DeleteParams, DynamicObject, Patch, PatchParams, PostParams};
 use kube::runtime::wait::{await_condition, conditions};
 use kube::{Api, Client};
 use launchplane::k8s::run::{self, RunOptions};
 use launchplane::metrics::Metrics;
 use launchplane_api::Verdict;
 use launchplane_api::resources::{
-    LocalObjectRef, ProviderConfig, ProviderConfigSpec, ProviderTarget, ProviderTargetSpec, SecretKeyRef,
-    TargetCategory,
+    Artifact, BackupGate, DeploymentRecord, IdentityEndpoint, IdentityFields, Lane, LocalObjectRef, Preview,
+    Product, Promotion, ProviderConfig, ProviderConfigSpec, ProviderTarget, ProviderTargetSpec,
+    RuntimeIdentity, RuntimeIdentitySpec, SecretKeyRef, TargetCategory,
 };
 use launchplane_e2e::sim::{DokploySim, SeedApplication, SimConfig};
 use std::collections::BTreeMap;
@@ -36,7 +39,7 @@ fn skip(reason: &str) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn controller_verifies_a_provider_target_on_a_real_cluster() {
+async fn controller_shows_every_verdict_on_a_real_cluster() {
     if std::env::var_os("KUBECONFIG").is_none() {
         skip("KUBECONFIG is not set");
         return;
@@ -56,20 +59,31 @@ async fn controller_verifies_a_provider_target_on_a_real_cluster() {
 
     apply_crds(&client).await;
     let ns = format!("launchplane-e2e-{}", Timestamp::now().as_millisecond());
+    // The examples get their own namespace: their names would collide with the scenario's,
+    // and the controller, watching only `ns`, leaves them alone.
+    let examples_ns = format!("{ns}-examples");
     let namespaces: Api<Namespace> = Api::all(client.clone());
-    let mut namespace = Namespace::default();
-    namespace.metadata.name = Some(ns.clone());
-    namespace.metadata.labels = Some(BTreeMap::from([("launchplane.dev/e2e".into(), "true".into())]));
-    namespaces
-        .create(&PostParams::default(), &namespace)
-        .await
-        .unwrap();
+    for name in [&ns, &examples_ns] {
+        let mut namespace = Namespace::default();
+        namespace.metadata.name = Some(name.clone());
+        namespace.metadata.labels = Some(BTreeMap::from([("launchplane.dev/e2e".into(), "true".into())]));
+        namespaces
+            .create(&PostParams::default(), &namespace)
+            .await
+            .unwrap();
+    }
 
     // Run the scenario, then clean up whatever happened, then report.
-    let outcome = std::panic::AssertUnwindSafe(scenario(client.clone(), ns.clone()))
-        .catch_unwind()
-        .await;
-    let _ = namespaces.delete(&ns, &DeleteParams::default()).await;
+    let outcome = std::panic::AssertUnwindSafe(async {
+        apply_examples(&client, &examples_ns).await;
+        refuse_bad_artifact(&client, &examples_ns).await;
+        scenario(client.clone(), ns.clone()).await;
+    })
+    .catch_unwind()
+    .await;
+    for name in [&ns, &examples_ns] {
+        let _ = namespaces.delete(name, &DeleteParams::default()).await;
+    }
     if let Err(panic) = outcome {
         std::panic::resume_unwind(panic);
     }
@@ -84,11 +98,31 @@ async fn scenario(client: Client, ns: String) {
             SeedApplication {
                 name: "shop-prod".into(),
                 docker_image: Some("ghcr.io/acme/shop:1".into()),
+                env: Some(
+                    r#"LAUNCHPLANE_RUNTIME_IDENTITY_JSON='{"product":"shop","artifactId":"shop-1"}'"#.into(),
+                ),
                 domains: vec!["shop.example.com".into()],
+                deployed: true,
                 ..SeedApplication::default()
             },
         )
         .unwrap();
+    let renamed = sim
+        .seed_application(
+            &environment,
+            SeedApplication {
+                name: "shop-testing-renamed".into(),
+                docker_image: Some("ghcr.io/acme/shop:1".into()),
+                ..SeedApplication::default()
+            },
+        )
+        .unwrap();
+    let app_url = sim.app_url(&app).expect("the deployed app serves");
+    // A port nothing listens on: the second provider is down from the start.
+    let dead_url = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}", listener.local_addr().unwrap())
+    };
 
     let (stop, shutdown) = futures::channel::oneshot::channel::<()>();
     let controllers = tokio::spawn(run::run(
@@ -139,30 +173,198 @@ async fn scenario(client: Client, ns: String) {
     let targets = Api::<ProviderTarget>::namespaced(client.clone(), &ns);
     targets.create(&PostParams::default(), &target).await.unwrap();
 
-    let matched = |obj: Option<&ProviderTarget>| {
-        obj.and_then(|t| t.status.as_ref())
-            .and_then(|s| s.verdict)
-            .is_some_and(|v| v == Verdict::Matched)
+    let extra_targets = [
+        (
+            "gone",
+            "dokploy-main",
+            Some("app-that-does-not-exist".to_string()),
+            "gone",
+        ),
+        ("shop-testing", "dokploy-main", Some(renamed), "shop-testing"),
+        (
+            "behind-outage",
+            "dokploy-down",
+            Some("app-anything".to_string()),
+            "behind-outage",
+        ),
+    ];
+    for (name, config_name, id, display) in extra_targets {
+        let t = ProviderTarget::new(
+            name,
+            ProviderTargetSpec {
+                provider_config_ref: LocalObjectRef::new(config_name),
+                target_category: TargetCategory::Application,
+                target_id: id,
+                display_name: display.into(),
+                ..ProviderTargetSpec::default()
+            },
+        );
+        targets.create(&PostParams::default(), &t).await.unwrap();
+    }
+    let down = ProviderConfig::new(
+        "dokploy-down",
+        ProviderConfigSpec {
+            url: dead_url,
+            ..config.spec.clone()
+        },
+    );
+    Api::<ProviderConfig>::namespaced(client.clone(), &ns)
+        .create(&PostParams::default(), &down)
+        .await
+        .unwrap();
+    let identities = Api::<RuntimeIdentity>::namespaced(client.clone(), &ns);
+    for (name, artifact) in [("shop-current", "shop-1"), ("shop-expects-newer", "shop-2")] {
+        let ri = RuntimeIdentity::new(
+            name,
+            RuntimeIdentitySpec {
+                expected: IdentityFields {
+                    product: Some("shop".into()),
+                    artifact_id: Some(artifact.into()),
+                    ..IdentityFields::default()
+                },
+                endpoint: IdentityEndpoint {
+                    base_url: app_url.clone(),
+                    ..IdentityEndpoint::default()
+                },
+                interval_seconds: 5,
+                ..RuntimeIdentitySpec::default()
+            },
+        );
+        identities.create(&PostParams::default(), &ri).await.unwrap();
+    }
+
+    let waits = async {
+        wait_verdict(&targets, "shop-prod", Verdict::Matched).await;
+        wait_verdict(&targets, "gone", Verdict::Missing).await;
+        wait_verdict(&targets, "shop-testing", Verdict::Mismatch).await;
+        wait_verdict(&targets, "behind-outage", Verdict::Unverifiable).await;
+        wait_verdict(&identities, "shop-current", Verdict::Matched).await;
+        wait_verdict(&identities, "shop-expects-newer", Verdict::Mismatch).await;
     };
-    let waited = tokio::time::timeout(
-        Duration::from_secs(90),
-        await_condition(targets.clone(), "shop-prod", matched),
-    )
-    .await;
+    let waited = tokio::time::timeout(Duration::from_secs(120), waits).await;
     let _ = stop.send(());
     let _ = tokio::time::timeout(Duration::from_secs(10), controllers).await;
     sim.shutdown().await;
-    let last = targets
-        .get_opt("shop-prod")
+    let report = targets
+        .list(&Default::default())
         .await
-        .ok()
-        .flatten()
-        .and_then(|t| t.status);
+        .map(|l| {
+            l.items
+                .into_iter()
+                .map(|t| {
+                    (
+                        t.metadata.name,
+                        t.status.map(|s| (s.verdict, s.reason, s.message)),
+                    )
+                })
+                .collect::<Vec<_>>()
+        })
+        .ok();
     assert!(
-        matches!(waited, Ok(Ok(_))),
-        "shop-prod never became Matched; last status: {last:?}"
+        waited.is_ok(),
+        "not every verdict showed in time; ProviderTargets: {report:#?}"
     );
-    assert_eq!(last.and_then(|s| s.bound_target_id), Some(app));
+    let prod = targets.get("shop-prod").await.unwrap().status.unwrap();
+    assert_eq!(prod.bound_target_id, Some(app));
+    let renamed = targets.get("shop-testing").await.unwrap().status.unwrap();
+    assert_eq!(renamed.mismatches[0].field, "displayName");
+    let stale = identities
+        .get("shop-expects-newer")
+        .await
+        .unwrap()
+        .status
+        .unwrap();
+    assert_eq!(stale.mismatches[0].field, "artifactId");
+}
+
+/// Wait (on a watch) until `name` carries `verdict`.
+async fn wait_verdict<K>(api: &Api<K>, name: &str, verdict: Verdict)
+where
+    K: kube::Resource + Clone + std::fmt::Debug + serde::de::DeserializeOwned + Send + 'static,
+    K: HasVerdict,
+{
+    await_condition(api.clone(), name, move |obj: Option<&K>| {
+        obj.and_then(HasVerdict::verdict) == Some(verdict)
+    })
+    .await
+    .unwrap_or_else(|e| panic!("watching {name}: {e}"));
+}
+
+trait HasVerdict {
+    fn verdict(&self) -> Option<Verdict>;
+}
+
+impl HasVerdict for ProviderTarget {
+    fn verdict(&self) -> Option<Verdict> {
+        self.status.as_ref().and_then(|s| s.verdict)
+    }
+}
+
+impl HasVerdict for RuntimeIdentity {
+    fn verdict(&self) -> Option<Verdict> {
+        self.status.as_ref().and_then(|s| s.verdict)
+    }
+}
+
+/// The API resource of each kind docs/examples uses.
+fn api_resource(kind: &str) -> ApiResource {
+    match kind {
+        "Secret" => ApiResource::erase::<Secret>(&()),
+        "ProviderConfig" => ApiResource::erase::<ProviderConfig>(&()),
+        "ProviderTarget" => ApiResource::erase::<ProviderTarget>(&()),
+        "Product" => ApiResource::erase::<Product>(&()),
+        "Artifact" => ApiResource::erase::<Artifact>(&()),
+        "Lane" => ApiResource::erase::<Lane>(&()),
+        "Preview" => ApiResource::erase::<Preview>(&()),
+        "RuntimeIdentity" => ApiResource::erase::<RuntimeIdentity>(&()),
+        "DeploymentRecord" => ApiResource::erase::<DeploymentRecord>(&()),
+        "Promotion" => ApiResource::erase::<Promotion>(&()),
+        "BackupGate" => ApiResource::erase::<BackupGate>(&()),
+        other => panic!("docs/examples uses kind {other}; add it here"),
+    }
+}
+
+/// Server-side apply every document of docs/examples; the API server must accept each.
+async fn apply_examples(client: &Client, ns: &str) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/examples");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    files.sort();
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        let docs: Vec<serde_json::Value> = serde_saphyr::from_multiple(&text).unwrap();
+        for doc in docs.into_iter().filter(|d| !d.is_null()) {
+            let kind = doc["kind"].as_str().unwrap().to_string();
+            let name = doc["metadata"]["name"].as_str().unwrap().to_string();
+            let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), ns, &api_resource(&kind));
+            api.patch(&name, &PatchParams::apply(MANAGER).force(), &Patch::Apply(&doc))
+                .await
+                .unwrap_or_else(|e| panic!("{}: {kind}/{name} refused: {e}", file.display()));
+        }
+    }
+}
+
+/// An Artifact whose digest is not `sha256:` + 64 hex is refused at apply time, naming the field.
+async fn refuse_bad_artifact(client: &Client, ns: &str) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/examples/04-artifacts.yaml");
+    let docs: Vec<serde_json::Value> =
+        serde_saphyr::from_multiple(&std::fs::read_to_string(dir).unwrap()).unwrap();
+    let mut bad = docs.into_iter().find(|d| d["kind"] == "Artifact").unwrap();
+    bad["metadata"]["name"] = "bad-digest".into();
+    bad["spec"]["image"]["digest"] = "sha256:not-a-digest".into();
+    let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), ns, &api_resource("Artifact"));
+    let refused = api
+        .patch(
+            "bad-digest",
+            &PatchParams::apply(MANAGER).force(),
+            &Patch::Apply(&bad),
+        )
+        .await
+        .expect_err("a malformed digest must be refused");
+    assert!(refused.to_string().contains("spec.image.digest"), "{refused}");
 }
 
 /// Server-side apply every CRD in crds/ and wait until each is established.
