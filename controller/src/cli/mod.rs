@@ -3,6 +3,7 @@
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 
+pub mod artifacts;
 mod controller;
 mod crds;
 mod reconcile;
@@ -23,6 +24,8 @@ pub enum Command {
     Controller(controller::ControllerArgs),
     /// Reconcile a folder of manifests without a cluster and print every verdict.
     Reconcile(reconcile::ReconcileArgs),
+    /// Artifact tools for registry-cleanup jobs.
+    Artifacts(artifacts::ArtifactsArgs),
 }
 
 /// Run a parsed command line and return the process exit code.
@@ -31,5 +34,6 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Crds(args) => crds::run(&args),
         Command::Controller(args) => controller::run(args),
         Command::Reconcile(args) => reconcile::run(args),
+        Command::Artifacts(args) => artifacts::run(args),
     }
 }

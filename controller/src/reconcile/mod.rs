@@ -5,6 +5,8 @@
 //! functions, and write what they return; so both modes give the same verdict for the same
 //! facts, and every rule is unit-tested without a cluster or a network.
 
+pub mod preview;
+pub mod protected;
 pub mod provider_config;
 pub mod provider_target;
 pub mod runtime_identity;
