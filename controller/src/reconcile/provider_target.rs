@@ -45,27 +45,47 @@ pub fn key(target: &ProviderTarget) -> String {
 }
 
 /// The claims of every *other* ProviderTarget of the same ProviderConfig as `me`.
+///
+/// When `me` already claims an id, only the claims on that id are returned: verification
+/// looks at no other (a target bound by id is compared with that id only). Every target of a
+/// config calls this once per poll, so it allocates nothing for the targets it skips; at
+/// 10,000 targets the N² scan would otherwise dominate the controller's CPU.
 pub fn claims_against<'a>(
     me: &ProviderTarget,
     all: impl IntoIterator<Item = &'a ProviderTarget>,
 ) -> Vec<Claim> {
-    let my_key = key(me);
     let my_config = &me.spec.provider_config_ref.name;
     let my_namespace = me.metadata.namespace.as_deref();
+    let my_name = me.metadata.name.as_deref();
+    let my_id = claimed_id_ref(me);
     all.into_iter()
         .filter(|other| {
             other.spec.provider_config_ref.name == *my_config
                 && other.metadata.namespace.as_deref() == my_namespace
+                && other.metadata.name.as_deref() != my_name
                 && other.metadata.deletion_timestamp.is_none()
-                && key(other) != my_key
         })
         .filter_map(|other| {
+            let id = claimed_id_ref(other)?;
+            if my_id.is_some_and(|mine| mine != id) {
+                return None;
+            }
             Some(Claim {
                 owner: key(other),
-                target_id: claimed_id(other)?,
+                target_id: id.to_string(),
             })
         })
         .collect()
+}
+
+/// [`claimed_id`] without the allocation.
+fn claimed_id_ref(target: &ProviderTarget) -> Option<&str> {
+    target
+        .spec
+        .target_id
+        .as_deref()
+        .filter(|id| !id.is_empty())
+        .or_else(|| target.status.as_ref().and_then(|s| s.bound_target_id.as_deref()))
 }
 
 /// Compute a ProviderTarget's status.

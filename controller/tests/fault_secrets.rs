@@ -1,0 +1,312 @@
+//! Fault suite: secrets stay secret. A seeded Dokploy env value, the API key and a Secret
+//! manifest value must appear in no log line (everything Launchplane and its HTTP stack log,
+//! down to trace level, captured into a buffer), no status, no error and no output of the
+//! real `launchplane reconcile` binary, on the happy path and through faults.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod fault_support;
+
+use fault_support::*;
+use launchplane::observe::prober::{Prober, ProberConfig};
+use launchplane::reconcile::runtime_identity;
+use launchplane_api::resources::{IdentityEndpoint, IdentityFields, RuntimeIdentity, RuntimeIdentitySpec};
+use launchplane_e2e::sim::Fault;
+use launchplane_providers::{DokployClient, DokployConfig, SecretValue, TargetCategory as Category};
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
+use std::path::Path;
+use std::sync::{Arc, Mutex, OnceLock};
+
+// === log capture: one global subscriber for this test binary, at trace level ===
+
+static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+
+struct Capture(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn capture_logs() -> Arc<Mutex<Vec<u8>>> {
+    LOGS.get_or_init(|| {
+        use tracing_subscriber::util::SubscriberInitExt;
+        let buffer = Arc::new(Mutex::new(Vec::new()));
+        let writer = buffer.clone();
+        // Everything (hyper, reqwest, kube, our crates) except the simulator, which is the
+        // stand-in for Dokploy, not Launchplane.
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new("trace,launchplane_e2e=off"))
+            .with_writer(move || Capture(writer.clone()))
+            .with_ansi(false)
+            .finish()
+            .try_init()
+            .expect("the only subscriber");
+        buffer
+    })
+    .clone()
+}
+
+fn logs() -> String {
+    String::from_utf8_lossy(&capture_logs().lock().unwrap()).into_owned()
+}
+
+fn assert_hidden(what: &str, text: &str, secrets: &[&str]) {
+    for secret in secrets {
+        assert!(
+            !text.contains(secret),
+            "{what} leaks a secret ({} chars): …{}…",
+            secret.len(),
+            text.find(secret)
+                .map(|i| &text[i.saturating_sub(80)..(i + secret.len() + 20).min(text.len())])
+                .unwrap_or_default()
+        );
+    }
+}
+
+fn identity_env(extra_secret: &str) -> String {
+    format!(
+        "DATABASE_PASSWORD={extra_secret}\n\
+         LAUNCHPLANE_RUNTIME_IDENTITY_JSON='{{\"product\":\"shop\",\"context\":\"prod\",\"deploymentRecordId\":\"rec-1\"}}'\n\
+         LAUNCHPLANE_DEPLOYMENT_RECORD_ID=rec-1\n"
+    )
+}
+
+fn identity(base_url: &str) -> RuntimeIdentity {
+    let mut ri = RuntimeIdentity::new(
+        "web-0",
+        RuntimeIdentitySpec {
+            expected: IdentityFields {
+                product: Some("shop".into()),
+                context: Some("prod".into()),
+                deployment_record_id: Some("rec-1".into()),
+                ..IdentityFields::default()
+            },
+            endpoint: IdentityEndpoint {
+                base_url: base_url.into(),
+                health_path: "/healthz".into(),
+            },
+            ..RuntimeIdentitySpec::default()
+        },
+    );
+    ri.metadata.namespace = Some(NS.into());
+    ri
+}
+
+#[tokio::test]
+async fn secrets_reach_no_log_status_or_error_in_the_controller() {
+    let logs_buffer = capture_logs();
+    const KEY: &str = "lpkey-ZX81-controller-s3cret-0042";
+    const ENV_SECRET: &str = "env-value-Q7-hunter2-s3cret";
+    const NEW_SECRET: &str = "rotated-value-M3-s3cret";
+    let secrets = [KEY, ENV_SECRET, NEW_SECRET];
+
+    // The capture works: a canary logged here is found.
+    tracing::info!(canary = "canary-4711", "capture check");
+    assert!(logs().contains("canary-4711"));
+
+    let (sim, ids, targets) = seeded_with(KEY, &identity_env(ENV_SECRET), true).await;
+    let app_url = sim.app_url(&ids[0]).unwrap();
+    let h = Harness::with(sim, KEY, None, targets);
+    let mut texts: Vec<(String, String)> = Vec::new();
+
+    // Happy path: statuses carry env key names, never values.
+    let (_, status) = h.reconcile().await;
+    assert_eq!(status["verdict"], "Matched", "{status}");
+    texts.push(("ProviderConfig status".into(), status.to_string()));
+    let view = h.ctx.registry.view(&format!("{NS}/main")).unwrap();
+    let window = view.snapshot.window(&view.settings);
+    for t in &h.targets {
+        let s = launchplane::reconcile::provider_target::reconcile(t, &window, &[], h.ctx.now()).status;
+        let json = serde_json::to_string(&s).unwrap();
+        assert!(
+            json.contains("DATABASE_PASSWORD"),
+            "the env key names are observed: {json}"
+        );
+        texts.push(("ProviderTarget status".into(), json));
+    }
+    let prober = Prober::new(ProberConfig::default()).unwrap();
+    let ri = identity(&app_url);
+    let probe = prober.probe(&runtime_identity::probe_target(&ri.spec)).await;
+    let ri_status = runtime_identity::reconcile(&ri, Some(&probe), h.ctx.now()).status;
+    assert_eq!(
+        ri_status.verdict,
+        Some(launchplane_api::Verdict::Matched),
+        "{ri_status:?}"
+    );
+    texts.push((
+        "RuntimeIdentity status".into(),
+        serde_json::to_string(&ri_status).unwrap(),
+    ));
+
+    // Writing a secret env value, with the write failing: the error names no value.
+    let client = DokployClient::new(DokployConfig::new(h.sim.base_url(), KEY.to_string())).unwrap();
+    let set = BTreeMap::from([("DATABASE_PASSWORD".to_string(), SecretValue::new(NEW_SECRET))]);
+    h.sim.inject("application.update", Fault::Status(500));
+    let error = client
+        .merge_env(Category::Application, &ids[0], set.clone(), BTreeSet::new())
+        .await
+        .unwrap_err();
+    texts.push(("merge_env error".into(), format!("{error} {error:?}")));
+    h.sim.clear_faults();
+    let change = client
+        .merge_env(Category::Application, &ids[0], set, BTreeSet::new())
+        .await
+        .unwrap();
+    texts.push(("merge_env outcome".into(), format!("{change:?}")));
+    // A key Dokploy refuses: the error names the failure, not the key.
+    let wrong = DokployClient::new(DokployConfig::new(h.sim.base_url(), format!("{KEY}-wrong"))).unwrap();
+    let error = wrong.version().await.unwrap_err();
+    texts.push(("refused-key error".into(), format!("{error} {error:?}")));
+    texts.push(("client Debug".into(), format!("{client:?}")));
+
+    // Faults: every status and message written on the way.
+    for fault in [
+        Fault::Status(503),
+        Fault::MalformedBody,
+        Fault::UnauthorizedAfter(0),
+    ] {
+        h.sim.clear_faults();
+        h.sim.inject("*", fault.clone());
+        h.next_poll();
+        let (_, status) = h.reconcile().await;
+        assert_ne!(status["verdict"], "Matched", "{fault:?}: {status}");
+        texts.push((
+            format!("ProviderConfig status under {fault:?}"),
+            status.to_string(),
+        ));
+        for (_, reason, message) in h.target_verdicts() {
+            texts.push((
+                format!("ProviderTarget under {fault:?}"),
+                format!("{reason} {message}"),
+            ));
+        }
+    }
+    // Every status patch the controller sent to the API server.
+    for (path, body) in h.server.patches.lock().unwrap().iter() {
+        texts.push((format!("patch {path}"), body.to_string()));
+    }
+
+    for (what, text) in &texts {
+        assert_hidden(what, text, &secrets);
+    }
+    let captured = String::from_utf8_lossy(&logs_buffer.lock().unwrap()).into_owned();
+    assert!(
+        captured.contains("dokploy call"),
+        "the Dokploy client's logs were captured"
+    );
+    assert_hidden("the logs", &captured, &secrets);
+    h.sim.shutdown().await;
+}
+
+// === the real binary in standalone mode ===
+
+fn run_binary(dir: &Path, state: &Path, output: &str, rust_log: &str) -> (i32, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_launchplane"))
+        .args(["reconcile", "-f"])
+        .arg(dir)
+        .arg("--once")
+        .arg("--state")
+        .arg(state)
+        .args(["--output", output])
+        .env("RUST_LOG", rust_log)
+        .env_remove("LAUNCHPLANE_API_KEY_MAIN")
+        .output()
+        .expect("run launchplane");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn read_tree(dir: &Path, out: &mut String) {
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            read_tree(&path, out);
+        } else {
+            out.push_str(&std::fs::read_to_string(&path).unwrap_or_default());
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secrets_reach_no_output_or_state_of_the_standalone_binary() {
+    const KEY: &str = "lpkey-ZX81-standalone-s3cret-0043";
+    const ENV_SECRET: &str = "env-value-R8-swordfish-s3cret";
+    const MANIFEST_SECRET: &str = "manifest-only-T9-s3cret";
+    let secrets = [KEY, ENV_SECRET, MANIFEST_SECRET];
+    let (sim, ids, _) = seeded_with(KEY, &identity_env(ENV_SECRET), true).await;
+    let app_url = sim.app_url(&ids[0]).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let manifests = format!(
+        "apiVersion: v1\nkind: Secret\nmetadata: {{name: dokploy-key, namespace: {NS}}}\n\
+         stringData:\n  api-key: {KEY}\n  unrelated-token: {MANIFEST_SECRET}\n---\n\
+         apiVersion: launchplane.dev/v1alpha1\nkind: ProviderConfig\n\
+         metadata: {{name: main, namespace: {NS}}}\n\
+         spec:\n  providerType: Dokploy\n  url: {url}\n  apiKeySecretRef: {{name: dokploy-key, key: api-key}}\n---\n\
+         apiVersion: launchplane.dev/v1alpha1\nkind: ProviderTarget\n\
+         metadata: {{name: web-0, namespace: {NS}}}\n\
+         spec:\n  providerConfigRef: {{name: main}}\n  targetCategory: application\n  targetId: {id}\n  \
+         displayName: web-0\n  providerTargetType: docker\n---\n\
+         apiVersion: launchplane.dev/v1alpha1\nkind: RuntimeIdentity\n\
+         metadata: {{name: web-0, namespace: {NS}}}\n\
+         spec:\n  expected: {{product: shop, context: prod, deploymentRecordId: rec-1}}\n  \
+         endpoint: {{baseUrl: '{app_url}', healthPath: /healthz}}\n",
+        url = sim.base_url(),
+        id = ids[0],
+    );
+    std::fs::write(dir.path().join("all.yaml"), manifests).unwrap();
+
+    let mut seen = String::new();
+    let (dir_path, state_path) = (dir.path().to_path_buf(), state.path().to_path_buf());
+    let run = |output: &'static str, log: &'static str| {
+        let (d, s) = (dir_path.clone(), state_path.clone());
+        tokio::task::spawn_blocking(move || run_binary(&d, &s, output, log))
+    };
+    let (code, stdout, stderr) = run("table", "trace").await.unwrap();
+    assert_eq!(code, 0, "all Matched: {stdout}\n{stderr}");
+    assert!(stdout.contains("Matched"), "{stdout}");
+    seen.push_str(&stdout);
+    seen.push_str(&stderr);
+    let (code, stdout, stderr) = run("json", "debug").await.unwrap();
+    assert_eq!(code, 0, "{stderr}");
+    seen.push_str(&stdout);
+    seen.push_str(&stderr);
+
+    // Through faults: a server error, a malformed body, the key refused.
+    for fault in [
+        Fault::Status(500),
+        Fault::MalformedBody,
+        Fault::UnauthorizedAfter(0),
+    ] {
+        sim.clear_faults();
+        sim.inject("*", fault.clone());
+        let (code, stdout, stderr) = run("table", "trace").await.unwrap();
+        assert_eq!(code, 1, "{fault:?} is a hard failure: {stdout}\n{stderr}");
+        assert!(
+            stdout.contains("Unverifiable") || stdout.contains("Mismatch"),
+            "{stdout}"
+        );
+        seen.push_str(&stdout);
+        seen.push_str(&stderr);
+    }
+    assert!(
+        seen.contains("DEBUG") || seen.contains("TRACE"),
+        "the logs were on"
+    );
+    assert_hidden("the standalone output", &seen, &secrets);
+    let mut files = String::new();
+    read_tree(state.path(), &mut files);
+    assert!(!files.is_empty(), "statuses were kept");
+    assert_hidden("the state folder", &files, &secrets);
+    sim.shutdown().await;
+}
