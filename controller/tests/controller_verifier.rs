@@ -100,6 +100,7 @@ fn snapshot(targets: Vec<ObservedTarget>) -> ProviderView {
             ..Snapshot::default()
         }),
         settings: PollSettings::default(),
+        ..ProviderView::default()
     }
 }
 

@@ -10,6 +10,7 @@ use crate::error_policy::{RetryClass, jittered};
 use crate::metrics::MetricsObserver;
 use crate::observe::poller::{PollSettings, Poller, TrackedTarget};
 use crate::reconcile::provider_config::{CredentialProblem, reconcile as compute};
+use crate::reconcile::provider_target::ClaimIndex;
 use crate::reconcile::provider_target::claimed_id;
 use jiff::SignedDuration;
 use k8s_openapi::api::core::v1::Secret;
@@ -71,6 +72,7 @@ pub async fn reconcile(config: Arc<ProviderConfig>, ctx: Arc<Context>) -> Result
                     ProviderView {
                         snapshot: Arc::new(snapshot),
                         settings: *slot.poller.settings(),
+                        claims: Arc::new(ClaimIndex::build(targets.iter().map(AsRef::as_ref))),
                     },
                 );
                 notify_targets(&ctx, &targets);

@@ -9,7 +9,7 @@ use super::events::publish_transition;
 use super::provider_config::ready_message;
 use crate::error_policy::jittered;
 use crate::reconcile::Outcome;
-use crate::reconcile::provider_target::{claims_against, reconcile as compute};
+use crate::reconcile::provider_target::reconcile as compute;
 use jiff::Timestamp;
 use kube::runtime::controller::Action;
 use kube::runtime::reflector::ObjectRef;
@@ -55,8 +55,7 @@ pub async fn reconcile(target: Arc<ProviderTarget>, ctx: Arc<Context>) -> Result
         }
         (Some(_), Some(view)) => {
             let window = view.snapshot.window(&view.settings);
-            let all = ctx.targets.state();
-            let claims = claims_against(&target, all.iter().map(AsRef::as_ref));
+            let claims = view.claims.claims_for(&target);
             let interval = view.settings.poll_interval.unsigned_abs();
             (compute(&target, &window, &claims, now), jittered(interval))
         }

@@ -5,16 +5,19 @@
 //! so a thousand targets of one config cost one set of Dokploy calls per poll interval.
 
 use crate::observe::poller::{PollSettings, Poller, Snapshot};
+use crate::reconcile::provider_target::ClaimIndex;
 use jiff::Timestamp;
 use launchplane_providers::ApiKey;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 
-/// What ProviderTargets read: the latest snapshot and the settings it was taken with.
+/// What ProviderTargets read: the latest snapshot, the settings it was taken with, and who
+/// claimed which id when it was taken (so a target finds its rivals without a scan).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ProviderView {
     pub snapshot: Arc<Snapshot>,
     pub settings: PollSettings,
+    pub claims: Arc<ClaimIndex>,
 }
 
 /// What the client was built from; a change means a new client (and a new poller).

@@ -11,6 +11,7 @@ use launchplane_api::verdict::Verdict;
 use launchplane_api::verify::target::{
     Claim, DesiredTarget, ObservationWindow, ObservedTarget, reasons, verify_target,
 };
+use std::collections::HashMap;
 
 /// What verification compares, from the spec.
 pub fn desired(spec: &ProviderTargetSpec) -> DesiredTarget {
@@ -86,6 +87,59 @@ fn claimed_id_ref(target: &ProviderTarget) -> Option<&str> {
         .as_deref()
         .filter(|id| !id.is_empty())
         .or_else(|| target.status.as_ref().and_then(|s| s.bound_target_id.as_deref()))
+}
+
+/// Who claims which id among the ProviderTargets of one ProviderConfig, built once per poll,
+/// so each target finds its rivals without scanning every other target: the per-target scan
+/// of [`claims_against`] makes a poll cycle quadratic in the number of targets.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ClaimIndex {
+    /// id → `namespace/name` of every target claiming it.
+    by_id: HashMap<String, Vec<String>>,
+}
+
+impl ClaimIndex {
+    /// Index `targets`, which the caller has limited to one ProviderConfig.
+    pub fn build<'a>(targets: impl IntoIterator<Item = &'a ProviderTarget>) -> Self {
+        let mut by_id: HashMap<String, Vec<String>> = HashMap::new();
+        for target in targets {
+            if target.metadata.deletion_timestamp.is_some() {
+                continue;
+            }
+            if let Some(id) = claimed_id_ref(target) {
+                by_id.entry(id.to_string()).or_default().push(key(target));
+            }
+        }
+        ClaimIndex { by_id }
+    }
+
+    /// The claims of targets other than `me` that verification needs: those on `me`'s id, or
+    /// every claim while `me` is still to be adopted by name (it may adopt any id).
+    pub fn claims_for(&self, me: &ProviderTarget) -> Vec<Claim> {
+        let my_key = key(me);
+        let claims = |id: &str, owners: &[String]| {
+            owners
+                .iter()
+                .filter(|owner| **owner != my_key)
+                .map(|owner| Claim {
+                    owner: owner.clone(),
+                    target_id: id.to_string(),
+                })
+                .collect::<Vec<_>>()
+        };
+        match claimed_id_ref(me) {
+            Some(id) => self
+                .by_id
+                .get(id)
+                .map(|owners| claims(id, owners))
+                .unwrap_or_default(),
+            None => self
+                .by_id
+                .iter()
+                .flat_map(|(id, owners)| claims(id, owners))
+                .collect(),
+        }
+    }
 }
 
 /// Compute a ProviderTarget's status.

@@ -202,3 +202,25 @@ fn the_transition_time_is_kept_while_the_verdict_holds() {
     assert_eq!(ready.last_transition_time, Time(t(10)));
     assert!(out.transitions.is_empty());
 }
+
+#[test]
+fn the_claim_index_agrees_with_the_scan() {
+    let mut unbound = target("unbound", None, "shop-prod");
+    unbound.metadata.name = Some("unbound".into());
+    let all = [
+        target("a", Some("app-1"), "x"),
+        target("b", Some("app-1"), "x"),
+        target("c", Some("app-2"), "x"),
+        unbound,
+    ];
+    let index = ClaimIndex::build(&all);
+    for me in &all {
+        let mut scanned = claims_against(me, &all);
+        let mut indexed = index.claims_for(me);
+        scanned.sort_by(|x, y| (&x.owner, &x.target_id).cmp(&(&y.owner, &y.target_id)));
+        indexed.sort_by(|x, y| (&x.owner, &x.target_id).cmp(&(&y.owner, &y.target_id)));
+        assert_eq!(scanned, indexed, "{:?}", me.metadata.name);
+    }
+    assert_eq!(index.claims_for(&all[0]).len(), 1);
+    assert_eq!(index.claims_for(&all[3]).len(), 3);
+}
