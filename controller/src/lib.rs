@@ -10,6 +10,7 @@
 //! ```
 
 pub mod cli;
+pub mod deploy;
 pub mod error_policy;
 pub mod k8s;
 pub mod metrics;

@@ -37,6 +37,41 @@ fn the_demo_shows_every_verdict() {
         declared.output
     );
     assert!(declared.output.contains("NoTargetNamed"), "{}", declared.output);
+    // The shop-testing lane deployed its artifact and verified the identity it injected.
+    let state = work.path().join("demo/state");
+    let lane = |name: &str| -> serde_json::Value {
+        let text = std::fs::read_to_string(state.join(format!("lane/default/{name}.json"))).unwrap();
+        serde_json::from_str(&text).unwrap()
+    };
+    let testing = lane("shop-testing");
+    assert_eq!(testing["inventory"]["artifact"], "shop-3f2a9c1", "{testing}");
+    let record = testing["inventory"]["deploymentRecord"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(record.starts_with("dr-"), "{record}");
+    assert!(state.join(format!("records/default/{record}.json")).exists());
+    let identity_verified = testing["conditions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["type"] == "RuntimeIdentityVerified")
+        .unwrap()
+        .clone();
+    assert_eq!(identity_verified["status"], "True", "{testing}");
+    assert!(
+        declared
+            .output
+            .lines()
+            .any(|l| l.starts_with("Lane ") && l.contains("shop-testing") && l.contains("AllAspectsMatched")),
+        "{}",
+        declared.output
+    );
+    // shop-prod was not deployed: its inventory comes from the record given as evidence.
+    assert_eq!(
+        lane("shop-prod")["inventory"]["deploymentRecord"],
+        "shop-prod-3f2a9c1-a1b2c3d4e5f6"
+    );
     assert_eq!(
         drifted.verdicts,
         set(&["Matched", "Mismatch", "Missing"]),
@@ -49,6 +84,18 @@ fn the_demo_shows_every_verdict() {
         drifted.output
     );
     assert!(drifted.output.contains("shop-2e1d0c9"), "{}", drifted.output);
+    // The out-of-band edits show on the lanes with the field named (env values withheld).
+    assert!(
+        drifted.output.contains("env.APP_ENV differs (value withheld)"),
+        "{}",
+        drifted.output
+    );
+    assert!(
+        drifted.output.contains("observed \"ghcr.io/acme/shop:latest\""),
+        "{}",
+        drifted.output
+    );
+    assert!(!drifted.output.contains("APP_ENV=staging"), "{}", drifted.output);
     assert!(outage.verdicts.contains("Unverifiable"), "{}", outage.output);
     assert!(
         !outage.verdicts.contains("Matched"),
@@ -59,4 +106,24 @@ fn the_demo_shows_every_verdict() {
     assert!(steps.iter().all(|s| s.exit_code == 1));
     // The app's own env holds a secret-looking value; no step may print it.
     assert!(steps.iter().all(|s| !s.output.contains("demo-only-secret")));
+    // The lane's Secret value went to Dokploy only: not to the output, statuses or records.
+    let secret = "FAKE-TESTING-PAYMENT-KEY-REPLACE-ME";
+    assert!(steps.iter().all(|s| !s.output.contains(secret)));
+    let mut dirs = vec![state.clone()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else {
+                let text = std::fs::read_to_string(&path).unwrap();
+                assert!(!text.contains(secret), "{} holds a secret", path.display());
+                assert!(
+                    !text.contains("demo-only-secret"),
+                    "{} holds a secret",
+                    path.display()
+                );
+            }
+        }
+    }
 }

@@ -12,7 +12,7 @@
 
 use futures::FutureExt;
 use jiff::Timestamp;
-use k8s_openapi::api::core::v1::{Namespace, Secret};
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Secret};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{ApiResource, DeleteParams, DynamicObject, Patch, PatchParams, PostParams};
 use kube::runtime::wait::{await_condition, conditions};
@@ -310,6 +310,7 @@ impl HasVerdict for RuntimeIdentity {
 fn api_resource(kind: &str) -> ApiResource {
     match kind {
         "Secret" => ApiResource::erase::<Secret>(&()),
+        "ConfigMap" => ApiResource::erase::<ConfigMap>(&()),
         "ProviderConfig" => ApiResource::erase::<ProviderConfig>(&()),
         "ProviderTarget" => ApiResource::erase::<ProviderTarget>(&()),
         "Product" => ApiResource::erase::<Product>(&()),

@@ -129,6 +129,10 @@ pub struct DeploymentRecordStatus {
     /// The runtime identity read back after the deploy.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identity: Option<IdentityEvidence>,
+    /// Verification of the deploy (health and identity): when it started, when it ended and
+    /// its verdict. Also used for records given as external evidence, which are only verified.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verification: Option<StepEvidence>,
     /// Data bootstrap (e.g. an Odoo database), kept apart from the deploy itself.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bootstrap: Option<StepEvidence>,

@@ -217,6 +217,12 @@ pub struct LaneRuntimeIdentity {
     #[serde(default = "default_surfaces")]
     #[schemars(length(min = 1, max = 3), extend("x-kubernetes-list-type" = "set"))]
     pub surfaces: Vec<IdentitySurface>,
+    /// Base URL the lane's app is reached at for identity probes and `path` health checks,
+    /// e.g. `https://shop.example.com`. Absent: `https://` and the ProviderTarget's first
+    /// expected domain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 2048), regex(pattern = HTTP_URL_PATTERN))]
+    pub base_url: Option<String>,
 }
 
 impl Default for LaneRuntimeIdentity {
@@ -224,6 +230,7 @@ impl Default for LaneRuntimeIdentity {
         LaneRuntimeIdentity {
             required: false,
             surfaces: default_surfaces(),
+            base_url: None,
         }
     }
 }

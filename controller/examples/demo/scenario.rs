@@ -2,9 +2,10 @@
 //!
 //! It starts the Dokploy simulator seeded with the applications docs/examples/ names, points
 //! a copy of docs/examples/ at it, and runs the real `launchplane reconcile` binary three
-//! times: as declared, after out-of-band drift, and during an injected outage. Every step's
-//! verdicts are read back from the state folder, so the caller can check that each verdict
-//! showed up.
+//! times: as declared (the shop-testing lane deploys its artifact, injecting the runtime
+//! identity, and verifies it; shop-prod is verified from the deployment record given as
+//! evidence), after out-of-band drift, and during an injected outage. Every step's verdicts
+//! are read back from the state folder, so the caller can check that each verdict showed up.
 
 use anyhow::{Context, Result, bail};
 use launchplane_api::identity::{RuntimeIdentityPayload, identity_env};
@@ -54,19 +55,28 @@ fn env_with_identity(context: &str) -> String {
     lines.join("\n")
 }
 
-fn app(id: &str, name: &str, context: &str, domains: &[&str]) -> SeedApplication {
+fn app(id: &str, name: &str, env: String, domains: &[&str]) -> SeedApplication {
     SeedApplication {
         id: Some(id.into()),
         name: name.into(),
         docker_image: Some(IMAGE.into()),
-        env: Some(env_with_identity(context)),
+        env: Some(env),
         domains: domains.iter().map(|d| d.to_string()).collect(),
         deployed: true,
     }
 }
 
+/// The app's own settings only: no identity yet, so the lane has to deploy it.
+const TESTING_ENV: &str = "SHOP_CURRENCY=EUR\nSHOP_SESSION_SECRET=demo-only-secret\nAPP_ENV=testing";
+
 /// Copy docs/examples into `dir`, pointed at the simulator.
-fn render_examples(examples: &Path, dir: &Path, dokploy_url: &str, shop_url: &str) -> Result<()> {
+fn render_examples(
+    examples: &Path,
+    dir: &Path,
+    dokploy_url: &str,
+    shop_url: &str,
+    testing_url: &str,
+) -> Result<()> {
     std::fs::create_dir_all(dir)?;
     let mut files: Vec<PathBuf> = std::fs::read_dir(examples)
         .with_context(|| format!("reading {}", examples.display()))?
@@ -78,23 +88,27 @@ fn render_examples(examples: &Path, dir: &Path, dokploy_url: &str, shop_url: &st
     for file in files {
         let text = std::fs::read_to_string(&file)?
             .replace("https://dokploy.example.com", dokploy_url)
-            .replace(
-                "baseUrl: https://shop.example.com",
-                &format!("baseUrl: {shop_url}"),
-            );
+            .replace("https://testing.shop.example.com", testing_url)
+            .replace("https://shop.example.com", shop_url);
         let name = file.file_name().context("a file name")?;
         std::fs::write(dir.join(name), text)?;
     }
     Ok(())
 }
 
+/// The verdicts of what was observed: every status in the state folder except Artifacts (their
+/// verdict judges the manifest, not Dokploy) and DeploymentRecords (history: a past attempt's
+/// verdict is not a claim about now).
 fn verdicts(state: &Path) -> Result<BTreeSet<String>> {
     let mut out = BTreeSet::new();
     let mut stack = vec![state.to_path_buf()];
     while let Some(dir) = stack.pop() {
         for entry in std::fs::read_dir(&dir)?.flatten() {
             let path = entry.path();
-            if path.is_dir() {
+            let skipped = path
+                .file_name()
+                .is_some_and(|n| n == "artifact" || n == "deploymentrecord");
+            if path.is_dir() && !skipped {
                 stack.push(path);
             } else if path.extension().is_some_and(|e| e == "json") {
                 let status: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path)?)?;
@@ -127,7 +141,7 @@ pub fn run(launchplane: &Path, examples: &Path, work: &Path) -> Result<Vec<Step>
         app(
             TESTING_ID,
             "shop-testing",
-            "testing",
+            TESTING_ENV.to_string(),
             &["testing.shop.example.com"],
         ),
     )
@@ -137,16 +151,17 @@ pub fn run(launchplane: &Path, examples: &Path, work: &Path) -> Result<Vec<Step>
         app(
             PROD_ID,
             "shop-prod",
-            "prod",
+            env_with_identity("prod"),
             &["shop.example.com", "www.shop.example.com"],
         ),
     )
     .context("seeding shop-prod")?;
     let shop_url = sim.app_url(PROD_ID).context("shop-prod serves")?;
+    let testing_url = sim.app_url(TESTING_ID).context("shop-testing serves")?;
 
     let manifests = work.join("manifests");
     let state = work.join("state");
-    render_examples(examples, &manifests, &sim.base_url(), &shop_url)?;
+    render_examples(examples, &manifests, &sim.base_url(), &shop_url, &testing_url)?;
 
     let reconcile = |title: &'static str| -> Result<Step> {
         let out = Command::new(launchplane)
@@ -175,14 +190,28 @@ pub fn run(launchplane: &Path, examples: &Path, work: &Path) -> Result<Vec<Step>
     };
 
     let mut steps = vec![reconcile(
-        "1. As declared: shop-testing and shop-prod match, the preview template does not exist in Dokploy, \
-         and the public shop serves the prod identity",
+        "1. As declared: the shop-testing lane deploys artifact shop-3f2a9c1 (intent record first, image \
+         by digest, identity and lane env merged into the app's env, deploy titled with the record id) \
+         and verifies the identity; shop-prod is verified from its deployment record; the preview \
+         template does not exist in Dokploy",
     )?];
 
+    let testing_env = sim
+        .application_env(TESTING_ID)
+        .context("shop-testing env")?
+        .replace("APP_ENV=testing", "APP_ENV=staging");
     sim.edit(
         TESTING_ID,
         OutOfBandEdit {
             name: Some("shop-testing-old".into()),
+            env: Some(testing_env),
+            ..Default::default()
+        },
+    );
+    sim.edit(
+        PROD_ID,
+        OutOfBandEdit {
+            docker_image: Some("ghcr.io/acme/shop:latest".into()),
             ..Default::default()
         },
     );
@@ -194,8 +223,10 @@ pub fn run(launchplane: &Path, examples: &Path, work: &Path) -> Result<Vec<Step>
         AppBehaviour::StaleIdentity(serde_json::to_value(&stale)?),
     );
     steps.push(reconcile(
-        "2. Out-of-band drift: someone renamed shop-testing in the Dokploy dashboard, and the public \
-         shop now serves an older artifact",
+        "2. Out-of-band drift: someone renamed shop-testing and edited its APP_ENV in the Dokploy \
+         dashboard (its lane would correct the env, but never touches a target that is not Matched), \
+         pointed shop-prod at a moving tag (its lane reports, driftPolicy Report), and the public shop \
+         now serves an older artifact",
     )?);
 
     sim.inject("*", Fault::Status(503));

@@ -46,8 +46,8 @@ pub fn run(args: ReconcileArgs) -> Result<i32> {
     let (manifests, mut errors) = load_dir(&args.dir);
     if errors.is_empty() && manifests.is_empty() {
         eprintln!(
-            "error: no manifests found in {}; pass a folder holding ProviderConfig, ProviderTarget \
-             and RuntimeIdentity YAML",
+            "error: no manifests found in {}; pass a folder holding Launchplane resources (ProviderConfig, \
+             ProviderTarget, Product, Artifact, Lane, RuntimeIdentity, …) as YAML",
             args.dir.display()
         );
         return Ok(EXIT_BAD_INPUT);

@@ -5,7 +5,11 @@
 //! functions, and write what they return; so both modes give the same verdict for the same
 //! facts, and every rule is unit-tested without a cluster or a network.
 
+pub mod artifact;
+pub mod deployment_record;
+pub mod lane;
 pub mod preview;
+pub mod product;
 pub mod protected;
 pub mod provider_config;
 pub mod provider_target;

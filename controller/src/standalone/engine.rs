@@ -16,9 +16,11 @@ use launchplane_api::resources::{
 };
 use launchplane_api::verdict::Verdict;
 use launchplane_api::verify::target::ProviderFailure;
-use launchplane_providers::{DokployClient, DokployConfig, RateLimit, TargetCategory};
+use launchplane_providers::{DokployClient, DokployConfig, Provider, RateLimit, TargetCategory};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
+
+mod lanes;
 
 /// Where API keys come from besides Secret manifests: the environment, read by the caller
 /// so this module stays free of process-global state.
@@ -45,6 +47,8 @@ struct ProviderSlot {
     /// The URL and key the client was built with; a change rebuilds it.
     fingerprint: (String, String, i32, i32),
     poller: Poller,
+    /// The same client, for the lanes' deploy steps.
+    provider: Arc<dyn Provider>,
 }
 
 /// State kept between rounds (one round with `--once`).
@@ -53,6 +57,8 @@ pub struct Engine {
     prober: Prober,
     state: StateDir,
     env: Box<EnvLookup>,
+    deploy: crate::reconcile::deployment_record::DeploySettings,
+    limits: crate::deploy::driver::DriveLimits,
 }
 
 impl Engine {
@@ -62,7 +68,20 @@ impl Engine {
             prober,
             state,
             env,
+            deploy: lanes::standalone_deploy_settings(),
+            limits: crate::deploy::driver::DriveLimits::default(),
         }
+    }
+
+    /// Override the deploy timings and the per-round step limits (tests, `--once`).
+    pub fn with_deploy(
+        mut self,
+        settings: crate::reconcile::deployment_record::DeploySettings,
+        limits: crate::deploy::driver::DriveLimits,
+    ) -> Self {
+        self.deploy = settings;
+        self.limits = limits;
+        self
     }
 
     /// Reconcile everything once and return one row per resource.
@@ -135,6 +154,7 @@ impl Engine {
                 true,
             ));
             self.save("ProviderTarget", &target.metadata, &status);
+            target.status = Some(status);
         }
 
         let probes = join_all(inputs.identities.iter().map(|identity| {
@@ -166,6 +186,7 @@ impl Engine {
             ));
             self.save("RuntimeIdentity", &identity.metadata, &status);
         }
+        rows.extend(self.lanes(inputs, &targets, now).await);
         rows
     }
 
@@ -213,11 +234,13 @@ impl Engine {
                 reason: "InvalidProviderConfig",
                 message: format!("cannot build a Dokploy client for spec.url: {e}"),
             })?;
+            let provider: Arc<dyn Provider> = Arc::new(client);
             self.providers.insert(
                 key.to_string(),
                 ProviderSlot {
                     fingerprint,
-                    poller: Poller::new(Arc::new(client), settings),
+                    poller: Poller::new(provider.clone(), settings),
+                    provider,
                 },
             );
         }

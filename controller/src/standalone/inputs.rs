@@ -3,15 +3,25 @@
 //! green for the wrong reason.
 
 use super::manifests::{Manifest, ManifestError};
-use k8s_openapi::api::core::v1::Secret;
-use launchplane_api::resources::{ProviderConfig, ProviderTarget, RuntimeIdentity};
+use k8s_openapi::api::core::v1::{ConfigMap, Secret};
+use launchplane_api::resources::{
+    Artifact, DeploymentRecord, Lane, Product, ProviderConfig, ProviderTarget, RuntimeIdentity,
+};
 use launchplane_api::validation::SchemaValidator;
 use launchplane_api::{GROUP, VERSION, crd};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 
-/// Kinds standalone mode reconciles today.
-const RECONCILED: [&str; 3] = ["ProviderConfig", "ProviderTarget", "RuntimeIdentity"];
+/// Kinds standalone mode reconciles today (DeploymentRecords given as manifests are evidence).
+const RECONCILED: [&str; 7] = [
+    "ProviderConfig",
+    "ProviderTarget",
+    "RuntimeIdentity",
+    "Product",
+    "Artifact",
+    "Lane",
+    "DeploymentRecord",
+];
 
 /// The typed contents of a folder.
 #[derive(Clone, Debug, Default)]
@@ -19,8 +29,15 @@ pub struct Inputs {
     pub configs: Vec<ProviderConfig>,
     pub targets: Vec<ProviderTarget>,
     pub identities: Vec<RuntimeIdentity>,
+    pub products: Vec<Product>,
+    pub artifacts: Vec<Artifact>,
+    pub lanes: Vec<Lane>,
+    /// DeploymentRecords given as manifests: evidence of deploys made elsewhere.
+    pub records: Vec<DeploymentRecord>,
     /// Secret data by `namespace/name`, then key. Values stay in memory only.
     pub secrets: HashMap<String, BTreeMap<String, String>>,
+    /// ConfigMap data by `namespace/name`, then key (lanes' `env.configMapRefs`).
+    pub config_maps: HashMap<String, BTreeMap<String, String>>,
     /// Valid resources of kinds standalone mode does not reconcile yet, as `Kind/ns/name`.
     pub not_reconciled: Vec<String>,
     /// Manifests of other API groups (ConfigMaps, Deployments, …), as `Kind/ns/name`.
@@ -110,6 +127,15 @@ pub fn decode(manifests: &[Manifest]) -> Result<Inputs, Vec<ManifestError>> {
                 }
                 Err(e) => errors.push(e),
             }
+        } else if m.api_version == "v1" && m.kind == "ConfigMap" {
+            match m.decode::<ConfigMap>() {
+                Ok(cm) => {
+                    inputs
+                        .config_maps
+                        .insert(format!("{}/{}", m.namespace, m.name), cm.data.unwrap_or_default());
+                }
+                Err(e) => errors.push(e),
+            }
         } else {
             inputs.ignored.push(m.resource());
         }
@@ -146,6 +172,30 @@ fn decode_kind(m: &Manifest, inputs: &mut Inputs) -> Result<(), ManifestError> {
             o.metadata = with_namespace(o.metadata);
             o.status = None;
             inputs.identities.push(o);
+        }
+        "Product" => {
+            let mut o: Product = m.decode()?;
+            o.metadata = with_namespace(o.metadata);
+            o.status = None;
+            inputs.products.push(o);
+        }
+        "Artifact" => {
+            let mut o: Artifact = m.decode()?;
+            o.metadata = with_namespace(o.metadata);
+            o.status = None;
+            inputs.artifacts.push(o);
+        }
+        "Lane" => {
+            let mut o: Lane = m.decode()?;
+            o.metadata = with_namespace(o.metadata);
+            o.status = None;
+            inputs.lanes.push(o);
+        }
+        "DeploymentRecord" => {
+            let mut o: DeploymentRecord = m.decode()?;
+            o.metadata = with_namespace(o.metadata);
+            o.status = None;
+            inputs.records.push(o);
         }
         _ => {
             debug_assert!(!RECONCILED.contains(&m.kind.as_str()));

@@ -40,6 +40,11 @@ spec:
 apiVersion: v1
 kind: ConfigMap
 metadata: {{name: settings}}
+data: {{LOG_LEVEL: debug}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: other}}
 ---
 apiVersion: launchplane.dev/v1alpha1
 kind: Product
@@ -58,8 +63,10 @@ spec:
     let secret = &inputs.secrets["shop/dokploy-key"];
     assert_eq!(secret["api-key"], "secret-key");
     assert_eq!(secret["other"], "plain");
-    assert_eq!(inputs.ignored, vec!["ConfigMap/default/settings"]);
-    assert_eq!(inputs.not_reconciled, vec!["Product/default/shop"]);
+    assert_eq!(inputs.config_maps["default/settings"]["LOG_LEVEL"], "debug");
+    assert_eq!(inputs.ignored, vec!["Deployment/default/other"]);
+    assert_eq!(inputs.products[0].metadata.name.as_deref(), Some("shop"));
+    assert!(inputs.not_reconciled.is_empty(), "{:?}", inputs.not_reconciled);
 }
 
 #[test]

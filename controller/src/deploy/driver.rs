@@ -1,0 +1,348 @@
+//! The lane loop: observe, plan, perform the one planned step, and again, within limits.
+//!
+//! Every step's effect is persisted (a record written, a record's phase moved, or the provider
+//! changed and re-observed next time round) before the next plan, so stopping the loop after
+//! any step — a crash, a deadline, `--once` running out — loses nothing: the next run plans
+//! from the records and resumes at the same place.
+
+use super::executor::{ExecError, Executor, probe_identity, run_health};
+use super::store::{RecordStore, StoreError};
+use crate::observe::prober::Prober;
+use crate::reconcile::deployment_record::{self as record, DeploySettings};
+use crate::reconcile::lane::{self, DesiredEnv, LaneInputs, LanePlan, Step, TargetFacts, TargetRef};
+use launchplane_api::conditions::Clock;
+use launchplane_api::resources::{
+    Artifact, DeploymentRecord, Lane, Product, ProviderTarget, RuntimeIdentity,
+};
+use std::time::{Duration, Instant};
+use thiserror::Error;
+use tracing::Instrument;
+
+/// How far one call of [`drive`] may go.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DriveLimits {
+    /// Most steps performed in one call.
+    pub max_steps: usize,
+    /// Wall-clock budget; waits that would overrun it end the call instead.
+    pub deadline: Duration,
+}
+
+impl Default for DriveLimits {
+    fn default() -> Self {
+        DriveLimits {
+            max_steps: 50,
+            deadline: Duration::from_secs(120),
+        }
+    }
+}
+
+/// The objects one lane is planned from (read by the caller from the cluster or the folder).
+pub struct LaneWorld<'a> {
+    pub lane: &'a Lane,
+    /// The lane's uid (cluster) or name (standalone).
+    pub lane_key: String,
+    pub product: Option<&'a Product>,
+    pub target: Option<&'a ProviderTarget>,
+    pub artifact: Option<&'a Artifact>,
+    pub desired_env: Result<DesiredEnv, String>,
+    /// The lane's RuntimeIdentity child as last stored.
+    pub identity: Option<RuntimeIdentity>,
+}
+
+/// Why a step could not be performed (secret-free).
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+pub enum DriveError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{step}: {error}")]
+    Step { step: &'static str, error: ExecError },
+    #[error("deployment record {0} disappeared while it was in use")]
+    RecordGone(String),
+}
+
+/// What one call of [`drive`] did and where it left the lane.
+#[derive(Clone, Debug)]
+pub struct DriveReport {
+    /// The last plan: its status is what the lane's status should be now.
+    pub plan: LanePlan,
+    /// The steps performed, in order.
+    pub steps: Vec<&'static str>,
+    /// The lane's records as of the last plan.
+    pub records: Vec<DeploymentRecord>,
+    /// A step that failed in a way worth retrying later (the plan still stands).
+    pub error: Option<DriveError>,
+}
+
+/// Run the lane's loop. `executor` is `None` when the lane's provider could not be set up (the
+/// plan then sees an unread target and mutates nothing).
+pub async fn drive(
+    world: &LaneWorld<'_>,
+    executor: Option<&Executor>,
+    prober: &Prober,
+    store: &dyn RecordStore,
+    settings: &DeploySettings,
+    limits: DriveLimits,
+    clock: &dyn Clock,
+) -> DriveReport {
+    let namespace = world
+        .lane
+        .metadata
+        .namespace
+        .clone()
+        .unwrap_or_else(|| "default".into());
+    let name = world.lane.metadata.name.clone().unwrap_or_default();
+    let span = tracing::info_span!("lane", namespace = %namespace, name = %name);
+    drive_inner(
+        world, executor, prober, store, settings, limits, clock, &namespace, &name,
+    )
+    .instrument(span)
+    .await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn drive_inner(
+    world: &LaneWorld<'_>,
+    executor: Option<&Executor>,
+    prober: &Prober,
+    store: &dyn RecordStore,
+    settings: &DeploySettings,
+    limits: DriveLimits,
+    clock: &dyn Clock,
+    namespace: &str,
+    name: &str,
+) -> DriveReport {
+    let started = Instant::now();
+    let mut steps: Vec<&'static str> = Vec::new();
+    let mut identity = world.identity.clone();
+    let target_ref: Option<TargetRef> = world.target.and_then(|pt| {
+        let id = crate::reconcile::provider_target::claimed_id(pt)?;
+        Some(TargetRef {
+            category: match pt.spec.target_category {
+                launchplane_api::resources::TargetCategory::Application => {
+                    launchplane_providers::TargetCategory::Application
+                }
+                launchplane_api::resources::TargetCategory::Compose => {
+                    launchplane_providers::TargetCategory::Compose
+                }
+            },
+            id,
+        })
+    });
+    let endpoint = lane::endpoint(world.lane, world.product, world.target);
+    let checks = lane::health_urls(world.lane, world.target);
+    loop {
+        let now = clock.now();
+        let (records, list_error) = match store.list(namespace, name).await {
+            Ok(r) => (r, None),
+            Err(e) => (Vec::new(), Some(DriveError::Store(e))),
+        };
+        let facts: Option<Result<TargetFacts, String>> = match (executor, &target_ref) {
+            (Some(e), Some(t)) => Some(e.read_target(t).await.map_err(|e| e.to_string())),
+            _ => None,
+        };
+        let probe = match &endpoint {
+            Some(ep) => Some(probe_identity(prober, ep).await),
+            None => None,
+        };
+        let health = run_health(prober, &checks, now).await;
+        let plan = lane::plan(
+            &LaneInputs {
+                lane: world.lane,
+                lane_key: &world.lane_key,
+                product: world.product,
+                target: world.target,
+                artifact: world.artifact,
+                records: &records,
+                desired_env: world.desired_env.as_ref().map_err(Clone::clone),
+                facts: facts.as_ref().map(|f| f.as_ref().map_err(Clone::clone)),
+                probe: probe.as_ref(),
+                identity: identity.as_ref(),
+                health: &health,
+                settings,
+            },
+            now,
+        );
+        identity = plan.identity.clone().or(identity);
+        let done = |plan: LanePlan, steps: Vec<&'static str>, error: Option<DriveError>| DriveReport {
+            plan,
+            steps,
+            records: records.clone(),
+            error,
+        };
+        if list_error.is_some() {
+            return done(plan, steps, list_error);
+        }
+        let Some(step) = plan.step.clone() else {
+            return done(plan, steps, None);
+        };
+        if steps.len() >= limits.max_steps || started.elapsed() >= limits.deadline {
+            return done(plan, steps, None);
+        }
+        tracing::info!(step = step.name(), "lane step");
+        let result = perform(&step, &records, world, executor, store, settings, clock).await;
+        steps.push(step.name());
+        match result {
+            Ok(None) => {}
+            Ok(Some(wait)) => {
+                if started.elapsed() + wait >= limits.deadline {
+                    return done(plan, steps, None);
+                }
+                tokio::time::sleep(wait).await;
+            }
+            Err(e) => {
+                tracing::warn!(step = step.name(), error = %e, "lane step failed");
+                return done(plan, steps, Some(e));
+            }
+        }
+    }
+}
+
+fn find<'a>(records: &'a [DeploymentRecord], name: &str) -> Result<&'a DeploymentRecord, DriveError> {
+    records
+        .iter()
+        .find(|r| r.metadata.name.as_deref() == Some(name))
+        .ok_or_else(|| DriveError::RecordGone(name.to_string()))
+}
+
+/// A refused mutation fails the attempt (on its record); a transient one is retried later.
+async fn refused_fails_record(
+    store: &dyn RecordStore,
+    rec: &DeploymentRecord,
+    namespace: &str,
+    step: &'static str,
+    error: ExecError,
+    clock: &dyn Clock,
+) -> Result<Option<Duration>, DriveError> {
+    match &error {
+        ExecError::Refused(message) => {
+            let status = record::fail(rec, step, message, clock.now());
+            store
+                .write_status(
+                    namespace,
+                    rec.metadata.name.as_deref().unwrap_or_default(),
+                    &status,
+                )
+                .await?;
+            Ok(None)
+        }
+        ExecError::Transient(_) => Err(DriveError::Step { step, error }),
+    }
+}
+
+async fn perform(
+    step: &Step,
+    records: &[DeploymentRecord],
+    world: &LaneWorld<'_>,
+    executor: Option<&Executor>,
+    store: &dyn RecordStore,
+    settings: &DeploySettings,
+    clock: &dyn Clock,
+) -> Result<Option<Duration>, DriveError> {
+    let namespace = world
+        .lane
+        .metadata
+        .namespace
+        .clone()
+        .unwrap_or_else(|| "default".into());
+    let no_provider = |step: &'static str| DriveError::Step {
+        step,
+        error: ExecError::Transient("no provider client for this lane".into()),
+    };
+    match step {
+        Step::CreateRecord(rec) => {
+            store.create(rec).await?;
+            Ok(None)
+        }
+        Step::SetImage {
+            record: name,
+            target,
+            image,
+        } => {
+            let exec = executor.ok_or_else(|| no_provider("SetImage"))?;
+            match exec.set_image(target, image).await {
+                Ok(()) => Ok(None),
+                Err(e) => {
+                    refused_fails_record(store, find(records, name)?, &namespace, "SetImage", e, clock).await
+                }
+            }
+        }
+        Step::MergeEnv {
+            record: name,
+            target,
+            identity,
+            ..
+        } => {
+            let exec = executor.ok_or_else(|| no_provider("MergeEnv"))?;
+            let lane_env = world.desired_env.clone().unwrap_or_default();
+            match exec
+                .merge_env(target, lane::record_env(identity, &lane_env))
+                .await
+            {
+                Ok(change) => {
+                    tracing::info!(added = ?change.added, updated = ?change.updated, "env merged");
+                    Ok(None)
+                }
+                Err(e) => {
+                    refused_fails_record(store, find(records, name)?, &namespace, "MergeEnv", e, clock).await
+                }
+            }
+        }
+        Step::Deploy {
+            record: name,
+            target,
+            title,
+            description,
+            status,
+        } => {
+            let exec = executor.ok_or_else(|| no_provider("Deploy"))?;
+            // The phase moves to Deploying before the call: a restart then follows the deploy by
+            // its title and never sends it again.
+            store.write_status(&namespace, name, status).await?;
+            let mut rec = find(records, name)?.clone();
+            rec.status = Some((**status).clone());
+            match exec.deploy(target, title, description).await {
+                Ok(()) => Ok(None),
+                Err(ExecError::Transient(e)) => {
+                    // Maybe sent, maybe not: following it decides (it fails if it never appears).
+                    tracing::warn!(error = %e, "deploy call failed; following it by title");
+                    Ok(Some(settings.poll_delay))
+                }
+                Err(e) => refused_fails_record(store, &rec, &namespace, "Deploy", e, clock).await,
+            }
+        }
+        Step::FollowDeployment {
+            record: name,
+            target,
+            title,
+        } => {
+            let exec = executor.ok_or_else(|| no_provider("FollowDeployment"))?;
+            let found = exec
+                .find_deployment(target, title)
+                .await
+                .map_err(|error| DriveError::Step {
+                    step: "FollowDeployment",
+                    error,
+                })?;
+            let rec = find(records, name)?;
+            let outcome = record::follow(rec, found.as_ref(), settings, clock.now());
+            if let Some(status) = &outcome.status {
+                store.write_status(&namespace, name, status).await?;
+            }
+            Ok(outcome.wait.then_some(settings.poll_delay))
+        }
+        Step::WriteRecord {
+            record: name,
+            status,
+            wait,
+        } => {
+            store.write_status(&namespace, name, status).await?;
+            Ok(wait.then_some(settings.poll_delay))
+        }
+        Step::PruneRecords { names } => {
+            for n in names {
+                store.delete(&namespace, n).await?;
+            }
+            Ok(None)
+        }
+    }
+}

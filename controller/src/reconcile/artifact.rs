@@ -1,0 +1,230 @@
+//! Artifact: check that the manifest pins an image by digest and an exact source commit, and
+//! list who references it (so it is protected from garbage collection).
+
+use super::Outcome;
+use jiff::Timestamp;
+use launchplane_api::conditions::{self, Aspect, Progress, reasons, types};
+use launchplane_api::resources::{Artifact, ArtifactSpec, ArtifactStatus, ArtifactUser, Lane};
+use launchplane_api::verdict::Verdict;
+
+fn is_hex(text: &str, len: usize) -> bool {
+    text.len() == len
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// Whether the manifest can be deployed: an image repository, a `sha256:` digest of 64
+/// lowercase hex digits, and a source commit that is a full 40-hex SHA (never a branch or tag).
+pub fn check(spec: &ArtifactSpec) -> Result<(), String> {
+    if spec.image.repository.is_empty() {
+        return Err("spec.image.repository is empty".into());
+    }
+    match spec.image.digest.strip_prefix("sha256:") {
+        Some(hex) if is_hex(hex, 64) => {}
+        _ => {
+            return Err(format!(
+                "spec.image.digest {:?} is not sha256: followed by 64 lowercase hex digits",
+                spec.image.digest
+            ));
+        }
+    }
+    if !is_hex(&spec.source.commit, 40) {
+        return Err(format!(
+            "spec.source.commit {:?} is not an exact 40-character lowercase hex git SHA",
+            spec.source.commit
+        ));
+    }
+    Ok(())
+}
+
+/// Compute an Artifact's status from its manifest and the lanes of its namespace.
+pub fn reconcile(artifact: &Artifact, lanes: &[Lane], now: Timestamp) -> Outcome<ArtifactStatus> {
+    let old = artifact.status.clone().unwrap_or_default();
+    let name = artifact.metadata.name.clone().unwrap_or_default();
+    let mut users: Vec<ArtifactUser> = lanes
+        .iter()
+        .filter(|l| l.metadata.namespace == artifact.metadata.namespace)
+        .filter_map(|l| {
+            let wanted = l.spec.artifact_ref.as_ref().is_some_and(|r| r.name == name);
+            let current = l
+                .status
+                .as_ref()
+                .and_then(|s| s.inventory.as_ref())
+                .is_some_and(|i| i.artifact == name);
+            (wanted || current).then(|| ArtifactUser {
+                kind: "Lane".into(),
+                name: l.metadata.name.clone().unwrap_or_default(),
+                current,
+            })
+        })
+        .collect();
+    users.sort_by(|a, b| a.name.cmp(&b.name));
+    let (aspect, progress) = match check(&artifact.spec) {
+        Ok(()) => (
+            Aspect::required(
+                types::READY,
+                Verdict::Matched,
+                format!("pins {}", artifact.spec.image_reference()),
+            ),
+            Progress::Settled,
+        ),
+        Err(problem) => (
+            Aspect::required(types::READY, Verdict::Mismatch, problem.clone()),
+            Progress::Stalled {
+                reason: reasons::INVALID_SPEC.into(),
+                message: problem,
+            },
+        ),
+    };
+    // The artifact's only aspect is its own validity, so it is reported through Ready itself.
+    let computed = conditions::compute(&old.conditions, &[], &progress, artifact.metadata.generation, now);
+    let mut conditions = computed.conditions;
+    let transitions = computed.transitions;
+    if let Some(ready) = conditions.iter_mut().find(|c| c.type_ == types::READY) {
+        let was = conditions::find(&old.conditions, types::READY);
+        let status = conditions::status_for(aspect.verdict).to_string();
+        if was.is_some_and(|w| w.status == status) {
+            if let Some(w) = was {
+                ready.last_transition_time = w.last_transition_time.clone();
+            }
+        } else {
+            ready.last_transition_time = k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(now);
+        }
+        ready.status = status;
+        ready.reason = aspect.verdict.to_string();
+        ready.message = aspect.message.clone();
+    }
+    let protected = !users.is_empty();
+    Outcome {
+        status: ArtifactStatus {
+            observed_generation: artifact.metadata.generation,
+            verdict: Some(aspect.verdict),
+            conditions,
+            referenced_by: users,
+            protected: Some(protected),
+        },
+        transitions,
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use launchplane_api::resources::{
+        ArtifactImage, LaneInventory, LaneSpec, LaneStatus, LocalObjectRef, SourceRef,
+    };
+
+    fn t() -> Timestamp {
+        Timestamp::from_second(1_800_000_000).unwrap()
+    }
+
+    fn artifact(digest: &str, commit: &str) -> Artifact {
+        let mut a = Artifact::new(
+            "shop-1",
+            ArtifactSpec {
+                image: ArtifactImage {
+                    repository: "ghcr.io/acme/shop".into(),
+                    digest: digest.into(),
+                },
+                source: SourceRef {
+                    repository: "github.com/acme/shop".into(),
+                    commit: commit.into(),
+                },
+                ..Default::default()
+            },
+        );
+        a.metadata.namespace = Some("shop".into());
+        a
+    }
+
+    fn good() -> Artifact {
+        artifact(&format!("sha256:{}", "a".repeat(64)), &"b".repeat(40))
+    }
+
+    fn lane(name: &str, wants: Option<&str>, runs: Option<&str>) -> Lane {
+        let mut l = Lane::new(
+            name,
+            LaneSpec {
+                artifact_ref: wants.map(LocalObjectRef::new),
+                ..Default::default()
+            },
+        );
+        l.metadata.namespace = Some("shop".into());
+        l.status = runs.map(|a| LaneStatus {
+            inventory: Some(LaneInventory {
+                artifact: a.into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        });
+        l
+    }
+
+    #[test]
+    fn a_pinned_manifest_is_matched() {
+        assert_eq!(check(&good().spec), Ok(()));
+        let out = reconcile(&good(), &[], t());
+        assert_eq!(out.status.verdict, Some(Verdict::Matched));
+        assert_eq!(out.status.protected, Some(false));
+    }
+
+    #[test]
+    fn tags_branches_and_short_shas_fail_closed() {
+        let table = [
+            ("latest", "b".repeat(40), "spec.image.digest"),
+            ("sha256:ABC", "b".repeat(40), "spec.image.digest"),
+            (
+                &*format!("sha256:{}", "a".repeat(64)),
+                "main".to_string(),
+                "spec.source.commit",
+            ),
+            (
+                &*format!("sha256:{}", "a".repeat(64)),
+                "b".repeat(7),
+                "spec.source.commit",
+            ),
+            (
+                &*format!("sha256:{}", "a".repeat(64)),
+                "B".repeat(40),
+                "spec.source.commit",
+            ),
+        ];
+        for (digest, commit, field) in table {
+            let a = artifact(digest, &commit);
+            let err = check(&a.spec).unwrap_err();
+            assert!(err.contains(field), "{digest} {commit}: {err}");
+            let out = reconcile(&a, &[], t());
+            assert_eq!(out.status.verdict, Some(Verdict::Mismatch));
+            let stalled = conditions::find(&out.status.conditions, types::STALLED).unwrap();
+            assert_eq!(stalled.status, "True");
+        }
+    }
+
+    #[test]
+    fn lanes_that_want_or_run_it_protect_it() {
+        let lanes = [
+            lane("testing", Some("shop-1"), Some("shop-1")),
+            lane("prod", Some("shop-2"), Some("shop-1")),
+            lane("other", Some("shop-2"), None),
+            lane("next", Some("shop-1"), None),
+        ];
+        let out = reconcile(&good(), &lanes, t());
+        let users: Vec<(String, bool)> = out
+            .status
+            .referenced_by
+            .iter()
+            .map(|u| (u.name.clone(), u.current))
+            .collect();
+        assert_eq!(
+            users,
+            vec![
+                ("next".into(), false),
+                ("prod".into(), true),
+                ("testing".into(), true)
+            ]
+        );
+        assert_eq!(out.status.protected, Some(true));
+    }
+}

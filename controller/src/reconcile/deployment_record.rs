@@ -1,0 +1,448 @@
+//! DeploymentRecord: the phase machine of one deploy attempt, and the status that sums up its
+//! evidence.
+//!
+//! A record is written (phase Pending) before the provider is touched; every later step moves
+//! it forward through pure functions of the record and what the step observed:
+//!
+//! ```text
+//! Pending ──start_deploy──► Deploying ──follow: done──► Verifying ──verify: pass──► Succeeded
+//!    │                          │  follow: error, or no deployment          │ verify: fail after
+//!    └── deploy refused ────────┴──────────── appeared in time ─────────────┴─ the window ──► Failed
+//! ```
+//!
+//! Records given as external evidence skip straight to Verifying: nothing is deployed for
+//! them, only the identity and health are checked.
+
+use super::lane::HealthResult;
+use crate::observe::prober::ProbeResult;
+use jiff::{SignedDuration, Timestamp};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use launchplane_api::conditions::{self, Aspect, Progress, types};
+use launchplane_api::identity::{ClassificationReason, RuntimeIdentityPayload, classify, combine};
+use launchplane_api::resources::{
+    DeployEvidence, DeploymentOrigin, DeploymentPhase, DeploymentRecord, DeploymentRecordStatus,
+    IdentityEvidence, StepEvidence,
+};
+use launchplane_api::verdict::Verdict;
+use launchplane_providers::{Deployment, DeploymentStatus};
+use std::time::Duration;
+
+/// Label naming the Lane a record belongs to (set by the controller on the records it writes).
+pub const LANE_LABEL: &str = "launchplane.dev/lane";
+/// Label holding the attempt number of a record the controller wrote. Records without it
+/// were written by someone else and are treated as external evidence.
+pub const ATTEMPT_LABEL: &str = "launchplane.dev/attempt";
+
+/// Timings of the deploy phase machine.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DeploySettings {
+    /// How long a deploy may stay invisible (queued) before the attempt is failed. The deploy
+    /// is never sent again: a new attempt gets a new record.
+    pub start_timeout: SignedDuration,
+    /// How long verification keeps retrying (the app may still be starting) before it fails.
+    pub verify_timeout: SignedDuration,
+    /// How long after a failed attempt a new attempt is made for the same desired state.
+    pub retry_after: SignedDuration,
+    /// How long to wait before looking again at a running deploy or a pending verification.
+    pub poll_delay: Duration,
+}
+
+impl Default for DeploySettings {
+    fn default() -> Self {
+        DeploySettings {
+            start_timeout: SignedDuration::from_secs(600),
+            verify_timeout: SignedDuration::from_secs(120),
+            retry_after: SignedDuration::from_secs(300),
+            poll_delay: Duration::from_secs(2),
+        }
+    }
+}
+
+/// The record's phase; a record without status is Pending.
+pub fn phase(record: &DeploymentRecord) -> DeploymentPhase {
+    record
+        .status
+        .as_ref()
+        .and_then(|s| s.phase)
+        .unwrap_or(DeploymentPhase::Pending)
+}
+
+/// Succeeded and Failed are final.
+pub fn is_terminal(phase: DeploymentPhase) -> bool {
+    matches!(phase, DeploymentPhase::Succeeded | DeploymentPhase::Failed)
+}
+
+/// The attempt number of a record the controller wrote; `None` for anyone else's.
+pub fn attempt(record: &DeploymentRecord) -> Option<u32> {
+    record
+        .metadata
+        .labels
+        .as_ref()
+        .and_then(|l| l.get(ATTEMPT_LABEL))
+        .and_then(|v| v.parse().ok())
+}
+
+/// Whether the record is evidence of a deploy someone else made: origin External, or not
+/// written by this controller (no attempt label). Evidence is verified, never deployed.
+pub fn is_evidence(record: &DeploymentRecord) -> bool {
+    record.spec.origin == DeploymentOrigin::External || attempt(record).is_none()
+}
+
+/// When the record reached its final phase (for retries and ordering).
+pub fn finished_at(record: &DeploymentRecord) -> Option<Timestamp> {
+    let status = record.status.as_ref()?;
+    status
+        .verification
+        .as_ref()
+        .and_then(|v| v.finished_at.as_ref())
+        .or_else(|| status.deploy.as_ref().and_then(|d| d.finished_at.as_ref()))
+        .map(|t| t.0)
+        .or_else(|| conditions::find(&status.conditions, types::READY).map(|c| c.last_transition_time.0))
+}
+
+/// The record's status with conditions and verdict recomputed from its phase and evidence.
+pub fn summarize(
+    record: &DeploymentRecord,
+    mut status: DeploymentRecordStatus,
+    now: Timestamp,
+) -> DeploymentRecordStatus {
+    let phase = status.phase.unwrap_or(DeploymentPhase::Pending);
+    let evidence = is_evidence(record);
+    let deployed = if evidence {
+        Aspect::required(
+            types::DEPLOYED,
+            Verdict::Matched,
+            "deployed by an external workflow (evidence); only verified here",
+        )
+    } else {
+        match status.deploy.as_ref().and_then(|d| d.status.as_deref()) {
+            Some("done") => Aspect::required(types::DEPLOYED, Verdict::Matched, deploy_message(&status)),
+            Some("error") | Some("cancelled") => {
+                Aspect::required(types::DEPLOYED, Verdict::Mismatch, deploy_message(&status))
+            }
+            _ if phase == DeploymentPhase::Failed => Aspect::required(
+                types::DEPLOYED,
+                Verdict::Mismatch,
+                failure_message(&status).unwrap_or_else(|| "the deploy failed".into()),
+            ),
+            _ => Aspect::required(types::DEPLOYED, Verdict::Unchecked, deploy_message(&status)),
+        }
+    };
+    let mut aspects = vec![deployed];
+    if !status.health.is_empty() {
+        let verdict = Verdict::worst(status.health.iter().map(|h| h.verdict.unwrap_or_default()));
+        let message = status
+            .health
+            .iter()
+            .map(|h| {
+                format!(
+                    "{}: {}",
+                    h.target,
+                    h.message
+                        .clone()
+                        .unwrap_or_else(|| h.verdict.unwrap_or_default().to_string())
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("; ");
+        aspects.push(Aspect::advisory(types::HEALTHY, verdict, message));
+    }
+    if let Some(identity) = &status.identity {
+        aspects.push(Aspect::advisory(
+            types::RUNTIME_IDENTITY_VERIFIED,
+            identity.verdict.unwrap_or_default(),
+            identity
+                .reason
+                .map(|r| format!("identity {r}"))
+                .unwrap_or_default(),
+        ));
+    }
+    let progress = match phase {
+        DeploymentPhase::Pending | DeploymentPhase::Deploying | DeploymentPhase::Verifying => {
+            Progress::Reconciling {
+                reason: format!("{phase:?}"),
+                message: format!("the attempt is {phase:?}"),
+            }
+        }
+        DeploymentPhase::Succeeded | DeploymentPhase::Failed => Progress::Settled,
+    };
+    let computed = conditions::compute(
+        &status.conditions,
+        &aspects,
+        &progress,
+        record.metadata.generation,
+        now,
+    );
+    status.conditions = computed.conditions;
+    status.observed_generation = record.metadata.generation;
+    status.verdict = Some(match phase {
+        DeploymentPhase::Succeeded => Verdict::Matched,
+        DeploymentPhase::Failed => match computed.verdict {
+            Verdict::Matched | Verdict::Unchecked => Verdict::Mismatch,
+            other => other,
+        },
+        _ => Verdict::Unchecked,
+    });
+    status
+}
+
+fn deploy_message(status: &DeploymentRecordStatus) -> String {
+    match &status.deploy {
+        Some(d) => format!(
+            "Dokploy deployment {} titled {} is {}",
+            d.provider_deployment_id.as_deref().unwrap_or("(not started yet)"),
+            d.title.as_deref().unwrap_or("?"),
+            d.status.as_deref().unwrap_or("unknown")
+        ),
+        None => "not deployed yet".into(),
+    }
+}
+
+fn failure_message(status: &DeploymentRecordStatus) -> Option<String> {
+    status
+        .verification
+        .as_ref()
+        .and_then(|v| v.message.clone())
+        .or_else(|| status.post_deploy.as_ref().and_then(|p| p.message.clone()))
+}
+
+fn current(record: &DeploymentRecord) -> DeploymentRecordStatus {
+    record.status.clone().unwrap_or_default()
+}
+
+/// The status written before `deploy` is called: phase Deploying, titled with the record id.
+/// Written first, so a restart finds the deploy by its title and never sends it twice.
+pub fn start_deploy(record: &DeploymentRecord, title: &str, now: Timestamp) -> DeploymentRecordStatus {
+    let mut status = current(record);
+    status.phase = Some(DeploymentPhase::Deploying);
+    status.deploy = Some(DeployEvidence {
+        provider_deployment_id: None,
+        title: Some(title.to_string()),
+        status: Some("queued".into()),
+        started_at: Some(Time(now)),
+        finished_at: None,
+    });
+    summarize(record, status, now)
+}
+
+/// The attempt failed at a step before or during the deploy call (the provider refused it).
+pub fn fail(record: &DeploymentRecord, step: &str, message: &str, now: Timestamp) -> DeploymentRecordStatus {
+    let mut status = current(record);
+    status.phase = Some(DeploymentPhase::Failed);
+    status.post_deploy = Some(StepEvidence {
+        verdict: Some(Verdict::Mismatch),
+        message: Some(format!("{step} failed: {message}")),
+        started_at: None,
+        finished_at: Some(Time(now)),
+    });
+    summarize(record, status, now)
+}
+
+/// What following a deploy found.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FollowOutcome {
+    /// The new status, when anything changed.
+    pub status: Option<DeploymentRecordStatus>,
+    /// Whether the deploy is still under way (look again after the poll delay).
+    pub wait: bool,
+}
+
+/// Fold the provider's deployment (found by the record's title) into the record.
+pub fn follow(
+    record: &DeploymentRecord,
+    found: Option<&Deployment>,
+    settings: &DeploySettings,
+    now: Timestamp,
+) -> FollowOutcome {
+    let old = current(record);
+    let mut status = old.clone();
+    let mut deploy = status.deploy.clone().unwrap_or_default();
+    let Some(found) = found else {
+        let started = deploy.started_at.as_ref().map(|t| t.0).unwrap_or(now);
+        if now.duration_since(started) > settings.start_timeout {
+            status.phase = Some(DeploymentPhase::Failed);
+            deploy.status = Some("missing".into());
+            deploy.finished_at = Some(Time(now));
+            status.deploy = Some(deploy);
+            status.post_deploy = Some(StepEvidence {
+                verdict: Some(Verdict::Missing),
+                message: Some(format!(
+                    "no Dokploy deployment titled {} appeared within {}s; the deploy is not sent \
+                     again (a new attempt gets a new record)",
+                    deploy_title(record),
+                    settings.start_timeout.as_secs()
+                )),
+                started_at: None,
+                finished_at: Some(Time(now)),
+            });
+            return FollowOutcome {
+                status: Some(summarize(record, status, now)),
+                wait: false,
+            };
+        }
+        return FollowOutcome {
+            status: None,
+            wait: true,
+        };
+    };
+    deploy.provider_deployment_id = Some(found.id.clone());
+    deploy.title = found.title.clone().or(deploy.title);
+    deploy.status = Some(deployment_status_text(&found.status));
+    if let Some(t) = found
+        .started_at
+        .as_deref()
+        .and_then(|t| t.parse::<Timestamp>().ok())
+    {
+        deploy.started_at = Some(Time(t));
+    }
+    let wait = match &found.status {
+        DeploymentStatus::Done => {
+            deploy.finished_at = Some(Time(parse_or(found.finished_at.as_deref(), now)));
+            status.phase = Some(DeploymentPhase::Verifying);
+            status.verification = Some(StepEvidence {
+                verdict: Some(Verdict::Unchecked),
+                message: Some("verifying health and runtime identity".into()),
+                started_at: Some(Time(now)),
+                finished_at: None,
+            });
+            false
+        }
+        DeploymentStatus::Error | DeploymentStatus::Cancelled => {
+            deploy.finished_at = Some(Time(parse_or(found.finished_at.as_deref(), now)));
+            status.phase = Some(DeploymentPhase::Failed);
+            status.post_deploy = Some(StepEvidence {
+                verdict: Some(Verdict::Mismatch),
+                message: Some(format!(
+                    "Dokploy deployment {} ended {}",
+                    found.id,
+                    deployment_status_text(&found.status)
+                )),
+                started_at: None,
+                finished_at: Some(Time(now)),
+            });
+            false
+        }
+        DeploymentStatus::Running | DeploymentStatus::Other(_) => true,
+    };
+    status.deploy = Some(deploy);
+    let changed = status != old;
+    FollowOutcome {
+        status: changed.then(|| summarize(record, status, now)),
+        wait,
+    }
+}
+
+fn parse_or(text: Option<&str>, now: Timestamp) -> Timestamp {
+    text.and_then(|t| t.parse::<Timestamp>().ok()).unwrap_or(now)
+}
+
+fn deploy_title(record: &DeploymentRecord) -> String {
+    record
+        .status
+        .as_ref()
+        .and_then(|s| s.deploy.as_ref())
+        .and_then(|d| d.title.clone())
+        .unwrap_or_else(|| record.metadata.name.clone().unwrap_or_default())
+}
+
+fn deployment_status_text(status: &DeploymentStatus) -> String {
+    match status {
+        DeploymentStatus::Running => "running".into(),
+        DeploymentStatus::Done => "done".into(),
+        DeploymentStatus::Error => "error".into(),
+        DeploymentStatus::Cancelled => "cancelled".into(),
+        DeploymentStatus::Other(other) => other.clone(),
+    }
+}
+
+/// What verifying found.
+#[derive(Clone, Debug, PartialEq)]
+pub struct VerifyOutcome {
+    pub status: DeploymentRecordStatus,
+    /// Still Verifying: look again after the poll delay.
+    pub wait: bool,
+}
+
+/// Check one probe and the health results against the record's expected identity. Passing
+/// needs every required health check Matched and the identity not failing under the policy
+/// (`identity_required`: Missing and Unreachable fail too). A failure is retried until the
+/// verification window closes, then the attempt is Failed.
+pub fn verify(
+    record: &DeploymentRecord,
+    probe: &ProbeResult,
+    health: &[HealthResult],
+    identity_required: bool,
+    settings: &DeploySettings,
+    now: Timestamp,
+) -> VerifyOutcome {
+    let mut status = current(record);
+    let expected = RuntimeIdentityPayload::from(&record.spec.expected_identity);
+    let observed = combine(&probe.observations);
+    let c = classify(&expected, &observed, identity_required);
+    let identity_ok = !c.is_failure() && c.reason != ClassificationReason::Unchecked;
+    let health_ok = health
+        .iter()
+        .filter(|h| h.required)
+        .all(|h| h.evidence.verdict == Some(Verdict::Matched));
+    status.identity = Some(IdentityEvidence {
+        verdict: Some(c.verdict),
+        reason: Some(c.reason),
+        observed: observed.payload.clone(),
+        mismatches: c.mismatches.clone(),
+        probed_at: Some(Time(now)),
+    });
+    status.health = health.iter().map(|h| h.evidence.clone()).collect();
+    let mut verification = status.verification.clone().unwrap_or_default();
+    let started = verification.started_at.as_ref().map(|t| t.0).unwrap_or(now);
+    verification.started_at = Some(Time(started));
+    let failures: Vec<String> =
+        std::iter::once((!identity_ok).then(|| format!("identity {}: {}", c.reason, c.message)))
+            .chain(
+                health
+                    .iter()
+                    .filter(|h| h.required && h.evidence.verdict != Some(Verdict::Matched))
+                    .map(|h| {
+                        Some(format!(
+                            "health {}: {}",
+                            h.evidence.target,
+                            h.evidence.message.clone().unwrap_or_default()
+                        ))
+                    }),
+            )
+            .flatten()
+            .collect();
+    let wait = if identity_ok && health_ok {
+        status.phase = Some(DeploymentPhase::Succeeded);
+        verification.verdict = Some(Verdict::Matched);
+        verification.message = Some("health and runtime identity verified".into());
+        verification.finished_at = Some(Time(now));
+        false
+    } else if now.duration_since(started) >= settings.verify_timeout {
+        status.phase = Some(DeploymentPhase::Failed);
+        verification.verdict = Some(if identity_ok {
+            Verdict::Unverifiable
+        } else {
+            c.verdict
+        });
+        verification.message = Some(format!(
+            "verification failed after {}s: {}",
+            settings.verify_timeout.as_secs(),
+            failures.join("; ")
+        ));
+        verification.finished_at = Some(Time(now));
+        false
+    } else {
+        status.phase = Some(DeploymentPhase::Verifying);
+        verification.verdict = Some(Verdict::Unchecked);
+        verification.message = Some(format!("not verified yet: {}", failures.join("; ")));
+        true
+    };
+    status.verification = Some(verification);
+    VerifyOutcome {
+        status: summarize(record, status, now),
+        wait,
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,684 @@
+#![allow(clippy::unwrap_used)]
+
+use super::*;
+use crate::reconcile::deployment_record::{ATTEMPT_LABEL, start_deploy};
+use jiff::SignedDuration;
+use launchplane_api::identity::{Surface, SurfaceObservation};
+use launchplane_api::resources::{
+    ArtifactImage, ArtifactSpec, LaneSpec, ProductSpec, ProviderTargetSpec, ProviderTargetStatus, SourceRef,
+    StepEvidence,
+};
+use std::time::Duration;
+
+const SECRET: &str = "very-secret-value-0192";
+
+fn t(secs: i64) -> Timestamp {
+    Timestamp::from_second(1_800_000_000 + secs).unwrap()
+}
+
+fn settings() -> DeploySettings {
+    DeploySettings {
+        start_timeout: SignedDuration::from_secs(60),
+        verify_timeout: SignedDuration::from_secs(30),
+        retry_after: SignedDuration::from_secs(300),
+        poll_delay: Duration::from_millis(1),
+    }
+}
+
+struct Fx {
+    lane: Lane,
+    product: Product,
+    target: ProviderTarget,
+    artifact: Artifact,
+    records: Vec<DeploymentRecord>,
+    env: DesiredEnv,
+    facts: TargetFacts,
+    probe: Option<ProbeResult>,
+}
+
+fn fx() -> Fx {
+    let mut lane = Lane::new(
+        "testing",
+        LaneSpec {
+            product_ref: LocalObjectRef::new("shop"),
+            stage: "testing".into(),
+            target_ref: LocalObjectRef::new("web"),
+            artifact_ref: Some(LocalObjectRef::new("shop-1")),
+            ..Default::default()
+        },
+    );
+    lane.metadata.namespace = Some("shop".into());
+    lane.spec.runtime_identity.base_url = Some("http://app.test".into());
+    let mut product = Product::new("shop", ProductSpec::default());
+    product.metadata.namespace = Some("shop".into());
+    let mut target = ProviderTarget::new(
+        "web",
+        ProviderTargetSpec {
+            target_id: Some("app-1".into()),
+            display_name: "web".into(),
+            management_policy: ManagementPolicy::Manage,
+            ..Default::default()
+        },
+    );
+    target.status = Some(ProviderTargetStatus {
+        verdict: Some(Verdict::Matched),
+        message: Some("matches".into()),
+        ..Default::default()
+    });
+    let mut artifact = Artifact::new(
+        "shop-1",
+        ArtifactSpec {
+            image: ArtifactImage {
+                repository: "ghcr.io/acme/shop".into(),
+                digest: format!("sha256:{}", "a".repeat(64)),
+            },
+            source: SourceRef {
+                repository: "github.com/acme/shop".into(),
+                commit: "b".repeat(40),
+            },
+            ..Default::default()
+        },
+    );
+    artifact.metadata.namespace = Some("shop".into());
+    Fx {
+        lane,
+        product,
+        target,
+        artifact,
+        records: Vec::new(),
+        env: DesiredEnv::from([("API_KEY".to_string(), SecretString::new(SECRET))]),
+        facts: TargetFacts {
+            image: Some("old".into()),
+            env: SecretString::new("OTHER=1\n"),
+        },
+        probe: None,
+    }
+}
+
+impl Fx {
+    fn plan(&self, now: Timestamp) -> LanePlan {
+        plan(
+            &LaneInputs {
+                lane: &self.lane,
+                lane_key: "testing",
+                product: Some(&self.product),
+                target: Some(&self.target),
+                artifact: Some(&self.artifact),
+                records: &self.records,
+                desired_env: Ok(&self.env),
+                facts: Some(Ok(&self.facts)),
+                probe: self.probe.as_ref(),
+                identity: None,
+                health: &[],
+                settings: &settings(),
+            },
+            now,
+        )
+    }
+
+    /// The record the first plan writes, with `phase`.
+    fn record(&self, phase: DeploymentPhase) -> DeploymentRecord {
+        let Some(Step::CreateRecord(r)) = fx().plan(t(0)).step else {
+            panic!("first plan writes a record")
+        };
+        let mut r = *r;
+        r.status.as_mut().unwrap().phase = Some(phase);
+        r
+    }
+
+    /// Make the target look exactly as `r` deployed it.
+    fn converge(&mut self, r: &DeploymentRecord) {
+        let identity = RuntimeIdentityPayload::from(&r.spec.expected_identity);
+        let env = record_env(&identity, &self.env);
+        let merged =
+            launchplane_providers::env_merge::merge(self.facts.env.expose(), &env, &BTreeSet::new()).unwrap();
+        self.facts = TargetFacts {
+            image: r.spec.expected_identity.image_reference.clone(),
+            env: merged.env,
+        };
+        self.probe = Some(serving(&identity));
+    }
+}
+
+fn serving(identity: &RuntimeIdentityPayload) -> ProbeResult {
+    ProbeResult {
+        health_status: Some(200),
+        observations: vec![SurfaceObservation::Found {
+            surface: Surface::HealthBody,
+            payload: identity.clone(),
+        }],
+        elapsed: Duration::from_millis(1),
+    }
+}
+
+fn cond(p: &LanePlan, type_: &str) -> (String, String, String) {
+    let c = conditions::find(&p.outcome.status.conditions, type_).unwrap();
+    (c.status.clone(), c.reason.clone(), c.message.clone())
+}
+
+fn succeeded(mut r: DeploymentRecord, at: i64) -> DeploymentRecord {
+    let s = r.status.as_mut().unwrap();
+    s.phase = Some(DeploymentPhase::Succeeded);
+    s.verification = Some(StepEvidence {
+        finished_at: Some(Time(t(at))),
+        ..Default::default()
+    });
+    r
+}
+
+#[test]
+fn nothing_is_mutated_when_a_reference_does_not_resolve() {
+    type Edit = fn(&mut Fx);
+    let table: Vec<(&str, Edit, &str)> = vec![
+        (
+            "product missing",
+            |f| f.lane.spec.product_ref.name = "nope".into(),
+            "ProductNotFound",
+        ),
+        (
+            "odoo",
+            |f| f.product.spec.driver = Driver::Odoo,
+            "DriverNotSupported",
+        ),
+        (
+            "verireel",
+            |f| f.product.spec.driver = Driver::Verireel,
+            "DriverNotSupported",
+        ),
+        (
+            "target observe-only",
+            |f| f.target.spec.management_policy = ManagementPolicy::Observe,
+            "TargetNotManaged",
+        ),
+        (
+            "target compose",
+            |f| f.target.spec.target_category = TargetCategory::Compose,
+            "TargetNotApplication",
+        ),
+        (
+            "artifact missing",
+            |f| f.lane.spec.artifact_ref = Some(LocalObjectRef::new("gone")),
+            "ArtifactNotFound",
+        ),
+        (
+            "branch as commit",
+            |f| f.artifact.spec.source.commit = "main".into(),
+            "ArtifactInvalid",
+        ),
+        (
+            "tag as digest",
+            |f| f.artifact.spec.image.digest = "latest".into(),
+            "ArtifactInvalid",
+        ),
+        (
+            "reserved env key",
+            |f| {
+                f.env.insert("LAUNCHPLANE_X".into(), SecretString::new("1"));
+            },
+            "EnvInvalid",
+        ),
+        ("suspended", |f| f.lane.spec.suspend = true, "Suspended"),
+    ];
+    for (what, edit, reason) in table {
+        let mut f = fx();
+        edit(&mut f);
+        let product = (f.lane.spec.product_ref.name == "shop").then_some(&f.product);
+        let artifact = (f.lane.spec.artifact_ref.as_ref().unwrap().name == "shop-1").then_some(&f.artifact);
+        let p = plan(
+            &LaneInputs {
+                lane: &f.lane,
+                lane_key: "testing",
+                product,
+                target: Some(&f.target),
+                artifact,
+                records: &[],
+                desired_env: Ok(&f.env),
+                facts: Some(Ok(&f.facts)),
+                probe: None,
+                identity: None,
+                health: &[],
+                settings: &settings(),
+            },
+            t(0),
+        );
+        assert_eq!(p.step, None, "{what}: no step");
+        let (stalled, stalled_reason, message) = cond(&p, types::STALLED);
+        assert_eq!(
+            (stalled.as_str(), stalled_reason.as_str()),
+            ("True", reason),
+            "{what}: {message}"
+        );
+        let (_, _, deployed) = cond(&p, types::DEPLOYED);
+        assert!(deployed.contains("not deploying"), "{what}: {deployed}");
+    }
+}
+
+#[test]
+fn an_unresolved_env_reference_or_an_unmatched_target_blocks_too() {
+    let f = fx();
+    let p = plan(
+        &LaneInputs {
+            lane: &f.lane,
+            lane_key: "testing",
+            product: Some(&f.product),
+            target: Some(&f.target),
+            artifact: Some(&f.artifact),
+            records: &[],
+            desired_env: Err("spec.env.secretRefs: Secret shop/x is not in the folder".into()),
+            facts: Some(Ok(&f.facts)),
+            probe: None,
+            identity: None,
+            health: &[],
+            settings: &settings(),
+        },
+        t(0),
+    );
+    assert_eq!(p.step, None);
+    assert_eq!(cond(&p, types::STALLED).1, "EnvNotResolved");
+
+    let mut f = fx();
+    f.target.status.as_mut().unwrap().verdict = Some(Verdict::Mismatch);
+    let p = f.plan(t(0));
+    assert_eq!(p.step, None, "a target that is not Matched is never mutated");
+    assert!(cond(&p, types::DEPLOYED).2.contains("never mutated"));
+    assert_eq!(cond(&p, types::TARGET_VERIFIED).1, "Mismatch");
+}
+
+#[test]
+fn the_first_deploy_writes_a_deterministic_intent_record() {
+    let p = fx().plan(t(0));
+    let Some(Step::CreateRecord(r)) = p.step.clone() else {
+        panic!("{:?}", p.step)
+    };
+    let id = deployment_record_id("testing", "shop-1", 1);
+    assert_eq!(r.metadata.name.as_deref(), Some(id.as_str()));
+    assert_eq!(r.metadata.labels.as_ref().unwrap()[ATTEMPT_LABEL], "1");
+    assert_eq!(r.status.as_ref().unwrap().phase, Some(DeploymentPhase::Pending));
+    let e = &r.spec.expected_identity;
+    assert_eq!(e.deployment_record_id.as_deref(), Some(id.as_str()));
+    assert_eq!(e.source_git_ref.as_deref(), Some("b".repeat(40).as_str()));
+    assert_eq!(
+        e.image_reference.as_deref(),
+        Some(fx().artifact.spec.image_reference().as_str())
+    );
+    assert_eq!(
+        e.release_tuple_id.as_deref(),
+        Some(release_tuple_id("shop", "testing", "shop-1").as_str())
+    );
+    assert_eq!(cond(&p, types::DEPLOYED).1, "Missing");
+    // Planning again gives the same record: nothing depends on when.
+    let Some(Step::CreateRecord(again)) = fx().plan(t(99)).step else {
+        panic!()
+    };
+    assert_eq!(again.metadata.name, r.metadata.name);
+}
+
+#[test]
+fn a_pending_record_sets_the_image_then_merges_env_then_deploys_titled_with_its_id() {
+    let mut f = fx();
+    let r = f.record(DeploymentPhase::Pending);
+    let id = r.metadata.name.clone().unwrap();
+    f.records = vec![r.clone()];
+    assert_eq!(f.plan(t(1)).step.unwrap().name(), "SetImage");
+
+    f.facts.image = r.spec.expected_identity.image_reference.clone();
+    match f.plan(t(1)).step.unwrap() {
+        Step::MergeEnv { keys, .. } => {
+            assert!(keys.contains(&"API_KEY".to_string()));
+            assert!(keys.contains(&"LAUNCHPLANE_DEPLOYMENT_RECORD_ID".to_string()));
+            assert!(
+                !keys.contains(&"OTHER".to_string()),
+                "unrelated keys are not written"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+
+    f.converge(&r);
+    match f.plan(t(1)).step.unwrap() {
+        Step::Deploy { title, status, .. } => {
+            assert_eq!(title, id);
+            assert_eq!(
+                status.phase,
+                Some(DeploymentPhase::Deploying),
+                "written before the call"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    let p = f.plan(t(1));
+    assert_eq!(cond(&p, types::RECONCILING).0, "True");
+}
+
+#[test]
+fn a_deploying_record_is_followed_never_deployed_again() {
+    let mut f = fx();
+    let mut r = f.record(DeploymentPhase::Pending);
+    let id = r.metadata.name.clone().unwrap();
+    r.status = Some(start_deploy(&r, &id, t(1)));
+    f.records = vec![r.clone()];
+    // Whatever the target looks like (the deploy may or may not have been sent), follow it.
+    for converged in [false, true] {
+        if converged {
+            f.converge(&r);
+        }
+        match f.plan(t(2)).step.unwrap() {
+            Step::FollowDeployment { title, .. } => assert_eq!(title, id),
+            other => panic!("{other:?}"),
+        }
+    }
+    // Suspending does not stop following (it is read-only).
+    f.lane.spec.suspend = true;
+    assert_eq!(f.plan(t(2)).step.unwrap().name(), "FollowDeployment");
+}
+
+#[test]
+fn verification_succeeds_and_advances_the_inventory_a_failure_does_not() {
+    let mut f = fx();
+    let mut r = f.record(DeploymentPhase::Verifying);
+    r.status.as_mut().unwrap().verification = Some(StepEvidence {
+        started_at: Some(Time(t(1))),
+        ..Default::default()
+    });
+    f.records = vec![r.clone()];
+    f.converge(&r);
+    let Some(Step::WriteRecord { status, wait, .. }) = f.plan(t(2)).step else {
+        panic!()
+    };
+    assert_eq!(status.phase, Some(DeploymentPhase::Succeeded));
+    assert!(!wait);
+
+    // Once the record says Succeeded the inventory moves and the lane is Ready.
+    f.records = vec![succeeded(r.clone(), 3)];
+    let p = f.plan(t(4));
+    assert_eq!(p.step, None);
+    let inv = p.outcome.status.inventory.clone().unwrap();
+    assert_eq!(inv.artifact, "shop-1");
+    assert_eq!(inv.deployment_record, r.metadata.name);
+    assert_eq!(inv.since, Some(Time(t(3))));
+    assert_eq!(
+        cond(&p, types::READY).0,
+        "True",
+        "{:?}",
+        p.outcome.status.conditions
+    );
+    assert_eq!(p.outcome.status.verdict, Some(Verdict::Matched));
+
+    // A later attempt that failed leaves it where it was, visible on the Deployed condition.
+    f.lane.status = Some(p.outcome.status.clone());
+    f.artifact.metadata.name = Some("shop-2".into());
+    f.lane.spec.artifact_ref = Some(LocalObjectRef::new("shop-2"));
+    let Some(Step::CreateRecord(second)) = f.plan(t(5)).step else {
+        panic!()
+    };
+    assert_eq!(second.metadata.labels.as_ref().unwrap()[ATTEMPT_LABEL], "2");
+    let mut failed = *second;
+    failed.status.as_mut().unwrap().phase = Some(DeploymentPhase::Failed);
+    failed.status.as_mut().unwrap().verification = Some(StepEvidence {
+        finished_at: Some(Time(t(6))),
+        message: Some("identity Mismatch".into()),
+        ..Default::default()
+    });
+    f.records.push(failed.clone());
+    let p = f.plan(t(7));
+    assert_eq!(p.outcome.status.inventory.clone().unwrap().artifact, "shop-1");
+    assert_eq!(p.outcome.status.last_deployment_record, failed.metadata.name);
+    let (_, reason, message) = cond(&p, types::DEPLOYED);
+    assert_eq!(reason, "Mismatch");
+    assert!(
+        message.contains("failed") && message.contains("inventory stays at shop-1"),
+        "{message}"
+    );
+    assert_eq!(p.step, None, "no retry inside retryAfter");
+    // After retryAfter, a new attempt (a new record) is made.
+    let Some(Step::CreateRecord(third)) = f.plan(t(6 + 301)).step else {
+        panic!()
+    };
+    assert_eq!(third.metadata.labels.as_ref().unwrap()[ATTEMPT_LABEL], "3");
+    assert_ne!(third.metadata.name, failed.metadata.name);
+}
+
+fn deployed_fixture() -> Fx {
+    let mut f = fx();
+    let r = succeeded(f.record(DeploymentPhase::Pending), 3);
+    f.converge(&r);
+    f.records = vec![r];
+    f
+}
+
+#[test]
+fn drift_report_correct_suspend_and_unmatched_target() {
+    let f = deployed_fixture();
+    let p = f.plan(t(10));
+    assert_eq!(p.step, None);
+    assert_eq!(cond(&p, types::CONFIG_SYNCED).1, "Matched");
+
+    // (edit, policy, expect a new record)
+    type Edit = fn(&mut Fx);
+    let drifts: Vec<(&str, Edit, &str)> = vec![
+        (
+            "image",
+            |f| f.facts.image = Some("ghcr.io/acme/shop:latest".into()),
+            "image",
+        ),
+        (
+            "owned env",
+            |f| {
+                let env = f.facts.env.expose().replace(SECRET, "changed");
+                f.facts.env = SecretString::new(env);
+            },
+            "env.API_KEY",
+        ),
+        (
+            "identity env",
+            |f| {
+                let env = f
+                    .facts
+                    .env
+                    .expose()
+                    .replace("LAUNCHPLANE_ARTIFACT_ID=shop-1", "LAUNCHPLANE_ARTIFACT_ID=x");
+                f.facts.env = SecretString::new(env);
+            },
+            "env.LAUNCHPLANE_ARTIFACT_ID",
+        ),
+    ];
+    for (what, edit, field) in drifts {
+        for policy in [DriftPolicy::Report, DriftPolicy::Correct] {
+            for suspended in [false, true] {
+                let mut f = deployed_fixture();
+                f.lane.spec.drift_policy = policy;
+                f.lane.spec.suspend = suspended;
+                edit(&mut f);
+                let p = f.plan(t(10));
+                let (_, reason, message) = cond(&p, types::CONFIG_SYNCED);
+                assert_eq!(reason, "Mismatch", "{what}");
+                assert!(message.contains(field), "{what}: {message}");
+                assert!(
+                    p.outcome.status.mismatches.iter().any(|m| m.field == field),
+                    "{what}"
+                );
+                assert!(!format!("{p:?}").contains("changed"), "{what}: values withheld");
+                let corrects = policy == DriftPolicy::Correct && !suspended;
+                match (&p.step, corrects) {
+                    (Some(Step::CreateRecord(r)), true) => {
+                        assert_eq!(r.metadata.labels.as_ref().unwrap()[ATTEMPT_LABEL], "2");
+                        assert!(r.spec.requested_by.as_ref().unwrap().contains("drift correction"));
+                    }
+                    (None, false) => {}
+                    other => panic!("{what} {policy:?} suspended={suspended}: {other:?}"),
+                }
+            }
+        }
+    }
+
+    // A renamed target (the ProviderTarget is Mismatch) is reported and never corrected.
+    let mut f = deployed_fixture();
+    f.lane.spec.drift_policy = DriftPolicy::Correct;
+    f.facts.image = Some("other".into());
+    let status = f.target.status.as_mut().unwrap();
+    status.verdict = Some(Verdict::Mismatch);
+    status.mismatches = vec![FieldMismatch::values("displayName", Some("web"), Some("web-old"))];
+    let p = f.plan(t(10));
+    assert_eq!(p.step, None);
+    assert!(cond(&p, types::CONFIG_SYNCED).2.contains("not correcting"));
+    assert!(
+        p.outcome
+            .status
+            .mismatches
+            .iter()
+            .any(|m| m.field == "target.displayName")
+    );
+}
+
+#[test]
+fn evidence_records_are_verified_without_a_deploy() {
+    let mut f = fx();
+    f.lane.spec.artifact_ref = None;
+    let mut evidence = f.record(DeploymentPhase::Pending);
+    evidence.metadata.labels = None;
+    evidence.spec.origin = DeploymentOrigin::External;
+    evidence.status = None;
+    f.records = vec![evidence.clone()];
+    f.probe = Some(serving(&RuntimeIdentityPayload::from(
+        &evidence.spec.expected_identity,
+    )));
+    let Some(Step::WriteRecord { status, .. }) = f.plan(t(1)).step else {
+        panic!()
+    };
+    assert_eq!(status.phase, Some(DeploymentPhase::Succeeded));
+    assert!(status.deploy.is_none(), "nothing was deployed");
+    f.records[0].status = Some(*status);
+    let p = f.plan(t(2));
+    assert_eq!(p.step, None);
+    assert_eq!(p.outcome.status.inventory.unwrap().artifact, "shop-1");
+}
+
+#[test]
+fn records_beyond_the_history_limit_are_pruned_but_never_the_inventory() {
+    let mut f = deployed_fixture();
+    f.lane.spec.history_limit = 2;
+    let inventory = f.records[0].clone();
+    for attempt in 2..=4 {
+        let mut r = inventory.clone();
+        r.metadata.name = Some(format!("dr-old-{attempt}"));
+        r.metadata
+            .labels
+            .as_mut()
+            .unwrap()
+            .insert(ATTEMPT_LABEL.into(), attempt.to_string());
+        r.status.as_mut().unwrap().phase = Some(DeploymentPhase::Failed);
+        r.status.as_mut().unwrap().verification = Some(StepEvidence {
+            finished_at: Some(Time(t(1))),
+            ..Default::default()
+        });
+        f.records.push(r);
+    }
+    match f.plan(t(10_000)).step {
+        Some(Step::PruneRecords { names }) => assert_eq!(names, vec!["dr-old-2".to_string()]),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn health_checks_feed_healthy_and_a_provider_check_fails_closed() {
+    let check = |t: HealthCheckType, required| HealthCheck {
+        check_type: t,
+        url: None,
+        path: Some("/healthz".into()),
+        expect_status: 200,
+        timeout_seconds: 5,
+        required,
+    };
+    let ok = health_result(
+        &check(HealthCheckType::PublicHttp, true),
+        Some("http://a/healthz"),
+        Some(Ok(200)),
+        t(0),
+    );
+    assert_eq!(ok.evidence.verdict, Some(Verdict::Matched));
+    let bad = health_result(
+        &check(HealthCheckType::PrivateHttp, true),
+        Some("http://a/healthz"),
+        Some(Ok(503)),
+        t(0),
+    );
+    assert_eq!(bad.evidence.verdict, Some(Verdict::Mismatch));
+    let down = health_result(
+        &check(HealthCheckType::PublicHttp, true),
+        Some("http://a/healthz"),
+        Some(Err("timed out".into())),
+        t(0),
+    );
+    assert_eq!(down.evidence.verdict, Some(Verdict::Unverifiable));
+    let provider = health_result(&check(HealthCheckType::Provider, true), None, None, t(0));
+    assert_eq!(provider.evidence.verdict, Some(Verdict::Unverifiable));
+    assert!(provider.evidence.message.unwrap().contains("not supported yet"));
+
+    let f = deployed_fixture();
+    let run = |health: &[HealthResult]| {
+        plan(
+            &LaneInputs {
+                lane: &f.lane,
+                lane_key: "testing",
+                product: Some(&f.product),
+                target: Some(&f.target),
+                artifact: Some(&f.artifact),
+                records: &f.records,
+                desired_env: Ok(&f.env),
+                facts: Some(Ok(&f.facts)),
+                probe: f.probe.as_ref(),
+                identity: None,
+                health,
+                settings: &settings(),
+            },
+            t(10),
+        )
+    };
+    let p = run(&[ok.clone(), bad.clone()]);
+    assert_eq!(cond(&p, types::HEALTHY).1, "Mismatch");
+    assert_eq!(cond(&p, types::READY).0, "False");
+    let mut advisory = bad;
+    advisory.required = false;
+    let p = run(&[ok, advisory]);
+    assert_eq!(cond(&p, types::HEALTHY).1, "Matched");
+    assert_eq!(cond(&p, types::READY).0, "True");
+}
+
+#[test]
+fn the_identity_child_feeds_runtime_identity_verified() {
+    let mut f = deployed_fixture();
+    f.product.spec.runtime_identity.required = true;
+    let p = f.plan(t(10));
+    let child = p.identity.clone().unwrap();
+    assert_eq!(child.metadata.name.as_deref(), Some("testing"));
+    assert!(child.spec.required, "the product's policy makes it required");
+    assert_eq!(child.spec.endpoint.base_url, "http://app.test");
+    assert_eq!(cond(&p, types::RUNTIME_IDENTITY_VERIFIED).1, "Matched");
+    // A stale app: Mismatch, named field.
+    let mut stale = RuntimeIdentityPayload::from(&f.records[0].spec.expected_identity);
+    stale.artifact_id = Some("shop-0".into());
+    f.probe = Some(serving(&stale));
+    let p = f.plan(t(11));
+    assert_eq!(cond(&p, types::RUNTIME_IDENTITY_VERIFIED).1, "Mismatch");
+    assert!(
+        p.outcome
+            .status
+            .mismatches
+            .iter()
+            .any(|m| m.field == "identity.artifactId")
+    );
+    assert_eq!(cond(&p, types::READY).0, "False");
+}
+
+#[test]
+fn secret_env_values_never_reach_the_plan() {
+    let mut f = fx();
+    let r = f.record(DeploymentPhase::Pending);
+    f.records = vec![r];
+    f.facts.image = f.records[0].spec.expected_identity.image_reference.clone();
+    let shown = format!("{:?}", f.plan(t(1)));
+    assert!(shown.contains("MergeEnv"));
+    assert!(!shown.contains(SECRET), "{shown}");
+    let status = serde_json::to_string(&f.plan(t(1)).outcome.status).unwrap();
+    assert!(!status.contains(SECRET));
+}
