@@ -55,6 +55,7 @@ pub struct Metrics {
     pub probes: Family<ProbeLabels, Counter>,
     pub resources: Family<VerdictLabels, Gauge>,
     pub verdict_age: Family<KindLabels, Gauge<f64, AtomicU64>>,
+    pub leader: Gauge,
 }
 
 impl Default for Metrics {
@@ -119,6 +120,12 @@ impl Metrics {
             Unit::Seconds,
             verdict_age.clone(),
         );
+        let leader = Gauge::default();
+        registry.register(
+            "leader",
+            "1 while this replica runs the controllers (holds the Lease, or runs without leader election)",
+            leader.clone(),
+        );
         Metrics {
             registry,
             reconciles,
@@ -130,6 +137,7 @@ impl Metrics {
             probes,
             resources,
             verdict_age,
+            leader,
         }
     }
 
@@ -223,6 +231,7 @@ mod tests {
         m.probe("matched");
         m.set_verdict_counts("ProviderTarget", &[(Verdict::Matched, 2), (Verdict::Mismatch, 1)]);
         m.set_verdict_age("ProviderTarget", 12.5);
+        m.leader.set(1);
         let text = m.encode();
         for needle in [
             r#"launchplane_reconciles_total{kind="Lane"} 1"#,
@@ -235,6 +244,7 @@ mod tests {
             r#"launchplane_resources{kind="ProviderTarget",verdict="Mismatch"} 1"#,
             r#"launchplane_resources{kind="ProviderTarget",verdict="Missing"} 0"#,
             r#"launchplane_verdict_age_seconds{kind="ProviderTarget"} 12.5"#,
+            "launchplane_leader 1",
         ] {
             assert!(text.contains(needle), "missing {needle:?} in\n{text}");
         }

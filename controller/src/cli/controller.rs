@@ -1,16 +1,18 @@
 //! `launchplane controller`: run the ProviderConfig, ProviderTarget and RuntimeIdentity
 //! controllers against a cluster, with `/metrics`, `/healthz` and `/readyz` alongside.
 
+use crate::k8s::leader::{Elector, LeaderConfig};
 use crate::k8s::run::{RunOptions, Shutdown, run as run_controllers, shutdown_on_signal};
 use crate::metrics::Metrics;
 use crate::server::{ServerState, serve};
 use crate::telemetry::{self, LogFormat};
-use anyhow::{Context as _, Result, bail};
+use anyhow::{Context as _, Result};
 use kube::Client;
 use kube::api::{Api, ListParams};
 use launchplane_api::resources::ProviderConfig;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 /// Flags as the Helm chart passes them (charts/launchplane/templates/deployment.yaml).
 #[derive(Debug, clap::Args)]
@@ -31,15 +33,6 @@ pub struct ControllerArgs {
 
 pub fn run(args: ControllerArgs) -> Result<i32> {
     telemetry::init(args.log_format, "info");
-    if args.leader_election {
-        // Two replicas reconciling at once would double every Dokploy poll and race on
-        // status; running as if elected would be worse than not running.
-        tracing::error!("--leader-election is not implemented in this build; run one replica without it");
-        bail!(
-            "--leader-election is not supported yet: run a single replica (replicaCount: 1, \
-             leaderElection.enabled: false); the chart's Recreate strategy keeps one controller at a time"
-        );
-    }
     launchplane_providers::install_crypto_provider();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -63,16 +56,41 @@ async fn controller(args: ControllerArgs) -> Result<()> {
         watch_namespace: args.watch_namespace,
         instance: std::env::var("POD_NAME").ok(),
     };
-    let controllers = run_controllers(client, options, metrics, state.ready.clone(), shutdown);
-    futures::pin_mut!(controllers);
-    // A server that cannot bind is fatal at once; otherwise both end on the signal.
+    let ready = state.ready.clone();
+    let controllers = async {
+        if !args.leader_election {
+            metrics.leader.set(1);
+            return run_controllers(client, options, metrics.clone(), ready, shutdown)
+                .await
+                .context("cannot start the controllers");
+        }
+        let config = LeaderConfig::from_env(options.watch_namespace.as_deref(), client.default_namespace())?;
+        let elector = Elector::new(client.clone(), config).await?;
+        // A standby is ready: it is healthy and knows it does not lead. Gating readiness on
+        // leadership would keep every standby unready and stall rolling updates.
+        ready.store(true, Ordering::Relaxed);
+        let led = elector
+            .lead(shutdown, |stop| {
+                metrics.leader.set(1);
+                run_controllers(client, options, metrics.clone(), ready, stop)
+            })
+            .await;
+        metrics.leader.set(0);
+        match led? {
+            Some(ran) => ran.context("cannot start the controllers"),
+            None => Ok(()),
+        }
+    };
+    futures::pin_mut!(controllers, server);
+    // A server that cannot bind is fatal at once. Otherwise the server stops on the signal,
+    // usually first: the controllers still get to finish (and release the Lease).
     tokio::select! {
-        served = server => {
+        served = &mut server => {
             served.context("metrics server task failed")?
                 .with_context(|| format!("cannot serve on {}", args.metrics_addr))?;
-            bail!("the metrics server stopped before the controllers");
+            controllers.await?;
         }
-        ran = &mut controllers => ran.context("cannot start the controllers")?,
+        ran = &mut controllers => ran?,
     }
     Ok(())
 }

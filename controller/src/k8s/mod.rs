@@ -4,6 +4,8 @@ pub mod common;
 pub mod context;
 pub mod error;
 pub mod events;
+pub mod leader;
+pub mod permissions;
 pub mod provider_config;
 pub mod provider_target;
 pub mod registry;
