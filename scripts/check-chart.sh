@@ -128,7 +128,9 @@ check({"create", "patch"} <= event_verbs, f"events.k8s.io events need create and
 for kind in KINDS:
     check(READ <= granted.get(("launchplane.dev", kind), set()), f"{kind}: get/list/watch missing")
     check("patch" in granted.get(("launchplane.dev", kind + "/status"), set()), f"{kind}/status: patch missing")
-    if kind not in ("runtimeidentities", "deploymentrecords"):
+    # Children the controller owns are deleted with history pruning; a Preview whose ttl has
+    # passed is deleted by the controller (its finalizer then tears the preview down).
+    if kind not in ("runtimeidentities", "deploymentrecords", "previews"):
         check("delete" not in granted.get(("launchplane.dev", kind), set()), f"{kind}: must not be deletable")
 for child in ("runtimeidentities", "deploymentrecords"):
     check({"create", "patch", "delete"} <= granted.get(("launchplane.dev", child), set()),

@@ -15,6 +15,7 @@ pub mod error_policy;
 pub mod k8s;
 pub mod metrics;
 pub mod observe;
+pub mod preview;
 pub mod reconcile;
 pub mod server;
 pub mod standalone;

@@ -233,8 +233,19 @@ async fn scenario(client: Client, ns: String) {
         identities.create(&PostParams::default(), &ri).await.unwrap();
     }
 
+    let lanes = create_lane(&client, &ns, &sim, &environment).await;
+
     let waits = async {
         wait_verdict(&targets, "shop-prod", Verdict::Matched).await;
+        // The lane deploys its artifact to the simulator and verifies it: Matched, inventory set.
+        await_condition(lanes.clone(), "shop-lane", |l: Option<&Lane>| {
+            l.and_then(|l| l.status.as_ref()).is_some_and(|s| {
+                s.verdict == Some(Verdict::Matched)
+                    && s.inventory.as_ref().is_some_and(|i| i.artifact == "shop-lane-a")
+            })
+        })
+        .await
+        .unwrap_or_else(|e| panic!("watching lane shop-lane: {e}"));
         wait_verdict(&targets, "gone", Verdict::Missing).await;
         wait_verdict(&targets, "shop-testing", Verdict::Mismatch).await;
         wait_verdict(&targets, "behind-outage", Verdict::Unverifiable).await;
@@ -264,6 +275,14 @@ async fn scenario(client: Client, ns: String) {
         waited.is_ok(),
         "not every verdict showed in time; ProviderTargets: {report:#?}"
     );
+    let lane_records = Api::<DeploymentRecord>::namespaced(client.clone(), &ns)
+        .list(&kube::api::ListParams::default().labels("launchplane.dev/lane=shop-lane"))
+        .await
+        .unwrap()
+        .items;
+    assert_eq!(lane_records.len(), 1, "one deploy, one record");
+    let owner = &lane_records[0].metadata.owner_references.as_ref().unwrap()[0];
+    assert_eq!((owner.kind.as_str(), owner.name.as_str()), ("Lane", "shop-lane"));
     let prod = targets.get("shop-prod").await.unwrap().status.unwrap();
     assert_eq!(prod.bound_target_id, Some(app));
     let renamed = targets.get("shop-testing").await.unwrap().status.unwrap();
@@ -275,6 +294,92 @@ async fn scenario(client: Client, ns: String) {
         .status
         .unwrap();
     assert_eq!(stale.mismatches[0].field, "artifactId");
+}
+
+/// A Product, an Artifact, a managed ProviderTarget on a fresh simulator app and a Lane that
+/// should deploy the artifact there.
+async fn create_lane(client: &Client, ns: &str, sim: &DokploySim, environment: &str) -> Api<Lane> {
+    use launchplane_api::resources::{
+        ArtifactImage, ArtifactSpec, LaneRuntimeIdentity, LaneSpec, ManagementPolicy, ProductSpec, SourceRef,
+    };
+    let app = sim
+        .seed_application(
+            environment,
+            SeedApplication {
+                name: "shop-lane".into(),
+                docker_image: Some("ghcr.io/acme/shop:old".into()),
+                env: Some("KEEP_ME=1\n".into()),
+                deployed: true,
+                ..SeedApplication::default()
+            },
+        )
+        .unwrap();
+    let url = sim.app_url(&app).expect("the lane's app serves");
+    let pp = PostParams::default();
+    let product = Product::new(
+        "shop",
+        ProductSpec {
+            display_name: "Shop".into(),
+            repository: "github.com/acme/shop".into(),
+            image_repository: "ghcr.io/acme/shop".into(),
+            ..ProductSpec::default()
+        },
+    );
+    Api::<Product>::namespaced(client.clone(), ns)
+        .create(&pp, &product)
+        .await
+        .unwrap();
+    let artifact = Artifact::new(
+        "shop-lane-a",
+        ArtifactSpec {
+            image: ArtifactImage {
+                repository: "ghcr.io/acme/shop".into(),
+                digest: format!("sha256:{}", "a".repeat(64)),
+            },
+            source: SourceRef {
+                repository: "github.com/acme/shop".into(),
+                commit: "a".repeat(40),
+            },
+            ..ArtifactSpec::default()
+        },
+    );
+    Api::<Artifact>::namespaced(client.clone(), ns)
+        .create(&pp, &artifact)
+        .await
+        .unwrap();
+    let target = ProviderTarget::new(
+        "shop-lane",
+        ProviderTargetSpec {
+            provider_config_ref: LocalObjectRef::new("dokploy-main"),
+            target_category: TargetCategory::Application,
+            target_id: Some(app),
+            display_name: "shop-lane".into(),
+            management_policy: ManagementPolicy::Manage,
+            ..ProviderTargetSpec::default()
+        },
+    );
+    Api::<ProviderTarget>::namespaced(client.clone(), ns)
+        .create(&pp, &target)
+        .await
+        .unwrap();
+    let lane = Lane::new(
+        "shop-lane",
+        LaneSpec {
+            product_ref: LocalObjectRef::new("shop"),
+            stage: "testing".into(),
+            target_ref: LocalObjectRef::new("shop-lane"),
+            artifact_ref: Some(LocalObjectRef::new("shop-lane-a")),
+            runtime_identity: LaneRuntimeIdentity {
+                required: true,
+                base_url: Some(url),
+                ..LaneRuntimeIdentity::default()
+            },
+            ..LaneSpec::default()
+        },
+    );
+    let lanes = Api::<Lane>::namespaced(client.clone(), ns);
+    lanes.create(&pp, &lane).await.unwrap();
+    lanes
 }
 
 /// Wait (on a watch) until `name` carries `verdict`.

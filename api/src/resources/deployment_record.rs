@@ -70,6 +70,14 @@ pub struct DeploymentRecordSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 253))]
     pub requested_by: Option<String>,
+    /// The Lane's `metadata.generation` the controller planned this record from (set on the
+    /// records it writes; optional, absent on records from elsewhere). A lane whose generation
+    /// is newer than its current record's changed its spec: differences in env or image are
+    /// then deployed through a new record whatever `driftPolicy` says. When the generations are
+    /// equal, a difference is out-of-band drift, handled by `driftPolicy`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0))]
+    pub lane_generation: Option<i64>,
 }
 
 /// Who made a deploy.

@@ -63,7 +63,8 @@ The controller's permissions on its own kinds and on what it reads, shared by th
 namespace only. Per kind:
   - read only (spec written by users or GitOps): providerconfigs, providertargets, products,
     lanes, promotions, artifacts, backupgates;
-  - previews: also patch/update, to add and remove the teardown finalizer;
+  - previews: also patch/update, to add and remove the teardown finalizer, and delete, for
+    previews whose spec.ttl has passed;
   - runtimeidentities, deploymentrecords: children the controller creates, applies (SSA patch)
     and deletes (old DeploymentRecords beyond retention);
   - every kind: /status get/patch/update;
@@ -85,7 +86,7 @@ namespace only. Per kind:
   verbs: ["get", "list", "watch"]
 - apiGroups: ["launchplane.dev"]
   resources: ["previews"]
-  verbs: ["get", "list", "watch", "patch", "update"]
+  verbs: ["get", "list", "watch", "patch", "update", "delete"]
 - apiGroups: ["launchplane.dev"]
   resources: ["runtimeidentities", "deploymentrecords"]
   verbs: ["get", "list", "watch", "create", "patch", "update", "delete"]

@@ -33,6 +33,14 @@ pub struct ReconcileArgs {
     /// How to print the verdicts.
     #[arg(long, value_enum, default_value_t = Output::Table)]
     pub output: Output,
+    /// Reconcile Previews too: create, deploy and tear down their Dokploy applications, and
+    /// sweep each Product's preview environment. Off by default: previews mutate Dokploy.
+    #[arg(long)]
+    pub previews: bool,
+    /// Probe preview hosts through this base URL (an ingress), sending the preview host as
+    /// `Host`, instead of the public preview URL.
+    #[arg(long, value_name = "URL", requires = "previews")]
+    pub preview_probe_via: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -74,6 +82,15 @@ pub fn run(args: ReconcileArgs) -> Result<i32> {
     for resource in &inputs.not_reconciled {
         eprintln!("note: {resource}: not reconciled in standalone mode yet (valid, skipped)");
     }
+    if !args.previews {
+        for p in &inputs.previews {
+            eprintln!(
+                "note: Preview/{}/{}: previews are reconciled only with --previews (valid, skipped)",
+                p.metadata.namespace.as_deref().unwrap_or("default"),
+                p.metadata.name.as_deref().unwrap_or_default()
+            );
+        }
+    }
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -87,6 +104,12 @@ async fn watch(args: ReconcileArgs, inputs: Inputs) -> Result<i32> {
     let prober = Prober::new(ProberConfig::default()).context("building the HTTP prober")?;
     let env = Box::new(|name: &str| std::env::var(name).ok());
     let mut engine = Engine::new(prober, StateDir::new(&args.state), env);
+    if args.previews {
+        engine = engine.with_previews(crate::preview::PreviewSettings {
+            probe_via: args.preview_probe_via.clone(),
+            ..crate::standalone::engine::standalone_preview_settings()
+        });
+    }
     let interval = Engine::interval(&inputs);
     let mut last: Option<Vec<Row>> = None;
     loop {

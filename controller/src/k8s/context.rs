@@ -32,6 +32,8 @@ pub struct Context {
     pub failures: FailureCounts,
     pub backoff: BackoffPolicy,
     pub clock: Arc<dyn Clock>,
+    /// The stores and triggers of the Lane, Artifact and DeploymentRecord controllers.
+    pub lanes: super::lane::LaneStores,
 }
 
 impl Context {
@@ -63,7 +65,14 @@ impl Context {
             failures: FailureCounts::default(),
             backoff: BackoffPolicy::default(),
             clock,
+            lanes: super::lane::LaneStores::default(),
         }
+    }
+
+    /// With the lane controllers' stores (see `k8s::lane::wiring`).
+    pub fn with_lanes(mut self, lanes: super::lane::LaneStores) -> Self {
+        self.lanes = lanes;
+        self
     }
 
     /// Now, whole seconds: Kubernetes stores times to the second, so a sub-second "now" would

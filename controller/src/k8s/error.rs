@@ -23,6 +23,34 @@ pub enum Error {
         source: Box<kube::Error>,
     },
 
+    /// A ConfigMap or Secret a Lane's env references could not be read (API failure; a
+    /// missing object is written to the lane's status instead).
+    #[error("reading {kind} {namespace}/{name}: {source}")]
+    ReadEnv {
+        kind: &'static str,
+        namespace: String,
+        name: String,
+        #[source]
+        source: Box<kube::Error>,
+    },
+
+    /// A lane's RuntimeIdentity child could not be applied.
+    #[error("applying RuntimeIdentity {namespace}/{name}: {source}")]
+    ApplyChild {
+        namespace: String,
+        name: String,
+        #[source]
+        source: Box<kube::Error>,
+    },
+
+    /// A lane step failed in a way worth retrying (provider or API hiccup). Secret-free.
+    #[error("lane {namespace}/{name}: {message}")]
+    LaneStep {
+        namespace: String,
+        name: String,
+        message: String,
+    },
+
     #[error("writing the status of {kind} {namespace}/{name}: {source}")]
     WriteStatus {
         kind: &'static str,
@@ -43,6 +71,8 @@ impl Error {
         match self {
             Error::MissingNamespace { .. } | Error::MissingName { .. } => RetryClass::User,
             Error::ReadSecret { source, .. } | Error::WriteStatus { source, .. } => kube_class(source),
+            Error::ReadEnv { source, .. } | Error::ApplyChild { source, .. } => kube_class(source),
+            Error::LaneStep { .. } => RetryClass::Transient,
         }
     }
 
@@ -53,6 +83,9 @@ impl Error {
             Error::MissingName { .. } => "missing_name",
             Error::ReadSecret { .. } => "read_secret",
             Error::WriteStatus { .. } => "write_status",
+            Error::ReadEnv { .. } => "read_env",
+            Error::ApplyChild { .. } => "apply_child",
+            Error::LaneStep { .. } => "lane_step",
         }
     }
 }

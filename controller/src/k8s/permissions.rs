@@ -86,13 +86,91 @@ pub const CONTROLLERS: &[Permission] = &[
         "",
         "secrets",
         &["get"],
-        "k8s::provider_config reads the Dokploy API key a ProviderConfig references",
+        "k8s::provider_config reads the Dokploy API key a ProviderConfig references; k8s::lane \
+         reads the Secrets a lane's spec.env references",
+    ),
+    // The Lane, Artifact and DeploymentRecord controllers (k8s::lane, k8s::artifact,
+    // k8s::deployment_record, k8s::records).
+    watched(
+        GROUP,
+        "lanes",
+        &["list", "watch"],
+        "k8s::lane watches them; k8s::artifact counts who references an artifact",
+    ),
+    watched(
+        GROUP,
+        "products",
+        &["list", "watch"],
+        "k8s::lane reads a lane's Product from a reflector",
+    ),
+    watched(
+        GROUP,
+        "artifacts",
+        &["list", "watch"],
+        "k8s::artifact watches them; k8s::lane reads a lane's Artifact from the store",
+    ),
+    watched(
+        GROUP,
+        "deploymentrecords",
+        &["get", "list", "watch", "create", "delete"],
+        "k8s::records creates the intent record before a deploy, lists a lane's records by label, \
+         prunes beyond historyLimit; k8s::deployment_record watches them",
+    ),
+    watched(
+        GROUP,
+        "runtimeidentities",
+        &["patch"],
+        "k8s::lane server-side applies each lane's RuntimeIdentity child",
+    ),
+    watched(
+        GROUP,
+        "lanes/status",
+        &["patch"],
+        "k8s::status server-side applies the status",
+    ),
+    watched(
+        GROUP,
+        "artifacts/status",
+        &["patch"],
+        "k8s::status server-side applies the status",
+    ),
+    watched(
+        GROUP,
+        "deploymentrecords/status",
+        &["patch"],
+        "k8s::records server-side applies each record's phase and evidence",
+    ),
+    watched(
+        "",
+        "configmaps",
+        &["get"],
+        "k8s::lane reads the ConfigMaps a lane's spec.env references",
     ),
     watched(
         "events.k8s.io",
         "events",
         &["create", "patch"],
         "k8s::events publishes verdict transitions; kube's Recorder patches repeats into a series",
+    ),
+    // The Preview and Product controllers (k8s::preview, k8s::product).
+    watched(
+        GROUP,
+        "previews",
+        &["list", "watch", "patch", "delete"],
+        "k8s::preview watches them, patches the preview-teardown finalizer in and out \
+         (kube::runtime::finalizer) and deletes a Preview whose spec.ttl has passed",
+    ),
+    watched(
+        GROUP,
+        "previews/status",
+        &["patch"],
+        "k8s::status server-side applies the status",
+    ),
+    watched(
+        GROUP,
+        "products/status",
+        &["patch"],
+        "k8s::product server-side applies the status (lanes, previewCount, orphans, protectedArtifacts)",
     ),
 ];
 

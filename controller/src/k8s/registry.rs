@@ -7,7 +7,7 @@
 use crate::observe::poller::{PollSettings, Poller, Snapshot};
 use crate::reconcile::provider_target::ClaimIndex;
 use jiff::Timestamp;
-use launchplane_providers::ApiKey;
+use launchplane_providers::{ApiKey, Provider};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 
@@ -50,6 +50,8 @@ pub struct PollerSlot {
 pub struct Registry {
     views: RwLock<HashMap<String, ProviderView>>,
     slots: Mutex<HashMap<String, Arc<tokio::sync::Mutex<PollerSlot>>>>,
+    /// Each slot's client, readable without waiting for a poll to finish (lane deploys).
+    providers: RwLock<HashMap<String, Arc<dyn Provider>>>,
 }
 
 impl Registry {
@@ -80,6 +82,10 @@ impl Registry {
     }
 
     pub fn set_slot(&self, key: &str, slot: PollerSlot) -> Arc<tokio::sync::Mutex<PollerSlot>> {
+        self.providers
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key.to_string(), slot.poller.provider());
         let slot = Arc::new(tokio::sync::Mutex::new(slot));
         self.slots
             .lock()
@@ -88,8 +94,21 @@ impl Registry {
         slot
     }
 
+    /// The provider client of `key`'s config, if one was built (the lanes' deploy steps).
+    pub fn provider(&self, key: &str) -> Option<Arc<dyn Provider>> {
+        self.providers
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(key)
+            .cloned()
+    }
+
     /// Forget a config: its credentials no longer work, or it was deleted.
     pub fn remove(&self, key: &str) {
+        self.providers
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(key);
         self.slots.lock().unwrap_or_else(|p| p.into_inner()).remove(key);
         self.views.write().unwrap_or_else(|p| p.into_inner()).remove(key);
     }
@@ -98,6 +117,10 @@ impl Registry {
     pub fn retain(&self, live: impl Fn(&str) -> bool) {
         self.slots
             .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|k, _| live(k));
+        self.providers
+            .write()
             .unwrap_or_else(|p| p.into_inner())
             .retain(|k, _| live(k));
         self.views

@@ -104,16 +104,20 @@ pub async fn run(
     let (targets, target_writer) = reflector::store::<ProviderTarget>();
     let (identities, identity_writer) = reflector::store::<RuntimeIdentity>();
     let (trigger, triggered) = futures::channel::mpsc::unbounded();
-    let ctx = Arc::new(Context::new(
-        client.clone(),
-        options.instance.clone(),
-        metrics.clone(),
-        Prober::new(ProberConfig::default())?,
-        configs.clone(),
-        targets.clone(),
-        trigger,
-        Arc::new(SystemClock),
-    ));
+    let (lane_stores, lane_loops) = super::lane::wiring(identities.clone());
+    let ctx = Arc::new(
+        Context::new(
+            client.clone(),
+            options.instance.clone(),
+            metrics.clone(),
+            Prober::new(ProberConfig::default())?,
+            configs.clone(),
+            targets.clone(),
+            trigger,
+            Arc::new(SystemClock),
+        )
+        .with_lanes(lane_stores),
+    );
 
     let config_loop = provider_configs(
         watched(api(client.clone(), ns), config_writer),
@@ -128,6 +132,19 @@ pub async fn run(
         ctx.clone(),
         shutdown.clone(),
     );
+    let lane_loops = lane_loops.run(
+        client.clone(),
+        options.watch_namespace.clone(),
+        ctx.clone(),
+        shutdown.clone(),
+    );
+    let preview_loops = super::preview::run_loops(
+        client.clone(),
+        options.watch_namespace.clone(),
+        ctx.clone(),
+        crate::preview::PreviewSettings::default(),
+        shutdown.clone(),
+    );
     let identity_loop = runtime_identities(
         watched(api(client, ns), identity_writer),
         identities.clone(),
@@ -137,7 +154,14 @@ pub async fn run(
     let gauges = verdict_gauges(metrics, configs, targets, identities, shutdown);
     ready.store(true, Ordering::Relaxed);
     tracing::info!(namespace = ns.unwrap_or("<all>"), "controllers started");
-    tokio::join!(config_loop, target_loop, identity_loop, gauges);
+    tokio::join!(
+        config_loop,
+        target_loop,
+        identity_loop,
+        gauges,
+        lane_loops,
+        preview_loops
+    );
     ready.store(false, Ordering::Relaxed);
     tracing::info!("controllers stopped");
     Ok(())
@@ -196,7 +220,7 @@ type RunResult<K> = Result<(ObjectRef<K>, Action), kube::runtime::controller::Er
 
 /// Log what the controller loop reports. Reconcile failures were already logged (and
 /// counted) by the error policy; these are the loop's own hiccups.
-async fn report<K: Resource>(kind: &'static str, result: RunResult<K>)
+pub(crate) async fn report<K: Resource>(kind: &'static str, result: RunResult<K>)
 where
     K::DynamicType: Debug,
 {

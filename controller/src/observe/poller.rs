@@ -146,6 +146,11 @@ impl Poller {
         &self.snapshot
     }
 
+    /// The client this poller reads through (lanes deploy through the same one).
+    pub fn provider(&self) -> Arc<dyn Provider> {
+        self.provider.clone()
+    }
+
     /// One poll cycle. `tracked` are the targets ProviderTargets are bound to; details of
     /// targets no longer tracked are forgotten.
     pub async fn poll(&mut self, tracked: &BTreeSet<TrackedTarget>, now: Timestamp) -> &Snapshot {

@@ -104,6 +104,13 @@ impl Prober {
 
     /// Probe every requested surface of `target`.
     pub async fn probe(&self, target: &ProbeTarget) -> ProbeResult {
+        self.probe_as(target, None).await
+    }
+
+    /// Probe `target`, sending `host` as the `Host` header when given: for reaching a
+    /// host-routed ingress at `target.base_url` (a preview's host before its DNS exists, or
+    /// the Dokploy simulator's ingress).
+    pub async fn probe_as(&self, target: &ProbeTarget, host: Option<&str>) -> ProbeResult {
         let started = Instant::now();
         // The semaphore is never closed, so acquiring cannot fail; stay defensive anyway.
         let _permit = self.permits.acquire().await.ok();
@@ -117,7 +124,7 @@ impl Prober {
             } else {
                 format!("/{}", target.health_path)
             };
-            match self.get(&format!("{base}{path}")).await {
+            match self.get(&format!("{base}{path}"), host).await {
                 Ok((status, header, body)) => {
                     health_status = Some(status);
                     let ok = (200..300).contains(&status);
@@ -150,7 +157,7 @@ impl Prober {
             }
         }
         if target.surfaces.well_known {
-            let obs = match self.get(&format!("{base}{WELL_KNOWN_PATH}")).await {
+            let obs = match self.get(&format!("{base}{WELL_KNOWN_PATH}"), host).await {
                 Ok((status, _, body)) if (200..300).contains(&status) => parse_well_known(&body),
                 Ok((404, _, _)) => SurfaceObservation::Absent {
                     surface: Surface::WellKnown,
@@ -171,8 +178,12 @@ impl Prober {
         }
     }
 
-    async fn get(&self, url: &str) -> Result<(u16, Option<String>, Vec<u8>), String> {
-        let mut response = self.client.get(url).send().await.map_err(describe)?;
+    async fn get(&self, url: &str, host: Option<&str>) -> Result<(u16, Option<String>, Vec<u8>), String> {
+        let mut request = self.client.get(url);
+        if let Some(host) = host {
+            request = request.header(reqwest::header::HOST, host);
+        }
+        let mut response = request.send().await.map_err(describe)?;
         let status = response.status().as_u16();
         let header = response
             .headers()

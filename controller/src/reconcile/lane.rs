@@ -13,7 +13,8 @@
 //!    Deploying → [`Step::FollowDeployment`] (found by its title, the record id: a deploy is
 //!    never sent twice); Verifying → [`Step::WriteRecord`] with the verification outcome;
 //! 3. records written by others (evidence) are verified the same way, without deploying;
-//! 4. otherwise, when the desired artifact is not the inventory's, or the target drifted and
+//! 4. otherwise, when the desired artifact is not the inventory's, the lane's spec changed
+//!    (see [`spec_changed`]) and the target lacks it, or the target drifted out of band and
 //!    `driftPolicy` is `Correct`, a new record is written first ([`Step::CreateRecord`]);
 //! 5. otherwise records beyond `historyLimit` are pruned.
 //!
@@ -593,6 +594,9 @@ pub fn plan(input: &LaneInputs<'_>, now: Timestamp) -> LanePlan {
         (Some(r), Some(Ok(f))) => Some(drift(r, f, lane_env)),
         _ => None,
     };
+    // A difference after a spec change is desired state to deploy, not drift.
+    let spec_change = reference.is_some_and(|r| spec_changed(lane, r, &old.conditions))
+        && drift_found.as_ref().is_some_and(|d| !d.is_empty());
     let config_aspect = match (reference, &facts, &drift_found) {
         (None, _, _) if desired_name.is_some() => Aspect::required(
             types::CONFIG_SYNCED,
@@ -626,6 +630,10 @@ pub fn plan(input: &LaneInputs<'_>, now: Timestamp) -> LanePlan {
             let d = d.clone().unwrap_or_default();
             let policy = if active.is_some() {
                 "a deploy is in flight".to_string()
+            } else if spec_change && blocked {
+                format!("the lane's spec changed, but not deploying: {blocked_message}")
+            } else if spec_change {
+                "the lane's spec changed: deploying it through a new deployment record".to_string()
             } else {
                 match spec.drift_policy {
                     DriftPolicy::Report => "driftPolicy Report: not corrected".to_string(),
@@ -865,9 +873,21 @@ pub fn plan(input: &LaneInputs<'_>, now: Timestamp) -> LanePlan {
     } else if let (Some(a), Some(desired)) = (desired_artifact, &desired_name) {
         let changed = current_artifact.as_deref() != Some(desired.as_str());
         let correct = !changed && drifted && spec.drift_policy == DriftPolicy::Correct;
-        if (changed || correct) && !blocked && failed_recently(desired).is_none() {
+        let respec = !changed && spec_change;
+        if (changed || correct || respec) && !blocked && failed_recently(desired).is_none() {
             let why = if changed {
                 format!("artifact {desired}")
+            } else if respec {
+                format!(
+                    "spec change (generation {}: {})",
+                    lane.metadata.generation.unwrap_or_default(),
+                    drift_found
+                        .iter()
+                        .flatten()
+                        .map(|m| m.field.clone())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
             } else {
                 format!(
                     "drift correction ({})",
@@ -1021,6 +1041,35 @@ pub fn plan(input: &LaneInputs<'_>, now: Timestamp) -> LanePlan {
     }
 }
 
+/// Whether the lane's spec changed since `reference` (the record the target is compared with)
+/// was planned, so that a difference in env or image is desired state to deploy rather than
+/// out-of-band drift.
+///
+/// The lane's desired state is known to be on the target as of the newest of: the
+/// `laneGeneration` the record was planned from, and the generation at which `ConfigSynced`
+/// was last True (a spec edit that changed nothing on the target, such as a new health
+/// check, moves it too). A lane whose `metadata.generation` is newer than that has a spec
+/// change to deploy. Neither secret values nor hashes of them are kept: a rotated Secret or
+/// ConfigMap value (no generation bump) shows up as drift, applied only under `driftPolicy:
+/// Correct` or once the lane itself is touched. Without generations (records from elsewhere,
+/// older records) nothing counts as a spec change.
+pub fn spec_changed(
+    lane: &Lane,
+    reference: &DeploymentRecord,
+    old_conditions: &[k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition],
+) -> bool {
+    let Some(generation) = lane.metadata.generation else {
+        return false;
+    };
+    let synced = conditions::find(old_conditions, types::CONFIG_SYNCED)
+        .filter(|c| c.status == "True")
+        .and_then(|c| c.observed_generation);
+    match reference.spec.lane_generation.max(synced) {
+        Some(known) => generation > known,
+        None => false,
+    }
+}
+
 /// Records beyond `limit` (newest kept), never the inventory's or one in flight.
 fn prune(
     controller: &[&DeploymentRecord],
@@ -1088,6 +1137,7 @@ pub fn new_record(
             expected_identity: expected,
             origin: DeploymentOrigin::Controller,
             requested_by: Some(requested_by),
+            lane_generation: lane.metadata.generation,
         },
     );
     rec.metadata.namespace = lane.metadata.namespace.clone();

@@ -7,12 +7,15 @@
 //! then it deletes at most the budget per sweep.
 
 use jiff::{SignedDuration, Timestamp};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+use launchplane_api::conditions::{self, Aspect, Computed, Progress, types};
+use launchplane_api::identity::{ENVIRONMENT_KIND_PREVIEW, RuntimeIdentityPayload, identity_env};
 use launchplane_api::resources::{
     CleanupPolicy, GenerationPhase, OrphanTarget, PreviewGeneration, PreviewPolicy,
 };
+use launchplane_api::verdict::Verdict;
 use sha2::{Digest, Sha256};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Why a preview cannot be named.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -268,6 +271,132 @@ pub fn plan_sweep(input: &SweepInput<'_>) -> SweepPlan {
         refused,
         count: Some(targets.len()),
     }
+}
+
+/// The finalizer that holds a Preview until its Dokploy application and domain are gone.
+pub const FINALIZER: &str = "launchplane.dev/preview-teardown";
+
+/// Env key holding the preview's public URL (`https://pr-42.preview.example.com`).
+pub const PREVIEW_URL_ENV: &str = "LAUNCHPLANE_PREVIEW_URL";
+/// The conventional public-URL key many web frameworks read; set to the preview URL too.
+pub const PUBLIC_URL_ENV: &str = "PUBLIC_URL";
+
+/// The identity a preview generation's app must serve. `deploymentRecordId` is the generation
+/// id (the deploy is titled with it too), so the `X-Launchplane-Deployment` header names the
+/// generation.
+pub fn expected_identity(
+    product: &str,
+    names: &PreviewNames,
+    generation_id: &str,
+    artifact_id: &str,
+    source_git_ref: &str,
+    image_reference: &str,
+) -> RuntimeIdentityPayload {
+    RuntimeIdentityPayload {
+        product: Some(product.into()),
+        context: Some(names.slug.clone()),
+        environment_kind: Some(ENVIRONMENT_KIND_PREVIEW.into()),
+        deployment_record_id: Some(generation_id.into()),
+        artifact_id: Some(artifact_id.into()),
+        source_git_ref: Some(source_git_ref.into()),
+        image_reference: Some(image_reference.into()),
+        preview_id: Some(names.preview_id.clone()),
+        preview_generation_id: Some(generation_id.into()),
+        ..RuntimeIdentityPayload::default()
+    }
+}
+
+/// The env keys Launchplane writes on a preview target: the four identity keys plus
+/// [`PREVIEW_URL_ENV`] and [`PUBLIC_URL_ENV`]. Nothing here is secret.
+pub fn preview_env(identity: &RuntimeIdentityPayload, names: &PreviewNames) -> BTreeMap<String, String> {
+    let mut env = identity_env(identity);
+    env.insert(PREVIEW_URL_ENV.into(), names.url.clone());
+    env.insert(PUBLIC_URL_ENV.into(), names.url.clone());
+    env
+}
+
+/// Move generation `id` to `phase`, stamping the finish time and evidence for Ready/Failed.
+pub fn set_phase(
+    generations: &[PreviewGeneration],
+    id: &str,
+    phase: GenerationPhase,
+    evidence: Option<String>,
+    now: Timestamp,
+) -> Vec<PreviewGeneration> {
+    generations
+        .iter()
+        .cloned()
+        .map(|mut g| {
+            if g.id == id {
+                g.phase = phase;
+                if matches!(phase, GenerationPhase::Ready | GenerationPhase::Failed) {
+                    g.finished_time = Some(Time(now));
+                }
+                if evidence.is_some() {
+                    g.evidence = evidence.clone();
+                }
+            }
+            g
+        })
+        .collect()
+}
+
+/// Whether a preview with `expires_at` has expired at `now`.
+pub fn is_expired(expires_at: Option<Timestamp>, now: Timestamp) -> bool {
+    expires_at.is_some_and(|at| at <= now)
+}
+
+/// The Preview's conditions and verdict from its newest generation: `Deployed` and
+/// `RuntimeIdentityVerified` follow the newest generation's phase (a failed generation is a
+/// Mismatch even while an older one still serves), `Ready` is True only when the newest
+/// generation is Ready.
+pub fn preview_conditions(
+    old: &[Condition],
+    newest: Option<&PreviewGeneration>,
+    progress: &Progress,
+    generation: Option<i64>,
+    now: Timestamp,
+) -> Computed {
+    let aspects: Vec<Aspect> = match newest {
+        None => vec![
+            Aspect::required(types::DEPLOYED, Verdict::Unchecked, "no generation yet"),
+            Aspect::required(
+                types::RUNTIME_IDENTITY_VERIFIED,
+                Verdict::Unchecked,
+                "no generation yet",
+            ),
+        ],
+        Some(g) => {
+            let evidence = g.evidence.clone().unwrap_or_default();
+            let (deployed, identity) = match g.phase {
+                GenerationPhase::Requested => (
+                    (Verdict::Unchecked, format!("generation {} requested", g.id)),
+                    (Verdict::Unchecked, "not probed yet".to_string()),
+                ),
+                GenerationPhase::Deploying => (
+                    (Verdict::Unchecked, format!("generation {} deploying", g.id)),
+                    (Verdict::Unchecked, "not probed yet".to_string()),
+                ),
+                GenerationPhase::Ready => (
+                    (Verdict::Matched, format!("generation {} deployed", g.id)),
+                    (Verdict::Matched, evidence),
+                ),
+                GenerationPhase::Failed if evidence.starts_with("identity") => (
+                    (Verdict::Matched, format!("generation {} deployed", g.id)),
+                    (Verdict::Mismatch, evidence),
+                ),
+                GenerationPhase::Failed => (
+                    (Verdict::Mismatch, evidence),
+                    (Verdict::Unchecked, "not probed: the deploy failed".to_string()),
+                ),
+            };
+            vec![
+                Aspect::required(types::DEPLOYED, deployed.0, deployed.1),
+                Aspect::required(types::RUNTIME_IDENTITY_VERIFIED, identity.0, identity.1),
+            ]
+        }
+    };
+    conditions::compute(old, &aspects, progress, generation, now)
 }
 
 #[cfg(test)]

@@ -21,6 +21,8 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 mod lanes;
+mod previews;
+pub use previews::standalone_preview_settings;
 
 /// Where API keys come from besides Secret manifests: the environment, read by the caller
 /// so this module stays free of process-global state.
@@ -59,6 +61,8 @@ pub struct Engine {
     env: Box<EnvLookup>,
     deploy: crate::reconcile::deployment_record::DeploySettings,
     limits: crate::deploy::driver::DriveLimits,
+    /// `Some` when previews are reconciled (`--previews`).
+    previews: Option<crate::preview::PreviewSettings>,
 }
 
 impl Engine {
@@ -70,7 +74,14 @@ impl Engine {
             env,
             deploy: lanes::standalone_deploy_settings(),
             limits: crate::deploy::driver::DriveLimits::default(),
+            previews: None,
         }
+    }
+
+    /// Reconcile Previews (and sweep each Product's preview environment) with these timings.
+    pub fn with_previews(mut self, settings: crate::preview::PreviewSettings) -> Self {
+        self.previews = Some(settings);
+        self
     }
 
     /// Override the deploy timings and the per-round step limits (tests, `--once`).
@@ -187,6 +198,7 @@ impl Engine {
             self.save("RuntimeIdentity", &identity.metadata, &status);
         }
         rows.extend(self.lanes(inputs, &targets, now).await);
+        self.previews(inputs, &targets, &mut rows).await;
         rows
     }
 

@@ -5,7 +5,7 @@
 use super::manifests::{Manifest, ManifestError};
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use launchplane_api::resources::{
-    Artifact, DeploymentRecord, Lane, Product, ProviderConfig, ProviderTarget, RuntimeIdentity,
+    Artifact, DeploymentRecord, Lane, Preview, Product, ProviderConfig, ProviderTarget, RuntimeIdentity,
 };
 use launchplane_api::validation::SchemaValidator;
 use launchplane_api::{GROUP, VERSION, crd};
@@ -13,7 +13,7 @@ use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 
 /// Kinds standalone mode reconciles today (DeploymentRecords given as manifests are evidence).
-const RECONCILED: [&str; 7] = [
+const RECONCILED: [&str; 8] = [
     "ProviderConfig",
     "ProviderTarget",
     "RuntimeIdentity",
@@ -21,6 +21,7 @@ const RECONCILED: [&str; 7] = [
     "Artifact",
     "Lane",
     "DeploymentRecord",
+    "Preview",
 ];
 
 /// The typed contents of a folder.
@@ -34,6 +35,8 @@ pub struct Inputs {
     pub lanes: Vec<Lane>,
     /// DeploymentRecords given as manifests: evidence of deploys made elsewhere.
     pub records: Vec<DeploymentRecord>,
+    /// Pull-request previews (a recorded preview whose manifest is gone is torn down).
+    pub previews: Vec<Preview>,
     /// Secret data by `namespace/name`, then key. Values stay in memory only.
     pub secrets: HashMap<String, BTreeMap<String, String>>,
     /// ConfigMap data by `namespace/name`, then key (lanes' `env.configMapRefs`).
@@ -196,6 +199,12 @@ fn decode_kind(m: &Manifest, inputs: &mut Inputs) -> Result<(), ManifestError> {
             o.metadata = with_namespace(o.metadata);
             o.status = None;
             inputs.records.push(o);
+        }
+        "Preview" => {
+            let mut o: Preview = m.decode()?;
+            o.metadata = with_namespace(o.metadata);
+            o.status = None;
+            inputs.previews.push(o);
         }
         _ => {
             debug_assert!(!RECONCILED.contains(&m.kind.as_str()));

@@ -682,3 +682,113 @@ fn secret_env_values_never_reach_the_plan() {
     let status = serde_json::to_string(&f.plan(t(1)).outcome.status).unwrap();
     assert!(!status.contains(SECRET));
 }
+
+/// A lane at generation 1 whose first record succeeded and whose target matches it; its
+/// status (ConfigSynced True at generation 1) as the last plan left it.
+fn synced_at_generation_one(policy: DriftPolicy) -> Fx {
+    let mut f = fx();
+    f.lane.spec.drift_policy = policy;
+    f.lane.metadata.generation = Some(1);
+    let Some(Step::CreateRecord(r)) = f.plan(t(0)).step else {
+        panic!("first plan writes a record")
+    };
+    assert_eq!(
+        r.spec.lane_generation,
+        Some(1),
+        "the record remembers its generation"
+    );
+    let r = succeeded(*r, 3);
+    f.converge(&r);
+    f.records = vec![r];
+    let p = f.plan(t(10));
+    assert_eq!(p.step, None);
+    assert_eq!(cond(&p, types::CONFIG_SYNCED).1, "Matched");
+    f.lane.status = Some(p.outcome.status);
+    f
+}
+
+#[test]
+fn a_spec_change_deploys_under_any_drift_policy_and_out_of_band_changes_stay_drift() {
+    const NEW_VALUE: &str = "rotated-by-a-spec-edit-55";
+    for policy in [DriftPolicy::Report, DriftPolicy::Correct] {
+        // The user edits the lane's env: generation 2. Desired state, deployed either way.
+        let mut f = synced_at_generation_one(policy);
+        f.lane.metadata.generation = Some(2);
+        f.env.insert("API_KEY".into(), SecretString::new(NEW_VALUE));
+        let p = f.plan(t(20));
+        let Some(Step::CreateRecord(r)) = &p.step else {
+            panic!("{policy:?}: a spec change is deployed, got {:?}", p.step)
+        };
+        assert_eq!(r.spec.lane_generation, Some(2));
+        assert_eq!(r.metadata.labels.as_ref().unwrap()[ATTEMPT_LABEL], "2");
+        assert!(
+            r.spec
+                .requested_by
+                .as_ref()
+                .unwrap()
+                .contains("spec change (generation 2"),
+            "{:?}",
+            r.spec.requested_by
+        );
+        let (_, reason, message) = cond(&p, types::CONFIG_SYNCED);
+        assert_eq!(reason, "Mismatch");
+        assert!(message.contains("spec changed"), "{message}");
+        assert!(!format!("{p:?}").contains(NEW_VALUE), "values withheld");
+
+        // The same difference made out of band (no generation bump) is drift.
+        let mut f = synced_at_generation_one(policy);
+        let env = f.facts.env.expose().replace(SECRET, "edited-in-dokploy");
+        f.facts.env = SecretString::new(env);
+        let p = f.plan(t(20));
+        match (policy, &p.step) {
+            (DriftPolicy::Report, None) => {
+                assert!(cond(&p, types::CONFIG_SYNCED).2.contains("driftPolicy Report"));
+            }
+            (DriftPolicy::Correct, Some(Step::CreateRecord(r))) => {
+                assert!(r.spec.requested_by.as_ref().unwrap().contains("drift correction"));
+            }
+            other => panic!("out-of-band under {other:?}"),
+        }
+
+        // A rotated Secret value (same generation) is drift too: applied only under Correct.
+        let mut f = synced_at_generation_one(policy);
+        f.env.insert("API_KEY".into(), SecretString::new(NEW_VALUE));
+        let p = f.plan(t(20));
+        assert_eq!(
+            p.step.is_some(),
+            policy == DriftPolicy::Correct,
+            "{policy:?}: {:?}",
+            p.step
+        );
+    }
+
+    // A spec edit that changes nothing on the target (a health-check tweak) moves the synced
+    // generation: later out-of-band edits are still drift.
+    let mut f = synced_at_generation_one(DriftPolicy::Report);
+    f.lane.metadata.generation = Some(2);
+    let p = f.plan(t(20));
+    assert_eq!(p.step, None);
+    f.lane.status = Some(p.outcome.status);
+    f.facts.image = Some("ghcr.io/acme/shop:latest".into());
+    let p = f.plan(t(30));
+    assert_eq!(
+        p.step, None,
+        "out-of-band drift after a no-op spec edit is reported only"
+    );
+    assert!(cond(&p, types::CONFIG_SYNCED).2.contains("driftPolicy Report"));
+
+    // A suspended lane says what it would deploy and does not.
+    let mut f = synced_at_generation_one(DriftPolicy::Report);
+    f.lane.metadata.generation = Some(2);
+    f.lane.spec.suspend = true;
+    f.env.insert("API_KEY".into(), SecretString::new(NEW_VALUE));
+    let p = f.plan(t(20));
+    assert_eq!(p.step, None);
+    assert!(
+        cond(&p, types::CONFIG_SYNCED)
+            .2
+            .contains("spec changed, but not deploying"),
+        "{}",
+        cond(&p, types::CONFIG_SYNCED).2
+    );
+}

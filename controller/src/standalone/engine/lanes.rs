@@ -72,7 +72,30 @@ pub fn resolve_env(lane: &Lane, inputs: &Inputs) -> Result<DesiredEnv, String> {
     Ok(env)
 }
 
+/// A lane's spec as last seen and the generation it was given (manifests in a folder carry no
+/// `metadata.generation`). The spec holds references and literal, non-secret values only.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct SeenSpec {
+    generation: i64,
+    spec: launchplane_api::resources::LaneSpec,
+}
+
 impl Engine {
+    /// The lane's generation, counted like the API server does: one more on each spec edit.
+    fn lane_generation(&self, lane: &Lane) -> i64 {
+        let seen: Option<SeenSpec> =
+            self.load(&lane.metadata.namespace, &lane.metadata.name, "lane-generations");
+        match seen {
+            Some(s) if s.spec == lane.spec => s.generation,
+            other => {
+                let generation = other.map_or(1, |s| s.generation + 1);
+                let spec = lane.spec.clone();
+                self.save("lane-generations", &lane.metadata, &SeenSpec { generation, spec });
+                generation
+            }
+        }
+    }
+
     /// Run every lane, then summarise products and artifacts. `targets` carry this round's
     /// statuses.
     pub(super) async fn lanes(
@@ -87,6 +110,7 @@ impl Engine {
         for lane in &inputs.lanes {
             let mut lane = lane.clone();
             lane.status = self.load::<LaneStatus>(&lane.metadata.namespace, &lane.metadata.name, "Lane");
+            lane.metadata.generation = Some(self.lane_generation(&lane));
             let namespace = lane.metadata.namespace.clone();
             let same = |ns: &Option<String>, name: &Option<String>, wanted: &str| {
                 *ns == namespace && name.as_deref() == Some(wanted)

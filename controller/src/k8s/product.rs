@@ -1,0 +1,122 @@
+//! The Product controller, the one writer of Product status: the lanes summary
+//! ([`crate::reconcile::product`]), previewCount, protectedArtifacts
+//! ([`crate::reconcile::protected`], lanes and previews) and the orphans of the preview
+//! environment ([`crate::preview::sweep`], which deletes only under `cleanup: Delete`, within
+//! `deleteBudget`, and never on a failed or shrunken listing).
+//!
+//! The previous sweep's inventory size is kept in memory per product; after a restart the first
+//! sweep has nothing to compare with and relies on the other guards.
+
+use super::common::write_status_if_changed;
+use super::context::Context;
+use super::preview::PreviewError;
+use crate::preview::sweep;
+use crate::reconcile::product;
+use crate::reconcile::protected::protected;
+use kube::ResourceExt;
+use kube::api::Api;
+use kube::runtime::controller::Action;
+use kube::runtime::reflector::{ObjectRef, Store};
+use launchplane_api::resources::{Artifact, Lane, Preview, Product};
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+pub const KIND: &str = "Product";
+
+/// What the Product controller reads.
+pub struct ProductStores {
+    pub lanes: Store<Lane>,
+    pub previews: Store<Preview>,
+    pub artifacts: Store<Artifact>,
+    /// `namespace/name` → inventory size of the last successful sweep.
+    pub sweeps: Mutex<HashMap<String, usize>>,
+    pub resync: Duration,
+}
+
+/// Reconcile one Product.
+#[tracing::instrument(skip_all, fields(kind = KIND, name = %obj.name_any(), namespace = obj.namespace().unwrap_or_default()))]
+pub async fn reconcile(
+    obj: Arc<Product>,
+    ctx: Arc<Context>,
+    stores: Arc<ProductStores>,
+) -> Result<Action, PreviewError> {
+    let namespace = obj.namespace().ok_or(PreviewError::Unnamed)?;
+    let name = obj.name_any();
+    let in_ns = |o: &Option<String>| o.as_deref() == Some(namespace.as_str());
+    let lanes: Vec<Lane> = stores
+        .lanes
+        .state()
+        .iter()
+        .filter(|l| in_ns(&l.metadata.namespace))
+        .map(|l| (**l).clone())
+        .collect();
+    let previews: Vec<Preview> = stores
+        .previews
+        .state()
+        .iter()
+        .filter(|p| in_ns(&p.metadata.namespace) && p.spec.product_ref.name == name)
+        .map(|p| (**p).clone())
+        .collect();
+    let artifacts: Vec<Artifact> = stores
+        .artifacts
+        .state()
+        .iter()
+        .filter(|a| in_ns(&a.metadata.namespace))
+        .map(|a| (**a).clone())
+        .collect();
+    let count = i32::try_from(previews.len()).unwrap_or(i32::MAX);
+    let mut status = product::reconcile(&obj, &lanes, Some(count), ctx.now()).status;
+    status.protected_artifacts = protected(&name, &namespace, &lanes, &previews, &artifacts)
+        .artifacts
+        .into_keys()
+        .collect();
+    status.orphans = Vec::new();
+    if obj.spec.preview.enabled {
+        let template = obj
+            .spec
+            .preview
+            .template_target_ref
+            .as_ref()
+            .and_then(|r| ctx.targets.get(&ObjectRef::new(&r.name).within(&namespace)));
+        let provider = template.as_ref().and_then(|t| {
+            ctx.registry
+                .provider(&format!("{namespace}/{}", t.spec.provider_config_ref.name))
+        });
+        let key = format!("{namespace}/{name}");
+        let previous = stores
+            .sweeps
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&key)
+            .copied();
+        let live: BTreeSet<i64> = previews.iter().map(|p| p.spec.pull_request.number).collect();
+        let report = sweep(&obj, template.as_deref(), &live, previous, provider.as_deref()).await;
+        if let Some(count) = report.plan.count {
+            stores
+                .sweeps
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(key, count.saturating_sub(report.deleted.len()));
+        }
+        if !report.deleted.is_empty() {
+            tracing::info!(deleted = ?report.deleted, "orphaned preview targets deleted");
+        }
+        for (id, error) in &report.failed {
+            tracing::warn!(target_id = %id, %error, "deleting an orphaned preview target failed");
+        }
+        status.orphans = crate::preview::orphans_after(&report);
+    }
+    let api: Api<Product> = Api::namespaced(ctx.client.clone(), &namespace);
+    write_status_if_changed(&api, KIND, &namespace, &name, obj.status.as_ref(), &status)
+        .await
+        .map_err(|e| PreviewError::ProductStatus(e.to_string()))?;
+    Ok(Action::requeue(stores.resync))
+}
+
+/// Count, log, retry in 30 seconds.
+pub fn error_policy(obj: Arc<Product>, error: &PreviewError, ctx: Arc<Context>) -> Action {
+    ctx.metrics.reconcile_failed(KIND, "product");
+    tracing::warn!(%error, name = %obj.name_any(), "Product reconcile failed");
+    Action::requeue(Duration::from_secs(30))
+}

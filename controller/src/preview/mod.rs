@@ -1,0 +1,958 @@
+//! Previews, the I/O shell around [`crate::reconcile::preview`]: create the Dokploy
+//! application and domain of a pull request's preview, deploy each generation and verify it at
+//! the preview URL, tear it all down on deletion, and sweep orphaned preview targets.
+//!
+//! The same functions run in the cluster (k8s::preview, k8s::product) and in standalone mode.
+//!
+//! Restart safety: the generation id is deterministic and is the deploy's title, so a restarted
+//! reconcile finds a deploy it already sent instead of sending another; the phase is persisted
+//! through the [`StatusSink`] before the deploy call; an application created before a crash
+//! (but not yet recorded) is adopted by its exact preview name in the preview environment.
+//!
+//! What the preview app gets (documented in docs/resources.md): the Artifact's image by digest;
+//! env keys `LAUNCHPLANE_RUNTIME_IDENTITY_JSON`, `LAUNCHPLANE_DEPLOYMENT_RECORD_ID` (the
+//! generation id), `LAUNCHPLANE_ARTIFACT_ID`, `LAUNCHPLANE_SOURCE_GIT_REF`,
+//! `LAUNCHPLANE_PREVIEW_URL` and `PUBLIC_URL`; one domain, `<slug>.<baseDomain>`, on the
+//! product's runtime port. The template target's own env is not copied (it usually holds a
+//! stable lane's credentials).
+
+use crate::observe::prober::{ProbeTarget, Prober, Surfaces};
+use crate::reconcile::preview::{
+    self as pure, InventoryTarget, PreviewNames, SweepInput, SweepPlan, expected_identity, names, plan_sweep,
+    preview_conditions, preview_env, request_generation, serving, set_phase,
+};
+use crate::reconcile::provider_target::claimed_id;
+use futures::future::BoxFuture;
+use jiff::Timestamp;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use launchplane_api::conditions::{Clock, Progress, Transition};
+use launchplane_api::identity::{ClassificationReason, classify, combine};
+use launchplane_api::resources::{
+    Artifact, GenerationPhase, Preview, PreviewStatus, Product, ProviderTarget,
+};
+use launchplane_providers::{
+    DeploymentStatus, OrgSnapshot, Provider, ProviderError, SecretString, ServiceSummary, TargetCategory,
+};
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant};
+use thiserror::Error;
+
+/// Timings and reachability of previews.
+#[derive(Clone, Debug)]
+pub struct PreviewSettings {
+    /// Pause between looks at a running deploy or a probe that does not match yet.
+    pub poll_delay: Duration,
+    /// How long after a generation is requested its deploy may take to finish.
+    pub deploy_timeout: Duration,
+    /// How long after the deploy finished the URL may take to serve the new generation.
+    pub verify_timeout: Duration,
+    /// Wall-clock budget of one reconcile; the rest continues on the next one.
+    pub deadline: Duration,
+    /// Probe preview hosts through this base URL (e.g. the ingress controller's in-cluster
+    /// address, or the simulator's ingress), sending the preview host as `Host`, instead of
+    /// resolving the public preview URL. `None`: probe the public URL.
+    pub probe_via: Option<String>,
+    /// Re-check a settled preview this often.
+    pub resync: Duration,
+}
+
+impl Default for PreviewSettings {
+    fn default() -> Self {
+        PreviewSettings {
+            poll_delay: Duration::from_secs(2),
+            deploy_timeout: Duration::from_secs(900),
+            verify_timeout: Duration::from_secs(120),
+            deadline: Duration::from_secs(60),
+            probe_via: None,
+            resync: Duration::from_secs(300),
+        }
+    }
+}
+
+/// Where a reconcile persists the Preview's status between steps (the status subresource in
+/// the cluster, the state folder in standalone mode). Errors are secret-free strings.
+pub trait StatusSink: Send + Sync {
+    fn save<'a>(&'a self, status: &'a PreviewStatus) -> BoxFuture<'a, Result<(), String>>;
+}
+
+/// A sink that keeps nothing (tests, and callers that write once at the end).
+pub struct NoSink;
+
+impl StatusSink for NoSink {
+    fn save<'a>(&'a self, _status: &'a PreviewStatus) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(async { Ok(()) })
+    }
+}
+
+/// The objects one Preview is reconciled from.
+pub struct PreviewWorld<'a> {
+    pub preview: &'a Preview,
+    pub product: Option<&'a Product>,
+    /// The Product's `preview.templateTargetRef`.
+    pub template: Option<&'a ProviderTarget>,
+    pub artifact: Option<&'a Artifact>,
+}
+
+/// What one reconcile did.
+#[derive(Clone, Debug)]
+pub struct PreviewReport {
+    pub status: PreviewStatus,
+    pub transitions: Vec<Transition>,
+    /// The ttl has passed: the caller deletes the Preview (its finalizer tears it down).
+    pub expired: bool,
+    /// When to look again.
+    pub requeue: Duration,
+    /// A transient failure (the status says so too).
+    pub error: Option<String>,
+}
+
+/// Why a teardown did not complete (secret-free). The finalizer stays.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+pub enum TeardownError {
+    #[error("deleting the preview's Dokploy domain {domain}: {error}")]
+    Domain { domain: String, error: String },
+    #[error("deleting the preview's Dokploy application {target}: {error}")]
+    Application { target: String, error: String },
+    #[error("cannot confirm the teardown: the Dokploy inventory could not be read ({0})")]
+    Inventory(String),
+    #[error("the Dokploy application {0} is still listed after its deletion")]
+    StillListed(String),
+    #[error("the domain {0} is still listed in Dokploy after its deletion")]
+    DomainStillListed(String),
+    #[error("{url} still answers with previewId {preview_id}")]
+    StillServing { url: String, preview_id: String },
+    #[error("no provider client for this preview's ProviderConfig")]
+    NoProvider,
+}
+
+/// What a teardown removed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TeardownReport {
+    pub application: Option<String>,
+    pub domains: Vec<String>,
+}
+
+/// Step failures inside a reconcile.
+enum Failure {
+    /// The provider refused (bad input, gone): the generation fails.
+    Refused(String),
+    /// Try again later.
+    Transient(String),
+}
+
+fn classify_error(e: ProviderError) -> Failure {
+    match e {
+        ProviderError::BadRequest { .. }
+        | ProviderError::NotFound { .. }
+        | ProviderError::Conflict { .. }
+        | ProviderError::InvalidInput { .. } => Failure::Refused(e.to_string()),
+        _ => Failure::Transient(e.to_string()),
+    }
+}
+
+/// The names of `preview`, or why not.
+pub fn preview_names(preview: &Preview, product: &Product) -> Result<PreviewNames, String> {
+    let product_name = product.metadata.name.as_deref().unwrap_or_default();
+    names(
+        product_name,
+        &product.spec.preview,
+        preview.spec.pull_request.number,
+    )
+    .map_err(|e| e.to_string())
+}
+
+/// When `preview` expires: the recorded time, else creation (or now, in standalone mode,
+/// where manifests carry no creation time) plus `ttl`.
+pub fn expiry(preview: &Preview, now: Timestamp) -> Option<Timestamp> {
+    let created = preview
+        .metadata
+        .creation_timestamp
+        .as_ref()
+        .map(|t| t.0)
+        .or_else(|| {
+            preview
+                .status
+                .as_ref()
+                .and_then(|s| s.generations.first())
+                .and_then(|g| g.requested_time.as_ref())
+                .map(|t| t.0)
+        })
+        .unwrap_or(now);
+    match preview.status.as_ref().and_then(|s| s.expires_at.as_ref()) {
+        Some(at) if preview.spec.ttl.is_some() => Some(at.0),
+        _ => pure::expires_at(created, preview.spec.ttl.as_deref()),
+    }
+}
+
+fn probe_target(
+    product: &Product,
+    names: &PreviewNames,
+    settings: &PreviewSettings,
+) -> (ProbeTarget, Option<String>) {
+    let (base_url, host) = match &settings.probe_via {
+        Some(via) => (via.trim_end_matches('/').to_string(), Some(names.host.clone())),
+        None => (names.url.clone(), None),
+    };
+    (
+        ProbeTarget {
+            base_url,
+            health_path: product.spec.health_path.clone(),
+            surfaces: Surfaces::default(),
+        },
+        host,
+    )
+}
+
+/// The id of the Dokploy environment previews of `product` live in: `preview.environment`
+/// (an environment id, or the name of an environment of the template target's project that
+/// holds at least one service), else the template target's own environment.
+fn preview_environment(
+    snapshot: &OrgSnapshot,
+    product: &Product,
+    template_id: &str,
+) -> Result<String, String> {
+    let template = snapshot
+        .services
+        .iter()
+        .find(|s| s.id == template_id)
+        .ok_or_else(|| format!("the template target {template_id} is not in the Dokploy inventory"))?;
+    match product.spec.preview.environment.as_deref() {
+        None => template
+            .environment_id
+            .clone()
+            .ok_or_else(|| format!("Dokploy lists no environment for the template target {template_id}")),
+        Some(wanted) => {
+            let by_name = snapshot.services.iter().find(|s| {
+                s.project_id == template.project_id && s.environment_name.as_deref() == Some(wanted)
+            });
+            Ok(by_name
+                .and_then(|s| s.environment_id.clone())
+                .unwrap_or_else(|| wanted.to_string()))
+        }
+    }
+}
+
+fn in_environment<'a>(
+    snapshot: &'a OrgSnapshot,
+    environment: &'a str,
+) -> impl Iterator<Item = &'a ServiceSummary> {
+    snapshot.services.iter().filter(move |s| {
+        s.category.target() == Some(TargetCategory::Application)
+            && s.environment_id.as_deref() == Some(environment)
+    })
+}
+
+fn stalled(
+    preview: &Preview,
+    old: &PreviewStatus,
+    reason: &str,
+    message: String,
+    now: Timestamp,
+) -> PreviewReport {
+    let newest = old.generations.last();
+    let computed = preview_conditions(
+        &old.conditions,
+        newest,
+        &Progress::Stalled {
+            reason: reason.into(),
+            message: message.clone(),
+        },
+        preview.metadata.generation,
+        now,
+    );
+    let mut status = old.clone();
+    status.observed_generation = preview.metadata.generation;
+    status.conditions = computed.conditions;
+    status.verdict = Some(launchplane_api::Verdict::worst([
+        computed.verdict,
+        launchplane_api::Verdict::Unverifiable,
+    ]));
+    PreviewReport {
+        status,
+        transitions: computed.transitions,
+        expired: false,
+        requeue: Duration::from_secs(300),
+        error: None,
+    }
+}
+
+/// Reconcile one Preview: name it, request the generation for its head commit and artifact,
+/// create its application and domain if needed, deploy, follow, verify. Bounded by
+/// `settings.deadline`; what is left continues on the next call.
+pub async fn reconcile(
+    world: &PreviewWorld<'_>,
+    provider: Option<&dyn Provider>,
+    prober: &Prober,
+    settings: &PreviewSettings,
+    sink: &dyn StatusSink,
+    clock: &dyn Clock,
+) -> PreviewReport {
+    let started = Instant::now();
+    let preview = world.preview;
+    let now = clock.now();
+    let old = preview.status.clone().unwrap_or_default();
+    let expires_at = expiry(preview, now);
+
+    let Some(product) = world.product else {
+        return stalled(
+            preview,
+            &old,
+            "ProductNotFound",
+            format!(
+                "spec.productRef names Product {}, which does not exist",
+                preview.spec.product_ref.name
+            ),
+            now,
+        );
+    };
+    let names = match preview_names(preview, product) {
+        Ok(n) => n,
+        Err(e) => return stalled(preview, &old, "PreviewsNotEnabled", e, now),
+    };
+    let mut status = PreviewStatus {
+        observed_generation: preview.metadata.generation,
+        url: Some(names.url.clone()),
+        slug: Some(names.slug.clone()),
+        expires_at: expires_at.map(Time),
+        ..old.clone()
+    };
+    if pure::is_expired(expires_at, now) {
+        let computed = preview_conditions(
+            &old.conditions,
+            old.generations.last(),
+            &Progress::Reconciling {
+                reason: "Expired".into(),
+                message: format!(
+                    "spec.ttl {} has passed; the Preview is being deleted",
+                    preview.spec.ttl.as_deref().unwrap_or_default()
+                ),
+            },
+            preview.metadata.generation,
+            now,
+        );
+        status.conditions = computed.conditions;
+        status.verdict = Some(computed.verdict);
+        return PreviewReport {
+            status,
+            transitions: computed.transitions,
+            expired: true,
+            requeue: Duration::from_secs(5),
+            error: None,
+        };
+    }
+    let Some(template) = world.template else {
+        return stalled(
+            preview,
+            &status,
+            "TemplateTargetNotFound",
+            "the Product's preview.templateTargetRef names a ProviderTarget that does not exist".into(),
+            now,
+        );
+    };
+    let Some(template_id) = claimed_id(template) else {
+        return stalled(
+            preview,
+            &status,
+            "TemplateTargetNotBound",
+            format!(
+                "the template ProviderTarget {} is not bound to a Dokploy target yet",
+                template.metadata.name.as_deref().unwrap_or_default()
+            ),
+            now,
+        );
+    };
+    let Some(artifact) = world.artifact else {
+        return stalled(
+            preview,
+            &status,
+            "ArtifactNotFound",
+            format!(
+                "spec.artifactRef names Artifact {}, which does not exist; nothing is deployed",
+                preview.spec.artifact_ref.name
+            ),
+            now,
+        );
+    };
+    if let Err(e) = crate::reconcile::artifact::check(&artifact.spec) {
+        return stalled(preview, &status, "ArtifactNotPinned", e, now);
+    }
+    let Some(provider) = provider else {
+        let mut report = stalled(
+            preview,
+            &status,
+            "ProviderUnavailable",
+            "no Dokploy client for the template target's ProviderConfig (see its status)".into(),
+            now,
+        );
+        report.requeue = Duration::from_secs(30);
+        return report;
+    };
+
+    let limit = usize::try_from(product.spec.preview.history_limit).unwrap_or(10);
+    let (generations, _) = request_generation(
+        &status.generations,
+        &names.preview_id,
+        &preview.spec.pull_request.head_sha,
+        &preview.spec.artifact_ref.name,
+        now,
+        limit,
+    );
+    status.generations = generations;
+    let generation_id = pure::generation_id(
+        &names.preview_id,
+        &preview.spec.pull_request.head_sha,
+        &preview.spec.artifact_ref.name,
+    );
+
+    let driven = drive(
+        &mut status,
+        &generation_id,
+        &names,
+        product,
+        &template_id,
+        artifact,
+        provider,
+        prober,
+        settings,
+        sink,
+        clock,
+        started,
+    )
+    .await;
+    let (progress, error, requeue) = match driven {
+        Ok(None) => (Progress::Settled, None, settings.resync),
+        Ok(Some(message)) => (
+            Progress::Reconciling {
+                reason: "Deploying".into(),
+                message,
+            },
+            None,
+            settings.poll_delay,
+        ),
+        Err(e) => (
+            Progress::Reconciling {
+                reason: "ProviderError".into(),
+                message: e.clone(),
+            },
+            Some(e),
+            Duration::from_secs(30),
+        ),
+    };
+    status.serving_generation = serving(&status.generations).map(|g| g.id.clone());
+    let newest = status.generations.iter().find(|g| g.id == generation_id);
+    let computed = preview_conditions(
+        &old.conditions,
+        newest,
+        &progress,
+        preview.metadata.generation,
+        clock.now(),
+    );
+    status.conditions = computed.conditions;
+    status.verdict = Some(computed.verdict);
+    PreviewReport {
+        status,
+        transitions: computed.transitions,
+        expired: false,
+        requeue,
+        error,
+    }
+}
+
+/// Drive the generation forward. `Ok(None)`: settled (Ready or Failed); `Ok(Some(why))`: still
+/// in progress; `Err`: a transient failure.
+#[allow(clippy::too_many_arguments)]
+async fn drive(
+    status: &mut PreviewStatus,
+    generation_id: &str,
+    names: &PreviewNames,
+    product: &Product,
+    template_id: &str,
+    artifact: &Artifact,
+    provider: &dyn Provider,
+    prober: &Prober,
+    settings: &PreviewSettings,
+    sink: &dyn StatusSink,
+    clock: &dyn Clock,
+    started: Instant,
+) -> Result<Option<String>, String> {
+    let phase_of = |status: &PreviewStatus| {
+        status
+            .generations
+            .iter()
+            .find(|g| g.id == generation_id)
+            .map(|g| (g.phase, g.requested_time.as_ref().map(|t| t.0)))
+    };
+    let Some((phase, requested)) = phase_of(status) else {
+        return Err("the generation was not recorded".into());
+    };
+    if matches!(phase, GenerationPhase::Ready | GenerationPhase::Failed) {
+        return Ok(None);
+    }
+    let requested = requested.unwrap_or_else(|| clock.now());
+    let fail = |status: &mut PreviewStatus, evidence: String| {
+        status.generations = set_phase(
+            &status.generations,
+            generation_id,
+            GenerationPhase::Failed,
+            Some(evidence),
+            clock.now(),
+        );
+    };
+
+    // 1. The application: recorded, adopted by its exact name, or created.
+    let target_id = match status.target_id.clone() {
+        Some(id) => id,
+        None => {
+            let snapshot = provider.observe_org().await.map_err(|e| e.to_string())?;
+            let environment = match preview_environment(&snapshot, product, template_id) {
+                Ok(env) => env,
+                Err(e) => {
+                    fail(status, format!("deploy: {e}"));
+                    return Ok(None);
+                }
+            };
+            let existing: Vec<&ServiceSummary> = in_environment(&snapshot, &environment)
+                .filter(|s| s.name.as_deref() == Some(names.target_name.as_str()))
+                .collect();
+            let id = match existing.as_slice() {
+                [one] => one.id.clone(),
+                [] => match provider
+                    .create_application(&environment, &names.target_name, Some(&names.target_name))
+                    .await
+                {
+                    Ok(id) => id,
+                    Err(e) => match classify_error(e) {
+                        Failure::Refused(e) => {
+                            fail(status, format!("deploy: creating the application: {e}"));
+                            return Ok(None);
+                        }
+                        Failure::Transient(e) => return Err(format!("creating the application: {e}")),
+                    },
+                },
+                several => {
+                    fail(
+                        status,
+                        format!(
+                            "deploy: {} Dokploy applications are named {} in the preview environment; \
+                             remove the extra ones (nothing is guessed)",
+                            several.len(),
+                            names.target_name
+                        ),
+                    );
+                    return Ok(None);
+                }
+            };
+            status.target_id = Some(id.clone());
+            sink.save(status).await?;
+            id
+        }
+    };
+
+    // 2. The domain.
+    let detail = provider
+        .target_detail(TargetCategory::Application, &target_id)
+        .await;
+    let detail = match detail {
+        Ok(d) => d,
+        Err(ProviderError::NotFound { .. }) => {
+            // Removed out of band: forget it; the next reconcile creates it again.
+            status.target_id = None;
+            sink.save(status).await?;
+            return Ok(Some("the preview application disappeared; recreating it".into()));
+        }
+        Err(e) => return Err(format!("reading the preview application: {e}")),
+    };
+    if !detail.hosts().contains(&names.host.as_str()) {
+        let port = u16::try_from(product.spec.runtime_port).unwrap_or(8080);
+        let https = names.url.starts_with("https://");
+        if let Err(e) = provider
+            .create_domain(&target_id, &names.host, port, https, None)
+            .await
+        {
+            match classify_error(e) {
+                Failure::Refused(e) => {
+                    fail(status, format!("deploy: adding the domain {}: {e}", names.host));
+                    return Ok(None);
+                }
+                Failure::Transient(e) => return Err(format!("adding the domain: {e}")),
+            }
+        }
+    }
+
+    // 3. Image, env, deploy: once per generation, guarded by the title.
+    let product_name = product.metadata.name.as_deref().unwrap_or_default();
+    let image = artifact.spec.image_reference();
+    let identity = expected_identity(
+        product_name,
+        names,
+        generation_id,
+        &artifact_name(artifact),
+        &artifact.spec.source.commit,
+        &image,
+    );
+    if phase == GenerationPhase::Requested {
+        let existing = provider
+            .find_deployment(TargetCategory::Application, &target_id, generation_id)
+            .await
+            .map_err(|e| format!("looking up the deploy: {e}"))?;
+        if existing.is_none() {
+            if let Err(e) = provider.set_image(&target_id, &image, None).await {
+                return match classify_error(e) {
+                    Failure::Refused(e) => {
+                        fail(status, format!("deploy: setting the image: {e}"));
+                        Ok(None)
+                    }
+                    Failure::Transient(e) => Err(format!("setting the image: {e}")),
+                };
+            }
+            let env: BTreeMap<String, SecretString> = preview_env(&identity, names)
+                .into_iter()
+                .map(|(k, v)| (k, SecretString::new(v)))
+                .collect();
+            if let Err(e) = provider
+                .merge_env(TargetCategory::Application, &target_id, env, BTreeSet::new())
+                .await
+            {
+                return match classify_error(e) {
+                    Failure::Refused(e) => {
+                        fail(status, format!("deploy: writing the env: {e}"));
+                        Ok(None)
+                    }
+                    Failure::Transient(e) => Err(format!("writing the env: {e}")),
+                };
+            }
+        }
+        status.generations = set_phase(
+            &status.generations,
+            generation_id,
+            GenerationPhase::Deploying,
+            None,
+            clock.now(),
+        );
+        sink.save(status).await?;
+        if existing.is_none() {
+            let description = format!(
+                "Launchplane preview {} of {} ({})",
+                names.preview_id, product_name, image
+            );
+            if let Err(e) = provider
+                .deploy(
+                    TargetCategory::Application,
+                    &target_id,
+                    generation_id,
+                    &description,
+                )
+                .await
+            {
+                match classify_error(e) {
+                    Failure::Refused(e) => {
+                        fail(status, format!("deploy: {e}"));
+                        return Ok(None);
+                    }
+                    // Maybe sent: following it by title decides.
+                    Failure::Transient(e) => {
+                        tracing::warn!(error = %e, "preview deploy call failed; following it")
+                    }
+                }
+            }
+        }
+    }
+
+    // 4. Follow the deploy.
+    let deploy_deadline = requested
+        .checked_add(jiff::SignedDuration::try_from(settings.deploy_timeout).unwrap_or_default())
+        .unwrap_or(requested);
+    let finished_at = loop {
+        let found = provider
+            .find_deployment(TargetCategory::Application, &target_id, generation_id)
+            .await
+            .map_err(|e| format!("following the deploy: {e}"))?;
+        match found.as_ref().map(|d| &d.status) {
+            Some(DeploymentStatus::Done) => break clock.now(),
+            Some(s @ (DeploymentStatus::Error | DeploymentStatus::Cancelled)) => {
+                let word = if *s == DeploymentStatus::Error {
+                    "error"
+                } else {
+                    "cancelled"
+                };
+                fail(
+                    status,
+                    format!("deploy: Dokploy deployment {generation_id} ended {word}"),
+                );
+                return Ok(None);
+            }
+            _ => {}
+        }
+        if clock.now() >= deploy_deadline {
+            fail(
+                status,
+                format!(
+                    "deploy: Dokploy deployment {generation_id} did not finish within {}s",
+                    settings.deploy_timeout.as_secs()
+                ),
+            );
+            return Ok(None);
+        }
+        if started.elapsed() + settings.poll_delay >= settings.deadline {
+            return Ok(Some(format!("deployment {generation_id} is running")));
+        }
+        tokio::time::sleep(settings.poll_delay).await;
+    };
+
+    // 5. Verify the identity at the preview URL.
+    let (target, host) = probe_target(product, names, settings);
+    let verify_deadline = finished_at
+        .checked_add(jiff::SignedDuration::try_from(settings.verify_timeout).unwrap_or_default())
+        .unwrap_or(finished_at);
+    loop {
+        let probe = prober.probe_as(&target, host.as_deref()).await;
+        let observed = combine(&probe.observations);
+        let class = classify(&identity, &observed, true);
+        if class.reason == ClassificationReason::Matched && probe.healthy() {
+            status.generations = set_phase(
+                &status.generations,
+                generation_id,
+                GenerationPhase::Ready,
+                Some(format!(
+                    "deploy done; health HTTP {}; identity Matched at {}",
+                    probe.health_status.unwrap_or_default(),
+                    names.url
+                )),
+                clock.now(),
+            );
+            return Ok(None);
+        }
+        if clock.now() >= verify_deadline {
+            fail(
+                status,
+                format!(
+                    "identity {} at {} (health {}): {}",
+                    class.verdict,
+                    names.url,
+                    probe
+                        .health_status
+                        .map_or_else(|| "no answer".to_string(), |c| format!("HTTP {c}")),
+                    class.message
+                ),
+            );
+            return Ok(None);
+        }
+        if started.elapsed() + settings.poll_delay >= settings.deadline {
+            return Ok(Some(format!(
+                "waiting for {} to serve generation {generation_id}",
+                names.url
+            )));
+        }
+        tokio::time::sleep(settings.poll_delay).await;
+    }
+}
+
+fn artifact_name(artifact: &Artifact) -> String {
+    artifact.metadata.name.clone().unwrap_or_default()
+}
+
+/// What teardown needs to know about a preview, from its spec where that still validates and
+/// from what its status recorded otherwise.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TeardownTarget {
+    /// The recorded application id, if one was created.
+    pub target_id: Option<String>,
+    /// `shop-pr-42` (to find an application created but never recorded).
+    pub target_name: Option<String>,
+    pub host: Option<String>,
+    pub url: Option<String>,
+    pub preview_id: Option<String>,
+    pub health_path: String,
+}
+
+impl TeardownTarget {
+    /// From the Preview's status (target id, slug, URL) and, when available, its Product.
+    pub fn of(preview: &Preview, product: Option<&Product>) -> Self {
+        let status = preview.status.clone().unwrap_or_default();
+        let derived = product.and_then(|p| preview_names(preview, p).ok());
+        let product_name = product
+            .and_then(|p| p.metadata.name.clone())
+            .unwrap_or_else(|| preview.spec.product_ref.name.clone());
+        let slug = status
+            .slug
+            .clone()
+            .or_else(|| derived.as_ref().map(|n| n.slug.clone()));
+        let url = status
+            .url
+            .clone()
+            .or_else(|| derived.as_ref().map(|n| n.url.clone()));
+        let host = url.as_deref().and_then(|u| {
+            let rest = u.split_once("://").map_or(u, |(_, r)| r);
+            rest.split(['/', ':']).next().map(str::to_string)
+        });
+        TeardownTarget {
+            target_id: status.target_id.clone(),
+            target_name: slug.as_ref().map(|s| format!("{product_name}-{s}")),
+            preview_id: slug.as_ref().map(|s| format!("{product_name}-{s}")),
+            host,
+            url,
+            health_path: product.map_or_else(|| "/healthz".into(), |p| p.spec.health_path.clone()),
+        }
+    }
+}
+
+/// Tear a preview down: delete its domain and application, then confirm both are absent from
+/// the Dokploy inventory and that its URL no longer answers with its previewId. Any failure
+/// keeps the finalizer (the caller writes why).
+pub async fn teardown(
+    target: &TeardownTarget,
+    provider: Option<&dyn Provider>,
+    prober: &Prober,
+    settings: &PreviewSettings,
+) -> Result<TeardownReport, TeardownError> {
+    let provider = provider.ok_or(TeardownError::NoProvider)?;
+    let mut report = TeardownReport::default();
+    let snapshot = provider
+        .observe_org()
+        .await
+        .map_err(|e| TeardownError::Inventory(e.to_string()))?;
+    // The recorded id; else an application with the exact preview name (created, never recorded).
+    let ids: Vec<String> = match &target.target_id {
+        Some(id) => vec![id.clone()],
+        None => snapshot
+            .services
+            .iter()
+            .filter(|s| {
+                s.category.target() == Some(TargetCategory::Application)
+                    && s.name.is_some()
+                    && s.name == target.target_name
+            })
+            .map(|s| s.id.clone())
+            .collect(),
+    };
+    for id in &ids {
+        for domain in snapshot
+            .domains
+            .iter()
+            .filter(|d| d.service_owner_id.as_deref() == Some(id.as_str()))
+        {
+            provider
+                .delete_domain(&domain.domain_id)
+                .await
+                .map_err(|e| TeardownError::Domain {
+                    domain: domain.host.clone(),
+                    error: e.to_string(),
+                })?;
+            report.domains.push(domain.host.clone());
+        }
+        provider
+            .delete_application(id)
+            .await
+            .map_err(|e| TeardownError::Application {
+                target: id.clone(),
+                error: e.to_string(),
+            })?;
+        report.application = Some(id.clone());
+    }
+    // Confirm.
+    let after = provider
+        .observe_org()
+        .await
+        .map_err(|e| TeardownError::Inventory(e.to_string()))?;
+    if let Some(id) = ids.iter().find(|id| after.services.iter().any(|s| &s.id == *id)) {
+        return Err(TeardownError::StillListed(id.clone()));
+    }
+    if let Some(host) = &target.host
+        && after.domains.iter().any(|d| &d.host == host)
+    {
+        return Err(TeardownError::DomainStillListed(host.clone()));
+    }
+    if let (Some(url), Some(host), Some(preview_id)) = (&target.url, &target.host, &target.preview_id) {
+        let (base_url, host_header) = match &settings.probe_via {
+            Some(via) => (via.trim_end_matches('/').to_string(), Some(host.as_str())),
+            None => (url.clone(), None),
+        };
+        let probe = prober
+            .probe_as(
+                &ProbeTarget {
+                    base_url,
+                    health_path: target.health_path.clone(),
+                    surfaces: Surfaces::default(),
+                },
+                host_header,
+            )
+            .await;
+        let observed = combine(&probe.observations);
+        if observed.payload.as_ref().and_then(|p| p.preview_id.as_deref()) == Some(preview_id.as_str()) {
+            return Err(TeardownError::StillServing {
+                url: url.clone(),
+                preview_id: preview_id.clone(),
+            });
+        }
+    }
+    Ok(report)
+}
+
+/// What a sweep saw and did.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SweepReport {
+    pub plan: SweepPlan,
+    /// Target ids deleted this sweep.
+    pub deleted: Vec<String>,
+    /// Deletions that failed, with why (secret-free).
+    pub failed: Vec<(String, String)>,
+}
+
+/// Sweep the preview environment of `product`: list its targets (one `observe_org`), let
+/// [`plan_sweep`] decide, delete what it allows. `live`: the pull-request numbers of existing
+/// Previews; `previous_count`: the previous successful sweep's inventory size.
+pub async fn sweep(
+    product: &Product,
+    template: Option<&ProviderTarget>,
+    live: &BTreeSet<i64>,
+    previous_count: Option<usize>,
+    provider: Option<&dyn Provider>,
+) -> SweepReport {
+    let product_name = product.metadata.name.as_deref().unwrap_or_default();
+    let listed: Result<Vec<InventoryTarget>, String> = async {
+        let provider = provider.ok_or("no Dokploy client for the template target's ProviderConfig")?;
+        let template_id = template
+            .and_then(claimed_id)
+            .ok_or("the preview template target is missing or not bound")?;
+        let snapshot = provider.observe_org().await.map_err(|e| e.to_string())?;
+        let environment = preview_environment(&snapshot, product, &template_id)?;
+        Ok(in_environment(&snapshot, &environment)
+            .map(|s| InventoryTarget {
+                id: s.id.clone(),
+                name: s.name.clone().unwrap_or_default(),
+            })
+            .collect())
+    }
+    .await;
+    let plan = plan_sweep(&SweepInput {
+        product: product_name,
+        policy: &product.spec.preview,
+        inventory: listed.as_ref().map(Vec::as_slice).map_err(Clone::clone),
+        previous_count,
+        live,
+    });
+    let mut report = SweepReport {
+        plan,
+        ..SweepReport::default()
+    };
+    if let Some(provider) = provider {
+        for id in report.plan.delete.clone() {
+            match provider.delete_application(&id).await {
+                Ok(()) => report.deleted.push(id),
+                Err(e) => report.failed.push((id, e.to_string())),
+            }
+        }
+    }
+    report
+}
+
+/// The orphans still there after the sweep's deletions (what Product status lists).
+pub fn orphans_after(report: &SweepReport) -> Vec<launchplane_api::resources::OrphanTarget> {
+    report
+        .plan
+        .orphans
+        .iter()
+        .filter(|o| !report.deleted.contains(&o.target_id))
+        .cloned()
+        .collect()
+}

@@ -1,0 +1,483 @@
+//! Preview lifecycle against the Dokploy simulator, through the real preview executor, client
+//! and prober (probing the preview host through the simulator's ingress, which routes by
+//! `Host`): create to Ready, a new generation, a failed generation keeping the serving one,
+//! teardown (success, failure keeping the preview, status-only teardown of a preview whose
+//! spec no longer validates), ttl, and the orphan sweep (report, delete within budget,
+//! refusal on a failed or shrunken inventory).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use jiff::Timestamp;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use launchplane::observe::prober::{Prober, ProberConfig};
+use launchplane::preview::{
+    NoSink, PreviewReport, PreviewSettings, PreviewWorld, TeardownError, TeardownTarget, reconcile, sweep,
+    teardown,
+};
+use launchplane_api::conditions::{SystemClock, find, types};
+use launchplane_api::resources::{
+    Artifact, ArtifactImage, ArtifactSpec, CleanupPolicy, GenerationPhase, LocalObjectRef, ManagementPolicy,
+    Preview, PreviewPolicy, PreviewSpec, Product, ProductSpec, ProviderTarget, ProviderTargetSpec,
+    PullRequest, SourceRef, TargetCategory,
+};
+use launchplane_e2e::sim::{DokploySim, Fault, SeedApplication, SimConfig};
+use launchplane_providers::{DokployClient, DokployConfig, Provider, RateLimit, RetryPolicy};
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+const NS: &str = "shop";
+const HOST: &str = "pr-42.preview.shop.test";
+
+fn artifact(name: &str, c: char) -> Artifact {
+    let mut a = Artifact::new(
+        name,
+        ArtifactSpec {
+            image: ArtifactImage {
+                repository: "ghcr.io/acme/shop".into(),
+                digest: format!("sha256:{}", c.to_string().repeat(64)),
+            },
+            source: SourceRef {
+                repository: "github.com/acme/shop".into(),
+                commit: c.to_string().repeat(40),
+            },
+            ..Default::default()
+        },
+    );
+    a.metadata.namespace = Some(NS.into());
+    a
+}
+
+struct World {
+    sim: DokploySim,
+    client: DokployClient,
+    prober: Prober,
+    product: Product,
+    template: ProviderTarget,
+    artifacts: Vec<Artifact>,
+    preview: Preview,
+    env: String,
+}
+
+async fn world(cleanup: CleanupPolicy, budget: i32) -> World {
+    let sim = DokploySim::start(SimConfig {
+        deploy_duration: Duration::from_millis(50),
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap();
+    let (project, _production) = sim.seed_project("shop");
+    let env = sim.seed_environment(&project, "previews").unwrap();
+    let template_id = sim
+        .seed_application(
+            &env,
+            SeedApplication {
+                name: "shop-preview-template".into(),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let mut product = Product::new(
+        "shop",
+        ProductSpec {
+            display_name: "Shop".into(),
+            repository: "github.com/acme/shop".into(),
+            image_repository: "ghcr.io/acme/shop".into(),
+            preview: PreviewPolicy {
+                enabled: true,
+                base_domain: Some("preview.shop.test".into()),
+                template_target_ref: Some(LocalObjectRef::new("shop-preview-template")),
+                cleanup,
+                delete_budget: budget,
+                history_limit: 3,
+                ..PreviewPolicy::default()
+            },
+            ..Default::default()
+        },
+    );
+    product.metadata.namespace = Some(NS.into());
+    let mut template = ProviderTarget::new(
+        "shop-preview-template",
+        ProviderTargetSpec {
+            provider_config_ref: LocalObjectRef::new("dokploy"),
+            target_category: TargetCategory::Application,
+            target_id: Some(template_id),
+            display_name: "shop-preview-template".into(),
+            management_policy: ManagementPolicy::Observe,
+            ..Default::default()
+        },
+    );
+    template.metadata.namespace = Some(NS.into());
+    let mut config = DokployConfig::new(sim.base_url(), sim.api_key());
+    config.retry = RetryPolicy {
+        max_attempts: 1,
+        ..RetryPolicy::default()
+    };
+    config.rate_limit = RateLimit {
+        per_second: 1000.0,
+        burst: 1000,
+    };
+    let client = DokployClient::new(config).unwrap();
+    World {
+        sim,
+        client,
+        prober: Prober::new(ProberConfig::default()).unwrap(),
+        product,
+        template,
+        artifacts: vec![
+            artifact("shop-a", 'a'),
+            artifact("shop-b", 'b'),
+            artifact("shop-c", 'c'),
+        ],
+        preview: preview(42, 'a', "shop-a"),
+        env,
+    }
+}
+
+fn preview(number: i64, head: char, artifact: &str) -> Preview {
+    let mut p = Preview::new(
+        &format!("shop-pr-{number}"),
+        PreviewSpec {
+            product_ref: LocalObjectRef::new("shop"),
+            pull_request: PullRequest {
+                repository: "github.com/acme/shop".into(),
+                number,
+                url: None,
+                head_sha: head.to_string().repeat(40),
+            },
+            artifact_ref: LocalObjectRef::new(artifact),
+            ttl: None,
+        },
+    );
+    p.metadata.namespace = Some(NS.into());
+    p.metadata.generation = Some(1);
+    p
+}
+
+impl World {
+    fn settings(&self) -> PreviewSettings {
+        PreviewSettings {
+            poll_delay: Duration::from_millis(40),
+            deploy_timeout: Duration::from_secs(20),
+            verify_timeout: Duration::from_secs(3),
+            deadline: Duration::from_secs(20),
+            probe_via: Some(self.sim.ingress_url()),
+            resync: Duration::from_secs(300),
+        }
+    }
+
+    async fn run(&mut self) -> PreviewReport {
+        let artifact = self
+            .artifacts
+            .iter()
+            .find(|a| a.metadata.name.as_deref() == Some(&self.preview.spec.artifact_ref.name));
+        let world = PreviewWorld {
+            preview: &self.preview,
+            product: Some(&self.product),
+            template: Some(&self.template),
+            artifact,
+        };
+        let report = reconcile(
+            &world,
+            Some(&self.client as &dyn Provider),
+            &self.prober,
+            &self.settings(),
+            &NoSink,
+            &SystemClock,
+        )
+        .await;
+        self.preview.status = Some(report.status.clone());
+        report
+    }
+
+    fn set(&mut self, head: char, artifact: &str) {
+        self.preview.spec.pull_request.head_sha = head.to_string().repeat(40);
+        self.preview.spec.artifact_ref = LocalObjectRef::new(artifact);
+    }
+
+    async fn ingress(&self, host: &str) -> (u16, String) {
+        let response = reqwest::Client::new()
+            .get(format!("{}/healthz", self.sim.ingress_url()))
+            .header("host", host)
+            .send()
+            .await
+            .unwrap();
+        let code = response.status().as_u16();
+        (code, response.text().await.unwrap_or_default())
+    }
+
+    fn seed_orphan(&self, name: &str) -> String {
+        self.sim
+            .seed_application(
+                &self.env,
+                SeedApplication {
+                    name: name.into(),
+                    ..Default::default()
+                },
+            )
+            .unwrap()
+    }
+}
+
+fn phases(report: &PreviewReport) -> Vec<GenerationPhase> {
+    report.status.generations.iter().map(|g| g.phase).collect()
+}
+
+#[tokio::test]
+async fn a_preview_goes_to_ready_then_new_generations_and_a_failed_one_keeps_the_serving_one() {
+    let mut w = world(CleanupPolicy::Report, 3).await;
+    let report = w.run().await;
+    assert!(report.error.is_none(), "{:?}", report.error);
+    let s = &report.status;
+    assert_eq!(s.url.as_deref(), Some("https://pr-42.preview.shop.test"));
+    assert_eq!(s.slug.as_deref(), Some("pr-42"));
+    let app = s.target_id.clone().expect("the application id is recorded");
+    assert_eq!(phases(&report), vec![GenerationPhase::Ready]);
+    let first = s.generations[0].id.clone();
+    assert_eq!(s.serving_generation.as_deref(), Some(first.as_str()));
+    assert!(
+        s.generations[0]
+            .evidence
+            .as_deref()
+            .unwrap()
+            .contains("identity Matched"),
+        "{:?}",
+        s.generations[0].evidence
+    );
+    let ready = find(&s.conditions, types::READY).unwrap();
+    assert_eq!(ready.status, "True", "{ready:?}");
+    // The app: created in the preview environment, image by digest, identity and URL keys.
+    let service = w.sim.service_json(&app).unwrap();
+    assert_eq!(service["name"], "shop-pr-42");
+    assert_eq!(service["environmentId"], w.env.as_str());
+    assert_eq!(
+        w.sim.docker_image(&app).as_deref(),
+        Some(format!("ghcr.io/acme/shop@sha256:{}", "a".repeat(64)).as_str())
+    );
+    let env = w.sim.application_env(&app).unwrap();
+    assert!(
+        env.contains("LAUNCHPLANE_PREVIEW_URL=https://pr-42.preview.shop.test"),
+        "{env}"
+    );
+    assert!(
+        env.contains("PUBLIC_URL=https://pr-42.preview.shop.test"),
+        "{env}"
+    );
+    let (code, body) = w.ingress(HOST).await;
+    assert_eq!(code, 200);
+    assert!(
+        body.contains(&format!("\"previewGenerationId\":\"{first}\"")),
+        "{body}"
+    );
+    assert!(body.contains("\"previewId\":\"shop-pr-42\""), "{body}");
+
+    // A second reconcile of the same spec changes nothing in Dokploy.
+    let deploys = w.sim.call_count("application.deploy");
+    let creates = w.sim.call_count("application.create");
+    let report = w.run().await;
+    assert_eq!(phases(&report), vec![GenerationPhase::Ready]);
+    assert_eq!(w.sim.call_count("application.deploy"), deploys);
+    assert_eq!(w.sim.call_count("application.create"), creates);
+
+    // A new head commit and artifact: a new generation, now serving.
+    w.set('b', "shop-b");
+    let report = w.run().await;
+    assert_eq!(
+        phases(&report),
+        vec![GenerationPhase::Ready, GenerationPhase::Ready]
+    );
+    let second = report.status.generations[1].id.clone();
+    assert_ne!(first, second);
+    assert_eq!(report.status.serving_generation.as_deref(), Some(second.as_str()));
+    assert_eq!(
+        report.status.target_id.as_deref(),
+        Some(app.as_str()),
+        "the same app is reused"
+    );
+    assert_eq!(w.sim.call_count("application.create"), creates);
+
+    // A generation whose deploy fails: recorded Failed with evidence; the previous Ready one
+    // is still the serving one, and the URL still serves it.
+    w.sim.inject("application.deploy", Fault::DeployError);
+    w.set('c', "shop-c");
+    let report = w.run().await;
+    assert_eq!(
+        phases(&report),
+        vec![
+            GenerationPhase::Ready,
+            GenerationPhase::Ready,
+            GenerationPhase::Failed
+        ]
+    );
+    let failed = &report.status.generations[2];
+    assert!(
+        failed.evidence.as_deref().unwrap().contains("ended error"),
+        "{failed:?}"
+    );
+    assert!(failed.finished_time.is_some());
+    assert_eq!(report.status.serving_generation.as_deref(), Some(second.as_str()));
+    let ready = find(&report.status.conditions, types::READY).unwrap();
+    assert_eq!(ready.status, "False");
+    let (_, body) = w.ingress(HOST).await;
+    assert!(body.contains(&second), "{body}");
+
+    // History is bounded by historyLimit (3), never dropping the serving generation.
+    w.sim.clear_faults();
+    w.set('a', "shop-b");
+    let report = w.run().await;
+    assert_eq!(report.status.generations.len(), 3);
+    assert!(!report.status.generations.iter().any(|g| g.id == first));
+    assert_eq!(report.status.generations[2].phase, GenerationPhase::Ready);
+    w.sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn teardown_removes_app_and_domain_and_a_failed_teardown_says_why() {
+    let mut w = world(CleanupPolicy::Report, 3).await;
+    let report = w.run().await;
+    let app = report.status.target_id.clone().unwrap();
+    assert_eq!(w.ingress(HOST).await.0, 200);
+    let target = TeardownTarget::of(&w.preview, Some(&w.product));
+
+    // application.delete fails: the teardown fails, says why, and the app is still there.
+    w.sim.inject("application.delete", Fault::Status(500));
+    let err = teardown(&target, Some(&w.client), &w.prober, &w.settings())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, TeardownError::Application { .. }), "{err}");
+    assert!(err.to_string().contains(&app), "{err}");
+    assert!(w.sim.service_json(&app).is_some());
+    assert!(w.sim.call_count("domain.delete") >= 1, "the domain went first");
+
+    // Once Dokploy answers again, the teardown completes and confirms both are gone.
+    w.sim.clear_faults();
+    let done = teardown(&target, Some(&w.client), &w.prober, &w.settings())
+        .await
+        .unwrap();
+    assert_eq!(done.application.as_deref(), Some(app.as_str()));
+    assert!(w.sim.service_json(&app).is_none());
+    assert_eq!(w.ingress(HOST).await.0, 404);
+
+    // Idempotent: tearing down what is gone succeeds.
+    teardown(&target, Some(&w.client), &w.prober, &w.settings())
+        .await
+        .unwrap();
+
+    // An unreadable inventory means the teardown cannot be confirmed.
+    w.sim.inject("overview.services", Fault::Status(500));
+    let err = teardown(&target, Some(&w.client), &w.prober, &w.settings())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, TeardownError::Inventory(_)), "{err}");
+    w.sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_preview_whose_spec_no_longer_validates_is_torn_down_from_its_status() {
+    let mut w = world(CleanupPolicy::Report, 3).await;
+    let report = w.run().await;
+    let app = report.status.target_id.clone().unwrap();
+    // The Product is gone (or its policy broken): only the status is left to go by.
+    w.preview.spec.product_ref = LocalObjectRef::new("no-such-product");
+    let target = TeardownTarget::of(&w.preview, None);
+    assert_eq!(target.target_id.as_deref(), Some(app.as_str()));
+    assert_eq!(target.host.as_deref(), Some(HOST));
+    teardown(&target, Some(&w.client), &w.prober, &w.settings())
+        .await
+        .unwrap();
+    assert!(w.sim.service_json(&app).is_none());
+    assert_eq!(w.ingress(HOST).await.0, 404);
+    w.sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_expired_preview_asks_to_be_deleted_without_touching_dokploy() {
+    let mut w = world(CleanupPolicy::Report, 3).await;
+    w.preview.spec.ttl = Some("1h".into());
+    w.preview.metadata.creation_timestamp = Some(Time(
+        Timestamp::now()
+            .checked_sub(jiff::SignedDuration::from_hours(2))
+            .unwrap(),
+    ));
+    let report = w.run().await;
+    assert!(report.expired);
+    let expires = report.status.expires_at.clone().unwrap().0;
+    assert!(expires < Timestamp::now());
+    let reconciling = find(&report.status.conditions, types::RECONCILING).unwrap();
+    assert_eq!(reconciling.reason, "Expired");
+    assert_eq!(w.sim.call_count("application.create"), 0);
+
+    // Not yet expired: deploys as usual and records when it will expire.
+    w.preview.metadata.creation_timestamp = Some(Time(Timestamp::now()));
+    w.preview.status = None;
+    let report = w.run().await;
+    assert!(!report.expired);
+    assert!(report.status.expires_at.unwrap().0 > Timestamp::now());
+    w.sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_sweep_reports_orphans_and_deletes_nothing_under_report() {
+    let w = world(CleanupPolicy::Report, 3).await;
+    let orphan = w.seed_orphan("shop-pr-7");
+    let _live = w.seed_orphan("shop-pr-42");
+    let _unrelated = w.seed_orphan("shop-worker");
+    let live = BTreeSet::from([42]);
+    let report = sweep(&w.product, Some(&w.template), &live, None, Some(&w.client)).await;
+    let ids: Vec<&str> = report.plan.orphans.iter().map(|o| o.target_id.as_str()).collect();
+    assert_eq!(ids, vec![orphan.as_str()]);
+    assert_eq!(report.plan.orphans[0].display_name.as_deref(), Some("shop-pr-7"));
+    assert!(report.deleted.is_empty());
+    assert_eq!(report.plan.count, Some(4));
+    assert_eq!(w.sim.call_count("application.delete"), 0);
+    w.sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_sweep_deletes_within_budget_and_refuses_on_a_failed_or_shrunken_inventory() {
+    let w = world(CleanupPolicy::Delete, 2).await;
+    let orphans: Vec<String> = (1..=3).map(|n| w.seed_orphan(&format!("shop-pr-{n}"))).collect();
+    let live = BTreeSet::new();
+
+    // A failed listing: nothing deleted, and why.
+    w.sim.inject("overview.services", Fault::Status(500));
+    let report = sweep(&w.product, Some(&w.template), &live, Some(4), Some(&w.client)).await;
+    assert!(
+        report
+            .plan
+            .refused
+            .as_deref()
+            .unwrap()
+            .contains("could not be listed")
+    );
+    assert!(report.deleted.is_empty());
+    assert_eq!(report.plan.count, None);
+    w.sim.clear_faults();
+
+    // A listing markedly smaller than the previous sweep's: nothing deleted.
+    let report = sweep(&w.product, Some(&w.template), &live, Some(20), Some(&w.client)).await;
+    assert!(report.plan.refused.as_deref().unwrap().contains("markedly fewer"));
+    assert_eq!(report.plan.orphans.len(), 3);
+    assert_eq!(w.sim.call_count("application.delete"), 0);
+
+    // A whole listing: two deleted (the budget), the third kept and listed.
+    let report = sweep(&w.product, Some(&w.template), &live, Some(4), Some(&w.client)).await;
+    assert_eq!(report.deleted.len(), 2);
+    assert_eq!(w.sim.call_count("application.delete"), 2);
+    let kept: Vec<&String> = orphans.iter().filter(|o| !report.deleted.contains(o)).collect();
+    assert_eq!(kept.len(), 1);
+    assert!(w.sim.service_json(kept[0]).is_some());
+    assert!(
+        report
+            .plan
+            .orphans
+            .iter()
+            .any(|o| o.target_id == *kept[0] && o.reason.as_deref().unwrap().contains("deleteBudget"))
+    );
+    // The template itself never follows the preview naming, so it is never a candidate.
+    assert!(
+        w.sim
+            .service_json(w.template.spec.target_id.as_deref().unwrap())
+            .is_some()
+    );
+    w.sim.shutdown().await;
+}

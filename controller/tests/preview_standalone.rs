@@ -1,0 +1,209 @@
+//! Standalone previews against the Dokploy simulator: a Preview in the folder is deployed to
+//! Ready and counted on its Product (with its protected artifacts and the orphans of the
+//! preview environment); once its manifest leaves the folder it is torn down and forgotten,
+//! and a teardown that fails keeps it recorded and fails the round's row.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use jiff::Timestamp;
+use launchplane::observe::prober::{Prober, ProberConfig};
+use launchplane::preview::PreviewSettings;
+use launchplane::standalone::engine::Engine;
+use launchplane::standalone::inputs::Inputs;
+use launchplane::standalone::report::Row;
+use launchplane::standalone::state::StateDir;
+use launchplane_api::resources::{
+    Artifact, ArtifactImage, ArtifactSpec, LocalObjectRef, Preview, PreviewPolicy, PreviewSpec, Product,
+    ProductSpec, ProductStatus, ProviderConfig, ProviderConfigSpec, ProviderTarget, ProviderTargetSpec,
+    PullRequest, RateLimit, SecretKeyRef, SourceRef, TargetCategory,
+};
+use launchplane_api::verdict::Verdict;
+use launchplane_e2e::sim::{DokploySim, Fault, SeedApplication, SimConfig};
+use std::time::Duration;
+
+const NS: &str = "shop";
+
+fn ns<K: kube::Resource>(mut o: K) -> K {
+    o.meta_mut().namespace = Some(NS.into());
+    o
+}
+
+fn inputs(sim: &DokploySim, template_id: &str) -> Inputs {
+    let config = ns(ProviderConfig::new(
+        "dokploy",
+        ProviderConfigSpec {
+            url: sim.base_url(),
+            api_key_secret_ref: SecretKeyRef {
+                name: "dokploy".into(),
+                key: "apiKey".into(),
+            },
+            rate_limit: RateLimit {
+                requests_per_second: 1000,
+                burst: 1000,
+            },
+            ..Default::default()
+        },
+    ));
+    let template = ns(ProviderTarget::new(
+        "shop-preview-template",
+        ProviderTargetSpec {
+            provider_config_ref: LocalObjectRef::new("dokploy"),
+            target_category: TargetCategory::Application,
+            target_id: Some(template_id.into()),
+            display_name: "shop-preview-template".into(),
+            ..Default::default()
+        },
+    ));
+    let product = ns(Product::new(
+        "shop",
+        ProductSpec {
+            display_name: "Shop".into(),
+            repository: "github.com/acme/shop".into(),
+            image_repository: "ghcr.io/acme/shop".into(),
+            preview: PreviewPolicy {
+                enabled: true,
+                base_domain: Some("preview.shop.test".into()),
+                template_target_ref: Some(LocalObjectRef::new("shop-preview-template")),
+                ..PreviewPolicy::default()
+            },
+            ..Default::default()
+        },
+    ));
+    let artifact = ns(Artifact::new(
+        "shop-a",
+        ArtifactSpec {
+            image: ArtifactImage {
+                repository: "ghcr.io/acme/shop".into(),
+                digest: format!("sha256:{}", "a".repeat(64)),
+            },
+            source: SourceRef {
+                repository: "github.com/acme/shop".into(),
+                commit: "a".repeat(40),
+            },
+            ..Default::default()
+        },
+    ));
+    let preview = ns(Preview::new(
+        "shop-pr-42",
+        PreviewSpec {
+            product_ref: LocalObjectRef::new("shop"),
+            pull_request: PullRequest {
+                repository: "github.com/acme/shop".into(),
+                number: 42,
+                url: None,
+                head_sha: "a".repeat(40),
+            },
+            artifact_ref: LocalObjectRef::new("shop-a"),
+            ttl: None,
+        },
+    ));
+    Inputs {
+        configs: vec![config],
+        targets: vec![template],
+        products: vec![product],
+        artifacts: vec![artifact],
+        previews: vec![preview],
+        ..Default::default()
+    }
+}
+
+fn row<'a>(rows: &'a [Row], kind: &str, name: &str) -> &'a Row {
+    rows.iter()
+        .find(|r| r.kind == kind && r.name == name)
+        .unwrap_or_else(|| panic!("no {kind}/{name} row in {rows:#?}"))
+}
+
+#[tokio::test]
+async fn a_folder_preview_is_deployed_counted_and_torn_down_when_its_manifest_goes() {
+    let sim = DokploySim::start(SimConfig {
+        deploy_duration: Duration::from_millis(50),
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap();
+    let (project, _) = sim.seed_project("shop");
+    let env = sim.seed_environment(&project, "previews").unwrap();
+    let template_id = sim
+        .seed_application(
+            &env,
+            SeedApplication {
+                name: "shop-preview-template".into(),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let orphan = sim
+        .seed_application(
+            &env,
+            SeedApplication {
+                name: "shop-pr-7".into(),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let state = StateDir::new(dir.path());
+    let key = sim.api_key();
+    let mut engine = Engine::new(
+        Prober::new(ProberConfig::default()).unwrap(),
+        state.clone(),
+        Box::new(move |v: &str| (v == "LAUNCHPLANE_API_KEY_DOKPLOY").then(|| key.clone())),
+    )
+    .with_previews(PreviewSettings {
+        poll_delay: Duration::from_millis(40),
+        deploy_timeout: Duration::from_secs(20),
+        verify_timeout: Duration::from_secs(3),
+        deadline: Duration::from_secs(20),
+        probe_via: Some(sim.ingress_url()),
+        resync: Duration::from_secs(300),
+    });
+    let mut folder = inputs(&sim, &template_id);
+
+    let rows = engine.round(&folder, Timestamp::now()).await;
+    let preview = row(&rows, "Preview", "shop-pr-42");
+    assert_eq!(preview.verdict, Verdict::Matched, "{preview:?}");
+    assert!(
+        preview.message.contains("https://pr-42.preview.shop.test"),
+        "{preview:?}"
+    );
+    let product = row(&rows, "Product", "shop");
+    assert!(product.message.contains("1 previews"), "{product:?}");
+    assert!(
+        product.message.contains("1 orphaned preview targets"),
+        "{product:?}"
+    );
+    let status: ProductStatus = state.load("Product", NS, "shop").unwrap();
+    assert_eq!(status.preview_count, Some(1));
+    assert_eq!(status.protected_artifacts, vec!["shop-a".to_string()]);
+    assert_eq!(status.orphans.len(), 1);
+    assert_eq!(status.orphans[0].target_id, orphan);
+    let app = sim
+        .app_urls()
+        .keys()
+        .find(|id| sim.service_json(id).is_some_and(|s| s["name"] == "shop-pr-42"))
+        .cloned()
+        .expect("the preview app runs");
+
+    // The manifest leaves the folder, but Dokploy refuses the delete: kept, and the row fails.
+    folder.previews.clear();
+    sim.inject("application.delete", Fault::Status(500));
+    let rows = engine.round(&folder, Timestamp::now()).await;
+    let gone = row(&rows, "Preview", "shop-pr-42");
+    assert_eq!(gone.reason, "TeardownFailed", "{gone:?}");
+    assert!(gone.is_failure());
+    assert!(sim.service_json(&app).is_some());
+
+    // Dokploy answers again: torn down, confirmed, forgotten; the orphan was only reported.
+    sim.clear_faults();
+    let rows = engine.round(&folder, Timestamp::now()).await;
+    let gone = row(&rows, "Preview", "shop-pr-42");
+    assert_eq!(gone.reason, "TornDown", "{gone:?}");
+    assert!(!gone.is_failure());
+    assert!(sim.service_json(&app).is_none());
+    assert!(sim.service_json(&orphan).is_some());
+    let rows = engine.round(&folder, Timestamp::now()).await;
+    assert!(!rows.iter().any(|r| r.kind == "Preview"), "forgotten: {rows:#?}");
+    let status: ProductStatus = state.load("Product", NS, "shop").unwrap();
+    assert_eq!(status.preview_count, Some(0));
+    sim.shutdown().await;
+}
