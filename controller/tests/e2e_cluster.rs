@@ -2,7 +2,10 @@
 //! (the API server must accept them) and a bad one (it must refuse it, naming the field); run
 //! the controllers in-process in a temporary namespace against the Dokploy simulator; and
 //! wait, on watches rather than sleeps, for a resource in each verdict: Matched, Missing,
-//! Mismatch (renamed target, stale identity) and Unverifiable (provider down).
+//! Mismatch (renamed target, stale identity) and Unverifiable (provider down). A second test
+//! takes a Preview through its life: finalizer, Matched/Ready through the simulator's ingress
+//! (`--preview-probe-via`), counted on its Product, then deleted and gone only once its
+//! Dokploy application is.
 //!
 //! Needs `KUBECONFIG`. Without it, or when the cluster does not answer, the test says
 //! `SKIPPED: ...` on stderr and passes: CI without a cluster still compiles and runs it up to
@@ -130,6 +133,7 @@ async fn scenario(client: Client, ns: String) {
         RunOptions {
             watch_namespace: Some(ns.clone()),
             instance: Some("e2e".into()),
+            ..RunOptions::default()
         },
         Arc::new(Metrics::new()),
         Arc::new(AtomicBool::new(false)),
@@ -294,6 +298,292 @@ async fn scenario(client: Client, ns: String) {
         .status
         .unwrap();
     assert_eq!(stale.mismatches[0].field, "artifactId");
+}
+
+/// Previews on a real cluster: a Product with previews enabled (template target bound to a
+/// simulator app), an Artifact and a Preview; the controllers run in-process and verify the
+/// preview through the simulator's ingress (`preview_probe_via`, as `--preview-probe-via`).
+/// The Preview gets the finalizer and goes Matched/Ready; deleted, it disappears from the API
+/// only after its Dokploy application is gone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn previews_deploy_and_tear_down_on_a_real_cluster() {
+    let Some(client) = connect("e2e_cluster preview test").await else {
+        return;
+    };
+    apply_crds(&client).await;
+    let ns = format!("launchplane-e2e-pv-{}", Timestamp::now().as_millisecond());
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    let mut namespace = Namespace::default();
+    namespace.metadata.name = Some(ns.clone());
+    namespace.metadata.labels = Some(BTreeMap::from([("launchplane.dev/e2e".into(), "true".into())]));
+    namespaces
+        .create(&PostParams::default(), &namespace)
+        .await
+        .unwrap();
+
+    let outcome = std::panic::AssertUnwindSafe(preview_scenario(client.clone(), ns.clone()))
+        .catch_unwind()
+        .await;
+    // A Preview left behind by a failure keeps its finalizer with no controller to release it,
+    // which would hold the namespace in Terminating: drop the finalizers first.
+    let previews = Api::<Preview>::namespaced(client.clone(), &ns);
+    if let Ok(list) = previews.list(&Default::default()).await {
+        for p in list.items {
+            let name = p.metadata.name.unwrap_or_default();
+            let _ = previews
+                .patch(
+                    &name,
+                    &PatchParams::default(),
+                    &Patch::Merge(serde_json::json!({"metadata": {"finalizers": null}})),
+                )
+                .await;
+        }
+    }
+    let _ = namespaces.delete(&ns, &DeleteParams::default()).await;
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
+}
+
+/// A client for the cluster in KUBECONFIG, or `None` after saying why the test is skipped.
+async fn connect(test: &str) -> Option<Client> {
+    if std::env::var_os("KUBECONFIG").is_none() {
+        eprintln!("SKIPPED: {test} (KUBECONFIG is not set)");
+        return None;
+    }
+    launchplane_providers::install_crypto_provider();
+    let client = match Client::try_default().await {
+        Ok(client) => client,
+        Err(error) => {
+            eprintln!("SKIPPED: {test} (no usable kubeconfig: {error})");
+            return None;
+        }
+    };
+    if let Err(error) = tokio::time::timeout(Duration::from_secs(10), client.apiserver_version())
+        .await
+        .map_err(|_| "timed out".to_string())
+        .and_then(|r| r.map_err(|e| e.to_string()))
+    {
+        eprintln!("SKIPPED: {test} (cluster unreachable: {error})");
+        return None;
+    }
+    Some(client)
+}
+
+async fn preview_scenario(client: Client, ns: String) {
+    use launchplane::reconcile::preview::FINALIZER;
+    use launchplane_api::resources::{
+        ArtifactImage, ArtifactSpec, PreviewPolicy, PreviewSpec, ProductSpec, PullRequest, SourceRef,
+    };
+    const HOST: &str = "pr-42.preview.shop.test";
+
+    let sim = DokploySim::start(SimConfig::default()).await.unwrap();
+    let (project, _) = sim.seed_project("shop");
+    // Previews live in their own environment of the project, next to the template app.
+    let previews_env = sim.seed_environment(&project, "previews").unwrap();
+    let template_app = sim
+        .seed_application(
+            &previews_env,
+            SeedApplication {
+                name: "shop-preview-template".into(),
+                ..SeedApplication::default()
+            },
+        )
+        .unwrap();
+
+    let (stop, shutdown) = futures::channel::oneshot::channel::<()>();
+    let controllers = tokio::spawn(run::run(
+        client.clone(),
+        RunOptions {
+            watch_namespace: Some(ns.clone()),
+            instance: Some("e2e-previews".into()),
+            // The preview host resolves nowhere: verify (and confirm teardown) through the
+            // simulator's ingress, which routes by Host.
+            preview_probe_via: Some(sim.ingress_url()),
+        },
+        Arc::new(Metrics::new()),
+        Arc::new(AtomicBool::new(false)),
+        shutdown.map(|_| ()).boxed().shared(),
+    ));
+
+    let pp = PostParams::default();
+    let mut secret = Secret::default();
+    secret.metadata.name = Some("dokploy-main-api-key".into());
+    secret.string_data = Some(BTreeMap::from([("api-key".into(), sim.api_key())]));
+    Api::<Secret>::namespaced(client.clone(), &ns)
+        .create(&pp, &secret)
+        .await
+        .unwrap();
+    let config = ProviderConfig::new(
+        "dokploy-main",
+        ProviderConfigSpec {
+            url: sim.base_url(),
+            api_key_secret_ref: SecretKeyRef {
+                name: "dokploy-main-api-key".into(),
+                key: "api-key".into(),
+            },
+            poll_interval_seconds: 5,
+            ..ProviderConfigSpec::default()
+        },
+    );
+    Api::<ProviderConfig>::namespaced(client.clone(), &ns)
+        .create(&pp, &config)
+        .await
+        .unwrap();
+    let template = ProviderTarget::new(
+        "shop-preview-template",
+        ProviderTargetSpec {
+            provider_config_ref: LocalObjectRef::new("dokploy-main"),
+            target_category: TargetCategory::Application,
+            target_id: Some(template_app.clone()),
+            display_name: "shop-preview-template".into(),
+            ..ProviderTargetSpec::default()
+        },
+    );
+    let targets = Api::<ProviderTarget>::namespaced(client.clone(), &ns);
+    targets.create(&pp, &template).await.unwrap();
+    let product = Product::new(
+        "shop",
+        ProductSpec {
+            display_name: "Shop".into(),
+            repository: "github.com/acme/shop".into(),
+            image_repository: "ghcr.io/acme/shop".into(),
+            preview: PreviewPolicy {
+                enabled: true,
+                base_domain: Some("preview.shop.test".into()),
+                template_target_ref: Some(LocalObjectRef::new("shop-preview-template")),
+                environment: Some("previews".into()),
+                ..PreviewPolicy::default()
+            },
+            ..ProductSpec::default()
+        },
+    );
+    let products = Api::<Product>::namespaced(client.clone(), &ns);
+    products.create(&pp, &product).await.unwrap();
+    let artifact = Artifact::new(
+        "shop-pr-42-a",
+        ArtifactSpec {
+            image: ArtifactImage {
+                repository: "ghcr.io/acme/shop".into(),
+                digest: format!("sha256:{}", "a".repeat(64)),
+            },
+            source: SourceRef {
+                repository: "github.com/acme/shop".into(),
+                commit: "a".repeat(40),
+            },
+            ..ArtifactSpec::default()
+        },
+    );
+    Api::<Artifact>::namespaced(client.clone(), &ns)
+        .create(&pp, &artifact)
+        .await
+        .unwrap();
+
+    let previews = Api::<Preview>::namespaced(client.clone(), &ns);
+    let waits = async {
+        // The template is verified once its ProviderConfig has polled: its Dokploy client is
+        // then registered, so the Preview does not start by stalling on ProviderUnavailable.
+        wait_verdict(&targets, "shop-preview-template", Verdict::Matched).await;
+        let preview = Preview::new(
+            "shop-pr-42",
+            PreviewSpec {
+                product_ref: LocalObjectRef::new("shop"),
+                pull_request: PullRequest {
+                    repository: "github.com/acme/shop".into(),
+                    number: 42,
+                    url: Some("https://github.com/acme/shop/pull/42".into()),
+                    head_sha: "a".repeat(40),
+                },
+                artifact_ref: LocalObjectRef::new("shop-pr-42-a"),
+                ttl: Some("72h".into()),
+            },
+        );
+        previews.create(&pp, &preview).await.unwrap();
+        await_condition(previews.clone(), "shop-pr-42", |p: Option<&Preview>| {
+            p.is_some_and(|p| {
+                let ready = p
+                    .status
+                    .as_ref()
+                    .and_then(|s| s.conditions.iter().find(|c| c.type_ == "Ready"))
+                    .is_some_and(|c| c.status == "True");
+                ready && p.status.as_ref().and_then(|s| s.verdict) == Some(Verdict::Matched)
+            })
+        })
+        .await
+        .unwrap_or_else(|e| panic!("watching preview shop-pr-42: {e}"));
+        // The Product counts it and protects its artifact.
+        await_condition(products.clone(), "shop", |p: Option<&Product>| {
+            p.and_then(|p| p.status.as_ref()).is_some_and(|s| {
+                s.preview_count == Some(1) && s.protected_artifacts.iter().any(|a| a == "shop-pr-42-a")
+            })
+        })
+        .await
+        .unwrap_or_else(|e| panic!("watching product shop: {e}"));
+    };
+    let ready = tokio::time::timeout(Duration::from_secs(180), waits).await;
+    let live = previews.get_opt("shop-pr-42").await.unwrap();
+    if ready.is_err() {
+        let _ = stop.send(());
+        let _ = tokio::time::timeout(Duration::from_secs(10), controllers).await;
+        sim.shutdown().await;
+        panic!("the preview did not become Ready in time: {live:#?}");
+    }
+    let live = live.expect("the preview exists");
+    assert!(
+        live.metadata.finalizers.iter().flatten().any(|f| f == FINALIZER),
+        "{:?}",
+        live.metadata.finalizers
+    );
+    let status = live.status.clone().unwrap();
+    assert_eq!(status.url.as_deref(), Some("https://pr-42.preview.shop.test"));
+    assert!(status.expires_at.is_some(), "ttl 72h gives an expiry");
+    let app = status.target_id.clone().expect("the preview app is recorded");
+    let service = sim.service_json(&app).expect("the preview app exists in Dokploy");
+    assert_eq!(service["name"], "shop-pr-42");
+    assert_eq!(service["environmentId"], previews_env.as_str());
+    assert!(sim.app_urls().contains_key(&app), "the preview app runs");
+    let served = reqwest::Client::new()
+        .get(format!("{}/healthz", sim.ingress_url()))
+        .header("host", HOST)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(served.status().as_u16(), 200);
+
+    // Delete: the finalizer holds the Preview until the teardown is done, then it is gone.
+    let uid = live.metadata.uid.clone().unwrap();
+    previews
+        .delete("shop-pr-42", &DeleteParams::default())
+        .await
+        .unwrap();
+    let gone = tokio::time::timeout(
+        Duration::from_secs(120),
+        await_condition(previews.clone(), "shop-pr-42", conditions::is_deleted(&uid)),
+    )
+    .await;
+    let left = previews.get_opt("shop-pr-42").await.ok().flatten();
+    let torn_down = sim.service_json(&app).is_none();
+    let _ = stop.send(());
+    let _ = tokio::time::timeout(Duration::from_secs(10), controllers).await;
+    let still_running = sim.app_urls().contains_key(&app);
+    let after = reqwest::Client::new()
+        .get(format!("{}/healthz", sim.ingress_url()))
+        .header("host", HOST)
+        .send()
+        .await
+        .map(|r| r.status().as_u16());
+    sim.shutdown().await;
+    assert!(
+        gone.is_ok_and(|r| r.is_ok()),
+        "the Preview was not deleted in time (teardown status: {:#?})",
+        left.and_then(|p| p.status)
+    );
+    assert!(
+        torn_down,
+        "the finalizer was released while the Dokploy app was still listed"
+    );
+    assert!(!still_running, "the preview app still runs");
+    assert_eq!(after.ok(), Some(404), "the preview host still routes");
 }
 
 /// A Product, an Artifact, a managed ProviderTarget on a fresh simulator app and a Lane that

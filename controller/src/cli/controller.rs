@@ -29,6 +29,23 @@ pub struct ControllerArgs {
     /// Watch only this namespace (default: every namespace).
     #[arg(long)]
     pub watch_namespace: Option<String>,
+    /// Verify previews through this base URL (e.g. the ingress controller's in-cluster
+    /// address), sending the preview host as `Host`, instead of resolving the public preview
+    /// URL (default: the public URL).
+    #[arg(long, value_name = "URL", value_parser = probe_via_url)]
+    pub preview_probe_via: Option<String>,
+}
+
+/// An absolute http(s) URL without query or fragment (a path prefix is allowed).
+fn probe_via_url(value: &str) -> Result<String, String> {
+    let url = reqwest::Url::parse(value).map_err(|e| format!("not a URL: {e}"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err("must be an http:// or https:// URL with a host, e.g. http://ingress-nginx-controller.ingress-nginx".into());
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err("must not carry a query or fragment".into());
+    }
+    Ok(value.trim_end_matches('/').to_string())
 }
 
 pub fn run(args: ControllerArgs) -> Result<i32> {
@@ -55,6 +72,7 @@ async fn controller(args: ControllerArgs) -> Result<()> {
     let options = RunOptions {
         watch_namespace: args.watch_namespace,
         instance: std::env::var("POD_NAME").ok(),
+        preview_probe_via: args.preview_probe_via,
     };
     let ready = state.ready.clone();
     let controllers = async {
@@ -103,4 +121,40 @@ async fn check_crds(client: &Client, namespace: Option<&str>) -> Result<()> {
          controller's RBAC",
     )?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::super::{Cli, Command};
+    use clap::Parser;
+
+    fn parse(args: &[&str]) -> Result<Option<String>, clap::Error> {
+        let cli = Cli::try_parse_from(["launchplane", "controller"].iter().chain(args))?;
+        match cli.command {
+            Command::Controller(args) => Ok(args.preview_probe_via),
+            _ => unreachable!("parsed the controller subcommand"),
+        }
+    }
+
+    #[test]
+    fn preview_probe_via_is_optional_and_takes_an_http_url() {
+        assert_eq!(parse(&[]).unwrap(), None);
+        assert_eq!(
+            parse(&[
+                "--preview-probe-via",
+                "http://ingress-nginx-controller.ingress-nginx/"
+            ])
+            .unwrap(),
+            Some("http://ingress-nginx-controller.ingress-nginx".to_string())
+        );
+        assert_eq!(
+            parse(&["--preview-probe-via=https://10.0.0.7:8443"]).unwrap(),
+            Some("https://10.0.0.7:8443".to_string())
+        );
+        for bad in ["ingress.local", "ftp://ingress", "http://ingress/?x=1", ""] {
+            assert!(parse(&["--preview-probe-via", bad]).is_err(), "{bad} accepted");
+        }
+    }
 }

@@ -313,6 +313,28 @@ pub async fn products(
         .await;
 }
 
+/// Preview watch events reflected into `writer`, then filtered so spec changes, first
+/// sightings *and finalizer changes* reach the controller (status writes still do not).
+///
+/// kube's `finalizer` helper adds the finalizer and returns without applying, counting on the
+/// patch to trigger the next reconcile; that patch leaves `metadata.generation` alone, so the
+/// generation-only filter of [`super::run::filtered`] would swallow it and leave a new Preview
+/// waiting for its first deploy until the controller restarted. (Deletion bumps the
+/// generation of an object with finalizers, so the teardown is triggered either way.)
+pub fn filtered_previews(
+    events: impl futures::Stream<
+        Item = Result<kube::runtime::watcher::Event<Preview>, kube::runtime::watcher::Error>,
+    > + Send
+    + 'static,
+    writer: kube::runtime::reflector::store::Writer<Preview>,
+) -> impl futures::Stream<Item = Result<Preview, kube::runtime::watcher::Error>> + Send + 'static {
+    use kube::runtime::{Predicate, WatchStreamExt, predicates};
+    events.reflect(writer).applied_objects().predicate_filter(
+        predicates::generation::<Preview>.combine(predicates::finalizers::<Preview>),
+        Default::default(),
+    )
+}
+
 /// Watch Previews and Products and run both controllers until `shutdown` (k8s::run).
 pub async fn run_loops(
     client: kube::Client,
@@ -323,6 +345,7 @@ pub async fn run_loops(
 ) {
     use super::run::{api, watched};
     use futures::StreamExt;
+    use kube::runtime::WatchStreamExt;
     let ns = namespace.as_deref();
     let (preview_store, preview_writer) = kube::runtime::reflector::store::<Preview>();
     let (product_store, product_writer) = kube::runtime::reflector::store::<Product>();
@@ -338,16 +361,24 @@ pub async fn run_loops(
         sweeps: Default::default(),
         resync: Duration::from_secs(300),
     });
-    // Every Preview event (status included) re-runs its Product: previewCount and the
-    // protected set follow the previews without waiting for the resync.
+    // Every Preview event (status and deletion included) re-runs its Product: previewCount
+    // and the protected set follow the previews without waiting for the resync. Taken from
+    // the raw events, before the Preview controller's filter drops status writes and deletions.
     let (tx, rx) = futures::channel::mpsc::unbounded::<ObjectRef<Product>>();
-    let preview_events = watched(api::<Preview>(client.clone(), ns), preview_writer).inspect(move |p| {
-        if let Ok(p) = p
+    let raw = kube::runtime::watcher(
+        api::<Preview>(client.clone(), ns),
+        kube::runtime::watcher::Config::default().any_semantic(),
+    )
+    .default_backoff()
+    .inspect(move |event| {
+        use kube::runtime::watcher::Event;
+        if let Ok(Event::Apply(p) | Event::InitApply(p) | Event::Delete(p)) = event
             && let Some(ns) = p.namespace()
         {
             let _ = tx.unbounded_send(ObjectRef::new(&p.spec.product_ref.name).within(&ns));
         }
     });
+    let preview_events = filtered_previews(raw, preview_writer);
     tokio::join!(
         previews(
             preview_events,

@@ -48,6 +48,10 @@ pub struct RunOptions {
     pub watch_namespace: Option<String>,
     /// This replica's name on Events (POD_NAME).
     pub instance: Option<String>,
+    /// Probe preview hosts through this base URL, sending the preview host as `Host`
+    /// (`--preview-probe-via`; [`crate::preview::PreviewSettings::probe_via`]). `None`: probe
+    /// the public preview URL.
+    pub preview_probe_via: Option<String>,
 }
 
 /// An Api over every namespace, or one.
@@ -142,7 +146,10 @@ pub async fn run(
         client.clone(),
         options.watch_namespace.clone(),
         ctx.clone(),
-        crate::preview::PreviewSettings::default(),
+        crate::preview::PreviewSettings {
+            probe_via: options.preview_probe_via.clone(),
+            ..crate::preview::PreviewSettings::default()
+        },
         shutdown.clone(),
     );
     let identity_loop = runtime_identities(

@@ -1,0 +1,769 @@
+//! The exact API calls of the Preview and Product controllers, against a scripted API server
+//! (kube's tower-test `ApiServerVerifier` pattern), with Dokploy played by the simulator.
+//!
+//! - A new Preview: the one call is the JSON patch kube's `finalizer` helper sends to add
+//!   `launchplane.dev/preview-teardown`, before any Dokploy call. The next reconcile deploys
+//!   it, writing status only by server-side apply on `/status` (field manager
+//!   `launchplane.dev/controller`), with the `Deploying` phase persisted before the deploy.
+//! - A Preview being deleted: a teardown Dokploy refuses keeps the finalizer (no finalizer
+//!   patch) and says why in status; once Dokploy deletes, the finalizer is removed, and only
+//!   after the application is gone.
+//! - An expired ttl: status, then a DELETE of the Preview; Dokploy is not touched.
+//! - The Product controller: one SSA status write with previewCount, orphans and
+//!   protectedArtifacts; nothing when nothing changed.
+//! - The Preview watch lets a finalizer-only change through (and still drops status writes).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use futures::StreamExt;
+use http::{Method, Request, Response};
+use jiff::Timestamp;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use kube::Client;
+use kube::client::Body;
+use kube::runtime::controller::Action;
+use kube::runtime::reflector::{self, Store};
+use kube::runtime::watcher;
+use launchplane::k8s::context::Context;
+use launchplane::k8s::preview::{self, PreviewError, PreviewStores, filtered_previews};
+use launchplane::k8s::product::{self, ProductStores};
+use launchplane::k8s::registry::{Fingerprint, PollerSlot};
+use launchplane::metrics::Metrics;
+use launchplane::observe::poller::{PollSettings, Poller};
+use launchplane::observe::prober::{Prober, ProberConfig};
+use launchplane::preview::{NoSink, PreviewSettings, PreviewWorld};
+use launchplane::reconcile::preview::FINALIZER;
+use launchplane_api::conditions::SystemClock;
+use launchplane_api::resources::{
+    Artifact, ArtifactImage, ArtifactSpec, CleanupPolicy, GenerationPhase, Lane, LaneSpec, LocalObjectRef,
+    ManagementPolicy, Preview, PreviewGeneration, PreviewPolicy, PreviewSpec, PreviewStatus, Product,
+    ProductSpec, ProviderTarget, ProviderTargetSpec, PullRequest, SourceRef, TargetCategory,
+};
+use launchplane_e2e::sim::{DokploySim, Fault, SeedApplication, SimConfig};
+use launchplane_providers::{
+    ApiKey, DokployClient, DokployConfig, Provider, RateLimit as ClientRateLimit, RetryPolicy,
+};
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::time::Duration;
+use tower_test::mock::{Handle, SendResponse};
+
+const NS: &str = "shop";
+const NAME: &str = "shop-pr-42";
+const HOST: &str = "pr-42.preview.shop.test";
+const SSA_QUERY: &str = "?&force=true&fieldManager=launchplane.dev%2Fcontroller";
+/// Every Dokploy route that changes something.
+const MUTATIONS: [&str; 8] = [
+    "application.create",
+    "application.saveDockerProvider",
+    "application.saveEnvironment",
+    "application.update",
+    "application.deploy",
+    "application.delete",
+    "domain.create",
+    "domain.delete",
+];
+
+type Verifier = Handle<Request<Body>, Response<Body>>;
+
+fn previews_uri() -> String {
+    format!("/apis/launchplane.dev/v1alpha1/namespaces/{NS}/previews")
+}
+
+fn store<K>(objects: Vec<K>) -> Store<K>
+where
+    K: kube::Resource<DynamicType = ()> + Clone + 'static,
+{
+    let (reader, mut writer) = reflector::store();
+    writer.apply_watcher_event(&watcher::Event::Init);
+    for o in objects {
+        writer.apply_watcher_event(&watcher::Event::InitApply(o));
+    }
+    writer.apply_watcher_event(&watcher::Event::InitDone);
+    reader
+}
+
+fn ns<K: kube::Resource>(mut o: K) -> K {
+    o.meta_mut().namespace = Some(NS.into());
+    o
+}
+
+fn artifact(name: &str, c: char) -> Artifact {
+    ns(Artifact::new(
+        name,
+        ArtifactSpec {
+            image: ArtifactImage {
+                repository: "ghcr.io/acme/shop".into(),
+                digest: format!("sha256:{}", c.to_string().repeat(64)),
+            },
+            source: SourceRef {
+                repository: "github.com/acme/shop".into(),
+                commit: c.to_string().repeat(40),
+            },
+            ..Default::default()
+        },
+    ))
+}
+
+fn new_preview() -> Preview {
+    let mut p = ns(Preview::new(
+        NAME,
+        PreviewSpec {
+            product_ref: LocalObjectRef::new("shop"),
+            pull_request: PullRequest {
+                repository: "github.com/acme/shop".into(),
+                number: 42,
+                url: None,
+                head_sha: "a".repeat(40),
+            },
+            artifact_ref: LocalObjectRef::new("shop-a"),
+            ttl: None,
+        },
+    ));
+    p.metadata.generation = Some(1);
+    p.metadata.uid = Some("preview-uid".into());
+    p.metadata.creation_timestamp = Some(Time(Timestamp::now()));
+    p
+}
+
+fn with_finalizer(mut p: Preview) -> Preview {
+    p.metadata.finalizers = Some(vec![FINALIZER.into()]);
+    p
+}
+
+/// The simulator with a preview environment holding the template app, and the objects around it.
+struct Fixture {
+    sim: Arc<DokploySim>,
+    env: String,
+    product: Product,
+    template: ProviderTarget,
+    artifacts: Vec<Artifact>,
+    client: Arc<DokployClient>,
+}
+
+async fn fixture() -> Fixture {
+    let sim = DokploySim::start(SimConfig {
+        deploy_duration: Duration::from_millis(50),
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap();
+    let (project, _) = sim.seed_project("shop");
+    let env = sim.seed_environment(&project, "previews").unwrap();
+    let template_id = sim
+        .seed_application(
+            &env,
+            SeedApplication {
+                name: "shop-preview-template".into(),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let product = ns(Product::new(
+        "shop",
+        ProductSpec {
+            display_name: "Shop".into(),
+            repository: "github.com/acme/shop".into(),
+            image_repository: "ghcr.io/acme/shop".into(),
+            preview: PreviewPolicy {
+                enabled: true,
+                base_domain: Some("preview.shop.test".into()),
+                template_target_ref: Some(LocalObjectRef::new("shop-preview-template")),
+                environment: Some("previews".into()),
+                cleanup: CleanupPolicy::Report,
+                ..PreviewPolicy::default()
+            },
+            ..Default::default()
+        },
+    ));
+    let template = ns(ProviderTarget::new(
+        "shop-preview-template",
+        ProviderTargetSpec {
+            provider_config_ref: LocalObjectRef::new("dokploy"),
+            target_category: TargetCategory::Application,
+            target_id: Some(template_id),
+            display_name: "shop-preview-template".into(),
+            management_policy: ManagementPolicy::Observe,
+            ..Default::default()
+        },
+    ));
+    let mut config = DokployConfig::new(sim.base_url(), sim.api_key());
+    // One attempt: an injected fault fails at once instead of being retried.
+    config.retry = RetryPolicy {
+        max_attempts: 1,
+        ..RetryPolicy::default()
+    };
+    config.rate_limit = ClientRateLimit {
+        per_second: 1000.0,
+        burst: 1000,
+    };
+    Fixture {
+        client: Arc::new(DokployClient::new(config).unwrap()),
+        sim: Arc::new(sim),
+        env,
+        product,
+        template,
+        artifacts: vec![
+            artifact("shop-a", 'a'),
+            artifact("shop-b", 'b'),
+            artifact("shop-c", 'c'),
+        ],
+    }
+}
+
+impl Fixture {
+    fn settings(&self) -> PreviewSettings {
+        PreviewSettings {
+            poll_delay: Duration::from_millis(40),
+            deploy_timeout: Duration::from_secs(20),
+            verify_timeout: Duration::from_secs(5),
+            deadline: Duration::from_secs(20),
+            probe_via: Some(self.sim.ingress_url()),
+            resync: Duration::from_secs(300),
+        }
+    }
+
+    /// A Context on a scripted API server, with the simulator registered as the
+    /// `shop/dokploy` provider.
+    fn context(&self) -> (Arc<Context>, Verifier) {
+        let (service, handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
+        let (trigger, _) = futures::channel::mpsc::unbounded();
+        let ctx = Context::new(
+            Client::new(service, "default"),
+            Some("test".into()),
+            Arc::new(Metrics::new()),
+            Prober::new(ProberConfig::default()).unwrap(),
+            store(vec![]),
+            store(vec![self.template.clone()]),
+            trigger,
+            Arc::new(SystemClock),
+        );
+        ctx.registry.set_slot(
+            &format!("{NS}/dokploy"),
+            PollerSlot {
+                fingerprint: Fingerprint {
+                    url: self.sim.base_url(),
+                    api_key: ApiKey::new(self.sim.api_key()),
+                    rate_limit: (1000, 1000),
+                },
+                poller: Poller::new(self.client.clone(), PollSettings::default()),
+                next_poll_at: None,
+            },
+        );
+        (Arc::new(ctx), handle)
+    }
+
+    fn stores(&self) -> Arc<PreviewStores> {
+        Arc::new(PreviewStores {
+            products: store(vec![self.product.clone()]),
+            artifacts: store(self.artifacts.clone()),
+            settings: self.settings(),
+        })
+    }
+
+    fn mutations(&self) -> u64 {
+        MUTATIONS.iter().map(|r| self.sim.call_count(r)).sum()
+    }
+
+    fn calls(&self) -> u64 {
+        self.sim.call_counts().values().sum()
+    }
+
+    /// Deploy `preview` to Ready directly (no API server): the status a live preview has.
+    async fn deployed(&self, preview: &Preview) -> PreviewStatus {
+        let world = PreviewWorld {
+            preview,
+            product: Some(&self.product),
+            template: Some(&self.template),
+            artifact: self.artifacts.first(),
+        };
+        let report = launchplane::preview::reconcile(
+            &world,
+            Some(self.client.as_ref() as &dyn Provider),
+            &Prober::new(ProberConfig::default()).unwrap(),
+            &self.settings(),
+            &NoSink,
+            &SystemClock,
+        )
+        .await;
+        assert_eq!(
+            report.status.generations.last().map(|g| g.phase),
+            Some(GenerationPhase::Ready),
+            "{report:?}"
+        );
+        report.status
+    }
+
+    async fn ingress(&self, host: &str) -> u16 {
+        reqwest::Client::new()
+            .get(format!("{}/healthz", self.sim.ingress_url()))
+            .header("host", host)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    }
+}
+
+// === the scripted API server ===
+
+struct Call {
+    method: Method,
+    uri: String,
+    content_type: String,
+    body: Value,
+    send: SendResponse<Response<Body>>,
+}
+
+/// The next request, or `None` once every client is gone.
+async fn next_call(handle: &mut Verifier, what: &str) -> Option<Call> {
+    let (request, send) = tokio::time::timeout(Duration::from_secs(15), handle.next_request())
+        .await
+        .unwrap_or_else(|_| panic!("timed out waiting for {what}"))?;
+    let method = request.method().clone();
+    let uri = request.uri().to_string();
+    let content_type = request
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let bytes = request.into_body().collect_bytes().await.unwrap();
+    let body = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes).unwrap()
+    };
+    Some(Call {
+        method,
+        uri,
+        content_type,
+        body,
+        send,
+    })
+}
+
+async fn expect_call(handle: &mut Verifier, what: &str) -> Call {
+    next_call(handle, what)
+        .await
+        .unwrap_or_else(|| panic!("client gone before {what}"))
+}
+
+fn answer(send: SendResponse<Response<Body>>, status: u16, body: &Value) {
+    send.send_response(
+        Response::builder()
+            .status(status)
+            .body(Body::from(serde_json::to_vec(body).unwrap()))
+            .unwrap(),
+    );
+}
+
+/// Assert `call` is the SSA write of a status on `/status` with the one field manager.
+fn assert_status_ssa(call: &Call, plural: &str, name: &str, kind: &str) {
+    assert_eq!(call.method, Method::PATCH, "{}", call.uri);
+    assert_eq!(
+        call.uri,
+        format!("/apis/launchplane.dev/v1alpha1/namespaces/{NS}/{plural}/{name}/status{SSA_QUERY}")
+    );
+    assert_eq!(call.content_type, "application/apply-patch+yaml");
+    assert_eq!(call.body["apiVersion"], "launchplane.dev/v1alpha1");
+    assert_eq!(call.body["kind"], kind);
+    assert!(call.body.get("spec").is_none(), "a status write carries no spec");
+    assert!(
+        call.body.get("metadata").is_none(),
+        "a status write carries no metadata"
+    );
+}
+
+fn condition<'a>(status: &'a Value, kind: &str) -> &'a Value {
+    status["conditions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["type"] == kind)
+        .unwrap_or_else(|| panic!("no {kind} condition in {status}"))
+}
+
+fn with_status(object: &impl serde::Serialize, status: &Value) -> Value {
+    let mut v = serde_json::to_value(object).unwrap();
+    v["status"] = status.clone();
+    v
+}
+
+/// Drop the context, then assert the reconcile made no call beyond the scripted ones.
+async fn assert_no_more_calls(ctx: Arc<Context>, handle: &mut Verifier) {
+    drop(ctx);
+    if let Ok(Some((request, _))) = tokio::time::timeout(Duration::from_secs(1), handle.next_request()).await
+    {
+        panic!("unexpected call: {} {}", request.method(), request.uri());
+    }
+}
+
+// === the Preview controller ===
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_preview_gets_the_finalizer_before_any_dokploy_call_then_deploys_with_ssa_status() {
+    let fx = fixture().await;
+    let stores = fx.stores();
+
+    // 1. Without the finalizer: the one call is the JSON patch that adds it. Nothing else.
+    let (ctx, mut handle) = fx.context();
+    let sim = fx.sim.clone();
+    let server = tokio::spawn(async move {
+        let call = expect_call(&mut handle, "the finalizer patch").await;
+        assert_eq!(call.method, Method::PATCH);
+        assert_eq!(call.uri, format!("{}/{NAME}?", previews_uri()));
+        assert_eq!(call.content_type, "application/json-patch+json");
+        assert_eq!(
+            call.body,
+            json!([
+                {"op": "test", "path": "/metadata/finalizers", "value": null},
+                {"op": "add", "path": "/metadata/finalizers", "value": [FINALIZER]},
+            ])
+        );
+        assert_eq!(
+            sim.call_counts().values().sum::<u64>(),
+            0,
+            "the finalizer comes before any Dokploy call"
+        );
+        answer(
+            call.send,
+            200,
+            &serde_json::to_value(with_finalizer(new_preview())).unwrap(),
+        );
+        handle
+    });
+    let action = preview::reconcile(Arc::new(new_preview()), ctx.clone(), stores.clone())
+        .await
+        .unwrap();
+    let mut handle = server.await.unwrap();
+    assert_no_more_calls(ctx, &mut handle).await;
+    assert_eq!(
+        action,
+        Action::await_change(),
+        "the patch triggers the next reconcile"
+    );
+    assert_eq!(fx.calls(), 0, "no Dokploy call before the finalizer is on");
+
+    // 2. With the finalizer: deployed, every status write by SSA on /status; the Deploying
+    //    phase is persisted before Dokploy is asked to deploy (restart safety).
+    let (ctx, mut handle) = fx.context();
+    let sim = fx.sim.clone();
+    let server = tokio::spawn(async move {
+        let mut writes: Vec<(Value, u64)> = Vec::new();
+        while let Some(call) = next_call(&mut handle, "a status write").await {
+            assert_status_ssa(&call, "previews", NAME, "Preview");
+            let status = call.body["status"].clone();
+            writes.push((status.clone(), sim.call_count("application.deploy")));
+            answer(
+                call.send,
+                200,
+                &with_status(&with_finalizer(new_preview()), &status),
+            );
+        }
+        writes
+    });
+    let action = preview::reconcile(
+        Arc::new(with_finalizer(new_preview())),
+        ctx.clone(),
+        stores.clone(),
+    )
+    .await
+    .unwrap();
+    drop(ctx);
+    let writes = server.await.unwrap();
+    assert!(writes.len() >= 3, "target id, Deploying, final: {writes:#?}");
+
+    // The application id is recorded before anything is deployed to it.
+    let (first, deploys) = &writes[0];
+    let app = first["targetId"]
+        .as_str()
+        .expect("the first write records the app")
+        .to_string();
+    assert_eq!(*deploys, 0);
+    assert_eq!(first["generations"][0]["phase"], "Requested");
+    let (deploying, deploys) = writes
+        .iter()
+        .find(|(s, _)| s["generations"][0]["phase"] == "Deploying")
+        .expect("the Deploying phase is persisted");
+    assert_eq!(*deploys, 0, "Deploying is written before application.deploy");
+    assert_eq!(deploying["targetId"], app.as_str());
+
+    let (last, _) = writes.last().unwrap();
+    assert_eq!(last["verdict"], "Matched", "{last}");
+    assert_eq!(last["url"], format!("https://{HOST}"));
+    assert_eq!(last["slug"], "pr-42");
+    assert_eq!(last["observedGeneration"], 1);
+    assert_eq!(last["generations"][0]["phase"], "Ready");
+    assert_eq!(last["servingGeneration"], last["generations"][0]["id"]);
+    assert_eq!(condition(last, "Ready")["status"], "True");
+    assert_eq!(fx.sim.service_json(&app).unwrap()["name"], "shop-pr-42");
+    assert_eq!(
+        fx.sim.service_json(&app).unwrap()["environmentId"],
+        fx.env.as_str()
+    );
+    assert_eq!(fx.sim.call_count("application.deploy"), 1);
+    assert_eq!(fx.ingress(HOST).await, 200);
+    assert_eq!(
+        action,
+        Action::requeue(Duration::from_secs(300)),
+        "settled: resync"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_teardown_keeps_the_finalizer_and_says_why_then_it_is_released_after_teardown() {
+    let fx = fixture().await;
+    let stores = fx.stores();
+    let live = with_finalizer(new_preview());
+    let status = fx.deployed(&live).await;
+    let app = status.target_id.clone().unwrap();
+    assert_eq!(fx.ingress(HOST).await, 200);
+    let mut deleting = live.clone();
+    deleting.status = Some(status);
+    deleting.metadata.deletion_timestamp = Some(Time(Timestamp::now()));
+    deleting.metadata.generation = Some(2);
+
+    // 1. Dokploy refuses the application delete: one status write (Stalled, TeardownFailed,
+    //    naming the app), no finalizer patch, an error for the retry.
+    fx.sim.inject("application.delete", Fault::Status(500));
+    let (ctx, mut handle) = fx.context();
+    let answer_with = deleting.clone();
+    let server = tokio::spawn(async move {
+        let call = expect_call(&mut handle, "the teardown failure status").await;
+        assert_status_ssa(&call, "previews", NAME, "Preview");
+        let status = call.body["status"].clone();
+        answer(call.send, 200, &with_status(&answer_with, &status));
+        (handle, status)
+    });
+    let result = preview::reconcile(Arc::new(deleting.clone()), ctx.clone(), stores.clone()).await;
+    let (mut handle, written) = server.await.unwrap();
+    assert_no_more_calls(ctx, &mut handle).await;
+    match result {
+        Err(PreviewError::Teardown { message, .. }) => assert!(message.contains(&app), "{message}"),
+        other => panic!("expected a teardown error, got {other:?}"),
+    }
+    let stalled = condition(&written, "Stalled");
+    assert_eq!(stalled["status"], "True");
+    assert_eq!(stalled["reason"], "TeardownFailed");
+    let why = stalled["message"].as_str().unwrap();
+    assert!(why.contains("finalizer stays") && why.contains(&app), "{why}");
+    assert_eq!(written["targetId"], app.as_str(), "the recorded target is kept");
+    assert!(fx.sim.service_json(&app).is_some(), "the app is still there");
+
+    // 2. Dokploy deletes again: the teardown completes, and only then is the finalizer removed
+    //    (the patch kube's helper sends: test the index, remove it). No status write.
+    fx.sim.clear_faults();
+    deleting.status = Some(serde_json::from_value(written).unwrap());
+    let (ctx, mut handle) = fx.context();
+    let sim = fx.sim.clone();
+    let server_app = app.clone();
+    let mut released = deleting.clone();
+    released.metadata.finalizers = None;
+    let server = tokio::spawn(async move {
+        let call = expect_call(&mut handle, "the finalizer removal").await;
+        assert_eq!(call.method, Method::PATCH);
+        assert_eq!(call.uri, format!("{}/{NAME}?", previews_uri()));
+        assert_eq!(call.content_type, "application/json-patch+json");
+        assert_eq!(
+            call.body,
+            json!([
+                {"op": "test", "path": "/metadata/finalizers/0", "value": FINALIZER},
+                {"op": "remove", "path": "/metadata/finalizers/0"},
+            ])
+        );
+        assert!(
+            sim.service_json(&server_app).is_none(),
+            "the finalizer is released only once the app is gone"
+        );
+        assert!(!sim.app_urls().contains_key(&server_app));
+        answer(call.send, 200, &serde_json::to_value(released).unwrap());
+        handle
+    });
+    let action = preview::reconcile(Arc::new(deleting), ctx.clone(), stores.clone())
+        .await
+        .unwrap();
+    let mut handle = server.await.unwrap();
+    assert_no_more_calls(ctx, &mut handle).await;
+    assert_eq!(action, Action::await_change());
+    assert_eq!(fx.ingress(HOST).await, 404, "the preview host no longer routes");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_preview_is_deleted_by_the_controller_without_touching_dokploy() {
+    let fx = fixture().await;
+    let stores = fx.stores();
+    let mut expired = with_finalizer(new_preview());
+    expired.spec.ttl = Some("1h".into());
+    expired.metadata.creation_timestamp = Some(Time(
+        Timestamp::now()
+            .checked_sub(jiff::SignedDuration::from_hours(2))
+            .unwrap(),
+    ));
+
+    let (ctx, mut handle) = fx.context();
+    let answer_with = expired.clone();
+    let server = tokio::spawn(async move {
+        let call = expect_call(&mut handle, "the Expired status").await;
+        assert_status_ssa(&call, "previews", NAME, "Preview");
+        let status = call.body["status"].clone();
+        let reconciling = condition(&status, "Reconciling");
+        assert_eq!(reconciling["status"], "True");
+        assert_eq!(reconciling["reason"], "Expired");
+        assert!(status["expiresAt"].is_string(), "{status}");
+        answer(call.send, 200, &with_status(&answer_with, &status));
+
+        let call = expect_call(&mut handle, "the DELETE").await;
+        assert_eq!(call.method, Method::DELETE);
+        assert_eq!(call.uri, format!("{}/{NAME}?", previews_uri()));
+        let mut deleting = with_status(&answer_with, &status);
+        deleting["metadata"]["deletionTimestamp"] = json!(Timestamp::now().to_string());
+        answer(call.send, 200, &deleting);
+        handle
+    });
+    let action = preview::reconcile(Arc::new(expired), ctx.clone(), stores)
+        .await
+        .unwrap();
+    let mut handle = server.await.unwrap();
+    assert_no_more_calls(ctx, &mut handle).await;
+    assert_eq!(action, Action::await_change(), "the finalizer takes it from here");
+    assert_eq!(fx.calls(), 0, "an expired preview is not deployed");
+}
+
+// === the Product controller ===
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_product_controller_writes_one_status_with_preview_count_orphans_and_protected_artifacts() {
+    let fx = fixture().await;
+    let seed = |name: &str| {
+        fx.sim
+            .seed_application(
+                &fx.env,
+                SeedApplication {
+                    name: name.into(),
+                    ..Default::default()
+                },
+            )
+            .unwrap()
+    };
+    let _live = seed("shop-pr-42");
+    let orphan = seed("shop-pr-7");
+    let _unrelated = seed("shop-worker");
+
+    // A live preview whose generations used shop-a (Ready) and shop-c (Failed), and a lane
+    // that wants shop-b.
+    let mut live = with_finalizer(new_preview());
+    live.status = Some(PreviewStatus {
+        generations: vec![
+            PreviewGeneration {
+                id: "g1".into(),
+                artifact: Some("shop-a".into()),
+                phase: GenerationPhase::Ready,
+                ..Default::default()
+            },
+            PreviewGeneration {
+                id: "g2".into(),
+                artifact: Some("shop-c".into()),
+                phase: GenerationPhase::Failed,
+                ..Default::default()
+            },
+        ],
+        ..Default::default()
+    });
+    let lane = ns(Lane::new(
+        "shop-testing",
+        LaneSpec {
+            product_ref: LocalObjectRef::new("shop"),
+            stage: "testing".into(),
+            target_ref: LocalObjectRef::new("shop-testing"),
+            artifact_ref: Some(LocalObjectRef::new("shop-b")),
+            ..Default::default()
+        },
+    ));
+    let stores = Arc::new(ProductStores {
+        lanes: store(vec![lane]),
+        previews: store(vec![live]),
+        artifacts: store(fx.artifacts.clone()),
+        sweeps: Default::default(),
+        resync: Duration::from_secs(300),
+    });
+
+    let (ctx, mut handle) = fx.context();
+    let answer_with = fx.product.clone();
+    let server = tokio::spawn(async move {
+        let call = expect_call(&mut handle, "the Product status").await;
+        assert_status_ssa(&call, "products", "shop", "Product");
+        let status = call.body["status"].clone();
+        answer(call.send, 200, &with_status(&answer_with, &status));
+        (handle, status)
+    });
+    let action = product::reconcile(Arc::new(fx.product.clone()), ctx.clone(), stores.clone())
+        .await
+        .unwrap();
+    let (mut handle, status) = server.await.unwrap();
+    assert_no_more_calls(ctx, &mut handle).await;
+    assert_eq!(action, Action::requeue(Duration::from_secs(300)));
+    assert_eq!(status["previewCount"], 1, "{status}");
+    assert_eq!(
+        status["orphans"],
+        json!([{"targetId": orphan, "displayName": "shop-pr-7", "reason": status["orphans"][0]["reason"]}]),
+        "only the unclaimed preview-named app is an orphan"
+    );
+    assert!(status["orphans"][0]["reason"].is_string());
+    assert_eq!(
+        status["protectedArtifacts"],
+        json!(["shop-a", "shop-b"]),
+        "the lane's artifact and the preview's non-failed generation"
+    );
+    assert_eq!(status["lanes"][0]["name"], "shop-testing", "{status}");
+    assert_eq!(fx.mutations(), 0, "cleanup: Report deletes nothing");
+
+    // Reconciled again with that status stored: nothing changed, nothing written.
+    let mut stored = fx.product.clone();
+    stored.status = Some(serde_json::from_value(status).unwrap());
+    let (ctx, mut handle) = fx.context();
+    product::reconcile(Arc::new(stored), ctx.clone(), stores)
+        .await
+        .unwrap();
+    assert_no_more_calls(ctx, &mut handle).await;
+}
+
+// === the Preview watch ===
+
+#[tokio::test]
+async fn the_preview_watch_passes_a_finalizer_change_but_not_a_status_write() {
+    let (tx, rx) = futures::channel::mpsc::unbounded();
+    let (_reader, writer) = reflector::store::<Preview>();
+    let mut stream = Box::pin(filtered_previews(rx, writer));
+    let first = new_preview();
+    let finalized = with_finalizer(first.clone());
+    let mut status_written = finalized.clone();
+    status_written.status = Some(PreviewStatus {
+        url: Some(format!("https://{HOST}")),
+        ..Default::default()
+    });
+    let mut deleting = status_written.clone();
+    deleting.metadata.deletion_timestamp = Some(Time(Timestamp::now()));
+    deleting.metadata.generation = Some(2);
+    for p in [first, finalized, status_written, deleting] {
+        tx.unbounded_send(Ok(watcher::Event::Apply(p))).unwrap();
+    }
+    drop(tx);
+    let seen: Vec<Preview> = stream.by_ref().map(Result::unwrap).collect().await;
+    let summary: Vec<(bool, bool, bool)> = seen
+        .iter()
+        .map(|p| {
+            (
+                p.metadata.finalizers.is_some(),
+                p.status.is_some(),
+                p.metadata.deletion_timestamp.is_some(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        vec![(false, false, false), (true, false, false), (true, true, true)],
+        "first sighting, the added finalizer (same generation) and the deletion; not the status write"
+    );
+}
