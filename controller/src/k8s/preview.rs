@@ -188,7 +188,29 @@ async fn apply(
         return Ok(Action::await_change());
     }
     ctx.metrics.reconciled(KIND, Duration::ZERO);
-    Ok(Action::requeue(report.requeue))
+    Ok(Action::requeue(until_expiry(
+        &report.status,
+        ctx.now(),
+        report.requeue,
+    )))
+}
+
+/// Come back no later than the ttl's expiry, so an expired Preview is deleted on time rather
+/// than at the next resync.
+fn until_expiry(status: &PreviewStatus, now: jiff::Timestamp, requeue: Duration) -> Duration {
+    match status.expires_at.as_ref() {
+        Some(at) => {
+            // Past expiry the next reconcile deletes it; one second avoids a hot loop.
+            let left = at.0.duration_since(now);
+            let left = if left.is_positive() {
+                left.unsigned_abs()
+            } else {
+                Duration::ZERO
+            };
+            requeue.min(left.max(Duration::from_secs(1)))
+        }
+        None => requeue,
+    }
 }
 
 async fn cleanup(
@@ -396,4 +418,34 @@ pub async fn run_loops(
             shutdown
         ),
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+
+    #[allow(clippy::unwrap_used)]
+    fn t(secs: i64) -> jiff::Timestamp {
+        jiff::Timestamp::from_second(1_800_000_000 + secs).unwrap()
+    }
+
+    #[test]
+    fn the_requeue_never_overshoots_the_expiry() {
+        let five_min = Duration::from_secs(300);
+        let expiring = |at: i64| PreviewStatus {
+            expires_at: Some(Time(t(at))),
+            ..PreviewStatus::default()
+        };
+        assert_eq!(until_expiry(&PreviewStatus::default(), t(0), five_min), five_min);
+        assert_eq!(
+            until_expiry(&expiring(40), t(0), five_min),
+            Duration::from_secs(40)
+        );
+        assert_eq!(until_expiry(&expiring(4000), t(0), five_min), five_min);
+        assert_eq!(
+            until_expiry(&expiring(-10), t(0), five_min),
+            Duration::from_secs(1)
+        );
+    }
 }
