@@ -2,10 +2,12 @@
 # `make bench`: build the benchmark binary in release (cargo's bench profile) and run it
 # against the in-process Dokploy simulator. Prints a table; writes target/bench/results.json.
 #
-#   ./scripts/bench.sh            full run (100 / 1,000 / 10,000 targets; a few minutes)
-#   ./scripts/bench.sh --quick    smaller sizes, for a smoke run
+#   ./scripts/bench.sh              full run (100 / 1,000 / 10,000 targets and 10,000 lanes;
+#                                   about 5 minutes on 2 cores)
+#   ./scripts/bench.sh --quick      smaller sizes (1,000 lanes), for a smoke run
+#   ./scripts/bench.sh --lanes N    the lane section at N lanes
 #
-# Rows that need lanes (issue 5) say "not measured yet"; apply → verdict needs KUBECONFIG.
+# apply → verdict needs KUBECONFIG (the row says skipped without one).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)

@@ -11,9 +11,10 @@
 //! 4. steady-state memory and CPU with 10,000 ProviderTargets (measured in a child process
 //!    of this binary, so the simulator's own memory and CPU are not counted);
 //! 5. health/identity probes per second through the shared prober;
-//! 6. apply → verdict latency (needs a real API server: skipped without KUBECONFIG).
-//!
-//! Rows that need lanes (issue 5) are printed as "not measured yet", never with a number.
+//! 6. apply → verdict latency (needs a real API server: skipped without KUBECONFIG);
+//! 7. lanes: `lane::plan` per second over in-sync lanes, and N settled lanes in a child
+//!    process (one shared poll + one drive per lane per cycle: records listed, facts from the
+//!    poller, identity probe, plan), with the Dokploy calls each cycle made.
 
 #![allow(
     clippy::unwrap_used,
@@ -46,7 +47,10 @@ use std::time::{Duration, Instant};
 
 const NS: &str = "bench";
 const CONFIG: &str = "dokploy-main";
-const NOT_MEASURED_LANES: &str = "not measured yet: needs lanes (issue 5)";
+
+// Not `benches/lanes.rs`: cargo would take that for a bench target of its own.
+#[path = "bench/lanes.rs"]
+mod lanes;
 
 // ---------------------------------------------------------------------------------------
 // Result rows
@@ -876,13 +880,6 @@ async fn bench_steady(
         Some(at_default <= 10.0),
         "derived: CPU per steady cycle / 60 s",
     );
-    report.absent(
-        "steady",
-        "RSS and CPU with N Lanes (deploy/verify lanes)",
-        "≤ 100 MB, ≤ 10 ms/s per 1,000",
-        "not-measured",
-        NOT_MEASURED_LANES,
-    );
 }
 
 // ---------------------------------------------------------------------------------------
@@ -944,7 +941,23 @@ async fn bench_probes(report: &mut Report, apps: usize, duration: Duration) {
         target.surfaces.well_known = false;
         target
     };
-    for (concurrency, one_request) in [(1usize, false), (16, false), (64, false), (64, true)] {
+    // The same identity surfaces from a bench-local app that keeps connections open (the
+    // simulator's apps answer `Connection: close`; the prober's client pools connections).
+    let mut keep_alive = identities.clone();
+    for (i, identity) in keep_alive.iter_mut().enumerate() {
+        identity.spec.endpoint.base_url = keep_alive_app(i).await;
+    }
+    let runs = [
+        (1usize, false, false),
+        (16, false, false),
+        (64, false, false),
+        (64, true, false),
+        (1, false, true),
+        (16, false, true),
+        (64, false, true),
+    ];
+    for (concurrency, one_request, reuse) in runs {
+        let identities = if reuse { &keep_alive } else { &identities };
         let prober = Prober::new(ProberConfig {
             max_concurrent: concurrency,
             ..ProberConfig::default()
@@ -979,8 +992,9 @@ async fn bench_probes(report: &mut Report, apps: usize, duration: Duration) {
         report.add(
             "probes",
             &format!(
-                "probes/s (probe + classify), concurrency {concurrency}{}",
-                if one_request { ", health+header only" } else { "" }
+                "probes/s (probe + classify), concurrency {concurrency}{}{}",
+                if one_request { ", health+header only" } else { "" },
+                if reuse { ", keep-alive app" } else { "" }
             ),
             Some(apps as u64),
             per_sec,
@@ -988,13 +1002,194 @@ async fn bench_probes(report: &mut Report, apps: usize, duration: Duration) {
             "≥ 5,000 /s",
             Some(per_sec >= 5000.0),
             format!(
-                "{done} probes, {matched} Matched; {} HTTP request(s) each; the simulator's apps \
-                 close every connection (no keep-alive)",
-                if one_request { 1 } else { 2 }
+                "{done} probes, {matched} Matched; {} HTTP request(s) each; {}",
+                if one_request { 1 } else { 2 },
+                if reuse {
+                    "bench-local app, same bodies, connections kept open"
+                } else {
+                    "the simulator's apps close every connection (no keep-alive)"
+                }
             ),
         );
     }
     sim.shutdown().await;
+}
+
+/// A loopback app serving the identity of probe `i` (health JSON + header, well-known
+/// document) as the simulator's app does, but without `Connection: close`.
+async fn keep_alive_app(i: usize) -> String {
+    let identity =
+        json!({"product": "shop", "context": format!("lane-{i}"), "deploymentRecordId": format!("rec-{i}")});
+    let health = serde_json::to_vec(&json!({"status": "ok", "runtime_identity": identity})).unwrap();
+    let well_known = serde_json::to_vec(&identity).unwrap();
+    let record = format!("rec-{i}");
+    let app = axum::Router::new().fallback(move |uri: axum::http::Uri| {
+        let body = if uri.path() == launchplane_api::identity::WELL_KNOWN_PATH {
+            well_known.clone()
+        } else {
+            health.clone()
+        };
+        let record = record.clone();
+        async move {
+            axum::response::Response::builder()
+                .status(200)
+                .header("content-type", "application/json")
+                .header("x-launchplane-deployment", record)
+                .body(axum::body::Body::from(body))
+                .unwrap()
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("http://{addr}")
+}
+
+// ---------------------------------------------------------------------------------------
+// 7. Lanes
+// ---------------------------------------------------------------------------------------
+
+async fn bench_lanes(report: &mut Report, n: usize, interval: Duration, window: Duration, min: Duration) {
+    println!("\n== 7. lanes: {n} lanes deployed through the driver (setup), then settled cycles");
+    let (sim, fleet, held, setup) = lanes::deployed_fleet(n).await;
+    println!(
+        "  setup: {n} lanes deployed and verified in {:.1} s (not measured)",
+        setup.as_secs_f64()
+    );
+    let sample = n.min(1000);
+    let per_sec = lanes::plans_per_second(&sim, &fleet, &held, sample, min).await;
+    report.add(
+        "lanes",
+        "lane plans/s (pure core, in-sync lanes)",
+        Some(sample as u64),
+        per_sec,
+        "/s",
+        "(no target)",
+        None,
+        "reconcile::lane::plan with records, facts and a parsed probe; no step, Matched",
+    );
+    drop(held);
+    let path = std::env::temp_dir().join(format!("launchplane-bench-fleet-{}.json", std::process::id()));
+    std::fs::write(&path, serde_json::to_vec(&fleet).unwrap()).expect("fleet file");
+    drop(fleet);
+    sim.reset_call_counts();
+    let exe = std::env::current_exe().expect("current exe");
+    let args = vec![
+        "--child-lanes".to_string(),
+        sim.base_url(),
+        sim.api_key(),
+        path.display().to_string(),
+        interval.as_millis().to_string(),
+        window.as_millis().to_string(),
+    ];
+    let output = tokio::task::spawn_blocking(move || std::process::Command::new(exe).args(args).output())
+        .await
+        .expect("join")
+        .expect("child");
+    let _ = std::fs::remove_file(&path);
+    let counts = sim.call_counts();
+    sim.shutdown().await;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let Some(r) = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("LANES "))
+        .and_then(|l| serde_json::from_str::<lanes::LaneSteady>(l).ok())
+    else {
+        eprintln!(
+            "lanes child failed: {}\n{}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        );
+        report.absent(
+            "lanes",
+            "lanes steady state",
+            "",
+            "missed",
+            "the child process failed",
+        );
+        return;
+    };
+    let count = |route: &str| counts.get(route).copied().unwrap_or(0);
+    let polls = u64::from(r.cycles) + 1;
+    let org = count("overview.services") + count("overview.domains") + count("deployment.allCentralized");
+    let detail_total = count("application.one") + count("compose.one");
+    let poller_detail = u64::from(r.first_cycle_detail) + r.poller_detail_window;
+    let lane_reads = detail_total.saturating_sub(poller_detail);
+    let other: u64 = counts.values().sum::<u64>() - org - detail_total - count("settings.getDokployVersion");
+    report.add(
+        "lanes",
+        "calls per cycle with lanes: org-wide",
+        Some(n as u64),
+        org as f64 / polls as f64,
+        "calls",
+        "≤ 3",
+        Some(org <= 3 * polls),
+        format!(
+            "{polls} polls; version read {} (first contact)",
+            count("settings.getDokployVersion")
+        ),
+    );
+    report.add(
+        "lanes",
+        "calls per steady cycle with lanes: detail (poller + lanes)",
+        Some(n as u64),
+        r.poller_detail_window as f64 / f64::from(r.cycles.max(1)),
+        "calls",
+        "only changed/stale (here 0)",
+        Some(r.poller_detail_window == 0 && lane_reads == 0),
+        format!(
+            "first cycle: poller {} (all new); lanes' own reads over all cycles: {lane_reads}; \
+             other calls (mutations, deployment lists): {other}",
+            r.first_cycle_detail
+        ),
+    );
+    let hwm_mb = r.hwm_kb as f64 / 1024.0;
+    report.add(
+        "lanes",
+        "peak RSS (VmHWM) with N settled lanes",
+        Some(n as u64),
+        hwm_mb,
+        "MB",
+        "≤ 100 MB",
+        Some(hwm_mb <= 100.0),
+        format!(
+            "RSS after first cycle {:.1} MB, at end {:.1} MB; first cycle {:.0} ms",
+            r.rss_after_first_kb as f64 / 1024.0,
+            r.rss_end_kb as f64 / 1024.0,
+            r.first_cycle_ms
+        ),
+    );
+    let per_thousand = r.n as f64 / 1000.0;
+    // Per cycle, over the cycle interval: the window's edges would otherwise count a partial
+    // interval.
+    let measured = r.cpu_ms_per_cycle / interval.as_secs_f64() / per_thousand;
+    report.add(
+        "lanes",
+        &format!(
+            "CPU ms/s per 1,000 lanes at a {} s lane interval",
+            interval.as_secs()
+        ),
+        Some(n as u64),
+        measured,
+        "ms/s",
+        "≤ 10 ms/s per 1,000",
+        Some(measured <= 10.0),
+        format!(
+            "{} cycles in {:.1} s; per cycle {:.0} ms CPU, {:.0} ms wall; steps {}, min Matched {}",
+            r.cycles, r.window_s, r.cpu_ms_per_cycle, r.wall_ms_per_cycle, r.steps_window, r.matched_min
+        ),
+    );
+    let at_default = r.cpu_ms_per_cycle / 60.0 / per_thousand;
+    report.add(
+        "lanes",
+        "CPU ms/s per 1,000 lanes at the default 60 s interval",
+        Some(n as u64),
+        at_default,
+        "ms/s",
+        "≤ 10 ms/s per 1,000",
+        Some(at_default <= 10.0),
+        "derived: CPU per cycle / 60 s (lanes requeue at the poll interval when settled)",
+    );
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1058,6 +1253,18 @@ fn main() {
         .build()
         .expect("runtime");
 
+    if let Some(pos) = args.iter().position(|a| a == "--child-lanes") {
+        let get = |i: usize| args.get(pos + i).cloned().unwrap_or_default();
+        let ms = |s: String| Duration::from_millis(s.parse().unwrap_or(1000));
+        runtime.block_on(lanes::steady_child(
+            get(1),
+            get(2),
+            get(3),
+            ms(get(4)),
+            ms(get(5)),
+        ));
+        return;
+    }
     if let Some(pos) = args.iter().position(|a| a == "--child-steady") {
         let get = |i: usize| args.get(pos + i).cloned().unwrap_or_default();
         let ms = |s: String| Duration::from_millis(s.parse().unwrap_or(1000));
@@ -1080,6 +1287,12 @@ fn main() {
         .unwrap_or_else(|| PathBuf::from("target/bench/results.json"));
     let sizes: &[usize] = if quick { &[100, 1000] } else { &[100, 1000, 10_000] };
     let steady_n = if quick { 1000 } else { 10_000 };
+    let lanes_n = args
+        .iter()
+        .position(|a| a == "--lanes")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(if quick { 1000 } else { 10_000 });
     let min = Duration::from_millis(if quick { 200 } else { 1000 });
 
     let machine = machine();
@@ -1112,6 +1325,14 @@ fn main() {
         )
         .await;
         bench_probes(&mut report, 8, Duration::from_secs(if quick { 1 } else { 3 })).await;
+        bench_lanes(
+            &mut report,
+            lanes_n,
+            Duration::from_secs(10),
+            Duration::from_secs(if quick { 20 } else { 30 }),
+            min,
+        )
+        .await;
     });
     bench_apply(&mut report);
 

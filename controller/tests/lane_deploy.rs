@@ -196,6 +196,8 @@ impl World {
             artifact,
             desired_env: Ok(self.env.clone()),
             identity: self.identity.clone(),
+            // No shared poller: the driver reads the target on every plan.
+            polled: None,
         };
         let report = drive(
             &world,

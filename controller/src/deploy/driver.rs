@@ -4,16 +4,27 @@
 //! changed and re-observed next time round) before the next plan, so stopping the loop after
 //! any step — a crash, a deadline, `--once` running out — loses nothing: the next run plans
 //! from the records and resumes at the same place.
+//!
+//! The target's image and env come from the shared poller ([`PolledFacts`]) when its read is
+//! fresh and saw every change this controller made for the lane; the driver reads the target
+//! itself (`application.one` / `compose.one`) only when no such read exists: while an attempt
+//! is Pending (its steps are mutating the target), right after a mutation step of this drive
+//! (so the step's effect is confirmed before the next plan), or when the poller's read is
+//! older than the detail interval or older than the lane's last mutation. N lanes in sync
+//! therefore cost no detail calls beyond the poller's own.
 
 use super::executor::{ExecError, Executor, probe_identity, run_health};
 use super::store::{RecordStore, StoreError};
+use crate::observe::poller::SharedFacts;
 use crate::observe::prober::Prober;
 use crate::reconcile::deployment_record::{self as record, DeploySettings};
 use crate::reconcile::lane::{self, DesiredEnv, LaneInputs, LanePlan, Step, TargetFacts, TargetRef};
+use jiff::{SignedDuration, Timestamp};
 use launchplane_api::conditions::Clock;
 use launchplane_api::resources::{
-    Artifact, DeploymentRecord, Lane, Product, ProviderTarget, RuntimeIdentity,
+    Artifact, DeploymentPhase, DeploymentRecord, Lane, Product, ProviderTarget, RuntimeIdentity,
 };
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use thiserror::Error;
 use tracing::Instrument;
@@ -47,6 +58,17 @@ pub struct LaneWorld<'a> {
     pub desired_env: Result<DesiredEnv, String>,
     /// The lane's RuntimeIdentity child as last stored.
     pub identity: Option<RuntimeIdentity>,
+    /// What the shared poller of the target's ProviderConfig read; `None` makes the driver
+    /// read the target itself every time.
+    pub polled: Option<PolledFacts>,
+}
+
+/// The facts the shared poller read of every tracked target of one ProviderConfig, and how
+/// old a read may be to stand in for the driver's own (the config's detail interval).
+#[derive(Clone, Debug)]
+pub struct PolledFacts {
+    pub facts: Arc<SharedFacts>,
+    pub max_age: SignedDuration,
 }
 
 /// Why a step could not be performed (secret-free).
@@ -130,14 +152,19 @@ async fn drive_inner(
     });
     let endpoint = lane::endpoint(world.lane, world.product, world.target);
     let checks = lane::health_urls(world.lane, world.target);
+    // Set once a step of this drive may have changed the target: from then on it is read.
+    let mut mutated = false;
     loop {
         let now = clock.now();
         let (records, list_error) = match store.list(namespace, name).await {
             Ok(r) => (r, None),
             Err(e) => (Vec::new(), Some(DriveError::Store(e))),
         };
-        let facts: Option<Result<TargetFacts, String>> = match (executor, &target_ref) {
-            (Some(e), Some(t)) => Some(e.read_target(t).await.map_err(|e| e.to_string())),
+        let facts: Option<Result<Arc<TargetFacts>, String>> = match (executor, &target_ref) {
+            (Some(e), Some(t)) => match polled_facts(world.polled.as_ref(), t, &records, mutated, now) {
+                Some(shared) => Some(Ok(shared)),
+                None => Some(e.read_target(t).await.map(Arc::new).map_err(|e| e.to_string())),
+            },
             _ => None,
         };
         let probe = match &endpoint {
@@ -154,7 +181,9 @@ async fn drive_inner(
                 artifact: world.artifact,
                 records: &records,
                 desired_env: world.desired_env.as_ref().map_err(Clone::clone),
-                facts: facts.as_ref().map(|f| f.as_ref().map_err(Clone::clone)),
+                facts: facts
+                    .as_ref()
+                    .map(|f| f.as_ref().map(AsRef::as_ref).map_err(Clone::clone)),
                 probe: probe.as_ref(),
                 identity: identity.as_ref(),
                 health: &health,
@@ -180,6 +209,10 @@ async fn drive_inner(
         }
         tracing::info!(step = step.name(), "lane step");
         let result = perform(&step, &records, world, executor, store, settings, clock).await;
+        mutated |= matches!(
+            step,
+            Step::SetImage { .. } | Step::MergeEnv { .. } | Step::Deploy { .. }
+        );
         steps.push(step.name());
         match result {
             Ok(None) => {}
@@ -195,6 +228,54 @@ async fn drive_inner(
             }
         }
     }
+}
+
+/// The poller's facts of `target`, when they may stand in for a read now: no mutation step
+/// in this drive yet, read no longer ago than the detail interval, and read after the last
+/// change this controller (or a deploy given as evidence) made for every record of the lane.
+/// Times compare by whole seconds, strictly: Kubernetes keeps record times to the second, and a
+/// read in the same second as a mutation may have preceded it.
+pub fn polled_facts(
+    polled: Option<&PolledFacts>,
+    target: &TargetRef,
+    records: &[DeploymentRecord],
+    mutated: bool,
+    now: Timestamp,
+) -> Option<Arc<TargetFacts>> {
+    if mutated {
+        return None;
+    }
+    let polled = polled?;
+    let read = polled.facts.get(target.category, &target.id)?;
+    if !read.fresh(now, polled.max_age) {
+        return None;
+    }
+    let read_second = read.read_at.as_second();
+    records
+        .iter()
+        .all(|r| last_change(r).is_some_and(|t| read_second > t.as_second()))
+        .then(|| read.facts.clone())
+}
+
+/// The latest moment the target may have been changed for `record`: `None` while it is
+/// Pending (its SetImage / MergeEnv / Deploy steps are under way). The controller's own
+/// mutations all come before the deploy starts, so a record past Pending counts from its
+/// deploy's start, or, when it failed before deploying, from when it failed. A deploy
+/// recorded by someone else (evidence) counts from when it finished.
+fn last_change(record: &DeploymentRecord) -> Option<Timestamp> {
+    if record::phase(record) == DeploymentPhase::Pending {
+        return None;
+    }
+    let status = record.status.as_ref()?;
+    let started = status
+        .deploy
+        .as_ref()
+        .and_then(|d| d.started_at.as_ref())
+        .map(|t| t.0);
+    if record::is_evidence(record) {
+        return record::finished_at(record).max(started);
+    }
+    started.or_else(|| record::finished_at(record))
 }
 
 fn find<'a>(records: &'a [DeploymentRecord], name: &str) -> Result<&'a DeploymentRecord, DriveError> {

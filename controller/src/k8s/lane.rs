@@ -26,7 +26,7 @@ use super::events::publish_transition;
 use super::provider_config::ready_message;
 use super::records::{KubeRecordStore, lane_owner};
 use super::status::FIELD_MANAGER;
-use crate::deploy::driver::{DriveLimits, LaneWorld, drive};
+use crate::deploy::driver::{DriveLimits, LaneWorld, PolledFacts, drive};
 use crate::deploy::executor::Executor;
 use crate::error_policy::jittered;
 use crate::reconcile::deployment_record::DeploySettings;
@@ -143,6 +143,12 @@ pub async fn reconcile(lane: Arc<Lane>, ctx: Arc<Context>) -> Result<Action> {
         .as_deref()
         .and_then(|k| ctx.registry.provider(k))
         .map(Executor::new);
+    // The config's shared observation: the target's image and env as its poller last read them.
+    let view = config_key.as_deref().and_then(|k| ctx.registry.view(k));
+    let polled = view.as_ref().map(|v| PolledFacts {
+        facts: v.facts.clone(),
+        max_age: v.settings.detail_interval,
+    });
     let evidence: Vec<DeploymentRecord> = stores
         .records
         .state_filter(|r| {
@@ -161,6 +167,7 @@ pub async fn reconcile(lane: Arc<Lane>, ctx: Arc<Context>) -> Result<Action> {
         artifact: artifact.as_deref(),
         desired_env,
         identity: identity.clone(),
+        polled,
     };
     let limits = DriveLimits {
         max_steps: 1,
@@ -232,9 +239,8 @@ pub async fn reconcile(lane: Arc<Lane>, ctx: Arc<Context>) -> Result<Action> {
     let delay = if report.plan.step.is_some() {
         stores.settings.poll_delay
     } else {
-        let interval = config_key
-            .as_deref()
-            .and_then(|k| ctx.registry.view(k))
+        let interval = view
+            .as_ref()
             .map(|v| v.settings.poll_interval.unsigned_abs())
             .unwrap_or(SETTLED_RECHECK);
         jittered(interval)

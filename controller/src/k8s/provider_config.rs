@@ -73,6 +73,7 @@ pub async fn reconcile(config: Arc<ProviderConfig>, ctx: Arc<Context>) -> Result
                         snapshot: Arc::new(snapshot),
                         settings: *slot.poller.settings(),
                         claims: Arc::new(ClaimIndex::build(targets.iter().map(AsRef::as_ref))),
+                        facts: slot.poller.facts(),
                     },
                 );
                 notify_targets(&ctx, &targets);

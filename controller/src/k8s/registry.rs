@@ -4,7 +4,7 @@
 //! publishes a [`ProviderView`] after every poll. ProviderTarget reconciles only read views,
 //! so a thousand targets of one config cost one set of Dokploy calls per poll interval.
 
-use crate::observe::poller::{PollSettings, Poller, Snapshot};
+use crate::observe::poller::{PollSettings, Poller, SharedFacts, Snapshot};
 use crate::reconcile::provider_target::ClaimIndex;
 use jiff::Timestamp;
 use launchplane_providers::{ApiKey, Provider};
@@ -12,12 +12,15 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 
 /// What ProviderTargets read: the latest snapshot, the settings it was taken with, and who
-/// claimed which id when it was taken (so a target finds its rivals without a scan).
+/// claimed which id when it was taken (so a target finds its rivals without a scan). Lanes
+/// read `facts`: the image and raw env the poller's detail reads saw (secret; `Debug` shows a
+/// count), so a lane in sync makes no detail call of its own.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ProviderView {
     pub snapshot: Arc<Snapshot>,
     pub settings: PollSettings,
     pub claims: Arc<ClaimIndex>,
+    pub facts: Arc<SharedFacts>,
 }
 
 /// What the client was built from; a change means a new client (and a new poller).

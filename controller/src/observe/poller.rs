@@ -7,9 +7,15 @@
 //! listing shows it changed since the detail was read. Every ProviderTarget of the config is
 //! verified against the resulting [`Snapshot`]; none of them makes a call of its own.
 //!
+//! The same detail reads also give each tracked target's image and raw env ([`SharedFacts`]):
+//! lane drivers take them from here instead of reading `application.one` themselves, so N
+//! lanes of one config cost no detail calls beyond the poller's own. The raw env is a
+//! [`SecretString`](launchplane_providers::SecretString): never serialized, redacted in `Debug`.
+//!
 //! The poller is plain state plus one async method, so the kube controller, standalone mode
 //! and the benchmarks drive it the same way and tests can count its calls.
 
+use crate::reconcile::lane::TargetFacts;
 use jiff::{SignedDuration, Timestamp};
 use launchplane_api::verify::target::{ObservationWindow, ObservedTarget, ProviderFailure};
 use launchplane_providers::{OrgSnapshot, Provider, ProviderError, TargetCategory, TargetDetail};
@@ -93,6 +99,51 @@ impl Snapshot {
     }
 }
 
+/// One target's facts (image and raw env) as a detail read saw them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReadFacts {
+    pub facts: Arc<TargetFacts>,
+    /// When the poll that read them began (the read itself happened at or after this).
+    pub read_at: Timestamp,
+}
+
+impl ReadFacts {
+    /// Read no longer ago than `max_age` (a read stamped in the future counts as fresh).
+    pub fn fresh(&self, now: Timestamp, max_age: SignedDuration) -> bool {
+        now.duration_since(self.read_at) <= max_age
+    }
+}
+
+/// The facts the poller's detail reads established, per tracked target. Shared by `Arc`
+/// with the lanes; rebuilt only in polls that read or forgot a detail.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct SharedFacts {
+    by_target: HashMap<TrackedTarget, ReadFacts>,
+}
+
+impl SharedFacts {
+    pub fn get(&self, category: TargetCategory, id: &str) -> Option<&ReadFacts> {
+        self.by_target.get(&(category, id.to_string()))
+    }
+
+    pub fn len(&self) -> usize {
+        self.by_target.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_target.is_empty()
+    }
+}
+
+impl std::fmt::Debug for SharedFacts {
+    /// Counts only: ids are harmless, but nothing of a target's env belongs in a log line.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SharedFacts")
+            .field("targets", &self.by_target.len())
+            .finish()
+    }
+}
+
 /// The detail read of one target, minus anything secret.
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct DetailEntry {
@@ -111,6 +162,7 @@ pub struct Poller {
     settings: PollSettings,
     details: HashMap<TrackedTarget, DetailEntry>,
     snapshot: Snapshot,
+    facts: Arc<SharedFacts>,
 }
 
 /// Map a provider error to the failure a verdict reports.
@@ -130,6 +182,7 @@ impl Poller {
             settings,
             details: HashMap::new(),
             snapshot: Snapshot::default(),
+            facts: Arc::default(),
         }
     }
 
@@ -144,6 +197,12 @@ impl Poller {
 
     pub fn snapshot(&self) -> &Snapshot {
         &self.snapshot
+    }
+
+    /// The image and raw env of every tracked target whose detail was read, with the time of
+    /// the read. Lanes use them instead of reading the target themselves while they are fresh.
+    pub fn facts(&self) -> Arc<SharedFacts> {
+        self.facts.clone()
     }
 
     /// The client this poller reads through (lanes deploy through the same one).
@@ -169,6 +228,7 @@ impl Poller {
         };
         let mut targets = observed_targets(&org);
         self.details.retain(|key, _| tracked.contains(key));
+        let mut read: Vec<(TrackedTarget, Option<ReadFacts>)> = Vec::new();
 
         let due: Vec<TrackedTarget> = targets
             .iter()
@@ -185,16 +245,48 @@ impl Poller {
                         continue;
                     };
                     let entry = detail_entry(&detail, listed, now);
-                    self.details.insert(key, entry);
+                    self.details.insert(key.clone(), entry);
+                    let facts = TargetFacts {
+                        image: detail.image,
+                        env: detail.env.unwrap_or_default(),
+                    };
+                    read.push((
+                        key,
+                        Some(ReadFacts {
+                            facts: Arc::new(facts),
+                            read_at: now,
+                        }),
+                    ));
                 }
                 // Deleted between the listing and the read: the next listing will not show it.
                 Err(ProviderError::NotFound { .. }) => {
                     self.details.remove(&key);
+                    read.push((key, None));
                 }
                 // The key is exhausted or Dokploy went away mid-cycle: keep the details we
                 // have (they age into staleness) and stop spending calls this cycle.
                 Err(error) if failure_of(&error) != ProviderFailure::Other => break,
                 Err(_) => {}
+            }
+        }
+        let forgotten = self
+            .facts
+            .by_target
+            .keys()
+            .any(|key| !self.details.contains_key(key));
+        if forgotten || !read.is_empty() {
+            // Copy-on-write: lanes holding the previous map keep it unchanged.
+            let shared = Arc::make_mut(&mut self.facts);
+            shared.by_target.retain(|key, _| self.details.contains_key(key));
+            for (key, facts) in read {
+                match facts {
+                    Some(facts) => {
+                        shared.by_target.insert(key, facts);
+                    }
+                    None => {
+                        shared.by_target.remove(&key);
+                    }
+                }
             }
         }
         for target in &mut targets {

@@ -233,3 +233,52 @@ async fn an_unreachable_provider_is_reported_as_such() {
     assert_eq!(snap.reachable(), Some(false));
     assert_eq!(snap.authenticated(), None);
 }
+
+#[tokio::test]
+async fn detail_reads_keep_each_tracked_targets_facts_for_the_lanes() {
+    let (sim, ids) = seeded().await;
+    let mut poller = Poller::new(client(&sim), settings(300));
+    poller.poll(&tracked(&ids[..3]), t(0)).await;
+    let facts = poller.facts();
+    assert_eq!(
+        facts.len(),
+        3,
+        "one entry per tracked target, none for the others"
+    );
+    let first = facts.get(TargetCategory::Application, &ids[0]).unwrap();
+    assert_eq!(first.read_at, t(0));
+    assert_eq!(first.facts.image.as_deref(), Some("nginx:1.0"));
+    assert_eq!(first.facts.env.expose(), "A=1\nB=2");
+    assert!(first.fresh(t(300), SignedDuration::from_secs(300)));
+    assert!(!first.fresh(t(301), SignedDuration::from_secs(300)));
+    assert!(facts.get(TargetCategory::Application, &ids[4]).is_none());
+    // Nothing of the env in Debug output (the snapshot may be logged).
+    assert!(!format!("{facts:?}").contains("A=1"));
+    assert!(!format!("{first:?}").contains("A=1"));
+
+    // A poll without reads keeps the very same map (no copy per poll).
+    poller.poll(&tracked(&ids[..3]), t(30)).await;
+    assert!(Arc::ptr_eq(&facts, &poller.facts()));
+
+    // A re-read replaces the entry without touching the map lanes already hold; an untracked
+    // target's facts are forgotten.
+    assert!(sim.edit(
+        &ids[1],
+        OutOfBandEdit {
+            name: Some("renamed".into()),
+            docker_image: Some("nginx:2".into()),
+            ..Default::default()
+        }
+    ));
+    poller.poll(&tracked(&ids[..2]), t(60)).await;
+    let now = poller.facts();
+    assert_eq!(now.len(), 2);
+    let renamed = now.get(TargetCategory::Application, &ids[1]).unwrap();
+    assert_eq!(
+        (renamed.read_at, renamed.facts.image.as_deref()),
+        (t(60), Some("nginx:2"))
+    );
+    assert!(now.get(TargetCategory::Application, &ids[2]).is_none());
+    assert_eq!(facts.len(), 3, "the earlier map is unchanged");
+    sim.shutdown().await;
+}

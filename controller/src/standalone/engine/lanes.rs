@@ -7,7 +7,7 @@
 //! `<state>/lane-identities/`.
 
 use super::{Engine, key_of, summary};
-use crate::deploy::driver::{LaneWorld, drive};
+use crate::deploy::driver::{LaneWorld, PolledFacts, drive};
 use crate::deploy::executor::Executor;
 use crate::deploy::store::FileRecordStore;
 use crate::reconcile::deployment_record::DeploySettings;
@@ -135,14 +135,18 @@ impl Engine {
                     .iter()
                     .find(|a| same(&a.metadata.namespace, &a.metadata.name, &r.name))
             });
-            let executor = target.and_then(|t| {
+            let slot = target.and_then(|t| {
                 let config = key_of(
                     &t.metadata.namespace,
                     &Some(t.spec.provider_config_ref.name.clone()),
                 );
-                self.providers
-                    .get(&config)
-                    .map(|slot| Executor::new(slot.provider.clone()))
+                self.providers.get(&config)
+            });
+            let executor = slot.map(|slot| Executor::new(slot.provider.clone()));
+            // This round's poll of the config read the tracked targets: lanes reuse it.
+            let polled = slot.map(|slot| PolledFacts {
+                facts: slot.poller.facts(),
+                max_age: slot.poller.settings().detail_interval,
             });
             let identity: Option<RuntimeIdentity> = self.load(&namespace, &lane.metadata.name, LANE_IDENTITY);
             let world = LaneWorld {
@@ -153,6 +157,7 @@ impl Engine {
                 artifact,
                 desired_env: resolve_env(&lane, inputs),
                 identity,
+                polled,
             };
             let report = drive(
                 &world,
