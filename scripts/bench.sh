@@ -6,6 +6,9 @@
 #                                   about 5 minutes on 2 cores)
 #   ./scripts/bench.sh --quick      smaller sizes (1,000 lanes), for a smoke run
 #   ./scripts/bench.sh --lanes N    the lane section at N lanes
+#   ./scripts/bench.sh --only steady,lanes
+#                                   just those sections (core, calls, drift, steady, probes,
+#                                   lanes, apply); combines with the options above
 #
 # apply → verdict needs KUBECONFIG (the row says skipped without one).
 set -euo pipefail

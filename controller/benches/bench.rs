@@ -3,7 +3,8 @@
 //! Runs against the in-process Dokploy simulator (launchplane-e2e) and prints one table row
 //! per measurement with the design target beside it; writes the same rows as JSON (default
 //! `target/bench/results.json`, `--out PATH` to change). `--quick` shrinks the sizes for a
-//! smoke run. Sections:
+//! smoke run, `--lanes N` sets the lane count, `--only a,b` runs just the named sections
+//! (core, calls, drift, steady, probes, lanes, apply). Sections:
 //!
 //! 1. pure core: ProviderTarget verifications/s and RuntimeIdentity classifications/s;
 //! 2. Dokploy calls per poll cycle at 100 / 1,000 / 10,000 tracked targets;
@@ -681,6 +682,8 @@ async fn bench_drift(report: &mut Report, n: usize, interval: Duration, trials: 
 #[derive(Debug, Serialize, serde::Deserialize)]
 struct SteadyResult {
     n: usize,
+    /// RSS after the first poll (N detail reads), before the first verification.
+    rss_polled_kb: u64,
     rss_after_first_kb: u64,
     hwm_kb: u64,
     rss_end_kb: u64,
@@ -739,15 +742,12 @@ async fn steady_child(url: String, key: String, n: usize, interval: Duration, wi
     let verify_all = |targets: &mut Vec<ProviderTarget>, poller: &Poller, now: Timestamp| {
         let window = poller.snapshot().window(poller.settings());
         let index = provider_target::ClaimIndex::build(targets.iter());
-        let statuses: Vec<_> = targets
-            .iter()
-            .map(|t| {
-                let claims = index.claims_for(t);
-                provider_target::reconcile(t, &window, &claims, now).status
-            })
-            .collect();
+        // Each new status replaces the old one as soon as it is made (as the kube controller
+        // writes it per reconcile): never all N old and N new statuses alive at once.
         let mut matched = 0;
-        for (t, s) in targets.iter_mut().zip(statuses) {
+        for t in targets.iter_mut() {
+            let claims = index.claims_for(t);
+            let s = provider_target::reconcile(t, &window, &claims, now).status;
             matched += usize::from(s.verdict == Some(Verdict::Matched));
             t.status = Some(s);
         }
@@ -757,6 +757,7 @@ async fn steady_child(url: String, key: String, n: usize, interval: Duration, wi
     let started = Instant::now();
     let now = Timestamp::now();
     poller.poll(&tracked, now).await;
+    let rss_polled_kb = proc_status_kb("VmRSS:");
     let matched = verify_all(&mut targets, &poller, now);
     assert_eq!(matched, n, "every target Matched after the first cycle");
     let first_cycle_ms = started.elapsed().as_secs_f64() * 1000.0;
@@ -778,6 +779,7 @@ async fn steady_child(url: String, key: String, n: usize, interval: Duration, wi
     let cpu = cpu_ms() - cpu0;
     let result = SteadyResult {
         n,
+        rss_polled_kb,
         rss_after_first_kb,
         hwm_kb: proc_status_kb("VmHWM:"),
         rss_end_kb: proc_status_kb("VmRSS:"),
@@ -846,7 +848,9 @@ async fn bench_steady(
         "≤ 100 MB",
         Some(hwm_mb <= 100.0),
         format!(
-            "RSS after first cycle {:.1} MB, at end {:.1} MB; first cycle {:.0} ms",
+            "RSS after the first poll {:.1} MB, after the first cycle {:.1} MB, at end {:.1} MB; \
+             first cycle {:.0} ms",
+            result.rss_polled_kb as f64 / 1024.0,
             result.rss_after_first_kb as f64 / 1024.0,
             result.rss_end_kb as f64 / 1024.0,
             result.first_cycle_ms
@@ -1153,7 +1157,10 @@ async fn bench_lanes(report: &mut Report, n: usize, interval: Duration, window: 
         "≤ 100 MB",
         Some(hwm_mb <= 100.0),
         format!(
-            "RSS after first cycle {:.1} MB, at end {:.1} MB; first cycle {:.0} ms",
+            "RSS loaded {:.1} MB, after the first poll {:.1} MB, after the first cycle {:.1} MB, \
+             at end {:.1} MB; first cycle {:.0} ms",
+            r.rss_loaded_kb as f64 / 1024.0,
+            r.rss_polled_kb as f64 / 1024.0,
             r.rss_after_first_kb as f64 / 1024.0,
             r.rss_end_kb as f64 / 1024.0,
             r.first_cycle_ms
@@ -1294,6 +1301,13 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(if quick { 1000 } else { 10_000 });
     let min = Duration::from_millis(if quick { 200 } else { 1000 });
+    // `--only core,calls,drift,steady,probes,lanes,apply`: run just those sections.
+    let only: Option<Vec<String>> = args
+        .iter()
+        .position(|a| a == "--only")
+        .and_then(|i| args.get(i + 1))
+        .map(|v| v.split(',').map(|s| s.trim().to_string()).collect());
+    let run = |section: &str| only.as_ref().is_none_or(|o| o.iter().any(|s| s == section));
 
     let machine = machine();
     println!(
@@ -1306,35 +1320,53 @@ fn main() {
         "metric", "size", "value", "target", "status"
     );
     let mut report = Report::default();
-    bench_core(&mut report, sizes, min);
+    if run("core") {
+        bench_core(&mut report, sizes, min);
+    }
     runtime.block_on(async {
-        let kept = bench_calls(&mut report, sizes, 10).await;
-        bench_drift(
-            &mut report,
-            if quick { 100 } else { 1000 },
-            Duration::from_millis(200),
-            10,
-        )
-        .await;
-        bench_steady(
-            &mut report,
-            kept,
-            steady_n,
-            Duration::from_secs(5),
-            Duration::from_secs(if quick { 10 } else { 30 }),
-        )
-        .await;
-        bench_probes(&mut report, 8, Duration::from_secs(if quick { 1 } else { 3 })).await;
-        bench_lanes(
-            &mut report,
-            lanes_n,
-            Duration::from_secs(10),
-            Duration::from_secs(if quick { 20 } else { 30 }),
-            min,
-        )
-        .await;
+        let kept = if run("calls") {
+            bench_calls(&mut report, sizes, 10).await
+        } else {
+            None
+        };
+        if run("drift") {
+            bench_drift(
+                &mut report,
+                if quick { 100 } else { 1000 },
+                Duration::from_millis(200),
+                10,
+            )
+            .await;
+        }
+        if run("steady") {
+            bench_steady(
+                &mut report,
+                kept,
+                steady_n,
+                Duration::from_secs(5),
+                Duration::from_secs(if quick { 10 } else { 30 }),
+            )
+            .await;
+        } else if let Some((sim, _)) = kept {
+            sim.shutdown().await;
+        }
+        if run("probes") {
+            bench_probes(&mut report, 8, Duration::from_secs(if quick { 1 } else { 3 })).await;
+        }
+        if run("lanes") {
+            bench_lanes(
+                &mut report,
+                lanes_n,
+                Duration::from_secs(10),
+                Duration::from_secs(if quick { 20 } else { 30 }),
+                min,
+            )
+            .await;
+        }
     });
-    bench_apply(&mut report);
+    if run("apply") {
+        bench_apply(&mut report);
+    }
 
     let missed = report.rows.iter().filter(|r| r.status == "missed").count();
     println!(

@@ -210,7 +210,9 @@ pub struct Held {
 }
 
 /// Drive every lane once (bounded concurrency, like the kube controller's workers); returns
-/// (lanes Matched, steps taken).
+/// (lanes Matched, steps taken). Each lane's new status and identity child replace the held
+/// ones as soon as its drive returns, as a shell writes them per reconcile: no cycle keeps all
+/// N reports (and the old statuses beside them) alive at once.
 #[allow(clippy::too_many_arguments)]
 pub async fn drive_all(
     held: &mut [Held],
@@ -225,8 +227,8 @@ pub async fn drive_all(
     let product = product();
     let artifact = artifact();
     let env = desired_env();
-    let results: Vec<_> = futures::stream::iter(held.iter().enumerate())
-        .map(|(i, h)| {
+    futures::stream::iter(held.iter_mut())
+        .map(|h| {
             let (product, artifact, env, polled) = (&product, &artifact, &env, polled.clone());
             async move {
                 let world = LaneWorld {
@@ -236,7 +238,7 @@ pub async fn drive_all(
                     target: Some(&h.target),
                     artifact: Some(artifact),
                     desired_env: Ok(env.clone()),
-                    identity: h.identity.clone(),
+                    identity: h.identity.take(),
                     polled,
                 };
                 let report = drive(
@@ -249,22 +251,19 @@ pub async fn drive_all(
                     &SystemClock,
                 )
                 .await;
-                (i, report)
+                let previous = world.identity;
+                let plan = report.plan;
+                let matched = plan.outcome.status.verdict == Some(Verdict::Matched);
+                h.identity = plan.identity.or(previous);
+                h.lane.status = Some(plan.outcome.status);
+                (usize::from(matched), report.steps.len())
             }
         })
         .buffer_unordered(concurrency)
-        .collect()
-        .await;
-    let mut matched = 0;
-    let mut steps = 0;
-    for (i, report) in results {
-        matched += usize::from(report.plan.outcome.status.verdict == Some(Verdict::Matched));
-        steps += report.steps.len();
-        let h = &mut held[i];
-        h.identity = report.plan.identity.clone().or(h.identity.take());
-        h.lane.status = Some(report.plan.outcome.status);
-    }
-    (matched, steps)
+        .fold((0, 0), |(matched, steps), (m, s)| async move {
+            (matched + m, steps + s)
+        })
+        .await
 }
 
 /// Seed `n` apps and deploy a lane onto each through the real driver (setup, not measured).
@@ -403,6 +402,10 @@ pub async fn plans_per_second(
 #[derive(Debug, Serialize, Deserialize)]
 pub struct LaneSteady {
     pub n: usize,
+    /// RSS with the lanes, targets and records loaded, before the first poll.
+    pub rss_loaded_kb: u64,
+    /// RSS after the first poll (10,000 detail reads), before the first drives.
+    pub rss_polled_kb: u64,
     pub rss_after_first_kb: u64,
     pub hwm_kb: u64,
     pub rss_end_kb: u64,
@@ -467,9 +470,11 @@ pub async fn steady_child(
         max_age: poller.settings().detail_interval,
     };
 
+    let rss_loaded_kb = proc_status_kb("VmRSS:");
     let started = Instant::now();
     poller.poll(&tracked, Timestamp::now()).await;
     let first_cycle_detail = poller.snapshot().last_cycle.detail;
+    let rss_polled_kb = proc_status_kb("VmRSS:");
     let (matched, steps) = drive_all(
         &mut held,
         &executor,
@@ -518,6 +523,8 @@ pub async fn steady_child(
     let cpu = cpu_ms() - cpu0;
     let result = LaneSteady {
         n,
+        rss_loaded_kb,
+        rss_polled_kb,
         rss_after_first_kb,
         hwm_kb: proc_status_kb("VmHWM:"),
         rss_end_kb: proc_status_kb("VmRSS:"),

@@ -191,22 +191,27 @@ async fn drive_inner(
             },
             now,
         );
-        identity = plan.identity.clone().or(identity);
-        let done = |plan: LanePlan, steps: Vec<&'static str>, error: Option<DriveError>| DriveReport {
+        // The records move into the report (no copy per drive).
+        let done = |plan: LanePlan,
+                    steps: Vec<&'static str>,
+                    records: Vec<DeploymentRecord>,
+                    error: Option<DriveError>| DriveReport {
             plan,
             steps,
-            records: records.clone(),
+            records,
             error,
         };
         if list_error.is_some() {
-            return done(plan, steps, list_error);
+            return done(plan, steps, records, list_error);
         }
         let Some(step) = plan.step.clone() else {
-            return done(plan, steps, None);
+            return done(plan, steps, records, None);
         };
         if steps.len() >= limits.max_steps || started.elapsed() >= limits.deadline {
-            return done(plan, steps, None);
+            return done(plan, steps, records, None);
         }
+        // Only the next plan reads it: no copy of the child when the drive ends here.
+        identity = plan.identity.clone().or(identity);
         tracing::info!(step = step.name(), "lane step");
         let result = perform(&step, &records, world, executor, store, settings, clock).await;
         mutated |= matches!(
@@ -218,13 +223,13 @@ async fn drive_inner(
             Ok(None) => {}
             Ok(Some(wait)) => {
                 if started.elapsed() + wait >= limits.deadline {
-                    return done(plan, steps, None);
+                    return done(plan, steps, records, None);
                 }
                 tokio::time::sleep(wait).await;
             }
             Err(e) => {
                 tracing::warn!(step = step.name(), error = %e, "lane step failed");
-                return done(plan, steps, Some(e));
+                return done(plan, steps, records, Some(e));
             }
         }
     }
