@@ -1,0 +1,222 @@
+//! Section 6: apply → verdict latency against a real API server (KUBECONFIG).
+//!
+//! The controllers run in this process, watching a temporary namespace, against the Dokploy
+//! simulator on loopback. After the ProviderConfig has polled once, N ProviderTargets are
+//! created one by one; a watch records when each first carries `status.verdict: Matched`. The
+//! latency is create-request start → that watch event, so it includes the API server's
+//! round trips, the controller's watch and reconcile, and the status write.
+
+use futures::{FutureExt, StreamExt};
+use k8s_openapi::api::core::v1::{Namespace, Secret};
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
+use kube::runtime::wait::{await_condition, conditions};
+use kube::runtime::{WatchStreamExt, watcher};
+use kube::{Api, Client, ResourceExt};
+use launchplane::k8s::run::{self, RunOptions};
+use launchplane::metrics::Metrics;
+use launchplane_api::Verdict;
+use launchplane_api::resources::{
+    LocalObjectRef, ProviderConfig, ProviderConfigSpec, ProviderTarget, ProviderTargetSpec, SecretKeyRef,
+    TargetCategory,
+};
+use launchplane_e2e::sim::{DokploySim, SeedApplication, SimConfig};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::{Duration, Instant};
+
+const MANAGER: &str = "launchplane-bench";
+
+/// Latencies of `n` applies, or why they could not be measured.
+pub async fn measure(n: usize) -> Result<Vec<Duration>, String> {
+    launchplane_providers::install_crypto_provider();
+    let client = Client::try_default()
+        .await
+        .map_err(|e| format!("no usable kubeconfig: {e}"))?;
+    tokio::time::timeout(Duration::from_secs(10), client.apiserver_version())
+        .await
+        .map_err(|_| "cluster unreachable: timed out".to_string())?
+        .map_err(|e| format!("cluster unreachable: {e}"))?;
+    install_crds(&client).await?;
+
+    let ns = format!("launchplane-bench-{}", jiff::Timestamp::now().as_millisecond());
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    let mut namespace = Namespace::default();
+    namespace.metadata.name = Some(ns.clone());
+    namespace.metadata.labels = Some(BTreeMap::from([("launchplane.dev/bench".into(), "true".into())]));
+    namespaces
+        .create(&PostParams::default(), &namespace)
+        .await
+        .map_err(|e| format!("creating namespace {ns}: {e}"))?;
+    let result = scenario(client, &ns, n).await;
+    let _ = namespaces.delete(&ns, &DeleteParams::default()).await;
+    result
+}
+
+async fn install_crds(client: &Client) -> Result<(), String> {
+    let api: Api<CustomResourceDefinition> = Api::all(client.clone());
+    for crd in launchplane_api::crd::all() {
+        let name = crd.name_any();
+        api.patch(&name, &PatchParams::apply(MANAGER).force(), &Patch::Apply(&crd))
+            .await
+            .map_err(|e| format!("applying CRD {name}: {e}"))?;
+        tokio::time::timeout(
+            Duration::from_secs(30),
+            await_condition(api.clone(), &name, conditions::is_crd_established()),
+        )
+        .await
+        .map_err(|_| format!("CRD {name} not established in 30 s"))?
+        .map_err(|e| format!("watching CRD {name}: {e}"))?;
+    }
+    Ok(())
+}
+
+async fn scenario(client: Client, ns: &str, n: usize) -> Result<Vec<Duration>, String> {
+    let sim = DokploySim::start(SimConfig::default())
+        .await
+        .map_err(|e| format!("starting the simulator: {e}"))?;
+    let (_, environment) = sim.seed_project("bench");
+    let ids: Vec<String> = (0..n)
+        .filter_map(|i| {
+            sim.seed_application(
+                &environment,
+                SeedApplication {
+                    name: format!("app-{i}"),
+                    docker_image: Some("nginx:1.27".into()),
+                    ..SeedApplication::default()
+                },
+            )
+        })
+        .collect();
+
+    let (stop, shutdown) = futures::channel::oneshot::channel::<()>();
+    let controllers = tokio::spawn(run::run(
+        client.clone(),
+        RunOptions {
+            watch_namespace: Some(ns.to_string()),
+            instance: Some("bench".into()),
+            ..RunOptions::default()
+        },
+        Arc::new(Metrics::new()),
+        Arc::new(AtomicBool::new(false)),
+        shutdown.map(|_| ()).boxed().shared(),
+    ));
+    let outcome = applies(&client, ns, &sim, &ids).await;
+    let _ = stop.send(());
+    let _ = tokio::time::timeout(Duration::from_secs(10), controllers).await;
+    sim.shutdown().await;
+    outcome
+}
+
+async fn applies(
+    client: &Client,
+    ns: &str,
+    sim: &DokploySim,
+    ids: &[String],
+) -> Result<Vec<Duration>, String> {
+    let pp = PostParams::default();
+    let mut secret = Secret::default();
+    secret.metadata.name = Some("dokploy-key".into());
+    secret.string_data = Some(BTreeMap::from([("api-key".into(), sim.api_key())]));
+    Api::<Secret>::namespaced(client.clone(), ns)
+        .create(&pp, &secret)
+        .await
+        .map_err(|e| format!("creating the Secret: {e}"))?;
+    let configs = Api::<ProviderConfig>::namespaced(client.clone(), ns);
+    let config = ProviderConfig::new(
+        "dokploy",
+        ProviderConfigSpec {
+            url: sim.base_url(),
+            api_key_secret_ref: SecretKeyRef {
+                name: "dokploy-key".into(),
+                key: "api-key".into(),
+            },
+            poll_interval_seconds: 30,
+            ..ProviderConfigSpec::default()
+        },
+    );
+    configs
+        .create(&pp, &config)
+        .await
+        .map_err(|e| format!("creating the ProviderConfig: {e}"))?;
+    let polled = |c: Option<&ProviderConfig>| {
+        c.and_then(|c| c.status.as_ref()).and_then(|s| s.verdict) == Some(Verdict::Matched)
+    };
+    tokio::time::timeout(
+        Duration::from_secs(60),
+        await_condition(configs, "dokploy", polled),
+    )
+    .await
+    .map_err(|_| "the ProviderConfig never became Matched".to_string())?
+    .map_err(|e| format!("watching the ProviderConfig: {e}"))?;
+
+    // Watch first, so no verdict event is missed.
+    let targets = Api::<ProviderTarget>::namespaced(client.clone(), ns);
+    let (seen_tx, mut seen_rx) = tokio::sync::mpsc::unbounded_channel::<(String, Instant)>();
+    let watch = tokio::spawn({
+        let targets = targets.clone();
+        async move {
+            let mut stream = watcher(targets, watcher::Config::default())
+                .applied_objects()
+                .boxed();
+            while let Some(Ok(t)) = stream.next().await {
+                if t.status.as_ref().and_then(|s| s.verdict) == Some(Verdict::Matched) {
+                    let _ = seen_tx.send((t.name_any(), Instant::now()));
+                }
+            }
+        }
+    });
+    let mut started: HashMap<String, Instant> = HashMap::new();
+    for (i, id) in ids.iter().enumerate() {
+        let name = format!("target-{i}");
+        let target = ProviderTarget::new(
+            &name,
+            ProviderTargetSpec {
+                provider_config_ref: LocalObjectRef::new("dokploy"),
+                target_category: TargetCategory::Application,
+                target_id: Some(id.clone()),
+                display_name: format!("app-{i}"),
+                ..ProviderTargetSpec::default()
+            },
+        );
+        started.insert(name, Instant::now());
+        targets
+            .create(&pp, &target)
+            .await
+            .map_err(|e| format!("creating ProviderTarget {i}: {e}"))?;
+    }
+    let mut latencies: HashMap<String, Duration> = HashMap::new();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while latencies.len() < started.len() {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let Ok(Some((name, at))) = tokio::time::timeout(left, seen_rx.recv()).await else {
+            break;
+        };
+        if let Some(start) = started.get(&name) {
+            latencies
+                .entry(name)
+                .or_insert_with(|| at.saturating_duration_since(*start));
+        }
+    }
+    watch.abort();
+    if latencies.len() < started.len() {
+        return Err(format!(
+            "only {} of {} ProviderTargets became Matched within 120 s",
+            latencies.len(),
+            started.len()
+        ));
+    }
+    let mut out: Vec<Duration> = latencies.into_values().collect();
+    out.sort();
+    Ok(out)
+}
+
+/// The `q` quantile (0..=1) of sorted latencies.
+pub fn quantile(sorted: &[Duration], q: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let rank = ((sorted.len() as f64 - 1.0) * q).round() as usize;
+    sorted[rank.min(sorted.len() - 1)]
+}
