@@ -2,8 +2,9 @@
 //! the build that made it.
 
 use super::common::{
-    GIT_SHA_PATTERN, HTTP_URL_PATTERN, IMAGE_DIGEST_PATTERN, IMAGE_REPOSITORY_PATTERN,
-    SOURCE_REPOSITORY_PATTERN, immutable_rule, keep_field_description, pattern_rule,
+    GIT_SHA_LEN, GIT_SHA_PATTERN, HTTP_URL_PATTERN, IMAGE_DIGEST_LEN, IMAGE_DIGEST_PATTERN,
+    IMAGE_REPOSITORY_MAX_LEN, IMAGE_REPOSITORY_PATTERN, SOURCE_REPOSITORY_MAX_LEN, SOURCE_REPOSITORY_PATTERN,
+    URL_MAX_LEN, immutable_rule, keep_field_description, pattern_rule,
 };
 use crate::verdict::Verdict;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
@@ -68,7 +69,7 @@ impl ArtifactSpec {
 #[serde(rename_all = "camelCase")]
 pub struct ArtifactImage {
     /// The image repository without tag or digest, e.g. `ghcr.io/acme/shop`. Immutable.
-    #[schemars(length(min = 1, max = 255), regex(pattern = IMAGE_REPOSITORY_PATTERN))]
+    #[schemars(length(min = 1, max = IMAGE_REPOSITORY_MAX_LEN), regex(pattern = IMAGE_REPOSITORY_PATTERN))]
     #[x_kube(
         validation = pattern_rule(IMAGE_REPOSITORY_PATTERN, "image.repository must be an image repository without tag or digest, e.g. ghcr.io/acme/shop; put the digest in image.digest"),
         validation = immutable_rule("image.repository is immutable: create a new Artifact for a new build")
@@ -76,7 +77,7 @@ pub struct ArtifactImage {
     pub repository: String,
     /// The image digest, `sha256:` followed by 64 lowercase hex digits (tags are not accepted:
     /// they can move). Immutable.
-    #[schemars(length(min = 71, max = 71), regex(pattern = IMAGE_DIGEST_PATTERN))]
+    #[schemars(length(min = IMAGE_DIGEST_LEN, max = IMAGE_DIGEST_LEN), regex(pattern = IMAGE_DIGEST_PATTERN))]
     #[x_kube(
         validation = pattern_rule(IMAGE_DIGEST_PATTERN, "image.digest must be sha256: followed by 64 lowercase hex digits (the pushed manifest digest, e.g. from `docker buildx imagetools inspect`); tags are not accepted"),
         validation = immutable_rule("image.digest is immutable: create a new Artifact for a new build")
@@ -89,11 +90,11 @@ pub struct ArtifactImage {
 #[serde(rename_all = "camelCase")]
 pub struct SourceRef {
     /// The repository, `owner/name` or `host/owner/name`, e.g. `github.com/acme/shop`.
-    #[schemars(length(min = 1, max = 253), regex(pattern = SOURCE_REPOSITORY_PATTERN))]
+    #[schemars(length(min = 1, max = SOURCE_REPOSITORY_MAX_LEN), regex(pattern = SOURCE_REPOSITORY_PATTERN))]
     pub repository: String,
     /// The commit: a full 40-character lowercase hex git SHA. Branch and tag names are refused
     /// because they move. Immutable.
-    #[schemars(length(min = 40, max = 40), regex(pattern = GIT_SHA_PATTERN))]
+    #[schemars(length(min = GIT_SHA_LEN, max = GIT_SHA_LEN), regex(pattern = GIT_SHA_PATTERN))]
     #[x_kube(
         validation = pattern_rule(GIT_SHA_PATTERN, "commit must be the full 40-character lowercase hex git SHA (git rev-parse HEAD), not a branch, tag or short SHA"),
         validation = immutable_rule("commit is immutable: create a new Artifact for a new build")
@@ -115,7 +116,7 @@ pub struct BuildProvenance {
     pub build_id: Option<String>,
     /// Web URL of the build.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(min = 1, max = 2048), regex(pattern = HTTP_URL_PATTERN))]
+    #[schemars(length(min = 1, max = URL_MAX_LEN), regex(pattern = HTTP_URL_PATTERN))]
     pub url: Option<String>,
     /// When the image was built (RFC 3339).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -1,7 +1,7 @@
 //! BackupGate: evidence that a destination lane was backed up, required by promotions into
 //! lanes that ask for it. The spec is immutable.
 
-use super::common::{HTTP_URL_PATTERN, LocalObjectRef, immutable_rule, keep_field_description};
+use super::common::{HTTP_URL_PATTERN, LocalObjectRef, URL_MAX_LEN, immutable_rule, keep_field_description};
 use crate::verdict::Verdict;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use kube::{CustomResource, KubeSchema};
@@ -81,7 +81,7 @@ pub struct BackupEvidence {
     pub restore_verified: bool,
     /// Web URL of the backup job or its log.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(min = 1, max = 2048), regex(pattern = HTTP_URL_PATTERN))]
+    #[schemars(length(min = 1, max = URL_MAX_LEN), regex(pattern = HTTP_URL_PATTERN))]
     pub url: Option<String>,
 }
 

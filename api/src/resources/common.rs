@@ -68,7 +68,7 @@ pub const NAME_MAX_LEN: usize = 253;
 pub struct LocalObjectRef {
     /// Name of the referenced object in this namespace: a DNS-1123 label (lowercase letters,
     /// digits and `-`, starting and ending with a letter or digit, at most 63 characters).
-    #[schemars(length(min = 1, max = 63), regex(pattern = DNS1123_LABEL_PATTERN))]
+    #[schemars(length(min = 1, max = DNS1123_LABEL_MAX_LEN), regex(pattern = DNS1123_LABEL_PATTERN))]
     pub name: String,
 }
 
@@ -84,7 +84,7 @@ impl LocalObjectRef {
 #[serde(rename_all = "camelCase")]
 pub struct SecretKeyRef {
     /// Name of the Secret in this namespace (DNS-1123 label).
-    #[schemars(length(min = 1, max = 63), regex(pattern = DNS1123_LABEL_PATTERN))]
+    #[schemars(length(min = 1, max = DNS1123_LABEL_MAX_LEN), regex(pattern = DNS1123_LABEL_PATTERN))]
     pub name: String,
     /// Key within the Secret's `data` whose value is used, e.g. `api-key`.
     #[schemars(length(min = 1, max = 253), regex(pattern = DATA_KEY_PATTERN))]
@@ -120,16 +120,16 @@ impl EnvironmentKind {
 pub struct IdentityFields {
     /// The Product's name, e.g. `shop`. Not compared when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(max = 512))]
+    #[schemars(length(max = IDENTITY_FIELD_MAX_LEN))]
     pub product: Option<String>,
     /// The lane stage (e.g. `testing`, `prod`) or preview slug the app runs as. Not compared
     /// when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(max = 512))]
+    #[schemars(length(max = IDENTITY_FIELD_MAX_LEN))]
     pub context: Option<String>,
     /// The instance within the context, where a product runs several. Not compared when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(max = 512))]
+    #[schemars(length(max = IDENTITY_FIELD_MAX_LEN))]
     pub instance: Option<String>,
     /// `stable` (a lane) or `preview` (a pull-request preview). Not compared when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -137,32 +137,32 @@ pub struct IdentityFields {
     pub environment_kind: Option<EnvironmentKind>,
     /// Name of the DeploymentRecord of the deploy. Not compared when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(max = 512))]
+    #[schemars(length(max = IDENTITY_FIELD_MAX_LEN))]
     pub deployment_record_id: Option<String>,
     /// Name of the Artifact deployed. Not compared when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(max = 512))]
+    #[schemars(length(max = IDENTITY_FIELD_MAX_LEN))]
     pub artifact_id: Option<String>,
     /// The exact source commit (40-hex git SHA) the artifact was built from. Not compared when
     /// absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(max = 512))]
+    #[schemars(length(max = IDENTITY_FIELD_MAX_LEN))]
     pub source_git_ref: Option<String>,
     /// The image reference deployed, `repository@sha256:...`. Not compared when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(max = 512))]
+    #[schemars(length(max = IDENTITY_FIELD_MAX_LEN))]
     pub image_reference: Option<String>,
     /// The release tuple (product, context, artifact) id. Not compared when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(max = 512))]
+    #[schemars(length(max = IDENTITY_FIELD_MAX_LEN))]
     pub release_tuple_id: Option<String>,
     /// Name of the Preview, for preview deploys. Not compared when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(max = 512))]
+    #[schemars(length(max = IDENTITY_FIELD_MAX_LEN))]
     pub preview_id: Option<String>,
     /// Id of the preview generation this deploy serves. Not compared when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(max = 512))]
+    #[schemars(length(max = IDENTITY_FIELD_MAX_LEN))]
     pub preview_generation_id: Option<String>,
 }
 
@@ -229,15 +229,6 @@ impl IdentitySurface {
         IdentitySurface::Header,
         IdentitySurface::WellKnown,
     ];
-
-    /// The surface vocabulary of the identity module.
-    pub fn to_surface(self) -> crate::identity::Surface {
-        match self {
-            IdentitySurface::HealthJson => crate::identity::Surface::HealthBody,
-            IdentitySurface::Header => crate::identity::Surface::DeploymentHeader,
-            IdentitySurface::WellKnown => crate::identity::Surface::WellKnown,
-        }
-    }
 }
 
 /// A CEL rule that accepts a string matching `pattern` (an RE2 regex without `'`) and

@@ -2,8 +2,9 @@
 //! artifact it should run, with what env, and how it is verified.
 
 use super::common::{
-    DNS1123_LABEL_PATTERN, ENV_NAME_PATTERN, HTTP_URL_PATTERN, IdentityFields, IdentitySurface,
-    LocalObjectRef, URL_PATH_PATTERN, default_surfaces, default_true, keep_field_description,
+    DNS1123_LABEL_MAX_LEN, DNS1123_LABEL_PATTERN, ENV_NAME_MAX_LEN, ENV_NAME_PATTERN, HTTP_URL_PATTERN,
+    IdentityFields, IdentitySurface, LocalObjectRef, URL_MAX_LEN, URL_PATH_MAX_LEN, URL_PATH_PATTERN,
+    default_surfaces, default_true, keep_field_description,
 };
 use crate::identity::RuntimeIdentityPayload;
 use crate::verdict::{FieldMismatch, Verdict};
@@ -55,7 +56,7 @@ pub struct LaneSpec {
     pub product_ref: LocalObjectRef,
     /// The lane's stage within the product, e.g. `testing` or `prod` (a DNS-1123 label). It is
     /// the runtime identity's `context`.
-    #[schemars(length(min = 1, max = 63), regex(pattern = DNS1123_LABEL_PATTERN))]
+    #[schemars(length(min = 1, max = DNS1123_LABEL_MAX_LEN), regex(pattern = DNS1123_LABEL_PATTERN))]
     pub stage: String,
     /// The ProviderTarget the lane deploys to. It must be Matched before anything is deployed.
     pub target_ref: LocalObjectRef,
@@ -143,7 +144,7 @@ pub struct LaneEnv {
 pub struct EnvValue {
     /// The env key, a C identifier such as `DATABASE_HOST`. Keys starting with
     /// `LAUNCHPLANE_` are reserved for the runtime identity.
-    #[schemars(length(min = 1, max = 253), regex(pattern = ENV_NAME_PATTERN))]
+    #[schemars(length(min = 1, max = ENV_NAME_MAX_LEN), regex(pattern = ENV_NAME_PATTERN))]
     pub name: String,
     /// The value (non-secret). Default empty.
     #[serde(default)]
@@ -164,12 +165,12 @@ pub struct HealthCheck {
     /// Absolute URL to GET, e.g. `https://shop.example.com/healthz`. Exactly one of `url` and
     /// `path` for HTTP checks.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(min = 1, max = 2048), regex(pattern = HTTP_URL_PATTERN))]
+    #[schemars(length(min = 1, max = URL_MAX_LEN), regex(pattern = HTTP_URL_PATTERN))]
     pub url: Option<String>,
     /// Path to GET on the target's first domain, e.g. `/healthz`. Exactly one of `url` and
     /// `path` for HTTP checks.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(min = 1, max = 1024), regex(pattern = URL_PATH_PATTERN))]
+    #[schemars(length(min = 1, max = URL_PATH_MAX_LEN), regex(pattern = URL_PATH_PATTERN))]
     pub path: Option<String>,
     /// The HTTP status that counts as healthy. Default 200.
     #[serde(default = "default_expect_status")]
@@ -221,7 +222,7 @@ pub struct LaneRuntimeIdentity {
     /// e.g. `https://shop.example.com`. Absent: `https://` and the ProviderTarget's first
     /// expected domain.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(min = 1, max = 2048), regex(pattern = HTTP_URL_PATTERN))]
+    #[schemars(length(min = 1, max = URL_MAX_LEN), regex(pattern = HTTP_URL_PATTERN))]
     pub base_url: Option<String>,
 }
 
@@ -251,7 +252,7 @@ pub enum DriftPolicy {
 pub struct LanePromotion {
     /// Name of the Lane object artifacts are promoted from, e.g. `shop-testing`. Its
     /// inventory must hold the artifact.
-    #[schemars(length(min = 1, max = 63), regex(pattern = DNS1123_LABEL_PATTERN))]
+    #[schemars(length(min = 1, max = DNS1123_LABEL_MAX_LEN), regex(pattern = DNS1123_LABEL_PATTERN))]
     pub source_lane: String,
     /// When true, a promotion needs a Passed BackupGate for this lane, newer than its last
     /// promotion. Default false.

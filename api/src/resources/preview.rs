@@ -1,8 +1,8 @@
 //! Preview: one pull request's preview deployment, and the generations it went through.
 
 use super::common::{
-    DURATION_PATTERN, GIT_SHA_PATTERN, HTTP_URL_PATTERN, LocalObjectRef, SOURCE_REPOSITORY_PATTERN,
-    keep_field_description, pattern_rule,
+    DURATION_MAX_LEN, DURATION_PATTERN, GIT_SHA_LEN, GIT_SHA_PATTERN, HTTP_URL_PATTERN, LocalObjectRef,
+    SOURCE_REPOSITORY_MAX_LEN, SOURCE_REPOSITORY_PATTERN, URL_MAX_LEN, keep_field_description, pattern_rule,
 };
 use crate::verdict::Verdict;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
@@ -47,7 +47,7 @@ pub struct PreviewSpec {
     /// How long the preview lives after creation, as hours, minutes and seconds, e.g. `72h` or
     /// `36h30m`. Absent: until the Preview is deleted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(min = 2, max = 32), regex(pattern = DURATION_PATTERN))]
+    #[schemars(length(min = 2, max = DURATION_MAX_LEN), regex(pattern = DURATION_PATTERN))]
     #[x_kube(validation = pattern_rule(DURATION_PATTERN, "ttl must be a duration in hours, minutes and seconds, e.g. 72h, 90m or 1h30m"))]
     pub ttl: Option<String>,
 }
@@ -57,17 +57,17 @@ pub struct PreviewSpec {
 #[serde(rename_all = "camelCase")]
 pub struct PullRequest {
     /// The repository of the pull request, e.g. `github.com/acme/shop`.
-    #[schemars(length(min = 1, max = 253), regex(pattern = SOURCE_REPOSITORY_PATTERN))]
+    #[schemars(length(min = 1, max = SOURCE_REPOSITORY_MAX_LEN), regex(pattern = SOURCE_REPOSITORY_PATTERN))]
     pub repository: String,
     /// The pull request number (positive).
     #[schemars(range(min = 1))]
     pub number: i64,
     /// Web URL of the pull request.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(min = 1, max = 2048), regex(pattern = HTTP_URL_PATTERN))]
+    #[schemars(length(min = 1, max = URL_MAX_LEN), regex(pattern = HTTP_URL_PATTERN))]
     pub url: Option<String>,
     /// The head commit of the pull request: a full 40-hex git SHA.
-    #[schemars(length(min = 40, max = 40), regex(pattern = GIT_SHA_PATTERN))]
+    #[schemars(length(min = GIT_SHA_LEN, max = GIT_SHA_LEN), regex(pattern = GIT_SHA_PATTERN))]
     #[x_kube(validation = pattern_rule(GIT_SHA_PATTERN, "pullRequest.headSha must be the full 40-character lowercase hex commit SHA (git rev-parse HEAD), not a branch name or short SHA"))]
     pub head_sha: String,
 }

@@ -2,8 +2,9 @@
 //! and runtime-identity policy) and, in status, the read model over its lanes and previews.
 
 use super::common::{
-    DNS1123_SUBDOMAIN_PATTERN, IMAGE_REPOSITORY_PATTERN, LocalObjectRef, SOURCE_REPOSITORY_PATTERN,
-    URL_PATH_PATTERN, default_health_path, keep_field_description, pattern_rule,
+    DNS1123_SUBDOMAIN_PATTERN, IMAGE_REPOSITORY_MAX_LEN, IMAGE_REPOSITORY_PATTERN, LocalObjectRef,
+    SOURCE_REPOSITORY_MAX_LEN, SOURCE_REPOSITORY_PATTERN, URL_PATH_MAX_LEN, URL_PATH_PATTERN,
+    default_health_path, keep_field_description, pattern_rule,
 };
 use crate::verdict::Verdict;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
@@ -37,7 +38,7 @@ pub struct ProductSpec {
     #[schemars(length(min = 1, max = 128))]
     pub display_name: String,
     /// The source repository, `owner/name` or `host/owner/name` (e.g. `github.com/acme/shop`).
-    #[schemars(length(min = 1, max = 253), regex(pattern = SOURCE_REPOSITORY_PATTERN))]
+    #[schemars(length(min = 1, max = SOURCE_REPOSITORY_MAX_LEN), regex(pattern = SOURCE_REPOSITORY_PATTERN))]
     pub repository: String,
     /// How the product is deployed and checked: `generic-web` (the default), `odoo` or
     /// `verireel`.
@@ -45,7 +46,7 @@ pub struct ProductSpec {
     pub driver: Driver,
     /// The image repository artifacts of this product are pushed to, without tag or digest,
     /// e.g. `ghcr.io/acme/shop`.
-    #[schemars(length(min = 1, max = 255), regex(pattern = IMAGE_REPOSITORY_PATTERN))]
+    #[schemars(length(min = 1, max = IMAGE_REPOSITORY_MAX_LEN), regex(pattern = IMAGE_REPOSITORY_PATTERN))]
     #[x_kube(validation = pattern_rule(IMAGE_REPOSITORY_PATTERN,
         "imageRepository must be an image repository without tag or digest, e.g. ghcr.io/acme/shop (digests belong in an Artifact's spec.image.digest)"))]
     pub image_repository: String,
@@ -55,7 +56,7 @@ pub struct ProductSpec {
     /// The HTTP path of the app's health endpoint, which also serves the runtime identity
     /// JSON. Default `/healthz`.
     #[serde(default = "default_health_path")]
-    #[schemars(length(min = 1, max = 1024), regex(pattern = URL_PATH_PATTERN))]
+    #[schemars(length(min = 1, max = URL_PATH_MAX_LEN), regex(pattern = URL_PATH_PATTERN))]
     pub health_path: String,
     /// How pull-request previews are created and cleaned up. Default: previews disabled.
     #[serde(default)]

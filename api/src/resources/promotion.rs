@@ -1,7 +1,10 @@
 //! Promotion: move an artifact from one lane to another, or roll a lane back to a recorded
 //! artifact. The spec is immutable; the status records the gates and the resulting deploy.
 
-use super::common::{DNS1123_LABEL_PATTERN, LocalObjectRef, immutable_rule, keep_field_description};
+use super::common::{
+    DNS1123_LABEL_MAX_LEN, DNS1123_LABEL_PATTERN, LocalObjectRef, TEXT_MAX_LEN, immutable_rule,
+    keep_field_description,
+};
 use crate::verdict::Verdict;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use kube::{CustomResource, KubeSchema};
@@ -52,10 +55,10 @@ pub struct PromotionSpec {
     /// Name of the Lane object to promote from, e.g. `shop-testing`; its inventory must hold
     /// the artifact. Absent for a rollback (then `artifactRef` is required).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(min = 1, max = 63), regex(pattern = DNS1123_LABEL_PATTERN))]
+    #[schemars(length(min = 1, max = DNS1123_LABEL_MAX_LEN), regex(pattern = DNS1123_LABEL_PATTERN))]
     pub from_lane: Option<String>,
     /// Name of the Lane object to deploy to, e.g. `shop-prod`.
-    #[schemars(length(min = 1, max = 63), regex(pattern = DNS1123_LABEL_PATTERN))]
+    #[schemars(length(min = 1, max = DNS1123_LABEL_MAX_LEN), regex(pattern = DNS1123_LABEL_PATTERN))]
     pub to_lane: String,
     /// The Artifact to deploy. Absent: whatever `fromLane` runs now. Set without `fromLane` to
     /// roll `toLane` back to an artifact it ran before (it must have a DeploymentRecord).
@@ -63,7 +66,7 @@ pub struct PromotionSpec {
     pub artifact_ref: Option<LocalObjectRef>,
     /// Why the promotion is made, for the record.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(min = 1, max = 1024))]
+    #[schemars(length(min = 1, max = TEXT_MAX_LEN))]
     pub reason: Option<String>,
 }
 

@@ -1,6 +1,6 @@
 //! ProviderConfig: one Dokploy instance, the API key to reach it, and how often to poll it.
 
-use super::common::{HTTP_URL_PATTERN, SecretKeyRef, keep_field_description};
+use super::common::{HTTP_URL_PATTERN, SecretKeyRef, URL_MAX_LEN, keep_field_description};
 use crate::verdict::Verdict;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use kube::CustomResource;
@@ -54,7 +54,7 @@ pub struct ProviderConfigSpec {
     pub provider_type: ProviderType,
     /// Base URL of the Dokploy instance, e.g. `https://dokploy.example.com` (http or https,
     /// no trailing `/api`).
-    #[schemars(length(min = 1, max = 2048), regex(pattern = HTTP_URL_PATTERN))]
+    #[schemars(length(min = 1, max = URL_MAX_LEN), regex(pattern = HTTP_URL_PATTERN))]
     pub url: String,
     /// The Secret key holding the Dokploy API key (sent as `x-api-key`). The key is read by the
     /// controller only; it never appears in status, logs or events.

@@ -2,7 +2,8 @@
 //! the execution facts it is expected to have.
 
 use super::common::{
-    DNS1123_LABEL_PATTERN, DNS1123_SUBDOMAIN_PATTERN, LocalObjectRef, keep_field_description,
+    DNS1123_LABEL_MAX_LEN, DNS1123_LABEL_PATTERN, DNS1123_SUBDOMAIN_PATTERN, HOSTNAME_MAX_LEN,
+    LocalObjectRef, NAME_MAX_LEN, keep_field_description,
 };
 use crate::verdict::{FieldMismatch, Verdict};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
@@ -56,13 +57,13 @@ pub struct ProviderTargetSpec {
     pub target_id: Option<String>,
     /// The name the target is expected to have in Dokploy. Names are not unique there, so this
     /// is compared, never used to bind once an id is known.
-    #[schemars(length(min = 1, max = 253))]
+    #[schemars(length(min = 1, max = NAME_MAX_LEN))]
     pub display_name: String,
     /// Where the target's workload comes from, as Dokploy's `sourceType` names it: for an
     /// application `docker` (deployed from an image), `github`, `git`, `gitlab`, `bitbucket`,
     /// `gitea` or `drop`; for a compose service `raw`, `git`, `github`, …. Absent: not compared.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(min = 1, max = 63), regex(pattern = DNS1123_LABEL_PATTERN))]
+    #[schemars(length(min = 1, max = DNS1123_LABEL_MAX_LEN), regex(pattern = DNS1123_LABEL_PATTERN))]
     pub provider_target_type: Option<String>,
     /// Name of the Dokploy project the target is expected in. Absent: not compared.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -78,7 +79,7 @@ pub struct ProviderTargetSpec {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(
         length(max = 50),
-        inner(length(min = 1, max = 253), regex(pattern = DNS1123_SUBDOMAIN_PATTERN)),
+        inner(length(min = 1, max = HOSTNAME_MAX_LEN), regex(pattern = DNS1123_SUBDOMAIN_PATTERN)),
         extend("x-kubernetes-list-type" = "set")
     )]
     pub domains: Vec<String>,

@@ -2,8 +2,8 @@
 //! Lane and Preview, or standalone to verify a target Launchplane does not deploy.
 
 use super::common::{
-    HTTP_URL_PATTERN, IdentityFields, IdentitySurface, URL_PATH_PATTERN, default_health_path,
-    default_surfaces, keep_field_description,
+    HTTP_URL_PATTERN, IdentityFields, IdentitySurface, URL_MAX_LEN, URL_PATH_MAX_LEN, URL_PATH_PATTERN,
+    default_health_path, default_surfaces, keep_field_description,
 };
 use crate::identity::{ClassificationReason, RuntimeIdentityPayload};
 use crate::verdict::{FieldMismatch, Verdict};
@@ -87,11 +87,11 @@ impl Default for RuntimeIdentitySpec {
 #[serde(rename_all = "camelCase")]
 pub struct IdentityEndpoint {
     /// Base URL of the app, e.g. `https://shop.example.com`.
-    #[schemars(length(min = 1, max = 2048), regex(pattern = HTTP_URL_PATTERN))]
+    #[schemars(length(min = 1, max = URL_MAX_LEN), regex(pattern = HTTP_URL_PATTERN))]
     pub base_url: String,
     /// Path of the health endpoint that serves the identity JSON. Default `/healthz`.
     #[serde(default = "default_health_path")]
-    #[schemars(length(min = 1, max = 1024), regex(pattern = URL_PATH_PATTERN))]
+    #[schemars(length(min = 1, max = URL_PATH_MAX_LEN), regex(pattern = URL_PATH_PATTERN))]
     pub health_path: String,
 }
 
