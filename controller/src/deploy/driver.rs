@@ -139,14 +139,7 @@ async fn drive_inner(
     let target_ref: Option<TargetRef> = world.target.and_then(|pt| {
         let id = crate::reconcile::provider_target::claimed_id(pt)?;
         Some(TargetRef {
-            category: match pt.spec.target_category {
-                launchplane_api::resources::TargetCategory::Application => {
-                    launchplane_providers::TargetCategory::Application
-                }
-                launchplane_api::resources::TargetCategory::Compose => {
-                    launchplane_providers::TargetCategory::Compose
-                }
-            },
+            category: crate::reconcile::provider_target::provider_category(pt.spec.target_category),
             id,
         })
     });

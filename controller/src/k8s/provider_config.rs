@@ -8,10 +8,10 @@ use super::events::publish_transition;
 use super::registry::{Fingerprint, PollerSlot, ProviderView};
 use crate::error_policy::{RetryClass, jittered};
 use crate::metrics::MetricsObserver;
-use crate::observe::poller::{PollSettings, Poller, TrackedTarget};
+use crate::observe::poller::{PollSettings, Poller, TrackedTarget, poll_settings};
 use crate::reconcile::provider_config::{CredentialProblem, reconcile as compute};
 use crate::reconcile::provider_target::ClaimIndex;
-use crate::reconcile::provider_target::claimed_id;
+use crate::reconcile::provider_target::tracked_target;
 use jiff::SignedDuration;
 use k8s_openapi::api::core::v1::Secret;
 use kube::runtime::controller::Action;
@@ -20,7 +20,7 @@ use kube::{Api, ResourceExt};
 use launchplane_api::conditions::{find, types};
 use launchplane_api::resources::{ProviderConfig, ProviderConfigSpec, ProviderTarget, SecretKeyRef};
 use launchplane_api::verify::target::ProviderFailure;
-use launchplane_providers::{ApiKey, DokployClient, DokployConfig, RateLimit, TargetCategory};
+use launchplane_providers::{ApiKey, DokployClient, DokployConfig, RateLimit};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -115,16 +115,6 @@ pub fn ready_message(conditions: &[k8s_openapi::apimachinery::pkg::apis::meta::v
         .unwrap_or_default()
 }
 
-/// Poll settings from the spec (the schema bounds them; clamp anyway, the object may predate it).
-pub fn poll_settings(spec: &ProviderConfigSpec) -> PollSettings {
-    let secs = |s: i32| SignedDuration::from_secs(i64::from(s.max(1)));
-    PollSettings {
-        poll_interval: secs(spec.poll_interval_seconds),
-        detail_interval: secs(spec.effective_detail_interval_seconds()),
-        stale_after_polls: u32::try_from(spec.stale_after_polls.max(1)).unwrap_or(1),
-    }
-}
-
 fn config_exists(configs: &Store<ProviderConfig>, key: &str) -> bool {
     let Some((namespace, name)) = key.split_once('/') else {
         return false;
@@ -141,16 +131,7 @@ pub fn targets_of(targets: &Store<ProviderTarget>, namespace: &str, name: &str) 
 
 /// The targets whose detail is worth reading: the ids the ProviderTargets claim.
 pub fn tracked(targets: &[Arc<ProviderTarget>]) -> BTreeSet<TrackedTarget> {
-    targets
-        .iter()
-        .filter_map(|t| {
-            let category = match t.spec.target_category {
-                launchplane_api::resources::TargetCategory::Application => TargetCategory::Application,
-                launchplane_api::resources::TargetCategory::Compose => TargetCategory::Compose,
-            };
-            Some((category, claimed_id(t)?))
-        })
-        .collect()
+    targets.iter().filter_map(|t| tracked_target(t)).collect()
 }
 
 /// Resolve the API key. A missing Secret or key is the user's to fix (a problem, written to

@@ -17,6 +17,7 @@
 
 use crate::reconcile::lane::TargetFacts;
 use jiff::{SignedDuration, Timestamp};
+use launchplane_api::resources::ProviderConfigSpec;
 use launchplane_api::verify::target::{ObservationWindow, ObservedTarget, ProviderFailure};
 use launchplane_providers::{OrgSnapshot, Provider, ProviderError, TargetCategory, TargetDetail};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -37,6 +38,16 @@ impl Default for PollSettings {
             detail_interval: SignedDuration::from_secs(60),
             stale_after_polls: 3,
         }
+    }
+}
+
+/// Poll settings from the spec (the schema bounds them; clamp anyway, the object may predate it).
+pub fn poll_settings(spec: &ProviderConfigSpec) -> PollSettings {
+    let secs = |s: i32| SignedDuration::from_secs(i64::from(s.max(1)));
+    PollSettings {
+        poll_interval: secs(spec.poll_interval_seconds),
+        detail_interval: secs(spec.effective_detail_interval_seconds()),
+        stale_after_polls: u32::try_from(spec.stale_after_polls.max(1)).unwrap_or(1),
     }
 }
 

@@ -187,13 +187,6 @@ pub fn driver_name(driver: Driver) -> &'static str {
     }
 }
 
-fn provider_category(category: TargetCategory) -> launchplane_providers::TargetCategory {
-    match category {
-        TargetCategory::Application => launchplane_providers::TargetCategory::Application,
-        TargetCategory::Compose => launchplane_providers::TargetCategory::Compose,
-    }
-}
-
 /// The base URL of the lane's app: `spec.runtimeIdentity.baseUrl`, else `https://` and the
 /// target's first expected domain.
 pub fn base_url(lane: &Lane, target: Option<&ProviderTarget>) -> Option<String> {
@@ -464,7 +457,7 @@ pub fn plan(input: &LaneInputs<'_>, now: Timestamp) -> LanePlan {
                 ));
             }
             target_ref = super::provider_target::claimed_id(pt).map(|id| TargetRef {
-                category: provider_category(pt.spec.target_category),
+                category: super::provider_target::provider_category(pt.spec.target_category),
                 id,
             });
             mismatches.extend(status.mismatches.iter().map(|m| FieldMismatch {

@@ -5,7 +5,7 @@ use jiff::Timestamp;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use launchplane_api::conditions::{self, Aspect, Progress, types};
 use launchplane_api::resources::{
-    ProviderTarget, ProviderTargetSpec, ProviderTargetStatus, TargetObservation,
+    ProviderTarget, ProviderTargetSpec, ProviderTargetStatus, TargetCategory, TargetObservation,
 };
 use launchplane_api::verdict::Verdict;
 use launchplane_api::verify::target::{
@@ -34,6 +34,22 @@ pub fn claimed_id(target: &ProviderTarget) -> Option<String> {
         .clone()
         .filter(|id| !id.is_empty())
         .or_else(|| target.status.as_ref().and_then(|s| s.bound_target_id.clone()))
+}
+
+/// The provider crate's category for the API's.
+pub fn provider_category(category: TargetCategory) -> launchplane_providers::TargetCategory {
+    match category {
+        TargetCategory::Application => launchplane_providers::TargetCategory::Application,
+        TargetCategory::Compose => launchplane_providers::TargetCategory::Compose,
+    }
+}
+
+/// The target a ProviderTarget claims, as the poller tracks it.
+pub fn tracked_target(target: &ProviderTarget) -> Option<(launchplane_providers::TargetCategory, String)> {
+    Some((
+        provider_category(target.spec.target_category),
+        claimed_id(target)?,
+    ))
 }
 
 /// `namespace/name` of a ProviderTarget, as claims name their owner.

@@ -5,18 +5,18 @@
 use super::inputs::Inputs;
 use super::report::Row;
 use super::state::StateDir;
-use crate::observe::poller::{PollSettings, Poller, Snapshot, TrackedTarget};
+use crate::observe::poller::{PollSettings, Poller, Snapshot, TrackedTarget, poll_settings};
 use crate::observe::prober::Prober;
 use crate::reconcile::provider_config::CredentialProblem;
 use crate::reconcile::{provider_config, provider_target, runtime_identity};
 use futures::future::join_all;
 use jiff::{SignedDuration, Timestamp};
 use launchplane_api::resources::{
-    ProviderConfig, ProviderConfigSpec, ProviderTarget, ProviderTargetStatus, RuntimeIdentityStatus,
+    ProviderConfig, ProviderTarget, ProviderTargetStatus, RuntimeIdentityStatus,
 };
 use launchplane_api::verdict::Verdict;
 use launchplane_api::verify::target::ProviderFailure;
-use launchplane_providers::{DokployClient, DokployConfig, Provider, RateLimit, TargetCategory};
+use launchplane_providers::{DokployClient, DokployConfig, Provider, RateLimit};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
@@ -114,7 +114,7 @@ impl Engine {
             let mine: Vec<&ProviderTarget> = targets.iter().filter(|t| same_config(t, config)).collect();
             let tracked: BTreeSet<TrackedTarget> = mine
                 .iter()
-                .filter_map(|t| Some((category(t), provider_target::claimed_id(t)?)))
+                .filter_map(|t| provider_target::tracked_target(t))
                 .collect();
             let mut config = config.clone();
             config.status = self.load(
@@ -225,7 +225,7 @@ impl Engine {
     ) -> Result<(Snapshot, PollSettings), CredentialProblem> {
         let api_key = self.api_key(config, inputs)?;
         let spec = &config.spec;
-        let settings = settings(spec);
+        let settings = poll_settings(spec);
         let fingerprint = (
             spec.url.clone(),
             api_key.clone(),
@@ -344,21 +344,6 @@ fn key_of(namespace: &Option<String>, name: &Option<String>) -> String {
 fn same_config(target: &ProviderTarget, config: &ProviderConfig) -> bool {
     target.metadata.namespace == config.metadata.namespace
         && Some(&target.spec.provider_config_ref.name) == config.metadata.name.as_ref()
-}
-
-fn category(target: &ProviderTarget) -> TargetCategory {
-    match target.spec.target_category {
-        launchplane_api::resources::TargetCategory::Application => TargetCategory::Application,
-        launchplane_api::resources::TargetCategory::Compose => TargetCategory::Compose,
-    }
-}
-
-fn settings(spec: &ProviderConfigSpec) -> PollSettings {
-    PollSettings {
-        poll_interval: SignedDuration::from_secs(i64::from(spec.poll_interval_seconds)),
-        detail_interval: SignedDuration::from_secs(i64::from(spec.effective_detail_interval_seconds())),
-        stale_after_polls: u32::try_from(spec.stale_after_polls).unwrap_or(1),
-    }
 }
 
 /// The reason and message of the Ready condition, for the report.
