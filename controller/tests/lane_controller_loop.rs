@@ -10,36 +10,27 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use futures::FutureExt;
+mod support;
+
 use futures::channel::mpsc::{UnboundedSender, unbounded};
 use http::{Method, Request, Response};
 use kube::Client;
 use kube::client::Body;
-use kube::runtime::reflector::{self, Store};
+use kube::runtime::reflector;
 use kube::runtime::watcher;
-use launchplane::k8s::context::Context;
-use launchplane::k8s::lane::{self, LaneStores};
-use launchplane::k8s::registry::{Fingerprint, PollerSlot};
-use launchplane::k8s::run::{self, Shutdown};
-use launchplane::metrics::Metrics;
-use launchplane::observe::poller::{PollSettings, Poller};
-use launchplane::observe::prober::{Prober, ProberConfig};
-use launchplane::reconcile::deployment_record::DeploySettings;
-use launchplane_api::conditions::SystemClock;
+use launchplane::k8s::lane;
+use launchplane::k8s::run;
 use launchplane_api::resources::{
-    Artifact, ArtifactImage, ArtifactSpec, EnvValue, Lane, LaneEnv, LaneRuntimeIdentity, LaneSpec,
-    LocalObjectRef, ManagementPolicy, Product, ProductSpec, ProviderTarget, ProviderTargetSpec,
-    ProviderTargetStatus, SourceRef, TargetCategory,
+    EnvValue, Lane, LaneEnv, LaneRuntimeIdentity, LaneSpec, LocalObjectRef, Product, ProductSpec,
 };
-use launchplane_api::verdict::Verdict;
-use launchplane_e2e::sim::{DokploySim, SeedApplication, SimConfig};
-use launchplane_providers::{ApiKey, DokployClient, DokployConfig};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use support::{
+    NS, artifact, eventually, lane_context, managed_target, ns, shutdown_pair, sim_with_testing_app,
+};
 
-const NS: &str = "shop";
 const GROUP: &str = "/apis/launchplane.dev/v1alpha1/namespaces/shop";
 
 type LaneEvents = UnboundedSender<Result<watcher::Event<Lane>, watcher::Error>>;
@@ -164,93 +155,14 @@ impl ApiServer {
     }
 }
 
-fn store<K>(objects: Vec<K>) -> Store<K>
-where
-    K: kube::Resource<DynamicType = ()> + Clone + 'static,
-{
-    let (reader, mut writer) = reflector::store();
-    writer.apply_watcher_event(&watcher::Event::Init);
-    for o in objects {
-        writer.apply_watcher_event(&watcher::Event::InitApply(o));
-    }
-    writer.apply_watcher_event(&watcher::Event::InitDone);
-    reader
-}
-
-fn shutdown_pair() -> (futures::channel::oneshot::Sender<()>, Shutdown) {
-    let (tx, rx) = futures::channel::oneshot::channel::<()>();
-    (tx, rx.map(|_| ()).boxed().shared())
-}
-
-async fn eventually(secs: u64, what: &str, mut check: impl FnMut() -> bool) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
-    while tokio::time::Instant::now() < deadline {
-        if check() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("timed out: {what}");
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_lane_loop_carries_a_lane_from_nothing_to_a_verified_deploy() {
-    let sim = DokploySim::start(SimConfig {
-        deploy_duration: Duration::from_millis(100),
-        ..SimConfig::default()
-    })
-    .await
-    .unwrap();
-    let (_, environment) = sim.seed_project("shop");
-    let app = sim
-        .seed_application(
-            &environment,
-            SeedApplication {
-                name: "shop-testing".into(),
-                docker_image: Some("ghcr.io/acme/shop:old".into()),
-                env: Some("KEEP_ME=1\n".into()),
-                deployed: true,
-                ..Default::default()
-            },
-        )
-        .unwrap();
+    let (sim, app) = sim_with_testing_app().await;
     let url = sim.app_url(&app).unwrap();
 
-    let mut product = Product::new("shop", ProductSpec::default());
-    product.metadata.namespace = Some(NS.into());
-    let mut target = ProviderTarget::new(
-        "shop-testing",
-        ProviderTargetSpec {
-            provider_config_ref: LocalObjectRef::new("dokploy"),
-            target_category: TargetCategory::Application,
-            target_id: Some(app.clone()),
-            display_name: "shop-testing".into(),
-            management_policy: ManagementPolicy::Manage,
-            ..Default::default()
-        },
-    );
-    target.metadata.namespace = Some(NS.into());
-    target.status = Some(ProviderTargetStatus {
-        verdict: Some(Verdict::Matched),
-        message: Some("matches".into()),
-        bound_target_id: Some(app.clone()),
-        ..Default::default()
-    });
-    let mut artifact = Artifact::new(
-        "shop-a",
-        ArtifactSpec {
-            image: ArtifactImage {
-                repository: "ghcr.io/acme/shop".into(),
-                digest: format!("sha256:{}", "a".repeat(64)),
-            },
-            source: SourceRef {
-                repository: "github.com/acme/shop".into(),
-                commit: "a".repeat(40),
-            },
-            ..Default::default()
-        },
-    );
-    artifact.metadata.namespace = Some(NS.into());
+    let product = ns(Product::new("shop", ProductSpec::default()));
+    let target = managed_target("shop-testing", &app);
+    let artifact = artifact("shop-a", 'a');
     let mut lane = Lane::new(
         "shop-testing",
         LaneSpec {
@@ -282,43 +194,17 @@ async fn the_lane_loop_carries_a_lane_from_nothing_to_a_verified_deploy() {
         format!("{GROUP}/lanes/shop-testing"),
         serde_json::to_value(&lane).unwrap(),
     );
-    let (trigger, _) = unbounded();
     let (lane_reader, lane_writer) = reflector::store();
     let (_lane_trigger, lane_triggered) = unbounded();
-    let ctx = Context::new(
+    let ctx = lane_context(
         server.client(),
         None,
-        Arc::new(Metrics::new()),
-        Prober::new(ProberConfig::default()).unwrap(),
-        store(vec![]),
-        store(vec![target]),
-        trigger,
-        Arc::new(SystemClock),
-    )
-    .with_lanes(LaneStores {
-        lanes: lane_reader.clone(),
-        products: store(vec![product]),
-        artifacts: store(vec![artifact]),
-        settings: DeploySettings {
-            poll_delay: Duration::from_millis(50),
-            ..DeploySettings::default()
-        },
-        ..LaneStores::default()
-    });
-    let dokploy = DokployClient::new(DokployConfig::new(sim.base_url(), sim.api_key())).unwrap();
-    ctx.registry.set_slot(
-        &format!("{NS}/dokploy"),
-        PollerSlot {
-            fingerprint: Fingerprint {
-                url: sim.base_url(),
-                api_key: ApiKey::new(sim.api_key()),
-                rate_limit: (10, 10),
-            },
-            poller: Poller::new(Arc::new(dokploy), PollSettings::default()),
-            next_poll_at: None,
-        },
+        &sim,
+        target,
+        product,
+        artifact,
+        lane_reader.clone(),
     );
-    let ctx = Arc::new(ctx);
 
     let (lane_tx, lane_events) = unbounded();
     lane_tx.unbounded_send(Ok(watcher::Event::Init)).unwrap();

@@ -10,33 +10,21 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use http::{Method, Request, Response};
 use kube::Client;
 use kube::client::Body;
-use kube::runtime::reflector::{self, Store};
-use kube::runtime::watcher;
-use launchplane::k8s::context::Context;
-use launchplane::k8s::lane::{self, LaneStores};
-use launchplane::k8s::registry::{Fingerprint, PollerSlot};
-use launchplane::metrics::Metrics;
-use launchplane::observe::poller::{PollSettings, Poller};
-use launchplane::observe::prober::{Prober, ProberConfig};
-use launchplane::reconcile::deployment_record::DeploySettings;
-use launchplane_api::conditions::SystemClock;
+use launchplane::k8s::lane::{self, ready_store};
 use launchplane_api::resources::{
-    Artifact, ArtifactImage, ArtifactSpec, EnvValue, Lane, LaneEnv, LaneRuntimeIdentity, LaneSpec,
-    LocalObjectRef, ManagementPolicy, Product, ProductSpec, ProviderTarget, ProviderTargetSpec,
-    ProviderTargetStatus, SourceRef, TargetCategory,
+    EnvValue, Lane, LaneEnv, LaneRuntimeIdentity, LaneSpec, LocalObjectRef, Product, ProductSpec,
 };
-use launchplane_api::verdict::Verdict;
-use launchplane_e2e::sim::{DokploySim, SeedApplication, SimConfig};
-use launchplane_providers::{ApiKey, DokployClient, DokployConfig};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Duration;
+use support::{NS, artifact, lane_context, managed_target, ns, sim_with_testing_app};
 use tower_test::mock::Handle;
 
-const NS: &str = "shop";
 const LANE_UID: &str = "0b1e5c9e-lane-uid";
 const SECRET_VALUE: &str = "s3cr3t-payment-key-verifier";
 const SSA_QUERY: &str = "?&force=true&fieldManager=launchplane.dev%2Fcontroller";
@@ -47,38 +35,6 @@ const MUTATIONS: [&str; 3] = [
 ];
 
 type Verifier = Handle<Request<Body>, Response<Body>>;
-
-fn store<K>(objects: Vec<K>) -> Store<K>
-where
-    K: kube::Resource<DynamicType = ()> + Clone + 'static,
-{
-    let (reader, mut writer) = reflector::store();
-    writer.apply_watcher_event(&watcher::Event::Init);
-    for o in objects {
-        writer.apply_watcher_event(&watcher::Event::InitApply(o));
-    }
-    writer.apply_watcher_event(&watcher::Event::InitDone);
-    reader
-}
-
-fn artifact() -> Artifact {
-    let mut a = Artifact::new(
-        "shop-a",
-        ArtifactSpec {
-            image: ArtifactImage {
-                repository: "ghcr.io/acme/shop".into(),
-                digest: format!("sha256:{}", "a".repeat(64)),
-            },
-            source: SourceRef {
-                repository: "github.com/acme/shop".into(),
-                commit: "a".repeat(40),
-            },
-            ..Default::default()
-        },
-    );
-    a.metadata.namespace = Some(NS.into());
-    a
-}
 
 fn lane(url: &str) -> Lane {
     let mut l = Lane::new(
@@ -149,86 +105,24 @@ fn list(items: Vec<Value>) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_new_lane_writes_its_intent_record_owned_by_the_lane_before_any_provider_mutation() {
-    let sim = Arc::new(
-        DokploySim::start(SimConfig {
-            deploy_duration: Duration::from_millis(100),
-            ..SimConfig::default()
-        })
-        .await
-        .unwrap(),
-    );
-    let (_, environment) = sim.seed_project("shop");
-    let app = sim
-        .seed_application(
-            &environment,
-            SeedApplication {
-                name: "shop-testing".into(),
-                docker_image: Some("ghcr.io/acme/shop:old".into()),
-                env: Some("KEEP_ME=1\n".into()),
-                deployed: true,
-                ..Default::default()
-            },
-        )
-        .unwrap();
+    let (sim, app) = sim_with_testing_app().await;
+    let sim = Arc::new(sim);
     let url = sim.app_url(&app).unwrap();
 
-    let mut product = Product::new("shop", ProductSpec::default());
-    product.metadata.namespace = Some(NS.into());
-    let mut target = ProviderTarget::new(
-        "shop-testing",
-        ProviderTargetSpec {
-            provider_config_ref: LocalObjectRef::new("dokploy"),
-            target_category: TargetCategory::Application,
-            target_id: Some(app.clone()),
-            display_name: "shop-testing".into(),
-            management_policy: ManagementPolicy::Manage,
-            ..Default::default()
-        },
-    );
-    target.metadata.namespace = Some(NS.into());
-    target.status = Some(ProviderTargetStatus {
-        verdict: Some(Verdict::Matched),
-        message: Some("matches".into()),
-        bound_target_id: Some(app.clone()),
-        ..Default::default()
-    });
+    let product = ns(Product::new("shop", ProductSpec::default()));
+    let target = managed_target("shop-testing", &app);
 
     let (service, mut handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
     let client = Client::new(service, "default");
-    let (trigger, _) = futures::channel::mpsc::unbounded();
-    let ctx = Context::new(
+    let ctx = lane_context(
         client,
         Some("test".into()),
-        Arc::new(Metrics::new()),
-        Prober::new(ProberConfig::default()).unwrap(),
-        store(vec![]),
-        store(vec![target]),
-        trigger,
-        Arc::new(SystemClock),
-    )
-    .with_lanes(LaneStores {
-        products: store(vec![product]),
-        artifacts: store(vec![artifact()]),
-        settings: DeploySettings {
-            poll_delay: Duration::from_millis(50),
-            ..DeploySettings::default()
-        },
-        ..LaneStores::default()
-    });
-    let dokploy = DokployClient::new(DokployConfig::new(sim.base_url(), sim.api_key())).unwrap();
-    ctx.registry.set_slot(
-        &format!("{NS}/dokploy"),
-        PollerSlot {
-            fingerprint: Fingerprint {
-                url: sim.base_url(),
-                api_key: ApiKey::new(sim.api_key()),
-                rate_limit: (10, 10),
-            },
-            poller: Poller::new(Arc::new(dokploy), PollSettings::default()),
-            next_poll_at: None,
-        },
+        &sim,
+        target,
+        product,
+        artifact("shop-a", 'a'),
+        ready_store(),
     );
-    let ctx = Arc::new(ctx);
 
     let lane = lane(&url);
     let record_id = launchplane_api::identity::deployment_record_id(LANE_UID, "shop-a", 1);

@@ -6,29 +6,28 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use jiff::SignedDuration;
+mod support;
+
 use launchplane::deploy::driver::{DriveLimits, DriveReport, LaneWorld, drive};
 use launchplane::deploy::executor::Executor;
 use launchplane::deploy::store::{FileRecordStore, RecordStore};
 use launchplane::observe::prober::{Prober, ProberConfig};
-use launchplane::reconcile::deployment_record::DeploySettings;
 use launchplane::reconcile::lane::DesiredEnv;
 use launchplane::standalone::state::StateDir;
 use launchplane_api::conditions::{SystemClock, find, types};
 use launchplane_api::identity::{RuntimeIdentityPayload, identity_env};
 use launchplane_api::resources::{
-    Artifact, ArtifactImage, ArtifactSpec, DeploymentOrigin, DeploymentPhase, DeploymentRecord,
-    DeploymentRecordSpec, DriftPolicy, EnvValue, IdentityFields, Lane, LaneEnv, LaneRuntimeIdentity,
-    LaneSpec, LocalObjectRef, ManagementPolicy, Product, ProductSpec, ProviderTarget, ProviderTargetSpec,
-    ProviderTargetStatus, RuntimeIdentity, SourceRef, TargetCategory,
+    Artifact, DeploymentOrigin, DeploymentPhase, DeploymentRecord, DeploymentRecordSpec, DriftPolicy,
+    EnvValue, IdentityFields, Lane, LaneEnv, LaneRuntimeIdentity, LaneSpec, LocalObjectRef, PreviewPolicy,
+    Product, ProviderTarget, RuntimeIdentity,
 };
 use launchplane_api::verdict::Verdict;
-use launchplane_e2e::sim::{DokploySim, OutOfBandEdit, SeedApplication, SimConfig};
+use launchplane_e2e::sim::{DokploySim, OutOfBandEdit, SeedApplication};
 use launchplane_providers::{DokployClient, DokployConfig, SecretString};
 use std::sync::Arc;
 use std::time::Duration;
 
-const NS: &str = "shop";
+use support::{NS, artifact, deploy_settings, managed_target, shop_product, start_sim};
 const OLD_IMAGE: &str =
     "ghcr.io/acme/shop@sha256:1111111111111111111111111111111111111111111111111111111111111111";
 const SECRET_VALUE: &str = "s3cr3t-payment-key-7f1";
@@ -36,25 +35,6 @@ const TENANT_SECRET: &str = "tenant-only-session-secret-42";
 
 fn digest(c: char) -> String {
     format!("sha256:{}", c.to_string().repeat(64))
-}
-
-fn artifact(name: &str, c: char) -> Artifact {
-    let mut a = Artifact::new(
-        name,
-        ArtifactSpec {
-            image: ArtifactImage {
-                repository: "ghcr.io/acme/shop".into(),
-                digest: digest(c),
-            },
-            source: SourceRef {
-                repository: "github.com/acme/shop".into(),
-                commit: c.to_string().repeat(40),
-            },
-            ..Default::default()
-        },
-    );
-    a.metadata.namespace = Some(NS.into());
-    a
 }
 
 struct World {
@@ -73,12 +53,7 @@ struct World {
 }
 
 async fn world(env: &str) -> World {
-    let sim = DokploySim::start(SimConfig {
-        deploy_duration: Duration::from_millis(100),
-        ..SimConfig::default()
-    })
-    .await
-    .unwrap();
+    let sim = start_sim(100).await;
     let (_project, production) = sim.seed_project("shop");
     let app = sim
         .seed_application(
@@ -94,34 +69,8 @@ async fn world(env: &str) -> World {
         )
         .unwrap();
     let url = sim.app_url(&app).unwrap();
-    let mut product = Product::new(
-        "shop",
-        ProductSpec {
-            display_name: "Shop".into(),
-            repository: "github.com/acme/shop".into(),
-            image_repository: "ghcr.io/acme/shop".into(),
-            ..Default::default()
-        },
-    );
-    product.metadata.namespace = Some(NS.into());
-    let mut target = ProviderTarget::new(
-        "shop-testing",
-        ProviderTargetSpec {
-            provider_config_ref: LocalObjectRef::new("dokploy"),
-            target_category: TargetCategory::Application,
-            target_id: Some(app.clone()),
-            display_name: "shop-testing".into(),
-            management_policy: ManagementPolicy::Manage,
-            ..Default::default()
-        },
-    );
-    target.metadata.namespace = Some(NS.into());
-    target.status = Some(ProviderTargetStatus {
-        verdict: Some(Verdict::Matched),
-        message: Some("matches".into()),
-        bound_target_id: Some(app.clone()),
-        ..Default::default()
-    });
+    let product = shop_product(PreviewPolicy::default());
+    let target = managed_target("shop-testing", &app);
     let mut lane = Lane::new(
         "shop-testing",
         LaneSpec {
@@ -166,15 +115,6 @@ async fn world(env: &str) -> World {
     }
 }
 
-fn settings() -> DeploySettings {
-    DeploySettings {
-        start_timeout: SignedDuration::from_secs(30),
-        verify_timeout: SignedDuration::from_secs(5),
-        retry_after: SignedDuration::from_secs(3600),
-        poll_delay: Duration::from_millis(50),
-    }
-}
-
 impl World {
     fn store(&self) -> FileRecordStore {
         FileRecordStore::new(StateDir::new(self.state.path()), self.external.clone())
@@ -204,7 +144,7 @@ impl World {
             Some(&self.executor),
             &self.prober,
             &store,
-            &settings(),
+            &deploy_settings(),
             DriveLimits {
                 max_steps,
                 deadline: Duration::from_secs(30),

@@ -6,29 +6,29 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use jiff::{SignedDuration, Timestamp};
 use launchplane::deploy::driver::{DriveLimits, DriveReport, LaneWorld, PolledFacts, drive};
 use launchplane::deploy::executor::Executor;
 use launchplane::deploy::store::FileRecordStore;
 use launchplane::observe::poller::{PollSettings, Poller, TrackedTarget};
 use launchplane::observe::prober::{Prober, ProberConfig};
-use launchplane::reconcile::deployment_record::DeploySettings;
 use launchplane::reconcile::lane::DesiredEnv;
 use launchplane::standalone::state::StateDir;
 use launchplane_api::conditions::SystemClock;
 use launchplane_api::resources::{
-    Artifact, ArtifactImage, ArtifactSpec, Lane, LaneEnv, LaneRuntimeIdentity, LaneSpec, LocalObjectRef,
-    ManagementPolicy, Product, ProductSpec, ProviderTarget, ProviderTargetSpec, ProviderTargetStatus,
-    RuntimeIdentity, SourceRef, TargetCategory,
+    Artifact, Lane, LaneEnv, LaneRuntimeIdentity, LaneSpec, LocalObjectRef, PreviewPolicy, Product,
+    ProviderTarget, RuntimeIdentity,
 };
 use launchplane_api::verdict::Verdict;
-use launchplane_e2e::sim::{DokploySim, OutOfBandEdit, SeedApplication, SimConfig};
+use launchplane_e2e::sim::{DokploySim, OutOfBandEdit, SeedApplication};
 use launchplane_providers::{DokployClient, DokployConfig, Provider, RateLimit, SecretString};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-const NS: &str = "shop";
+use support::{NS, artifact, deploy_settings, managed_target, shop_product, start_sim};
 const LANES: usize = 5;
 const OLD_IMAGE: &str =
     "ghcr.io/acme/shop@sha256:1111111111111111111111111111111111111111111111111111111111111111";
@@ -51,49 +51,12 @@ struct Fleet {
     poller: Poller,
 }
 
-fn settings() -> DeploySettings {
-    DeploySettings {
-        start_timeout: SignedDuration::from_secs(30),
-        verify_timeout: SignedDuration::from_secs(5),
-        retry_after: SignedDuration::from_secs(3600),
-        poll_delay: Duration::from_millis(50),
-    }
-}
-
 async fn fleet(detail_interval: SignedDuration) -> Fleet {
     launchplane_providers::install_crypto_provider();
-    let sim = DokploySim::start(SimConfig {
-        deploy_duration: Duration::from_millis(50),
-        ..SimConfig::default()
-    })
-    .await
-    .unwrap();
+    let sim = start_sim(50).await;
     let (_project, production) = sim.seed_project("shop");
-    let mut product = Product::new(
-        "shop",
-        ProductSpec {
-            display_name: "Shop".into(),
-            repository: "github.com/acme/shop".into(),
-            image_repository: "ghcr.io/acme/shop".into(),
-            ..Default::default()
-        },
-    );
-    product.metadata.namespace = Some(NS.into());
-    let mut artifact = Artifact::new(
-        "shop-a",
-        ArtifactSpec {
-            image: ArtifactImage {
-                repository: "ghcr.io/acme/shop".into(),
-                digest: format!("sha256:{}", "a".repeat(64)),
-            },
-            source: SourceRef {
-                repository: "github.com/acme/shop".into(),
-                commit: "a".repeat(40),
-            },
-            ..Default::default()
-        },
-    );
-    artifact.metadata.namespace = Some(NS.into());
+    let product = shop_product(PreviewPolicy::default());
+    let artifact = artifact("shop-a", 'a');
     let mut lanes = Vec::new();
     for i in 0..LANES {
         let name = format!("shop-{i}");
@@ -110,24 +73,7 @@ async fn fleet(detail_interval: SignedDuration) -> Fleet {
                 },
             )
             .unwrap();
-        let mut target = ProviderTarget::new(
-            &name,
-            ProviderTargetSpec {
-                provider_config_ref: LocalObjectRef::new("dokploy"),
-                target_category: TargetCategory::Application,
-                target_id: Some(app.clone()),
-                display_name: name.clone(),
-                management_policy: ManagementPolicy::Manage,
-                ..Default::default()
-            },
-        );
-        target.metadata.namespace = Some(NS.into());
-        target.status = Some(ProviderTargetStatus {
-            verdict: Some(Verdict::Matched),
-            message: Some("matches".into()),
-            bound_target_id: Some(app.clone()),
-            ..Default::default()
-        });
+        let target = managed_target(&name, &app);
         let mut lane = Lane::new(
             &name,
             LaneSpec {
@@ -218,7 +164,7 @@ impl Fleet {
             Some(&self.executor),
             &self.prober,
             &store,
-            &settings(),
+            &deploy_settings(),
             DriveLimits {
                 max_steps,
                 deadline: Duration::from_secs(30),
@@ -359,7 +305,7 @@ async fn with_every_detail_stale_each_cycle_the_lanes_still_add_no_detail_call()
                 Some(&f.executor),
                 &f.prober,
                 &store,
-                &settings(),
+                &deploy_settings(),
                 DriveLimits::default(),
                 &SystemClock,
             )

@@ -15,6 +15,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use futures::StreamExt;
 use http::{Method, Request, Response};
 use jiff::Timestamp;
@@ -22,7 +24,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::Client;
 use kube::client::Body;
 use kube::runtime::controller::Action;
-use kube::runtime::reflector::{self, Store};
+use kube::runtime::reflector::{self};
 use kube::runtime::watcher;
 use launchplane::k8s::context::Context;
 use launchplane::k8s::preview::{self, PreviewError, PreviewStores, filtered_previews};
@@ -35,20 +37,21 @@ use launchplane::preview::{NoSink, PreviewSettings, PreviewWorld};
 use launchplane::reconcile::preview::FINALIZER;
 use launchplane_api::conditions::SystemClock;
 use launchplane_api::resources::{
-    Artifact, ArtifactImage, ArtifactSpec, CleanupPolicy, GenerationPhase, Lane, LaneSpec, LocalObjectRef,
-    ManagementPolicy, Preview, PreviewGeneration, PreviewPolicy, PreviewSpec, PreviewStatus, Product,
-    ProductSpec, ProviderTarget, ProviderTargetSpec, PullRequest, SourceRef, TargetCategory,
+    Artifact, CleanupPolicy, GenerationPhase, Lane, LaneSpec, LocalObjectRef, Preview, PreviewGeneration,
+    PreviewPolicy, PreviewSpec, PreviewStatus, Product, ProviderTarget, PullRequest,
 };
-use launchplane_e2e::sim::{DokploySim, Fault, SeedApplication, SimConfig};
-use launchplane_providers::{
-    ApiKey, DokployClient, DokployConfig, Provider, RateLimit as ClientRateLimit, RetryPolicy,
-};
+use launchplane_e2e::sim::{DokploySim, Fault, SeedApplication};
+use launchplane_providers::{ApiKey, DokployClient, Provider};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Duration;
 use tower_test::mock::{Handle, SendResponse};
 
-const NS: &str = "shop";
+use support::{
+    NS, artifact, ns, preview_policy, shop_product, sim_with_preview_template, single_attempt_config, store,
+    template_target,
+};
+
 const NAME: &str = "shop-pr-42";
 const HOST: &str = "pr-42.preview.shop.test";
 const SSA_QUERY: &str = "?&force=true&fieldManager=launchplane.dev%2Fcontroller";
@@ -68,41 +71,6 @@ type Verifier = Handle<Request<Body>, Response<Body>>;
 
 fn previews_uri() -> String {
     format!("/apis/launchplane.dev/v1alpha1/namespaces/{NS}/previews")
-}
-
-fn store<K>(objects: Vec<K>) -> Store<K>
-where
-    K: kube::Resource<DynamicType = ()> + Clone + 'static,
-{
-    let (reader, mut writer) = reflector::store();
-    writer.apply_watcher_event(&watcher::Event::Init);
-    for o in objects {
-        writer.apply_watcher_event(&watcher::Event::InitApply(o));
-    }
-    writer.apply_watcher_event(&watcher::Event::InitDone);
-    reader
-}
-
-fn ns<K: kube::Resource>(mut o: K) -> K {
-    o.meta_mut().namespace = Some(NS.into());
-    o
-}
-
-fn artifact(name: &str, c: char) -> Artifact {
-    ns(Artifact::new(
-        name,
-        ArtifactSpec {
-            image: ArtifactImage {
-                repository: "ghcr.io/acme/shop".into(),
-                digest: format!("sha256:{}", c.to_string().repeat(64)),
-            },
-            source: SourceRef {
-                repository: "github.com/acme/shop".into(),
-                commit: c.to_string().repeat(40),
-            },
-            ..Default::default()
-        },
-    ))
 }
 
 fn new_preview() -> Preview {
@@ -142,61 +110,14 @@ struct Fixture {
 }
 
 async fn fixture() -> Fixture {
-    let sim = DokploySim::start(SimConfig {
-        deploy_duration: Duration::from_millis(50),
-        ..SimConfig::default()
-    })
-    .await
-    .unwrap();
-    let (project, _) = sim.seed_project("shop");
-    let env = sim.seed_environment(&project, "previews").unwrap();
-    let template_id = sim
-        .seed_application(
-            &env,
-            SeedApplication {
-                name: "shop-preview-template".into(),
-                ..Default::default()
-            },
-        )
-        .unwrap();
-    let product = ns(Product::new(
-        "shop",
-        ProductSpec {
-            display_name: "Shop".into(),
-            repository: "github.com/acme/shop".into(),
-            image_repository: "ghcr.io/acme/shop".into(),
-            preview: PreviewPolicy {
-                enabled: true,
-                base_domain: Some("preview.shop.test".into()),
-                template_target_ref: Some(LocalObjectRef::new("shop-preview-template")),
-                environment: Some("previews".into()),
-                cleanup: CleanupPolicy::Report,
-                ..PreviewPolicy::default()
-            },
-            ..Default::default()
-        },
-    ));
-    let template = ns(ProviderTarget::new(
-        "shop-preview-template",
-        ProviderTargetSpec {
-            provider_config_ref: LocalObjectRef::new("dokploy"),
-            target_category: TargetCategory::Application,
-            target_id: Some(template_id),
-            display_name: "shop-preview-template".into(),
-            management_policy: ManagementPolicy::Observe,
-            ..Default::default()
-        },
-    ));
-    let mut config = DokployConfig::new(sim.base_url(), sim.api_key());
-    // One attempt: an injected fault fails at once instead of being retried.
-    config.retry = RetryPolicy {
-        max_attempts: 1,
-        ..RetryPolicy::default()
-    };
-    config.rate_limit = ClientRateLimit {
-        per_second: 1000.0,
-        burst: 1000,
-    };
+    let (sim, env, template_id) = sim_with_preview_template().await;
+    let product = shop_product(PreviewPolicy {
+        environment: Some("previews".into()),
+        cleanup: CleanupPolicy::Report,
+        ..preview_policy()
+    });
+    let template = template_target(&template_id);
+    let config = single_attempt_config(&sim);
     Fixture {
         client: Arc::new(DokployClient::new(config).unwrap()),
         sim: Arc::new(sim),

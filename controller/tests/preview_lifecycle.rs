@@ -7,6 +7,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use jiff::Timestamp;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use launchplane::observe::prober::{Prober, ProberConfig};
@@ -16,36 +18,20 @@ use launchplane::preview::{
 };
 use launchplane_api::conditions::{SystemClock, find, types};
 use launchplane_api::resources::{
-    Artifact, ArtifactImage, ArtifactSpec, CleanupPolicy, GenerationPhase, LocalObjectRef, ManagementPolicy,
-    Preview, PreviewPolicy, PreviewSpec, Product, ProductSpec, ProviderTarget, ProviderTargetSpec,
-    PullRequest, SourceRef, TargetCategory,
+    Artifact, CleanupPolicy, GenerationPhase, LocalObjectRef, Preview, PreviewPolicy, PreviewSpec, Product,
+    ProviderTarget, PullRequest,
 };
-use launchplane_e2e::sim::{DokploySim, Fault, SeedApplication, SimConfig};
-use launchplane_providers::{DokployClient, DokployConfig, Provider, RateLimit, RetryPolicy};
+use launchplane_e2e::sim::{DokploySim, Fault, SeedApplication};
+use launchplane_providers::{DokployClient, Provider};
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-const NS: &str = "shop";
-const HOST: &str = "pr-42.preview.shop.test";
+use support::{
+    artifact, preview_policy, shop_product, sim_with_preview_template, single_attempt_config, template_target,
+};
 
-fn artifact(name: &str, c: char) -> Artifact {
-    let mut a = Artifact::new(
-        name,
-        ArtifactSpec {
-            image: ArtifactImage {
-                repository: "ghcr.io/acme/shop".into(),
-                digest: format!("sha256:{}", c.to_string().repeat(64)),
-            },
-            source: SourceRef {
-                repository: "github.com/acme/shop".into(),
-                commit: c.to_string().repeat(40),
-            },
-            ..Default::default()
-        },
-    );
-    a.metadata.namespace = Some(NS.into());
-    a
-}
+const NS: &str = support::NS;
+const HOST: &str = "pr-42.preview.shop.test";
 
 struct World {
     sim: DokploySim,
@@ -59,64 +45,15 @@ struct World {
 }
 
 async fn world(cleanup: CleanupPolicy, budget: i32) -> World {
-    let sim = DokploySim::start(SimConfig {
-        deploy_duration: Duration::from_millis(50),
-        ..SimConfig::default()
-    })
-    .await
-    .unwrap();
-    let (project, _production) = sim.seed_project("shop");
-    let env = sim.seed_environment(&project, "previews").unwrap();
-    let template_id = sim
-        .seed_application(
-            &env,
-            SeedApplication {
-                name: "shop-preview-template".into(),
-                ..Default::default()
-            },
-        )
-        .unwrap();
-    let mut product = Product::new(
-        "shop",
-        ProductSpec {
-            display_name: "Shop".into(),
-            repository: "github.com/acme/shop".into(),
-            image_repository: "ghcr.io/acme/shop".into(),
-            preview: PreviewPolicy {
-                enabled: true,
-                base_domain: Some("preview.shop.test".into()),
-                template_target_ref: Some(LocalObjectRef::new("shop-preview-template")),
-                cleanup,
-                delete_budget: budget,
-                history_limit: 3,
-                ..PreviewPolicy::default()
-            },
-            ..Default::default()
-        },
-    );
-    product.metadata.namespace = Some(NS.into());
-    let mut template = ProviderTarget::new(
-        "shop-preview-template",
-        ProviderTargetSpec {
-            provider_config_ref: LocalObjectRef::new("dokploy"),
-            target_category: TargetCategory::Application,
-            target_id: Some(template_id),
-            display_name: "shop-preview-template".into(),
-            management_policy: ManagementPolicy::Observe,
-            ..Default::default()
-        },
-    );
-    template.metadata.namespace = Some(NS.into());
-    let mut config = DokployConfig::new(sim.base_url(), sim.api_key());
-    config.retry = RetryPolicy {
-        max_attempts: 1,
-        ..RetryPolicy::default()
-    };
-    config.rate_limit = RateLimit {
-        per_second: 1000.0,
-        burst: 1000,
-    };
-    let client = DokployClient::new(config).unwrap();
+    let (sim, env, template_id) = sim_with_preview_template().await;
+    let product = shop_product(PreviewPolicy {
+        cleanup,
+        delete_budget: budget,
+        history_limit: 3,
+        ..preview_policy()
+    });
+    let template = template_target(&template_id);
+    let client = DokployClient::new(single_attempt_config(&sim)).unwrap();
     World {
         sim,
         client,

@@ -5,6 +5,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use jiff::Timestamp;
 use launchplane::observe::prober::{Prober, ProberConfig};
 use launchplane::preview::PreviewSettings;
@@ -13,20 +15,14 @@ use launchplane::standalone::inputs::Inputs;
 use launchplane::standalone::report::Row;
 use launchplane::standalone::state::StateDir;
 use launchplane_api::resources::{
-    Artifact, ArtifactImage, ArtifactSpec, LocalObjectRef, Preview, PreviewPolicy, PreviewSpec, Product,
-    ProductSpec, ProductStatus, ProviderConfig, ProviderConfigSpec, ProviderTarget, ProviderTargetSpec,
-    PullRequest, RateLimit, SecretKeyRef, SourceRef, TargetCategory,
+    LocalObjectRef, Preview, PreviewSpec, ProductStatus, ProviderConfig, ProviderConfigSpec, ProviderTarget,
+    ProviderTargetSpec, PullRequest, RateLimit, SecretKeyRef, TargetCategory,
 };
 use launchplane_api::verdict::Verdict;
-use launchplane_e2e::sim::{DokploySim, Fault, SeedApplication, SimConfig};
+use launchplane_e2e::sim::{DokploySim, Fault, SeedApplication};
 use std::time::Duration;
 
-const NS: &str = "shop";
-
-fn ns<K: kube::Resource>(mut o: K) -> K {
-    o.meta_mut().namespace = Some(NS.into());
-    o
-}
+use support::{NS, artifact, ns, preview_policy, shop_product, sim_with_preview_template};
 
 fn inputs(sim: &DokploySim, template_id: &str) -> Inputs {
     let config = ns(ProviderConfig::new(
@@ -54,35 +50,8 @@ fn inputs(sim: &DokploySim, template_id: &str) -> Inputs {
             ..Default::default()
         },
     ));
-    let product = ns(Product::new(
-        "shop",
-        ProductSpec {
-            display_name: "Shop".into(),
-            repository: "github.com/acme/shop".into(),
-            image_repository: "ghcr.io/acme/shop".into(),
-            preview: PreviewPolicy {
-                enabled: true,
-                base_domain: Some("preview.shop.test".into()),
-                template_target_ref: Some(LocalObjectRef::new("shop-preview-template")),
-                ..PreviewPolicy::default()
-            },
-            ..Default::default()
-        },
-    ));
-    let artifact = ns(Artifact::new(
-        "shop-a",
-        ArtifactSpec {
-            image: ArtifactImage {
-                repository: "ghcr.io/acme/shop".into(),
-                digest: format!("sha256:{}", "a".repeat(64)),
-            },
-            source: SourceRef {
-                repository: "github.com/acme/shop".into(),
-                commit: "a".repeat(40),
-            },
-            ..Default::default()
-        },
-    ));
+    let product = shop_product(preview_policy());
+    let artifact = artifact("shop-a", 'a');
     let preview = ns(Preview::new(
         "shop-pr-42",
         PreviewSpec {
@@ -115,23 +84,7 @@ fn row<'a>(rows: &'a [Row], kind: &str, name: &str) -> &'a Row {
 
 #[tokio::test]
 async fn a_folder_preview_is_deployed_counted_and_torn_down_when_its_manifest_goes() {
-    let sim = DokploySim::start(SimConfig {
-        deploy_duration: Duration::from_millis(50),
-        ..SimConfig::default()
-    })
-    .await
-    .unwrap();
-    let (project, _) = sim.seed_project("shop");
-    let env = sim.seed_environment(&project, "previews").unwrap();
-    let template_id = sim
-        .seed_application(
-            &env,
-            SeedApplication {
-                name: "shop-preview-template".into(),
-                ..Default::default()
-            },
-        )
-        .unwrap();
+    let (sim, env, template_id) = sim_with_preview_template().await;
     let orphan = sim
         .seed_application(
             &env,

@@ -1,0 +1,269 @@
+//! Fixtures several test files share: objects in the `shop` namespace (artifacts, the shop
+//! Product, managed and template ProviderTargets), the Dokploy simulator seeded for lanes and
+//! for previews, a ready reflector store, the lane controller's context, and small waiting
+//! helpers. Each test file includes it with `mod support;` and uses what it needs.
+
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use futures::FutureExt;
+use kube::Client;
+use kube::runtime::reflector::{self, Store};
+use kube::runtime::watcher;
+use launchplane::k8s::context::Context;
+use launchplane::k8s::lane::LaneStores;
+use launchplane::k8s::registry::{Fingerprint, PollerSlot};
+use launchplane::k8s::run::Shutdown;
+use launchplane::metrics::Metrics;
+use launchplane::observe::poller::{PollSettings, Poller};
+use launchplane::observe::prober::{Prober, ProberConfig};
+use launchplane::reconcile::deployment_record::DeploySettings;
+use launchplane_api::conditions::SystemClock;
+use launchplane_api::resources::{
+    Artifact, ArtifactImage, ArtifactSpec, Lane, LocalObjectRef, ManagementPolicy, PreviewPolicy, Product,
+    ProductSpec, ProviderTarget, ProviderTargetSpec, ProviderTargetStatus, SourceRef, TargetCategory,
+};
+use launchplane_api::verdict::Verdict;
+use launchplane_e2e::sim::{DokploySim, SeedApplication, SimConfig};
+use launchplane_providers::{ApiKey, DokployClient, DokployConfig, RateLimit, RetryPolicy};
+use std::sync::Arc;
+use std::time::Duration;
+
+pub const NS: &str = "shop";
+
+/// The object, in [`NS`].
+pub fn ns<K: kube::Resource>(mut o: K) -> K {
+    o.meta_mut().namespace = Some(NS.into());
+    o
+}
+
+/// A store that has listed `objects`.
+pub fn store<K>(objects: Vec<K>) -> Store<K>
+where
+    K: kube::Resource<DynamicType = ()> + Clone + 'static,
+{
+    let (reader, mut writer) = reflector::store();
+    writer.apply_watcher_event(&watcher::Event::Init);
+    for o in objects {
+        writer.apply_watcher_event(&watcher::Event::InitApply(o));
+    }
+    writer.apply_watcher_event(&watcher::Event::InitDone);
+    reader
+}
+
+/// The shop image whose digest and commit are `c` repeated.
+pub fn artifact(name: &str, c: char) -> Artifact {
+    ns(Artifact::new(
+        name,
+        ArtifactSpec {
+            image: ArtifactImage {
+                repository: "ghcr.io/acme/shop".into(),
+                digest: format!("sha256:{}", c.to_string().repeat(64)),
+            },
+            source: SourceRef {
+                repository: "github.com/acme/shop".into(),
+                commit: c.to_string().repeat(40),
+            },
+            ..Default::default()
+        },
+    ))
+}
+
+/// The `shop` Product (display name, repository, image repository) with `preview`.
+pub fn shop_product(preview: PreviewPolicy) -> Product {
+    ns(Product::new(
+        "shop",
+        ProductSpec {
+            display_name: "Shop".into(),
+            repository: "github.com/acme/shop".into(),
+            image_repository: "ghcr.io/acme/shop".into(),
+            preview,
+            ..Default::default()
+        },
+    ))
+}
+
+/// Previews enabled under `preview.shop.test`, cloned from `shop-preview-template`.
+pub fn preview_policy() -> PreviewPolicy {
+    PreviewPolicy {
+        enabled: true,
+        base_domain: Some("preview.shop.test".into()),
+        template_target_ref: Some(LocalObjectRef::new("shop-preview-template")),
+        ..PreviewPolicy::default()
+    }
+}
+
+/// A managed Application target bound to `app`, whose status already says Matched.
+pub fn managed_target(name: &str, app: &str) -> ProviderTarget {
+    let mut target = ns(ProviderTarget::new(
+        name,
+        ProviderTargetSpec {
+            provider_config_ref: LocalObjectRef::new("dokploy"),
+            target_category: TargetCategory::Application,
+            target_id: Some(app.into()),
+            display_name: name.into(),
+            management_policy: ManagementPolicy::Manage,
+            ..Default::default()
+        },
+    ));
+    target.status = Some(ProviderTargetStatus {
+        verdict: Some(Verdict::Matched),
+        message: Some("matches".into()),
+        bound_target_id: Some(app.into()),
+        ..Default::default()
+    });
+    target
+}
+
+/// The observed `shop-preview-template` target over the application `id`.
+pub fn template_target(id: &str) -> ProviderTarget {
+    ns(ProviderTarget::new(
+        "shop-preview-template",
+        ProviderTargetSpec {
+            provider_config_ref: LocalObjectRef::new("dokploy"),
+            target_category: TargetCategory::Application,
+            target_id: Some(id.into()),
+            display_name: "shop-preview-template".into(),
+            management_policy: ManagementPolicy::Observe,
+            ..Default::default()
+        },
+    ))
+}
+
+/// The simulator, each deploy taking `deploy_ms`.
+pub async fn start_sim(deploy_ms: u64) -> DokploySim {
+    DokploySim::start(SimConfig {
+        deploy_duration: Duration::from_millis(deploy_ms),
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap()
+}
+
+/// The simulator (100 ms deploys) with `shop-testing` running `ghcr.io/acme/shop:old` with
+/// `KEEP_ME=1`; returns the app's id too.
+pub async fn sim_with_testing_app() -> (DokploySim, String) {
+    let sim = start_sim(100).await;
+    let (_, environment) = sim.seed_project("shop");
+    let app = sim
+        .seed_application(
+            &environment,
+            SeedApplication {
+                name: "shop-testing".into(),
+                docker_image: Some("ghcr.io/acme/shop:old".into()),
+                env: Some("KEEP_ME=1\n".into()),
+                deployed: true,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    (sim, app)
+}
+
+/// The simulator (50 ms deploys) with a `previews` environment holding
+/// `shop-preview-template`; returns the environment's and the template's ids too.
+pub async fn sim_with_preview_template() -> (DokploySim, String, String) {
+    let sim = start_sim(50).await;
+    let (project, _) = sim.seed_project("shop");
+    let env = sim.seed_environment(&project, "previews").unwrap();
+    let template_id = sim
+        .seed_application(
+            &env,
+            SeedApplication {
+                name: "shop-preview-template".into(),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    (sim, env, template_id)
+}
+
+/// A client config for the simulator that tries once (an injected fault fails at once
+/// instead of being retried) and is not throttled.
+pub fn single_attempt_config(sim: &DokploySim) -> DokployConfig {
+    let mut config = DokployConfig::new(sim.base_url(), sim.api_key());
+    config.retry = RetryPolicy {
+        max_attempts: 1,
+        ..RetryPolicy::default()
+    };
+    config.rate_limit = RateLimit {
+        per_second: 1000.0,
+        burst: 1000,
+    };
+    config
+}
+
+/// Deploy timings for driver tests: quick polling, no retry within a test.
+pub fn deploy_settings() -> DeploySettings {
+    DeploySettings {
+        start_timeout: jiff::SignedDuration::from_secs(30),
+        verify_timeout: jiff::SignedDuration::from_secs(5),
+        retry_after: jiff::SignedDuration::from_secs(3600),
+        poll_delay: Duration::from_millis(50),
+    }
+}
+
+/// The lane controller's context over `client`, with `target`, `product` and `artifact` in its
+/// stores, `lanes` as its lane store, and the `shop/dokploy` poller slot on the simulator.
+pub fn lane_context(
+    client: Client,
+    leader: Option<String>,
+    sim: &DokploySim,
+    target: ProviderTarget,
+    product: Product,
+    artifact: Artifact,
+    lanes: Store<Lane>,
+) -> Arc<Context> {
+    let (trigger, _) = futures::channel::mpsc::unbounded();
+    let ctx = Context::new(
+        client,
+        leader,
+        Arc::new(Metrics::new()),
+        Prober::new(ProberConfig::default()).unwrap(),
+        store(vec![]),
+        store(vec![target]),
+        trigger,
+        Arc::new(SystemClock),
+    )
+    .with_lanes(LaneStores {
+        lanes,
+        products: store(vec![product]),
+        artifacts: store(vec![artifact]),
+        settings: DeploySettings {
+            poll_delay: Duration::from_millis(50),
+            ..DeploySettings::default()
+        },
+        ..LaneStores::default()
+    });
+    let dokploy = DokployClient::new(DokployConfig::new(sim.base_url(), sim.api_key())).unwrap();
+    ctx.registry.set_slot(
+        &format!("{NS}/dokploy"),
+        PollerSlot {
+            fingerprint: Fingerprint {
+                url: sim.base_url(),
+                api_key: ApiKey::new(sim.api_key()),
+                rate_limit: (10, 10),
+            },
+            poller: Poller::new(Arc::new(dokploy), PollSettings::default()),
+            next_poll_at: None,
+        },
+    );
+    Arc::new(ctx)
+}
+
+/// A shutdown signal and its trigger.
+pub fn shutdown_pair() -> (futures::channel::oneshot::Sender<()>, Shutdown) {
+    let (tx, rx) = futures::channel::oneshot::channel::<()>();
+    (tx, rx.map(|_| ()).boxed().shared())
+}
+
+/// Waits up to `secs` for `check`, looking every 100 ms; panics naming `what` after that.
+pub async fn eventually(secs: u64, what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+    while tokio::time::Instant::now() < deadline {
+        if check() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("timed out: {what}");
+}
