@@ -84,17 +84,6 @@ impl Engine {
         self
     }
 
-    /// Override the deploy timings and the per-round step limits (tests, `--once`).
-    pub fn with_deploy(
-        mut self,
-        settings: crate::reconcile::deployment_record::DeploySettings,
-        limits: crate::deploy::driver::DriveLimits,
-    ) -> Self {
-        self.deploy = settings;
-        self.limits = limits;
-        self
-    }
-
     /// Reconcile everything once and return one row per resource.
     pub async fn round(&mut self, inputs: &Inputs, now: Timestamp) -> Vec<Row> {
         let mut rows = Vec::new();
