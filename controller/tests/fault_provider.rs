@@ -229,7 +229,8 @@ async fn timeouts_are_unreachable_and_never_a_stale_match() {
     );
     assert!(detail.contains("timed out"), "{detail}");
     // The last good listing is kept as facts, but no verdict is drawn from it.
-    assert!(failed.targets.is_some());
+    assert!(good.targets.as_ref().is_some_and(|t| !t.is_empty()));
+    assert_eq!(failed.targets, good.targets);
     for (verdict, reason) in verdicts(&failed, t1) {
         assert_eq!(verdict, Verdict::Unverifiable);
         assert_eq!(reason, "ProviderUnreachable");

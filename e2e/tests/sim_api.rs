@@ -365,7 +365,10 @@ async fn resources_are_shaped_as_recorded() {
         .await
         .json();
     assert_eq!(envs[0]["applications"].as_array().unwrap().len(), 2);
-    assert!(envs[0]["applications"][0].get("appName").is_some());
+    let first = &envs[0]["applications"][0];
+    let first_id = first["applicationId"].as_str().unwrap();
+    assert!(first["appName"].is_string(), "{first}");
+    assert_eq!(first["appName"], sim.service_json(first_id).unwrap()["appName"]);
     let env_one = get(&sim, &format!("environment.one?environmentId={env_id}"))
         .await
         .json();

@@ -55,13 +55,14 @@ fn client(sim: &DokploySim) -> DokployClient {
 }
 
 struct Seeded {
+    project_id: String,
     env_id: String,
     app: String,
     compose: String,
 }
 
 async fn seed(sim: &DokploySim) -> Seeded {
-    let (_project, env_id) = sim.seed_project("launchplane-test");
+    let (project_id, env_id) = sim.seed_project("launchplane-test");
     let app = sim
         .seed_application(
             &env_id,
@@ -86,7 +87,12 @@ async fn seed(sim: &DokploySim) -> Seeded {
             },
         )
         .unwrap();
-    Seeded { env_id, app, compose }
+    Seeded {
+        project_id,
+        env_id,
+        app,
+        compose,
+    }
 }
 
 fn secrets(pairs: &[(&str, &str)]) -> BTreeMap<String, SecretString> {
@@ -107,7 +113,7 @@ async fn version_and_org_snapshot() {
     assert_eq!(app.category, ServiceCategory::Application);
     assert_eq!(app.name.as_deref(), Some("web"));
     assert_eq!(app.environment_id.as_deref(), Some(s.env_id.as_str()));
-    assert!(app.project_id.is_some());
+    assert_eq!(app.project_id.as_deref(), Some(s.project_id.as_str()));
     let compose = snap.services.iter().find(|x| x.id == s.compose).unwrap();
     assert_eq!(compose.category, ServiceCategory::Compose);
     let d = snap
@@ -139,8 +145,17 @@ async fn target_detail_of_application_and_compose() {
         d.environment.as_ref().map(|e| e.id.as_str()),
         Some(s.env_id.as_str())
     );
-    assert!(d.project.is_some());
-    assert!(d.app_name.is_some());
+    assert_eq!(
+        d.project.as_ref().map(|p| (p.id.as_str(), p.name.as_deref())),
+        Some((s.project_id.as_str(), Some("launchplane-test")))
+    );
+    let sim_app_name = sim.service_json(&s.app).unwrap()["appName"].clone();
+    assert_eq!(d.app_name.as_deref(), sim_app_name.as_str());
+    assert!(
+        d.app_name.as_deref().is_some_and(|n| n.starts_with("app-")),
+        "{:?}",
+        d.app_name
+    );
     assert!(d.env_keys().contains(&"DB_PASSWORD".to_owned()));
     let dbg = format!("{d:?}");
     assert!(!dbg.contains("s3cr3t-db-pass"), "{dbg}");
