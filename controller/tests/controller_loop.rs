@@ -9,7 +9,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use futures::FutureExt;
+mod support;
+
 use futures::channel::mpsc::{UnboundedReceiver, UnboundedSender, unbounded};
 use http::{Method, Request, Response};
 use jiff::Timestamp;
@@ -18,7 +19,7 @@ use kube::client::Body;
 use kube::runtime::reflector;
 use kube::runtime::watcher;
 use launchplane::k8s::context::Context;
-use launchplane::k8s::run::{self, Shutdown};
+use launchplane::k8s::run;
 use launchplane::metrics::Metrics;
 use launchplane::observe::prober::{Prober, ProberConfig};
 use launchplane_api::conditions::SystemClock;
@@ -32,8 +33,7 @@ use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-
-const NS: &str = "shop";
+use support::{NS, eventually, shutdown_pair};
 
 /// One recorded API call.
 #[derive(Clone, Debug)]
@@ -172,11 +172,6 @@ mod base64_free {
     }
 }
 
-fn shutdown_pair() -> (futures::channel::oneshot::Sender<()>, Shutdown) {
-    let (tx, rx) = futures::channel::oneshot::channel::<()>();
-    (tx, rx.map(|_| ()).boxed().shared())
-}
-
 type WatchItem<K> = Result<watcher::Event<K>, watcher::Error>;
 
 /// An in-memory watch: the initial list, then nothing (the channel stays open).
@@ -226,18 +221,6 @@ fn target(name: &str, config: &str, id: Option<&str>, display: &str) -> Provider
     t.metadata.namespace = Some(NS.into());
     t.metadata.generation = Some(1);
     t
-}
-
-/// Poll `check` every 100 ms for up to `secs`.
-async fn eventually(secs: u64, what: &str, mut check: impl FnMut() -> bool) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
-    while tokio::time::Instant::now() < deadline {
-        if check() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("timed out: {what}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -7,13 +7,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use http::{Method, Request, Response};
 use jiff::Timestamp;
 use kube::Client;
 use kube::client::Body;
 use kube::runtime::controller::Action;
-use kube::runtime::reflector::{self, Store};
-use kube::runtime::watcher;
 use launchplane::k8s::context::Context;
 use launchplane::k8s::registry::ProviderView;
 use launchplane::k8s::{common, provider_config, provider_target};
@@ -30,9 +30,9 @@ use launchplane_api::verify::target::ObservedTarget;
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Duration;
+use support::{NS, store};
 use tower_test::mock::Handle;
 
-const NS: &str = "shop";
 const STATUS_QUERY: &str = "?&force=true&fieldManager=launchplane.dev%2Fcontroller";
 
 fn now() -> Timestamp {
@@ -102,19 +102,6 @@ fn snapshot(targets: Vec<ObservedTarget>) -> ProviderView {
         settings: PollSettings::default(),
         ..ProviderView::default()
     }
-}
-
-fn store<K>(objects: Vec<K>) -> Store<K>
-where
-    K: kube::Resource<DynamicType = ()> + Clone + 'static,
-{
-    let (reader, mut writer) = reflector::store();
-    writer.apply_watcher_event(&watcher::Event::Init);
-    for o in objects {
-        writer.apply_watcher_event(&watcher::Event::InitApply(o));
-    }
-    writer.apply_watcher_event(&watcher::Event::InitDone);
-    reader
 }
 
 type Verifier = Handle<Request<Body>, Response<Body>>;

@@ -24,9 +24,10 @@ use launchplane::k8s::run::{self, RunOptions};
 use launchplane::metrics::Metrics;
 use launchplane_api::Verdict;
 use launchplane_api::resources::{
-    Artifact, BackupGate, DeploymentRecord, IdentityEndpoint, IdentityFields, Lane, LocalObjectRef, Preview,
-    Product, Promotion, ProviderConfig, ProviderConfigSpec, ProviderTarget, ProviderTargetSpec,
-    RuntimeIdentity, RuntimeIdentitySpec, SecretKeyRef, TargetCategory,
+    Artifact, ArtifactImage, ArtifactSpec, BackupGate, DeploymentRecord, IdentityEndpoint, IdentityFields,
+    Lane, LocalObjectRef, Preview, PreviewPolicy, Product, ProductSpec, Promotion, ProviderConfig,
+    ProviderConfigSpec, ProviderTarget, ProviderTargetSpec, RuntimeIdentity, RuntimeIdentitySpec,
+    SecretKeyRef, SourceRef, TargetCategory,
 };
 use launchplane_e2e::sim::{DokploySim, SeedApplication, SimConfig};
 use std::collections::BTreeMap;
@@ -37,44 +38,17 @@ use std::time::Duration;
 
 const MANAGER: &str = "launchplane-e2e";
 
-fn skip(reason: &str) {
-    eprintln!("SKIPPED: e2e_cluster controller test ({reason})");
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn controller_shows_every_verdict_on_a_real_cluster() {
-    if std::env::var_os("KUBECONFIG").is_none() {
-        skip("KUBECONFIG is not set");
+    let Some(client) = connect("e2e_cluster controller test").await else {
         return;
-    }
-    launchplane_providers::install_crypto_provider();
-    let client = match Client::try_default().await {
-        Ok(client) => client,
-        Err(error) => return skip(&format!("no usable kubeconfig: {error}")),
     };
-    if let Err(error) = tokio::time::timeout(Duration::from_secs(10), client.apiserver_version())
-        .await
-        .map_err(|_| "timed out".to_string())
-        .and_then(|r| r.map_err(|e| e.to_string()))
-    {
-        return skip(&format!("cluster unreachable: {error}"));
-    }
-
     apply_crds(&client).await;
     let ns = format!("launchplane-e2e-{}", Timestamp::now().as_millisecond());
     // The examples get their own namespace: their names would collide with the scenario's,
     // and the controller, watching only `ns`, leaves them alone.
     let examples_ns = format!("{ns}-examples");
-    let namespaces: Api<Namespace> = Api::all(client.clone());
-    for name in [&ns, &examples_ns] {
-        let mut namespace = Namespace::default();
-        namespace.metadata.name = Some(name.clone());
-        namespace.metadata.labels = Some(BTreeMap::from([("launchplane.dev/e2e".into(), "true".into())]));
-        namespaces
-            .create(&PostParams::default(), &namespace)
-            .await
-            .unwrap();
-    }
+    let namespaces = create_namespaces(&client, &[&ns, &examples_ns]).await;
 
     // Run the scenario, then clean up whatever happened, then report.
     let outcome = std::panic::AssertUnwindSafe(async {
@@ -84,12 +58,7 @@ async fn controller_shows_every_verdict_on_a_real_cluster() {
     })
     .catch_unwind()
     .await;
-    for name in [&ns, &examples_ns] {
-        let _ = namespaces.delete(name, &DeleteParams::default()).await;
-    }
-    if let Err(panic) = outcome {
-        std::panic::resume_unwind(panic);
-    }
+    clean_up(&namespaces, &[&ns, &examples_ns], outcome).await;
 }
 
 async fn scenario(client: Client, ns: String) {
@@ -127,53 +96,11 @@ async fn scenario(client: Client, ns: String) {
         format!("http://{}", listener.local_addr().unwrap())
     };
 
-    let (stop, shutdown) = futures::channel::oneshot::channel::<()>();
-    let controllers = tokio::spawn(run::run(
-        client.clone(),
-        RunOptions {
-            watch_namespace: Some(ns.clone()),
-            instance: Some("e2e".into()),
-            ..RunOptions::default()
-        },
-        Arc::new(Metrics::new()),
-        Arc::new(AtomicBool::new(false)),
-        shutdown.map(|_| ()).boxed().shared(),
-    ));
+    let controllers = Controllers::start(&client, &ns, "e2e", None);
 
-    let mut secret = Secret::default();
-    secret.metadata.name = Some("dokploy-main-api-key".into());
-    secret.string_data = Some(BTreeMap::from([("api-key".into(), sim.api_key())]));
-    Api::<Secret>::namespaced(client.clone(), &ns)
-        .create(&PostParams::default(), &secret)
-        .await
-        .unwrap();
-    let config = ProviderConfig::new(
-        "dokploy-main",
-        ProviderConfigSpec {
-            url: sim.base_url(),
-            api_key_secret_ref: SecretKeyRef {
-                name: "dokploy-main-api-key".into(),
-                key: "api-key".into(),
-            },
-            poll_interval_seconds: 5,
-            ..ProviderConfigSpec::default()
-        },
-    );
-    Api::<ProviderConfig>::namespaced(client.clone(), &ns)
-        .create(&PostParams::default(), &config)
-        .await
-        .unwrap();
-    let target = ProviderTarget::new(
-        "shop-prod",
-        ProviderTargetSpec {
-            provider_config_ref: LocalObjectRef::new("dokploy-main"),
-            target_category: TargetCategory::Application,
-            target_id: Some(app.clone()),
-            display_name: "shop-prod".into(),
-            domains: vec!["shop.example.com".into()],
-            ..ProviderTargetSpec::default()
-        },
-    );
+    let config = create_provider_config(&client, &ns, &sim).await;
+    let mut target = app_target("shop-prod", "dokploy-main", Some(app.clone()), "shop-prod");
+    target.spec.domains = vec!["shop.example.com".into()];
     let targets = Api::<ProviderTarget>::namespaced(client.clone(), &ns);
     targets.create(&PostParams::default(), &target).await.unwrap();
 
@@ -193,16 +120,7 @@ async fn scenario(client: Client, ns: String) {
         ),
     ];
     for (name, config_name, id, display) in extra_targets {
-        let t = ProviderTarget::new(
-            name,
-            ProviderTargetSpec {
-                provider_config_ref: LocalObjectRef::new(config_name),
-                target_category: TargetCategory::Application,
-                target_id: id,
-                display_name: display.into(),
-                ..ProviderTargetSpec::default()
-            },
-        );
+        let t = app_target(name, config_name, id, display);
         targets.create(&PostParams::default(), &t).await.unwrap();
     }
     let down = ProviderConfig::new(
@@ -257,8 +175,7 @@ async fn scenario(client: Client, ns: String) {
         wait_verdict(&identities, "shop-expects-newer", Verdict::Mismatch).await;
     };
     let waited = tokio::time::timeout(Duration::from_secs(120), waits).await;
-    let _ = stop.send(());
-    let _ = tokio::time::timeout(Duration::from_secs(10), controllers).await;
+    controllers.stop().await;
     sim.shutdown().await;
     let report = targets
         .list(&Default::default())
@@ -312,14 +229,7 @@ async fn previews_deploy_and_tear_down_on_a_real_cluster() {
     };
     apply_crds(&client).await;
     let ns = format!("launchplane-e2e-pv-{}", Timestamp::now().as_millisecond());
-    let namespaces: Api<Namespace> = Api::all(client.clone());
-    let mut namespace = Namespace::default();
-    namespace.metadata.name = Some(ns.clone());
-    namespace.metadata.labels = Some(BTreeMap::from([("launchplane.dev/e2e".into(), "true".into())]));
-    namespaces
-        .create(&PostParams::default(), &namespace)
-        .await
-        .unwrap();
+    let namespaces = create_namespaces(&client, &[&ns]).await;
 
     let outcome = std::panic::AssertUnwindSafe(preview_scenario(client.clone(), ns.clone()))
         .catch_unwind()
@@ -339,10 +249,7 @@ async fn previews_deploy_and_tear_down_on_a_real_cluster() {
                 .await;
         }
     }
-    let _ = namespaces.delete(&ns, &DeleteParams::default()).await;
-    if let Err(panic) = outcome {
-        std::panic::resume_unwind(panic);
-    }
+    clean_up(&namespaces, &[&ns], outcome).await;
 }
 
 /// A client for the cluster in KUBECONFIG, or `None` after saying why the test is skipped.
@@ -370,11 +277,141 @@ async fn connect(test: &str) -> Option<Client> {
     Some(client)
 }
 
+/// Creates each of `names`, labelled `launchplane.dev/e2e=true`; returns the Namespace API.
+async fn create_namespaces(client: &Client, names: &[&str]) -> Api<Namespace> {
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    for name in names {
+        let mut namespace = Namespace::default();
+        namespace.metadata.name = Some(name.to_string());
+        namespace.metadata.labels = Some(BTreeMap::from([("launchplane.dev/e2e".into(), "true".into())]));
+        namespaces
+            .create(&PostParams::default(), &namespace)
+            .await
+            .unwrap();
+    }
+    namespaces
+}
+
+/// Deletes `names` (best effort, whatever happened), then re-raises the scenario's panic.
+async fn clean_up(namespaces: &Api<Namespace>, names: &[&str], outcome: std::thread::Result<()>) {
+    for name in names {
+        let _ = namespaces.delete(name, &DeleteParams::default()).await;
+    }
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
+}
+
+/// The controllers, running in-process on a task until stopped.
+struct Controllers {
+    stop: futures::channel::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<Result<(), reqwest::Error>>,
+}
+
+impl Controllers {
+    /// Runs the controllers watching only `ns`, as replica `instance`, probing previews via
+    /// `preview_probe_via` (`--preview-probe-via`).
+    fn start(client: &Client, ns: &str, instance: &str, preview_probe_via: Option<String>) -> Self {
+        let (stop, shutdown) = futures::channel::oneshot::channel::<()>();
+        let task = tokio::spawn(run::run(
+            client.clone(),
+            RunOptions {
+                watch_namespace: Some(ns.to_string()),
+                instance: Some(instance.into()),
+                preview_probe_via,
+            },
+            Arc::new(Metrics::new()),
+            Arc::new(AtomicBool::new(false)),
+            shutdown.map(|_| ()).boxed().shared(),
+        ));
+        Self { stop, task }
+    }
+
+    /// Signals shutdown and waits up to 10 s for the controllers to end.
+    async fn stop(self) {
+        let _ = self.stop.send(());
+        let _ = tokio::time::timeout(Duration::from_secs(10), self.task).await;
+    }
+}
+
+/// The `dokploy-main-api-key` Secret and the `dokploy-main` ProviderConfig (polling every
+/// 5 s) for the simulator, created in `ns`; returns the ProviderConfig.
+async fn create_provider_config(client: &Client, ns: &str, sim: &DokploySim) -> ProviderConfig {
+    let mut secret = Secret::default();
+    secret.metadata.name = Some("dokploy-main-api-key".into());
+    secret.string_data = Some(BTreeMap::from([("api-key".into(), sim.api_key())]));
+    Api::<Secret>::namespaced(client.clone(), ns)
+        .create(&PostParams::default(), &secret)
+        .await
+        .unwrap();
+    let config = ProviderConfig::new(
+        "dokploy-main",
+        ProviderConfigSpec {
+            url: sim.base_url(),
+            api_key_secret_ref: SecretKeyRef {
+                name: "dokploy-main-api-key".into(),
+                key: "api-key".into(),
+            },
+            poll_interval_seconds: 5,
+            ..ProviderConfigSpec::default()
+        },
+    );
+    Api::<ProviderConfig>::namespaced(client.clone(), ns)
+        .create(&PostParams::default(), &config)
+        .await
+        .unwrap();
+    config
+}
+
+/// An Application target named `name` on the ProviderConfig `config`, bound to `id`.
+fn app_target(name: &str, config: &str, id: Option<String>, display: &str) -> ProviderTarget {
+    ProviderTarget::new(
+        name,
+        ProviderTargetSpec {
+            provider_config_ref: LocalObjectRef::new(config),
+            target_category: TargetCategory::Application,
+            target_id: id,
+            display_name: display.into(),
+            ..ProviderTargetSpec::default()
+        },
+    )
+}
+
+/// The `shop` Product (display name, repository, image repository) with `preview`.
+fn shop_product(preview: PreviewPolicy) -> Product {
+    Product::new(
+        "shop",
+        ProductSpec {
+            display_name: "Shop".into(),
+            repository: "github.com/acme/shop".into(),
+            image_repository: "ghcr.io/acme/shop".into(),
+            preview,
+            ..ProductSpec::default()
+        },
+    )
+}
+
+/// The shop image whose digest and commit are all `a`s, as the Artifact `name`.
+fn artifact_a(name: &str) -> Artifact {
+    Artifact::new(
+        name,
+        ArtifactSpec {
+            image: ArtifactImage {
+                repository: "ghcr.io/acme/shop".into(),
+                digest: format!("sha256:{}", "a".repeat(64)),
+            },
+            source: SourceRef {
+                repository: "github.com/acme/shop".into(),
+                commit: "a".repeat(40),
+            },
+            ..ArtifactSpec::default()
+        },
+    )
+}
+
 async fn preview_scenario(client: Client, ns: String) {
     use launchplane::reconcile::preview::FINALIZER;
-    use launchplane_api::resources::{
-        ArtifactImage, ArtifactSpec, PreviewPolicy, PreviewSpec, ProductSpec, PullRequest, SourceRef,
-    };
+    use launchplane_api::resources::{PreviewSpec, PullRequest};
     const HOST: &str = "pr-42.preview.shop.test";
 
     let sim = DokploySim::start(SimConfig::default()).await.unwrap();
@@ -391,89 +428,30 @@ async fn preview_scenario(client: Client, ns: String) {
         )
         .unwrap();
 
-    let (stop, shutdown) = futures::channel::oneshot::channel::<()>();
-    let controllers = tokio::spawn(run::run(
-        client.clone(),
-        RunOptions {
-            watch_namespace: Some(ns.clone()),
-            instance: Some("e2e-previews".into()),
-            // The preview host resolves nowhere: verify (and confirm teardown) through the
-            // simulator's ingress, which routes by Host.
-            preview_probe_via: Some(sim.ingress_url()),
-        },
-        Arc::new(Metrics::new()),
-        Arc::new(AtomicBool::new(false)),
-        shutdown.map(|_| ()).boxed().shared(),
-    ));
+    // The preview host resolves nowhere: verify (and confirm teardown) through the
+    // simulator's ingress, which routes by Host.
+    let controllers = Controllers::start(&client, &ns, "e2e-previews", Some(sim.ingress_url()));
 
     let pp = PostParams::default();
-    let mut secret = Secret::default();
-    secret.metadata.name = Some("dokploy-main-api-key".into());
-    secret.string_data = Some(BTreeMap::from([("api-key".into(), sim.api_key())]));
-    Api::<Secret>::namespaced(client.clone(), &ns)
-        .create(&pp, &secret)
-        .await
-        .unwrap();
-    let config = ProviderConfig::new(
-        "dokploy-main",
-        ProviderConfigSpec {
-            url: sim.base_url(),
-            api_key_secret_ref: SecretKeyRef {
-                name: "dokploy-main-api-key".into(),
-                key: "api-key".into(),
-            },
-            poll_interval_seconds: 5,
-            ..ProviderConfigSpec::default()
-        },
-    );
-    Api::<ProviderConfig>::namespaced(client.clone(), &ns)
-        .create(&pp, &config)
-        .await
-        .unwrap();
-    let template = ProviderTarget::new(
+    create_provider_config(&client, &ns, &sim).await;
+    let template = app_target(
         "shop-preview-template",
-        ProviderTargetSpec {
-            provider_config_ref: LocalObjectRef::new("dokploy-main"),
-            target_category: TargetCategory::Application,
-            target_id: Some(template_app.clone()),
-            display_name: "shop-preview-template".into(),
-            ..ProviderTargetSpec::default()
-        },
+        "dokploy-main",
+        Some(template_app.clone()),
+        "shop-preview-template",
     );
     let targets = Api::<ProviderTarget>::namespaced(client.clone(), &ns);
     targets.create(&pp, &template).await.unwrap();
-    let product = Product::new(
-        "shop",
-        ProductSpec {
-            display_name: "Shop".into(),
-            repository: "github.com/acme/shop".into(),
-            image_repository: "ghcr.io/acme/shop".into(),
-            preview: PreviewPolicy {
-                enabled: true,
-                base_domain: Some("preview.shop.test".into()),
-                template_target_ref: Some(LocalObjectRef::new("shop-preview-template")),
-                environment: Some("previews".into()),
-                ..PreviewPolicy::default()
-            },
-            ..ProductSpec::default()
-        },
-    );
+    let product = shop_product(PreviewPolicy {
+        enabled: true,
+        base_domain: Some("preview.shop.test".into()),
+        template_target_ref: Some(LocalObjectRef::new("shop-preview-template")),
+        environment: Some("previews".into()),
+        ..PreviewPolicy::default()
+    });
     let products = Api::<Product>::namespaced(client.clone(), &ns);
     products.create(&pp, &product).await.unwrap();
-    let artifact = Artifact::new(
-        "shop-pr-42-a",
-        ArtifactSpec {
-            image: ArtifactImage {
-                repository: "ghcr.io/acme/shop".into(),
-                digest: format!("sha256:{}", "a".repeat(64)),
-            },
-            source: SourceRef {
-                repository: "github.com/acme/shop".into(),
-                commit: "a".repeat(40),
-            },
-            ..ArtifactSpec::default()
-        },
-    );
+    let artifact = artifact_a("shop-pr-42-a");
     Api::<Artifact>::namespaced(client.clone(), &ns)
         .create(&pp, &artifact)
         .await
@@ -523,8 +501,7 @@ async fn preview_scenario(client: Client, ns: String) {
     let ready = tokio::time::timeout(Duration::from_secs(180), waits).await;
     let live = previews.get_opt("shop-pr-42").await.unwrap();
     if ready.is_err() {
-        let _ = stop.send(());
-        let _ = tokio::time::timeout(Duration::from_secs(10), controllers).await;
+        controllers.stop().await;
         sim.shutdown().await;
         panic!("the preview did not become Ready in time: {live:#?}");
     }
@@ -563,8 +540,7 @@ async fn preview_scenario(client: Client, ns: String) {
     .await;
     let left = previews.get_opt("shop-pr-42").await.ok().flatten();
     let torn_down = sim.service_json(&app).is_none();
-    let _ = stop.send(());
-    let _ = tokio::time::timeout(Duration::from_secs(10), controllers).await;
+    controllers.stop().await;
     let still_running = sim.app_urls().contains_key(&app);
     let after = reqwest::Client::new()
         .get(format!("{}/healthz", sim.ingress_url()))
@@ -589,9 +565,7 @@ async fn preview_scenario(client: Client, ns: String) {
 /// A Product, an Artifact, a managed ProviderTarget on a fresh simulator app and a Lane that
 /// should deploy the artifact there.
 async fn create_lane(client: &Client, ns: &str, sim: &DokploySim, environment: &str) -> Api<Lane> {
-    use launchplane_api::resources::{
-        ArtifactImage, ArtifactSpec, LaneRuntimeIdentity, LaneSpec, ManagementPolicy, ProductSpec, SourceRef,
-    };
+    use launchplane_api::resources::{LaneRuntimeIdentity, LaneSpec, ManagementPolicy};
     let app = sim
         .seed_application(
             environment,
@@ -606,48 +580,16 @@ async fn create_lane(client: &Client, ns: &str, sim: &DokploySim, environment: &
         .unwrap();
     let url = sim.app_url(&app).expect("the lane's app serves");
     let pp = PostParams::default();
-    let product = Product::new(
-        "shop",
-        ProductSpec {
-            display_name: "Shop".into(),
-            repository: "github.com/acme/shop".into(),
-            image_repository: "ghcr.io/acme/shop".into(),
-            ..ProductSpec::default()
-        },
-    );
     Api::<Product>::namespaced(client.clone(), ns)
-        .create(&pp, &product)
+        .create(&pp, &shop_product(PreviewPolicy::default()))
         .await
         .unwrap();
-    let artifact = Artifact::new(
-        "shop-lane-a",
-        ArtifactSpec {
-            image: ArtifactImage {
-                repository: "ghcr.io/acme/shop".into(),
-                digest: format!("sha256:{}", "a".repeat(64)),
-            },
-            source: SourceRef {
-                repository: "github.com/acme/shop".into(),
-                commit: "a".repeat(40),
-            },
-            ..ArtifactSpec::default()
-        },
-    );
     Api::<Artifact>::namespaced(client.clone(), ns)
-        .create(&pp, &artifact)
+        .create(&pp, &artifact_a("shop-lane-a"))
         .await
         .unwrap();
-    let target = ProviderTarget::new(
-        "shop-lane",
-        ProviderTargetSpec {
-            provider_config_ref: LocalObjectRef::new("dokploy-main"),
-            target_category: TargetCategory::Application,
-            target_id: Some(app),
-            display_name: "shop-lane".into(),
-            management_policy: ManagementPolicy::Manage,
-            ..ProviderTargetSpec::default()
-        },
-    );
+    let mut target = app_target("shop-lane", "dokploy-main", Some(app), "shop-lane");
+    target.spec.management_policy = ManagementPolicy::Manage;
     Api::<ProviderTarget>::namespaced(client.clone(), ns)
         .create(&pp, &target)
         .await
@@ -720,16 +662,21 @@ fn api_resource(kind: &str) -> ApiResource {
     }
 }
 
-/// Server-side apply every document of docs/examples; the API server must accept each.
-async fn apply_examples(client: &Client, ns: &str) {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/examples");
+/// The `.yaml` files of `dir` (relative to this crate), sorted.
+fn yaml_files(dir: &str) -> Vec<std::path::PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
         .collect();
     files.sort();
-    for file in files {
+    files
+}
+
+/// Server-side apply every document of docs/examples; the API server must accept each.
+async fn apply_examples(client: &Client, ns: &str) {
+    for file in yaml_files("../docs/examples") {
         let text = std::fs::read_to_string(&file).unwrap();
         let docs: Vec<serde_json::Value> = serde_saphyr::from_multiple(&text).unwrap();
         for doc in docs.into_iter().filter(|d| !d.is_null()) {
@@ -766,14 +713,7 @@ async fn refuse_bad_artifact(client: &Client, ns: &str) {
 /// Server-side apply every CRD in crds/ and wait until each is established.
 async fn apply_crds(client: &Client) {
     let api: Api<CustomResourceDefinition> = Api::all(client.clone());
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../crds");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
-        .collect();
-    files.sort();
-    for file in files {
+    for file in yaml_files("../crds") {
         let text = std::fs::read_to_string(&file).unwrap();
         let crd: CustomResourceDefinition = serde_saphyr::from_str(&text).unwrap();
         let name = crd.metadata.name.clone().unwrap();
