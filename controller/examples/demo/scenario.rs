@@ -1,4 +1,4 @@
-//! The demo scenario, shared by `make demo` (examples/demo) and its test (tests/demo.rs).
+//! The demo scenario, shared by `make demo` (examples/demo) and its test (tests/integration/demo.rs).
 //!
 //! It starts the Dokploy simulator seeded with the applications docs/examples/ names, points
 //! a copy of docs/examples/ at it, and runs the real `launchplane reconcile` binary three

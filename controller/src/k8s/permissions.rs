@@ -1,5 +1,5 @@
 //! Every Kubernetes API permission the controller uses, and why. The Helm chart's RBAC must
-//! grant all of them (`controller/tests/rbac.rs` renders the chart and checks), and a unit
+//! grant all of them (`controller/tests/integration/rbac.rs` renders the chart and checks), and a unit
 //! test below fails when the k8s modules start using a kind that is not declared here.
 //!
 //! When a controller starts calling a new kind or verb, add it here first: the chart test then

@@ -9,7 +9,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
+use crate::support;
 
 use futures::channel::mpsc::{UnboundedReceiver, UnboundedSender, unbounded};
 use http::{Method, Request, Response};

@@ -3,7 +3,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-#[path = "../examples/demo/scenario.rs"]
+#[path = "../../examples/demo/scenario.rs"]
 mod scenario;
 
 use std::collections::BTreeSet;

@@ -11,7 +11,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod fault_support;
+use crate::fault_support;
 
 use fault_support::*;
 use jiff::{SignedDuration, Timestamp};

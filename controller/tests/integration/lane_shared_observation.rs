@@ -6,7 +6,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
+use crate::support;
 
 use jiff::{SignedDuration, Timestamp};
 use launchplane::deploy::driver::{DriveLimits, DriveReport, LaneWorld, PolledFacts, drive};

@@ -5,7 +5,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
+use crate::support;
 
 use jiff::Timestamp;
 use launchplane::observe::prober::{Prober, ProberConfig};

@@ -1,7 +1,7 @@
 //! Fixtures several test files share: objects in the `shop` namespace (artifacts, the shop
 //! Product, managed and template ProviderTargets), the Dokploy simulator seeded for lanes and
 //! for previews, a ready reflector store, the lane controller's context, and small waiting
-//! helpers. Each test file includes it with `mod support;` and uses what it needs.
+//! helpers. The integration test binary declares it once; each module uses what it needs.
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 

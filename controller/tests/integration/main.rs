@@ -1,0 +1,28 @@
+//! The controller's integration tests, as one test binary.
+//!
+//! One binary instead of one per file: each binary links the whole controller and its
+//! dependencies (~100 MB apiece), so sixteen of them cost minutes of linking and gigabytes of
+//! disk on a 2-core CI machine. Two suites stay separate binaries on purpose:
+//! `tests/fault_secrets.rs` installs a process-wide trace-level log capture, and
+//! `tests/e2e_cluster.rs` is run on its own (uncaptured) by `make unit` and `make e2e`.
+
+#[path = "../fault_support/mod.rs"]
+mod fault_support;
+mod support;
+
+mod artifacts_protected;
+mod controller_loop;
+mod controller_verifier;
+mod demo;
+mod fault_manifests;
+mod fault_provider;
+mod lane_controller_loop;
+mod lane_controller_verifier;
+mod lane_deploy;
+mod lane_shared_observation;
+mod leader_election;
+mod preview_controller_verifier;
+mod preview_lifecycle;
+mod preview_standalone;
+mod rbac;
+mod standalone_cli;
