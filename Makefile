@@ -14,6 +14,14 @@ build: ## build every crate
 
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 
+# The `launchplane` binary exactly as `cargo test --workspace` builds it (same features, so
+# the same artifact): `cargo run -p launchplane` resolves features for one package and would
+# compile the controller a second time (~250 MB of target/) only to print the CRDs.
+LAUNCHPLANE := $(TARGET_DIR)/debug/launchplane
+define build-launchplane
+	$(CARGO) build -q --workspace --bins --tests
+endef
+
 demo: ## the main job: standalone reconcile of docs/examples/ against the Dokploy simulator
 	$(CARGO) build -q -p launchplane --bin launchplane --example demo
 	$(TARGET_DIR)/debug/examples/demo $(TARGET_DIR)/debug/launchplane
@@ -35,12 +43,14 @@ unit: ## all Rust tests; the cluster e2e test runs last, uncaptured, so its SKIP
 	$(CARGO) test -q -p launchplane --test e2e_cluster -- --nocapture
 
 crds: ## regenerate crds/ (and the chart's copy) from the Rust types
-	$(CARGO) run -q -p launchplane -- crds --out-dir crds
+	$(build-launchplane)
+	$(LAUNCHPLANE) crds --out-dir crds
 	$(MAKE) chart-crds
 
 crds-check: ## fail when crds/ differs from what the code generates
+	$(build-launchplane)
 	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
-	$(CARGO) run -q -p launchplane -- crds --out-dir "$$tmp" 2>/dev/null && \
+	$(LAUNCHPLANE) crds --out-dir "$$tmp" 2>/dev/null && \
 	if ! diff -ru crds "$$tmp"; then echo "crds/ is out of date: run 'make crds' and commit the result" >&2; exit 1; fi
 	@echo "crds/ matches the code"
 
