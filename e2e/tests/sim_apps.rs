@@ -302,3 +302,90 @@ async fn app_behaviours_override_what_is_served() {
     );
     sim.shutdown().await;
 }
+
+/// Reads one HTTP/1.1 response (headers and a Content-Length body) from a kept-alive stream.
+async fn read_one(
+    stream: &mut tokio::io::BufReader<tokio::net::TcpStream>,
+) -> (u16, Vec<(String, String)>, String) {
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt};
+    let mut status_line = String::new();
+    stream.read_line(&mut status_line).await.unwrap();
+    let status = status_line.split(' ').nth(1).unwrap().parse().unwrap();
+    let mut headers = Vec::new();
+    loop {
+        let mut line = String::new();
+        stream.read_line(&mut line).await.unwrap();
+        let line = line.trim_end();
+        if line.is_empty() {
+            break;
+        }
+        let (k, v) = line.split_once(':').unwrap();
+        headers.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
+    }
+    let length: usize = headers
+        .iter()
+        .find(|(k, _)| k == "content-length")
+        .map(|(_, v)| v.parse().unwrap())
+        .expect("the app answers with a Content-Length");
+    let mut body = vec![0; length];
+    stream.read_exact(&mut body).await.unwrap();
+    (status, headers, String::from_utf8(body).unwrap())
+}
+
+#[tokio::test]
+async fn apps_keep_connections_alive_until_they_go_down() {
+    use tokio::io::AsyncWriteExt;
+    let sim = start().await;
+    let (_, env_id) = sim.seed_project("shop");
+    let app = sim
+        .seed_application(
+            &env_id,
+            SeedApplication {
+                id: None,
+                name: "web".into(),
+                docker_image: Some("web:1".into()),
+                env: Some(identity_env("rec-1", "art-1")),
+                domains: vec![],
+                deployed: true,
+            },
+        )
+        .unwrap();
+    let addr = sim
+        .app_url(&app)
+        .unwrap()
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_string();
+    let request = format!("GET /healthz HTTP/1.1\r\nHost: {addr}\r\n\r\n");
+    let mut conn = tokio::io::BufReader::new(tokio::net::TcpStream::connect(&addr).await.unwrap());
+
+    for _ in 0..2 {
+        conn.get_mut().write_all(request.as_bytes()).await.unwrap();
+        let (status, headers, body) = read_one(&mut conn).await;
+        assert_eq!(status, 200);
+        assert!(
+            !headers.iter().any(|(k, v)| k == "connection" && v == "close"),
+            "{headers:?}"
+        );
+        assert!(body.contains("rec-1"), "{body}");
+    }
+
+    sim.set_app_behaviour(&app, AppBehaviour::Down);
+    conn.get_mut().write_all(request.as_bytes()).await.unwrap();
+    let (status, headers, _) = read_one(&mut conn).await;
+    assert_eq!(
+        status, 502,
+        "a request already on the wire when the app went down"
+    );
+    assert!(
+        headers.iter().any(|(k, v)| k == "connection" && v == "close"),
+        "{headers:?}"
+    );
+    assert!(
+        get_app(&format!("http://{addr}"), "/healthz", None)
+            .await
+            .is_err(),
+        "new connections to a down app are dropped"
+    );
+    sim.shutdown().await;
+}

@@ -114,10 +114,17 @@ pub(crate) fn start_or_reconfigure(shared: &SharedRef, st: &mut State, service_i
     });
 }
 
+/// Keeps connections alive, as a web app behind Dokploy's Traefik does; a request that reaches
+/// an app gone down on a kept-alive connection gets a 502 and the connection closed, so the
+/// client's next request meets the gated listener and sees `Down` as a refused connection.
 async fn app_handler(AxState((shared, service_id)): AxState<(SharedRef, String)>, req: Request) -> Response {
-    let response = render(&shared, &service_id, req.uri().path())
-        .unwrap_or_else(|| raw_response(502, Some("text/plain; charset=utf-8"), "Bad Gateway"));
-    close_connection(response)
+    render(&shared, &service_id, req.uri().path()).unwrap_or_else(|| {
+        close_connection(raw_response(
+            502,
+            Some("text/plain; charset=utf-8"),
+            "Bad Gateway",
+        ))
+    })
 }
 
 /// What the app for `service_id` answers on `path`, or `None` when it is not running or down.
@@ -196,13 +203,13 @@ pub(crate) async fn ingress_handler(AxState(shared): AxState<SharedRef>, req: Re
         .map(strip_port)
         .unwrap_or_default();
     let target = shared.lock().service_for_host(&host);
-    let response = match target {
+    // Traefik keeps client connections alive whatever the backend answers.
+    match target {
         None => raw_response(404, Some("text/plain; charset=utf-8"), "404 page not found\n"),
         Some((Kind::Compose, _)) => raw_response(502, Some("text/plain; charset=utf-8"), "Bad Gateway"),
         Some((Kind::Application, id)) => render(&shared, &id, req.uri().path())
             .unwrap_or_else(|| raw_response(502, Some("text/plain; charset=utf-8"), "Bad Gateway")),
-    };
-    close_connection(response)
+    }
 }
 
 fn strip_port(host: &str) -> String {
