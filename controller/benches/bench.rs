@@ -947,23 +947,8 @@ async fn bench_probes(report: &mut Report, apps: usize, duration: Duration) {
         target.surfaces.well_known = false;
         target
     };
-    // The same identity surfaces from a bench-local app that keeps connections open (the
-    // simulator's apps answer `Connection: close`; the prober's client pools connections).
-    let mut keep_alive = identities.clone();
-    for (i, identity) in keep_alive.iter_mut().enumerate() {
-        identity.spec.endpoint.base_url = keep_alive_app(i).await;
-    }
-    let runs = [
-        (1usize, false, false),
-        (16, false, false),
-        (64, false, false),
-        (64, true, false),
-        (1, false, true),
-        (16, false, true),
-        (64, false, true),
-    ];
-    for (concurrency, one_request, reuse) in runs {
-        let identities = if reuse { &keep_alive } else { &identities };
+    let runs = [(1usize, false), (16, false), (64, false), (64, true)];
+    for (concurrency, one_request) in runs {
         let prober = Prober::new(ProberConfig {
             max_concurrent: concurrency,
             ..ProberConfig::default()
@@ -998,9 +983,8 @@ async fn bench_probes(report: &mut Report, apps: usize, duration: Duration) {
         report.add(
             "probes",
             &format!(
-                "probes/s (probe + classify), concurrency {concurrency}{}{}",
+                "probes/s (probe + classify), concurrency {concurrency}{}",
                 if one_request { ", health+header only" } else { "" },
-                if reuse { ", keep-alive app" } else { "" }
             ),
             Some(apps as u64),
             per_sec,
@@ -1008,47 +992,12 @@ async fn bench_probes(report: &mut Report, apps: usize, duration: Duration) {
             "≥ 5,000 /s",
             Some(per_sec >= 5000.0),
             format!(
-                "{done} probes, {matched} Matched; {} HTTP request(s) each; {}",
+                "{done} probes, {matched} Matched; {} HTTP request(s) each; the simulator's apps keep connections alive",
                 if one_request { 1 } else { 2 },
-                if reuse {
-                    "bench-local app, same bodies, connections kept open"
-                } else {
-                    "the simulator's apps close every connection (no keep-alive)"
-                }
             ),
         );
     }
     sim.shutdown().await;
-}
-
-/// A loopback app serving the identity of probe `i` (health JSON + header, well-known
-/// document) as the simulator's app does, but without `Connection: close`.
-async fn keep_alive_app(i: usize) -> String {
-    let identity =
-        json!({"product": "shop", "context": format!("lane-{i}"), "deploymentRecordId": format!("rec-{i}")});
-    let health = serde_json::to_vec(&json!({"status": "ok", "runtime_identity": identity})).unwrap();
-    let well_known = serde_json::to_vec(&identity).unwrap();
-    let record = format!("rec-{i}");
-    let app = axum::Router::new().fallback(move |uri: axum::http::Uri| {
-        let body = if uri.path() == launchplane_api::identity::WELL_KNOWN_PATH {
-            well_known.clone()
-        } else {
-            health.clone()
-        };
-        let record = record.clone();
-        async move {
-            axum::response::Response::builder()
-                .status(200)
-                .header("content-type", "application/json")
-                .header("x-launchplane-deployment", record)
-                .body(axum::body::Body::from(body))
-                .unwrap()
-        }
-    });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    format!("http://{addr}")
 }
 
 // ---------------------------------------------------------------------------------------

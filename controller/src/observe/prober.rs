@@ -79,6 +79,14 @@ impl Default for ProberConfig {
     }
 }
 
+/// How long an idle connection to a probed app stays pooled, for the connections a probe
+/// could not close itself (HTTP/2, an app that ignores `Connection: close`): shorter than a
+/// probe interval, so that a controller probing 10,000 apps does not hold 10,000 idle sockets
+/// (file descriptors, buffers, and as many on the apps' side) between probes. Found when the
+/// simulator's apps started keeping connections alive: the 10,000-lane benchmark ran out of
+/// file descriptors with a 90 s idle timeout.
+pub const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// The shared prober.
 #[derive(Clone)]
 pub struct Prober {
@@ -92,7 +100,7 @@ impl Prober {
         let client = reqwest::Client::builder()
             .timeout(config.timeout)
             .connect_timeout(config.connect_timeout)
-            .pool_idle_timeout(Duration::from_secs(90))
+            .pool_idle_timeout(POOL_IDLE_TIMEOUT)
             .redirect(reqwest::redirect::Policy::limited(3))
             .user_agent(concat!("launchplane/", env!("CARGO_PKG_VERSION")))
             .build()?;
@@ -124,7 +132,8 @@ impl Prober {
             } else {
                 format!("/{}", target.health_path)
             };
-            match self.get(&format!("{base}{path}"), host).await {
+            let last = !target.surfaces.well_known;
+            match self.get(&format!("{base}{path}"), host, last).await {
                 Ok((status, header, body)) => {
                     health_status = Some(status);
                     let ok = (200..300).contains(&status);
@@ -157,7 +166,7 @@ impl Prober {
             }
         }
         if target.surfaces.well_known {
-            let obs = match self.get(&format!("{base}{WELL_KNOWN_PATH}"), host).await {
+            let obs = match self.get(&format!("{base}{WELL_KNOWN_PATH}"), host, true).await {
                 Ok((status, _, body)) if (200..300).contains(&status) => parse_well_known(&body),
                 Ok((404, _, _)) => SurfaceObservation::Absent {
                     surface: Surface::WellKnown,
@@ -178,10 +187,23 @@ impl Prober {
         }
     }
 
-    async fn get(&self, url: &str, host: Option<&str>) -> Result<(u16, Option<String>, Vec<u8>), String> {
+    /// GET `url`. The last request of a probe asks the app to close the connection: the
+    /// probe's requests share one connection, and none stays open between probes, because
+    /// a controller probing thousands of apps would otherwise hold one idle socket (and its
+    /// buffers, ~20 KB) per app. (Over HTTP/2 the header is dropped and the pool's idle
+    /// timeout does the same.)
+    async fn get(
+        &self,
+        url: &str,
+        host: Option<&str>,
+        last: bool,
+    ) -> Result<(u16, Option<String>, Vec<u8>), String> {
         let mut request = self.client.get(url);
         if let Some(host) = host {
             request = request.header(reqwest::header::HOST, host);
+        }
+        if last {
+            request = request.header(reqwest::header::CONNECTION, "close");
         }
         let mut response = request.send().await.map_err(describe)?;
         let status = response.status().as_u16();
@@ -212,5 +234,121 @@ fn describe(e: reqwest::Error) -> String {
         "response body could not be read".into()
     } else {
         "request failed".into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+
+    #[derive(Default)]
+    struct Connections {
+        accepted: AtomicUsize,
+        closed: AtomicUsize,
+        asked_to_close: AtomicUsize,
+    }
+
+    /// A keep-alive app that answers every request with a small identity document and counts
+    /// the connections it accepted, the requests that asked it to close, and the connections
+    /// that ended. With `honour_close` it closes after a request that asked it to.
+    async fn counting_app(honour_close: bool) -> (ProbeTarget, Arc<Connections>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let counts = Arc::new(Connections::default());
+        let shared = counts.clone();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                shared.accepted.fetch_add(1, Ordering::SeqCst);
+                let counts = shared.clone();
+                tokio::spawn(async move {
+                    let mut stream = BufReader::new(stream);
+                    let body = r#"{"status":"ok","runtime_identity":{"product":"shop"}}"#;
+                    'requests: loop {
+                        let mut close = false;
+                        loop {
+                            let mut line = String::new();
+                            match stream.read_line(&mut line).await {
+                                Ok(0) | Err(_) => break 'requests,
+                                Ok(_) if line == "\r\n" => break,
+                                Ok(_) => close |= line.to_ascii_lowercase().starts_with("connection: close"),
+                            }
+                        }
+                        if close {
+                            counts.asked_to_close.fetch_add(1, Ordering::SeqCst);
+                        }
+                        let answer = format!(
+                            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+                            body.len()
+                        );
+                        if stream.get_mut().write_all(answer.as_bytes()).await.is_err()
+                            || (close && honour_close)
+                        {
+                            break;
+                        }
+                    }
+                    counts.closed.fetch_add(1, Ordering::SeqCst);
+                });
+            }
+        });
+        let target = ProbeTarget {
+            base_url: format!("http://{addr}"),
+            health_path: "/healthz".into(),
+            surfaces: Surfaces::default(),
+        };
+        assert!(
+            target.surfaces.health_json && target.surfaces.well_known,
+            "two requests per probe"
+        );
+        (target, counts)
+    }
+
+    /// Waits for `done`, for less than the pool's idle timeout so that the pool cannot be
+    /// what satisfied it.
+    async fn eventually(what: &str, done: impl Fn() -> bool) {
+        let deadline = Instant::now() + POOL_IDLE_TIMEOUT / 2;
+        while !done() {
+            assert!(Instant::now() < deadline, "{what}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn a_probe_uses_one_connection_and_leaves_none_open() {
+        let (target, counts) = counting_app(true).await;
+        let prober = Prober::new(ProberConfig::default()).unwrap();
+        for probe in 1..=2 {
+            assert_eq!(prober.probe(&target).await.health_status, Some(200));
+            assert_eq!(
+                counts.accepted.load(Ordering::SeqCst),
+                probe,
+                "one connection per probe"
+            );
+            assert_eq!(
+                counts.asked_to_close.load(Ordering::SeqCst),
+                probe,
+                "only the last request asks"
+            );
+            eventually("the probe's connection ends with the probe", || {
+                counts.closed.load(Ordering::SeqCst) == probe
+            })
+            .await;
+        }
+    }
+
+    #[tokio::test]
+    async fn the_prober_closes_the_connection_itself_when_the_app_keeps_it_open() {
+        let (target, counts) = counting_app(false).await;
+        let prober = Prober::new(ProberConfig::default()).unwrap();
+        prober.probe(&target).await;
+        assert_eq!(counts.accepted.load(Ordering::SeqCst), 1);
+        eventually(
+            "the prober, not the pool's idle timeout, ends the connection",
+            || counts.closed.load(Ordering::SeqCst) == 1,
+        )
+        .await;
     }
 }
