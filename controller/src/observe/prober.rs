@@ -1,8 +1,9 @@
-//! The health and identity prober: one shared HTTP client (keep-alive, timeouts) and a
+//! The health and identity prober: one shared HTTP client (timeouts, TLS set up once) and a
 //! concurrency bound, so thousands of RuntimeIdentities cost a bounded number of sockets.
 //!
-//! One probe makes at most two requests: the health path (which yields both the health-JSON
-//! surface and the `X-Launchplane-Deployment` header) and the well-known document. Bodies are
+//! One probe makes at most two requests, on one connection that it closes at the end: the
+//! health path (which yields both the health-JSON surface and the `X-Launchplane-Deployment`
+//! header) and the well-known document. Bodies are
 //! read up to a cap, so a misbehaving endpoint cannot make the controller buffer megabytes.
 
 use launchplane_api::identity::{
