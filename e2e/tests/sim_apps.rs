@@ -17,6 +17,23 @@ fn identity_env(record: &str, artifact: &str) -> String {
     )
 }
 
+/// Seeds a running application `web` (domain `web.test`) serving identity `rec-1`/`art-1`.
+fn deployed_web_app(sim: &launchplane_e2e::DokploySim) -> String {
+    let (_, env_id) = sim.seed_project("shop");
+    sim.seed_application(
+        &env_id,
+        SeedApplication {
+            id: None,
+            name: "web".into(),
+            docker_image: Some("web:1".into()),
+            env: Some(identity_env("rec-1", "art-1")),
+            domains: vec!["web.test".into()],
+            deployed: true,
+        },
+    )
+    .unwrap()
+}
+
 async fn deploy_with_env(sim: &launchplane_e2e::DokploySim, app_id: &str, env: &str) {
     let r = post(
         sim,
@@ -211,20 +228,7 @@ async fn the_ingress_routes_by_host() {
 #[tokio::test]
 async fn app_behaviours_override_what_is_served() {
     let sim = start().await;
-    let (_, env_id) = sim.seed_project("shop");
-    let app = sim
-        .seed_application(
-            &env_id,
-            SeedApplication {
-                id: None,
-                name: "web".into(),
-                docker_image: Some("web:1".into()),
-                env: Some(identity_env("rec-1", "art-1")),
-                domains: vec!["web.test".into()],
-                deployed: true,
-            },
-        )
-        .unwrap();
+    let app = deployed_web_app(&sim);
     let url = sim.app_url(&app).unwrap();
     let ingress = sim.ingress_url();
 
@@ -336,20 +340,7 @@ async fn read_one(
 async fn apps_keep_connections_alive_until_they_go_down() {
     use tokio::io::AsyncWriteExt;
     let sim = start().await;
-    let (_, env_id) = sim.seed_project("shop");
-    let app = sim
-        .seed_application(
-            &env_id,
-            SeedApplication {
-                id: None,
-                name: "web".into(),
-                docker_image: Some("web:1".into()),
-                env: Some(identity_env("rec-1", "art-1")),
-                domains: vec![],
-                deployed: true,
-            },
-        )
-        .unwrap();
+    let app = deployed_web_app(&sim);
     let addr = sim
         .app_url(&app)
         .unwrap()
