@@ -118,13 +118,12 @@ pub(crate) fn start_or_reconfigure(shared: &SharedRef, st: &mut State, service_i
 /// an app gone down on a kept-alive connection gets a 502 and the connection closed, so the
 /// client's next request meets the gated listener and sees `Down` as a refused connection.
 async fn app_handler(AxState((shared, service_id)): AxState<(SharedRef, String)>, req: Request) -> Response {
-    render(&shared, &service_id, req.uri().path()).unwrap_or_else(|| {
-        close_connection(raw_response(
-            502,
-            Some("text/plain; charset=utf-8"),
-            "Bad Gateway",
-        ))
-    })
+    render(&shared, &service_id, req.uri().path()).unwrap_or_else(|| close_connection(bad_gateway()))
+}
+
+/// What Traefik answers when the app behind a domain is not there.
+fn bad_gateway() -> Response {
+    raw_response(502, Some("text/plain; charset=utf-8"), "Bad Gateway")
 }
 
 /// What the app for `service_id` answers on `path`, or `None` when it is not running or down.
@@ -206,9 +205,8 @@ pub(crate) async fn ingress_handler(AxState(shared): AxState<SharedRef>, req: Re
     // Traefik keeps client connections alive whatever the backend answers.
     match target {
         None => raw_response(404, Some("text/plain; charset=utf-8"), "404 page not found\n"),
-        Some((Kind::Compose, _)) => raw_response(502, Some("text/plain; charset=utf-8"), "Bad Gateway"),
-        Some((Kind::Application, id)) => render(&shared, &id, req.uri().path())
-            .unwrap_or_else(|| raw_response(502, Some("text/plain; charset=utf-8"), "Bad Gateway")),
+        Some((Kind::Compose, _)) => bad_gateway(),
+        Some((Kind::Application, id)) => render(&shared, &id, req.uri().path()).unwrap_or_else(bad_gateway),
     }
 }
 
