@@ -86,7 +86,7 @@ impl Default for ProberConfig {
 /// (file descriptors, buffers, and as many on the apps' side) between probes. Found when the
 /// simulator's apps started keeping connections alive: the 10,000-lane benchmark ran out of
 /// file descriptors with a 90 s idle timeout.
-pub const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(5);
+const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The shared prober.
 #[derive(Clone)]
