@@ -259,6 +259,13 @@ async fn connect(test: &str) -> Option<Client> {
         return None;
     }
     launchplane_providers::install_crypto_provider();
+    // RUST_LOG=launchplane=debug shows what the in-process controllers did.
+    if std::env::var_os("RUST_LOG").is_some() {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_test_writer()
+            .try_init();
+    }
     let client = match Client::try_default().await {
         Ok(client) => client,
         Err(error) => {

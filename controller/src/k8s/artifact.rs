@@ -26,7 +26,7 @@ const RECOUNT: Duration = Duration::from_secs(600);
 pub async fn reconcile(artifact: Arc<Artifact>, ctx: Arc<Context>) -> Result<Action> {
     let started = Instant::now();
     let (namespace, name) = namespace_and_name(artifact.as_ref(), KIND)?;
-    let _ = ctx.lanes.lanes.wait_until_ready().await;
+    ctx.lanes.lanes.synced().await;
     let lanes: Vec<Lane> = ctx
         .lanes
         .lanes

@@ -43,8 +43,10 @@ where
     S: Serialize + PartialEq,
 {
     if current == Some(status) {
+        tracing::trace!(kind, namespace, name, "status unchanged; not written");
         return Ok(false);
     }
+    tracing::debug!(kind, namespace, name, "writing status");
     apply_status(api, name, status)
         .await
         .map_err(|source| Error::WriteStatus {

@@ -1,6 +1,7 @@
 //! What every reconcile shares: the client, the Event recorder, metrics, the observation
 //! registry, the prober, the stores of the other kinds, and the retry bookkeeping.
 
+use super::cache::Cache;
 use super::registry::Registry;
 use crate::error_policy::{BackoffPolicy, FailureCounts};
 use crate::metrics::Metrics;
@@ -9,7 +10,7 @@ use futures::channel::mpsc::UnboundedSender;
 use jiff::Timestamp;
 use kube::Client;
 use kube::runtime::events::{Recorder, Reporter};
-use kube::runtime::reflector::{ObjectRef, Store};
+use kube::runtime::reflector::ObjectRef;
 use launchplane_api::conditions::Clock;
 use launchplane_api::resources::{ProviderConfig, ProviderTarget};
 use std::sync::Arc;
@@ -24,9 +25,9 @@ pub struct Context {
     pub registry: Arc<Registry>,
     pub prober: Prober,
     /// Every ProviderConfig (the ProviderConfig controller's own reflector).
-    pub configs: Store<ProviderConfig>,
+    pub configs: Cache<ProviderConfig>,
     /// Every ProviderTarget, status included: claims and tracked ids come from here.
-    pub targets: Store<ProviderTarget>,
+    pub targets: Cache<ProviderTarget>,
     /// Asks the ProviderTarget controller to re-verify a target (after its config's poll).
     pub target_trigger: UnboundedSender<ObjectRef<ProviderTarget>>,
     pub failures: FailureCounts,
@@ -44,8 +45,8 @@ impl Context {
         instance: Option<String>,
         metrics: Arc<Metrics>,
         prober: Prober,
-        configs: Store<ProviderConfig>,
-        targets: Store<ProviderTarget>,
+        configs: Cache<ProviderConfig>,
+        targets: Cache<ProviderTarget>,
         target_trigger: UnboundedSender<ObjectRef<ProviderTarget>>,
         clock: Arc<dyn Clock>,
     ) -> Self {

@@ -54,7 +54,7 @@ pub async fn reconcile(rec: Arc<DeploymentRecord>, ctx: Arc<Context>) -> Result<
             let api: Api<DeploymentRecord> = Api::namespaced(ctx.client.clone(), &namespace);
             write_status_if_changed(&api, KIND, &namespace, &name, None, &first).await?;
         }
-        let _ = ctx.lanes.lanes.wait_until_ready().await;
+        ctx.lanes.lanes.synced().await;
         let lane = ObjectRef::<Lane>::new(&lane_name).within(&namespace);
         if ctx.lanes.lanes.get(&lane).is_none() && !record::is_terminal(record::phase(&rec)) {
             tracing::info!(lane = %lane_name, "evidence names a lane that does not exist (yet)");

@@ -19,6 +19,7 @@
 //! One step per reconcile keeps every reconcile short and makes each persisted step visible
 //! before the next is planned; a controller restart resumes from the records.
 
+use super::cache::{Cache, CacheWriter, cache, listed_cache};
 use super::common::{failure_key, namespace_and_name, write_status_if_changed};
 use super::context::Context;
 use super::error::{Error, Result};
@@ -36,7 +37,7 @@ use jiff::Timestamp;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::api::{Patch, PatchParams};
 use kube::runtime::controller::Action;
-use kube::runtime::reflector::{self, ObjectRef, Store};
+use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::watcher;
 use kube::{Api, Client, Resource, ResourceExt};
 use launchplane_api::conditions::Clock;
@@ -55,13 +56,13 @@ const SETTLED_RECHECK: Duration = Duration::from_secs(60);
 /// What the Lane, Artifact and DeploymentRecord controllers share (`Context::lanes`).
 #[derive(Clone)]
 pub struct LaneStores {
-    pub lanes: Store<Lane>,
-    pub products: Store<Product>,
-    pub artifacts: Store<Artifact>,
+    pub lanes: Cache<Lane>,
+    pub products: Cache<Product>,
+    pub artifacts: Cache<Artifact>,
     /// Every DeploymentRecord (status included): evidence records are found here.
-    pub records: Store<DeploymentRecord>,
+    pub records: Cache<DeploymentRecord>,
     /// Every RuntimeIdentity: each lane's child is read from here.
-    pub identities: Store<RuntimeIdentity>,
+    pub identities: Cache<RuntimeIdentity>,
     /// Asks the Lane controller to look again (an artifact or record of the lane changed).
     pub lane_trigger: UnboundedSender<ObjectRef<Lane>>,
     /// Asks the Artifact controller to recount who references an artifact.
@@ -70,26 +71,15 @@ pub struct LaneStores {
     pub settings: DeploySettings,
 }
 
-/// An empty store that has "listed" (so nobody waits on it).
-pub fn ready_store<K>() -> Store<K>
-where
-    K: Resource<DynamicType = ()> + Clone + 'static,
-{
-    let (reader, mut writer) = reflector::store();
-    writer.apply_watcher_event(&watcher::Event::Init);
-    writer.apply_watcher_event(&watcher::Event::InitDone);
-    reader
-}
-
 impl Default for LaneStores {
     /// Empty, ready stores and triggers nobody listens to: a context without lanes.
     fn default() -> Self {
         LaneStores {
-            lanes: ready_store(),
-            products: ready_store(),
-            artifacts: ready_store(),
-            records: ready_store(),
-            identities: ready_store(),
+            lanes: listed_cache(),
+            products: listed_cache(),
+            artifacts: listed_cache(),
+            records: listed_cache(),
+            identities: listed_cache(),
             lane_trigger: futures::channel::mpsc::unbounded().0,
             artifact_trigger: futures::channel::mpsc::unbounded().0,
             settings: DeploySettings::default(),
@@ -114,11 +104,11 @@ pub async fn reconcile(lane: Arc<Lane>, ctx: Arc<Context>) -> Result<Action> {
     let (namespace, name) = namespace_and_name(lane.as_ref(), KIND)?;
     let stores = &ctx.lanes;
     // Before the stores have listed once, every reference would look missing.
-    let _ = stores.products.wait_until_ready().await;
-    let _ = stores.artifacts.wait_until_ready().await;
-    let _ = stores.records.wait_until_ready().await;
-    let _ = stores.identities.wait_until_ready().await;
-    let _ = ctx.targets.wait_until_ready().await;
+    stores.products.synced().await;
+    stores.artifacts.synced().await;
+    stores.records.synced().await;
+    stores.identities.synced().await;
+    ctx.targets.synced().await;
 
     let spec = &lane.spec;
     let product = stores
@@ -406,21 +396,21 @@ pub async fn resolve_env(
 /// The watches and triggers behind [`LaneStores`], made before the [`Context`] and run by
 /// [`LaneLoops::run`] once it exists.
 pub struct LaneLoops {
-    lanes: reflector::store::Writer<Lane>,
-    products: reflector::store::Writer<Product>,
-    artifacts: reflector::store::Writer<Artifact>,
-    records: reflector::store::Writer<DeploymentRecord>,
+    lanes: CacheWriter<Lane>,
+    products: CacheWriter<Product>,
+    artifacts: CacheWriter<Artifact>,
+    records: CacheWriter<DeploymentRecord>,
     lane_triggered: futures::channel::mpsc::UnboundedReceiver<ObjectRef<Lane>>,
     artifact_triggered: futures::channel::mpsc::UnboundedReceiver<ObjectRef<Artifact>>,
 }
 
 /// The stores the lane controllers share (`identities`: the RuntimeIdentity controller's
 /// store) and the loops that fill them.
-pub fn wiring(identities: Store<RuntimeIdentity>) -> (LaneStores, LaneLoops) {
-    let (lanes, lane_writer) = reflector::store::<Lane>();
-    let (products, product_writer) = reflector::store::<Product>();
-    let (artifacts, artifact_writer) = reflector::store::<Artifact>();
-    let (records, record_writer) = reflector::store::<DeploymentRecord>();
+pub fn wiring(identities: Cache<RuntimeIdentity>) -> (LaneStores, LaneLoops) {
+    let (lanes, lane_writer) = cache::<Lane>();
+    let (products, product_writer) = cache::<Product>();
+    let (artifacts, artifact_writer) = cache::<Artifact>();
+    let (records, record_writer) = cache::<DeploymentRecord>();
     let (lane_trigger, lane_triggered) = futures::channel::mpsc::unbounded();
     let (artifact_trigger, artifact_triggered) = futures::channel::mpsc::unbounded();
     (
@@ -470,21 +460,21 @@ impl LaneLoops {
         tokio::join!(
             lanes(
                 watched(api(client.clone(), ns), self.lanes),
-                stores.lanes.clone(),
+                stores.lanes.store(),
                 self.lane_triggered,
                 ctx.clone(),
                 shutdown.clone(),
             ),
             super::artifact::controller(
                 watched(api(client.clone(), ns), self.artifacts),
-                stores.artifacts.clone(),
+                stores.artifacts.store(),
                 self.artifact_triggered,
                 ctx.clone(),
                 shutdown.clone(),
             ),
             super::deployment_record::controller(
                 watched(api(client, ns), self.records),
-                stores.records.clone(),
+                stores.records.store(),
                 ctx,
                 shutdown,
             ),

@@ -1,6 +1,7 @@
 //! The Kubernetes shell: kube-runtime controllers around the pure reconcile core.
 
 pub mod artifact;
+pub mod cache;
 pub mod common;
 pub mod context;
 pub mod deployment_record;

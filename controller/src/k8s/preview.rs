@@ -5,6 +5,7 @@
 //! controller; its finalizer then tears it down. A failed teardown keeps the finalizer and says
 //! why in status (`Stalled`, reason `TeardownFailed`).
 
+use super::cache::{Cache, CacheWriter, cache};
 use super::context::Context;
 use super::status::apply_status;
 use crate::preview::{PreviewSettings, StatusSink, TeardownTarget, reconcile as drive, teardown};
@@ -56,8 +57,8 @@ pub enum PreviewError {
 /// What the Preview controller reads besides the Context.
 #[derive(Clone)]
 pub struct PreviewStores {
-    pub products: Store<Product>,
-    pub artifacts: Store<Artifact>,
+    pub products: Cache<Product>,
+    pub artifacts: Cache<Artifact>,
     pub settings: PreviewSettings,
 }
 
@@ -75,8 +76,12 @@ type Looked = (
     Option<Arc<Artifact>>,
 );
 
-/// The objects a Preview needs, from the stores.
-fn lookup(preview: &Preview, namespace: &str, ctx: &Context, stores: &PreviewStores) -> Looked {
+/// The objects a Preview needs, from the stores, once each has listed (before that a Product
+/// or template would look missing, and a teardown would lose what it needs to find).
+async fn lookup(preview: &Preview, namespace: &str, ctx: &Context, stores: &PreviewStores) -> Looked {
+    stores.products.synced().await;
+    stores.artifacts.synced().await;
+    ctx.targets.synced().await;
     let product = get(&stores.products, namespace, &preview.spec.product_ref.name);
     let template = product
         .as_ref()
@@ -146,7 +151,7 @@ async fn apply(
     stores: &PreviewStores,
 ) -> Result<Action, PreviewError> {
     let name = preview.name_any();
-    let (product, template, artifact) = lookup(preview, namespace, ctx, stores);
+    let (product, template, artifact) = lookup(preview, namespace, ctx, stores).await;
     let provider = provider_of(ctx, template.as_deref());
     let world = crate::preview::PreviewWorld {
         preview,
@@ -223,7 +228,7 @@ async fn cleanup(
     let name = preview.name_any();
     // The spec may no longer validate (product gone, policy changed): the status recorded the
     // target id and slug, which is what the teardown goes by.
-    let (product, template, _) = lookup(preview, namespace, ctx, stores);
+    let (product, template, _) = lookup(preview, namespace, ctx, stores).await;
     let template = template.or_else(|| {
         // Without the Product, any template of the namespace's ProviderConfigs can reach Dokploy;
         // the recorded target id decides what is deleted.
@@ -348,10 +353,10 @@ pub fn filtered_previews(
         Item = Result<kube::runtime::watcher::Event<Preview>, kube::runtime::watcher::Error>,
     > + Send
     + 'static,
-    writer: kube::runtime::reflector::store::Writer<Preview>,
+    writer: CacheWriter<Preview>,
 ) -> impl futures::Stream<Item = Result<Preview, kube::runtime::watcher::Error>> + Send + 'static {
     use kube::runtime::{Predicate, WatchStreamExt, predicates};
-    events.reflect(writer).applied_objects().predicate_filter(
+    writer.reflect(events).applied_objects().predicate_filter(
         predicates::generation::<Preview>.combine(predicates::finalizers::<Preview>),
         Default::default(),
     )
@@ -369,8 +374,8 @@ pub async fn run_loops(
     use futures::StreamExt;
     use kube::runtime::WatchStreamExt;
     let ns = namespace.as_deref();
-    let (preview_store, preview_writer) = kube::runtime::reflector::store::<Preview>();
-    let (product_store, product_writer) = kube::runtime::reflector::store::<Product>();
+    let (preview_store, preview_writer) = cache::<Preview>();
+    let (product_store, product_writer) = cache::<Product>();
     let preview_stores = Arc::new(PreviewStores {
         products: product_store.clone(),
         artifacts: ctx.lanes.artifacts.clone(),
@@ -404,14 +409,14 @@ pub async fn run_loops(
     tokio::join!(
         previews(
             preview_events,
-            preview_store,
+            preview_store.store(),
             ctx.clone(),
             preview_stores,
             shutdown.clone()
         ),
         products(
             watched(api::<Product>(client, ns), product_writer),
-            product_store,
+            product_store.store(),
             rx,
             ctx,
             product_stores,

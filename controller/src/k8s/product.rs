@@ -7,6 +7,7 @@
 //! The previous sweep's inventory size is kept in memory per product; after a restart the first
 //! sweep has nothing to compare with and relies on the other guards.
 
+use super::cache::Cache;
 use super::common::write_status_if_changed;
 use super::context::Context;
 use super::preview::PreviewError;
@@ -16,7 +17,7 @@ use crate::reconcile::protected::protected;
 use kube::ResourceExt;
 use kube::api::Api;
 use kube::runtime::controller::Action;
-use kube::runtime::reflector::{ObjectRef, Store};
+use kube::runtime::reflector::ObjectRef;
 use launchplane_api::resources::{Artifact, Lane, Preview, Product};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
@@ -26,9 +27,9 @@ pub const KIND: &str = "Product";
 
 /// What the Product controller reads.
 pub struct ProductStores {
-    pub lanes: Store<Lane>,
-    pub previews: Store<Preview>,
-    pub artifacts: Store<Artifact>,
+    pub lanes: Cache<Lane>,
+    pub previews: Cache<Preview>,
+    pub artifacts: Cache<Artifact>,
     /// `namespace/name` → inventory size of the last successful sweep.
     pub sweeps: Mutex<HashMap<String, usize>>,
     pub resync: Duration,
@@ -44,6 +45,12 @@ pub async fn reconcile(
     let namespace = obj.namespace().ok_or(PreviewError::Unnamed)?;
     let name = obj.name_any();
     let in_ns = |o: &Option<String>| o.as_deref() == Some(namespace.as_str());
+    // The counts, the protected set and above all the orphan sweep read these stores: before
+    // they have listed, every live preview would look orphaned.
+    stores.lanes.synced().await;
+    stores.previews.synced().await;
+    stores.artifacts.synced().await;
+    ctx.targets.synced().await;
     let lanes: Vec<Lane> = stores
         .lanes
         .state()

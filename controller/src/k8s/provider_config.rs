@@ -40,7 +40,7 @@ pub async fn reconcile(config: Arc<ProviderConfig>, ctx: Arc<Context>) -> Result
 
     // Tracked ids and the target count come from the ProviderTarget store: a poll before it
     // has listed once would track nothing. An error means its writer is gone (shutdown).
-    let _ = ctx.targets.wait_until_ready().await;
+    ctx.targets.synced().await;
     let targets = targets_of(&ctx.targets, &namespace, &name);
     let credentials = read_api_key(&ctx, &namespace, &config.spec.api_key_secret_ref).await?;
     let slot = credentials.and_then(|api_key| slot_for(&ctx, &key, &config.spec, api_key));

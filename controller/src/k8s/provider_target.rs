@@ -36,7 +36,7 @@ pub async fn reconcile(target: Arc<ProviderTarget>, ctx: Arc<Context>) -> Result
     let now = ctx.now();
 
     // Before the ProviderConfig store has listed once, every config would look missing.
-    let _ = ctx.configs.wait_until_ready().await;
+    ctx.configs.synced().await;
     let config = ctx
         .configs
         .get(&ObjectRef::<ProviderConfig>::new(config_name).within(&namespace));

@@ -13,6 +13,7 @@
 //! The stream-taking functions are public so tests drive the real controller loop from an
 //! in-memory stream ([`Controller::for_stream`]).
 
+use super::cache::{Cache, CacheWriter, cache};
 use super::common::policy_for;
 use super::context::Context;
 use super::error::Error;
@@ -23,7 +24,7 @@ use futures::future::{BoxFuture, Shared};
 use futures::{FutureExt, Stream, StreamExt};
 use jiff::Timestamp;
 use kube::runtime::controller::{Action, Controller};
-use kube::runtime::reflector::{self, ObjectRef, Store};
+use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::{WatchStreamExt, predicates, watcher};
 use kube::{Api, Client, Resource};
 use launchplane_api::Verdict;
@@ -68,15 +69,12 @@ where
 /// The watch of one kind: retried with backoff, then [`filtered`].
 pub fn watched<K>(
     api: Api<K>,
-    writer: reflector::store::Writer<K>,
+    writer: CacheWriter<K>,
 ) -> impl Stream<Item = Result<K, watcher::Error>> + Send + 'static
 where
     K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
 {
-    filtered(
-        watcher(api, watcher::Config::default().any_semantic()).default_backoff(),
-        writer,
-    )
+    filtered(watcher(api, watcher::Config::default()).default_backoff(), writer)
 }
 
 /// Watch events reflected into `writer` (so the store sees every change, status included),
@@ -84,13 +82,13 @@ where
 /// this from an in-memory channel.
 pub fn filtered<K>(
     events: impl Stream<Item = Result<watcher::Event<K>, watcher::Error>> + Send + 'static,
-    writer: reflector::store::Writer<K>,
+    writer: CacheWriter<K>,
 ) -> impl Stream<Item = Result<K, watcher::Error>> + Send + 'static
 where
     K: Resource<DynamicType = ()> + Clone + Debug + Send + Sync + 'static,
 {
-    events
-        .reflect(writer)
+    writer
+        .reflect(events)
         .applied_objects()
         .predicate_filter(predicates::generation, Default::default())
 }
@@ -104,9 +102,9 @@ pub async fn run(
     shutdown: Shutdown,
 ) -> Result<(), reqwest::Error> {
     let ns = options.watch_namespace.as_deref();
-    let (configs, config_writer) = reflector::store::<ProviderConfig>();
-    let (targets, target_writer) = reflector::store::<ProviderTarget>();
-    let (identities, identity_writer) = reflector::store::<RuntimeIdentity>();
+    let (configs, config_writer) = cache::<ProviderConfig>();
+    let (targets, target_writer) = cache::<ProviderTarget>();
+    let (identities, identity_writer) = cache::<RuntimeIdentity>();
     let (trigger, triggered) = futures::channel::mpsc::unbounded();
     let (lane_stores, lane_loops) = super::lane::wiring(identities.clone());
     let ctx = Arc::new(
@@ -125,13 +123,13 @@ pub async fn run(
 
     let config_loop = provider_configs(
         watched(api(client.clone(), ns), config_writer),
-        configs.clone(),
+        configs.store(),
         ctx.clone(),
         shutdown.clone(),
     );
     let target_loop = provider_targets(
         watched(api(client.clone(), ns), target_writer),
-        targets.clone(),
+        targets.store(),
         triggered,
         ctx.clone(),
         shutdown.clone(),
@@ -154,7 +152,7 @@ pub async fn run(
     );
     let identity_loop = runtime_identities(
         watched(api(client, ns), identity_writer),
-        identities.clone(),
+        identities.store(),
         ctx.clone(),
         shutdown.clone(),
     );
@@ -246,9 +244,9 @@ where
 /// rather than one per reconcile.
 async fn verdict_gauges(
     metrics: Arc<Metrics>,
-    configs: Store<ProviderConfig>,
-    targets: Store<ProviderTarget>,
-    identities: Store<RuntimeIdentity>,
+    configs: Cache<ProviderConfig>,
+    targets: Cache<ProviderTarget>,
+    identities: Cache<RuntimeIdentity>,
     shutdown: Shutdown,
 ) {
     let tick = async {

@@ -9,8 +9,8 @@ use jiff::{SignedDuration, Timestamp};
 use kube::Client;
 use kube::client::Body;
 use kube::runtime::controller::Action;
-use kube::runtime::reflector::{self, Store};
 use kube::runtime::watcher;
+use launchplane::k8s::cache::{self, Cache};
 use launchplane::k8s::context::Context;
 use launchplane::k8s::provider_config;
 use launchplane::metrics::Metrics;
@@ -122,16 +122,16 @@ pub fn base64(input: &[u8]) -> String {
     out
 }
 
-pub fn store<K>(objects: Vec<K>) -> Store<K>
+pub fn store<K>(objects: Vec<K>) -> Cache<K>
 where
     K: kube::Resource<DynamicType = ()> + Clone + 'static,
 {
-    let (reader, mut writer) = reflector::store();
-    writer.apply_watcher_event(&watcher::Event::Init);
+    let (reader, mut writer) = cache::cache();
+    writer.apply(&watcher::Event::Init);
     for o in objects {
-        writer.apply_watcher_event(&watcher::Event::InitApply(o));
+        writer.apply(&watcher::Event::InitApply(o));
     }
-    writer.apply_watcher_event(&watcher::Event::InitDone);
+    writer.apply(&watcher::Event::InitDone);
     reader
 }
 

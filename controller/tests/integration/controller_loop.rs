@@ -16,8 +16,8 @@ use http::{Method, Request, Response};
 use jiff::Timestamp;
 use kube::Client;
 use kube::client::Body;
-use kube::runtime::reflector;
 use kube::runtime::watcher;
+use launchplane::k8s::cache;
 use launchplane::k8s::context::Context;
 use launchplane::k8s::run;
 use launchplane::metrics::Metrics;
@@ -253,8 +253,8 @@ async fn configs_poll_the_simulator_and_targets_follow_while_a_failing_config_is
     configs.iter().for_each(|c| server.remember(c));
     targets.iter().for_each(|t| server.remember(t));
 
-    let (config_reader, config_writer) = reflector::store();
-    let (target_reader, target_writer) = reflector::store();
+    let (config_reader, config_writer) = cache::cache();
+    let (target_reader, target_writer) = cache::cache();
     let (trigger, triggered) = unbounded();
     let metrics = Arc::new(Metrics::new());
     let ctx = Arc::new(Context::new(
@@ -273,13 +273,13 @@ async fn configs_poll_the_simulator_and_targets_follow_while_a_failing_config_is
     let loops = tokio::spawn(futures::future::join(
         run::provider_configs(
             run::filtered(config_events, config_writer),
-            config_reader,
+            config_reader.store(),
             ctx.clone(),
             shutdown.clone(),
         ),
         run::provider_targets(
             run::filtered(target_events, target_writer),
-            target_reader,
+            target_reader.store(),
             triggered,
             ctx.clone(),
             shutdown,
@@ -391,7 +391,7 @@ async fn runtime_identities_are_probed_on_their_interval() {
     let server = ApiServer::default();
     identities.iter().for_each(|i| server.remember(i));
 
-    let (reader, writer) = reflector::store();
+    let (reader, writer) = cache::cache();
     let (trigger, _) = unbounded();
     let metrics = Arc::new(Metrics::new());
     let ctx = Arc::new(Context::new(
@@ -399,8 +399,8 @@ async fn runtime_identities_are_probed_on_their_interval() {
         None,
         metrics.clone(),
         Prober::new(ProberConfig::default()).unwrap(),
-        reflector::store().0,
-        reflector::store().0,
+        cache::cache().0,
+        cache::cache().0,
         trigger,
         Arc::new(SystemClock),
     ));
@@ -409,7 +409,7 @@ async fn runtime_identities_are_probed_on_their_interval() {
     let started = Timestamp::now();
     let identity_loop = tokio::spawn(run::runtime_identities(
         run::filtered(events, writer),
-        reader,
+        reader.store(),
         ctx,
         shutdown,
     ));

@@ -16,8 +16,8 @@ use futures::channel::mpsc::{UnboundedSender, unbounded};
 use http::{Method, Request, Response};
 use kube::Client;
 use kube::client::Body;
-use kube::runtime::reflector;
 use kube::runtime::watcher;
+use launchplane::k8s::cache;
 use launchplane::k8s::lane;
 use launchplane::k8s::run;
 use launchplane_api::resources::{
@@ -194,7 +194,7 @@ async fn the_lane_loop_carries_a_lane_from_nothing_to_a_verified_deploy() {
         format!("{GROUP}/lanes/shop-testing"),
         serde_json::to_value(&lane).unwrap(),
     );
-    let (lane_reader, lane_writer) = reflector::store();
+    let (lane_reader, lane_writer) = cache::cache();
     let (_lane_trigger, lane_triggered) = unbounded();
     let ctx = lane_context(
         server.client(),
@@ -216,7 +216,7 @@ async fn the_lane_loop_carries_a_lane_from_nothing_to_a_verified_deploy() {
     let (stop, shutdown) = shutdown_pair();
     let lane_loop = tokio::spawn(lane::lanes(
         run::filtered(lane_events, lane_writer),
-        lane_reader,
+        lane_reader.store(),
         lane_triggered,
         ctx.clone(),
         shutdown,

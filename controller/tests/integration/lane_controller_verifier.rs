@@ -15,7 +15,8 @@ use crate::support;
 use http::{Method, Request, Response};
 use kube::Client;
 use kube::client::Body;
-use launchplane::k8s::lane::{self, ready_store};
+use launchplane::k8s::cache::listed_cache;
+use launchplane::k8s::lane;
 use launchplane_api::resources::{
     EnvValue, Lane, LaneEnv, LaneRuntimeIdentity, LaneSpec, LocalObjectRef, Product, ProductSpec,
 };
@@ -121,7 +122,7 @@ async fn a_new_lane_writes_its_intent_record_owned_by_the_lane_before_any_provid
         target,
         product,
         artifact("shop-a", 'a'),
-        ready_store(),
+        listed_cache(),
     );
 
     let lane = lane(&url);

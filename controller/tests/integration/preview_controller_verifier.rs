@@ -24,8 +24,8 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::Client;
 use kube::client::Body;
 use kube::runtime::controller::Action;
-use kube::runtime::reflector::{self};
 use kube::runtime::watcher;
+use launchplane::k8s::cache;
 use launchplane::k8s::context::Context;
 use launchplane::k8s::preview::{self, PreviewError, PreviewStores, filtered_previews};
 use launchplane::k8s::product::{self, ProductStores};
@@ -655,7 +655,7 @@ async fn the_product_controller_writes_one_status_with_preview_count_orphans_and
 #[tokio::test]
 async fn the_preview_watch_passes_a_finalizer_change_but_not_a_status_write() {
     let (tx, rx) = futures::channel::mpsc::unbounded();
-    let (_reader, writer) = reflector::store::<Preview>();
+    let (_reader, writer) = cache::cache::<Preview>();
     let mut stream = Box::pin(filtered_previews(rx, writer));
     let first = new_preview();
     let finalized = with_finalizer(first.clone());

@@ -7,8 +7,8 @@
 
 use futures::FutureExt;
 use kube::Client;
-use kube::runtime::reflector::{self, Store};
 use kube::runtime::watcher;
+use launchplane::k8s::cache::{self, Cache};
 use launchplane::k8s::context::Context;
 use launchplane::k8s::lane::LaneStores;
 use launchplane::k8s::registry::{Fingerprint, PollerSlot};
@@ -37,16 +37,16 @@ pub fn ns<K: kube::Resource>(mut o: K) -> K {
 }
 
 /// A store that has listed `objects`.
-pub fn store<K>(objects: Vec<K>) -> Store<K>
+pub fn store<K>(objects: Vec<K>) -> Cache<K>
 where
     K: kube::Resource<DynamicType = ()> + Clone + 'static,
 {
-    let (reader, mut writer) = reflector::store();
-    writer.apply_watcher_event(&watcher::Event::Init);
+    let (reader, mut writer) = cache::cache();
+    writer.apply(&watcher::Event::Init);
     for o in objects {
-        writer.apply_watcher_event(&watcher::Event::InitApply(o));
+        writer.apply(&watcher::Event::InitApply(o));
     }
-    writer.apply_watcher_event(&watcher::Event::InitDone);
+    writer.apply(&watcher::Event::InitDone);
     reader
 }
 
@@ -211,7 +211,7 @@ pub fn lane_context(
     target: ProviderTarget,
     product: Product,
     artifact: Artifact,
-    lanes: Store<Lane>,
+    lanes: Cache<Lane>,
 ) -> Arc<Context> {
     let (trigger, _) = futures::channel::mpsc::unbounded();
     let ctx = Context::new(
