@@ -15,7 +15,7 @@
 
 use futures::FutureExt;
 use jiff::Timestamp;
-use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Secret};
+use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{ApiResource, DeleteParams, DynamicObject, Patch, PatchParams, PostParams};
 use kube::runtime::wait::{await_condition, conditions};
@@ -24,10 +24,9 @@ use launchplane::k8s::run::{self, RunOptions};
 use launchplane::metrics::Metrics;
 use launchplane_api::Verdict;
 use launchplane_api::resources::{
-    Artifact, ArtifactImage, ArtifactSpec, BackupGate, DeploymentRecord, IdentityEndpoint, IdentityFields,
-    Lane, LocalObjectRef, Preview, PreviewPolicy, Product, ProductSpec, Promotion, ProviderConfig,
-    ProviderConfigSpec, ProviderTarget, ProviderTargetSpec, RuntimeIdentity, RuntimeIdentitySpec,
-    SecretKeyRef, SourceRef, TargetCategory,
+    Artifact, BackupGate, DeploymentRecord, IdentityEndpoint, IdentityFields, Lane, LocalObjectRef, Preview,
+    PreviewPolicy, Product, Promotion, ProviderConfig, ProviderConfigSpec, ProviderTarget, RuntimeIdentity,
+    RuntimeIdentitySpec, SecretKeyRef,
 };
 use launchplane_e2e::sim::{DokploySim, SeedApplication, SimConfig};
 use std::collections::BTreeMap;
@@ -35,6 +34,10 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
+
+mod e2e_support;
+
+use e2e_support::{app_target, artifact_a, clean_up, connect, create_namespaces, shop_product};
 
 const MANAGER: &str = "launchplane-e2e";
 
@@ -252,63 +255,6 @@ async fn previews_deploy_and_tear_down_on_a_real_cluster() {
     clean_up(&namespaces, &[&ns], outcome).await;
 }
 
-/// A client for the cluster in KUBECONFIG, or `None` after saying why the test is skipped.
-async fn connect(test: &str) -> Option<Client> {
-    if std::env::var_os("KUBECONFIG").is_none() {
-        eprintln!("SKIPPED: {test} (KUBECONFIG is not set)");
-        return None;
-    }
-    launchplane_providers::install_crypto_provider();
-    // RUST_LOG=launchplane=debug shows what the in-process controllers did.
-    if std::env::var_os("RUST_LOG").is_some() {
-        let _ = tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-            .with_test_writer()
-            .try_init();
-    }
-    let client = match Client::try_default().await {
-        Ok(client) => client,
-        Err(error) => {
-            eprintln!("SKIPPED: {test} (no usable kubeconfig: {error})");
-            return None;
-        }
-    };
-    if let Err(error) = tokio::time::timeout(Duration::from_secs(10), client.apiserver_version())
-        .await
-        .map_err(|_| "timed out".to_string())
-        .and_then(|r| r.map_err(|e| e.to_string()))
-    {
-        eprintln!("SKIPPED: {test} (cluster unreachable: {error})");
-        return None;
-    }
-    Some(client)
-}
-
-/// Creates each of `names`, labelled `launchplane.dev/e2e=true`; returns the Namespace API.
-async fn create_namespaces(client: &Client, names: &[&str]) -> Api<Namespace> {
-    let namespaces: Api<Namespace> = Api::all(client.clone());
-    for name in names {
-        let mut namespace = Namespace::default();
-        namespace.metadata.name = Some(name.to_string());
-        namespace.metadata.labels = Some(BTreeMap::from([("launchplane.dev/e2e".into(), "true".into())]));
-        namespaces
-            .create(&PostParams::default(), &namespace)
-            .await
-            .unwrap();
-    }
-    namespaces
-}
-
-/// Deletes `names` (best effort, whatever happened), then re-raises the scenario's panic.
-async fn clean_up(namespaces: &Api<Namespace>, names: &[&str], outcome: std::thread::Result<()>) {
-    for name in names {
-        let _ = namespaces.delete(name, &DeleteParams::default()).await;
-    }
-    if let Err(panic) = outcome {
-        std::panic::resume_unwind(panic);
-    }
-}
-
 /// The controllers, running in-process on a task until stopped.
 struct Controllers {
     stop: futures::channel::oneshot::Sender<()>,
@@ -368,52 +314,6 @@ async fn create_provider_config(client: &Client, ns: &str, sim: &DokploySim) -> 
         .await
         .unwrap();
     config
-}
-
-/// An Application target named `name` on the ProviderConfig `config`, bound to `id`.
-fn app_target(name: &str, config: &str, id: Option<String>, display: &str) -> ProviderTarget {
-    ProviderTarget::new(
-        name,
-        ProviderTargetSpec {
-            provider_config_ref: LocalObjectRef::new(config),
-            target_category: TargetCategory::Application,
-            target_id: id,
-            display_name: display.into(),
-            ..ProviderTargetSpec::default()
-        },
-    )
-}
-
-/// The `shop` Product (display name, repository, image repository) with `preview`.
-fn shop_product(preview: PreviewPolicy) -> Product {
-    Product::new(
-        "shop",
-        ProductSpec {
-            display_name: "Shop".into(),
-            repository: "github.com/acme/shop".into(),
-            image_repository: "ghcr.io/acme/shop".into(),
-            preview,
-            ..ProductSpec::default()
-        },
-    )
-}
-
-/// The shop image whose digest and commit are all `a`s, as the Artifact `name`.
-fn artifact_a(name: &str) -> Artifact {
-    Artifact::new(
-        name,
-        ArtifactSpec {
-            image: ArtifactImage {
-                repository: "ghcr.io/acme/shop".into(),
-                digest: format!("sha256:{}", "a".repeat(64)),
-            },
-            source: SourceRef {
-                repository: "github.com/acme/shop".into(),
-                commit: "a".repeat(40),
-            },
-            ..ArtifactSpec::default()
-        },
-    )
 }
 
 async fn preview_scenario(client: Client, ns: String) {

@@ -1,0 +1,127 @@
+//! What the e2e tests (`tests/e2e_*.rs`) share: the connection to the cluster (and when to
+//! skip), throw-away namespaces, and the objects every scenario starts from.
+
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use k8s_openapi::api::core::v1::Namespace;
+use kube::api::{DeleteParams, PostParams};
+use kube::{Api, Client};
+use launchplane_api::resources::{
+    Artifact, ArtifactImage, ArtifactSpec, LocalObjectRef, PreviewPolicy, Product, ProductSpec,
+    ProviderTarget, ProviderTargetSpec, SourceRef, TargetCategory,
+};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// A client for the cluster in KUBECONFIG, or `None` after saying why the test is skipped.
+pub async fn connect(test: &str) -> Option<Client> {
+    // scripts/e2e.sh sets this once it has a cluster: from then on a test that cannot reach
+    // it fails rather than skips (CI must never pass on a skipped e2e tier).
+    let required = std::env::var_os("LAUNCHPLANE_E2E_REQUIRED").is_some();
+    let skip = |why: String| {
+        assert!(
+            !required,
+            "{test}: no cluster although scripts/e2e.sh set one up: {why}"
+        );
+        eprintln!("SKIPPED: {test} ({why})");
+    };
+    if std::env::var_os("KUBECONFIG").is_none() {
+        skip("KUBECONFIG is not set; make e2e starts a local API server".into());
+        return None;
+    }
+    launchplane_providers::install_crypto_provider();
+    // RUST_LOG=launchplane=debug shows what the in-process controllers did.
+    if std::env::var_os("RUST_LOG").is_some() {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_test_writer()
+            .try_init();
+    }
+    let client = match Client::try_default().await {
+        Ok(client) => client,
+        Err(error) => {
+            skip(format!("no usable kubeconfig: {error}"));
+            return None;
+        }
+    };
+    if let Err(error) = tokio::time::timeout(Duration::from_secs(10), client.apiserver_version())
+        .await
+        .map_err(|_| "timed out".to_string())
+        .and_then(|r| r.map_err(|e| e.to_string()))
+    {
+        skip(format!("cluster unreachable: {error}"));
+        return None;
+    }
+    Some(client)
+}
+
+/// Creates each of `names`, labelled `launchplane.dev/e2e=true`; returns the Namespace API.
+pub async fn create_namespaces(client: &Client, names: &[&str]) -> Api<Namespace> {
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    for name in names {
+        let mut namespace = Namespace::default();
+        namespace.metadata.name = Some(name.to_string());
+        namespace.metadata.labels = Some(BTreeMap::from([("launchplane.dev/e2e".into(), "true".into())]));
+        namespaces
+            .create(&PostParams::default(), &namespace)
+            .await
+            .unwrap();
+    }
+    namespaces
+}
+
+/// Deletes `names` (best effort, whatever happened), then re-raises the scenario's panic.
+pub async fn clean_up(namespaces: &Api<Namespace>, names: &[&str], outcome: std::thread::Result<()>) {
+    for name in names {
+        let _ = namespaces.delete(name, &DeleteParams::default()).await;
+    }
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
+}
+
+/// An Application target named `name` on the ProviderConfig `config`, bound to `id`.
+pub fn app_target(name: &str, config: &str, id: Option<String>, display: &str) -> ProviderTarget {
+    ProviderTarget::new(
+        name,
+        ProviderTargetSpec {
+            provider_config_ref: LocalObjectRef::new(config),
+            target_category: TargetCategory::Application,
+            target_id: id,
+            display_name: display.into(),
+            ..ProviderTargetSpec::default()
+        },
+    )
+}
+
+/// The `shop` Product (display name, repository, image repository) with `preview`.
+pub fn shop_product(preview: PreviewPolicy) -> Product {
+    Product::new(
+        "shop",
+        ProductSpec {
+            display_name: "Shop".into(),
+            repository: "github.com/acme/shop".into(),
+            image_repository: "ghcr.io/acme/shop".into(),
+            preview,
+            ..ProductSpec::default()
+        },
+    )
+}
+
+/// The shop image whose digest and commit are all `a`s, as the Artifact `name`.
+pub fn artifact_a(name: &str) -> Artifact {
+    Artifact::new(
+        name,
+        ArtifactSpec {
+            image: ArtifactImage {
+                repository: "ghcr.io/acme/shop".into(),
+                digest: format!("sha256:{}", "a".repeat(64)),
+            },
+            source: SourceRef {
+                repository: "github.com/acme/shop".into(),
+                commit: "a".repeat(40),
+            },
+            ..ArtifactSpec::default()
+        },
+    )
+}
