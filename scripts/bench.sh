@@ -10,10 +10,25 @@
 #                                   just those sections (core, calls, drift, steady, probes,
 #                                   lanes, apply); combines with the options above
 #
-# apply → verdict needs KUBECONFIG (the row says skipped without one).
+# apply → verdict needs a real API server: KUBECONFIG's when set, else the project's own
+# (scripts/cluster.sh, started in target/bench-cluster and stopped afterwards) when Go is
+# installed; without either the row says skipped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
+wants_apply() { # the apply section runs unless --only leaves it out
+    local previous="" arg
+    for arg in "$@"; do
+        if [[ "$previous" == "--only" && ",$arg," != *,apply,* ]]; then return 1; fi
+        previous="$arg"
+    done
+}
+if [[ -z "${KUBECONFIG:-}" ]] && command -v go >/dev/null && wants_apply "$@"; then
+    export LAUNCHPLANE_CLUSTER_DIR="$root/target/bench-cluster"
+    scripts/cluster.sh start
+    trap 'scripts/cluster.sh stop' EXIT
+    eval "$(scripts/cluster.sh env)"
+fi
 target_dir=${CARGO_TARGET_DIR:-$root/target}
 case "$target_dir" in /*) ;; *) target_dir="$root/$target_dir" ;; esac
 out="$target_dir/bench/results.json"

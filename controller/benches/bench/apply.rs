@@ -4,7 +4,9 @@
 //! simulator on loopback. After the ProviderConfig has polled once, N ProviderTargets are
 //! created one by one; a watch records when each first carries `status.verdict: Matched`. The
 //! latency is create-request start → that watch event, so it includes the API server's
-//! round trips, the controller's watch and reconcile, and the status write.
+//! round trips, the controller's watch and reconcile, and the status write. Then lanes, one at
+//! a time on a simulator whose deploys finish at once: Lane create → the watch event where it
+//! is Matched with its artifact in inventory (record, image, env, deploy, identity probe).
 
 use futures::{FutureExt, StreamExt};
 use k8s_openapi::api::core::v1::{Namespace, Secret};
@@ -28,8 +30,15 @@ use std::time::{Duration, Instant};
 
 const MANAGER: &str = "launchplane-bench";
 
-/// Latencies of `n` applies, or why they could not be measured.
-pub async fn measure(n: usize) -> Result<Vec<Duration>, String> {
+/// Apply → verdict latencies, sorted.
+pub struct Measured {
+    pub targets: Vec<Duration>,
+    pub lanes: Vec<Duration>,
+}
+
+/// Latencies of `n` ProviderTarget applies and `lanes` Lane applies, or why they could not be
+/// measured.
+pub async fn measure(n: usize, lanes: usize) -> Result<Measured, String> {
     launchplane_providers::install_crypto_provider();
     let client = Client::try_default()
         .await
@@ -49,7 +58,7 @@ pub async fn measure(n: usize) -> Result<Vec<Duration>, String> {
         .create(&PostParams::default(), &namespace)
         .await
         .map_err(|e| format!("creating namespace {ns}: {e}"))?;
-    let result = scenario(client, &ns, n).await;
+    let result = scenario(client, &ns, n, lanes).await;
     let _ = namespaces.delete(&ns, &DeleteParams::default()).await;
     result
 }
@@ -72,10 +81,13 @@ async fn install_crds(client: &Client) -> Result<(), String> {
     Ok(())
 }
 
-async fn scenario(client: Client, ns: &str, n: usize) -> Result<Vec<Duration>, String> {
-    let sim = DokploySim::start(SimConfig::default())
-        .await
-        .map_err(|e| format!("starting the simulator: {e}"))?;
+async fn scenario(client: Client, ns: &str, n: usize, lanes: usize) -> Result<Measured, String> {
+    let sim = DokploySim::start(SimConfig {
+        deploy_duration: Duration::ZERO,
+        ..SimConfig::default()
+    })
+    .await
+    .map_err(|e| format!("starting the simulator: {e}"))?;
     let (_, environment) = sim.seed_project("bench");
     let ids: Vec<String> = (0..n)
         .filter_map(|i| {
@@ -89,6 +101,25 @@ async fn scenario(client: Client, ns: &str, n: usize) -> Result<Vec<Duration>, S
             )
         })
         .collect();
+    // Seeded before the first poll, so each lane's target is in the first snapshot.
+    let lane_apps: Vec<(String, String)> = (0..lanes)
+        .filter_map(|i| {
+            let app = sim.seed_application(
+                &environment,
+                SeedApplication {
+                    name: format!("lane-app-{i}"),
+                    docker_image: Some("ghcr.io/acme/shop:old".into()),
+                    deployed: true,
+                    ..SeedApplication::default()
+                },
+            )?;
+            let url = sim.app_url(&app)?;
+            Some((app, url))
+        })
+        .collect();
+    if lane_apps.len() < lanes {
+        return Err("seeding the lane apps failed".into());
+    }
 
     let (stop, shutdown) = futures::channel::oneshot::channel::<()>();
     let controllers = tokio::spawn(run::run(
@@ -102,7 +133,12 @@ async fn scenario(client: Client, ns: &str, n: usize) -> Result<Vec<Duration>, S
         Arc::new(AtomicBool::new(false)),
         shutdown.map(|_| ()).boxed().shared(),
     ));
-    let outcome = applies(&client, ns, &sim, &ids).await;
+    let outcome = match applies(&client, ns, &sim, &ids).await {
+        Ok(targets) => lane_applies(&client, ns, &lane_apps)
+            .await
+            .map(|lanes| Measured { targets, lanes }),
+        Err(e) => Err(e),
+    };
     let _ = stop.send(());
     let _ = tokio::time::timeout(Duration::from_secs(10), controllers).await;
     sim.shutdown().await;
@@ -219,4 +255,68 @@ pub fn quantile(sorted: &[Duration], q: f64) -> Duration {
     }
     let rank = ((sorted.len() as f64 - 1.0) * q).round() as usize;
     sorted[rank.min(sorted.len() - 1)]
+}
+
+/// One Lane per app of `apps` (id, URL), applied one at a time (each on its own app, its Manage target verified
+/// first): create request → the watch event where the Lane is Matched with its artifact in
+/// inventory.
+async fn lane_applies(client: &Client, ns: &str, apps: &[(String, String)]) -> Result<Vec<Duration>, String> {
+    use super::lanes::{artifact, lane_objects, product};
+    let pp = PostParams::default();
+    let create = |e: kube::Error, what: &str| format!("creating {what}: {e}");
+    let mut shop = product();
+    shop.metadata.namespace = None;
+    Api::<launchplane_api::resources::Product>::namespaced(client.clone(), ns)
+        .create(&pp, &shop)
+        .await
+        .map_err(|e| create(e, "the Product"))?;
+    let mut shop_a = artifact();
+    shop_a.metadata.namespace = None;
+    Api::<launchplane_api::resources::Artifact>::namespaced(client.clone(), ns)
+        .create(&pp, &shop_a)
+        .await
+        .map_err(|e| create(e, "the Artifact"))?;
+    let targets = Api::<ProviderTarget>::namespaced(client.clone(), ns);
+    let lanes = Api::<launchplane_api::resources::Lane>::namespaced(client.clone(), ns);
+    let mut out = Vec::with_capacity(apps.len());
+    for (i, (app, url)) in apps.iter().enumerate() {
+        let (mut lane, mut target) = lane_objects(i, app, url);
+        for meta in [&mut lane.metadata, &mut target.metadata] {
+            meta.namespace = None;
+            meta.uid = None;
+            meta.generation = None;
+        }
+        target.status = None;
+        target.spec.provider_config_ref = LocalObjectRef::new("dokploy");
+        let name = target.name_any();
+        targets.create(&pp, &target).await.map_err(|e| create(e, &name))?;
+        let matched = |t: Option<&ProviderTarget>| {
+            t.and_then(|t| t.status.as_ref()).and_then(|s| s.verdict) == Some(Verdict::Matched)
+        };
+        tokio::time::timeout(
+            Duration::from_secs(60),
+            await_condition(targets.clone(), &name, matched),
+        )
+        .await
+        .map_err(|_| format!("ProviderTarget {name} never became Matched"))?
+        .map_err(|e| format!("watching {name}: {e}"))?;
+        let start = Instant::now();
+        lanes.create(&pp, &lane).await.map_err(|e| create(e, &name))?;
+        let settled = |l: Option<&launchplane_api::resources::Lane>| {
+            l.and_then(|l| l.status.as_ref()).is_some_and(|s| {
+                s.verdict == Some(Verdict::Matched)
+                    && s.inventory.as_ref().is_some_and(|i| i.artifact == "shop-a")
+            })
+        };
+        tokio::time::timeout(
+            Duration::from_secs(120),
+            await_condition(lanes.clone(), &name, settled),
+        )
+        .await
+        .map_err(|_| format!("Lane {name} was not Matched within 120 s"))?
+        .map_err(|e| format!("watching {name}: {e}"))?;
+        out.push(start.elapsed());
+    }
+    out.sort();
+    Ok(out)
 }
