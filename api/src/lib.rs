@@ -7,6 +7,7 @@
 pub mod conditions;
 pub mod crd;
 pub mod identity;
+pub mod ownership;
 pub mod resources;
 pub mod validation;
 pub mod verdict;

@@ -272,6 +272,7 @@ impl Controllers {
                 watch_namespace: Some(ns.to_string()),
                 instance: Some(instance.into()),
                 preview_probe_via,
+                instance_id: Some(format!("{instance}-{ns}")),
             },
             Arc::new(Metrics::new()),
             Arc::new(AtomicBool::new(false)),

@@ -642,6 +642,7 @@ async fn out_of_band_edits_and_removal_show_through_the_api() {
                 env: Some("A=1".into()),
                 domains: vec!["shop.test".into()],
                 deployed: false,
+                description: None,
             },
         )
         .unwrap();

@@ -29,6 +29,7 @@ fn deployed_web_app(sim: &launchplane_e2e::DokploySim) -> String {
             env: Some(identity_env("rec-1", "art-1")),
             domains: vec!["web.test".into()],
             deployed: true,
+            description: None,
         },
     )
     .unwrap()
@@ -178,6 +179,7 @@ async fn the_ingress_routes_by_host() {
                 env: Some(identity_env("rec-a", "art-a")),
                 domains: vec!["a.shop.test".into()],
                 deployed: true,
+                description: None,
             },
         )
         .unwrap();
@@ -191,6 +193,7 @@ async fn the_ingress_routes_by_host() {
                 env: Some(identity_env("rec-b", "art-b")),
                 domains: vec![],
                 deployed: true,
+                description: None,
             },
         )
         .unwrap();

@@ -612,11 +612,13 @@ impl DokployClient {
         environment_id: &str,
         name: &str,
         app_name: Option<&str>,
+        description: Option<&str>,
     ) -> Result<String> {
         let op = Op::ApplicationCreate {
             environment_id: environment_id.to_owned(),
             name: name.to_owned(),
             app_name: app_name.map(str::to_owned),
+            description: description.map(str::to_owned),
         };
         require(op.route(), "environment id", environment_id)?;
         require(op.route(), "name", name)?;

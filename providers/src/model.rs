@@ -197,6 +197,8 @@ pub struct TargetDetail {
     pub id: String,
     pub name: Option<String>,
     pub app_name: Option<String>,
+    /// Free text; Launchplane's ownership marker lives here (`launchplane_api::ownership`).
+    pub description: Option<String>,
     /// `dockerImage` (applications only).
     pub image: Option<String>,
     /// The raw dotenv string; `None` when never set.

@@ -78,6 +78,8 @@ pub enum Op {
         environment_id: String,
         name: String,
         app_name: Option<String>,
+        /// Carries Launchplane's ownership marker (`launchplane_api::ownership`).
+        description: Option<String>,
     },
     ApplicationDelete {
         application_id: String,
@@ -237,6 +239,7 @@ impl Op {
                 environment_id,
                 name,
                 app_name,
+                description,
             } => {
                 let mut m = Map::new();
                 m.insert("name".into(), json!(name));
@@ -244,6 +247,9 @@ impl Op {
                 m.insert("sourceType".into(), json!("docker"));
                 if let Some(app_name) = app_name {
                     m.insert("appName".into(), json!(app_name));
+                }
+                if let Some(description) = description {
+                    m.insert("description".into(), json!(description));
                 }
                 body(Value::Object(m))
             }
@@ -359,11 +365,13 @@ impl Op {
                 environment_id: id(),
                 name: "web".into(),
                 app_name: None,
+                description: None,
             },
             Op::ApplicationCreate {
                 environment_id: id(),
                 name: "web".into(),
                 app_name: Some("web-app".into()),
+                description: Some("d".into()),
             },
             Op::ApplicationDelete { application_id: id() },
             Op::DomainCreate {

@@ -75,12 +75,14 @@ pub trait Provider: Send + Sync {
         title: &'a str,
     ) -> BoxFuture<'a, Result<Option<Deployment>>>;
 
-    /// Create a docker-source application; returns its id.
+    /// Create a docker-source application with `description` (where Launchplane's ownership
+    /// marker goes); returns its id.
     fn create_application<'a>(
         &'a self,
         environment_id: &'a str,
         name: &'a str,
         app_name: Option<&'a str>,
+        description: Option<&'a str>,
     ) -> BoxFuture<'a, Result<String>>;
 
     /// Delete an application; already gone is success.
@@ -168,12 +170,14 @@ impl Provider for DokployClient {
         environment_id: &'a str,
         name: &'a str,
         app_name: Option<&'a str>,
+        description: Option<&'a str>,
     ) -> BoxFuture<'a, Result<String>> {
         Box::pin(DokployClient::create_application(
             self,
             environment_id,
             name,
             app_name,
+            description,
         ))
     }
 

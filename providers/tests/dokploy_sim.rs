@@ -73,6 +73,7 @@ async fn seed(sim: &DokploySim) -> Seeded {
                 env: Some(APP_ENV.into()),
                 domains: vec!["web.example.test".into()],
                 deployed: true,
+                description: None,
             },
         )
         .unwrap();
@@ -337,12 +338,25 @@ async fn create_and_delete_application_and_domain() {
     let sim = sim().await;
     let s = seed(&sim).await;
     let c = client(&sim);
-    let id = c.create_application(&s.env_id, "preview-42", None).await.unwrap();
+    let id = c
+        .create_application(
+            &s.env_id,
+            "preview-42",
+            None,
+            Some("made by Launchplane\nlaunchplane.dev/owner=x"),
+        )
+        .await
+        .unwrap();
     let d = c.target_detail(TargetCategory::Application, &id).await.unwrap();
     assert_eq!(d.name.as_deref(), Some("preview-42"));
     assert_eq!(d.source_type.as_deref(), Some("docker"));
+    // The description (where the ownership marker lives) comes back from application.one.
+    assert_eq!(
+        d.description.as_deref(),
+        Some("made by Launchplane\nlaunchplane.dev/owner=x")
+    );
     let id2 = c
-        .create_application(&s.env_id, "preview-43", Some("preview-43-app"))
+        .create_application(&s.env_id, "preview-43", Some("preview-43-app"), None)
         .await
         .unwrap();
     assert_ne!(id, id2);
@@ -672,6 +686,9 @@ async fn secrets_reach_no_error_no_log_line_and_no_debug() {
         )
         .with(targets);
     let _guard = tracing::subscriber::set_default(subscriber);
+    // Callsites another test's thread (with no subscriber) registered first were cached as
+    // "never interesting"; without this, the capture misses them now and then under load.
+    tracing::callsite::rebuild_interest_cache();
 
     let sim = sim().await;
     let s = seed(&sim).await;

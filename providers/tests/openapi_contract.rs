@@ -237,6 +237,7 @@ fn the_checker_catches_violations() {
         environment_id: "e".into(),
         name: "n".into(),
         app_name: None,
+        description: None,
     });
     assert!(violations(&doc, &bad_enum).is_empty());
     bad_enum.body_constants = vec![("sourceType".into(), "raw".into())];

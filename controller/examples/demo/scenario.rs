@@ -63,6 +63,7 @@ fn app(id: &str, name: &str, env: String, domains: &[&str]) -> SeedApplication {
         env: Some(env),
         domains: domains.iter().map(|d| d.to_string()).collect(),
         deployed: true,
+        description: None,
     }
 }
 

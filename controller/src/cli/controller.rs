@@ -34,6 +34,18 @@ pub struct ControllerArgs {
     /// URL (default: the public URL).
     #[arg(long, value_name = "URL", value_parser = probe_via_url)]
     pub preview_probe_via: Option<String>,
+    /// This controller instance, as the ownership markers of the Dokploy applications it
+    /// creates name it. Give every cluster (or install) that shares a Dokploy its own id.
+    #[arg(long, env = "LAUNCHPLANE_INSTANCE_ID", default_value = crate::preview::DEFAULT_INSTANCE, value_parser = instance_id)]
+    pub instance_id: String,
+}
+
+fn instance_id(value: &str) -> Result<String, String> {
+    if launchplane_api::ownership::valid_instance_id(value) {
+        Ok(value.to_string())
+    } else {
+        Err("must be 1-63 characters of lowercase letters, digits and '-', starting and ending with a letter or digit".into())
+    }
 }
 
 /// An absolute http(s) URL without query or fragment (a path prefix is allowed).
@@ -73,6 +85,7 @@ async fn controller(args: ControllerArgs) -> Result<()> {
         watch_namespace: args.watch_namespace,
         instance: std::env::var("POD_NAME").ok(),
         preview_probe_via: args.preview_probe_via,
+        instance_id: Some(args.instance_id),
     };
     let ready = state.ready.clone();
     let controllers = async {

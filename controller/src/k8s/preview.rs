@@ -238,10 +238,16 @@ async fn cleanup(
             .find(|t| t.namespace().as_deref() == Some(namespace))
     });
     let provider = provider_of(ctx, template.as_deref());
-    let target = TeardownTarget::of(preview, product.as_deref());
+    let target = TeardownTarget::of(preview, product.as_deref(), &stores.settings.instance);
     match teardown(&target, provider.as_deref(), &ctx.prober, &stores.settings).await {
         Ok(done) => {
-            tracing::info!(application = ?done.application, domains = ?done.domains, "preview torn down");
+            if done.left_alone.is_some() {
+                // The finalizer goes (the Preview is the user's to delete), but what was not
+                // ours stays in Dokploy, and the log says why.
+                tracing::warn!(summary = %done.summary(), "preview removed without deleting its application");
+            } else {
+                tracing::info!(application = ?done.application, domains = ?done.domains, "preview torn down");
+            }
             Ok(Action::await_change())
         }
         Err(e) => {
@@ -374,6 +380,7 @@ pub async fn run_loops(
     use futures::StreamExt;
     use kube::runtime::WatchStreamExt;
     let ns = namespace.as_deref();
+    let instance = settings.instance.clone();
     let (preview_store, preview_writer) = cache::<Preview>();
     let (product_store, product_writer) = cache::<Product>();
     let preview_stores = Arc::new(PreviewStores {
@@ -387,6 +394,7 @@ pub async fn run_loops(
         artifacts: ctx.lanes.artifacts.clone(),
         sweeps: Default::default(),
         resync: Duration::from_secs(300),
+        instance,
     });
     // Every Preview event (status and deletion included) re-runs its Product: previewCount
     // and the protected set follow the previews without waiting for the resync. Taken from

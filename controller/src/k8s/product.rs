@@ -30,6 +30,8 @@ pub struct ProductStores {
     pub lanes: Cache<Lane>,
     pub previews: Cache<Preview>,
     pub artifacts: Cache<Artifact>,
+    /// This controller's instance id, as its ownership markers name it.
+    pub instance: String,
     /// `namespace/name` → inventory size of the last successful sweep.
     pub sweeps: Mutex<HashMap<String, usize>>,
     pub resync: Duration,
@@ -98,7 +100,24 @@ pub async fn reconcile(
             .get(&key)
             .copied();
         let live: BTreeSet<i64> = previews.iter().map(|p| p.spec.pull_request.number).collect();
-        let report = sweep(&obj, template.as_deref(), &live, previous, provider.as_deref()).await;
+        // Every Preview of the namespace, whatever its product: none of their apps is an orphan.
+        let live_owners: BTreeSet<_> = stores
+            .previews
+            .state()
+            .iter()
+            .filter(|p| in_ns(&p.metadata.namespace))
+            .map(|p| crate::preview::preview_owner(p, &stores.instance))
+            .collect();
+        let report = sweep(
+            &obj,
+            template.as_deref(),
+            &live,
+            &live_owners,
+            &stores.instance,
+            previous,
+            provider.as_deref(),
+        )
+        .await;
         if let Some(count) = report.plan.count {
             stores
                 .sweeps

@@ -53,6 +53,9 @@ pub struct RunOptions {
     /// (`--preview-probe-via`; [`crate::preview::PreviewSettings::probe_via`]). `None`: probe
     /// the public preview URL.
     pub preview_probe_via: Option<String>,
+    /// This controller instance in the ownership markers of what it creates in Dokploy
+    /// (`--instance-id`); `None`: [`crate::preview::DEFAULT_INSTANCE`].
+    pub instance_id: Option<String>,
 }
 
 /// An Api over every namespace, or one.
@@ -146,6 +149,10 @@ pub async fn run(
         ctx.clone(),
         crate::preview::PreviewSettings {
             probe_via: options.preview_probe_via.clone(),
+            instance: options
+                .instance_id
+                .clone()
+                .unwrap_or_else(|| crate::preview::DEFAULT_INSTANCE.into()),
             ..crate::preview::PreviewSettings::default()
         },
         shutdown.clone(),

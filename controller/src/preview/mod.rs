@@ -7,7 +7,16 @@
 //! Restart safety: the generation id is deterministic and is the deploy's title, so a restarted
 //! reconcile finds a deploy it already sent instead of sending another; the phase is persisted
 //! through the [`StatusSink`] before the deploy call; an application created before a crash
-//! (but not yet recorded) is adopted by its exact preview name in the preview environment.
+//! (but not yet recorded) is adopted by its exact preview name in the preview environment, and
+//! only when it carries this Preview's ownership marker.
+//!
+//! Ownership ([`launchplane_api::ownership`]): every preview application is created with the
+//! marker `launchplane.dev/owner=<instance>/<namespace>/Preview/<name>/<uid>` in its Dokploy
+//! description. An application of the preview's name without that exact marker (made by hand,
+//! by another Launchplane, or by an earlier Preview of the same name) is never adopted,
+//! mutated or deleted: the generation fails with a Conflict that says what to do. Teardown
+//! deletes only the recorded id, after reading its marker fresh; the sweep deletes only
+//! applications marked by this instance for a Preview that no longer exists.
 //!
 //! What the preview app gets (documented in docs/resources.md): the Artifact's image by digest;
 //! env keys `LAUNCHPLANE_RUNTIME_IDENTITY_JSON`, `LAUNCHPLANE_DEPLOYMENT_RECORD_ID` (the
@@ -27,6 +36,7 @@ use jiff::Timestamp;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use launchplane_api::conditions::{Clock, Progress, Transition};
 use launchplane_api::identity::{ClassificationReason, classify, combine};
+use launchplane_api::ownership::{Owner, Ownership, ownership};
 use launchplane_api::resources::{
     Artifact, GenerationPhase, Preview, PreviewStatus, Product, ProviderTarget,
 };
@@ -54,6 +64,23 @@ pub struct PreviewSettings {
     pub probe_via: Option<String>,
     /// Re-check a settled preview this often.
     pub resync: Duration,
+    /// This controller instance, as its ownership markers name it (`--instance-id` in the
+    /// cluster, the state folder's id in standalone mode).
+    pub instance: String,
+}
+
+/// The instance id of a controller started without `--instance-id`.
+pub const DEFAULT_INSTANCE: &str = "launchplane";
+
+/// The owner a Preview's Dokploy application is marked with.
+pub fn preview_owner(preview: &Preview, instance: &str) -> Owner {
+    Owner::new(
+        instance,
+        preview.metadata.namespace.as_deref().unwrap_or("default"),
+        "Preview",
+        preview.metadata.name.as_deref().unwrap_or_default(),
+        preview.metadata.uid.as_deref(),
+    )
 }
 
 impl Default for PreviewSettings {
@@ -65,6 +92,7 @@ impl Default for PreviewSettings {
             deadline: Duration::from_secs(60),
             probe_via: None,
             resync: Duration::from_secs(300),
+            instance: DEFAULT_INSTANCE.into(),
         }
     }
 }
@@ -123,13 +151,31 @@ pub enum TeardownError {
     StillServing { url: String, preview_id: String },
     #[error("no provider client for this preview's ProviderConfig")]
     NoProvider,
+    #[error(
+        "cannot read the Dokploy application {target} to check its ownership marker ({error}); nothing was deleted"
+    )]
+    OwnershipUnknown { target: String, error: String },
 }
 
-/// What a teardown removed.
+/// What a teardown removed, or left alone and why.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TeardownReport {
     pub application: Option<String>,
     pub domains: Vec<String>,
+    /// The recorded application was not deleted because it is not ours (the sentence says
+    /// whose it is); a person decides what happens to it.
+    pub left_alone: Option<String>,
+}
+
+impl TeardownReport {
+    /// One sentence for status and the table.
+    pub fn summary(&self) -> String {
+        match (&self.application, &self.left_alone) {
+            (Some(id), _) => format!("application {id} and its domains were removed"),
+            (None, Some(why)) => format!("nothing was deleted: {why}"),
+            (None, None) => "no application was recorded for it, so nothing was deleted".into(),
+        }
+    }
 }
 
 /// Step failures inside a reconcile.
@@ -404,8 +450,10 @@ pub async fn reconcile(
         &preview.spec.artifact_ref.name,
     );
 
+    let owner = preview_owner(preview, &settings.instance);
     let driven = drive(
         &mut status,
+        &owner,
         &generation_id,
         &names,
         product,
@@ -463,6 +511,7 @@ pub async fn reconcile(
 #[allow(clippy::too_many_arguments)]
 async fn drive(
     status: &mut PreviewStatus,
+    owner: &Owner,
     generation_id: &str,
     names: &PreviewNames,
     product: &Product,
@@ -499,7 +548,8 @@ async fn drive(
         );
     };
 
-    // 1. The application: recorded, adopted by its exact name, or created.
+    // 1. The application: recorded, adopted by its exact name when it carries our marker, or
+    //    created with it.
     let target_id = match status.target_id.clone() {
         Some(id) => id,
         None => {
@@ -514,10 +564,31 @@ async fn drive(
             let existing: Vec<&ServiceSummary> = in_environment(&snapshot, &environment)
                 .filter(|s| s.name.as_deref() == Some(names.target_name.as_str()))
                 .collect();
+            let description = owner.describe(&format!(
+                "Launchplane preview {} of {}; deleted with its Preview",
+                names.preview_id,
+                product.metadata.name.as_deref().unwrap_or_default()
+            ));
             let id = match existing.as_slice() {
-                [one] => one.id.clone(),
+                [one] => {
+                    let detail = provider
+                        .target_detail(TargetCategory::Application, &one.id)
+                        .await
+                        .map_err(|e| format!("reading the application named {}: {e}", names.target_name))?;
+                    let whose = ownership(detail.description.as_deref(), owner);
+                    if whose != Ownership::Ours {
+                        fail(status, conflict_message(&one.id, &names.target_name, &whose));
+                        return Ok(None);
+                    }
+                    one.id.clone()
+                }
                 [] => match provider
-                    .create_application(&environment, &names.target_name, Some(&names.target_name))
+                    .create_application(
+                        &environment,
+                        &names.target_name,
+                        Some(&names.target_name),
+                        Some(&description),
+                    )
                     .await
                 {
                     Ok(id) => id,
@@ -553,7 +624,16 @@ async fn drive(
         .target_detail(TargetCategory::Application, &target_id)
         .await;
     let detail = match detail {
-        Ok(d) => d,
+        Ok(d) => {
+            // The recorded id is ours unless its marker says otherwise: never mutate what
+            // another owner holds (an id recorded before markers existed, or edited by hand).
+            let whose = ownership(d.description.as_deref(), owner);
+            if whose != Ownership::Ours {
+                fail(status, conflict_message(&target_id, &names.target_name, &whose));
+                return Ok(None);
+            }
+            d
+        }
         Err(ProviderError::NotFound { .. }) => {
             // Removed out of band: forget it; the next reconcile creates it again.
             status.target_id = None;
@@ -747,6 +827,16 @@ async fn drive(
     }
 }
 
+/// The Conflict a person resolves: an application of the preview's name that is not ours.
+fn conflict_message(id: &str, name: &str, whose: &Ownership) -> String {
+    format!(
+        "Conflict: Dokploy application {id} is named {name} but {}; Launchplane never adopts, \
+         changes or deletes an application it did not create. Rename or delete that application \
+         in Dokploy (or change the Product's preview.slugTemplate), then edit the Preview to retry",
+        whose.describe()
+    )
+}
+
 fn artifact_name(artifact: &Artifact) -> String {
     artifact.metadata.name.clone().unwrap_or_default()
 }
@@ -755,10 +845,10 @@ fn artifact_name(artifact: &Artifact) -> String {
 /// from what its status recorded otherwise.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TeardownTarget {
-    /// The recorded application id, if one was created.
+    /// The recorded application id, if one was created: the only thing teardown deletes.
     pub target_id: Option<String>,
-    /// `shop-pr-42` (to find an application created but never recorded).
-    pub target_name: Option<String>,
+    /// Who the application must be marked as, to be deleted.
+    pub owner: Owner,
     pub host: Option<String>,
     pub url: Option<String>,
     pub preview_id: Option<String>,
@@ -766,8 +856,9 @@ pub struct TeardownTarget {
 }
 
 impl TeardownTarget {
-    /// From the Preview's status (target id, slug, URL) and, when available, its Product.
-    pub fn of(preview: &Preview, product: Option<&Product>) -> Self {
+    /// From the Preview's status (target id, slug, URL) and, when available, its Product;
+    /// `instance` is this controller's instance id.
+    pub fn of(preview: &Preview, product: Option<&Product>, instance: &str) -> Self {
         let status = preview.status.clone().unwrap_or_default();
         let derived = product.and_then(|p| preview_names(preview, p).ok());
         let product_name = product
@@ -787,7 +878,7 @@ impl TeardownTarget {
         });
         TeardownTarget {
             target_id: status.target_id.clone(),
-            target_name: slug.as_ref().map(|s| format!("{product_name}-{s}")),
+            owner: preview_owner(preview, instance),
             preview_id: slug.as_ref().map(|s| format!("{product_name}-{s}")),
             host,
             url,
@@ -811,20 +902,30 @@ pub async fn teardown(
         .observe_org()
         .await
         .map_err(|e| TeardownError::Inventory(e.to_string()))?;
-    // The recorded id; else an application with the exact preview name (created, never recorded).
-    let ids: Vec<String> = match &target.target_id {
-        Some(id) => vec![id.clone()],
-        None => snapshot
-            .services
-            .iter()
-            .filter(|s| {
-                s.category.target() == Some(TargetCategory::Application)
-                    && s.name.is_some()
-                    && s.name == target.target_name
-            })
-            .map(|s| s.id.clone())
-            .collect(),
-    };
+    // The recorded id only, and only when its marker, read now, is ours. Never by name: an
+    // application of the same name may be anyone's.
+    let mut ids: Vec<String> = Vec::new();
+    if let Some(id) = &target.target_id {
+        match provider.target_detail(TargetCategory::Application, id).await {
+            Ok(detail) => match ownership(detail.description.as_deref(), &target.owner) {
+                Ownership::Ours => ids.push(id.clone()),
+                whose => {
+                    report.left_alone = Some(format!(
+                        "Dokploy application {id} was recorded for this preview but {}, so it was left in place",
+                        whose.describe()
+                    ));
+                }
+            },
+            // Already gone: nothing to delete, and the confirmation below still runs.
+            Err(ProviderError::NotFound { .. }) => {}
+            Err(e) => {
+                return Err(TeardownError::OwnershipUnknown {
+                    target: id.clone(),
+                    error: e.to_string(),
+                });
+            }
+        }
+    }
     for id in &ids {
         for domain in snapshot
             .domains
@@ -848,6 +949,12 @@ pub async fn teardown(
                 error: e.to_string(),
             })?;
         report.application = Some(id.clone());
+    }
+    if ids.is_empty() {
+        // Nothing of ours was deleted (none recorded, already gone, or not ours): whatever
+        // still holds the host is someone else's, so there is nothing to confirm. An app
+        // created but never recorded carries our marker and is left to the orphan sweep.
+        return Ok(report);
     }
     // Confirm.
     let after = provider
@@ -896,15 +1003,22 @@ pub struct SweepReport {
     pub deleted: Vec<String>,
     /// Deletions that failed, with why (secret-free).
     pub failed: Vec<(String, String)>,
+    /// Candidates left in place because they are not this instance's orphans, with why.
+    pub left_alone: Vec<(String, String)>,
 }
 
 /// Sweep the preview environment of `product`: list its targets (one `observe_org`), let
-/// [`plan_sweep`] decide, delete what it allows. `live`: the pull-request numbers of existing
-/// Previews; `previous_count`: the previous successful sweep's inventory size.
+/// [`plan_sweep`] pick the candidates, and delete a candidate only when its marker, read now by
+/// id, names this `instance`, the product's namespace and a Preview that is not in
+/// `live_owners` (the owners of every existing Preview of that namespace). `live`: the
+/// pull-request numbers of the product's Previews; `previous_count`: the previous successful
+/// sweep's inventory size.
 pub async fn sweep(
     product: &Product,
     template: Option<&ProviderTarget>,
     live: &BTreeSet<i64>,
+    live_owners: &BTreeSet<Owner>,
+    instance: &str,
     previous_count: Option<usize>,
     provider: Option<&dyn Provider>,
 ) -> SweepReport {
@@ -935,8 +1049,36 @@ pub async fn sweep(
         plan,
         ..SweepReport::default()
     };
+    let namespace = product.metadata.namespace.as_deref().unwrap_or("default");
     if let Some(provider) = provider {
         for id in report.plan.delete.clone() {
+            let detail = match provider.target_detail(TargetCategory::Application, &id).await {
+                Ok(detail) => detail,
+                Err(e) => {
+                    report
+                        .left_alone
+                        .push((id, format!("its ownership marker could not be read ({e})")));
+                    continue;
+                }
+            };
+            let marked = Owner::in_description(detail.description.as_deref());
+            let why_not = match &marked {
+                None => Some("it carries no Launchplane ownership marker".to_string()),
+                Some(owner) if owner.instance != instance => {
+                    Some(format!("it belongs to Launchplane instance {}", owner.instance))
+                }
+                Some(owner) if owner.namespace != namespace || owner.kind != "Preview" => Some(format!(
+                    "its marker names {owner}, not a Preview of namespace {namespace}"
+                )),
+                Some(owner) if live_owners.contains(owner) => {
+                    Some(format!("its Preview {} still exists", owner.name))
+                }
+                Some(_) => None,
+            };
+            if let Some(why) = why_not {
+                report.left_alone.push((id, why));
+                continue;
+            }
             match provider.delete_application(&id).await {
                 Ok(()) => report.deleted.push(id),
                 Err(e) => report.failed.push((id, e.to_string())),

@@ -79,7 +79,18 @@ impl Engine {
     }
 
     /// Reconcile Previews (and sweep each Product's preview environment) with these timings.
-    pub fn with_previews(mut self, settings: crate::preview::PreviewSettings) -> Self {
+    /// Reconcile Previews too. Their Dokploy applications are marked with this state
+    /// folder's instance id ([`StateDir::instance_id`]), whatever `settings.instance` says.
+    pub fn with_previews(mut self, mut settings: crate::preview::PreviewSettings) -> Self {
+        settings.instance = match self.state.instance_id() {
+            Ok(id) => id,
+            Err(error) => {
+                // Marks made under this id are never taken for another run's, so the worst
+                // case is a preview app left in place, never one deleted by mistake.
+                tracing::warn!(%error, "cannot keep an instance id in the state folder; using \"standalone\"");
+                "standalone".into()
+            }
+        };
         self.previews = Some(settings);
         self
     }

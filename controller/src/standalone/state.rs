@@ -21,6 +21,26 @@ impl StateDir {
         &self.root
     }
 
+    /// This state folder's controller instance id, `standalone-<12 hex>`, made on first use
+    /// and kept in `<state>/instance-id`: the ownership markers of what standalone mode creates
+    /// in Dokploy name it, so two state folders (or a folder and a cluster) never take each
+    /// other's applications for their own.
+    pub fn instance_id(&self) -> std::io::Result<String> {
+        let path = self.root.join("instance-id");
+        if let Ok(text) = std::fs::read_to_string(&path) {
+            let id = text.trim();
+            if launchplane_api::ownership::valid_instance_id(id) {
+                return Ok(id.to_string());
+            }
+        }
+        let id = format!("standalone-{:012x}", rand::random::<u64>() & 0xffff_ffff_ffff);
+        std::fs::create_dir_all(&self.root)?;
+        let tmp = self.root.join(".instance-id.tmp");
+        std::fs::write(&tmp, format!("{id}\n"))?;
+        std::fs::rename(&tmp, &path)?;
+        Ok(id)
+    }
+
     fn path(&self, kind: &str, namespace: &str, name: &str) -> PathBuf {
         self.root
             .join(kind.to_ascii_lowercase())

@@ -141,6 +141,7 @@ impl Fixture {
             deadline: Duration::from_secs(20),
             probe_via: Some(self.sim.ingress_url()),
             resync: Duration::from_secs(300),
+            instance: "verifier-test".into(),
         }
     }
 
@@ -608,6 +609,7 @@ async fn the_product_controller_writes_one_status_with_preview_count_orphans_and
         artifacts: store(fx.artifacts.clone()),
         sweeps: Default::default(),
         resync: Duration::from_secs(300),
+        instance: "verifier-test".into(),
     });
 
     let (ctx, mut handle) = fx.context();

@@ -17,6 +17,7 @@ use launchplane::preview::{
     teardown,
 };
 use launchplane_api::conditions::{SystemClock, find, types};
+use launchplane_api::ownership::Owner;
 use launchplane_api::resources::{
     Artifact, CleanupPolicy, GenerationPhase, LocalObjectRef, Preview, PreviewPolicy, PreviewSpec, Product,
     ProviderTarget, PullRequest,
@@ -32,6 +33,7 @@ use support::{
 
 const NS: &str = support::NS;
 const HOST: &str = "pr-42.preview.shop.test";
+const INSTANCE: &str = "lifecycle-test";
 
 struct World {
     sim: DokploySim,
@@ -99,6 +101,7 @@ impl World {
             deadline: Duration::from_secs(20),
             probe_via: Some(self.sim.ingress_url()),
             resync: Duration::from_secs(300),
+            instance: INSTANCE.into(),
         }
     }
 
@@ -142,12 +145,23 @@ impl World {
         (code, response.text().await.unwrap_or_default())
     }
 
+    /// An application named `name`, marked as made by this instance for the Preview `name`
+    /// (uid `gone-uid`), which no longer exists: a real orphan.
     fn seed_orphan(&self, name: &str) -> String {
+        self.seed_marked(
+            name,
+            Some(Owner::new(INSTANCE, NS, "Preview", name, Some("gone-uid"))),
+        )
+    }
+
+    /// An application named `name` with `owner`'s marker, or none.
+    fn seed_marked(&self, name: &str, owner: Option<Owner>) -> String {
         self.sim
             .seed_application(
                 &self.env,
                 SeedApplication {
                     name: name.into(),
+                    description: owner.map(|o| o.describe("seeded")),
                     ..Default::default()
                 },
             )
@@ -273,7 +287,7 @@ async fn teardown_removes_app_and_domain_and_a_failed_teardown_says_why() {
     let report = w.run().await;
     let app = report.status.target_id.clone().unwrap();
     assert_eq!(w.ingress(HOST).await.0, 200);
-    let target = TeardownTarget::of(&w.preview, Some(&w.product));
+    let target = TeardownTarget::of(&w.preview, Some(&w.product), INSTANCE);
 
     // application.delete fails: the teardown fails, says why, and the app is still there.
     w.sim.inject("application.delete", Fault::Status(500));
@@ -315,7 +329,7 @@ async fn a_preview_whose_spec_no_longer_validates_is_torn_down_from_its_status()
     let app = report.status.target_id.clone().unwrap();
     // The Product is gone (or its policy broken): only the status is left to go by.
     w.preview.spec.product_ref = LocalObjectRef::new("no-such-product");
-    let target = TeardownTarget::of(&w.preview, None);
+    let target = TeardownTarget::of(&w.preview, None, INSTANCE);
     assert_eq!(target.target_id.as_deref(), Some(app.as_str()));
     assert_eq!(target.host.as_deref(), Some(HOST));
     teardown(&target, Some(&w.client), &w.prober, &w.settings())
@@ -359,7 +373,16 @@ async fn the_sweep_reports_orphans_and_deletes_nothing_under_report() {
     let _live = w.seed_orphan("shop-pr-42");
     let _unrelated = w.seed_orphan("shop-worker");
     let live = BTreeSet::from([42]);
-    let report = sweep(&w.product, Some(&w.template), &live, None, Some(&w.client)).await;
+    let report = sweep(
+        &w.product,
+        Some(&w.template),
+        &live,
+        &BTreeSet::new(),
+        INSTANCE,
+        None,
+        Some(&w.client),
+    )
+    .await;
     let ids: Vec<&str> = report.plan.orphans.iter().map(|o| o.target_id.as_str()).collect();
     assert_eq!(ids, vec![orphan.as_str()]);
     assert_eq!(report.plan.orphans[0].display_name.as_deref(), Some("shop-pr-7"));
@@ -377,7 +400,16 @@ async fn the_sweep_deletes_within_budget_and_refuses_on_a_failed_or_shrunken_inv
 
     // A failed listing: nothing deleted, and why.
     w.sim.inject("overview.services", Fault::Status(500));
-    let report = sweep(&w.product, Some(&w.template), &live, Some(4), Some(&w.client)).await;
+    let report = sweep(
+        &w.product,
+        Some(&w.template),
+        &live,
+        &BTreeSet::new(),
+        INSTANCE,
+        Some(4),
+        Some(&w.client),
+    )
+    .await;
     assert!(
         report
             .plan
@@ -391,13 +423,31 @@ async fn the_sweep_deletes_within_budget_and_refuses_on_a_failed_or_shrunken_inv
     w.sim.clear_faults();
 
     // A listing markedly smaller than the previous sweep's: nothing deleted.
-    let report = sweep(&w.product, Some(&w.template), &live, Some(20), Some(&w.client)).await;
+    let report = sweep(
+        &w.product,
+        Some(&w.template),
+        &live,
+        &BTreeSet::new(),
+        INSTANCE,
+        Some(20),
+        Some(&w.client),
+    )
+    .await;
     assert!(report.plan.refused.as_deref().unwrap().contains("markedly fewer"));
     assert_eq!(report.plan.orphans.len(), 3);
     assert_eq!(w.sim.call_count("application.delete"), 0);
 
     // A whole listing: two deleted (the budget), the third kept and listed.
-    let report = sweep(&w.product, Some(&w.template), &live, Some(4), Some(&w.client)).await;
+    let report = sweep(
+        &w.product,
+        Some(&w.template),
+        &live,
+        &BTreeSet::new(),
+        INSTANCE,
+        Some(4),
+        Some(&w.client),
+    )
+    .await;
     assert_eq!(report.deleted.len(), 2);
     assert_eq!(w.sim.call_count("application.delete"), 2);
     let kept: Vec<&String> = orphans.iter().filter(|o| !report.deleted.contains(o)).collect();
@@ -416,5 +466,192 @@ async fn the_sweep_deletes_within_budget_and_refuses_on_a_failed_or_shrunken_inv
             .service_json(w.template.spec.target_id.as_deref().unwrap())
             .is_some()
     );
+    w.sim.shutdown().await;
+}
+
+// === ownership: never touch what is not ours (issue 12: D1–D4 and the real-Dokploy takeover) ===
+
+/// A person's app that happens to carry the preview's name is never adopted, changed or
+/// deleted: the generation fails with a Conflict saying what to do.
+#[tokio::test]
+async fn a_preview_never_adopts_an_application_it_did_not_create() {
+    let mut w = world(CleanupPolicy::Delete, 3).await;
+    let theirs = w
+        .sim
+        .seed_application(
+            &w.env,
+            SeedApplication {
+                name: "shop-pr-42".into(),
+                docker_image: Some("nginx:1.27".into()),
+                env: Some("OWNER=human".into()),
+                description: Some("made by hand".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let report = w.run().await;
+    assert_eq!(phases(&report), vec![GenerationPhase::Failed]);
+    let evidence = report.status.generations[0].evidence.clone().unwrap_or_default();
+    assert!(evidence.contains("Conflict"), "{evidence}");
+    assert!(evidence.contains(&theirs), "{evidence}");
+    assert!(evidence.contains("no Launchplane ownership marker"), "{evidence}");
+    assert_eq!(report.status.target_id, None);
+    for route in [
+        "application.create",
+        "application.saveDockerProvider",
+        "application.update",
+        "application.deploy",
+        "domain.create",
+    ] {
+        assert_eq!(w.sim.call_count(route), 0, "{route} was called");
+    }
+    let app = w.sim.service_json(&theirs).unwrap();
+    assert_eq!(app["dockerImage"], "nginx:1.27");
+    assert_eq!(app["env"], "OWNER=human");
+
+    // Removing the Preview deletes nothing: it never recorded an application.
+    let target = TeardownTarget::of(&w.preview, Some(&w.product), INSTANCE);
+    let done = teardown(&target, Some(&w.client), &w.prober, &w.settings())
+        .await
+        .unwrap();
+    assert_eq!(done.application, None);
+    assert!(
+        done.summary().contains("nothing was deleted"),
+        "{}",
+        done.summary()
+    );
+    assert_eq!(w.sim.call_count("application.delete"), 0);
+    assert!(w.sim.service_json(&theirs).is_some());
+    w.sim.shutdown().await;
+}
+
+/// Two Previews of one pull request never share an application, and removing the second
+/// leaves the first one's application alone.
+#[tokio::test]
+async fn a_second_preview_of_one_pull_request_is_a_conflict_and_its_removal_deletes_nothing() {
+    let mut w = world(CleanupPolicy::Delete, 3).await;
+    w.preview.metadata.uid = Some("uid-first".into());
+    let first = w.run().await;
+    assert_eq!(phases(&first), vec![GenerationPhase::Ready]);
+    let app = first.status.target_id.clone().unwrap();
+    let marker = w.sim.service_json(&app).unwrap()["description"].clone();
+    assert!(
+        marker.as_str().unwrap().contains(&format!(
+            "launchplane.dev/owner={INSTANCE}/{NS}/Preview/shop-pr-42/uid-first"
+        )),
+        "{marker}"
+    );
+
+    // The same pull request again, as another object (another manifest, or a re-created one).
+    let first_preview = w.preview.clone();
+    w.preview = preview(42, 'a', "shop-a");
+    w.preview.metadata.name = Some("shop-pr-42-again".into());
+    w.preview.metadata.uid = Some("uid-second".into());
+    let second = w.run().await;
+    assert_eq!(phases(&second), vec![GenerationPhase::Failed]);
+    let evidence = second.status.generations[0].evidence.clone().unwrap_or_default();
+    assert!(
+        evidence.contains("Conflict") && evidence.contains("uid-first"),
+        "{evidence}"
+    );
+
+    let target = TeardownTarget::of(&w.preview, Some(&w.product), INSTANCE);
+    teardown(&target, Some(&w.client), &w.prober, &w.settings())
+        .await
+        .unwrap();
+    assert!(
+        w.sim.service_json(&app).is_some(),
+        "the first preview's app was deleted"
+    );
+    assert_eq!(w.ingress(HOST).await.0, 200);
+
+    // The first preview's own teardown removes it.
+    let target = TeardownTarget::of(&first_preview, Some(&w.product), INSTANCE);
+    let done = teardown(&target, Some(&w.client), &w.prober, &w.settings())
+        .await
+        .unwrap();
+    assert_eq!(done.application.as_deref(), Some(app.as_str()));
+    assert!(w.sim.service_json(&app).is_none());
+    w.sim.shutdown().await;
+}
+
+/// Teardown deletes only the recorded id, and only while its marker is ours: an app whose
+/// marker was removed (or replaced) out of band is left in place and said so.
+#[tokio::test]
+async fn teardown_leaves_the_recorded_application_alone_once_it_is_not_ours() {
+    let mut w = world(CleanupPolicy::Delete, 3).await;
+    let report = w.run().await;
+    let app = report.status.target_id.clone().unwrap();
+    let foreign = Owner::new("another-cluster", NS, "Preview", "shop-pr-42", Some("x"));
+    assert!(w.sim.set_description(&app, &foreign.describe("taken over")));
+    let target = TeardownTarget::of(&w.preview, Some(&w.product), INSTANCE);
+    let done = teardown(&target, Some(&w.client), &w.prober, &w.settings())
+        .await
+        .unwrap();
+    assert_eq!(done.application, None);
+    assert!(done.summary().contains("another-cluster"), "{}", done.summary());
+    assert_eq!(w.sim.call_count("application.delete"), 0);
+    assert!(w.sim.service_json(&app).is_some());
+
+    // An unreadable application is no licence to delete: the teardown fails and retries.
+    w.sim.inject("application.one", Fault::Status(500));
+    let err = teardown(&target, Some(&w.client), &w.prober, &w.settings())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, TeardownError::OwnershipUnknown { .. }), "{err}");
+    w.sim.shutdown().await;
+}
+
+/// The sweep deletes only this instance's orphans: never an unmarked app with a preview
+/// name, another instance's, another namespace's, or a live Preview's of another product
+/// whose names overlap.
+#[tokio::test]
+async fn the_sweep_deletes_only_this_instances_orphans() {
+    let w = world(CleanupPolicy::Delete, 10).await;
+    let orphan = w.seed_orphan("shop-pr-7");
+    let by_hand = w.seed_marked("shop-pr-8", None);
+    let other_instance = w.seed_marked(
+        "shop-pr-9",
+        Some(Owner::new(
+            "other-cluster",
+            NS,
+            "Preview",
+            "shop-pr-9",
+            Some("u9"),
+        )),
+    );
+    let other_namespace = w.seed_marked(
+        "shop-pr-10",
+        Some(Owner::new(
+            INSTANCE,
+            "elsewhere",
+            "Preview",
+            "shop-pr-10",
+            Some("u10"),
+        )),
+    );
+    let live_other_product = Owner::new(INSTANCE, NS, "Preview", "shop-pr-11", Some("u11"));
+    let overlapping = w.seed_marked("shop-pr-11", Some(live_other_product.clone()));
+    let live_owners = BTreeSet::from([live_other_product]);
+    let report = sweep(
+        &w.product,
+        Some(&w.template),
+        &BTreeSet::new(),
+        &live_owners,
+        INSTANCE,
+        None,
+        Some(&w.client),
+    )
+    .await;
+    assert_eq!(report.deleted, vec![orphan.clone()]);
+    assert!(w.sim.service_json(&orphan).is_none());
+    for kept in [&by_hand, &other_instance, &other_namespace, &overlapping] {
+        assert!(w.sim.service_json(kept).is_some(), "{kept} was deleted");
+        assert!(
+            report.left_alone.iter().any(|(id, _)| id == kept),
+            "{kept} not reported"
+        );
+    }
+    assert_eq!(w.sim.call_count("application.delete"), 1);
     w.sim.shutdown().await;
 }

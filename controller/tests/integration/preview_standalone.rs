@@ -109,6 +109,8 @@ async fn a_folder_preview_is_deployed_counted_and_torn_down_when_its_manifest_go
         deadline: Duration::from_secs(20),
         probe_via: Some(sim.ingress_url()),
         resync: Duration::from_secs(300),
+        // Replaced by the state folder's own instance id.
+        instance: String::new(),
     });
     let mut folder = inputs(&sim, &template_id);
 

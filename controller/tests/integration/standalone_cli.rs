@@ -87,6 +87,7 @@ fn a_matching_folder_exits_0_and_a_refused_key_exits_1_without_printing_it() {
                 env: Some("SECRET_VALUE=hunter2".into()),
                 domains: vec!["web.test".into()],
                 deployed: false,
+                description: None,
             },
         )
         .unwrap();

@@ -107,6 +107,8 @@ pub struct SeedApplication {
     /// and also when this one is already taken.
     pub id: Option<String>,
     pub name: String,
+    /// The application's description (where Launchplane's ownership marker lives).
+    pub description: Option<String>,
     /// Set as if through `saveDockerProvider` (sourceType `docker`).
     pub docker_image: Option<String>,
     pub env: Option<String>,
@@ -295,7 +297,8 @@ impl DokploySim {
         } else {
             "github"
         };
-        let id = st.insert_application(environment_id, &seed.name, None, Value::Null, source);
+        let description = seed.description.clone().map_or(Value::Null, Value::String);
+        let id = st.insert_application(environment_id, &seed.name, None, description, source);
         let id = match seed.id.as_deref() {
             Some(wanted) if !wanted.is_empty() && st.kind_of(wanted).is_none() => {
                 match st.applications.remove(&id) {
@@ -431,6 +434,20 @@ impl DokploySim {
     // ---- out-of-band edits --------------------------------------------------------------
 
     /// Edits a service as a person in the dashboard would. `false` when it does not exist.
+    /// Set a service's description, as a person editing it in the dashboard (or another
+    /// tool taking it over). Returns false for an unknown id.
+    pub fn set_description(&self, service_id: &str, description: &str) -> bool {
+        let mut st = self.shared.lock();
+        let Some(kind) = st.kind_of(service_id) else {
+            return false;
+        };
+        let Some(entity) = st.service_mut(kind, service_id) else {
+            return false;
+        };
+        entity.row.insert("description".into(), json!(description));
+        true
+    }
+
     pub fn edit(&self, service_id: &str, edit: OutOfBandEdit) -> bool {
         let mut st = self.shared.lock();
         let Some(kind) = st.kind_of(service_id) else {

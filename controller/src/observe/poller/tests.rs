@@ -43,6 +43,7 @@ async fn seeded() -> (DokploySim, Vec<String>) {
                     env: Some("A=1\nB=2".into()),
                     domains: vec![format!("app-{i}.test")],
                     deployed: false,
+                    description: None,
                 },
             )
             .unwrap()

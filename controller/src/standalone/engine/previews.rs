@@ -179,7 +179,7 @@ impl Engine {
             let mut verdict = status.verdict;
             if report.expired {
                 preview.status = Some(status.clone());
-                let target = TeardownTarget::of(&preview, product);
+                let target = TeardownTarget::of(&preview, product, &settings.instance);
                 match teardown(&target, provider.as_deref(), &self.prober, &settings).await {
                     Ok(_) => {
                         status.target_id = None;
@@ -232,7 +232,7 @@ impl Engine {
             let product = find_product(&gone);
             let template = template_of(product);
             let provider = self.provider_for(template);
-            let target = TeardownTarget::of(&gone, product);
+            let target = TeardownTarget::of(&gone, product, &settings.instance);
             let (verdict, reason, message) =
                 match teardown(&target, provider.as_deref(), &self.prober, &settings).await {
                     Ok(report) => {
@@ -240,10 +240,7 @@ impl Engine {
                         (
                             Verdict::Matched,
                             "TornDown".to_string(),
-                            format!(
-                                "the manifest is gone: application {} and its domain were removed",
-                                report.application.as_deref().unwrap_or("(none)")
-                            ),
+                            format!("the manifest is gone: {}", report.summary()),
                         )
                     }
                     Err(e) => (
@@ -291,7 +288,21 @@ impl Engine {
                 let provider = self.provider_for(template);
                 let live: BTreeSet<i64> = mine.iter().map(|p| p.spec.pull_request.number).collect();
                 let previous: Option<usize> = self.state.load(SWEEPS, &namespace, &product_name);
-                let report = sweep(product, template, &live, previous, provider.as_deref()).await;
+                let live_owners: BTreeSet<_> = inputs
+                    .previews
+                    .iter()
+                    .map(|p| crate::preview::preview_owner(p, &settings.instance))
+                    .collect();
+                let report = sweep(
+                    product,
+                    template,
+                    &live,
+                    &live_owners,
+                    &settings.instance,
+                    previous,
+                    provider.as_deref(),
+                )
+                .await;
                 if let Some(count) = report.plan.count {
                     let remaining = count.saturating_sub(report.deleted.len());
                     if let Err(e) = self.state.save(SWEEPS, &namespace, &product_name, &remaining) {
