@@ -29,6 +29,7 @@ pub mod reasons {
     pub const AMBIGUOUS: &str = "Ambiguous";
     pub const CONFLICT: &str = "Conflict";
     pub const DRIFTED: &str = "Drifted";
+    pub const DETAIL_UNAVAILABLE: &str = "DetailUnavailable";
 }
 
 /// What the ProviderTarget declares, reduced to what verification compares.
@@ -246,7 +247,21 @@ pub fn verify_target(
     }
 
     let mismatches = compare(desired, bound);
-    let mut v = if mismatches.is_empty() {
+    // A field the spec asks to compare but whose evidence (the detail read) is missing: what
+    // was compared matched, but that is not a Matched verdict.
+    let uncompared = desired.target_type.is_some() && bound.target_type.is_none();
+    let mut v = if mismatches.is_empty() && uncompared {
+        TargetVerification::verdict(
+            Verdict::Unverifiable,
+            reasons::DETAIL_UNAVAILABLE,
+            format!(
+                "providerTargetType could not be compared: Dokploy's detail of {} {} could not be read \
+                 (application.one / compose.one); every other field matches, and it is read again at the next poll",
+                desired.category, bound.id
+            ),
+            bound_id,
+        )
+    } else if mismatches.is_empty() {
         TargetVerification::verdict(
             Verdict::Matched,
             reasons::MATCHED,

@@ -350,3 +350,32 @@ fn unchecked_before_the_first_observation() {
         (Verdict::Unchecked, reasons::NOT_OBSERVED_YET)
     );
 }
+
+/// D6 (issue 12): a type the spec asks for cannot be compared without the detail read, so the
+/// verdict is Unverifiable, never Matched; with the detail, it is compared.
+#[test]
+fn a_type_that_could_not_be_read_is_unverifiable_not_matched() {
+    let mut want = desired(Some("a1"), "shop-web");
+    want.target_type = Some("docker".into());
+    let no_detail = [svc("a1", "shop-web")];
+    let v = verify_target(&want, None, &[], &window(&no_detail), at(NOW));
+    assert_eq!(
+        (v.verdict, v.reason),
+        (Verdict::Unverifiable, reasons::DETAIL_UNAVAILABLE)
+    );
+    assert!(v.message.contains("providerTargetType"), "{}", v.message);
+
+    let mut git = svc("a1", "shop-web");
+    git.target_type = Some("git".into());
+    let v = verify_target(&want, None, &[], &window(std::slice::from_ref(&git)), at(NOW));
+    assert_eq!((v.verdict, v.reason), (Verdict::Mismatch, reasons::DRIFTED));
+
+    git.target_type = Some("docker".into());
+    let v = verify_target(&want, None, &[], &window(std::slice::from_ref(&git)), at(NOW));
+    assert_eq!(v.verdict, Verdict::Matched);
+
+    // Not asked for: not compared, and Matched on the summary alone.
+    want.target_type = None;
+    let v = verify_target(&want, None, &[], &window(&no_detail), at(NOW));
+    assert_eq!(v.verdict, Verdict::Matched);
+}
