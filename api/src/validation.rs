@@ -89,7 +89,11 @@ impl SchemaValidator {
             }
         };
         if !type_ok {
-            errors.push(Violation::new(path, format!("expected {ty}, got {value}")));
+            let got = match value {
+                Value::String(text) => quoted(path, text),
+                other => other.to_string(),
+            };
+            errors.push(Violation::new(path, format!("expected {ty}, got {got}")));
             return;
         }
         if let Some(allowed) = schema.get("enum").and_then(Value::as_array)
@@ -113,14 +117,17 @@ impl SchemaValidator {
                 if let Some(p) = schema.get("pattern").and_then(Value::as_str)
                     && !self.matches(p, s)
                 {
-                    errors.push(Violation::new(path, format!("{s:?} does not match {p}")));
+                    errors.push(Violation::new(
+                        path,
+                        format!("{} does not match {p}", quoted(path, s)),
+                    ));
                 }
                 if schema.get("format").and_then(Value::as_str) == Some("date-time")
                     && s.parse::<jiff::Timestamp>().is_err()
                 {
                     errors.push(Violation::new(
                         path,
-                        format!("{s:?} is not an RFC 3339 date-time"),
+                        format!("{} is not an RFC 3339 date-time", quoted(path, s)),
                     ));
                 }
             }
@@ -209,5 +216,44 @@ impl SchemaValidator {
             }
             _ => {}
         }
+    }
+}
+
+/// A value quoted for an error message, never a credential (issue 12, D14): a field whose name
+/// says it may hold a secret is withheld, and a URL's user and password are replaced by `***`.
+fn quoted(path: &str, value: &str) -> String {
+    let field = path.rsplit('.').next().unwrap_or(path).to_ascii_lowercase();
+    let secretish = ["password", "secret", "token", "apikey", "api-key", "credential"]
+        .iter()
+        .any(|word| field.contains(word));
+    if secretish {
+        return "(value withheld)".into();
+    }
+    match value.split_once("://") {
+        Some((scheme, rest))
+            if rest
+                .split(['/', '?', '#'])
+                .next()
+                .is_some_and(|auth| auth.contains('@')) =>
+        {
+            let after = rest.split_once('@').map_or(rest, |(_, after)| after);
+            format!("{:?}", format!("{scheme}://***@{after}"))
+        }
+        _ => format!("{value:?}"),
+    }
+}
+
+#[cfg(test)]
+mod quoting_tests {
+    use super::quoted;
+
+    #[test]
+    fn credentials_never_reach_a_message() {
+        let q = quoted("spec.url", "http://user:PASSWORD@dokploy.test:3000/x");
+        assert!(!q.contains("PASSWORD") && !q.contains("user:"), "{q}");
+        assert!(q.contains("***@dokploy.test:3000/x"), "{q}");
+        assert_eq!(quoted("spec.registry.password", "hunter2"), "(value withheld)");
+        assert_eq!(quoted("spec.url", "ftp:/x"), "\"ftp:/x\"");
+        assert_eq!(quoted("spec.url", "https://host/a@b"), "\"https://host/a@b\"");
     }
 }
