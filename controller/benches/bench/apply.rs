@@ -33,7 +33,8 @@ const MANAGER: &str = "launchplane-bench";
 /// Apply → verdict latencies, sorted.
 pub struct Measured {
     pub targets: Vec<Duration>,
-    pub lanes: Vec<Duration>,
+    /// Or why the lanes could not be measured (the target figures still stand).
+    pub lanes: Result<Vec<Duration>, String>,
 }
 
 /// Latencies of `n` ProviderTarget applies and `lanes` Lane applies, or why they could not be
@@ -107,7 +108,8 @@ async fn scenario(client: Client, ns: &str, n: usize, lanes: usize) -> Result<Me
             let app = sim.seed_application(
                 &environment,
                 SeedApplication {
-                    name: format!("lane-app-{i}"),
+                    // lane_objects names the target (and expects the app) lane-NNNNN.
+                    name: format!("lane-{i:05}"),
                     docker_image: Some("ghcr.io/acme/shop:old".into()),
                     deployed: true,
                     ..SeedApplication::default()
@@ -134,9 +136,10 @@ async fn scenario(client: Client, ns: &str, n: usize, lanes: usize) -> Result<Me
         shutdown.map(|_| ()).boxed().shared(),
     ));
     let outcome = match applies(&client, ns, &sim, &ids).await {
-        Ok(targets) => lane_applies(&client, ns, &lane_apps)
-            .await
-            .map(|lanes| Measured { targets, lanes }),
+        Ok(targets) => Ok(Measured {
+            targets,
+            lanes: lane_applies(&client, ns, &lane_apps).await,
+        }),
         Err(e) => Err(e),
     };
     let _ = stop.send(());
@@ -293,13 +296,16 @@ async fn lane_applies(client: &Client, ns: &str, apps: &[(String, String)]) -> R
         let matched = |t: Option<&ProviderTarget>| {
             t.and_then(|t| t.status.as_ref()).and_then(|s| s.verdict) == Some(Verdict::Matched)
         };
-        tokio::time::timeout(
+        let waited = tokio::time::timeout(
             Duration::from_secs(60),
             await_condition(targets.clone(), &name, matched),
         )
-        .await
-        .map_err(|_| format!("ProviderTarget {name} never became Matched"))?
-        .map_err(|e| format!("watching {name}: {e}"))?;
+        .await;
+        if waited.is_err() {
+            let status = targets.get(&name).await.ok().and_then(|t| t.status);
+            let why = status.map(|s| format!("{:?}: {}", s.reason, s.message.unwrap_or_default()));
+            return Err(format!("ProviderTarget {name} never became Matched ({why:?})"));
+        }
         let start = Instant::now();
         lanes.create(&pp, &lane).await.map_err(|e| create(e, &name))?;
         let settled = |l: Option<&launchplane_api::resources::Lane>| {
