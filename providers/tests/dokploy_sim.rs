@@ -667,28 +667,39 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Capture {
     }
 }
 
+/// The process-wide log capture, installed once as the global subscriber. A scoped
+/// (thread-local) subscriber missed events now and then: the other tests of this binary run on
+/// other threads, and a callsite they reach first is cached as "never interesting". Every
+/// test's provider events land here, which only makes the no-secret check stricter.
+fn capture() -> Capture {
+    static CAPTURE: std::sync::OnceLock<Capture> = std::sync::OnceLock::new();
+    CAPTURE
+        .get_or_init(|| {
+            use tracing_subscriber::layer::SubscriberExt;
+            let cap = Capture::default();
+            // Only this crate's (and the HTTP stack's) events: the simulator's own logs are
+            // its business.
+            let targets = tracing_subscriber::filter::Targets::new()
+                .with_target("launchplane_providers", tracing::Level::TRACE)
+                .with_target("reqwest", tracing::Level::TRACE)
+                .with_target("hyper", tracing::Level::TRACE)
+                .with_target("hyper_util", tracing::Level::TRACE);
+            let subscriber = tracing_subscriber::registry()
+                .with(
+                    tracing_subscriber::fmt::layer()
+                        .with_writer(cap.clone())
+                        .with_ansi(false),
+                )
+                .with(targets);
+            tracing::subscriber::set_global_default(subscriber).expect("no other global subscriber");
+            cap
+        })
+        .clone()
+}
+
 #[tokio::test]
 async fn secrets_reach_no_error_no_log_line_and_no_debug() {
-    use tracing_subscriber::layer::SubscriberExt;
-
-    let cap = Capture::default();
-    // Only this crate's (and the HTTP stack's) events: the simulator's own logs are its business.
-    let targets = tracing_subscriber::filter::Targets::new()
-        .with_target("launchplane_providers", tracing::Level::TRACE)
-        .with_target("reqwest", tracing::Level::TRACE)
-        .with_target("hyper", tracing::Level::TRACE)
-        .with_target("hyper_util", tracing::Level::TRACE);
-    let subscriber = tracing_subscriber::registry()
-        .with(
-            tracing_subscriber::fmt::layer()
-                .with_writer(cap.clone())
-                .with_ansi(false),
-        )
-        .with(targets);
-    let _guard = tracing::subscriber::set_default(subscriber);
-    // Callsites another test's thread (with no subscriber) registered first were cached as
-    // "never interesting"; without this, the capture misses them now and then under load.
-    tracing::callsite::rebuild_interest_cache();
+    let cap = capture();
 
     let sim = sim().await;
     let s = seed(&sim).await;

@@ -172,6 +172,13 @@ async fn applies(
                 key: "api-key".into(),
             },
             poll_interval_seconds: 30,
+            // 220 tracked targets, each detail-read once per poll, need about 7.5 requests per
+            // second; the default key budget (5/s) cannot keep up and the observation goes
+            // stale, which is a rate-limit figure, not the latency this section measures.
+            rate_limit: launchplane_api::resources::RateLimit {
+                requests_per_second: 100,
+                burst: 200,
+            },
             ..ProviderConfigSpec::default()
         },
     );
