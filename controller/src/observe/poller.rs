@@ -368,7 +368,8 @@ fn detail_entry(detail: &TargetDetail, listed: &ObservedTarget, now: Timestamp) 
 /// (databases) cannot be ProviderTargets and are left out.
 pub fn observed_targets(org: &OrgSnapshot) -> Vec<ObservedTarget> {
     let mut domains: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
-    for domain in &org.domains {
+    // A disabled domain (domain.toggleEnable, `enabled: false`) routes nothing: not present.
+    for domain in org.domains.iter().filter(|d| d.enabled != Some(false)) {
         if let Some(owner) = domain.service_owner_id.as_deref() {
             domains.entry(owner).or_default().insert(domain.host.clone());
         }

@@ -283,3 +283,51 @@ async fn detail_reads_keep_each_tracked_targets_facts_for_the_lanes() {
     assert_eq!(facts.len(), 3, "the earlier map is unchanged");
     sim.shutdown().await;
 }
+
+/// Issue 12: a domain turned off in Dokploy (`enabled: false` in overview.domains) does not
+/// count as present; one whose flag is absent (older servers) does.
+#[test]
+fn a_disabled_domain_is_not_present() {
+    use launchplane_providers::{DomainSummary, OrgSnapshot, ServiceCategory, ServiceSummary};
+    let domain = |host: &str, enabled: Option<bool>| DomainSummary {
+        domain_id: host.into(),
+        host: host.into(),
+        path: None,
+        port: None,
+        https: false,
+        certificate_type: None,
+        enabled,
+        domain_type: None,
+        service_owner_id: Some("app-1".into()),
+        service_owner_type: None,
+        service_name: None,
+        project_id: None,
+        environment_id: None,
+        environment_name: None,
+    };
+    let org = OrgSnapshot {
+        services: vec![ServiceSummary {
+            id: "app-1".into(),
+            category: ServiceCategory::Application,
+            name: Some("web".into()),
+            app_name: None,
+            status: None,
+            last_deploy_at: None,
+            created_at: None,
+            project_id: None,
+            project_name: None,
+            environment_id: None,
+            environment_name: None,
+            server_id: None,
+        }],
+        domains: vec![
+            domain("on.test", Some(true)),
+            domain("off.test", Some(false)),
+            domain("unknown.test", None),
+        ],
+        ..OrgSnapshot::default()
+    };
+    let observed = observed_targets(&org);
+    let hosts: Vec<&str> = observed[0].domains.iter().map(String::as_str).collect();
+    assert_eq!(hosts, vec!["on.test", "unknown.test"]);
+}
