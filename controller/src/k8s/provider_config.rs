@@ -9,7 +9,7 @@ use super::registry::{Fingerprint, PollerSlot, ProviderView};
 use crate::error_policy::{RetryClass, jittered};
 use crate::metrics::MetricsObserver;
 use crate::observe::poller::{PollSettings, Poller, TrackedTarget, poll_settings};
-use crate::reconcile::provider_config::{CredentialProblem, reconcile as compute};
+use crate::reconcile::provider_config::{CredentialProblem, KeySource, reconcile as compute};
 use crate::reconcile::provider_target::ClaimIndex;
 use crate::reconcile::provider_target::tracked_target;
 use jiff::SignedDuration;
@@ -57,7 +57,10 @@ pub async fn reconcile(config: Arc<ProviderConfig>, ctx: Arc<Context>) -> Result
                 .failures
                 .delay(&ctx.backoff, RetryClass::Transient, &key)
                 .unwrap_or(ctx.backoff.max);
-            (compute(&config, Err(&problem), targets.len(), now), delay)
+            (
+                compute(&config, Err(&problem), &KeySource::Secret, targets.len(), now),
+                delay,
+            )
         }
         Ok(slot) => {
             let mut slot = slot.lock().await;
@@ -83,7 +86,13 @@ pub async fn reconcile(config: Arc<ProviderConfig>, ctx: Arc<Context>) -> Result
                 .map(|at| at.duration_since(now).unsigned_abs())
                 .unwrap_or_default();
             (
-                compute(&config, Ok(slot.poller.snapshot()), targets.len(), now),
+                compute(
+                    &config,
+                    Ok(slot.poller.snapshot()),
+                    &KeySource::Secret,
+                    targets.len(),
+                    now,
+                ),
                 delay,
             )
         }

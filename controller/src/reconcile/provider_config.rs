@@ -18,12 +18,34 @@ pub struct CredentialProblem {
     pub message: String,
 }
 
+/// Where the API key in use came from, so a refusal names the place a person fixes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum KeySource {
+    /// `spec.apiKeySecretRef` (the cluster, and standalone without the variable).
+    Secret,
+    /// A standalone environment variable such as `LAUNCHPLANE_API_KEY_DOKPLOY_MAIN`.
+    Variable(String),
+}
+
+impl KeySource {
+    fn describe(&self, config: &ProviderConfig) -> String {
+        match self {
+            KeySource::Secret => format!(
+                "Secret {} (key {})",
+                config.spec.api_key_secret_ref.name, config.spec.api_key_secret_ref.key
+            ),
+            KeySource::Variable(name) => format!("the environment variable {name}"),
+        }
+    }
+}
+
 /// Compute a ProviderConfig's status. `credentials` is the outcome of resolving the API key
 /// Secret; when it failed there is no snapshot worth reading and the resource is Stalled until
 /// the user fixes the reference.
 pub fn reconcile(
     config: &ProviderConfig,
     credentials: Result<&Snapshot, &CredentialProblem>,
+    key_source: &KeySource,
     target_count: usize,
     now: Timestamp,
 ) -> Outcome<ProviderConfigStatus> {
@@ -88,8 +110,8 @@ pub fn reconcile(
             (
                 Verdict::Mismatch,
                 format!(
-                    "Dokploy refused the API key from Secret {} (key {}): {detail}; put a valid key in it",
-                    config.spec.api_key_secret_ref.name, config.spec.api_key_secret_ref.key
+                    "Dokploy refused the API key from {}: {detail}; put a valid key there",
+                    key_source.describe(config)
                 ),
             ),
         ),

@@ -122,13 +122,15 @@ impl Engine {
                 &config.metadata.name,
                 "ProviderConfig",
             );
+            let source = self.key_source(&config);
             let outcome = match self.poll(&key, &config, inputs, &tracked, now).await {
                 Ok((snapshot, settings)) => {
-                    let outcome = provider_config::reconcile(&config, Ok(&snapshot), mine.len(), now);
+                    let outcome =
+                        provider_config::reconcile(&config, Ok(&snapshot), &source, mine.len(), now);
                     snapshots.insert(key.clone(), (snapshot, settings));
                     outcome
                 }
-                Err(problem) => provider_config::reconcile(&config, Err(&problem), mine.len(), now),
+                Err(problem) => provider_config::reconcile(&config, Err(&problem), &source, mine.len(), now),
             };
             let status = outcome.status;
             let (reason, message) = summary(&status.conditions, status.verdict);
@@ -263,6 +265,16 @@ impl Engine {
         slot.poller.set_settings(settings);
         let snapshot = slot.poller.poll(tracked, now).await.clone();
         Ok((snapshot, settings))
+    }
+
+    /// Where [`Self::api_key`] takes `config`'s key from: the variable wins when it is set.
+    fn key_source(&self, config: &ProviderConfig) -> provider_config::KeySource {
+        let variable = api_key_variable(config.metadata.name.as_deref().unwrap_or_default());
+        if (self.env)(&variable).is_some_and(|k| !k.is_empty()) {
+            provider_config::KeySource::Variable(variable)
+        } else {
+            provider_config::KeySource::Secret
+        }
     }
 
     fn api_key(&self, config: &ProviderConfig, inputs: &Inputs) -> Result<String, CredentialProblem> {

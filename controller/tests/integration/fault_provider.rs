@@ -17,7 +17,7 @@ use fault_support::*;
 use jiff::{SignedDuration, Timestamp};
 use launchplane::error_policy::BackoffPolicy;
 use launchplane::observe::poller::{PollSettings, Poller, Snapshot, TrackedTarget};
-use launchplane::reconcile::provider_config::reconcile as config_core;
+use launchplane::reconcile::provider_config::{KeySource, reconcile as config_core};
 use launchplane::reconcile::provider_target::{claims_against, reconcile as target_core};
 use launchplane_api::Verdict;
 use launchplane_api::conditions::{find, types};
@@ -235,7 +235,7 @@ async fn timeouts_are_unreachable_and_never_a_stale_match() {
         assert_eq!(verdict, Verdict::Unverifiable);
         assert_eq!(reason, "ProviderUnreachable");
     }
-    let status = config_core(&config, Ok(&failed), targets.len(), t1).status;
+    let status = config_core(&config, Ok(&failed), &KeySource::Secret, targets.len(), t1).status;
     assert_eq!(status.verdict, Some(Verdict::Unverifiable));
     assert_eq!(status.reachable, Some(false));
     let reachable = find(&status.conditions, types::PROVIDER_REACHABLE).unwrap();

@@ -43,7 +43,7 @@ fn condition<'a>(
 
 #[test]
 fn a_healthy_provider_is_reachable_authenticated_and_versioned() {
-    let s = reconcile(&config(), Ok(&snapshot(None)), 3, t(6)).status;
+    let s = reconcile(&config(), Ok(&snapshot(None)), &KeySource::Secret, 3, t(6)).status;
     assert_eq!(s.verdict, Some(Verdict::Matched));
     assert_eq!(s.reachable, Some(true));
     assert_eq!(s.authenticated, Some(true));
@@ -61,6 +61,7 @@ fn a_refused_key_names_the_secret_but_never_its_value() {
             ProviderFailure::Unauthorized,
             "settings.getDokployVersion: unauthorized",
         )))),
+        &KeySource::Secret,
         0,
         t(6),
     )
@@ -79,7 +80,14 @@ fn throttling_and_outages_are_unverifiable() {
         (ProviderFailure::Unreachable, Some(false)),
         (ProviderFailure::Other, Some(true)),
     ] {
-        let s = reconcile(&config(), Ok(&snapshot(Some((failure, "x")))), 0, t(6)).status;
+        let s = reconcile(
+            &config(),
+            Ok(&snapshot(Some((failure, "x")))),
+            &KeySource::Secret,
+            0,
+            t(6),
+        )
+        .status;
         assert_eq!(s.verdict, Some(Verdict::Unverifiable), "{failure:?}");
         assert_eq!(s.reachable, reachable, "{failure:?}");
         assert_eq!(condition(&s, types::PROVIDER_REACHABLE).status, "Unknown");
@@ -92,9 +100,36 @@ fn a_missing_secret_stalls_with_a_message_naming_it() {
         reason: "SecretNotFound",
         message: "Secret shop/dokploy-api not found; create it with key apiKey".into(),
     };
-    let s = reconcile(&config(), Err(&problem), 0, t(6)).status;
+    let s = reconcile(&config(), Err(&problem), &KeySource::Secret, 0, t(6)).status;
     let stalled = condition(&s, types::STALLED);
     assert_eq!(stalled.status, "True");
     assert_eq!(stalled.reason, "SecretNotFound");
     assert_eq!(condition(&s, types::READY).status, "Unknown");
+}
+
+/// Issue 12: a refused key names where it came from — the Secret, or the standalone variable.
+#[test]
+fn a_refused_key_names_where_it_came_from() {
+    let refused = snapshot(Some((ProviderFailure::Unauthorized, "401")));
+    let from_secret = reconcile(&config(), Ok(&refused), &KeySource::Secret, 0, t(6)).status;
+    let variable = KeySource::Variable("LAUNCHPLANE_API_KEY_DOKPLOY_MAIN".into());
+    let from_env = reconcile(&config(), Ok(&refused), &variable, 0, t(6)).status;
+    let message = |s: &launchplane_api::resources::ProviderConfigStatus| {
+        s.conditions
+            .iter()
+            .map(|c| c.message.clone())
+            .collect::<Vec<_>>()
+            .join(" | ")
+    };
+    assert!(
+        message(&from_secret).contains("from Secret"),
+        "{}",
+        message(&from_secret)
+    );
+    let env = message(&from_env);
+    assert!(
+        env.contains("the environment variable LAUNCHPLANE_API_KEY_DOKPLOY_MAIN"),
+        "{env}"
+    );
+    assert!(!env.contains("Secret"), "{env}");
 }
