@@ -257,3 +257,51 @@ mod quoting_tests {
         assert_eq!(quoted("spec.url", "https://host/a@b"), "\"https://host/a@b\"");
     }
 }
+
+/// A DNS-1123 label, as the API server requires of a namespace: 1-63 lowercase letters, digits
+/// and `-`, starting and ending with a letter or digit.
+pub fn is_dns1123_label(value: &str) -> bool {
+    let bytes = value.as_bytes();
+    (1..=63).contains(&bytes.len())
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
+        && bytes.first().is_some_and(u8::is_ascii_alphanumeric)
+        && bytes.last().is_some_and(u8::is_ascii_alphanumeric)
+}
+
+/// A DNS-1123 subdomain, as the API server requires of most object names: at most 253
+/// characters, dot-separated DNS-1123 labels.
+pub fn is_dns1123_subdomain(value: &str) -> bool {
+    value.len() <= 253 && value.split('.').all(is_dns1123_label)
+}
+
+#[cfg(test)]
+mod dns_tests {
+    use super::*;
+
+    #[test]
+    fn names_and_namespaces_follow_the_api_servers_rules() {
+        for good in ["shop", "shop-pr-42", "a", "a.b-c", "0x"] {
+            assert!(is_dns1123_subdomain(good), "{good}");
+        }
+        let long = "a".repeat(300);
+        for bad in [
+            "",
+            "Shop",
+            "a/b",
+            "../../../x",
+            "-a",
+            "a-",
+            "a..b",
+            ".a",
+            long.as_str(),
+        ] {
+            assert!(!is_dns1123_subdomain(bad), "{bad}");
+        }
+        assert!(is_dns1123_label("shop-testing"));
+        for bad in ["a.b", "../x", "Shop", &"a".repeat(64)] {
+            assert!(!is_dns1123_label(bad), "{bad}");
+        }
+    }
+}

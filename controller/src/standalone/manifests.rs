@@ -189,6 +189,33 @@ pub fn parse_file(file: &Path, text: &str, out: &mut Vec<Manifest>, errors: &mut
             .and_then(Value::as_str)
             .unwrap_or("default")
             .to_string();
+        // What the API server would refuse, refused here too: the names also become paths in
+        // the state folder, so `../x` must never get that far.
+        let resource = Some(format!("{kind}/{namespace}/{name}"));
+        if !launchplane_api::validation::is_dns1123_label(&namespace) {
+            errors.push(ManifestError {
+                resource: resource.clone(),
+                ..err(
+                    Some("metadata.namespace"),
+                    "must be a DNS-1123 label: 1-63 lowercase letters, digits and '-', starting and \
+                     ending with a letter or digit"
+                        .into(),
+                )
+            });
+            continue;
+        }
+        if !launchplane_api::validation::is_dns1123_subdomain(name) {
+            errors.push(ManifestError {
+                resource,
+                ..err(
+                    Some("metadata.name"),
+                    "must be a DNS-1123 subdomain: at most 253 lowercase letters, digits, '-' and '.', \
+                     starting and ending with a letter or digit"
+                        .into(),
+                )
+            });
+            continue;
+        }
         out.push(Manifest {
             file: file.to_path_buf(),
             document,
@@ -257,6 +284,29 @@ mod tests {
             "{}",
             e[2]
         );
+    }
+
+    /// Issue 12, D9: names and namespaces the API server would refuse are refused at load,
+    /// before any of them can become a path in the state folder.
+    #[test]
+    fn names_and_namespaces_the_api_server_would_refuse_are_refused() {
+        let long = "a".repeat(300);
+        let cases = [
+            ("name: a, namespace: ../../../x", "metadata.namespace"),
+            ("name: Shop", "metadata.name"),
+            ("name: a/b", "metadata.name"),
+            ("name: '../x'", "metadata.name"),
+        ];
+        for (meta, field) in cases {
+            let (docs, errors) = parse(&format!("apiVersion: v1\nkind: Lane\nmetadata: {{{meta}}}\n"));
+            assert!(docs.is_empty(), "{meta}");
+            assert_eq!(errors.len(), 1, "{meta}: {errors:?}");
+            assert_eq!(errors[0].field.as_deref(), Some(field), "{meta}");
+        }
+        let (docs, errors) = parse(&format!(
+            "apiVersion: v1\nkind: Lane\nmetadata: {{name: {long}}}\n"
+        ));
+        assert!(docs.is_empty() && errors.len() == 1);
     }
 
     #[test]
