@@ -15,16 +15,10 @@ pub const MARKER_KEY: &str = "launchplane.dev/owner=";
 /// Stands for "no uid" (standalone objects have none; the instance id is per state folder).
 pub const NO_UID: &str = "-";
 
-/// Whether `id` can name a controller instance in a marker: 1-63 characters of lowercase
-/// letters, digits and `-`, starting and ending with a letter or digit.
+/// Whether `id` can name a controller instance in a marker: a DNS-1123 label (1-63 lowercase
+/// letters, digits and `-`, starting and ending with a letter or digit), so it never holds `/`.
 pub fn valid_instance_id(id: &str) -> bool {
-    let bytes = id.as_bytes();
-    (1..=63).contains(&bytes.len())
-        && bytes
-            .iter()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
-        && bytes.first().is_some_and(u8::is_ascii_alphanumeric)
-        && bytes.last().is_some_and(u8::is_ascii_alphanumeric)
+    crate::validation::is_dns1123_label(id)
 }
 
 /// Who owns a Dokploy object: this controller instance and one Kubernetes-style object.
