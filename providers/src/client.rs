@@ -527,6 +527,17 @@ impl DokployClient {
         Ok(change)
     }
 
+    /// `application.update {applicationId, description}`: replace the application's
+    /// description (only that column changes). Sent once, never retried.
+    pub async fn set_description(&self, application_id: &str, description: &str) -> Result<()> {
+        let op = Op::ApplicationUpdateDescription {
+            application_id: application_id.to_owned(),
+            description: description.to_owned(),
+        };
+        require(op.route(), "application id", application_id)?;
+        self.call(&op).await.map(drop)
+    }
+
     /// `application.saveDockerProvider` with all five keys (null credentials for public images).
     /// Side effect in Dokploy: `sourceType` becomes `docker`, status `idle`; deploy to apply.
     pub async fn set_image(

@@ -49,6 +49,12 @@ pub enum Op {
         compose_id: String,
         env: SecretString,
     },
+    /// `application.update {applicationId, description}`: only the description column changes.
+    /// Launchplane's ownership marker lives there (`launchplane_api::ownership`).
+    ApplicationUpdateDescription {
+        application_id: String,
+        description: String,
+    },
     ApplicationSaveDockerProvider {
         application_id: String,
         docker_image: String,
@@ -146,7 +152,9 @@ impl Op {
             Self::DokployVersion => "settings.getDokployVersion",
             Self::ApplicationOne { .. } => "application.one",
             Self::ComposeOne { .. } => "compose.one",
-            Self::ApplicationUpdateEnv { .. } => "application.update",
+            Self::ApplicationUpdateEnv { .. } | Self::ApplicationUpdateDescription { .. } => {
+                "application.update"
+            }
             Self::ComposeUpdateEnv { .. } | Self::ComposeUpdateFile { .. } => "compose.update",
             Self::ApplicationSaveDockerProvider { .. } => "application.saveDockerProvider",
             Self::ApplicationDeploy { .. } => "application.deploy",
@@ -172,6 +180,7 @@ impl Op {
             | Self::DeploymentAll { .. }
             | Self::DeploymentAllByCompose { .. } => Method::Get,
             Self::ApplicationUpdateEnv { .. }
+            | Self::ApplicationUpdateDescription { .. }
             | Self::ComposeUpdateEnv { .. }
             | Self::ApplicationSaveDockerProvider { .. }
             | Self::ComposeUpdateFile { .. }
@@ -205,6 +214,10 @@ impl Op {
             Self::ComposeUpdateEnv { compose_id, env } => {
                 body(json!({ "composeId": compose_id, "env": env.expose() }))
             }
+            Self::ApplicationUpdateDescription {
+                application_id,
+                description,
+            } => body(json!({ "applicationId": application_id, "description": description })),
             // All five keys are required; null credentials mean a public image.
             Self::ApplicationSaveDockerProvider {
                 application_id,
@@ -327,6 +340,10 @@ impl Op {
                 compose_id: id(),
                 env: SecretString::new("A=1"),
             },
+            Op::ApplicationUpdateDescription {
+                application_id: id(),
+                description: "made by hand\nlaunchplane.dev/owner=i/ns/Lane/web/-".into(),
+            },
             Op::ApplicationSaveDockerProvider {
                 application_id: id(),
                 docker_image: "nginx:1".into(),
@@ -436,6 +453,20 @@ mod tests {
     fn examples_cover_every_route() {
         let routes: BTreeSet<_> = Op::examples().iter().map(Op::route).collect();
         assert_eq!(routes.len(), 17, "{routes:?}");
+    }
+
+    #[test]
+    fn a_description_update_sends_only_the_id_and_the_description() {
+        let op = Op::ApplicationUpdateDescription {
+            application_id: "a".into(),
+            description: "text\nlaunchplane.dev/owner=i/ns/Lane/web/-".into(),
+        };
+        assert_eq!(op.route(), "application.update");
+        assert_eq!(op.method(), Method::Post);
+        assert_eq!(
+            op.build().body.unwrap_or_default(),
+            json!({"applicationId": "a", "description": "text\nlaunchplane.dev/owner=i/ns/Lane/web/-"})
+        );
     }
 
     #[test]

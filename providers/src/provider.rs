@@ -43,6 +43,14 @@ pub trait Provider: Send + Sync {
         remove: BTreeSet<String>,
     ) -> BoxFuture<'a, Result<EnvChange>>;
 
+    /// Replace an application's description (where Launchplane's ownership marker lives),
+    /// changing nothing else.
+    fn set_description<'a>(
+        &'a self,
+        application_id: &'a str,
+        description: &'a str,
+    ) -> BoxFuture<'a, Result<()>>;
+
     /// Point an application at an image (and registry credentials, or none for public images).
     fn set_image<'a>(
         &'a self,
@@ -127,6 +135,14 @@ impl Provider for DokployClient {
         remove: BTreeSet<String>,
     ) -> BoxFuture<'a, Result<EnvChange>> {
         Box::pin(DokployClient::merge_env(self, category, id, set, remove))
+    }
+
+    fn set_description<'a>(
+        &'a self,
+        application_id: &'a str,
+        description: &'a str,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(DokployClient::set_description(self, application_id, description))
     }
 
     fn set_image<'a>(

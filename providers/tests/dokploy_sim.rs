@@ -267,6 +267,33 @@ async fn set_image_public_and_private() {
 }
 
 #[tokio::test]
+async fn set_description_changes_only_the_description() {
+    let sim = sim().await;
+    let s = seed(&sim).await;
+    let c = client(&sim);
+    let before = c
+        .target_detail(TargetCategory::Application, &s.app)
+        .await
+        .unwrap();
+    let description = "made by hand\nlaunchplane.dev/owner=i/ns/Lane/web/-";
+    c.set_description(&s.app, description).await.unwrap();
+    assert_eq!(sim.call_count("application.update"), 1);
+    let after = c
+        .target_detail(TargetCategory::Application, &s.app)
+        .await
+        .unwrap();
+    assert_eq!(after.description.as_deref(), Some(description));
+    assert_eq!(after.image, before.image);
+    assert_eq!(after.env, before.env);
+    assert_eq!(after.source_type, before.source_type);
+    // Dokploy answers an unknown application with 400 "Error updating application".
+    assert!(matches!(
+        c.set_description("doesNotExist123", "x").await,
+        Err(ProviderError::BadRequest { .. })
+    ));
+}
+
+#[tokio::test]
 async fn update_compose_file() {
     let sim = sim().await;
     let s = seed(&sim).await;
