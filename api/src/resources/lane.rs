@@ -87,6 +87,13 @@ pub struct LaneSpec {
     /// status continue). Default false.
     #[serde(default)]
     pub suspend: bool,
+    /// Whether the lane may take over a `Manage` target whose Dokploy application builds from
+    /// source (sourceType git, github, gitlab, bitbucket, gitea or drop). Deploying an
+    /// Artifact switches such an application to sourceType `docker` for good, and its build
+    /// settings stop being used. Default false: the lane refuses (Stalled,
+    /// `TargetSourceNotDocker`) and changes nothing on it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub allow_source_conversion: bool,
     /// How many DeploymentRecords of this lane are kept. Default 10, 1-100.
     #[serde(default = "default_history_limit")]
     #[schemars(range(min = 1, max = 100))]
@@ -110,6 +117,7 @@ impl Default for LaneSpec {
             drift_policy: DriftPolicy::default(),
             promotion: None,
             suspend: false,
+            allow_source_conversion: false,
             history_limit: default_history_limit(),
         }
     }
