@@ -117,6 +117,9 @@ impl RecordStore for MemoryStore {
     }
 }
 
+/// The controller instance the benchmark's lanes mark their targets as.
+const INSTANCE: &str = "bench";
+
 pub fn product() -> Product {
     let mut p = Product::new(
         "shop",
@@ -240,6 +243,8 @@ pub async fn drive_all(
                     desired_env: Ok(env.clone()),
                     identity: h.identity.take(),
                     polled,
+                    instance: INSTANCE,
+                    rivals: Vec::new(),
                 };
                 let report = drive(
                     &world,
@@ -389,6 +394,8 @@ pub async fn plans_per_second(
                     identity: h.identity.as_ref(),
                     health: &[],
                     settings: &settings,
+                    instance: INSTANCE,
+                    rivals: &[],
                 },
                 now,
             );

@@ -61,6 +61,12 @@ pub struct LaneWorld<'a> {
     /// What the shared poller of the target's ProviderConfig read; `None` makes the driver
     /// read the target itself every time.
     pub polled: Option<PolledFacts>,
+    /// This controller instance, as ownership markers name it (the cluster's `--instance-id`,
+    /// the standalone state folder's id).
+    pub instance: &'a str,
+    /// The other Lanes of the namespace naming the same ProviderTarget
+    /// ([`lane::rival_lanes`]).
+    pub rivals: Vec<String>,
 }
 
 /// The facts the shared poller read of every tracked target of one ProviderConfig, and how
@@ -181,6 +187,8 @@ async fn drive_inner(
                 identity: identity.as_ref(),
                 health: &health,
                 settings,
+                instance: world.instance,
+                rivals: &world.rivals,
             },
             now,
         );
@@ -209,7 +217,7 @@ async fn drive_inner(
         let result = perform(&step, &records, world, executor, store, settings, clock).await;
         mutated |= matches!(
             step,
-            Step::SetImage { .. } | Step::MergeEnv { .. } | Step::Deploy { .. }
+            Step::MarkTarget { .. } | Step::SetImage { .. } | Step::MergeEnv { .. } | Step::Deploy { .. }
         );
         steps.push(step.name());
         match result {
@@ -256,7 +264,7 @@ pub fn polled_facts(
 }
 
 /// The latest moment the target may have been changed for `record`: `None` while it is
-/// Pending (its SetImage / MergeEnv / Deploy steps are under way). The controller's own
+/// Pending (its MarkTarget / SetImage / MergeEnv / Deploy steps are under way). The controller's own
 /// mutations all come before the deploy starts, so a record past Pending counts from its
 /// deploy's start, or, when it failed before deploying, from when it failed. A deploy
 /// recorded by someone else (evidence) counts from when it finished.
@@ -331,6 +339,20 @@ async fn perform(
         Step::CreateRecord(rec) => {
             store.create(rec).await?;
             Ok(None)
+        }
+        Step::MarkTarget {
+            record: name,
+            target,
+            description,
+        } => {
+            let exec = executor.ok_or_else(|| no_provider("MarkTarget"))?;
+            match exec.set_description(target, description).await {
+                Ok(()) => Ok(None),
+                Err(e) => {
+                    refused_fails_record(store, find(records, name)?, &namespace, "MarkTarget", e, clock)
+                        .await
+                }
+            }
         }
         Step::SetImage {
             record: name,

@@ -46,13 +46,22 @@ impl Executor {
         Executor { provider }
     }
 
-    /// Read the target's image and env (the env stays a secret).
+    /// Read the target's image, env (it stays a secret), description and source type.
     pub async fn read_target(&self, target: &TargetRef) -> Result<TargetFacts, ExecError> {
         let detail = self.provider.target_detail(target.category, &target.id).await?;
-        Ok(TargetFacts {
-            image: detail.image,
-            env: detail.env.unwrap_or_default(),
-        })
+        Ok(TargetFacts::from(detail))
+    }
+
+    /// Replace the application's description (to carry the lane's ownership marker).
+    pub async fn set_description(&self, target: &TargetRef, description: &str) -> Result<(), ExecError> {
+        if target.category != launchplane_providers::TargetCategory::Application {
+            return Err(ExecError::Refused(format!(
+                "{} is not a Dokploy application; only applications are marked",
+                target.id
+            )));
+        }
+        self.provider.set_description(&target.id, description).await?;
+        Ok(())
     }
 
     pub async fn set_image(&self, target: &TargetRef, image: &str) -> Result<(), ExecError> {

@@ -35,6 +35,9 @@ pub struct Context {
     pub clock: Arc<dyn Clock>,
     /// The stores and triggers of the Lane, Artifact and DeploymentRecord controllers.
     pub lanes: super::lane::LaneStores,
+    /// This controller instance, as the ownership markers it writes in Dokploy name it
+    /// (`--instance-id`). The one copy every controller of this process reads.
+    pub instance_id: String,
 }
 
 impl Context {
@@ -67,7 +70,14 @@ impl Context {
             backoff: BackoffPolicy::default(),
             clock,
             lanes: super::lane::LaneStores::default(),
+            instance_id: crate::preview::DEFAULT_INSTANCE.into(),
         }
+    }
+
+    /// With this controller instance's id (see [`Context::instance_id`]).
+    pub fn with_instance_id(mut self, instance_id: impl Into<String>) -> Self {
+        self.instance_id = instance_id.into();
+        self
     }
 
     /// With the lane controllers' stores (see `k8s::lane::wiring`).

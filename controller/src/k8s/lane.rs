@@ -3,7 +3,8 @@
 //! standalone mode runs to completion), keep the lane's RuntimeIdentity child, write status.
 //!
 //! ```text
-//!  stores: Product, ProviderTarget (status), Artifact, DeploymentRecord, RuntimeIdentity
+//!  stores: Product, ProviderTarget (status), Artifact, DeploymentRecord, RuntimeIdentity,
+//!          Lane (the other lanes naming the same target)
 //!  API:    Secrets / ConfigMaps of spec.env (get; values never logged), the lane's records
 //!          (list by label: fresh, never a lagging cache)
 //!  registry: the provider client of the ProviderTarget's ProviderConfig
@@ -108,6 +109,8 @@ pub async fn reconcile(lane: Arc<Lane>, ctx: Arc<Context>) -> Result<Action> {
     stores.artifacts.synced().await;
     stores.records.synced().await;
     stores.identities.synced().await;
+    // Before the lane store has listed, a lane sharing this lane's target would go unseen.
+    stores.lanes.synced().await;
     ctx.targets.synced().await;
 
     let spec = &lane.spec;
@@ -148,6 +151,8 @@ pub async fn reconcile(lane: Arc<Lane>, ctx: Arc<Context>) -> Result<Action> {
         .iter()
         .map(|r| r.as_ref().clone())
         .collect();
+    let lanes = stores.lanes.state();
+    let rivals = crate::reconcile::lane::rival_lanes(&lane, lanes.iter().map(|l| &**l));
     let store = KubeRecordStore::new(ctx.client.clone(), &lane, evidence);
     let world = LaneWorld {
         lane: &lane,
@@ -158,6 +163,8 @@ pub async fn reconcile(lane: Arc<Lane>, ctx: Arc<Context>) -> Result<Action> {
         desired_env,
         identity: identity.clone(),
         polled,
+        instance: &ctx.instance_id,
+        rivals,
     };
     let limits = DriveLimits {
         max_steps: 1,

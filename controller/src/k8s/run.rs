@@ -121,7 +121,13 @@ pub async fn run(
             trigger,
             Arc::new(SystemClock),
         )
-        .with_lanes(lane_stores),
+        .with_lanes(lane_stores)
+        .with_instance_id(
+            options
+                .instance_id
+                .clone()
+                .unwrap_or_else(|| crate::preview::DEFAULT_INSTANCE.into()),
+        ),
     );
 
     let config_loop = provider_configs(
@@ -149,10 +155,7 @@ pub async fn run(
         ctx.clone(),
         crate::preview::PreviewSettings {
             probe_via: options.preview_probe_via.clone(),
-            instance: options
-                .instance_id
-                .clone()
-                .unwrap_or_else(|| crate::preview::DEFAULT_INSTANCE.into()),
+            instance: ctx.instance_id.clone(),
             ..crate::preview::PreviewSettings::default()
         },
         shutdown.clone(),

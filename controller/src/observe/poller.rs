@@ -257,10 +257,7 @@ impl Poller {
                     };
                     let entry = detail_entry(&detail, listed, now);
                     self.details.insert(key.clone(), entry);
-                    let facts = TargetFacts {
-                        image: detail.image,
-                        env: detail.env.unwrap_or_default(),
-                    };
+                    let facts = TargetFacts::from(detail);
                     read.push((
                         key,
                         Some(ReadFacts {

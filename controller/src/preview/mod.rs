@@ -422,6 +422,15 @@ pub async fn reconcile(
     if let Err(e) = crate::reconcile::artifact::check(&artifact.spec) {
         return stalled(preview, &status, "ArtifactNotPinned", e, now);
     }
+    if let Err(e) = crate::reconcile::artifact::check_repository(artifact, product) {
+        return stalled(
+            preview,
+            &status,
+            crate::reconcile::artifact::REPOSITORY_MISMATCH,
+            e,
+            now,
+        );
+    }
     let Some(provider) = provider else {
         let mut report = stalled(
             preview,

@@ -4,7 +4,7 @@
 use super::Outcome;
 use jiff::Timestamp;
 use launchplane_api::conditions::{self, Aspect, Progress, reasons, types};
-use launchplane_api::resources::{Artifact, ArtifactSpec, ArtifactStatus, ArtifactUser, Lane};
+use launchplane_api::resources::{Artifact, ArtifactSpec, ArtifactStatus, ArtifactUser, Lane, Product};
 use launchplane_api::verdict::Verdict;
 
 fn is_hex(text: &str, len: usize) -> bool {
@@ -36,6 +36,29 @@ pub fn check(spec: &ArtifactSpec) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+/// The reason both Lanes and Previews give for refusing an Artifact of another product's image.
+pub const REPOSITORY_MISMATCH: &str = "ArtifactRepositoryMismatch";
+
+/// Whether `artifact` is an image of `product`: its `spec.image.repository` is exactly the
+/// Product's `spec.imageRepository`. An artifact of any other repository is never deployed
+/// for the product, whoever built it (compared as written: no registry defaults are
+/// assumed, so `nginx` and `docker.io/library/nginx` differ).
+pub fn check_repository(artifact: &Artifact, product: &Product) -> Result<(), String> {
+    let theirs = &artifact.spec.image.repository;
+    let ours = &product.spec.image_repository;
+    if theirs == ours {
+        return Ok(());
+    }
+    Err(format!(
+        "Artifact {} is an image of {theirs:?}, but Product {} deploys images of {ours:?} \
+         (spec.imageRepository); nothing of another repository is deployed. Reference an Artifact \
+         built from {ours:?}, or correct the Product's spec.imageRepository if it is the one that \
+         is wrong",
+        artifact.metadata.name.as_deref().unwrap_or_default(),
+        product.metadata.name.as_deref().unwrap_or_default(),
+    ))
 }
 
 /// Compute an Artifact's status from its manifest and the lanes of its namespace.
@@ -199,6 +222,32 @@ mod tests {
             assert_eq!(out.status.verdict, Some(Verdict::Mismatch));
             let stalled = conditions::find(&out.status.conditions, types::STALLED).unwrap();
             assert_eq!(stalled.status, "True");
+        }
+    }
+
+    #[test]
+    fn only_an_image_of_the_products_repository_may_be_deployed() {
+        let mut product = launchplane_api::resources::Product::new(
+            "shop",
+            launchplane_api::resources::ProductSpec {
+                image_repository: "ghcr.io/acme/shop".into(),
+                ..Default::default()
+            },
+        );
+        assert_eq!(check_repository(&good(), &product), Ok(()));
+        for other in [
+            "ghcr.io/evil/shop",
+            "ghcr.io/acme/shop-admin",
+            "",
+            "GHCR.IO/acme/shop",
+        ] {
+            product.spec.image_repository = other.into();
+            let err = check_repository(&good(), &product).unwrap_err();
+            assert!(
+                err.contains("\"ghcr.io/acme/shop\"") && err.contains(&format!("{other:?}")),
+                "{other}: {err}"
+            );
+            assert!(err.contains("spec.imageRepository"), "{err}");
         }
     }
 

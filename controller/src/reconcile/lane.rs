@@ -6,9 +6,13 @@
 //! any two steps resumes at the right one:
 //!
 //! 1. resolve the Product (driver `generic-web` only), the ProviderTarget (Matched and
-//!    `Manage`, else the lane does not mutate and says why) and the Artifact (missing, or not
-//!    pinned to a digest and an exact commit: fail closed before any provider call);
-//! 2. a controller record in flight is continued: Pending → [`Step::SetImage`] /
+//!    `Manage`, else the lane does not mutate and says why; for a `Manage` target also: not
+//!    marked by another owner, docker-sourced unless `spec.allowSourceConversion`, named by
+//!    no other Lane of the namespace, see [`claim`]) and the Artifact (missing, not pinned to
+//!    a digest and an exact commit, or not an image of the Product's `imageRepository`: fail
+//!    closed before any provider call);
+//! 2. a controller record in flight is continued: Pending → [`Step::MarkTarget`] (an
+//!    unmarked target first gets this lane's ownership marker) / [`Step::SetImage`] /
 //!    [`Step::MergeEnv`] / [`Step::Deploy`] (whichever the observed target still lacks);
 //!    Deploying → [`Step::FollowDeployment`] (found by its title, the record id: a deploy is
 //!    never sent twice); Verifying → [`Step::WriteRecord`] with the verification outcome;
@@ -25,6 +29,7 @@ use super::deployment_record::{self as record, DeploySettings, LANE_LABEL};
 use super::runtime_identity;
 use super::{Outcome, artifact};
 use crate::observe::prober::{ProbeResult, ProbeTarget, Surfaces};
+pub use claim::{DOCKER_SOURCE, LANE_KIND, lane_owner, rival_lanes};
 use jiff::Timestamp;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::api::ObjectMeta;
@@ -49,12 +54,28 @@ pub const RESERVED_ENV_PREFIX: &str = "LAUNCHPLANE_";
 /// The lane's env as resolved from its values, ConfigMaps and Secrets. Values are secrets.
 pub type DesiredEnv = BTreeMap<String, SecretString>;
 
-/// What was read of the target: its image and its raw env. `Debug` redacts the env.
+/// What was read of the target: its image, its raw env, its description (where ownership
+/// markers live) and its source type. `Debug` redacts the env.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TargetFacts {
     pub image: Option<String>,
     /// The raw dotenv text; compared through the provider's env editor, never printed.
     pub env: SecretString,
+    /// The Dokploy description, as read (`None`: empty).
+    pub description: Option<String>,
+    /// The Dokploy `sourceType` (`docker`, `git`, `github`, ...); `None` when not given.
+    pub source_type: Option<String>,
+}
+
+impl From<launchplane_providers::TargetDetail> for TargetFacts {
+    fn from(detail: launchplane_providers::TargetDetail) -> Self {
+        TargetFacts {
+            image: detail.image,
+            env: detail.env.unwrap_or_default(),
+            description: detail.description,
+            source_type: detail.source_type,
+        }
+    }
 }
 
 /// One health check's outcome.
@@ -76,6 +97,13 @@ pub struct TargetRef {
 pub enum Step {
     /// Write this record (intent, phase Pending) before anything touches the provider.
     CreateRecord(Box<DeploymentRecord>),
+    /// Mark the unmarked target as the lane's: write `description` (its description as read,
+    /// with the lane's ownership marker line appended) before any other mutation.
+    MarkTarget {
+        record: String,
+        target: TargetRef,
+        description: String,
+    },
     /// Point the target at the record's image, by digest.
     SetImage {
         record: String,
@@ -119,6 +147,7 @@ impl Step {
     pub fn name(&self) -> &'static str {
         match self {
             Step::CreateRecord(_) => "CreateRecord",
+            Step::MarkTarget { .. } => "MarkTarget",
             Step::SetImage { .. } => "SetImage",
             Step::MergeEnv { .. } => "MergeEnv",
             Step::Deploy { .. } => "Deploy",
@@ -152,6 +181,10 @@ pub struct LaneInputs<'a> {
     /// The lane's health checks, run now.
     pub health: &'a [HealthResult],
     pub settings: &'a DeploySettings,
+    /// This controller instance, as ownership markers name it.
+    pub instance: &'a str,
+    /// The other Lanes of the namespace naming the same ProviderTarget ([`rival_lanes`]).
+    pub rivals: &'a [String],
 }
 
 /// What [`plan`] decided.
@@ -404,9 +437,17 @@ pub fn plan(input: &LaneInputs<'_>, now: Timestamp) -> LanePlan {
         Some(_) => {}
     }
 
-    // 2. Resolve the target: Matched and Manage, or no mutation.
+    // The target as read now.
+    let facts: Option<Result<&TargetFacts, &str>> = input
+        .facts
+        .as_ref()
+        .map(|f| f.as_ref().map(|x| *x).map_err(String::as_str));
+
+    // 2. Resolve the target: Matched and Manage, or no mutation; then whether it is the
+    //    lane's to change (marker, source type, other lanes).
     let mut target_ref: Option<TargetRef> = None;
     let mut mismatches: Vec<FieldMismatch> = Vec::new();
+    let mut mark: Option<String> = None;
     let target_aspect = match input.target {
         None => {
             let message = format!(
@@ -464,11 +505,26 @@ pub fn plan(input: &LaneInputs<'_>, now: Timestamp) -> LanePlan {
                 field: format!("target.{}", m.field),
                 ..m.clone()
             }));
-            Aspect::required(
-                types::TARGET_VERIFIED,
-                verdict,
-                format!("ProviderTarget {}: {detail}", spec.target_ref.name),
-            )
+            let claim = claim::judge(
+                lane,
+                pt,
+                target_ref.as_ref().map(|t| t.id.as_str()),
+                facts.and_then(Result::ok),
+                input.instance,
+                input.rivals,
+            );
+            blockers.extend(claim.blockers);
+            mismatches.extend(claim.mismatches);
+            mark = claim.mark;
+            let message = format!("ProviderTarget {}: {detail}", spec.target_ref.name);
+            match claim.verdict {
+                Some((worse, why)) => Aspect::required(
+                    types::TARGET_VERIFIED,
+                    Verdict::worst([verdict, worse]),
+                    format!("{why} ({message})"),
+                ),
+                None => Aspect::required(types::TARGET_VERIFIED, verdict, message),
+            }
         }
     };
 
@@ -487,7 +543,13 @@ pub fn plan(input: &LaneInputs<'_>, now: Timestamp) -> LanePlan {
             None
         }
         (Some(r), Some(a)) => match artifact::check(&a.spec) {
-            Ok(()) => Some(a),
+            Ok(()) => match input.product.map(|p| artifact::check_repository(a, p)) {
+                Some(Err(problem)) => {
+                    blockers.push(blocker(artifact::REPOSITORY_MISMATCH, problem, true));
+                    None
+                }
+                _ => Some(a),
+            },
             Err(problem) => {
                 blockers.push(blocker(
                     "ArtifactInvalid",
@@ -579,10 +641,6 @@ pub fn plan(input: &LaneInputs<'_>, now: Timestamp) -> LanePlan {
         spec.runtime_identity.required || input.product.is_some_and(|p| p.spec.runtime_identity.required);
 
     // Drift against what the reference record deployed.
-    let facts: Option<Result<&TargetFacts, &str>> = input
-        .facts
-        .as_ref()
-        .map(|f| f.as_ref().map(|x| *x).map_err(String::as_str));
     let drift_found: Option<Vec<FieldMismatch>> = match (reference, &facts) {
         (Some(r), Some(Ok(f))) => Some(drift(r, f, lane_env)),
         _ => None,
@@ -797,7 +855,13 @@ pub fn plan(input: &LaneInputs<'_>, now: Timestamp) -> LanePlan {
                         .clone()
                         .unwrap_or_default();
                     let identity = RuntimeIdentityPayload::from(&r.spec.expected_identity);
-                    step = Some(if d.iter().any(|m| m.field == "image") {
+                    step = Some(if let Some(description) = mark.clone() {
+                        Step::MarkTarget {
+                            record: rname.clone(),
+                            target: t.clone(),
+                            description,
+                        }
+                    } else if d.iter().any(|m| m.field == "image") {
                         Step::SetImage {
                             record: rname.clone(),
                             target: t.clone(),
@@ -1146,5 +1210,6 @@ pub fn new_record(
     rec
 }
 
+mod claim;
 #[cfg(test)]
 mod tests;

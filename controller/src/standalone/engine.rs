@@ -63,10 +63,23 @@ pub struct Engine {
     limits: crate::deploy::driver::DriveLimits,
     /// `Some` when previews are reconciled (`--previews`).
     previews: Option<crate::preview::PreviewSettings>,
+    /// This state folder's controller instance ([`StateDir::instance_id`]): the one copy the
+    /// ownership markers of lanes and previews are written and judged with.
+    instance: String,
 }
 
 impl Engine {
     pub fn new(prober: Prober, state: StateDir, env: Box<EnvLookup>) -> Self {
+        let instance = match state.instance_id() {
+            Ok(id) => id,
+            Err(error) => {
+                // Marks made under this id are never taken for another run's, so the worst
+                // case is an app left in place or a lane refusing its own target, never an
+                // app changed or deleted by mistake.
+                tracing::warn!(%error, "cannot keep an instance id in the state folder; using \"standalone\"");
+                "standalone".into()
+            }
+        };
         Engine {
             providers: HashMap::new(),
             prober,
@@ -75,22 +88,20 @@ impl Engine {
             deploy: lanes::standalone_deploy_settings(),
             limits: crate::deploy::driver::DriveLimits::default(),
             previews: None,
+            instance,
         }
     }
 
+    /// This state folder's controller instance, as ownership markers name it.
+    pub fn instance(&self) -> &str {
+        &self.instance
+    }
+
     /// Reconcile Previews (and sweep each Product's preview environment) with these timings.
-    /// Reconcile Previews too. Their Dokploy applications are marked with this state
-    /// folder's instance id ([`StateDir::instance_id`]), whatever `settings.instance` says.
+    /// Their Dokploy applications are marked with this state folder's instance id
+    /// ([`Engine::instance`]), whatever `settings.instance` says.
     pub fn with_previews(mut self, mut settings: crate::preview::PreviewSettings) -> Self {
-        settings.instance = match self.state.instance_id() {
-            Ok(id) => id,
-            Err(error) => {
-                // Marks made under this id are never taken for another run's, so the worst
-                // case is a preview app left in place, never one deleted by mistake.
-                tracing::warn!(%error, "cannot keep an instance id in the state folder; using \"standalone\"");
-                "standalone".into()
-            }
-        };
+        settings.instance = self.instance.clone();
         self.previews = Some(settings);
         self
     }

@@ -21,14 +21,14 @@ use launchplane::k8s::cache;
 use launchplane::k8s::lane;
 use launchplane::k8s::run;
 use launchplane_api::resources::{
-    EnvValue, Lane, LaneEnv, LaneRuntimeIdentity, LaneSpec, LocalObjectRef, Product, ProductSpec,
+    DriftPolicy, EnvValue, Lane, LaneEnv, LaneRuntimeIdentity, LaneSpec, LocalObjectRef, PreviewPolicy,
 };
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use support::{
-    NS, artifact, eventually, lane_context, managed_target, ns, shutdown_pair, sim_with_testing_app,
+    INSTANCE, NS, artifact, eventually, lane_context, managed_target, shutdown_pair, sim_with_testing_app,
 };
 
 const GROUP: &str = "/apis/launchplane.dev/v1alpha1/namespaces/shop";
@@ -160,7 +160,8 @@ async fn the_lane_loop_carries_a_lane_from_nothing_to_a_verified_deploy() {
     let (sim, app) = sim_with_testing_app().await;
     let url = sim.app_url(&app).unwrap();
 
-    let product = ns(Product::new("shop", ProductSpec::default()));
+    // Its imageRepository is the artifacts' (an artifact of another repository is refused).
+    let product = support::shop_product(PreviewPolicy::default());
     let target = managed_target("shop-testing", &app);
     let artifact = artifact("shop-a", 'a');
     let mut lane = Lane::new(
@@ -249,6 +250,12 @@ async fn the_lane_loop_carries_a_lane_from_nothing_to_a_verified_deploy() {
         .expect("the identity child was applied");
     assert_eq!(child["metadata"]["ownerReferences"][0]["kind"], "Lane");
     assert_eq!(child["spec"]["expected"]["deploymentRecordId"], id.as_str());
+    // Marked first, as this instance's (the context's id) and this lane's (its uid).
+    let description = sim.service_json(&app).unwrap()["description"].clone();
+    assert_eq!(
+        description,
+        format!("launchplane.dev/owner={INSTANCE}/{NS}/Lane/shop-testing/lane-uid-1").as_str()
+    );
 
     // Settled: later reconciles (at the poll interval) deploy nothing more.
     let calls = server.calls.lock().unwrap().len();
@@ -264,6 +271,118 @@ async fn the_lane_loop_carries_a_lane_from_nothing_to_a_verified_deploy() {
             .all(|(m, p)| *m == Method::GET || p.ends_with("/events")),
         "a settled lane only reads"
     );
+
+    stop.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(10), lane_loop)
+        .await
+        .expect("the lane loop stops on shutdown")
+        .unwrap();
+    sim.shutdown().await;
+}
+
+fn correcting_lane(name: &str, uid: &str, url: &str) -> Lane {
+    let mut lane = Lane::new(
+        name,
+        LaneSpec {
+            product_ref: LocalObjectRef::new("shop"),
+            stage: "testing".into(),
+            target_ref: LocalObjectRef::new("shop-testing"),
+            artifact_ref: Some(LocalObjectRef::new("shop-a")),
+            drift_policy: DriftPolicy::Correct,
+            runtime_identity: LaneRuntimeIdentity {
+                base_url: Some(url.into()),
+                ..Default::default()
+            },
+            ..Default::default()
+        },
+    );
+    lane.metadata.namespace = Some(NS.into());
+    lane.metadata.uid = Some(uid.into());
+    lane.metadata.generation = Some(1);
+    lane
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_lanes_on_one_target_in_the_cluster_both_stall_and_nothing_is_deployed() {
+    let (sim, app) = sim_with_testing_app().await;
+    let url = sim.app_url(&app).unwrap();
+    let lanes = [
+        correcting_lane("shop-testing", "uid-a", &url),
+        correcting_lane("shop-canary", "uid-b", &url),
+    ];
+    let server = ApiServer::default();
+    for lane in &lanes {
+        server.objects.lock().unwrap().insert(
+            format!("{GROUP}/lanes/{}", lane.metadata.name.as_deref().unwrap()),
+            serde_json::to_value(lane).unwrap(),
+        );
+    }
+    let (lane_reader, lane_writer) = cache::cache();
+    let (_lane_trigger, lane_triggered) = unbounded();
+    let ctx = lane_context(
+        server.client(),
+        None,
+        &sim,
+        managed_target("shop-testing", &app),
+        support::shop_product(PreviewPolicy::default()),
+        artifact("shop-a", 'a'),
+        lane_reader.clone(),
+    );
+    let (lane_tx, lane_events) = unbounded();
+    lane_tx.unbounded_send(Ok(watcher::Event::Init)).unwrap();
+    for lane in &lanes {
+        lane_tx
+            .unbounded_send(Ok(watcher::Event::InitApply(lane.clone())))
+            .unwrap();
+    }
+    lane_tx.unbounded_send(Ok(watcher::Event::InitDone)).unwrap();
+    *server.lane_events.lock().unwrap() = Some(lane_tx);
+    let (stop, shutdown) = shutdown_pair();
+    let lane_loop = tokio::spawn(lane::lanes(
+        run::filtered(lane_events, lane_writer),
+        lane_reader.store(),
+        lane_triggered,
+        ctx.clone(),
+        shutdown,
+    ));
+
+    let stalled_on = |name: &str| {
+        let other = if name == "shop-testing" {
+            "shop-canary"
+        } else {
+            "shop-testing"
+        };
+        server.get(&format!("{GROUP}/lanes/{name}")).is_some_and(|l| {
+            l["status"]["conditions"].as_array().is_some_and(|cs| {
+                cs.iter().any(|c| {
+                    c["type"] == "Stalled"
+                        && c["status"] == "True"
+                        && c["reason"] == "TargetSharedByLanes"
+                        && c["message"].as_str().is_some_and(|m| m.contains(other))
+                })
+            })
+        })
+    };
+    eventually(30, "both lanes report the conflict", || {
+        stalled_on("shop-testing") && stalled_on("shop-canary")
+    })
+    .await;
+    // A few more reconciles: still nothing written, nothing deployed.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(server.records().is_empty(), "no deployment record");
+    let mutations: u64 = [
+        "application.update",
+        "application.saveDockerProvider",
+        "application.deploy",
+    ]
+    .iter()
+    .map(|r| sim.call_count(r))
+    .sum();
+    assert_eq!(mutations, 0, "{:?}", sim.call_counts());
+    for name in ["shop-testing", "shop-canary"] {
+        let lane = server.get(&format!("{GROUP}/lanes/{name}")).unwrap();
+        assert_eq!(lane["status"]["verdict"], "Mismatch", "{lane}");
+    }
 
     stop.send(()).unwrap();
     tokio::time::timeout(Duration::from_secs(10), lane_loop)

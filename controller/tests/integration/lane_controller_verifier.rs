@@ -18,12 +18,12 @@ use kube::client::Body;
 use launchplane::k8s::cache::listed_cache;
 use launchplane::k8s::lane;
 use launchplane_api::resources::{
-    EnvValue, Lane, LaneEnv, LaneRuntimeIdentity, LaneSpec, LocalObjectRef, Product, ProductSpec,
+    EnvValue, Lane, LaneEnv, LaneRuntimeIdentity, LaneSpec, LocalObjectRef, PreviewPolicy,
 };
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Duration;
-use support::{NS, artifact, lane_context, managed_target, ns, sim_with_testing_app};
+use support::{NS, artifact, lane_context, managed_target, sim_with_testing_app};
 use tower_test::mock::Handle;
 
 const LANE_UID: &str = "0b1e5c9e-lane-uid";
@@ -110,7 +110,8 @@ async fn a_new_lane_writes_its_intent_record_owned_by_the_lane_before_any_provid
     let sim = Arc::new(sim);
     let url = sim.app_url(&app).unwrap();
 
-    let product = ns(Product::new("shop", ProductSpec::default()));
+    // Its imageRepository is the artifacts' (an artifact of another repository is refused).
+    let product = support::shop_product(PreviewPolicy::default());
     let target = managed_target("shop-testing", &app);
 
     let (service, mut handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();

@@ -27,7 +27,7 @@ use launchplane_providers::{DokployClient, DokployConfig, SecretString};
 use std::sync::Arc;
 use std::time::Duration;
 
-use support::{NS, artifact, deploy_settings, managed_target, shop_product, start_sim};
+use support::{INSTANCE, NS, artifact, deploy_settings, managed_target, shop_product, start_sim};
 const OLD_IMAGE: &str =
     "ghcr.io/acme/shop@sha256:1111111111111111111111111111111111111111111111111111111111111111";
 const SECRET_VALUE: &str = "s3cr3t-payment-key-7f1";
@@ -37,22 +37,26 @@ fn digest(c: char) -> String {
     format!("sha256:{}", c.to_string().repeat(64))
 }
 
-struct World {
-    sim: DokploySim,
-    app: String,
-    product: Product,
-    target: ProviderTarget,
-    lane: Lane,
-    artifacts: Vec<Artifact>,
-    identity: Option<RuntimeIdentity>,
-    state: tempfile::TempDir,
-    prober: Prober,
-    executor: Executor,
-    env: DesiredEnv,
-    external: Vec<DeploymentRecord>,
+/// One lane on the simulator's `shop-testing` application (also used by `lane_claims`).
+pub(crate) struct World {
+    pub(crate) sim: DokploySim,
+    pub(crate) app: String,
+    pub(crate) product: Product,
+    pub(crate) target: ProviderTarget,
+    pub(crate) lane: Lane,
+    pub(crate) artifacts: Vec<Artifact>,
+    pub(crate) identity: Option<RuntimeIdentity>,
+    pub(crate) state: tempfile::TempDir,
+    pub(crate) prober: Prober,
+    pub(crate) executor: Executor,
+    pub(crate) env: DesiredEnv,
+    pub(crate) external: Vec<DeploymentRecord>,
+    /// The other lanes of the namespace naming the same target.
+    pub(crate) rivals: Vec<String>,
 }
 
-async fn world(env: &str) -> World {
+/// The world with the application's env set to `env` (unmarked, docker-sourced).
+pub(crate) async fn world(env: &str) -> World {
     let sim = start_sim(100).await;
     let (_project, production) = sim.seed_project("shop");
     let app = sim
@@ -112,16 +116,17 @@ async fn world(env: &str) -> World {
         executor: Executor::new(Arc::new(client)),
         env,
         external: Vec::new(),
+        rivals: Vec::new(),
     }
 }
 
 impl World {
-    fn store(&self) -> FileRecordStore {
+    pub(crate) fn store(&self) -> FileRecordStore {
         FileRecordStore::new(StateDir::new(self.state.path()), self.external.clone())
     }
 
     /// One controller run, from scratch (a fresh store and executor state, as after a restart).
-    async fn run(&mut self, max_steps: usize) -> DriveReport {
+    pub(crate) async fn run(&mut self, max_steps: usize) -> DriveReport {
         let store = self.store();
         let artifact = self.lane.spec.artifact_ref.as_ref().and_then(|r| {
             self.artifacts
@@ -138,6 +143,8 @@ impl World {
             identity: self.identity.clone(),
             // No shared poller: the driver reads the target on every plan.
             polled: None,
+            instance: INSTANCE,
+            rivals: self.rivals.clone(),
         };
         let report = drive(
             &world,
@@ -158,16 +165,16 @@ impl World {
         report
     }
 
-    async fn records(&self) -> Vec<DeploymentRecord> {
+    pub(crate) async fn records(&self) -> Vec<DeploymentRecord> {
         self.store().list(NS, "shop-testing").await.unwrap()
     }
 
-    fn condition(&self, type_: &str) -> (String, String, String) {
+    pub(crate) fn condition(&self, type_: &str) -> (String, String, String) {
         let c = find(&self.lane.status.as_ref().unwrap().conditions, type_).unwrap();
         (c.status.clone(), c.reason.clone(), c.message.clone())
     }
 
-    fn mutations(&self) -> u64 {
+    pub(crate) fn mutations(&self) -> u64 {
         [
             "application.saveDockerProvider",
             "application.update",
@@ -212,6 +219,7 @@ async fn a_lane_restarted_after_every_step_deploys_once_and_verifies_the_identit
         deduped,
         vec![
             "CreateRecord",
+            "MarkTarget",
             "SetImage",
             "MergeEnv",
             "Deploy",

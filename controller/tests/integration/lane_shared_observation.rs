@@ -28,7 +28,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use support::{NS, artifact, deploy_settings, managed_target, shop_product, start_sim};
+use support::{INSTANCE, NS, artifact, deploy_settings, managed_target, shop_product, start_sim};
 const LANES: usize = 5;
 const OLD_IMAGE: &str =
     "ghcr.io/acme/shop@sha256:1111111111111111111111111111111111111111111111111111111111111111";
@@ -158,6 +158,8 @@ impl Fleet {
             )])),
             identity: one.identity.clone(),
             polled: Some(polled),
+            instance: INSTANCE,
+            rivals: Vec::new(),
         };
         let report = drive(
             &world,
@@ -299,6 +301,8 @@ async fn with_every_detail_stale_each_cycle_the_lanes_still_add_no_detail_call()
                     facts: f.poller.facts(),
                     max_age: f.poller.settings().poll_interval,
                 }),
+                instance: INSTANCE,
+                rivals: Vec::new(),
             };
             let report = drive(
                 &world,

@@ -11,6 +11,7 @@ use launchplane_api::resources::{
 use std::time::Duration;
 
 const SECRET: &str = "very-secret-value-0192";
+const INSTANCE: &str = "cluster-a";
 
 fn t(secs: i64) -> Timestamp {
     Timestamp::from_second(1_800_000_000 + secs).unwrap()
@@ -34,6 +35,7 @@ struct Fx {
     env: DesiredEnv,
     facts: TargetFacts,
     probe: Option<ProbeResult>,
+    rivals: Vec<String>,
 }
 
 fn fx() -> Fx {
@@ -49,7 +51,13 @@ fn fx() -> Fx {
     );
     lane.metadata.namespace = Some("shop".into());
     lane.spec.runtime_identity.base_url = Some("http://app.test".into());
-    let mut product = Product::new("shop", ProductSpec::default());
+    let mut product = Product::new(
+        "shop",
+        ProductSpec {
+            image_repository: "ghcr.io/acme/shop".into(),
+            ..Default::default()
+        },
+    );
     product.metadata.namespace = Some("shop".into());
     let mut target = ProviderTarget::new(
         "web",
@@ -80,6 +88,8 @@ fn fx() -> Fx {
         },
     );
     artifact.metadata.namespace = Some("shop".into());
+    // Marked as this lane's already: the tests of the marking step start from other facts.
+    let description = format!("shop testing\n{}", lane_owner(&lane, INSTANCE).marker());
     Fx {
         lane,
         product,
@@ -90,8 +100,11 @@ fn fx() -> Fx {
         facts: TargetFacts {
             image: Some("old".into()),
             env: SecretString::new("OTHER=1\n"),
+            description: Some(description),
+            source_type: Some("docker".into()),
         },
         probe: None,
+        rivals: Vec::new(),
     }
 }
 
@@ -111,6 +124,8 @@ impl Fx {
                 identity: None,
                 health: &[],
                 settings: &settings(),
+                instance: INSTANCE,
+                rivals: &self.rivals,
             },
             now,
         )
@@ -135,6 +150,7 @@ impl Fx {
         self.facts = TargetFacts {
             image: r.spec.expected_identity.image_reference.clone(),
             env: merged.env,
+            ..self.facts.clone()
         };
         self.probe = Some(serving(&identity));
     }
@@ -238,6 +254,8 @@ fn nothing_is_mutated_when_a_reference_does_not_resolve() {
                 identity: None,
                 health: &[],
                 settings: &settings(),
+                instance: INSTANCE,
+                rivals: &[],
             },
             t(0),
         );
@@ -270,6 +288,8 @@ fn an_unresolved_env_reference_or_an_unmatched_target_blocks_too() {
             identity: None,
             health: &[],
             settings: &settings(),
+            instance: INSTANCE,
+            rivals: &[],
         },
         t(0),
     );
@@ -630,6 +650,8 @@ fn health_checks_feed_healthy_and_a_provider_check_fails_closed() {
                 identity: None,
                 health,
                 settings: &settings(),
+                instance: INSTANCE,
+                rivals: &[],
             },
             t(10),
         )
@@ -792,3 +814,5 @@ fn a_spec_change_deploys_under_any_drift_policy_and_out_of_band_changes_stay_dri
         cond(&p, types::CONFIG_SYNCED).2
     );
 }
+
+mod claims;

@@ -158,6 +158,8 @@ impl Engine {
                 desired_env: resolve_env(&lane, inputs),
                 identity,
                 polled,
+                instance: &self.instance,
+                rivals: crate::reconcile::lane::rival_lanes(&lane, &inputs.lanes),
             };
             let report = drive(
                 &world,

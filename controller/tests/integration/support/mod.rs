@@ -30,6 +30,9 @@ use std::time::Duration;
 
 pub const NS: &str = "shop";
 
+/// The controller instance the lane tests run as (ownership markers name it).
+pub const INSTANCE: &str = "cluster-test";
+
 /// The object, in [`NS`].
 pub fn ns<K: kube::Resource>(mut o: K) -> K {
     o.meta_mut().namespace = Some(NS.into());
@@ -233,7 +236,8 @@ pub fn lane_context(
             ..DeploySettings::default()
         },
         ..LaneStores::default()
-    });
+    })
+    .with_instance_id(INSTANCE);
     let dokploy = DokployClient::new(DokployConfig::new(sim.base_url(), sim.api_key())).unwrap();
     ctx.registry.set_slot(
         &format!("{NS}/dokploy"),
