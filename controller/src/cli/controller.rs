@@ -35,7 +35,8 @@ pub struct ControllerArgs {
     #[arg(long, value_name = "URL", value_parser = probe_via_url)]
     pub preview_probe_via: Option<String>,
     /// This controller instance, as the ownership markers of the Dokploy applications it
-    /// creates name it. Give every cluster (or install) that shares a Dokploy its own id.
+    /// creates (previews) or manages (lanes' Manage targets) name it. Give every cluster (or
+    /// install) that shares a Dokploy its own id.
     #[arg(long, env = "LAUNCHPLANE_INSTANCE_ID", default_value = crate::preview::DEFAULT_INSTANCE, value_parser = instance_id)]
     pub instance_id: String,
 }
