@@ -90,8 +90,9 @@ pub struct LaneSpec {
     /// Whether the lane may take over a `Manage` target whose Dokploy application builds from
     /// source (sourceType git, github, gitlab, bitbucket, gitea or drop). Deploying an
     /// Artifact switches such an application to sourceType `docker` for good, and its build
-    /// settings stop being used. Default false: the lane refuses (Stalled,
-    /// `TargetSourceNotDocker`) and changes nothing on it.
+    /// settings stop being used; set the ProviderTarget's `providerTargetType` to `docker` (or
+    /// leave it out) with it, or the converted target reads as a Mismatch. Default false: the
+    /// lane refuses (Stalled, `TargetSourceNotDocker`) and changes nothing on it.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub allow_source_conversion: bool,
     /// How many DeploymentRecords of this lane are kept. Default 10, 1-100.

@@ -29,7 +29,7 @@ use super::deployment_record::{self as record, DeploySettings, LANE_LABEL};
 use super::runtime_identity;
 use super::{Outcome, artifact};
 use crate::observe::prober::{ProbeResult, ProbeTarget, Surfaces};
-pub use claim::{DOCKER_SOURCE, LANE_KIND, lane_owner, rival_lanes};
+pub use claim::{lane_owner, rival_lanes};
 use jiff::Timestamp;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::api::ObjectMeta;

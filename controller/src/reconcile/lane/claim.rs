@@ -18,7 +18,7 @@
 
 use super::{Blocker, TargetFacts, blocker};
 use launchplane_api::ownership::{MARKER_KEY, Owner, Ownership, ownership};
-use launchplane_api::resources::{Lane, ManagementPolicy, ProviderTarget};
+use launchplane_api::resources::{Lane, ManagementPolicy, ProviderTarget, TargetCategory};
 use launchplane_api::verdict::{FieldMismatch, Verdict};
 
 /// The kind a Lane's ownership marker names.
@@ -154,6 +154,10 @@ pub(super) fn judge(
         Ownership::Unmarked => claim.mark = Some(marked(description, &me)),
     }
 
+    // Compose targets are refused by the plan already (the lane deploys applications only).
+    if target.spec.target_category != TargetCategory::Application {
+        return claim;
+    }
     match facts.source_type.as_deref() {
         Some(DOCKER_SOURCE) => {}
         // Allowed: the attempt's SetImage (saveDockerProvider) converts it.
