@@ -24,6 +24,10 @@ pub struct Violation {
     /// e.g. `spec.apiKeySecretRef.name`, `spec.domains[2]`.
     pub path: String,
     pub problem: String,
+    /// A wrong type, a missing required field, a value outside an enum or over a maximum size:
+    /// the API server evaluates no CEL rule over such a value (rules assume the schema's
+    /// types). Patterns, minimums and unknown fields do not block the rules.
+    pub blocking: bool,
 }
 
 impl Violation {
@@ -31,6 +35,14 @@ impl Violation {
         Violation {
             path: path.trim_start_matches('.').to_string(),
             problem,
+            blocking: false,
+        }
+    }
+
+    fn blocking(path: &str, problem: String) -> Self {
+        Violation {
+            blocking: true,
+            ..Violation::new(path, problem)
         }
     }
 }
@@ -67,7 +79,11 @@ impl SchemaValidator {
         let mut errors = self.validate(schema, &body, "");
         let defaulted = apply_defaults(schema, &body);
         let old = old.map(|o| apply_defaults(schema, &object_body(o)));
-        let broken: Vec<String> = errors.iter().map(|v| v.path.clone()).collect();
+        let broken: Vec<String> = errors
+            .iter()
+            .filter(|v| v.blocking)
+            .map(|v| v.path.clone())
+            .collect();
         self.check_rules(schema, &defaulted, old.as_ref(), "", &broken, &mut errors);
         errors
     }
@@ -225,13 +241,13 @@ impl SchemaValidator {
     fn validate_into(&mut self, schema: &Value, value: &Value, path: &str, errors: &mut Vec<Violation>) {
         if value.is_null() {
             if schema.get("nullable") != Some(&Value::Bool(true)) {
-                errors.push(Violation::new(path, "null where not nullable".to_string()));
+                errors.push(Violation::blocking(path, "null where not nullable".to_string()));
             }
             return;
         }
         if schema.get("x-kubernetes-int-or-string") == Some(&Value::Bool(true)) {
             if !(value.is_i64() || value.is_string()) {
-                errors.push(Violation::new(path, "expected int or string".to_string()));
+                errors.push(Violation::blocking(path, "expected int or string".to_string()));
             }
             return;
         }
@@ -245,7 +261,7 @@ impl SchemaValidator {
             "boolean" => value.is_boolean(),
             "" => true,
             other => {
-                errors.push(Violation::new(path, format!("unknown schema type {other}")));
+                errors.push(Violation::blocking(path, format!("unknown schema type {other}")));
                 true
             }
         };
@@ -254,13 +270,16 @@ impl SchemaValidator {
                 Value::String(text) => quoted(path, text),
                 other => other.to_string(),
             };
-            errors.push(Violation::new(path, format!("expected {ty}, got {got}")));
+            errors.push(Violation::blocking(path, format!("expected {ty}, got {got}")));
             return;
         }
         if let Some(allowed) = schema.get("enum").and_then(Value::as_array)
             && !allowed.contains(value)
         {
-            errors.push(Violation::new(path, format!("{value} is not one of {allowed:?}")));
+            errors.push(Violation::blocking(
+                path,
+                format!("{value} is not one of {allowed:?}"),
+            ));
         }
         match value {
             Value::String(s) => {
@@ -268,7 +287,7 @@ impl SchemaValidator {
                 if let Some(max) = schema.get("maxLength").and_then(Value::as_u64)
                     && len > max
                 {
-                    errors.push(Violation::new(path, format!("longer than {max}")));
+                    errors.push(Violation::blocking(path, format!("longer than {max}")));
                 }
                 if let Some(min) = schema.get("minLength").and_then(Value::as_u64)
                     && len < min
@@ -308,7 +327,7 @@ impl SchemaValidator {
                 if let Some(max) = schema.get("maxItems").and_then(Value::as_u64)
                     && items.len() as u64 > max
                 {
-                    errors.push(Violation::new(path, format!("more than {max} items")));
+                    errors.push(Violation::blocking(path, format!("more than {max} items")));
                 }
                 if let Some(min) = schema.get("minItems").and_then(Value::as_u64)
                     && (items.len() as u64) < min
@@ -349,14 +368,17 @@ impl SchemaValidator {
                 if let Some(required) = schema.get("required").and_then(Value::as_array) {
                     for r in required.iter().filter_map(Value::as_str) {
                         if !map.contains_key(r) {
-                            errors.push(Violation::new(&format!("{path}.{r}"), "required".to_string()));
+                            errors.push(Violation::blocking(
+                                &format!("{path}.{r}"),
+                                "required".to_string(),
+                            ));
                         }
                     }
                 }
                 if let Some(max) = schema.get("maxProperties").and_then(Value::as_u64)
                     && map.len() as u64 > max
                 {
-                    errors.push(Violation::new(path, format!("more than {max} properties")));
+                    errors.push(Violation::blocking(path, format!("more than {max} properties")));
                 }
                 for (k, v) in map {
                     let child = format!("{path}.{k}");

@@ -26,3 +26,4 @@ mod preview_lifecycle;
 mod preview_standalone;
 mod rbac;
 mod standalone_cli;
+mod standalone_load;
