@@ -171,8 +171,8 @@ fn the_api_key_variable_works_without_a_secret_manifest() {
     let manifests = dir.path().join("m");
     std::fs::create_dir(&manifests).unwrap();
     folder(&manifests, &sim.base_url(), "unused", &id);
-    let text = std::fs::read_to_string(manifests.join("provider.yaml")).unwrap();
-    let (_, without_secret) = text.split_once("---\n").unwrap();
+    let provider = std::fs::read_to_string(manifests.join("provider.yaml")).unwrap();
+    let (_, without_secret) = provider.split_once("---\n").unwrap();
     std::fs::write(manifests.join("provider.yaml"), without_secret).unwrap();
 
     let out = reconcile(&manifests, &dir.path().join("s1"), &[]);
