@@ -107,6 +107,8 @@ pub struct CompiledRule {
 /// Compiles rules (cached by text) and evaluates them.
 pub struct RuleEvaluator {
     env: Arc<Env>,
+    /// Why the environment is incomplete, if it is: then no rule compiles.
+    setup: Result<(), String>,
     compiled: HashMap<String, Result<CompiledRule, String>>,
 }
 
@@ -129,27 +131,21 @@ impl RuleEvaluator {
         let mut env = Env::stdlib();
         // Declared once on a fresh environment; a conflict would be a bug in the crate, and the
         // rules would then fail to compile (loudly) rather than run without `replace`.
-        let strings = env.add_extension(cel::extensions::strings);
-        let env = Arc::new(env);
-        let mut evaluator = RuleEvaluator {
-            env,
+        let setup = env
+            .add_extension(cel::extensions::strings)
+            .map_err(|e| format!("the strings extension cannot be added: {e}"));
+        RuleEvaluator {
+            env: Arc::new(env),
+            setup,
             compiled: HashMap::new(),
-        };
-        if let Err(e) = strings {
-            evaluator
-                .compiled
-                .insert(String::new(), Err(format!("the strings extension: {e}")));
         }
-        evaluator
     }
 
     /// Compile `rule` as the API server does when the CRD is created: it must parse, refer to
     /// no variable but `self`, `oldSelf` and its own comprehension variables, and call only
     /// [`SUPPORTED_FUNCTIONS`].
     pub fn compile(&mut self, rule: &str) -> Result<CompiledRule, String> {
-        if let Some(Err(e)) = self.compiled.get("") {
-            return Err(e.clone());
-        }
+        self.setup.clone()?;
         if let Some(done) = self.compiled.get(rule) {
             return done.clone();
         }

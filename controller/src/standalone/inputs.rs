@@ -89,8 +89,16 @@ impl LoadContext<'static> {
     }
 }
 
-/// Top-level fields of the core kinds standalone mode reads, beyond the envelope.
-const SECRET_FIELDS: [&str; 6] = ["apiVersion", "kind", "metadata", "data", "stringData", "type"];
+/// Top-level fields of the core kinds standalone mode reads.
+const SECRET_FIELDS: [&str; 7] = [
+    "apiVersion",
+    "kind",
+    "metadata",
+    "data",
+    "stringData",
+    "type",
+    "immutable",
+];
 const CONFIG_MAP_FIELDS: [&str; 6] = [
     "apiVersion",
     "kind",
@@ -231,24 +239,7 @@ pub fn decode(manifests: &[Manifest], context: LoadContext<'_>) -> Result<Inputs
                 });
             }
         } else if m.api_version == "v1" && (m.kind == "Secret" || m.kind == "ConfigMap") {
-            let known: &[&str] = if m.kind == "Secret" {
-                &SECRET_FIELDS
-            } else {
-                &CONFIG_MAP_FIELDS
-            };
-            let mut violations = validate_metadata(m.value.get("metadata").unwrap_or(&Value::Null));
-            let top = m.value.as_object().into_iter().flatten();
-            violations.extend(
-                top.filter(|(k, _)| !known.contains(&k.as_str()))
-                    .map(|(k, _)| Violation {
-                        path: k.clone(),
-                        problem: format!(
-                            "unknown field of a {} (kubectl apply --validate=strict refuses it)",
-                            m.kind
-                        ),
-                        blocking: false,
-                    }),
-            );
+            let violations = core_violations(m);
             if !violations.is_empty() {
                 errors.extend(refuse(m, violations));
                 continue;
@@ -287,6 +278,30 @@ pub fn decode(manifests: &[Manifest], context: LoadContext<'_>) -> Result<Inputs
     } else {
         Err(errors)
     }
+}
+
+/// What `kubectl apply --validate=strict` refuses in a Secret or ConfigMap: bad metadata and
+/// unknown fields (a `strinData:` typo would otherwise leave the Secret empty).
+fn core_violations(m: &Manifest) -> Vec<Violation> {
+    let known: &[&str] = if m.kind == "Secret" {
+        &SECRET_FIELDS
+    } else {
+        &CONFIG_MAP_FIELDS
+    };
+    let mut violations = validate_metadata(m.value.get("metadata").unwrap_or(&Value::Null));
+    let top = m.value.as_object().into_iter().flatten();
+    violations.extend(
+        top.filter(|(k, _)| !known.contains(&k.as_str()))
+            .map(|(k, _)| Violation {
+                path: k.clone(),
+                problem: format!(
+                    "unknown field of a {} (kubectl apply --validate=strict refuses it)",
+                    m.kind
+                ),
+                blocking: false,
+            }),
+    );
+    violations
 }
 
 fn decode_kind(m: &Manifest, inputs: &mut Inputs) -> Result<(), ManifestError> {
