@@ -89,3 +89,37 @@ fn secrets_and_config_maps_refuse_unknown_fields() {
     let errors = decode(&manifests, LoadContext::isolated()).unwrap_err();
     assert_eq!(errors[0].field.as_deref(), Some("metadata.labels.a"));
 }
+
+/// Issue 12, D14 at load: no message quotes a credential, whichever check refuses the field
+/// (a pattern, a CEL rule, a reference, metadata).
+#[test]
+fn no_error_quotes_a_credential() {
+    let mut manifests = edited("ProviderConfig", "dokploy-main", &|v| {
+        set(
+            v,
+            "/spec/url",
+            json!("ftp://admin:PASSWORD-1@dokploy.example.com"),
+        );
+        set(v, "/spec/apiKeySecretRef/name", json!("gone"));
+    });
+    let identity = manifests
+        .iter_mut()
+        .find(|m| m.kind == "RuntimeIdentity")
+        .unwrap();
+    set(
+        &mut identity.value,
+        "/spec/endpoint/baseUrl",
+        json!("https://u:PASSWORD-2@shop.example.com/ x"),
+    );
+    let secret = manifests.iter_mut().find(|m| m.kind == "Secret").unwrap();
+    set(
+        &mut secret.value,
+        "/metadata/labels",
+        json!({"token": "PASSWORD-3!"}),
+    );
+    let errors = decode(&manifests, LoadContext::isolated()).unwrap_err();
+    assert!(errors.len() >= 3, "{errors:#?}");
+    for e in &errors {
+        assert!(!e.to_string().contains("PASSWORD"), "{e}");
+    }
+}
