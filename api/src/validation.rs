@@ -1,10 +1,19 @@
 //! Checking a manifest against its CRD's OpenAPI schema without an API server: the keywords
-//! the API server checks before CEL (types, required, unknown fields, enum, pattern, lengths,
-//! ranges, set and list-map uniqueness). Standalone mode uses it so a bad manifest is refused
-//! with the field named, as `kubectl apply` would refuse it; the CRD tests use it to prove
-//! the generated schemas reject what they should. CEL rules are not evaluated here.
+//! the API server checks (types, required, unknown fields, enum, pattern, lengths, ranges, set
+//! and list-map uniqueness), then the schema's defaults and its CEL rules ([`rules`]).
+//! Standalone mode uses it so a bad manifest is refused with the field named, as
+//! `kubectl apply` would refuse it; the CRD tests use it to prove the generated schemas reject
+//! what they should.
+
+mod defaults;
+mod metadata;
+pub mod rules;
+
+pub use defaults::apply_defaults;
+pub use metadata::validate_metadata;
 
 use regex::Regex;
+use rules::{RuleDefinition, RuleEvaluator};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::fmt;
@@ -15,6 +24,10 @@ pub struct Violation {
     /// e.g. `spec.apiKeySecretRef.name`, `spec.domains[2]`.
     pub path: String,
     pub problem: String,
+    /// A wrong type, a missing required field, a value outside an enum or over a maximum size:
+    /// the API server evaluates no CEL rule over such a value (rules assume the schema's
+    /// types). Patterns, minimums and unknown fields do not block the rules.
+    pub blocking: bool,
 }
 
 impl Violation {
@@ -22,6 +35,14 @@ impl Violation {
         Violation {
             path: path.trim_start_matches('.').to_string(),
             problem,
+            blocking: false,
+        }
+    }
+
+    fn blocking(path: &str, problem: String) -> Self {
+        Violation {
+            blocking: true,
+            ..Violation::new(path, problem)
         }
     }
 }
@@ -32,15 +53,171 @@ impl fmt::Display for Violation {
     }
 }
 
-/// A validator; it caches compiled patterns, so reuse one across many manifests.
+/// A validator; it caches compiled patterns and rules, so reuse one across many manifests.
 #[derive(Debug, Default)]
 pub struct SchemaValidator {
     patterns: HashMap<String, Option<Regex>>,
+    rules: RuleEvaluator,
 }
+
+/// The top-level fields of every object that the API server checks itself, not the CRD schema.
+const OBJECT_ENVELOPE: [&str; 3] = ["apiVersion", "kind", "metadata"];
 
 impl SchemaValidator {
     pub fn new() -> Self {
         SchemaValidator::default()
+    }
+
+    /// Validate a whole object against its CRD's `openAPIV3Schema` as the API server does on
+    /// create or update: the schema (unknown top-level fields included), then the CEL rules on
+    /// the defaulted object. `old` is the object as last accepted, for transition rules
+    /// (`oldSelf`); without it, those rules are skipped, as on a create. `apiVersion`, `kind`
+    /// and `metadata` are the caller's to check ([`validate_metadata`]); `status` is ignored, as
+    /// the API server ignores it on the main resource of a CRD with a status subresource.
+    pub fn validate_object(&mut self, schema: &Value, object: &Value, old: Option<&Value>) -> Vec<Violation> {
+        let body = object_body(object);
+        let mut errors = self.validate(schema, &body, "");
+        let defaulted = apply_defaults(schema, &body);
+        let old = old.map(|o| apply_defaults(schema, &object_body(o)));
+        let broken: Vec<String> = errors
+            .iter()
+            .filter(|v| v.blocking)
+            .map(|v| v.path.clone())
+            .collect();
+        self.check_rules(schema, &defaulted, old.as_ref(), "", &broken, &mut errors);
+        errors
+    }
+
+    /// Every rule of the schema, read and compiled: what a CRD needs before the API server
+    /// takes it. Problems are `path: rule: why`.
+    pub fn compile_rules(&mut self, schema: &Value, path: &str) -> Vec<String> {
+        let mut problems = Vec::new();
+        for entry in schema
+            .get("x-kubernetes-validations")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let compiled =
+                RuleDefinition::from_schema(entry).and_then(|d| self.rules.compile(&d.rule).map(|_| ()));
+            if let Err(why) = compiled {
+                problems.push(format!(
+                    "{}: {}: {why}",
+                    path.trim_start_matches('.'),
+                    entry["rule"]
+                ));
+            }
+        }
+        for (child, child_schema) in children(schema) {
+            problems.extend(self.compile_rules(child_schema, &format!("{path}{child}")));
+        }
+        problems
+    }
+
+    /// Evaluate the rules at `schema`'s node and below, skipping every node under which the
+    /// schema check already found a problem (its value may not have the type the rule expects).
+    fn check_rules(
+        &mut self,
+        schema: &Value,
+        value: &Value,
+        old: Option<&Value>,
+        path: &str,
+        broken: &[String],
+        errors: &mut Vec<Violation>,
+    ) {
+        let here = path.trim_start_matches('.');
+        let clean = !broken.iter().any(|b| {
+            here.is_empty()
+                || b == here
+                || b.strip_prefix(here)
+                    .is_some_and(|rest| rest.starts_with('.') || rest.starts_with('['))
+        });
+        if value.is_null() {
+            return;
+        }
+        if clean {
+            for entry in schema
+                .get("x-kubernetes-validations")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                self.check_rule(entry, value, old, path, errors);
+            }
+        }
+        match value {
+            Value::Object(map) => {
+                let props = schema.get("properties").and_then(Value::as_object);
+                let additional = schema.get("additionalProperties").filter(|s| s.is_object());
+                for (k, v) in map {
+                    let Some(child_schema) = props.and_then(|p| p.get(k)).or(additional) else {
+                        continue;
+                    };
+                    let old_child = old.and_then(|o| o.get(k));
+                    self.check_rules(child_schema, v, old_child, &format!("{path}.{k}"), broken, errors);
+                }
+            }
+            Value::Array(items) => {
+                let Some(item_schema) = schema.get("items") else {
+                    return;
+                };
+                for (i, item) in items.iter().enumerate() {
+                    let old_item = old.and_then(|o| correlated_item(schema, item, o));
+                    self.check_rules(
+                        item_schema,
+                        item,
+                        old_item,
+                        &format!("{path}[{i}]"),
+                        broken,
+                        errors,
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn check_rule(
+        &mut self,
+        entry: &Value,
+        value: &Value,
+        old: Option<&Value>,
+        path: &str,
+        errors: &mut Vec<Violation>,
+    ) {
+        let definition = match RuleDefinition::from_schema(entry) {
+            Ok(d) => d,
+            Err(why) => {
+                errors.push(Violation::new(
+                    path,
+                    format!("a rule of this field cannot be checked: {why}"),
+                ));
+                return;
+            }
+        };
+        let at = match &definition.field_path {
+            Some(relative) => format!("{path}{relative}"),
+            None => path.to_string(),
+        };
+        let compiled = match self.rules.compile(&definition.rule) {
+            Ok(c) => c,
+            Err(why) => {
+                errors.push(Violation::new(
+                    &at,
+                    format!("the rule `{}` cannot be checked: {why}", definition.rule),
+                ));
+                return;
+            }
+        };
+        // A transition rule compares with the object as it was; on a create there is none.
+        if compiled.transition && old.is_none() {
+            return;
+        }
+        match self.rules.evaluate(&compiled, value, old) {
+            Ok(true) => {}
+            Ok(false) => errors.push(Violation::new(&at, definition.failure_message())),
+            Err(why) => errors.push(Violation::new(&at, format!("`{}`: {why}", definition.rule))),
+        }
     }
 
     /// Validate `value` against `schema`. `path` prefixes every reported path (`""` for a
@@ -64,13 +241,13 @@ impl SchemaValidator {
     fn validate_into(&mut self, schema: &Value, value: &Value, path: &str, errors: &mut Vec<Violation>) {
         if value.is_null() {
             if schema.get("nullable") != Some(&Value::Bool(true)) {
-                errors.push(Violation::new(path, "null where not nullable".to_string()));
+                errors.push(Violation::blocking(path, "null where not nullable".to_string()));
             }
             return;
         }
         if schema.get("x-kubernetes-int-or-string") == Some(&Value::Bool(true)) {
             if !(value.is_i64() || value.is_string()) {
-                errors.push(Violation::new(path, "expected int or string".to_string()));
+                errors.push(Violation::blocking(path, "expected int or string".to_string()));
             }
             return;
         }
@@ -84,7 +261,7 @@ impl SchemaValidator {
             "boolean" => value.is_boolean(),
             "" => true,
             other => {
-                errors.push(Violation::new(path, format!("unknown schema type {other}")));
+                errors.push(Violation::blocking(path, format!("unknown schema type {other}")));
                 true
             }
         };
@@ -93,13 +270,16 @@ impl SchemaValidator {
                 Value::String(text) => quoted(path, text),
                 other => other.to_string(),
             };
-            errors.push(Violation::new(path, format!("expected {ty}, got {got}")));
+            errors.push(Violation::blocking(path, format!("expected {ty}, got {got}")));
             return;
         }
         if let Some(allowed) = schema.get("enum").and_then(Value::as_array)
             && !allowed.contains(value)
         {
-            errors.push(Violation::new(path, format!("{value} is not one of {allowed:?}")));
+            errors.push(Violation::blocking(
+                path,
+                format!("{value} is not one of {allowed:?}"),
+            ));
         }
         match value {
             Value::String(s) => {
@@ -107,7 +287,7 @@ impl SchemaValidator {
                 if let Some(max) = schema.get("maxLength").and_then(Value::as_u64)
                     && len > max
                 {
-                    errors.push(Violation::new(path, format!("longer than {max}")));
+                    errors.push(Violation::blocking(path, format!("longer than {max}")));
                 }
                 if let Some(min) = schema.get("minLength").and_then(Value::as_u64)
                     && len < min
@@ -147,7 +327,7 @@ impl SchemaValidator {
                 if let Some(max) = schema.get("maxItems").and_then(Value::as_u64)
                     && items.len() as u64 > max
                 {
-                    errors.push(Violation::new(path, format!("more than {max} items")));
+                    errors.push(Violation::blocking(path, format!("more than {max} items")));
                 }
                 if let Some(min) = schema.get("minItems").and_then(Value::as_u64)
                     && (items.len() as u64) < min
@@ -188,14 +368,17 @@ impl SchemaValidator {
                 if let Some(required) = schema.get("required").and_then(Value::as_array) {
                     for r in required.iter().filter_map(Value::as_str) {
                         if !map.contains_key(r) {
-                            errors.push(Violation::new(&format!("{path}.{r}"), "required".to_string()));
+                            errors.push(Violation::blocking(
+                                &format!("{path}.{r}"),
+                                "required".to_string(),
+                            ));
                         }
                     }
                 }
                 if let Some(max) = schema.get("maxProperties").and_then(Value::as_u64)
                     && map.len() as u64 > max
                 {
-                    errors.push(Violation::new(path, format!("more than {max} properties")));
+                    errors.push(Violation::blocking(path, format!("more than {max} properties")));
                 }
                 for (k, v) in map {
                     let child = format!("{path}.{k}");
@@ -217,6 +400,56 @@ impl SchemaValidator {
             _ => {}
         }
     }
+}
+
+/// The part of an object its CRD's schema describes: everything but the envelope the API server
+/// checks itself and the status the author does not write.
+fn object_body(object: &Value) -> Value {
+    match object {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .filter(|(k, _)| !OBJECT_ENVELOPE.contains(&k.as_str()) && k.as_str() != "status")
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+/// The sub-schemas of a node with the path suffix each is reached by.
+fn children(schema: &Value) -> Vec<(String, &Value)> {
+    let mut out: Vec<(String, &Value)> = schema
+        .get("properties")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| (format!(".{k}"), v))
+        .collect();
+    if let Some(items) = schema.get("items") {
+        out.push(("[]".into(), items));
+    }
+    if let Some(additional) = schema.get("additionalProperties").filter(|s| s.is_object()) {
+        out.push((".*".into(), additional));
+    }
+    out
+}
+
+/// The old list's item that `item` is the new version of, as the API server correlates them
+/// for transition rules: by the keys of a `map` list; items of other lists have none.
+fn correlated_item<'a>(schema: &Value, item: &Value, old_list: &'a Value) -> Option<&'a Value> {
+    if schema.get("x-kubernetes-list-type").and_then(Value::as_str) != Some("map") {
+        return None;
+    }
+    let keys: Vec<&str> = schema
+        .get("x-kubernetes-list-map-keys")?
+        .as_array()?
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    old_list
+        .as_array()?
+        .iter()
+        .find(|old| keys.iter().all(|k| old.get(*k) == item.get(*k)))
 }
 
 /// A value quoted for an error message, never a credential (issue 12, D14): a field whose name

@@ -562,6 +562,72 @@ fn formats_are_enforced_with_patterns_and_explained_with_cel_messages() {
     );
 }
 
+/// Every rule of every committed CRD compiles in the evaluator standalone mode runs them with:
+/// a rule calling a function it does not implement (or using `messageExpression`) fails here,
+/// in CI, instead of passing silently in standalone mode.
+#[test]
+fn every_cel_rule_in_crds_compiles_in_the_standalone_evaluator() {
+    let mut validator = launchplane_api::validation::SchemaValidator::new();
+    let mut problems = Vec::new();
+    let mut count = 0;
+    for entry in std::fs::read_dir(crds_dir()).unwrap().flatten() {
+        let text = std::fs::read_to_string(entry.path()).unwrap();
+        count += text.matches("rule: ").count();
+        let crd: Value = serde_saphyr::from_str(&text).unwrap();
+        for version in crd["spec"]["versions"].as_array().unwrap() {
+            let schema = &version["schema"]["openAPIV3Schema"];
+            for problem in validator.compile_rules(schema, "") {
+                problems.push(format!("{}: {problem}", entry.path().display()));
+            }
+        }
+    }
+    assert!(count >= 20, "the walk saw only {count} rules");
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// Issue 12, D10: a zero ttl (`0s`, `0h0m`) read as "never expires"; the CRD refuses it, so
+/// `kubectl apply` does on the real API server, and standalone mode with the same rule.
+#[test]
+fn a_zero_ttl_is_refused_by_the_preview_crd() {
+    let schema = schema_of("Preview");
+    assert!(has_rule(at(&schema, "spec.ttl"), "[1-9]", "longer than zero"));
+    let preview = |ttl: &str| {
+        serde_json::json!({
+            "apiVersion": "launchplane.dev/v1alpha1", "kind": "Preview",
+            "metadata": {"name": "shop-pr-42"},
+            "spec": {
+                "productRef": {"name": "shop"}, "artifactRef": {"name": "shop-abc"},
+                "pullRequest": {"repository": "github.com/acme/shop", "number": 42,
+                                "headSha": "0123456789abcdef0123456789abcdef01234567"},
+                "ttl": ttl
+            }
+        })
+    };
+    let mut validator = launchplane_api::validation::SchemaValidator::new();
+    for zero in ["0s", "0h0m", "00m", "0h0m0s"] {
+        let problems: Vec<String> = validator
+            .validate_object(&schema, &preview(zero), None)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(
+            problems,
+            vec![
+                "spec.ttl: ttl must be longer than zero, e.g. 72h; leave ttl out for a preview that \
+                 lives until it is deleted"
+            ],
+            "{zero}"
+        );
+    }
+    for fine in ["1s", "72h", "0h30m", "10m"] {
+        assert_eq!(
+            validator.validate_object(&schema, &preview(fine), None),
+            vec![],
+            "{fine}"
+        );
+    }
+}
+
 #[test]
 fn every_reference_is_a_dns1123_label() {
     fn walk(node: &Value, path: &str, found: &mut Vec<String>, problems: &mut Vec<String>) {

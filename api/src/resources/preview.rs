@@ -45,10 +45,16 @@ pub struct PreviewSpec {
     /// The Artifact built from the pull request's head commit.
     pub artifact_ref: LocalObjectRef,
     /// How long the preview lives after creation, as hours, minutes and seconds, e.g. `72h` or
-    /// `36h30m`. Absent: until the Preview is deleted.
+    /// `36h30m`; longer than zero. Absent: until the Preview is deleted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 2, max = DURATION_MAX_LEN), regex(pattern = DURATION_PATTERN))]
-    #[x_kube(validation = pattern_rule(DURATION_PATTERN, "ttl must be a duration in hours, minutes and seconds, e.g. 72h, 90m or 1h30m"))]
+    #[x_kube(
+        validation = pattern_rule(DURATION_PATTERN, "ttl must be a duration in hours, minutes and seconds, e.g. 72h, 90m or 1h30m"),
+        // Any non-zero digit makes the sum of the parts positive; `0s` or `0h0m` would otherwise
+        // read as "no expiry" to a person and as an instant expiry to a parser.
+        validation = Rule::new("self.matches('[1-9]')")
+            .message("ttl must be longer than zero, e.g. 72h; leave ttl out for a preview that lives until it is deleted")
+    )]
     pub ttl: Option<String>,
 }
 

@@ -4,8 +4,9 @@
 //! 2 when the input is bad (nothing is reconciled then, so a typo never reads as green).
 
 use crate::observe::prober::{Prober, ProberConfig};
+use crate::standalone::accepted;
 use crate::standalone::engine::Engine;
-use crate::standalone::inputs::{self, Inputs};
+use crate::standalone::inputs::{self, Inputs, LoadContext};
 use crate::standalone::manifests::load_dir;
 use crate::standalone::report::{Row, table};
 use crate::standalone::state::StateDir;
@@ -60,7 +61,14 @@ pub fn run(args: ReconcileArgs) -> Result<i32> {
         );
         return Ok(EXIT_BAD_INPUT);
     }
-    let inputs = match inputs::decode(&manifests) {
+    let state = StateDir::new(&args.state);
+    let variable = |name: &str| std::env::var(name).ok();
+    let accepted = |kind: &str, namespace: &str, name: &str| accepted::load(&state, kind, namespace, name);
+    let context = LoadContext {
+        variable: &variable,
+        accepted: &accepted,
+    };
+    let inputs = match inputs::decode(&manifests, context) {
         Ok(inputs) if errors.is_empty() => inputs,
         Ok(_) => Inputs::default(),
         Err(more) => {
@@ -78,6 +86,14 @@ pub fn run(args: ReconcileArgs) -> Result<i32> {
             args.dir.display()
         );
         return Ok(EXIT_BAD_INPUT);
+    }
+    // The folder is accepted as a whole: what the next run's transition rules compare with.
+    if let Err(e) = accepted::record(&state, &inputs::kinds_with_transition_rules(), &inputs.accepted) {
+        eprintln!(
+            "warning: cannot keep the accepted objects in {}: {e}; the next run cannot check that \
+             immutable fields stayed unchanged",
+            args.state.display()
+        );
     }
     for resource in &inputs.not_reconciled {
         eprintln!("note: {resource}: not reconciled in standalone mode yet (valid, skipped)");

@@ -3,11 +3,12 @@
 //! green for the wrong reason.
 
 use super::manifests::{Manifest, ManifestError};
+use super::references::{self, Folder};
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use launchplane_api::resources::{
     Artifact, DeploymentRecord, Lane, Preview, Product, ProviderConfig, ProviderTarget, RuntimeIdentity,
 };
-use launchplane_api::validation::SchemaValidator;
+use launchplane_api::validation::{SchemaValidator, Violation, validate_metadata};
 use launchplane_api::{GROUP, VERSION, crd};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
@@ -43,32 +44,137 @@ pub struct Inputs {
     pub config_maps: HashMap<String, BTreeMap<String, String>>,
     /// Valid resources of kinds standalone mode does not reconcile yet, as `Kind/ns/name`.
     pub not_reconciled: Vec<String>,
-    /// Manifests of other API groups (ConfigMaps, Deployments, …), as `Kind/ns/name`.
+    /// Manifests of other API groups (Deployments, …), as `Kind/ns/name`.
     pub ignored: Vec<String>,
+    /// The objects of kinds with transition rules (`oldSelf`), as accepted now: what the next
+    /// load compares them with ([`LoadContext::accepted`]).
+    pub accepted: Vec<AcceptedObject>,
 }
 
-/// Check and decode every manifest. Either all are good, or every problem is returned.
-pub fn decode(manifests: &[Manifest]) -> Result<Inputs, Vec<ManifestError>> {
-    let schemas: HashMap<String, Value> = crd::all()
-        .into_iter()
-        .filter_map(|c| {
-            let kind = c.spec.names.kind.clone();
-            let schema = c
-                .spec
-                .versions
-                .first()?
-                .schema
-                .as_ref()?
-                .open_api_v3_schema
-                .clone()?;
-            Some((kind, serde_json::to_value(schema).ok()?))
-        })
-        .collect();
+/// An object as accepted from the folder: the part its schema describes (`{"spec": …}`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct AcceptedObject {
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+    pub body: Value,
+}
+
+/// What reading a folder needs from outside it.
+#[derive(Clone, Copy)]
+pub struct LoadContext<'a> {
+    /// The environment, where `LAUNCHPLANE_API_KEY_<NAME>` may supply a ProviderConfig's key in
+    /// place of its Secret manifest.
+    pub variable: &'a dyn Fn(&str) -> Option<String>,
+    /// The object of this kind, namespace and name as last accepted from the folder, for the
+    /// CRDs' transition rules (`self == oldSelf`): `None` reads as a create.
+    pub accepted: &'a dyn Fn(&str, &str, &str) -> Option<Value>,
+}
+
+fn no_variable(_: &str) -> Option<String> {
+    None
+}
+
+fn nothing_accepted(_: &str, _: &str, _: &str) -> Option<Value> {
+    None
+}
+
+impl LoadContext<'static> {
+    /// No environment and no earlier load: a first run with every variable unset.
+    pub fn isolated() -> Self {
+        LoadContext {
+            variable: &no_variable,
+            accepted: &nothing_accepted,
+        }
+    }
+}
+
+/// Top-level fields of the core kinds standalone mode reads.
+const SECRET_FIELDS: [&str; 7] = [
+    "apiVersion",
+    "kind",
+    "metadata",
+    "data",
+    "stringData",
+    "type",
+    "immutable",
+];
+const CONFIG_MAP_FIELDS: [&str; 6] = [
+    "apiVersion",
+    "kind",
+    "metadata",
+    "data",
+    "binaryData",
+    "immutable",
+];
+
+/// The kinds of our group whose CRD carries a transition rule, so whose accepted objects are
+/// kept between loads.
+pub fn kinds_with_transition_rules() -> Vec<String> {
+    fn has_transition_rule(schema: &Value) -> bool {
+        match schema {
+            Value::Object(map) => map.iter().any(|(k, v)| {
+                if k == "x-kubernetes-validations" {
+                    v.as_array().into_iter().flatten().any(|r| {
+                        r.get("rule")
+                            .and_then(Value::as_str)
+                            .is_some_and(|rule| rule.contains("oldSelf"))
+                    })
+                } else {
+                    has_transition_rule(v)
+                }
+            }),
+            Value::Array(items) => items.iter().any(has_transition_rule),
+            _ => false,
+        }
+    }
+    schemas()
+        .iter()
+        .filter(|(_, schema)| has_transition_rule(schema))
+        .map(|(kind, _)| kind.clone())
+        .collect()
+}
+
+/// Each kind's `openAPIV3Schema`, as JSON (generated once per process).
+fn schemas() -> &'static HashMap<String, Value> {
+    static SCHEMAS: std::sync::OnceLock<HashMap<String, Value>> = std::sync::OnceLock::new();
+    SCHEMAS.get_or_init(|| {
+        crd::all()
+            .into_iter()
+            .filter_map(|c| {
+                let kind = c.spec.names.kind.clone();
+                let schema = c
+                    .spec
+                    .versions
+                    .first()?
+                    .schema
+                    .as_ref()?
+                    .open_api_v3_schema
+                    .clone()?;
+                Some((kind, serde_json::to_value(schema).ok()?))
+            })
+            .collect()
+    })
+}
+
+/// Check and decode every manifest as the API server would take them (schemas, CEL rules,
+/// metadata), and resolve every reference between them. Either all are good, or every problem
+/// is returned.
+pub fn decode(manifests: &[Manifest], context: LoadContext<'_>) -> Result<Inputs, Vec<ManifestError>> {
+    let schemas = schemas();
+    let with_history = kinds_with_transition_rules();
     let mut validator = SchemaValidator::new();
     let mut inputs = Inputs::default();
     let mut errors = Vec::new();
     let mut seen: HashMap<String, &Manifest> = HashMap::new();
+    let mut resolvable: Vec<&Manifest> = Vec::new();
     let our_api_version = format!("{GROUP}/{VERSION}");
+    let refuse = |m: &Manifest, violations: Vec<Violation>| -> Vec<ManifestError> {
+        violations
+            .into_iter()
+            .map(|v| m.error(Some(&v.path), v.problem))
+            .collect()
+    };
 
     for m in manifests {
         if let Some(first) = seen.insert(m.resource(), m) {
@@ -104,24 +210,51 @@ pub fn decode(manifests: &[Manifest]) -> Result<Inputs, Vec<ManifestError>> {
                 ));
                 continue;
             };
-            // apiVersion, kind and metadata are the API server's to check (done above for
-            // what standalone mode needs); status is the controller's, not the author's.
-            let violations = match (m.value.get("spec"), schema.pointer("/properties/spec")) {
-                (Some(spec), Some(spec_schema)) => validator.validate(spec_schema, spec, "spec"),
-                (None, Some(_)) => vec![launchplane_api::validation::Violation {
-                    path: "spec".into(),
-                    problem: "required: every resource of this kind needs a spec".into(),
-                }],
-                (_, None) => Vec::new(),
-            };
+            // As the API server takes an object: metadata, then the schema with its unknown
+            // fields (a `specs:` typo included) and CEL rules, transition rules against the
+            // object as last accepted. `status` is the controller's and is ignored.
+            let old = (context.accepted)(&m.kind, &m.namespace, &m.name);
+            let mut violations = validate_metadata(m.value.get("metadata").unwrap_or(&Value::Null));
+            violations.extend(validator.validate_object(schema, &m.value, old.as_ref()));
+            if m.value.get("spec").is_none() {
+                for v in violations.iter_mut().filter(|v| v.path == "spec") {
+                    v.problem = "required: every resource of this kind needs a spec".into();
+                }
+            }
             if !violations.is_empty() {
-                errors.extend(violations.into_iter().map(|v| m.error(Some(&v.path), v.problem)));
+                errors.extend(refuse(m, violations));
                 continue;
             }
             if let Err(e) = decode_kind(m, &mut inputs) {
                 errors.push(e);
+                continue;
             }
-        } else if m.api_version == "v1" && m.kind == "Secret" {
+            resolvable.push(m);
+            if with_history.contains(&m.kind) {
+                inputs.accepted.push(AcceptedObject {
+                    kind: m.kind.clone(),
+                    namespace: m.namespace.clone(),
+                    name: m.name.clone(),
+                    body: serde_json::json!({ "spec": m.value.get("spec") }),
+                });
+            }
+        } else if m.api_version == "v1" && (m.kind == "Secret" || m.kind == "ConfigMap") {
+            let violations = core_violations(m);
+            if !violations.is_empty() {
+                errors.extend(refuse(m, violations));
+                continue;
+            }
+            if m.kind == "ConfigMap" {
+                match m.decode::<ConfigMap>() {
+                    Ok(cm) => {
+                        inputs
+                            .config_maps
+                            .insert(format!("{}/{}", m.namespace, m.name), cm.data.unwrap_or_default());
+                    }
+                    Err(e) => errors.push(e),
+                }
+                continue;
+            }
             match m.decode::<Secret>() {
                 Ok(secret) => {
                     inputs
@@ -130,24 +263,45 @@ pub fn decode(manifests: &[Manifest]) -> Result<Inputs, Vec<ManifestError>> {
                 }
                 Err(e) => errors.push(e),
             }
-        } else if m.api_version == "v1" && m.kind == "ConfigMap" {
-            match m.decode::<ConfigMap>() {
-                Ok(cm) => {
-                    inputs
-                        .config_maps
-                        .insert(format!("{}/{}", m.namespace, m.name), cm.data.unwrap_or_default());
-                }
-                Err(e) => errors.push(e),
-            }
         } else {
             inputs.ignored.push(m.resource());
         }
+    }
+    // Every object that exists counts as a target, even one refused above: its own error says
+    // what is wrong with it, and a second "not in the folder" would mislead.
+    let folder = Folder::new(manifests);
+    for m in resolvable {
+        errors.extend(references::dangling(m, &folder, context.variable));
     }
     if errors.is_empty() {
         Ok(inputs)
     } else {
         Err(errors)
     }
+}
+
+/// What `kubectl apply --validate=strict` refuses in a Secret or ConfigMap: bad metadata and
+/// unknown fields (a `strinData:` typo would otherwise leave the Secret empty).
+fn core_violations(m: &Manifest) -> Vec<Violation> {
+    let known: &[&str] = if m.kind == "Secret" {
+        &SECRET_FIELDS
+    } else {
+        &CONFIG_MAP_FIELDS
+    };
+    let mut violations = validate_metadata(m.value.get("metadata").unwrap_or(&Value::Null));
+    let top = m.value.as_object().into_iter().flatten();
+    violations.extend(
+        top.filter(|(k, _)| !known.contains(&k.as_str()))
+            .map(|(k, _)| Violation {
+                path: k.clone(),
+                problem: format!(
+                    "unknown field of a {} (kubectl apply --validate=strict refuses it)",
+                    m.kind
+                ),
+                blocking: false,
+            }),
+    );
+    violations
 }
 
 fn decode_kind(m: &Manifest, inputs: &mut Inputs) -> Result<(), ManifestError> {

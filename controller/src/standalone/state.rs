@@ -48,6 +48,37 @@ impl StateDir {
             .join(format!("{name}.json"))
     }
 
+    /// The `(namespace, name)` of every object stored under `kind`.
+    pub fn stored(&self, kind: &str) -> Vec<(String, String)> {
+        let dir = self.root.join(kind.to_ascii_lowercase());
+        let mut out = Vec::new();
+        for namespace in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let ns = namespace.file_name().to_string_lossy().into_owned();
+            for file in std::fs::read_dir(namespace.path())
+                .into_iter()
+                .flatten()
+                .flatten()
+            {
+                let file_name = file.file_name().to_string_lossy().into_owned();
+                if let Some(name) = file_name.strip_suffix(".json")
+                    && !name.starts_with('.')
+                {
+                    out.push((ns.clone(), name.to_string()));
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+
+    /// Forget what is stored for one object; nothing stored is not an error.
+    pub fn remove(&self, kind: &str, namespace: &str, name: &str) -> std::io::Result<()> {
+        match std::fs::remove_file(self.path(kind, namespace, name)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        }
+    }
+
     /// The stored status, if any. An unreadable or corrupt file counts as none: the next
     /// reconcile recomputes the status from observation, which is what it would do anyway.
     pub fn load<T: DeserializeOwned>(&self, kind: &str, namespace: &str, name: &str) -> Option<T> {
@@ -92,5 +123,24 @@ mod tests {
         );
         std::fs::write(dir.path().join("lane/shop/prod.json"), "{not json").unwrap();
         assert_eq!(state.load::<serde_json::Value>("Lane", "shop", "prod"), None);
+    }
+
+    #[test]
+    fn lists_and_forgets_stored_objects() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = StateDir::new(dir.path());
+        assert!(state.stored("accepted/Artifact").is_empty());
+        state.save("accepted/Artifact", "shop", "a", &json!({})).unwrap();
+        state.save("accepted/Artifact", "web", "b", &json!({})).unwrap();
+        assert_eq!(
+            state.stored("accepted/Artifact"),
+            vec![("shop".into(), "a".into()), ("web".into(), "b".into())]
+        );
+        state.remove("accepted/Artifact", "shop", "a").unwrap();
+        state.remove("accepted/Artifact", "shop", "a").unwrap();
+        assert_eq!(
+            state.stored("accepted/Artifact"),
+            vec![("web".into(), "b".into())]
+        );
     }
 }

@@ -27,3 +27,4 @@ mod preview_lifecycle;
 mod preview_standalone;
 mod rbac;
 mod standalone_cli;
+mod standalone_load;

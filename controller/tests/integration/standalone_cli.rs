@@ -139,3 +139,63 @@ fn a_matching_folder_exits_0_and_a_refused_key_exits_1_without_printing_it() {
     }
     runtime.block_on(sim.shutdown());
 }
+
+/// The API key from `LAUNCHPLANE_API_KEY_<NAME>` needs no Secret manifest (issue 12: references
+/// are resolved at load, and this one may be resolved by the environment instead). Without
+/// either, the folder is refused at load, the message naming both.
+#[test]
+fn the_api_key_variable_works_without_a_secret_manifest() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let sim = runtime
+        .block_on(DokploySim::start(SimConfig {
+            api_key: "key-from-the-environment".into(),
+            ..SimConfig::default()
+        }))
+        .unwrap();
+    let (_, env) = sim.seed_project("shop");
+    let id = sim
+        .seed_application(
+            &env,
+            SeedApplication {
+                id: None,
+                name: "web".into(),
+                docker_image: Some("nginx:1.27".into()),
+                env: None,
+                domains: vec!["web.test".into()],
+                deployed: false,
+                description: None,
+            },
+        )
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let manifests = dir.path().join("m");
+    std::fs::create_dir(&manifests).unwrap();
+    folder(&manifests, &sim.base_url(), "unused", &id);
+    let provider = std::fs::read_to_string(manifests.join("provider.yaml")).unwrap();
+    let (_, without_secret) = provider.split_once("---\n").unwrap();
+    std::fs::write(manifests.join("provider.yaml"), without_secret).unwrap();
+
+    let out = reconcile(&manifests, &dir.path().join("s1"), &[]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(
+            "ProviderConfig/default/dokploy: field spec.apiKeySecretRef: Secret default/dokploy-key is not in \
+             the folder, and the environment variable LAUNCHPLANE_API_KEY_DOKPLOY"
+        ),
+        "{stderr}"
+    );
+
+    let out = Command::new(env!("CARGO_BIN_EXE_launchplane"))
+        .args(["reconcile", "--once", "-f"])
+        .arg(&manifests)
+        .arg("--state")
+        .arg(dir.path().join("s2"))
+        .env("LAUNCHPLANE_API_KEY_DOKPLOY", "key-from-the-environment")
+        .output()
+        .unwrap();
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{}", text(&out.stderr));
+    assert!(!stdout.contains("key-from-the-environment"));
+    runtime.block_on(sim.shutdown());
+}

@@ -8,7 +8,7 @@ fn load(text: &str) -> Result<Inputs, Vec<ManifestError>> {
     let (mut manifests, mut errors) = (Vec::new(), Vec::new());
     parse_file(Path::new("repo/shop.yaml"), text, &mut manifests, &mut errors);
     assert!(errors.is_empty(), "{errors:?}");
-    decode(&manifests)
+    decode(&manifests, LoadContext::isolated())
 }
 
 const CONFIG: &str = "apiVersion: launchplane.dev/v1alpha1
@@ -17,6 +17,12 @@ metadata: {name: dokploy, namespace: shop}
 spec:
   url: https://dokploy.example.com
   apiKeySecretRef: {name: dokploy-key, key: api-key}
+";
+
+const SECRET: &str = "apiVersion: v1
+kind: Secret
+metadata: {name: dokploy-key, namespace: shop}
+stringData: {api-key: the-key}
 ";
 
 #[test]
@@ -31,7 +37,7 @@ stringData: {{other: plain}}
 ---
 apiVersion: launchplane.dev/v1alpha1
 kind: ProviderTarget
-metadata: {{name: web}}
+metadata: {{name: web, namespace: shop}}
 spec:
   providerConfigRef: {{name: dokploy}}
   targetCategory: application
@@ -59,7 +65,8 @@ spec:
     );
     let inputs = load(&text).unwrap();
     assert_eq!(inputs.configs[0].metadata.namespace.as_deref(), Some("shop"));
-    assert_eq!(inputs.targets[0].metadata.namespace.as_deref(), Some("default"));
+    assert_eq!(inputs.targets[0].metadata.namespace.as_deref(), Some("shop"));
+    assert_eq!(inputs.products[0].metadata.namespace.as_deref(), Some("default"));
     let secret = &inputs.secrets["shop/dokploy-key"];
     assert_eq!(secret["api-key"], "secret-key");
     assert_eq!(secret["other"], "plain");
@@ -108,7 +115,8 @@ kind: ProviderTarget
 metadata: {{name: c}}
 ---
 {CONFIG}---
-{CONFIG}"
+{CONFIG}---
+{SECRET}"
     );
     let errors = load(&text).unwrap_err();
     let fields: Vec<(String, Option<String>)> = errors
@@ -144,5 +152,64 @@ fn a_type_error_names_the_field_path() {
     assert_eq!(
         errors[0].field.as_deref(),
         Some("spec.rateLimit.requestsPerSecond")
+    );
+}
+
+mod references;
+mod rules;
+mod strictness;
+
+/// docs/examples/: a complete, valid folder with every kind, which the tests below break one
+/// field at a time.
+fn examples() -> Vec<Manifest> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/examples");
+    let (manifests, errors) = crate::standalone::manifests::load_dir(&dir);
+    assert!(errors.is_empty(), "{errors:?}");
+    manifests
+}
+
+/// The examples with `edit` applied to the manifest `kind`/`name` (the first of `kind` when
+/// `name` is empty).
+fn edited(kind: &str, name: &str, edit: &dyn Fn(&mut Value)) -> Vec<Manifest> {
+    let mut manifests = examples();
+    let m = manifests
+        .iter_mut()
+        .find(|m| m.kind == kind && (name.is_empty() || m.name == name))
+        .unwrap_or_else(|| panic!("no {kind} {name} in docs/examples"));
+    edit(&mut m.value);
+    manifests
+}
+
+/// `value` at the JSON pointer `at` set to `to` (parents must exist).
+fn set(value: &mut Value, at: &str, to: Value) {
+    let (parent, key) = at.rsplit_once('/').unwrap();
+    let parent = value.pointer_mut(parent).unwrap_or_else(|| panic!("no {parent}"));
+    match parent {
+        Value::Array(items) => items[key.parse::<usize>().unwrap()] = to,
+        Value::Object(map) => {
+            map.insert(key.to_string(), to);
+        }
+        other => panic!("{at}: {other} is not a container"),
+    }
+}
+
+fn remove(value: &mut Value, at: &str) {
+    let (parent, key) = at.rsplit_once('/').unwrap();
+    value
+        .pointer_mut(parent)
+        .and_then(Value::as_object_mut)
+        .and_then(|m| m.remove(key))
+        .unwrap_or_else(|| panic!("nothing at {at}"));
+}
+
+#[test]
+fn the_examples_load_as_they_are() {
+    let inputs = decode(&examples(), LoadContext::isolated()).unwrap();
+    assert_eq!(inputs.lanes.len(), 2);
+    assert!(
+        inputs
+            .accepted
+            .iter()
+            .any(|a| a.kind == "Artifact" && a.name == "shop-3f2a9c1")
     );
 }
