@@ -9,6 +9,8 @@
 //!   a custom `x-api-key`, so following one could hand the key to another host.
 //! - Every attempt first takes a token from the per-key bucket ([`crate::ratelimit`]).
 //! - GET routes are retried per [`RetryPolicy`]; POST routes are sent exactly once.
+//! - With a [`Deadline`] set, no call (retries included) is sent past it, and a call still
+//!   waiting when it arrives is abandoned ([`ProviderError::DeadlinePassed`]).
 //! - Error classification is in [`DokployClient::classify`]; see [`crate::errors`] for the table.
 //!
 //! Crypto: reqwest is built with `rustls-no-provider`, and it builds its rustls configuration when
@@ -27,6 +29,7 @@ use serde::de::DeserializeOwned;
 use tracing::Instrument;
 use url::Url;
 
+use crate::deadline::Deadline;
 use crate::env_merge::{self, EnvMergeError};
 use crate::errors::{ProviderError, Result};
 use crate::model::{Deployment, EnvChange, OrgSnapshot, RegistryCredentials, TargetCategory, TargetDetail};
@@ -65,11 +68,14 @@ pub struct DokployConfig {
     /// Largest response body accepted.
     pub max_response_bytes: usize,
     pub observer: Arc<dyn CallObserver>,
+    /// Past this no call is sent and calls in flight are abandoned (standalone mode's round
+    /// deadline). `None`: only the per-request timeout and the retries bound a call.
+    pub deadline: Option<Deadline>,
 }
 
 impl DokployConfig {
     /// Defaults: connect 5 s, request 30 s, 3 attempts for reads, 5 calls/s burst 10,
-    /// throttle after 1 success, 32 MiB responses, no-op observer.
+    /// throttle after 1 success, 32 MiB responses, no-op observer, no deadline.
     pub fn new(base_url: impl Into<String>, api_key: impl Into<ApiKey>) -> Self {
         Self {
             base_url: base_url.into(),
@@ -81,6 +87,7 @@ impl DokployConfig {
             throttle_after_successes: 1,
             max_response_bytes: 32 * 1024 * 1024,
             observer: Arc::new(NoopObserver),
+            deadline: None,
         }
     }
 }
@@ -96,6 +103,7 @@ impl fmt::Debug for DokployConfig {
             .field("rate_limit", &self.rate_limit)
             .field("throttle_after_successes", &self.throttle_after_successes)
             .field("max_response_bytes", &self.max_response_bytes)
+            .field("deadline", &self.deadline)
             .finish_non_exhaustive()
     }
 }
@@ -113,6 +121,7 @@ pub struct DokployClient {
     request_timeout: Duration,
     max_response_bytes: usize,
     observer: Arc<dyn CallObserver>,
+    deadline: Option<Deadline>,
 }
 
 impl fmt::Debug for DokployClient {
@@ -247,6 +256,7 @@ impl DokployClient {
             request_timeout: config.request_timeout,
             max_response_bytes: config.max_response_bytes,
             observer: config.observer,
+            deadline: config.deadline,
         })
     }
 
@@ -260,18 +270,37 @@ impl DokployClient {
         let req = op.build();
         let secrets = op.secret_values();
         let span = tracing::debug_span!("dokploy", route = req.route, method = req.method.as_str());
-        async {
-            match req.method {
-                Method::Get => {
-                    self.retry
-                        .run(req.route, |attempt| self.attempt(&req, &secrets, attempt))
-                        .await
-                }
-                Method::Post => self.attempt(&req, &secrets, 1).await,
+        let deadline = self.deadline.as_ref().and_then(Deadline::get);
+        let work = async {
+            if deadline.is_some_and(|at| tokio::time::Instant::now() >= at) {
+                tracing::info!("dokploy call not sent: the deadline has passed");
+                return Err(ProviderError::DeadlinePassed {
+                    route: req.route,
+                    reason: "not sent: the deadline had passed".into(),
+                });
             }
-        }
-        .instrument(span)
-        .await
+            let call = async {
+                match req.method {
+                    Method::Get => {
+                        self.retry
+                            .run(req.route, |attempt| self.attempt(&req, &secrets, attempt))
+                            .await
+                    }
+                    Method::Post => self.attempt(&req, &secrets, 1).await,
+                }
+            };
+            let Some(at) = deadline else {
+                return call.await;
+            };
+            tokio::time::timeout_at(at, call).await.unwrap_or_else(|_| {
+                tracing::info!("dokploy call abandoned: no answer before the deadline");
+                Err(ProviderError::DeadlinePassed {
+                    route: req.route,
+                    reason: "no answer before the deadline".into(),
+                })
+            })
+        };
+        work.instrument(span).await
     }
 
     async fn attempt(&self, req: &Request, secrets: &[String], attempt: u32) -> Result<Vec<u8>> {

@@ -16,6 +16,7 @@
 //! | other 4xx (400, 403, 415, …)                  | `BadRequest`     | no                 |
 //! | 2xx whose body does not parse                 | `Malformed`      | no                 |
 //! | caller input rejected before any request      | `InvalidInput`   | no                 |
+//! | the caller's [`crate::Deadline`] passed       | `DeadlinePassed` | no                 |
 
 use thiserror::Error;
 
@@ -69,6 +70,11 @@ pub enum ProviderError {
     /// value, invalid base URL).
     #[error("{route}: invalid input: {reason}")]
     InvalidInput { route: &'static str, reason: String },
+
+    /// The caller's [`crate::Deadline`] passed before the call was sent, or before it was
+    /// answered (then, as after a timeout, a mutation may or may not have been applied).
+    #[error("{route}: {reason}")]
+    DeadlinePassed { route: &'static str, reason: String },
 }
 
 impl ProviderError {
@@ -84,6 +90,7 @@ impl ProviderError {
             Self::Server { .. } => "server",
             Self::BadRequest { .. } => "bad_request",
             Self::InvalidInput { .. } => "invalid_input",
+            Self::DeadlinePassed { .. } => "deadline_passed",
         }
     }
 
@@ -98,7 +105,8 @@ impl ProviderError {
             | Self::Conflict { route, .. }
             | Self::Server { route, .. }
             | Self::BadRequest { route, .. }
-            | Self::InvalidInput { route, .. } => route,
+            | Self::InvalidInput { route, .. }
+            | Self::DeadlinePassed { route, .. } => route,
         }
     }
 
@@ -118,6 +126,7 @@ impl ProviderError {
                 | Self::Unreachable { .. }
                 | Self::Malformed { .. }
                 | Self::Server { .. }
+                | Self::DeadlinePassed { .. }
         )
     }
 

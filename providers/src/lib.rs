@@ -8,9 +8,10 @@
 //! - [`env_merge`]: the pure dotenv editor behind `merge_env`.
 //! - [`model`], [`wire`](crate): what the controller sees / how Dokploy's JSON is read.
 //! - [`errors`], [`redact`], [`secret`]: typed errors that never carry a secret.
-//! - [`ratelimit`], [`retry`], [`observer`]: call discipline.
+//! - [`ratelimit`], [`retry`], [`observer`], [`deadline`]: call discipline.
 
 pub mod client;
+pub mod deadline;
 pub mod env_merge;
 pub mod errors;
 pub mod model;
@@ -24,6 +25,7 @@ pub mod secret;
 mod wire;
 
 pub use client::{DokployClient, DokployConfig, install_crypto_provider};
+pub use deadline::Deadline;
 pub use errors::{ProviderError, Result};
 pub use model::{
     Deployment, DeploymentStatus, DeploymentSummary, DomainRef, DomainSummary, EnvChange, NamedRef,

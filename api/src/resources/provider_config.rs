@@ -182,4 +182,22 @@ pub struct ProviderConfigStatus {
     /// Number of ProviderTargets that reference this ProviderConfig.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target_count: Option<i32>,
+    /// The last successful Dokploy listing (`overview.services`) and the size of the one
+    /// before it. A listing markedly smaller than the one before is called out in the
+    /// `ProviderReachable` and `Ready` messages: a listing can be partial.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_listing: Option<ListingSummary>,
+}
+
+/// The size of one Dokploy listing.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ListingSummary {
+    /// When the listing was made.
+    pub time: Time,
+    /// How many applications and compose services it held.
+    pub services: i32,
+    /// How many the listing before it held; absent for the first listing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_services: Option<i32>,
 }

@@ -154,6 +154,12 @@ pub struct ProviderTargetStatus {
     /// When the observation behind this status was made.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_observed_time: Option<Time>,
+    /// When the first Dokploy listing that lacked the bound target was made. A target an
+    /// earlier listing showed is `Unverifiable` (reason `AbsenceUnconfirmed`) while only one
+    /// listing lacks it, and `Missing` once a later listing lacks it too: a listing can be
+    /// partial. Cleared when a listing shows the target again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_absent_time: Option<Time>,
 }
 
 /// A provider target as observed. Env values are never recorded, only key names.

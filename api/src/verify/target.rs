@@ -5,7 +5,12 @@
 //!   name only when exactly one provider target matches (none: Missing, several: Mismatch
 //!   with reason Ambiguous); once adopted the id is kept in status and used from then on,
 //!   so a later rename shows as a Mismatch rather than as a new adoption;
-//! - an id that is gone is Missing;
+//! - an id that is gone is Missing; but a target an earlier listing showed and the current one
+//!   lacks is only Unverifiable (`AbsenceUnconfirmed`) until a second, later listing also lacks
+//!   it: a listing can be partial (D12 in issue 12: a listing that dropped half the apps made
+//!   them Missing). The time of the first listing that lacked it is kept in status
+//!   ([`ListingHistory`]), so the confirmation survives restarts and a snapshot evaluated twice
+//!   never confirms itself;
 //! - wrong category or type, a renamed display name, other project/environment, domain drift
 //!   and two ProviderTargets claiming one id (Conflict, on both) are Mismatch;
 //! - an unreachable, unauthorized or throttled provider, and an observation older than the
@@ -30,6 +35,8 @@ pub mod reasons {
     pub const CONFLICT: &str = "Conflict";
     pub const DRIFTED: &str = "Drifted";
     pub const DETAIL_UNAVAILABLE: &str = "DetailUnavailable";
+    pub const ABSENCE_UNCONFIRMED: &str = "AbsenceUnconfirmed";
+    pub const DEADLINE_PASSED: &str = "DeadlinePassed";
 }
 
 /// What the ProviderTarget declares, reduced to what verification compares.
@@ -75,6 +82,9 @@ pub enum ProviderFailure {
     Throttled,
     /// Server errors and malformed answers: something is wrong, but not our key.
     Other,
+    /// The caller's deadline (standalone mode's round deadline, `--timeout`) passed before
+    /// Dokploy answered, or before the call could be sent: nothing is known either way.
+    DeadlinePassed,
 }
 
 /// The state of the shared observation of one ProviderConfig, as the poller holds it.
@@ -89,6 +99,16 @@ pub struct ObservationWindow<'a> {
     pub poll_interval: SignedDuration,
     /// How many poll intervals an observation stays trustworthy.
     pub stale_after_polls: u32,
+}
+
+/// What earlier listings established about one ProviderTarget's bound target, as its status
+/// keeps it (so it survives restarts in both shells).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ListingHistory<'a> {
+    /// The id of the target as an earlier listing showed it (`status.observed.targetId`).
+    pub seen_id: Option<&'a str>,
+    /// When the first listing that lacked the bound target was made (`status.firstAbsentTime`).
+    pub first_absent_at: Option<Timestamp>,
 }
 
 /// Another ProviderTarget of the same ProviderConfig, for conflict detection.
@@ -110,6 +130,9 @@ pub struct TargetVerification {
     pub bound_target_id: Option<String>,
     pub observed: Option<ObservedTarget>,
     pub mismatches: Vec<FieldMismatch>,
+    /// When the first listing that lacked the bound target was made, for status: kept while
+    /// it stays absent or cannot be looked for, cleared once a listing shows it.
+    pub first_absent_at: Option<Timestamp>,
 }
 
 impl TargetVerification {
@@ -121,14 +144,18 @@ impl TargetVerification {
             bound_target_id: bound,
             observed: None,
             mismatches: Vec::new(),
+            first_absent_at: None,
         }
+    }
+
+    fn absent_since(mut self, at: Option<Timestamp>) -> Self {
+        self.first_absent_at = at;
+        self
     }
 }
 
-/// Verify one ProviderTarget against the shared observation.
-///
-/// `bound_id` is the id recorded in status by an earlier adoption; `claims` are the ids the
-/// other ProviderTargets of the same ProviderConfig claim.
+/// [`verify_target_with_history`] for a target no earlier listing showed: an absent id is
+/// Missing at once.
 pub fn verify_target(
     desired: &DesiredTarget,
     bound_id: Option<&str>,
@@ -136,7 +163,25 @@ pub fn verify_target(
     window: &ObservationWindow<'_>,
     now: Timestamp,
 ) -> TargetVerification {
+    verify_target_with_history(desired, bound_id, &ListingHistory::default(), claims, window, now)
+}
+
+/// Verify one ProviderTarget against the shared observation.
+///
+/// `bound_id` is the id recorded in status by an earlier adoption; `history` is what earlier
+/// listings showed of the target (from its status); `claims` are the ids the other
+/// ProviderTargets of the same ProviderConfig claim.
+pub fn verify_target_with_history(
+    desired: &DesiredTarget,
+    bound_id: Option<&str>,
+    history: &ListingHistory<'_>,
+    claims: &[Claim],
+    window: &ObservationWindow<'_>,
+    now: Timestamp,
+) -> TargetVerification {
     let known_id = desired.target_id.clone().or_else(|| bound_id.map(str::to_string));
+    // Nothing below that cannot look for the target changes what is known of its absence.
+    let carried = history.first_absent_at;
 
     if let Some((failure, detail)) = &window.last_failure {
         let (reason, what) = match failure {
@@ -144,13 +189,15 @@ pub fn verify_target(
             ProviderFailure::Unauthorized => (reasons::PROVIDER_UNAUTHORIZED, "provider refused the API key"),
             ProviderFailure::Throttled => (reasons::PROVIDER_THROTTLED, "provider throttled the API key"),
             ProviderFailure::Other => (reasons::PROVIDER_ERROR, "provider error"),
+            ProviderFailure::DeadlinePassed => (reasons::DEADLINE_PASSED, "the round's deadline passed"),
         };
         return TargetVerification::verdict(
             Verdict::Unverifiable,
             reason,
             format!("{what}: {detail}"),
             known_id,
-        );
+        )
+        .absent_since(carried);
     }
     let (Some(targets), Some(observed_at)) = (window.targets, window.observed_at) else {
         return TargetVerification::verdict(
@@ -158,7 +205,8 @@ pub fn verify_target(
             reasons::NOT_OBSERVED_YET,
             "waiting for the first observation of the provider".into(),
             known_id,
-        );
+        )
+        .absent_since(carried);
     };
     let window_len =
         window.poll_interval * i32::try_from(window.stale_after_polls.max(1)).unwrap_or(i32::MAX);
@@ -173,20 +221,14 @@ pub fn verify_target(
                 window.stale_after_polls
             ),
             known_id,
-        );
+        )
+        .absent_since(carried);
     }
 
     let bound = match &known_id {
         Some(id) => match targets.iter().find(|t| &t.id == id) {
             Some(t) => t,
-            None => {
-                return TargetVerification::verdict(
-                    Verdict::Missing,
-                    reasons::TARGET_NOT_FOUND,
-                    format!("no {} with id {id} exists in the provider", desired.category),
-                    known_id,
-                );
-            }
+            None => return absent(desired, id, history, observed_at),
         },
         None => {
             let candidates: Vec<&ObservedTarget> = targets
@@ -285,6 +327,54 @@ pub fn verify_target(
     v.mismatches = mismatches;
     v.observed = Some(bound.clone());
     v
+}
+
+/// The verdict on a known id the current listing (made at `listed_at`) lacks. A target no
+/// earlier listing showed is Missing at once; one that was shown is Missing only when a listing
+/// made after the first one that lacked it lacks it too. Re-evaluating the same listing (the
+/// cluster verifies each target several times per poll) therefore never confirms an absence.
+fn absent(
+    desired: &DesiredTarget,
+    id: &str,
+    history: &ListingHistory<'_>,
+    listed_at: Timestamp,
+) -> TargetVerification {
+    let first = history.first_absent_at.unwrap_or(listed_at);
+    if history.seen_id == Some(id) && first >= listed_at {
+        return TargetVerification::verdict(
+            Verdict::Unverifiable,
+            reasons::ABSENCE_UNCONFIRMED,
+            format!(
+                "{} {id} is absent from the listing of {}; confirming on the next poll (a listing can \
+                 be partial: it is Missing only if a later listing lacks it too)",
+                desired.category,
+                seconds(first)
+            ),
+            Some(id.to_string()),
+        )
+        .absent_since(Some(first));
+    }
+    // The same words on every look at one listing: the status does not flip between them.
+    let since = if first < listed_at {
+        format!(" (absent from every listing since {})", seconds(first))
+    } else {
+        String::new()
+    };
+    TargetVerification::verdict(
+        Verdict::Missing,
+        reasons::TARGET_NOT_FOUND,
+        format!(
+            "no {} with id {id} exists in the provider{since}",
+            desired.category
+        ),
+        Some(id.to_string()),
+    )
+    .absent_since(Some(first))
+}
+
+/// A timestamp to the second, for messages.
+fn seconds(t: Timestamp) -> Timestamp {
+    Timestamp::from_second(t.as_second()).unwrap_or(t)
 }
 
 fn compare(desired: &DesiredTarget, observed: &ObservedTarget) -> Vec<FieldMismatch> {

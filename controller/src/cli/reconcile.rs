@@ -42,6 +42,16 @@ pub struct ReconcileArgs {
     /// `Host`, instead of the public preview URL.
     #[arg(long, value_name = "URL", requires = "previews")]
     pub preview_probe_via: Option<String>,
+    /// Seconds one round may take. Past it no Dokploy call is sent, calls still waiting are
+    /// abandoned, deploy and preview waits end, and whatever was not compared is Unverifiable
+    /// (reason DeadlinePassed); a deploy under way is followed on the next run.
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value_t = crate::standalone::engine::DEFAULT_ROUND_TIMEOUT.as_secs(),
+        value_parser = clap::value_parser!(u64).range(1..=86_400)
+    )]
+    pub timeout: u64,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -119,7 +129,8 @@ async fn watch(args: ReconcileArgs, inputs: Inputs) -> Result<i32> {
     launchplane_providers::install_crypto_provider();
     let prober = Prober::new(ProberConfig::default()).context("building the HTTP prober")?;
     let env = Box::new(|name: &str| std::env::var(name).ok());
-    let mut engine = Engine::new(prober, StateDir::new(&args.state), env);
+    let mut engine = Engine::new(prober, StateDir::new(&args.state), env)
+        .with_round_timeout(std::time::Duration::from_secs(args.timeout));
     if args.previews {
         engine = engine.with_previews(crate::preview::PreviewSettings {
             probe_via: args.preview_probe_via.clone(),

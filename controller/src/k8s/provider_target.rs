@@ -148,6 +148,7 @@ pub fn config_unavailable(
             observed: old.observed,
             mismatches: Vec::new(),
             last_observed_time: old.last_observed_time,
+            first_absent_time: old.first_absent_time,
         },
         transitions: computed.transitions,
     }

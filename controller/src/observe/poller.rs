@@ -94,6 +94,8 @@ impl Snapshot {
     pub fn reachable(&self) -> Option<bool> {
         match &self.last_failure {
             Some((ProviderFailure::Unreachable, _)) => Some(false),
+            // No answer before a deadline (or not even asked): not known either way.
+            Some((ProviderFailure::DeadlinePassed, _)) => None,
             Some(_) => Some(true),
             None => self.observed_at.map(|_| true),
         }
@@ -102,7 +104,7 @@ impl Snapshot {
     pub fn authenticated(&self) -> Option<bool> {
         match &self.last_failure {
             Some((ProviderFailure::Unauthorized, _)) => Some(false),
-            Some((ProviderFailure::Unreachable, _)) => None,
+            Some((ProviderFailure::Unreachable | ProviderFailure::DeadlinePassed, _)) => None,
             // A throttled key was accepted before; a 5xx says nothing against the key.
             Some(_) => self.observed_at.map(|_| true),
             None => self.observed_at.map(|_| true),
@@ -182,6 +184,7 @@ pub fn failure_of(error: &ProviderError) -> ProviderFailure {
         ProviderError::Unreachable { .. } => ProviderFailure::Unreachable,
         ProviderError::Unauthorized { .. } => ProviderFailure::Unauthorized,
         ProviderError::Throttled { .. } => ProviderFailure::Throttled,
+        ProviderError::DeadlinePassed { .. } => ProviderFailure::DeadlinePassed,
         _ => ProviderFailure::Other,
     }
 }

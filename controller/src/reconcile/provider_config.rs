@@ -5,7 +5,7 @@ use crate::observe::poller::Snapshot;
 use jiff::Timestamp;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use launchplane_api::conditions::{self, Aspect, Progress, reasons as condition_reasons, types};
-use launchplane_api::resources::{ProviderConfig, ProviderConfigStatus};
+use launchplane_api::resources::{ListingSummary, ProviderConfig, ProviderConfigStatus};
 use launchplane_api::verdict::Verdict;
 use launchplane_api::verify::target::ProviderFailure;
 
@@ -83,15 +83,28 @@ pub fn reconcile(
                     dokploy_version: old.dokploy_version,
                     last_poll_time: old.last_poll_time,
                     target_count,
+                    last_listing: old.last_listing,
                 },
                 transitions: computed.transitions,
             };
         }
     };
 
+    let last_listing = listing_after(old.last_listing.as_ref(), snapshot);
+    // Only about the listing this poll made: a failed poll made none.
+    let shrink = last_listing
+        .as_ref()
+        .filter(|_| snapshot.last_failure.is_none())
+        .and_then(shrink_note);
     let (reachable, authenticated) = match &snapshot.last_failure {
         None if snapshot.observed_at.is_some() => (
-            (Verdict::Matched, "Dokploy answered the last poll".to_string()),
+            (
+                Verdict::Matched,
+                match &shrink {
+                    Some(note) => format!("Dokploy answered the last poll; {note}"),
+                    None => "Dokploy answered the last poll".to_string(),
+                },
+            ),
             (Verdict::Matched, "Dokploy accepted the API key".to_string()),
         ),
         None => (
@@ -125,6 +138,16 @@ pub fn reconcile(
                 "the API key was accepted before the throttling".to_string(),
             ),
         ),
+        Some((ProviderFailure::DeadlinePassed, detail)) => (
+            (
+                Verdict::Unverifiable,
+                format!("the round's deadline passed before Dokploy answered: {detail}"),
+            ),
+            (
+                Verdict::Unchecked,
+                "not known: the round's deadline passed before Dokploy answered".to_string(),
+            ),
+        ),
         Some((ProviderFailure::Other, detail)) => (
             (
                 Verdict::Unverifiable,
@@ -148,7 +171,15 @@ pub fn reconcile(
     } else {
         Progress::Settled
     };
-    let computed = conditions::compute(&old.conditions, &aspects, &progress, generation, now);
+    let mut computed = conditions::compute(&old.conditions, &aspects, &progress, generation, now);
+    // Advisory, not a verdict: the provider answered and accepted the key, which is what this
+    // resource vouches for. The targets the listing lacks carry the doubt themselves
+    // (Unverifiable until a later listing confirms), and a sweep or deletion may be real.
+    if let Some(note) = &shrink
+        && let Some(ready) = computed.conditions.iter_mut().find(|c| c.type_ == types::READY)
+    {
+        ready.message = format!("{}; {note}", ready.message);
+    }
     Outcome {
         status: ProviderConfigStatus {
             observed_generation: generation,
@@ -159,9 +190,45 @@ pub fn reconcile(
             dokploy_version: snapshot.version.clone().or(old.dokploy_version),
             last_poll_time: snapshot.last_poll_at.map(Time).or(old.last_poll_time),
             target_count,
+            last_listing,
         },
         transitions: computed.transitions,
     }
+}
+
+/// The listing summary after `snapshot`: a new listing (a later `observed_at`) records its
+/// size and the size of the one before; the same listing seen again (a status written twice
+/// per poll) changes nothing.
+pub fn listing_after(old: Option<&ListingSummary>, snapshot: &Snapshot) -> Option<ListingSummary> {
+    let (Some(targets), Some(at)) = (&snapshot.targets, snapshot.observed_at) else {
+        return old.cloned();
+    };
+    if old.is_some_and(|o| o.time.0 >= at) {
+        return old.cloned();
+    }
+    Some(ListingSummary {
+        time: Time(at),
+        services: i32::try_from(targets.len()).unwrap_or(i32::MAX),
+        previous_services: old.map(|o| o.services),
+    })
+}
+
+/// A plain note when `listing` holds markedly fewer services than the one before: at least a
+/// quarter fewer and at least two fewer, so that one deletion in a small organization is not
+/// called out.
+pub fn shrink_note(listing: &ListingSummary) -> Option<String> {
+    let previous = listing.previous_services?;
+    let lost = previous.saturating_sub(listing.services);
+    let markedly = lost >= 2 && lost.saturating_mul(4) >= previous;
+    markedly.then(|| {
+        format!(
+            "its listing of {} holds {} applications and compose services, {lost} fewer than the \
+             listing before ({previous}); a listing can be partial, so ProviderTargets missing from it \
+             are Unverifiable until a later listing confirms they are gone",
+            Timestamp::from_second(listing.time.0.as_second()).unwrap_or(listing.time.0),
+            listing.services
+        )
+    })
 }
 
 #[cfg(test)]

@@ -9,7 +9,8 @@ use launchplane_api::resources::{
 };
 use launchplane_api::verdict::Verdict;
 use launchplane_api::verify::target::{
-    Claim, DesiredTarget, ObservationWindow, ObservedTarget, reasons, verify_target,
+    Claim, DesiredTarget, ListingHistory, ObservationWindow, ObservedTarget, reasons,
+    verify_target_with_history,
 };
 use std::collections::HashMap;
 
@@ -167,7 +168,11 @@ pub fn reconcile(
 ) -> Outcome<ProviderTargetStatus> {
     let old = target.status.clone().unwrap_or_default();
     let bound = old.bound_target_id.as_deref();
-    let v = verify_target(&desired(&target.spec), bound, claims, window, now);
+    let history = ListingHistory {
+        seen_id: old.observed.as_ref().and_then(|o| o.target_id.as_deref()),
+        first_absent_at: old.first_absent_time.as_ref().map(|t| t.0),
+    };
+    let v = verify_target_with_history(&desired(&target.spec), bound, &history, claims, window, now);
 
     let progress = if v.verdict == Verdict::Unchecked {
         Progress::Reconciling {
@@ -217,6 +222,7 @@ pub fn reconcile(
             observed,
             mismatches: v.mismatches,
             last_observed_time,
+            first_absent_time: v.first_absent_at.map(Time),
         },
         transitions: computed.transitions,
     }

@@ -1,6 +1,13 @@
 //! One standalone reconcile round: poll each ProviderConfig once, verify its ProviderTargets
 //! against the snapshot, probe every RuntimeIdentity, and keep the statuses in the state
 //! folder, through the same pure reconcile functions the cluster controllers call.
+//!
+//! A round has a deadline (`--timeout`, [`DEFAULT_ROUND_TIMEOUT`]): every Dokploy client the
+//! engine builds shares it, so past it no Dokploy call is sent and a call still waiting is
+//! abandoned, and the lanes' and previews' own waits end by it. What was not compared by then
+//! is Unverifiable (reason `DeadlinePassed`, "the round's deadline passed"), and a `--once` run
+//! against a Dokploy that never answers ends within the deadline instead of one request
+//! timeout per read per lane and preview.
 
 use super::inputs::Inputs;
 use super::report::Row;
@@ -16,9 +23,10 @@ use launchplane_api::resources::{
 };
 use launchplane_api::verdict::Verdict;
 use launchplane_api::verify::target::ProviderFailure;
-use launchplane_providers::{DokployClient, DokployConfig, Provider, RateLimit};
+use launchplane_providers::{Deadline, DokployClient, DokployConfig, Provider, RateLimit};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
+use std::time::Duration;
 
 mod lanes;
 mod previews;
@@ -45,6 +53,22 @@ pub fn api_key_variable(config_name: &str) -> String {
     format!("LAUNCHPLANE_API_KEY_{suffix}")
 }
 
+/// How long one round may take by default (`--timeout`): Helm's default wait, and room for
+/// the lanes' in-process deploy waits (each at most [`DriveLimits`]'s 120 s).
+///
+/// [`DriveLimits`]: crate::deploy::driver::DriveLimits
+pub const DEFAULT_ROUND_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// Whole-request timeout of one Dokploy call attempt in standalone mode (reads make up to
+/// three attempts). Dokploy answers in well under a second; the cluster keeps the client's
+/// 30 s, where a slow answer only delays a background poll.
+pub const STANDALONE_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// No lane or preview step starts in the round's last seconds. A deploy step records its
+/// phase (Deploying) and then sends the deploy; were the deadline to pass in between, the
+/// deploy would not be sent and the next run would wait for one that never comes.
+const STEP_MARGIN: Duration = Duration::from_secs(2);
+
 struct ProviderSlot {
     /// The URL and key the client was built with; a change rebuilds it.
     fingerprint: (String, String, i32, i32),
@@ -66,6 +90,9 @@ pub struct Engine {
     /// This state folder's controller instance ([`StateDir::instance_id`]): the one copy the
     /// ownership markers of lanes and previews are written and judged with.
     instance: String,
+    /// The budget of one round, and the deadline every Dokploy client of the engine shares.
+    round_timeout: Duration,
+    deadline: Deadline,
 }
 
 impl Engine {
@@ -89,12 +116,29 @@ impl Engine {
             limits: crate::deploy::driver::DriveLimits::default(),
             previews: None,
             instance,
+            round_timeout: DEFAULT_ROUND_TIMEOUT,
+            deadline: Deadline::new(),
         }
     }
 
     /// This state folder's controller instance, as ownership markers name it.
     pub fn instance(&self) -> &str {
         &self.instance
+    }
+
+    /// Bound each round by `timeout` instead of [`DEFAULT_ROUND_TIMEOUT`].
+    pub fn with_round_timeout(mut self, timeout: Duration) -> Self {
+        self.round_timeout = timeout;
+        self
+    }
+
+    /// What is left of this round's budget for starting a lane's or preview's step: the
+    /// round's remaining time less [`STEP_MARGIN`], zero once that passed.
+    fn round_left(&self) -> Duration {
+        self.deadline
+            .remaining()
+            .unwrap_or(self.round_timeout)
+            .saturating_sub(STEP_MARGIN)
     }
 
     /// Reconcile Previews (and sweep each Product's preview environment) with these timings.
@@ -108,6 +152,7 @@ impl Engine {
 
     /// Reconcile everything once and return one row per resource.
     pub async fn round(&mut self, inputs: &Inputs, now: Timestamp) -> Vec<Row> {
+        self.deadline.start(self.round_timeout);
         let mut rows = Vec::new();
         let mut targets: Vec<ProviderTarget> = inputs
             .targets
@@ -251,6 +296,8 @@ impl Engine {
             .is_none_or(|slot| slot.fingerprint != fingerprint);
         if rebuild {
             let mut client_config = DokployConfig::new(spec.url.clone(), api_key);
+            client_config.request_timeout = STANDALONE_REQUEST_TIMEOUT;
+            client_config.deadline = Some(self.deadline.clone());
             client_config.rate_limit = RateLimit {
                 per_second: f64::from(spec.rate_limit.requests_per_second),
                 burst: u32::try_from(spec.rate_limit.burst).unwrap_or(1),

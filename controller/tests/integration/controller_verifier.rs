@@ -254,17 +254,30 @@ async fn provider_target_writes_the_core_verdict_by_ssa_and_no_event_for_a_first
 
 #[tokio::test]
 async fn provider_target_publishes_an_event_only_when_the_verdict_changes() {
-    // Last time it was Matched; now the id is gone from Dokploy.
+    // Listed two polls ago, absent from the last listing (Unverifiable until confirmed); now a
+    // later listing lacks it too: the id is gone from Dokploy.
     let mut pt = target();
-    let view = snapshot(vec![observed("app-1", "shop-prod")]);
-    pt.status = Some(
-        launchplane::reconcile::provider_target::reconcile(
-            &pt,
-            &view.snapshot.window(&view.settings),
-            &[],
-            now(),
-        )
-        .status,
+    for (secs_ago, listed) in [(120, vec![observed("app-1", "shop-prod")]), (60, vec![])] {
+        let mut view = snapshot(listed);
+        let at = now() - jiff::SignedDuration::from_secs(secs_ago);
+        view.snapshot = Arc::new(Snapshot {
+            observed_at: Some(at),
+            last_poll_at: Some(at),
+            ..(*view.snapshot).clone()
+        });
+        pt.status = Some(
+            launchplane::reconcile::provider_target::reconcile(
+                &pt,
+                &view.snapshot.window(&view.settings),
+                &[],
+                at,
+            )
+            .status,
+        );
+    }
+    assert_eq!(
+        pt.status.as_ref().and_then(|s| s.reason.as_deref()),
+        Some("AbsenceUnconfirmed")
     );
     let (ctx, mut handle, _) = context(vec![config()], vec![pt.clone()]);
     ctx.registry
@@ -281,7 +294,7 @@ async fn provider_target_publishes_an_event_only_when_the_verdict_changes() {
             event["note"]
                 .as_str()
                 .unwrap()
-                .starts_with("verdict Matched -> Missing")
+                .starts_with("verdict Unverifiable -> Missing")
         );
         handle
     });

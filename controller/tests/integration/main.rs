@@ -22,6 +22,7 @@ mod lane_controller_verifier;
 mod lane_deploy;
 mod lane_shared_observation;
 mod leader_election;
+mod listing_absence;
 mod preview_controller_verifier;
 mod preview_lifecycle;
 mod preview_standalone;

@@ -391,3 +391,54 @@ async fn unreachable_when_nothing_listens() {
     assert!(matches!(e, ProviderError::Unreachable { .. }), "{e}");
     assert!(!e.to_string().contains("http://"), "{e}");
 }
+
+/// D13 (issue 12): a Dokploy that never answers holds a call for the request timeout times the
+/// read attempts; a deadline cuts the call at the deadline and sends nothing after it.
+#[tokio::test]
+async fn a_deadline_abandons_a_hanging_call_and_sends_nothing_after_it() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let accepted = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = accepted.clone();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((sock, _)) = listener.accept().await {
+            counter.fetch_add(1, Ordering::SeqCst);
+            held.push(sock);
+        }
+    });
+    let mut cfg = DokployConfig::new(&base, unique_key("deadline"));
+    cfg.request_timeout = Duration::from_secs(30);
+    let deadline = Deadline::new();
+    cfg.deadline = Some(deadline.clone());
+    let c = DokployClient::new(cfg).unwrap();
+
+    deadline.start(Duration::from_millis(300));
+    let started = Instant::now();
+    let e = c.version().await.unwrap_err();
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "abandoned at the deadline, not after {:?}",
+        started.elapsed()
+    );
+    assert!(matches!(e, ProviderError::DeadlinePassed { .. }), "{e}");
+    assert_eq!(
+        e.to_string(),
+        "settings.getDokployVersion: no answer before the deadline"
+    );
+    assert!(e.is_unverifiable() && !e.is_retryable());
+
+    let sent = accepted.load(Ordering::SeqCst);
+    let e = c.observe_org().await.unwrap_err();
+    assert!(e.to_string().contains("not sent"), "{e}");
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(
+        accepted.load(Ordering::SeqCst),
+        sent,
+        "nothing is sent past the deadline"
+    );
+
+    deadline.set(None);
+    let e = tokio::time::timeout(Duration::from_millis(200), c.version()).await;
+    assert!(e.is_err(), "without a deadline the request timeout applies again");
+}

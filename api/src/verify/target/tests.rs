@@ -379,3 +379,145 @@ fn a_type_that_could_not_be_read_is_unverifiable_not_matched() {
     let v = verify_target(&want, None, &[], &window(&no_detail), at(NOW));
     assert_eq!(v.verdict, Verdict::Matched);
 }
+
+fn listing_at(targets: &[ObservedTarget], secs: i64) -> ObservationWindow<'_> {
+    ObservationWindow {
+        observed_at: Some(at(secs)),
+        ..window(targets)
+    }
+}
+
+/// D12 (issue 12): a target an earlier listing showed and the current one lacks is
+/// Unverifiable until a second, later listing lacks it too; only then Missing.
+#[test]
+fn an_absence_is_confirmed_only_by_a_later_listing() {
+    let d = desired(Some("a1"), "shop-web");
+    let seen = ListingHistory {
+        seen_id: Some("a1"),
+        first_absent_at: None,
+    };
+    let partial = [svc("b2", "other")];
+    let first = verify_target_with_history(&d, None, &seen, &[], &listing_at(&partial, 1000), at(1005));
+    assert_eq!(
+        (first.verdict, first.reason),
+        (Verdict::Unverifiable, reasons::ABSENCE_UNCONFIRMED)
+    );
+    assert_eq!(first.first_absent_at, Some(at(1000)));
+    assert_eq!(first.bound_target_id.as_deref(), Some("a1"));
+    assert!(
+        first
+            .message
+            .contains("absent from the listing of 1970-01-01T00:16:40Z")
+            && first.message.contains("confirming on the next poll"),
+        "{}",
+        first.message
+    );
+
+    let remembered = ListingHistory {
+        seen_id: Some("a1"),
+        first_absent_at: first.first_absent_at,
+    };
+    let second =
+        verify_target_with_history(&d, None, &remembered, &[], &listing_at(&partial, 1030), at(1035));
+    assert_eq!(
+        (second.verdict, second.reason),
+        (Verdict::Missing, reasons::TARGET_NOT_FOUND)
+    );
+    assert_eq!(
+        second.first_absent_at,
+        Some(at(1000)),
+        "the first absence is kept"
+    );
+    assert!(
+        second.message.contains("no application with id a1"),
+        "{}",
+        second.message
+    );
+}
+
+/// The cluster verifies every target several times per poll: the listing that first lacked
+/// the target must not confirm its own absence.
+#[test]
+fn the_same_listing_evaluated_again_does_not_confirm_an_absence() {
+    let d = desired(Some("a1"), "shop-web");
+    let partial = [svc("b2", "other")];
+    let remembered = ListingHistory {
+        seen_id: Some("a1"),
+        first_absent_at: Some(at(1000)),
+    };
+    for now in [1001, 1010, 1080] {
+        let v = verify_target_with_history(&d, None, &remembered, &[], &listing_at(&partial, 1000), at(now));
+        assert_eq!(
+            (v.verdict, v.reason),
+            (Verdict::Unverifiable, reasons::ABSENCE_UNCONFIRMED),
+            "at {now}"
+        );
+        assert_eq!(v.first_absent_at, Some(at(1000)));
+    }
+}
+
+#[test]
+fn a_target_shown_again_is_matched_and_its_absence_forgotten() {
+    let d = desired(Some("a1"), "shop-web");
+    let remembered = ListingHistory {
+        seen_id: Some("a1"),
+        first_absent_at: Some(at(1000)),
+    };
+    let whole = [svc("a1", "shop-web"), svc("b2", "other")];
+    let v = verify_target_with_history(&d, None, &remembered, &[], &listing_at(&whole, 1030), at(1035));
+    assert_eq!(v.verdict, Verdict::Matched);
+    assert_eq!(v.first_absent_at, None);
+
+    // Forgotten: the next gap starts a new confirmation instead of completing the old one.
+    let seen = ListingHistory {
+        seen_id: Some("a1"),
+        first_absent_at: v.first_absent_at,
+    };
+    let partial = [svc("b2", "other")];
+    let v = verify_target_with_history(&d, None, &seen, &[], &listing_at(&partial, 1060), at(1065));
+    assert_eq!(
+        (v.verdict, v.reason),
+        (Verdict::Unverifiable, reasons::ABSENCE_UNCONFIRMED)
+    );
+    assert_eq!(v.first_absent_at, Some(at(1060)));
+}
+
+/// No regression: an id no listing ever showed (a typo, or a target deleted before Launchplane
+/// first looked) is Missing at once.
+#[test]
+fn a_target_never_seen_is_missing_at_once() {
+    let partial = [svc("b2", "other")];
+    let d = desired(Some("a1"), "shop-web");
+    for seen_id in [None, Some("zz")] {
+        let history = ListingHistory {
+            seen_id,
+            first_absent_at: None,
+        };
+        let v = verify_target_with_history(&d, None, &history, &[], &listing_at(&partial, 1000), at(1005));
+        assert_eq!(
+            (v.verdict, v.reason),
+            (Verdict::Missing, reasons::TARGET_NOT_FOUND)
+        );
+    }
+}
+
+/// A poll that fails, or an observation gone stale, says nothing about the absence: it is
+/// neither confirmed nor forgotten.
+#[test]
+fn a_failed_or_stale_observation_keeps_the_first_absence() {
+    let d = desired(Some("a1"), "shop-web");
+    let remembered = ListingHistory {
+        seen_id: Some("a1"),
+        first_absent_at: Some(at(1000)),
+    };
+    let partial = [svc("b2", "other")];
+    let mut failed = listing_at(&partial, 1000);
+    failed.last_failure = Some((ProviderFailure::Unreachable, "connection refused".into()));
+    let v = verify_target_with_history(&d, None, &remembered, &[], &failed, at(1030));
+    assert_eq!(v.verdict, Verdict::Unverifiable);
+    assert_eq!(v.first_absent_at, Some(at(1000)));
+
+    let stale = verify_target_with_history(&d, None, &remembered, &[], &listing_at(&partial, 1000), at(2000));
+    assert_eq!(stale.reason, reasons::OBSERVATION_STALE);
+    assert_eq!(stale.first_absent_at, Some(at(1000)));
+}

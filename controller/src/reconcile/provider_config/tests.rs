@@ -133,3 +133,95 @@ fn a_refused_key_names_where_it_came_from() {
     );
     assert!(!env.contains("Secret"), "{env}");
 }
+
+fn listing(count: usize, at: i64) -> Snapshot {
+    let targets = (0..count)
+        .map(|i| launchplane_api::verify::target::ObservedTarget {
+            id: format!("app-{i}"),
+            category: "application".into(),
+            ..Default::default()
+        })
+        .collect();
+    Snapshot {
+        targets: Some(std::sync::Arc::new(targets)),
+        observed_at: Some(t(at)),
+        last_poll_at: Some(t(at)),
+        ..snapshot(None)
+    }
+}
+
+/// D12 (issue 12): a listing that suddenly holds half the services is called out in the
+/// status, while the verdict (reachability, key) stays Matched.
+#[test]
+fn a_markedly_smaller_listing_is_called_out_but_the_verdict_stands() {
+    let mut c = config();
+    c.status = Some(reconcile(&c, Ok(&listing(10, 0)), &KeySource::Secret, 1, t(1)).status);
+    let first = c.status.clone().unwrap();
+    assert_eq!(
+        first
+            .last_listing
+            .as_ref()
+            .map(|l| (l.services, l.previous_services)),
+        Some((10, None))
+    );
+    assert!(!condition(&first, types::READY).message.contains("fewer"));
+
+    let s = reconcile(&c, Ok(&listing(5, 60)), &KeySource::Secret, 1, t(61)).status;
+    assert_eq!(s.verdict, Some(Verdict::Matched), "advisory, not a verdict");
+    let ready = condition(&s, types::READY);
+    assert_eq!(ready.status, "True");
+    assert!(
+        ready
+            .message
+            .contains("holds 5 applications and compose services, 5 fewer than the listing before (10)"),
+        "{}",
+        ready.message
+    );
+    assert!(
+        condition(&s, types::PROVIDER_REACHABLE)
+            .message
+            .contains("5 fewer")
+    );
+
+    // The same listing written again (the cluster reconciles a config more than once per
+    // poll) keeps the note: the baseline is the listing before, not the last status write.
+    c.status = Some(s);
+    let again = reconcile(&c, Ok(&listing(5, 60)), &KeySource::Secret, 1, t(90)).status;
+    assert!(condition(&again, types::READY).message.contains("5 fewer"));
+
+    // The next listing at the same size is not a drop.
+    c.status = Some(again);
+    let steady = reconcile(&c, Ok(&listing(5, 120)), &KeySource::Secret, 1, t(121)).status;
+    assert!(!condition(&steady, types::READY).message.contains("fewer"));
+    assert_eq!(
+        steady.last_listing.map(|l| (l.services, l.previous_services)),
+        Some((5, Some(5)))
+    );
+}
+
+#[test]
+fn small_drops_and_failed_polls_are_not_called_out() {
+    let note = |previous: i32, now: i32| {
+        shrink_note(&ListingSummary {
+            time: Time(t(0)),
+            services: now,
+            previous_services: Some(previous),
+        })
+    };
+    assert!(note(10, 8).is_none(), "two of ten");
+    assert!(note(10, 7).is_some(), "three of ten");
+    assert!(note(1, 0).is_none(), "one deletion");
+    assert!(note(2, 0).is_some());
+    assert!(note(4, 6).is_none(), "growth");
+
+    let mut c = config();
+    c.status = Some(reconcile(&c, Ok(&listing(10, 0)), &KeySource::Secret, 1, t(1)).status);
+    let mut failed = listing(10, 0);
+    failed.last_failure = Some((ProviderFailure::Unreachable, "timed out".into()));
+    let s = reconcile(&c, Ok(&failed), &KeySource::Secret, 1, t(61)).status;
+    assert_eq!(
+        s.last_listing.map(|l| l.services),
+        Some(10),
+        "a failed poll made no listing"
+    );
+}

@@ -109,14 +109,82 @@ fn several_targets_with_the_name_are_ambiguous_and_nothing_is_bound() {
     assert_eq!(out.status.bound_target_id, None);
 }
 
+fn listing_at(targets: &[ObservedTarget], secs: i64) -> ObservationWindow<'_> {
+    ObservationWindow {
+        observed_at: Some(t(secs)),
+        ..window(targets)
+    }
+}
+
 #[test]
-fn a_vanished_id_is_missing_and_drops_the_stale_observation() {
+fn a_vanished_id_is_missing_once_confirmed_and_drops_the_stale_observation() {
     let targets = [observed("app-1", "shop-prod")];
     let mut pt = target("prod", Some("app-1"), "shop-prod");
     pt.status = Some(reconcile(&pt, &window(&targets), &[], t(10)).status);
-    let out = reconcile(&pt, &window(&[]), &[], t(40));
+    pt.status = Some(reconcile(&pt, &listing_at(&[], 30), &[], t(40)).status);
+    let out = reconcile(&pt, &listing_at(&[], 60), &[], t(70));
     assert_eq!(out.status.verdict, Some(Verdict::Missing));
     assert_eq!(out.status.observed, None);
+}
+
+/// D12 (issue 12): a listing that drops a target seen before makes it Unverifiable, not
+/// Missing, and the status keeps what it last saw; a second, later listing confirms.
+#[test]
+fn a_target_dropped_from_one_listing_is_unverifiable_until_a_later_listing_confirms() {
+    let whole = [observed("app-1", "shop-prod"), observed("app-2", "other")];
+    let partial = [observed("app-2", "other")];
+    let mut pt = target("prod", Some("app-1"), "shop-prod");
+    pt.status = Some(reconcile(&pt, &listing_at(&whole, 0), &[], t(5)).status);
+
+    let out = reconcile(&pt, &listing_at(&partial, 30), &[], t(35));
+    assert_eq!(out.status.verdict, Some(Verdict::Unverifiable));
+    assert_eq!(out.status.reason.as_deref(), Some("AbsenceUnconfirmed"));
+    let message = out.status.message.clone().unwrap();
+    assert!(
+        message.contains("absent from the listing of") && message.contains("confirming on the next poll"),
+        "{message}"
+    );
+    assert!(out.status.observed.is_some(), "the last known facts are kept");
+    assert_eq!(out.status.bound_target_id.as_deref(), Some("app-1"));
+    pt.status = Some(out.status);
+
+    // The same listing, verified again (the cluster does so several times per poll).
+    let again = reconcile(&pt, &listing_at(&partial, 30), &[], t(50));
+    assert_eq!(again.status.reason.as_deref(), Some("AbsenceUnconfirmed"));
+    pt.status = Some(again.status);
+
+    let confirmed = reconcile(&pt, &listing_at(&partial, 60), &[], t(65));
+    assert_eq!(confirmed.status.verdict, Some(Verdict::Missing));
+    assert_eq!(confirmed.status.reason.as_deref(), Some("TargetNotFound"));
+}
+
+#[test]
+fn a_target_back_in_the_listing_is_matched_and_its_absence_forgotten() {
+    let whole = [observed("app-1", "shop-prod"), observed("app-2", "other")];
+    let partial = [observed("app-2", "other")];
+    let mut pt = target("prod", Some("app-1"), "shop-prod");
+    pt.status = Some(reconcile(&pt, &listing_at(&whole, 0), &[], t(5)).status);
+    pt.status = Some(reconcile(&pt, &listing_at(&partial, 30), &[], t(35)).status);
+    let back = reconcile(&pt, &listing_at(&whole, 60), &[], t(65)).status;
+    assert_eq!(back.verdict, Some(Verdict::Matched));
+    pt.status = Some(back);
+
+    // A new gap starts a new confirmation: the old first absence does not complete it.
+    let gap = reconcile(&pt, &listing_at(&partial, 90), &[], t(95)).status;
+    assert_eq!(gap.reason.as_deref(), Some("AbsenceUnconfirmed"));
+}
+
+#[test]
+fn an_id_never_seen_is_missing_at_once() {
+    let partial = [observed("app-2", "other")];
+    let out = reconcile(
+        &target("prod", Some("app-1"), "shop-prod"),
+        &listing_at(&partial, 30),
+        &[],
+        t(35),
+    );
+    assert_eq!(out.status.verdict, Some(Verdict::Missing));
+    assert_eq!(out.status.reason.as_deref(), Some("TargetNotFound"));
 }
 
 #[test]

@@ -7,7 +7,7 @@
 //! `<state>/lane-identities/`.
 
 use super::{Engine, key_of, summary};
-use crate::deploy::driver::{LaneWorld, PolledFacts, drive};
+use crate::deploy::driver::{DriveLimits, LaneWorld, PolledFacts, drive};
 use crate::deploy::executor::Executor;
 use crate::deploy::store::FileRecordStore;
 use crate::reconcile::deployment_record::DeploySettings;
@@ -161,13 +161,18 @@ impl Engine {
                 instance: &self.instance,
                 rivals: crate::reconcile::lane::rival_lanes(&lane, &inputs.lanes),
             };
+            // The lane's waits end with the round: what is left continues next round.
+            let limits = DriveLimits {
+                deadline: self.limits.deadline.min(self.round_left()),
+                ..self.limits
+            };
             let report = drive(
                 &world,
                 executor.as_ref(),
                 &self.prober,
                 &store,
                 &self.deploy,
-                self.limits,
+                limits,
                 &SystemClock,
             )
             .await;

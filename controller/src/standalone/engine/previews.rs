@@ -165,11 +165,16 @@ impl Engine {
                 template,
                 artifact,
             };
+            // The preview waits within the round's budget; what is left continues next round.
+            let bounded = crate::preview::PreviewSettings {
+                deadline: settings.deadline.min(self.round_left()),
+                ..settings.clone()
+            };
             let report = reconcile(
                 &world,
                 provider.as_deref(),
                 &self.prober,
-                &settings,
+                &bounded,
                 &sink,
                 &SystemClock,
             )
