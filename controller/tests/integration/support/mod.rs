@@ -16,7 +16,7 @@ use launchplane::k8s::run::Shutdown;
 use launchplane::metrics::Metrics;
 use launchplane::observe::poller::{PollSettings, Poller};
 use launchplane::observe::prober::{Prober, ProberConfig};
-use launchplane::reconcile::deployment_record::DeploySettings;
+use launchplane::reconcile::deployment_record::{DeployRetryPolicy, DeploySettings};
 use launchplane_api::conditions::SystemClock;
 use launchplane_api::resources::{
     Artifact, ArtifactImage, ArtifactSpec, Lane, LocalObjectRef, ManagementPolicy, PreviewPolicy, Product,
@@ -192,12 +192,17 @@ pub fn single_attempt_config(sim: &DokploySim) -> DokployConfig {
     config
 }
 
-/// Deploy timings for driver tests: quick polling, no retry within a test.
+/// Deploy timings for driver tests: quick polling, no retry within a test (an hour's backoff).
 pub fn deploy_settings() -> DeploySettings {
     DeploySettings {
         start_timeout: jiff::SignedDuration::from_secs(30),
+        resend_after: jiff::SignedDuration::from_secs(10),
         verify_timeout: jiff::SignedDuration::from_secs(5),
-        retry_after: jiff::SignedDuration::from_secs(3600),
+        retry: DeployRetryPolicy {
+            base_delay: jiff::SignedDuration::from_secs(3600),
+            max_delay: jiff::SignedDuration::from_secs(3600),
+            max_attempts: 5,
+        },
         poll_delay: Duration::from_millis(50),
     }
 }
