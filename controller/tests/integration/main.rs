@@ -19,6 +19,8 @@ mod fault_provider;
 mod lane_controller_loop;
 mod lane_controller_verifier;
 mod lane_deploy;
+mod lane_retry;
+mod lane_retry_verifier;
 mod lane_shared_observation;
 mod leader_election;
 mod preview_controller_verifier;

@@ -17,7 +17,7 @@ use launchplane::metrics::Metrics;
 use launchplane::observe::poller::{PollSettings, Poller};
 use launchplane::observe::prober::{Prober, ProberConfig};
 use launchplane::reconcile::deployment_record::{DeployRetryPolicy, DeploySettings};
-use launchplane_api::conditions::SystemClock;
+use launchplane_api::conditions::{Clock, SystemClock};
 use launchplane_api::resources::{
     Artifact, ArtifactImage, ArtifactSpec, Lane, LocalObjectRef, ManagementPolicy, PreviewPolicy, Product,
     ProductSpec, ProviderTarget, ProviderTargetSpec, ProviderTargetStatus, SourceRef, TargetCategory,
@@ -218,6 +218,30 @@ pub fn lane_context(
     artifact: Artifact,
     lanes: Cache<Lane>,
 ) -> Arc<Context> {
+    lane_context_with_clock(
+        client,
+        leader,
+        sim,
+        target,
+        product,
+        artifact,
+        lanes,
+        Arc::new(SystemClock),
+    )
+}
+
+/// [`lane_context`] on `clock`.
+#[allow(clippy::too_many_arguments)]
+pub fn lane_context_with_clock(
+    client: Client,
+    leader: Option<String>,
+    sim: &DokploySim,
+    target: ProviderTarget,
+    product: Product,
+    artifact: Artifact,
+    lanes: Cache<Lane>,
+    clock: Arc<dyn Clock>,
+) -> Arc<Context> {
     let (trigger, _) = futures::channel::mpsc::unbounded();
     let ctx = Context::new(
         client,
@@ -227,7 +251,7 @@ pub fn lane_context(
         store(vec![]),
         store(vec![target]),
         trigger,
-        Arc::new(SystemClock),
+        clock,
     )
     .with_lanes(LaneStores {
         lanes,
