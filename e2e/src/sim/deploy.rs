@@ -155,6 +155,6 @@ pub(crate) fn queue_list(st: &State) -> Value {
             rows.push((job.queued_ms, job.id, row));
         }
     }
-    rows.sort_by(|a, b| (b.0, b.1).cmp(&(a.0, a.1)));
+    rows.sort_by_key(|r| std::cmp::Reverse((r.0, r.1)));
     Value::Array(rows.into_iter().map(|(_, _, row)| row).collect())
 }
