@@ -896,8 +896,7 @@ pub fn plan(input: &LaneInputs<'_>, now: Timestamp) -> LanePlan {
                     ));
                 }
             }
-        }
-        if wanted && !blocked && gate.allows(now) {
+        } else if wanted && !blocked {
             let mut why = if changed {
                 format!("artifact {desired}")
             } else if respec {
@@ -1000,7 +999,10 @@ pub fn plan(input: &LaneInputs<'_>, now: Timestamp) -> LanePlan {
                 let next = match gate {
                     _ if streak.is_empty() => String::new(),
                     retry::Gate::Exhausted { failures } => {
-                        format!("; {failures} attempts failed, no further attempt until the spec changes")
+                        format!(
+                            "; {failures} attempts failed, no further attempt until the lane's spec or \
+                             artifactRef changes"
+                        )
                     }
                     _ => format!(
                         "; attempt {} of {} failed, {}",
