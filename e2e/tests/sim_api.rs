@@ -584,6 +584,45 @@ async fn deploys_queue_per_service_and_keep_about_ten() {
 }
 
 #[tokio::test]
+async fn the_queue_list_shows_the_running_job_and_those_waiting_behind_it() {
+    // A queued job has no deployment row until it starts: deployment.queueList is where it shows.
+    let sim = common::start_with(Duration::from_millis(300)).await;
+    let (_, app_id) = project_and_app(&sim, "nginx").await;
+    assert_eq!(get(&sim, "deployment.queueList").await.json(), json!([]));
+    for title in ["first", "second"] {
+        post(
+            &sim,
+            "application.deploy",
+            &json!({"applicationId": app_id, "title": title}),
+        )
+        .await;
+    }
+    let rows = sim.deployments(&app_id);
+    assert_eq!(rows.len(), 1, "only the running job has a row: {rows:?}");
+    let queue = get(&sim, "deployment.queueList").await.json();
+    let jobs = queue.as_array().unwrap();
+    assert_eq!(jobs.len(), 2, "{queue}");
+    let by_title = |t: &str| jobs.iter().find(|j| j["data"]["titleLog"] == t).unwrap().clone();
+    assert_eq!(by_title("first")["state"], "active");
+    assert_eq!(by_title("second")["state"], "waiting");
+    for job in jobs {
+        assert_eq!(job["data"]["applicationId"], app_id.as_str());
+        assert_eq!(job["data"]["applicationType"], "application");
+        assert!(job["id"].is_string() && job["timestamp"].is_number());
+    }
+    // Both run, one after the other; then the queue is empty.
+    for _ in 0..100 {
+        if get(&sim, "deployment.queueList").await.json() == json!([]) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(get(&sim, "deployment.queueList").await.json(), json!([]));
+    assert_eq!(sim.deployments(&app_id).len(), 2);
+    sim.shutdown().await;
+}
+
+#[tokio::test]
 async fn deploy_errors_can_be_injected() {
     let sim = start().await;
     let (_, app_id) = project_and_app(&sim, "nginx").await;

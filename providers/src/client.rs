@@ -32,7 +32,9 @@ use url::Url;
 use crate::deadline::Deadline;
 use crate::env_merge::{self, EnvMergeError};
 use crate::errors::{ProviderError, Result};
-use crate::model::{Deployment, EnvChange, OrgSnapshot, RegistryCredentials, TargetCategory, TargetDetail};
+use crate::model::{
+    Deployment, EnvChange, OrgSnapshot, QueuedDeploy, RegistryCredentials, TargetCategory, TargetDetail,
+};
 use crate::observer::{CallObserver, NoopObserver};
 use crate::ops::{Method, Op, Request};
 use crate::ratelimit::{KeyShared, RateLimit, shared_for_key};
@@ -644,6 +646,14 @@ impl DokployClient {
         // Dokploy sorts newest first; sort again (stable, by ISO timestamp) rather than rely on it.
         all.sort_by(|a, b| b.created_at.cmp(&a.created_at));
         Ok(all.into_iter().find(|d| d.title.as_deref() == Some(title)))
+    }
+
+    /// Every job in Dokploy's deploy queue, waiting or running (`deployment.queueList`). On a
+    /// self-hosted server the list spans the whole instance; filter by service id.
+    pub async fn deploy_queue(&self) -> Result<Vec<QueuedDeploy>> {
+        let op = Op::DeploymentQueueList;
+        let body = self.call(&op).await?;
+        parse_list(op.route(), &body, wire::WireQueueJob::into_model)
     }
 
     /// `application.create` with `sourceType: "docker"`; returns the new `applicationId`.

@@ -29,8 +29,8 @@ pub use deadline::Deadline;
 pub use errors::{ProviderError, Result};
 pub use model::{
     Deployment, DeploymentStatus, DeploymentSummary, DomainRef, DomainSummary, EnvChange, NamedRef,
-    OrgSnapshot, RegistryCredentials, ServiceCategory, ServiceStatus, ServiceSummary, TargetCategory,
-    TargetDetail,
+    OrgSnapshot, QueuedDeploy, RegistryCredentials, ServiceCategory, ServiceStatus, ServiceSummary,
+    TargetCategory, TargetDetail,
 };
 pub use observer::{CallObserver, NoopObserver};
 pub use ops::{Method, Op, RequestSpec, request_spec};

@@ -244,6 +244,21 @@ pub struct Deployment {
     pub finished_at: Option<String>,
 }
 
+/// One job of Dokploy's in-memory deploy queue (`deployment.queueList`): a deploy waiting its
+/// turn (`waiting`) or being run (`active`). A queued deploy has no deployment row yet: the row
+/// appears only when the worker starts the job, so this is the only place it shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueuedDeploy {
+    pub job_id: String,
+    /// The application or compose the job deploys (`data.applicationId` / `data.composeId`).
+    pub service_id: Option<String>,
+    pub category: Option<TargetCategory>,
+    /// The title the deploy was sent with (`data.titleLog`).
+    pub title: Option<String>,
+    /// `waiting` or `active`, as Dokploy wrote it.
+    pub state: Option<String>,
+}
+
 /// Private registry credentials for `set_image`. `Debug` redacts the password.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RegistryCredentials {

@@ -80,6 +80,8 @@ pub enum Op {
     DeploymentAllByCompose {
         compose_id: String,
     },
+    /// Dokploy's deploy queue: jobs waiting or running, which have no deployment row yet.
+    DeploymentQueueList,
     ApplicationCreate {
         environment_id: String,
         name: String,
@@ -161,6 +163,7 @@ impl Op {
             Self::ComposeDeploy { .. } => "compose.deploy",
             Self::DeploymentAll { .. } => "deployment.all",
             Self::DeploymentAllByCompose { .. } => "deployment.allByCompose",
+            Self::DeploymentQueueList => "deployment.queueList",
             Self::ApplicationCreate { .. } => "application.create",
             Self::ApplicationDelete { .. } => "application.delete",
             Self::DomainCreate { .. } => "domain.create",
@@ -178,7 +181,8 @@ impl Op {
             | Self::ApplicationOne { .. }
             | Self::ComposeOne { .. }
             | Self::DeploymentAll { .. }
-            | Self::DeploymentAllByCompose { .. } => Method::Get,
+            | Self::DeploymentAllByCompose { .. }
+            | Self::DeploymentQueueList => Method::Get,
             Self::ApplicationUpdateEnv { .. }
             | Self::ApplicationUpdateDescription { .. }
             | Self::ComposeUpdateEnv { .. }
@@ -199,6 +203,7 @@ impl Op {
             Self::OverviewServices
             | Self::OverviewDomains
             | Self::DeploymentAllCentralized
+            | Self::DeploymentQueueList
             | Self::DokployVersion => None,
             Self::ApplicationOne { application_id } | Self::DeploymentAll { application_id } => {
                 query.push(("applicationId", application_id.clone()));
@@ -378,6 +383,7 @@ impl Op {
             },
             Op::DeploymentAll { application_id: id() },
             Op::DeploymentAllByCompose { compose_id: id() },
+            Op::DeploymentQueueList,
             Op::ApplicationCreate {
                 environment_id: id(),
                 name: "web".into(),
@@ -452,7 +458,7 @@ mod tests {
     #[test]
     fn examples_cover_every_route() {
         let routes: BTreeSet<_> = Op::examples().iter().map(Op::route).collect();
-        assert_eq!(routes.len(), 17, "{routes:?}");
+        assert_eq!(routes.len(), 18, "{routes:?}");
     }
 
     #[test]

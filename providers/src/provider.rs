@@ -14,7 +14,9 @@ use futures::future::BoxFuture;
 
 use crate::client::DokployClient;
 use crate::errors::Result;
-use crate::model::{Deployment, EnvChange, OrgSnapshot, RegistryCredentials, TargetCategory, TargetDetail};
+use crate::model::{
+    Deployment, EnvChange, OrgSnapshot, QueuedDeploy, RegistryCredentials, TargetCategory, TargetDetail,
+};
 use crate::secret::SecretValue;
 
 /// Operations on a provider (Dokploy). Every method is one logical operation; reads may retry
@@ -82,6 +84,10 @@ pub trait Provider: Send + Sync {
         id: &'a str,
         title: &'a str,
     ) -> BoxFuture<'a, Result<Option<Deployment>>>;
+
+    /// Every deploy job waiting or running in the provider's queue (a queued deploy has no
+    /// deployment yet, so [`Provider::find_deployment`] cannot see it).
+    fn deploy_queue(&self) -> BoxFuture<'_, Result<Vec<QueuedDeploy>>>;
 
     /// Create a docker-source application with `description` (where Launchplane's ownership
     /// marker goes); returns its id.
@@ -179,6 +185,10 @@ impl Provider for DokployClient {
         title: &'a str,
     ) -> BoxFuture<'a, Result<Option<Deployment>>> {
         Box::pin(DokployClient::find_deployment(self, category, id, title))
+    }
+
+    fn deploy_queue(&self) -> BoxFuture<'_, Result<Vec<QueuedDeploy>>> {
+        Box::pin(DokployClient::deploy_queue(self))
     }
 
     fn create_application<'a>(

@@ -157,6 +157,40 @@ impl WireDeployment {
     }
 }
 
+/// One row of `deployment.queueList`.
+#[derive(Debug, Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+pub(crate) struct WireQueueJob {
+    pub(crate) id: Option<String>,
+    pub(crate) data: WireQueueJobData,
+    pub(crate) state: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+pub(crate) struct WireQueueJobData {
+    pub(crate) application_id: Option<String>,
+    pub(crate) compose_id: Option<String>,
+    pub(crate) title_log: Option<String>,
+}
+
+impl WireQueueJob {
+    pub(crate) fn into_model(self) -> Option<crate::model::QueuedDeploy> {
+        let (service_id, category) = match (self.data.application_id, self.data.compose_id) {
+            (Some(a), _) => (Some(a), Some(TargetCategory::Application)),
+            (None, Some(c)) => (Some(c), Some(TargetCategory::Compose)),
+            (None, None) => (None, None),
+        };
+        Some(crate::model::QueuedDeploy {
+            job_id: self.id?,
+            service_id,
+            category,
+            title: self.data.title_log,
+            state: self.state,
+        })
+    }
+}
+
 #[derive(Debug, Deserialize, Default)]
 #[serde(rename_all = "camelCase", default)]
 struct WireProject {

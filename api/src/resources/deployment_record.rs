@@ -165,6 +165,12 @@ pub struct DeployEvidence {
     /// When it finished.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finished_at: Option<Time>,
+    /// When the deploy was sent a second time, because no deployment with its title had appeared
+    /// and Dokploy showed no deploy under way or queued for the target (a controller stopped
+    /// between recording the deploy and sending it). A deploy is re-sent at most once per
+    /// record: this field is written before the second send.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resent_at: Option<Time>,
 }
 
 /// The outcome of one step of an attempt.

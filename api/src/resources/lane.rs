@@ -304,6 +304,36 @@ pub struct LaneStatus {
     /// Name of the most recent DeploymentRecord of the lane, whatever its outcome.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_deployment_record: Option<String>,
+    /// Where the lane stands in retrying its desired state after failed deploy attempts.
+    /// Absent when the last attempt for the current desired state did not fail.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deploy_retry: Option<DeployRetryStatus>,
+}
+
+/// Consecutive failed deploy attempts for the lane's current desired state (its
+/// `spec.artifactRef` and its spec generation), and when the next attempt is made.
+///
+/// Attempts are retried with exponential backoff (30s, 60s, 120s, ... capped at 30m by
+/// default). After `maxAttempts` failed attempts the lane is Stalled (reason
+/// `DeployRetriesExhausted`) until its spec or its desired artifact changes; either change starts
+/// a new attempt at once.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DeployRetryStatus {
+    /// How many attempts in a row failed for the current desired state.
+    pub failed_attempts: i32,
+    /// How many attempts are made for one desired state before the lane is Stalled.
+    pub max_attempts: i32,
+    /// When the next attempt is made. Absent while an attempt is in flight and once the
+    /// attempts are exhausted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_attempt_time: Option<Time>,
+    /// Why the last attempt failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_failure: Option<String>,
+    /// The DeploymentRecord of the last failed attempt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_failed_record: Option<String>,
 }
 
 /// The artifact a lane runs.

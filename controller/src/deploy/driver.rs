@@ -415,8 +415,10 @@ async fn perform(
             record: name,
             target,
             title,
+            description,
         } => {
             let exec = executor.ok_or_else(|| no_provider("FollowDeployment"))?;
+            // By title first, always: a deploy that exists is followed, never sent again.
             let found = exec
                 .find_deployment(target, title)
                 .await
@@ -425,9 +427,37 @@ async fn perform(
                     error,
                 })?;
             let rec = find(records, name)?;
-            let outcome = record::follow(rec, found.as_ref(), settings, clock.now());
+            let now = clock.now();
+            let activity = if found.is_none() && record::resend_due(rec, settings, now) {
+                match exec.deploy_activity(target).await {
+                    Ok(activity) => Some(activity),
+                    Err(error) => {
+                        // Without proof that Dokploy is idle for the target, nothing is re-sent.
+                        tracing::warn!(%error, "cannot read Dokploy's deploy activity; not re-sending");
+                        None
+                    }
+                }
+            } else {
+                None
+            };
+            let outcome = record::follow(rec, found.as_ref(), activity.as_ref(), settings, now);
             if let Some(status) = &outcome.status {
                 store.write_status(&namespace, name, status).await?;
+            }
+            if outcome.resend {
+                // `resentAt` is written above, first: a restart from here never sends it a third time.
+                tracing::warn!(%title, "no deployment appeared and Dokploy shows none under way: sending the deploy again, once");
+                match exec.deploy(target, title, description).await {
+                    Ok(()) => {}
+                    Err(ExecError::Transient(e)) => {
+                        tracing::warn!(error = %e, "re-sent deploy call failed; following it by title");
+                    }
+                    Err(e) => {
+                        let mut rec = rec.clone();
+                        rec.status = outcome.status.clone();
+                        return refused_fails_record(store, &rec, &namespace, "Deploy", e, clock).await;
+                    }
+                }
             }
             Ok(outcome.wait.then_some(settings.poll_delay))
         }

@@ -3,10 +3,11 @@
 //! except inside the merge request itself.
 
 use crate::observe::prober::{ProbeResult, ProbeTarget, Prober, Surfaces};
+use crate::reconcile::deployment_record::DeployActivity;
 use crate::reconcile::lane::{DesiredEnv, HealthResult, TargetFacts, TargetRef, health_result};
 use jiff::Timestamp;
 use launchplane_api::resources::HealthCheck;
-use launchplane_providers::{Deployment, EnvChange, Provider, ProviderError};
+use launchplane_providers::{Deployment, EnvChange, Provider, ProviderError, ServiceStatus};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use thiserror::Error;
@@ -82,6 +83,23 @@ impl Executor {
             .deploy(target.category, &target.id, title, description)
             .await?;
         Ok(())
+    }
+
+    /// What Dokploy shows of deploys for the target: its jobs in the deploy queue and whether
+    /// a deploy of it is running. Two reads; made only when a re-send is considered.
+    pub async fn deploy_activity(&self, target: &TargetRef) -> Result<DeployActivity, ExecError> {
+        let queued = self
+            .provider
+            .deploy_queue()
+            .await?
+            .iter()
+            .filter(|job| job.service_id.as_deref() == Some(target.id.as_str()))
+            .count();
+        let detail = self.provider.target_detail(target.category, &target.id).await?;
+        Ok(DeployActivity {
+            queued,
+            running: detail.status == Some(ServiceStatus::Running),
+        })
     }
 
     pub async fn find_deployment(

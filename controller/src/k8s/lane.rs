@@ -14,7 +14,8 @@
 //!        │                provider mutation; every later phase by SSA on the record's status
 //!        ▼
 //!  RuntimeIdentity child (SSA, owned by the lane) ─► lane status (SSA) ─► Event on a verdict
-//!  transition ─► requeue soon while a step is in flight, at the poll interval when settled
+//!  transition ─► requeue soon while a step is in flight, at the poll interval when settled,
+//!  or when a retry is due (`status.deployRetry.nextAttemptTime`) if that comes first
 //! ```
 //!
 //! One step per reconcile keeps every reconcile short and makes each persisted step visible
@@ -43,7 +44,7 @@ use kube::runtime::watcher;
 use kube::{Api, Client, Resource, ResourceExt};
 use launchplane_api::conditions::Clock;
 use launchplane_api::resources::{
-    Artifact, DeploymentRecord, Lane, Product, ProviderTarget, RuntimeIdentity,
+    Artifact, DeploymentRecord, Lane, LaneStatus, Product, ProviderTarget, RuntimeIdentity,
 };
 use launchplane_providers::SecretString;
 use std::sync::Arc;
@@ -240,9 +241,24 @@ pub async fn reconcile(lane: Arc<Lane>, ctx: Arc<Context>) -> Result<Action> {
             .as_ref()
             .map(|v| v.settings.poll_interval.unsigned_abs())
             .unwrap_or(SETTLED_RECHECK);
-        jittered(interval)
+        // A lane waiting out a retry backoff wakes when its next attempt is due, not a poll
+        // later (and not sooner: the plan would only wait again).
+        let retry = retry_due_in(status, clock.now());
+        retry.map_or_else(|| jittered(interval), |due| due.min(jittered(interval)))
     };
     Ok(Action::requeue(delay.max(Duration::from_secs(1))))
+}
+
+/// How long until the lane's next deploy attempt is due (`status.deployRetry.nextAttemptTime`),
+/// rounded up to the second; `None` when no attempt is scheduled.
+pub fn retry_due_in(status: &LaneStatus, now: Timestamp) -> Option<Duration> {
+    let at = status.deploy_retry.as_ref()?.next_attempt_time.as_ref()?.0;
+    let wait = now.duration_until(at);
+    if wait.is_negative() {
+        return Some(Duration::ZERO);
+    }
+    let secs = wait.as_secs() + i64::from(wait.subsec_nanos() > 0);
+    Some(Duration::from_secs(u64::try_from(secs).unwrap_or(0)))
 }
 
 /// Why the RuntimeIdentity named like the lane is not the lane's to write: it exists and is
@@ -506,4 +522,56 @@ pub async fn lanes(
         .run(reconcile, super::common::policy_for(KIND), ctx)
         .for_each(|result| super::run::report(KIND, result))
         .await;
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+    use launchplane_api::resources::DeployRetryStatus;
+
+    fn at(secs: i64) -> Timestamp {
+        Timestamp::from_second(1_800_000_000 + secs).unwrap()
+    }
+
+    fn waiting_until(next: Option<Timestamp>) -> LaneStatus {
+        LaneStatus {
+            deploy_retry: Some(DeployRetryStatus {
+                failed_attempts: 2,
+                max_attempts: 5,
+                next_attempt_time: next.map(Time),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_lane_waiting_on_backoff_wakes_when_the_attempt_is_due() {
+        let now = at(0);
+        assert_eq!(retry_due_in(&LaneStatus::default(), now), None);
+        assert_eq!(
+            retry_due_in(&waiting_until(None), now),
+            None,
+            "stalled: nothing scheduled"
+        );
+        assert_eq!(
+            retry_due_in(&waiting_until(Some(at(60))), now),
+            Some(Duration::from_secs(60))
+        );
+        let half = now
+            .checked_add(jiff::SignedDuration::from_millis(30_500))
+            .unwrap();
+        assert_eq!(
+            retry_due_in(&waiting_until(Some(half)), now),
+            Some(Duration::from_secs(31)),
+            "rounded up, never woken before it is due"
+        );
+        assert_eq!(
+            retry_due_in(&waiting_until(Some(at(-5))), now),
+            Some(Duration::ZERO)
+        );
+    }
 }

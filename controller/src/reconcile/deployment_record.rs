@@ -5,15 +5,19 @@
 //! it forward through pure functions of the record and what the step observed:
 //!
 //! ```text
+//!                            ┌─ follow: none titled so after resendAfter, Dokploy idle
+//!                            ▼  for the target: sent again, once (deploy.resentAt)
 //! Pending ──start_deploy──► Deploying ──follow: done──► Verifying ──verify: pass──► Succeeded
 //!    │                          │  follow: error, or no deployment          │ verify: fail after
-//!    └── deploy refused ────────┴──────────── appeared in time ─────────────┴─ the window ──► Failed
+//!    └── deploy refused ────────┴──────────── by startTimeout ──────────────┴─ the window ──► Failed
 //! ```
 //!
 //! Records given as external evidence skip straight to Verifying: nothing is deployed for
-//! them, only the identity and health are checked.
+//! them, only the identity and health are checked. A Failed attempt is never resumed: the
+//! lane's retry policy ([`DeployRetryPolicy`]) decides when a new attempt, with a new record, is made.
 
 use super::lane::HealthResult;
+pub use super::lane::retry::DeployRetryPolicy;
 use crate::observe::prober::ProbeResult;
 use jiff::{SignedDuration, Timestamp};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
@@ -33,16 +37,22 @@ pub const LANE_LABEL: &str = "launchplane.dev/lane";
 /// were written by someone else and are treated as external evidence.
 pub const ATTEMPT_LABEL: &str = "launchplane.dev/attempt";
 
-/// Timings of the deploy phase machine.
+/// Timings of the deploy phase machine, and how failed attempts are retried.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct DeploySettings {
-    /// How long a deploy may stay invisible (queued) before the attempt is failed. The deploy
-    /// is never sent again: a new attempt gets a new record.
+    /// How long a deploy may stay invisible (no deployment with the record's title, queued or
+    /// lost) before the attempt is failed. Default 600s. The retry policy then decides on the
+    /// next attempt, which gets a new record.
     pub start_timeout: SignedDuration,
+    /// How long a deploy may stay invisible before it is sent again, once: only when Dokploy
+    /// shows no deploy of the target running or queued, which is what a controller stopped
+    /// between recording the deploy and sending it leaves behind (or a Dokploy restart, which
+    /// drops its queue). Default 60s, well under `start_timeout`.
+    pub resend_after: SignedDuration,
     /// How long verification keeps retrying (the app may still be starting) before it fails.
     pub verify_timeout: SignedDuration,
-    /// How long after a failed attempt a new attempt is made for the same desired state.
-    pub retry_after: SignedDuration,
+    /// How failed attempts for the same desired state are retried.
+    pub retry: DeployRetryPolicy,
     /// How long to wait before looking again at a running deploy or a pending verification.
     pub poll_delay: Duration,
 }
@@ -51,8 +61,9 @@ impl Default for DeploySettings {
     fn default() -> Self {
         DeploySettings {
             start_timeout: SignedDuration::from_secs(600),
+            resend_after: SignedDuration::from_secs(60),
             verify_timeout: SignedDuration::from_secs(120),
-            retry_after: SignedDuration::from_secs(300),
+            retry: DeployRetryPolicy::default(),
             poll_delay: Duration::from_secs(2),
         }
     }
@@ -221,6 +232,7 @@ pub fn start_deploy(record: &DeploymentRecord, title: &str, now: Timestamp) -> D
         status: Some("queued".into()),
         started_at: Some(Time(now)),
         finished_at: None,
+        resent_at: None,
     });
     summarize(record, status, now)
 }
@@ -238,6 +250,26 @@ pub fn fail(record: &DeploymentRecord, step: &str, message: &str, now: Timestamp
     summarize(record, status, now)
 }
 
+/// What Dokploy shows of deploys for a target, read when a record's deployment has not appeared
+/// and a re-send is considered.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DeployActivity {
+    /// Jobs for the target in Dokploy's deploy queue, waiting or running (a queued deploy has
+    /// no deployment yet: it may be the record's own, waiting its turn).
+    pub queued: usize,
+    /// Whether Dokploy says a deploy of the target is running (`applicationStatus` /
+    /// `composeStatus` `running`).
+    pub running: bool,
+}
+
+impl DeployActivity {
+    /// Whether Dokploy is busy with a deploy of the target: then the record's deploy may be
+    /// waiting behind it, and is not sent again.
+    pub fn busy(&self) -> bool {
+        self.queued > 0 || self.running
+    }
+}
+
 /// What following a deploy found.
 #[derive(Clone, Debug, PartialEq)]
 pub struct FollowOutcome {
@@ -245,12 +277,37 @@ pub struct FollowOutcome {
     pub status: Option<DeploymentRecordStatus>,
     /// Whether the deploy is still under way (look again after the poll delay).
     pub wait: bool,
+    /// Send the deploy again (same title), after writing `status`, which records it.
+    pub resend: bool,
+}
+
+/// Whether a record whose deployment has not appeared is due for its one re-send: Deploying,
+/// not re-sent yet, invisible for `resend_after` and not yet past `start_timeout`. Only then is
+/// Dokploy's deploy activity worth reading.
+pub fn resend_due(record: &DeploymentRecord, settings: &DeploySettings, now: Timestamp) -> bool {
+    let Some(deploy) = record.status.as_ref().and_then(|s| s.deploy.as_ref()) else {
+        return false;
+    };
+    let Some(started) = deploy.started_at.as_ref().map(|t| t.0) else {
+        return false;
+    };
+    let waited = now.duration_since(started);
+    phase(record) == DeploymentPhase::Deploying
+        && deploy.resent_at.is_none()
+        && waited >= settings.resend_after
+        && waited <= settings.start_timeout
 }
 
 /// Fold the provider's deployment (found by the record's title) into the record.
+///
+/// When none carries the title: after `resend_after`, and only when `activity` (read by the
+/// caller when [`resend_due`]) shows Dokploy idle for the target, the deploy is sent again,
+/// once, recorded in `deploy.resentAt` before it is sent; after `start_timeout` the attempt
+/// fails. A deployment that exists is always followed, never sent again.
 pub fn follow(
     record: &DeploymentRecord,
     found: Option<&Deployment>,
+    activity: Option<&DeployActivity>,
     settings: &DeploySettings,
     now: Timestamp,
 ) -> FollowOutcome {
@@ -260,6 +317,16 @@ pub fn follow(
     let Some(found) = found else {
         let started = deploy.started_at.as_ref().map(|t| t.0).unwrap_or(now);
         if now.duration_since(started) > settings.start_timeout {
+            let resent = deploy
+                .resent_at
+                .as_ref()
+                .map(|t| {
+                    format!(
+                        ", though it was sent again at {}",
+                        t.0.strftime("%Y-%m-%dT%H:%M:%SZ")
+                    )
+                })
+                .unwrap_or_default();
             status.phase = Some(DeploymentPhase::Failed);
             deploy.status = Some("missing".into());
             deploy.finished_at = Some(Time(now));
@@ -267,8 +334,8 @@ pub fn follow(
             status.post_deploy = Some(StepEvidence {
                 verdict: Some(Verdict::Missing),
                 message: Some(format!(
-                    "no Dokploy deployment titled {} appeared within {}s; the deploy is not sent \
-                     again (a new attempt gets a new record)",
+                    "no Dokploy deployment titled {} appeared within {}s{resent}; the attempt failed \
+                     (a further attempt gets a new record)",
                     deploy_title(record),
                     settings.start_timeout.as_secs()
                 )),
@@ -278,11 +345,22 @@ pub fn follow(
             return FollowOutcome {
                 status: Some(summarize(record, status, now)),
                 wait: false,
+                resend: false,
+            };
+        }
+        if resend_due(record, settings, now) && activity.is_some_and(|a| !a.busy()) {
+            deploy.resent_at = Some(Time(now));
+            status.deploy = Some(deploy);
+            return FollowOutcome {
+                status: Some(summarize(record, status, now)),
+                wait: true,
+                resend: true,
             };
         }
         return FollowOutcome {
             status: None,
             wait: true,
+            resend: false,
         };
     };
     deploy.provider_deployment_id = Some(found.id.clone());
@@ -329,6 +407,7 @@ pub fn follow(
     FollowOutcome {
         status: changed.then(|| summarize(record, status, now)),
         wait,
+        resend: false,
     }
 }
 

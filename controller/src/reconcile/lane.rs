@@ -14,13 +14,16 @@
 //! 2. a controller record in flight is continued: Pending → [`Step::MarkTarget`] (an
 //!    unmarked target first gets this lane's ownership marker) / [`Step::SetImage`] /
 //!    [`Step::MergeEnv`] / [`Step::Deploy`] (whichever the observed target still lacks);
-//!    Deploying → [`Step::FollowDeployment`] (found by its title, the record id: a deploy is
-//!    never sent twice); Verifying → [`Step::WriteRecord`] with the verification outcome;
+//!    Deploying → [`Step::FollowDeployment`] (found by its title, the record id; a deploy that
+//!    never appeared is sent again at most once, when Dokploy shows nothing under way for the
+//!    target); Verifying → [`Step::WriteRecord`] with the verification outcome;
 //! 3. records written by others (evidence) are verified the same way, without deploying;
 //! 4. otherwise, when the desired artifact is not the inventory's, the lane's spec changed
-//!    (see [`spec_changed`]) and the target lacks it, or the target drifted out of band and
-//!    `driftPolicy` is `Correct`, a new record is written first ([`Step::CreateRecord`]);
-//! 5. otherwise records beyond `historyLimit` are pruned.
+//!    (see [`spec_changed`]) and the target lacks it, the target drifted out of band and
+//!    `driftPolicy` is `Correct`, or the last attempt for the desired state failed, a new
+//!    record is written first ([`Step::CreateRecord`]), unless failed attempts for the same
+//!    desired state hold it back ([`retry`]: exponential backoff, then Stalled);
+//! 5. otherwise records beyond `historyLimit` are pruned (never the current retry streak's).
 //!
 //! The inventory is the most recently verified record: it moves only when a deploy and its
 //! required verification passed.
@@ -126,11 +129,14 @@ pub enum Step {
         description: String,
         status: Box<DeploymentRecordStatus>,
     },
-    /// Look up the deployment titled `title` and fold it into the record.
+    /// Look up the deployment titled `title` and fold it into the record; when none appeared
+    /// and Dokploy is idle for the target, send the deploy again once (same title and
+    /// `description`; see [`record::follow`]).
     FollowDeployment {
         record: String,
         target: TargetRef,
         title: String,
+        description: String,
     },
     /// Write a record's status (a verification outcome); `wait` when it is still verifying.
     WriteRecord {
@@ -822,14 +828,15 @@ pub fn plan(input: &LaneInputs<'_>, now: Timestamp) -> LanePlan {
         .or(old.release_tuple.clone());
     let current_artifact = inventory.as_ref().map(|i| i.artifact.clone());
 
-    // The next step.
-    let failed_recently = |artifact_name: &str| {
-        latest_controller.filter(|r| {
-            record::phase(r) == DeploymentPhase::Failed
-                && r.spec.artifact_ref.name == artifact_name
-                && record::finished_at(r).is_some_and(|t| now.duration_since(t) < settings.retry_after)
-        })
-    };
+    // The next step. Failed attempts for the current desired state gate the next one.
+    let streak = retry::streak(
+        &controller,
+        desired_name.as_deref(),
+        lane.metadata.generation,
+        inventory_record,
+    );
+    let gate = retry::gate(&streak, &settings.retry);
+    let mut retry_stalled: Option<String> = None;
     let drifted = drift_found.as_ref().is_some_and(|d| !d.is_empty())
         || mismatches.iter().any(|m| m.field.starts_with("identity."));
     let mut step: Option<Step> = None;
@@ -837,10 +844,13 @@ pub fn plan(input: &LaneInputs<'_>, now: Timestamp) -> LanePlan {
     if let Some(r) = active {
         let rname = name_of(&r.metadata);
         let phase = record::phase(r);
+        let note = retry::in_flight_note(&streak, &settings.retry)
+            .map(|n| format!(" ({n})"))
+            .unwrap_or_default();
         reconciling = Some((
             format!("{phase:?}"),
             format!(
-                "deploying {}: deployment record {rname} is {phase:?}",
+                "deploying {}: deployment record {rname} is {phase:?}{note}",
                 r.spec.artifact_ref.name
             ),
         ));
@@ -879,10 +889,7 @@ pub fn plan(input: &LaneInputs<'_>, now: Timestamp) -> LanePlan {
                             record: rname.clone(),
                             target: t.clone(),
                             title: rname.clone(),
-                            description: format!(
-                                "launchplane lane {lane_name}: artifact {}",
-                                r.spec.artifact_ref.name
-                            ),
+                            description: deploy_description(&lane_name, r),
                             status: Box::new(record::start_deploy(r, &rname, now)),
                         }
                     });
@@ -901,6 +908,7 @@ pub fn plan(input: &LaneInputs<'_>, now: Timestamp) -> LanePlan {
                         record: rname.clone(),
                         target: t.clone(),
                         title,
+                        description: deploy_description(&lane_name, r),
                     });
                 }
             }
@@ -931,8 +939,29 @@ pub fn plan(input: &LaneInputs<'_>, now: Timestamp) -> LanePlan {
         let changed = current_artifact.as_deref() != Some(desired.as_str());
         let correct = !changed && drifted && spec.drift_policy == DriftPolicy::Correct;
         let respec = !changed && spec_change;
-        if (changed || correct || respec) && !blocked && failed_recently(desired).is_none() {
-            let why = if changed {
+        // A failed attempt leaves the desired state undeployed (and the target possibly half
+        // changed), whatever the drift comparison says: it is retried under the policy.
+        let retrying = !streak.is_empty();
+        let wanted = changed || correct || respec || retrying;
+        if wanted && !blocked && !gate.allows(now) {
+            match gate {
+                retry::Gate::Exhausted { .. } => {
+                    retry_stalled = Some(retry::exhausted_message(
+                        &streak,
+                        &settings.retry,
+                        desired,
+                        lane.metadata.generation,
+                    ));
+                }
+                _ => {
+                    reconciling = Some((
+                        retry::RETRY_SCHEDULED.into(),
+                        retry::scheduled_message(&streak, &gate, &settings.retry),
+                    ));
+                }
+            }
+        } else if wanted && !blocked {
+            let mut why = if changed {
                 format!("artifact {desired}")
             } else if respec {
                 format!(
@@ -945,7 +974,7 @@ pub fn plan(input: &LaneInputs<'_>, now: Timestamp) -> LanePlan {
                         .collect::<Vec<_>>()
                         .join(", ")
                 )
-            } else {
+            } else if correct {
                 format!(
                     "drift correction ({})",
                     drift_found
@@ -955,7 +984,16 @@ pub fn plan(input: &LaneInputs<'_>, now: Timestamp) -> LanePlan {
                         .collect::<Vec<_>>()
                         .join(", ")
                 )
+            } else {
+                format!("a new attempt at artifact {desired}")
             };
+            if retrying {
+                why = format!(
+                    "{why}, attempt {} of {} after a failure",
+                    streak.len() + 1,
+                    settings.retry.attempts()
+                );
+            }
             let new = new_record(
                 lane,
                 input.lane_key,
@@ -973,7 +1011,7 @@ pub fn plan(input: &LaneInputs<'_>, now: Timestamp) -> LanePlan {
         }
     }
     if step.is_none() {
-        let names = prune(&controller, spec.history_limit, inventory_record, active);
+        let names = prune(&controller, spec.history_limit, inventory_record, active, &streak);
         if !names.is_empty() {
             step = Some(Step::PruneRecords { names });
         }
@@ -1022,11 +1060,26 @@ pub fn plan(input: &LaneInputs<'_>, now: Timestamp) -> LanePlan {
                             .or_else(|| s.post_deploy.as_ref().and_then(|p| p.message.clone()))
                     })
                     .unwrap_or_default();
+                let next = match gate {
+                    _ if streak.is_empty() => String::new(),
+                    retry::Gate::Exhausted { failures } => {
+                        format!(
+                            "; {failures} attempts failed, no further attempt until the lane's spec or \
+                             artifactRef changes"
+                        )
+                    }
+                    _ => format!(
+                        "; attempt {} of {} failed, {}",
+                        streak.len(),
+                        settings.retry.attempts(),
+                        retry::next_attempt_text(&gate)
+                    ),
+                };
                 (
                     Verdict::Mismatch,
                     format!(
                         "the deploy of {desired} failed (deployment record {}: {why}); the inventory stays at \
-                         {inventory_text}",
+                         {inventory_text}{next}",
                         name_of(&f.metadata)
                     ),
                 )
@@ -1047,6 +1100,11 @@ pub fn plan(input: &LaneInputs<'_>, now: Timestamp) -> LanePlan {
         Progress::Stalled {
             reason: b.reason.to_string(),
             message: b.message.clone(),
+        }
+    } else if let Some(message) = retry_stalled {
+        Progress::Stalled {
+            reason: retry::RETRIES_EXHAUSTED.to_string(),
+            message,
         }
     } else {
         Progress::Settled
@@ -1089,6 +1147,7 @@ pub fn plan(input: &LaneInputs<'_>, now: Timestamp) -> LanePlan {
             .and_then(|s| s.observed.clone()),
         mismatches,
         last_deployment_record,
+        deploy_retry: retry::status(&streak, &gate, &settings.retry, active.is_some()),
     };
     let transitions: Vec<Transition> = computed.transitions;
     LanePlan {
@@ -1127,17 +1186,20 @@ pub fn spec_changed(
     }
 }
 
-/// Records beyond `limit` (newest kept), never the inventory's or one in flight.
+/// Records beyond `limit` (newest kept), never the inventory's, one in flight, or a failed
+/// attempt of the current streak (they are what the retry count is read from).
 fn prune(
     controller: &[&DeploymentRecord],
     limit: i32,
     inventory: Option<&DeploymentRecord>,
     active: Option<&DeploymentRecord>,
+    streak: &[&DeploymentRecord],
 ) -> Vec<String> {
     let keep = usize::try_from(limit.max(1)).unwrap_or(1);
     let protected: BTreeSet<String> = inventory
         .into_iter()
         .chain(active)
+        .chain(streak.iter().copied())
         .map(|r| name_of(&r.metadata))
         .collect();
     controller
@@ -1147,6 +1209,14 @@ fn prune(
         .map(|r| name_of(&r.metadata))
         .filter(|n| !protected.contains(n))
         .collect()
+}
+
+/// The description a record's deploy is sent with.
+fn deploy_description(lane_name: &str, r: &DeploymentRecord) -> String {
+    format!(
+        "launchplane lane {lane_name}: artifact {}",
+        r.spec.artifact_ref.name
+    )
 }
 
 /// The intent record of attempt `attempt` to deploy `artifact` to `lane`.
@@ -1211,5 +1281,7 @@ pub fn new_record(
 }
 
 mod claim;
+pub mod retry;
+
 #[cfg(test)]
 mod tests;

@@ -20,6 +20,8 @@ mod lane_claims;
 mod lane_controller_loop;
 mod lane_controller_verifier;
 mod lane_deploy;
+mod lane_retry;
+mod lane_retry_verifier;
 mod lane_shared_observation;
 mod leader_election;
 mod listing_absence;

@@ -1,7 +1,8 @@
 //! The deploy queue: jobs for one service run FIFO, one at a time. A job's deployment record
 //! is created when it starts (status `running`), and finishes `done` or `error` after the
 //! configured deploy duration. A successful application deploy (re)starts its app with the
-//! env the application had when the job started.
+//! env the application had when the job started. `deployment.queueList` lists every job, waiting
+//! or running, as Dokploy's in-memory queue does.
 
 use serde_json::Value;
 
@@ -18,8 +19,15 @@ pub(crate) fn enqueue(
     title: String,
     description: String,
 ) {
+    let id = st.next_seq();
     let queue = st.queues.entry(service_id.to_string()).or_default();
-    queue.pending.push_back(DeployJob { title, description });
+    queue.pending.push_back(DeployJob {
+        id,
+        title,
+        description,
+        queued_ms: jiff::Timestamp::now().as_millisecond(),
+        started_ms: None,
+    });
     if queue.running.is_none() {
         start_next(shared, st, service_id);
     }
@@ -34,10 +42,12 @@ pub(crate) fn start_next(shared: &SharedRef, st: &mut State, service_id: &str) {
     let Some(queue) = st.queues.get_mut(service_id) else {
         return;
     };
-    let Some(job) = queue.pending.pop_front() else {
+    let Some(mut job) = queue.pending.pop_front() else {
         queue.running = None;
+        queue.running_job = None;
         return;
     };
+    job.started_ms = Some(jiff::Timestamp::now().as_millisecond());
     let (app_name, env) = match st.service(kind, service_id) {
         Some(e) => (
             str_of(&e.row, "appName").unwrap_or_default().to_string(),
@@ -53,6 +63,7 @@ pub(crate) fn start_next(shared: &SharedRef, st: &mut State, service_id: &str) {
     list.insert(0, Deployment { seq, row });
     if let Some(queue) = st.queues.get_mut(service_id) {
         queue.running = Some(deployment_id.clone());
+        queue.running_job = Some(job);
     }
     if let Some(e) = st.service_mut(kind, service_id) {
         e.row.insert(kind.status_key().into(), Value::from("running"));
@@ -104,4 +115,46 @@ fn finish(
     if !fail && kind == Kind::Application {
         apps::start_or_reconfigure(shared, st, service_id, env);
     }
+}
+
+/// `deployment.queueList`: every job of every service, running (`active`) or waiting, newest
+/// first, in Dokploy's row shape.
+pub(crate) fn queue_list(st: &State) -> Value {
+    let mut rows: Vec<(i64, u64, Value)> = Vec::new();
+    for (service_id, queue) in &st.queues {
+        let Some(kind) = st.kind_of(service_id) else {
+            continue;
+        };
+        let jobs = queue
+            .running_job
+            .iter()
+            .map(|j| (j, "active"))
+            .chain(queue.pending.iter().map(|j| (j, "waiting")));
+        for (job, state) in jobs {
+            let (id_key, application_type) = match kind {
+                Kind::Application => ("applicationId", "application"),
+                Kind::Compose => ("composeId", "compose"),
+            };
+            let row = serde_json::json!({
+                "id": job.id.to_string(),
+                "name": "deployments",
+                "data": {
+                    id_key: service_id,
+                    "titleLog": job.title,
+                    "descriptionLog": job.description,
+                    "type": "deploy",
+                    "applicationType": application_type,
+                    "server": false,
+                },
+                "timestamp": job.queued_ms,
+                "processedOn": job.started_ms,
+                "finishedOn": null,
+                "state": state,
+                "servicePath": {"href": format!("/dashboard/services/{service_id}"), "label": service_id},
+            });
+            rows.push((job.queued_ms, job.id, row));
+        }
+    }
+    rows.sort_by_key(|r| std::cmp::Reverse((r.0, r.1)));
+    Value::Array(rows.into_iter().map(|(_, _, row)| row).collect())
 }

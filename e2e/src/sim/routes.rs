@@ -80,6 +80,7 @@ const ROUTES: &[Route] = &[
     q("domain.byComposeId", validate::COMPOSE_ID),
     q("deployment.all", validate::APPLICATION_ID),
     q("deployment.allByCompose", validate::COMPOSE_ID),
+    q("deployment.queueList", validate::NONE),
 ];
 
 /// The canonical procedure name for a path segment (case-insensitive), if implemented.
@@ -227,6 +228,7 @@ fn dispatch(shared: &SharedRef, name: &str, input: Map<String, Value>) -> ProcRe
         "overview.services" => Ok(Reply::Json(overview_services(st))),
         "overview.domains" => Ok(Reply::Json(overview_domains(st))),
         "deployment.allCentralized" => Ok(Reply::Json(deployments_centralized(st))),
+        "deployment.queueList" => Ok(Reply::Json(deploy::queue_list(st))),
         "project.all" => Ok(Reply::Json(project_all(st))),
         "project.create" => {
             let description = input.get("description").cloned().unwrap_or(Value::Null);

@@ -72,13 +72,22 @@ pub(crate) struct Deployment {
 }
 
 pub(crate) struct DeployJob {
+    /// The queue's job id (`deployment.queueList` `id`).
+    pub id: u64,
     pub title: String,
     pub description: String,
+    /// When the job was queued, in milliseconds since the epoch (`timestamp`).
+    pub queued_ms: i64,
+    /// When the worker started it (`processedOn`).
+    pub started_ms: Option<i64>,
 }
 
 #[derive(Default)]
 pub(crate) struct DeployQueue {
+    /// The deployment id of the running job.
     pub running: Option<String>,
+    /// The running job itself (listed as `active` until it finishes).
+    pub running_job: Option<DeployJob>,
     pub pending: VecDeque<DeployJob>,
 }
 

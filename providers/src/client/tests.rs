@@ -442,3 +442,48 @@ async fn a_deadline_abandons_a_hanging_call_and_sends_nothing_after_it() {
     let e = tokio::time::timeout(Duration::from_millis(200), c.version()).await;
     assert!(e.is_err(), "without a deadline the request timeout applies again");
 }
+
+#[tokio::test]
+async fn the_deploy_queue_is_read_with_each_jobs_service_and_title() {
+    // The row shape of `deployment.queueList` (API-NOTES §8): the service and the title are in
+    // `data`; `state` is `waiting` or `active`.
+    let srv = Responder::start(|m, p, _| match (m, p) {
+        ("GET", "/api/deployment.queueList") => (
+            200,
+            r#"[{"id":"7","name":"deployments","data":{"applicationId":"app-1","titleLog":"dr-1",
+                  "descriptionLog":"","type":"deploy","applicationType":"application","server":false},
+                  "timestamp":1790000000000,"state":"waiting","servicePath":{"href":"/x","label":"x"}},
+                {"id":"6","data":{"composeId":"cmp-1","titleLog":"Manual deployment",
+                  "type":"deploy","applicationType":"compose"},"state":"active"}]"#
+                .into(),
+        ),
+        _ => (404, r#"{"message":"Not found","code":"NOT_FOUND"}"#.into()),
+    })
+    .await;
+    let c = client_for(&srv.base, &unique_key("queue"));
+    let jobs = c.deploy_queue().await.unwrap();
+    assert_eq!(jobs.len(), 2);
+    assert_eq!(jobs[0].job_id, "7");
+    assert_eq!(jobs[0].service_id.as_deref(), Some("app-1"));
+    assert_eq!(jobs[0].category, Some(TargetCategory::Application));
+    assert_eq!(jobs[0].title.as_deref(), Some("dr-1"));
+    assert_eq!(jobs[0].state.as_deref(), Some("waiting"));
+    assert_eq!(jobs[1].service_id.as_deref(), Some("cmp-1"));
+    assert_eq!(jobs[1].category, Some(TargetCategory::Compose));
+    assert_eq!(jobs[1].state.as_deref(), Some("active"));
+}
+
+#[tokio::test]
+async fn a_queue_row_without_its_id_fails_the_whole_answer() {
+    // A queue that cannot be read whole must not pass for an empty one.
+    let srv = Responder::start(|_, _, _| {
+        (
+            200,
+            r#"[{"data":{"applicationId":"app-1"},"state":"waiting"}]"#.into(),
+        )
+    })
+    .await;
+    let c = client_for(&srv.base, &unique_key("queue-bad"));
+    let e = c.deploy_queue().await.unwrap_err();
+    assert!(e.to_string().contains("deployment.queueList"), "{e}");
+}

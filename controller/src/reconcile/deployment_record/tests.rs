@@ -13,8 +13,13 @@ fn t(secs: i64) -> Timestamp {
 fn settings() -> DeploySettings {
     DeploySettings {
         start_timeout: SignedDuration::from_secs(60),
+        resend_after: SignedDuration::from_secs(20),
         verify_timeout: SignedDuration::from_secs(30),
-        retry_after: SignedDuration::from_secs(300),
+        retry: DeployRetryPolicy {
+            base_delay: SignedDuration::from_secs(30),
+            max_delay: SignedDuration::from_secs(300),
+            max_attempts: 5,
+        },
         poll_delay: Duration::from_millis(1),
     }
 }
@@ -117,7 +122,7 @@ fn follow_table() {
         ),
     ];
     for (found, now, want, wait) in table {
-        let out = follow(&deploying, found.as_ref(), &settings(), t(now));
+        let out = follow(&deploying, found.as_ref(), None, &settings(), t(now));
         assert_eq!(out.wait, wait, "{found:?}");
         assert_eq!(out.status.as_ref().and_then(|s| s.phase), want, "{found:?}");
         if let (Some(s), Some(_)) = (&out.status, &found) {
@@ -127,16 +132,119 @@ fn follow_table() {
             );
         }
     }
-    let missing = follow(&deploying, None, &settings(), t(61)).status.unwrap();
+    let missing = follow(&deploying, None, None, &settings(), t(61)).status.unwrap();
+    let message = missing.post_deploy.unwrap().message.unwrap();
     assert!(
-        missing
-            .post_deploy
-            .unwrap()
-            .message
-            .unwrap()
-            .contains("not sent again"),
-        "a deploy that never appeared is failed, never re-sent"
+        message.contains("appeared within 60s") && message.contains("attempt failed"),
+        "{message}"
     );
+    assert!(!message.contains("sent again"), "{message}");
+}
+
+fn deploying_since(start: i64) -> DeploymentRecord {
+    let mut r = rec(None);
+    r.status = Some(start_deploy(
+        &rec(Some(DeploymentPhase::Pending)),
+        "dr-1",
+        t(start),
+    ));
+    r
+}
+
+const IDLE: DeployActivity = DeployActivity {
+    queued: 0,
+    running: false,
+};
+
+#[test]
+fn an_invisible_deploy_is_sent_again_once_after_the_wait_and_only_when_dokploy_is_idle() {
+    let deploying = deploying_since(0);
+    // resendAfter is 20s. Before it: nothing is re-sent, even with Dokploy idle.
+    assert!(!resend_due(&deploying, &settings(), t(19)));
+    let early = follow(&deploying, None, Some(&IDLE), &settings(), t(19));
+    assert_eq!((early.status, early.wait, early.resend), (None, true, false));
+
+    // After it: due, but sent only on proof that Dokploy is idle for the target.
+    assert!(resend_due(&deploying, &settings(), t(20)));
+    let busy = [
+        DeployActivity {
+            queued: 1,
+            running: false,
+        },
+        DeployActivity {
+            queued: 0,
+            running: true,
+        },
+    ];
+    for activity in busy {
+        let out = follow(&deploying, None, Some(&activity), &settings(), t(25));
+        assert_eq!(
+            (out.status.is_none(), out.wait, out.resend),
+            (true, true, false),
+            "{activity:?}: the deploy may be queued behind another"
+        );
+    }
+    let unknown = follow(&deploying, None, None, &settings(), t(25));
+    assert!(!unknown.resend, "no activity read: no proof of idleness");
+
+    let out = follow(&deploying, None, Some(&IDLE), &settings(), t(25));
+    assert!(out.resend && out.wait);
+    let status = out.status.unwrap();
+    assert_eq!(status.phase, Some(DeploymentPhase::Deploying));
+    let deploy = status.deploy.clone().unwrap();
+    assert_eq!(deploy.resent_at, Some(Time(t(25))), "recorded before the send");
+    assert_eq!(
+        deploy.started_at,
+        Some(Time(t(0))),
+        "the start timeout still counts from the first send"
+    );
+
+    // Recorded once, never again: a restart that reads the record does not re-send.
+    let mut resent = deploying.clone();
+    resent.status = Some(status);
+    assert!(!resend_due(&resent, &settings(), t(40)));
+    let again = follow(&resent, None, Some(&IDLE), &settings(), t(40));
+    assert!(!again.resend && again.wait && again.status.is_none());
+
+    // Still nothing by startTimeout: the attempt fails, saying it was re-sent.
+    let failed = follow(&resent, None, Some(&IDLE), &settings(), t(61));
+    assert!(!failed.resend);
+    let failed = failed.status.unwrap();
+    assert_eq!(failed.phase, Some(DeploymentPhase::Failed));
+    let message = failed.post_deploy.unwrap().message.unwrap();
+    assert!(message.contains("sent again at"), "{message}");
+    assert_eq!(
+        failed.deploy.unwrap().resent_at,
+        Some(Time(t(25))),
+        "the re-send stays on the record"
+    );
+}
+
+#[test]
+fn a_deploy_that_exists_is_followed_never_sent_again() {
+    let deploying = deploying_since(0);
+    for status in [
+        DeploymentStatus::Running,
+        DeploymentStatus::Done,
+        DeploymentStatus::Error,
+    ] {
+        let found = deployment(status.clone());
+        let out = follow(&deploying, Some(&found), Some(&IDLE), &settings(), t(30));
+        assert!(!out.resend, "{status:?}");
+        assert_eq!(out.status.unwrap().deploy.unwrap().resent_at, None, "{status:?}");
+    }
+    // Past the start timeout nothing is re-sent either (the attempt fails instead).
+    assert!(!resend_due(&deploying, &settings(), t(61)));
+    // Other phases are never re-sent.
+    for phase in [
+        DeploymentPhase::Pending,
+        DeploymentPhase::Verifying,
+        DeploymentPhase::Failed,
+    ] {
+        let mut r = deploying.clone();
+        r.status.as_mut().unwrap().phase = Some(phase);
+        assert!(!resend_due(&r, &settings(), t(30)), "{phase:?}");
+    }
 }
 
 fn probe(artifact: Option<&str>) -> ProbeResult {

@@ -1,7 +1,7 @@
 #![allow(clippy::unwrap_used)]
 
 use super::*;
-use crate::reconcile::deployment_record::{ATTEMPT_LABEL, start_deploy};
+use crate::reconcile::deployment_record::{ATTEMPT_LABEL, DeployRetryPolicy, start_deploy};
 use jiff::SignedDuration;
 use launchplane_api::identity::{Surface, SurfaceObservation};
 use launchplane_api::resources::{
@@ -20,8 +20,13 @@ fn t(secs: i64) -> Timestamp {
 fn settings() -> DeploySettings {
     DeploySettings {
         start_timeout: SignedDuration::from_secs(60),
+        resend_after: SignedDuration::from_secs(20),
         verify_timeout: SignedDuration::from_secs(30),
-        retry_after: SignedDuration::from_secs(300),
+        retry: DeployRetryPolicy {
+            base_delay: SignedDuration::from_secs(30),
+            max_delay: SignedDuration::from_secs(300),
+            max_attempts: 5,
+        },
         poll_delay: Duration::from_millis(1),
     }
 }
@@ -449,8 +454,8 @@ fn verification_succeeds_and_advances_the_inventory_a_failure_does_not() {
         message.contains("failed") && message.contains("inventory stays at shop-1"),
         "{message}"
     );
-    assert_eq!(p.step, None, "no retry inside retryAfter");
-    // After retryAfter, a new attempt (a new record) is made.
+    assert_eq!(p.step, None, "no retry inside the backoff");
+    // After the backoff, a new attempt (a new record) is made.
     let Some(Step::CreateRecord(third)) = f.plan(t(6 + 301)).step else {
         panic!()
     };
@@ -816,3 +821,4 @@ fn a_spec_change_deploys_under_any_drift_policy_and_out_of_band_changes_stay_dri
 }
 
 mod claims;
+mod retry;

@@ -16,8 +16,8 @@ use launchplane::k8s::run::Shutdown;
 use launchplane::metrics::Metrics;
 use launchplane::observe::poller::{PollSettings, Poller};
 use launchplane::observe::prober::{Prober, ProberConfig};
-use launchplane::reconcile::deployment_record::DeploySettings;
-use launchplane_api::conditions::SystemClock;
+use launchplane::reconcile::deployment_record::{DeployRetryPolicy, DeploySettings};
+use launchplane_api::conditions::{Clock, SystemClock};
 use launchplane_api::resources::{
     Artifact, ArtifactImage, ArtifactSpec, Lane, LocalObjectRef, ManagementPolicy, PreviewPolicy, Product,
     ProductSpec, ProviderTarget, ProviderTargetSpec, ProviderTargetStatus, SourceRef, TargetCategory,
@@ -195,12 +195,17 @@ pub fn single_attempt_config(sim: &DokploySim) -> DokployConfig {
     config
 }
 
-/// Deploy timings for driver tests: quick polling, no retry within a test.
+/// Deploy timings for driver tests: quick polling, no retry within a test (an hour's backoff).
 pub fn deploy_settings() -> DeploySettings {
     DeploySettings {
         start_timeout: jiff::SignedDuration::from_secs(30),
+        resend_after: jiff::SignedDuration::from_secs(10),
         verify_timeout: jiff::SignedDuration::from_secs(5),
-        retry_after: jiff::SignedDuration::from_secs(3600),
+        retry: DeployRetryPolicy {
+            base_delay: jiff::SignedDuration::from_secs(3600),
+            max_delay: jiff::SignedDuration::from_secs(3600),
+            max_attempts: 5,
+        },
         poll_delay: Duration::from_millis(50),
     }
 }
@@ -216,6 +221,30 @@ pub fn lane_context(
     artifact: Artifact,
     lanes: Cache<Lane>,
 ) -> Arc<Context> {
+    lane_context_with_clock(
+        client,
+        leader,
+        sim,
+        target,
+        product,
+        artifact,
+        lanes,
+        Arc::new(SystemClock),
+    )
+}
+
+/// [`lane_context`] on `clock`.
+#[allow(clippy::too_many_arguments)]
+pub fn lane_context_with_clock(
+    client: Client,
+    leader: Option<String>,
+    sim: &DokploySim,
+    target: ProviderTarget,
+    product: Product,
+    artifact: Artifact,
+    lanes: Cache<Lane>,
+    clock: Arc<dyn Clock>,
+) -> Arc<Context> {
     let (trigger, _) = futures::channel::mpsc::unbounded();
     let ctx = Context::new(
         client,
@@ -225,7 +254,7 @@ pub fn lane_context(
         store(vec![]),
         store(vec![target]),
         trigger,
-        Arc::new(SystemClock),
+        clock,
     )
     .with_lanes(LaneStores {
         lanes,
