@@ -761,3 +761,77 @@ async fn a_seed_can_fix_an_application_id_unless_it_is_taken() {
     assert_ne!(second, "app-fixed-1", "a taken id is not reused");
     sim.shutdown().await;
 }
+
+/// The mutation journal names the service each mutation acted on and its description just
+/// before (where ownership markers live); reads and refused calls are not in it.
+#[tokio::test]
+async fn the_mutation_journal_records_whose_service_each_mutation_touched() {
+    let sim = start().await;
+    let (_env, app) = project_and_app(&sim, "nginx:1").await;
+    let update = json!({"applicationId": app, "description": "made by hand"});
+    assert_eq!(post(&sim, "application.update", &update).await.status, 200);
+    let marked =
+        json!({"applicationId": app, "description": "made by hand\nlaunchplane.dev/owner=i/ns/Lane/l/-"});
+    assert_eq!(post(&sim, "application.update", &marked).await.status, 200);
+    let domain = post(
+        &sim,
+        "domain.create",
+        &json!({"applicationId": app, "host": "web.test", "port": 80, "https": false,
+                "certificateType": "none", "domainType": "application"}),
+    )
+    .await
+    .json();
+    let domain_id = domain["domainId"].as_str().unwrap().to_string();
+    assert_eq!(
+        post(&sim, "domain.delete", &json!({"domainId": domain_id}))
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        get(&sim, &format!("application.one?applicationId={app}"))
+            .await
+            .status,
+        200
+    );
+    // Refused before it ran: not a mutation of anything.
+    assert_eq!(post(&sim, "application.update", &json!({})).await.status, 400);
+
+    let journal = sim.mutations();
+    let touched: Vec<(&str, Option<&str>, Option<&str>)> = journal
+        .iter()
+        .map(|m| {
+            (
+                m.procedure.as_str(),
+                m.service_id.as_deref(),
+                m.description_before.as_deref(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        touched,
+        vec![
+            ("project.create", None, None),
+            ("application.create", None, None),
+            ("application.saveDockerProvider", Some(app.as_str()), None),
+            ("application.update", Some(app.as_str()), None),
+            ("application.update", Some(app.as_str()), Some("made by hand")),
+            (
+                "domain.create",
+                Some(app.as_str()),
+                Some("made by hand\nlaunchplane.dev/owner=i/ns/Lane/l/-")
+            ),
+            (
+                "domain.delete",
+                Some(app.as_str()),
+                Some("made by hand\nlaunchplane.dev/owner=i/ns/Lane/l/-")
+            ),
+        ]
+    );
+    assert!(journal.iter().all(|m| m.succeeded));
+    assert_eq!(
+        journal[4].description_sent.as_deref(),
+        marked["description"].as_str()
+    );
+    sim.shutdown().await;
+}

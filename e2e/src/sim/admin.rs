@@ -171,6 +171,7 @@ pub(crate) async fn handle_admin(shared: SharedRef, rest: String, req: Request) 
             Ok(json_response(200, &json!({"ok": true})))
         }
         (&Method::GET, "calls") => Ok(json_response(200, &json!(sim.call_counts()))),
+        (&Method::GET, "mutations") => Ok(json_response(200, &json!(sim.mutations()))),
         (&Method::GET, "apps") => Ok(json_response(200, &json!(sim.app_urls()))),
         _ => Ok(raw_response(
             404,

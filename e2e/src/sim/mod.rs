@@ -65,6 +65,24 @@ impl Default for SimConfig {
     }
 }
 
+/// One mutating API call as the simulator received it, for tests that prove whose services a
+/// client changed. Calls refused before validation (auth, faults, bad input) are not listed.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Mutation {
+    /// The canonical procedure, e.g. `application.update`.
+    pub procedure: String,
+    /// The application or compose service it acts on (a domain's owner for `domain.*`);
+    /// `None` for creates (`application.create` makes a new one) and unknown ids.
+    pub service_id: Option<String>,
+    /// That service's `description` just before the call (where ownership markers live).
+    pub description_before: Option<String>,
+    /// The `description` the call sent, if any (`application.create`, `application.update`).
+    pub description_sent: Option<String>,
+    /// Whether the procedure succeeded.
+    pub succeeded: bool,
+}
+
 /// A fault injected on an API route (`"application.one"`, or `"*"` for every route).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Fault {
@@ -522,6 +540,11 @@ impl DokploySim {
 
     pub fn reset_call_counts(&self) {
         self.shared.lock().calls.clear();
+    }
+
+    /// Every mutating API call that passed validation, in order, with what it acted on.
+    pub fn mutations(&self) -> Vec<Mutation> {
+        self.shared.lock().journal.clone()
     }
 
     /// The application's env exactly as stored (`None` if unknown or null).

@@ -209,10 +209,49 @@ pub(crate) async fn handle_api(shared: SharedRef, rest: String, req: Request) ->
         Err(issues) => return TrpcError::validation(issues).into_response(Some(route.name)),
     };
 
-    match dispatch(&shared, route.name, input) {
+    let journal = (route.kind == ProcKind::Mutation).then(|| journal_entry(&shared, route.name, &input));
+    let reply = dispatch(&shared, route.name, input);
+    if let Some(mut entry) = journal {
+        entry.succeeded = reply.is_ok();
+        shared.lock().journal.push(entry);
+    }
+    match reply {
         Ok(Reply::Json(v)) => json_response(200, &v),
         Ok(Reply::Empty) => raw_response(200, Some("application/json"), Body::empty()),
         Err(e) => e.into_response(Some(route.name)),
+    }
+}
+
+/// What a mutation is about to act on, read before it runs: the service it changes (a
+/// domain's owning service for the domain routes) and that service's description then, where
+/// ownership markers live.
+fn journal_entry(shared: &SharedRef, procedure: &str, input: &Map<String, Value>) -> super::Mutation {
+    let st = shared.lock();
+    let service_id = ["applicationId", "composeId"]
+        .iter()
+        .find_map(|k| input.get(*k).and_then(Value::as_str))
+        .map(str::to_string)
+        .or_else(|| {
+            let domain = st.domains.get(s(input, "domainId"))?;
+            ["applicationId", "composeId"]
+                .iter()
+                .find_map(|k| str_of(&domain.row, k))
+                .map(str::to_string)
+        });
+    let description_before = service_id.as_deref().and_then(|id| {
+        let kind = st.kind_of(id)?;
+        str_of(&st.service(kind, id)?.row, "description").map(str::to_string)
+    });
+    let description_sent = input
+        .get("description")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    super::Mutation {
+        procedure: procedure.to_string(),
+        service_id,
+        description_before,
+        description_sent,
+        succeeded: false,
     }
 }
 

@@ -113,6 +113,8 @@ pub(crate) struct State {
     pub deployments: HashMap<String, Vec<Deployment>>,
     pub queues: HashMap<String, DeployQueue>,
     pub calls: BTreeMap<String, u64>,
+    /// Every mutation that reached a procedure, in order (see [`Mutation`]).
+    pub journal: Vec<super::Mutation>,
     pub faults: Vec<FaultEntry>,
     pub behaviours: HashMap<String, AppBehaviour>,
     pub deploy_fail: HashMap<String, bool>,
