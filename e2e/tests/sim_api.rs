@@ -812,7 +812,7 @@ async fn the_mutation_journal_records_whose_service_each_mutation_touched() {
         touched,
         vec![
             ("project.create", None, None),
-            ("application.create", None, None),
+            ("application.create", Some(app.as_str()), None),
             ("application.saveDockerProvider", Some(app.as_str()), None),
             ("application.update", Some(app.as_str()), None),
             ("application.update", Some(app.as_str()), Some("made by hand")),

@@ -72,8 +72,8 @@ impl Default for SimConfig {
 pub struct Mutation {
     /// The canonical procedure, e.g. `application.update`.
     pub procedure: String,
-    /// The application or compose service it acts on (a domain's owner for `domain.*`);
-    /// `None` for creates (`application.create` makes a new one) and unknown ids.
+    /// The application or compose service it acts on (a domain's owner for `domain.*`; the
+    /// new service for a create); `None` for unknown ids and calls about no service.
     pub service_id: Option<String>,
     /// That service's `description` just before the call (where ownership markers live).
     pub description_before: Option<String>,

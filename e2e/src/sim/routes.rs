@@ -213,6 +213,15 @@ pub(crate) async fn handle_api(shared: SharedRef, rest: String, req: Request) ->
     let reply = dispatch(&shared, route.name, input);
     if let Some(mut entry) = journal {
         entry.succeeded = reply.is_ok();
+        // A create acts on the service it makes: name it, so later calls can be traced to it.
+        if let Ok(Reply::Json(row)) = &reply
+            && entry.service_id.is_none()
+        {
+            entry.service_id = ["applicationId", "composeId"]
+                .iter()
+                .find_map(|k| row.get(*k).and_then(Value::as_str))
+                .map(str::to_string);
+        }
         shared.lock().journal.push(entry);
     }
     match reply {
