@@ -26,9 +26,9 @@ mod wire;
 pub use client::{DokployClient, DokployConfig, install_crypto_provider};
 pub use errors::{ProviderError, Result};
 pub use model::{
-    Deployment, DeploymentStatus, DeploymentSummary, DomainRef, DomainSummary, EnvChange, NamedRef,
-    OrgSnapshot, RegistryCredentials, ServiceCategory, ServiceStatus, ServiceSummary, TargetCategory,
-    TargetDetail,
+    Deployment, DeploymentStatus, DeploymentSummary, DomainRef, DomainSummary, EnvChange, EnvironmentSummary,
+    NamedRef, OrgSnapshot, RegistryCredentials, ServiceCategory, ServiceStatus, ServiceSummary,
+    TargetCategory, TargetDetail,
 };
 pub use observer::{CallObserver, NoopObserver};
 pub use ops::{Method, Op, RequestSpec, request_spec};

@@ -41,6 +41,10 @@ pub enum Op {
     ComposeOne {
         compose_id: String,
     },
+    /// The environments of one project (each with its service summaries).
+    EnvironmentByProjectId {
+        project_id: String,
+    },
     ApplicationUpdateEnv {
         application_id: String,
         env: SecretString,
@@ -146,6 +150,7 @@ impl Op {
             Self::DokployVersion => "settings.getDokployVersion",
             Self::ApplicationOne { .. } => "application.one",
             Self::ComposeOne { .. } => "compose.one",
+            Self::EnvironmentByProjectId { .. } => "environment.byProjectId",
             Self::ApplicationUpdateEnv { .. } => "application.update",
             Self::ComposeUpdateEnv { .. } | Self::ComposeUpdateFile { .. } => "compose.update",
             Self::ApplicationSaveDockerProvider { .. } => "application.saveDockerProvider",
@@ -169,6 +174,7 @@ impl Op {
             | Self::DokployVersion
             | Self::ApplicationOne { .. }
             | Self::ComposeOne { .. }
+            | Self::EnvironmentByProjectId { .. }
             | Self::DeploymentAll { .. }
             | Self::DeploymentAllByCompose { .. } => Method::Get,
             Self::ApplicationUpdateEnv { .. }
@@ -197,6 +203,10 @@ impl Op {
             }
             Self::ComposeOne { compose_id } | Self::DeploymentAllByCompose { compose_id } => {
                 query.push(("composeId", compose_id.clone()));
+                None
+            }
+            Self::EnvironmentByProjectId { project_id } => {
+                query.push(("projectId", project_id.clone()));
                 None
             }
             Self::ApplicationUpdateEnv { application_id, env } => {
@@ -319,6 +329,7 @@ impl Op {
             Op::DokployVersion,
             Op::ApplicationOne { application_id: id() },
             Op::ComposeOne { compose_id: id() },
+            Op::EnvironmentByProjectId { project_id: id() },
             Op::ApplicationUpdateEnv {
                 application_id: id(),
                 env: SecretString::new("A=1"),
@@ -435,7 +446,7 @@ mod tests {
     #[test]
     fn examples_cover_every_route() {
         let routes: BTreeSet<_> = Op::examples().iter().map(Op::route).collect();
-        assert_eq!(routes.len(), 17, "{routes:?}");
+        assert_eq!(routes.len(), 18, "{routes:?}");
     }
 
     #[test]
