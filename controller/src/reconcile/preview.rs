@@ -2,16 +2,26 @@
 //! and their bounded history, time to live, and the orphan sweep's decision.
 //!
 //! The sweep deletes provider targets, so its rules fail closed: it deletes nothing unless
-//! the inventory call succeeded, the inventory did not shrink markedly since the previous
-//! sweep, the policy says `Delete`, and the target follows the preview naming exactly. Even
-//! then it deletes at most the budget per sweep.
+//! the inventory call succeeded, a whole listing of the same environment was seen before (the
+//! baseline) and this one is not markedly smaller, the policy says `Delete`, and the target
+//! follows the preview naming exactly. Even then it deletes at most the budget per sweep.
+//!
+//! The baseline ([`SweepBaseline`], persisted in Product status by both shells) moves only on a
+//! listing that looks whole: the first listing of an environment (which deletes nothing), or
+//! one with at least half the baseline's targets. A refused listing never lowers it, so the
+//! same partial listing is refused round after round, across restarts.
+//!
+//! A settled preview is verified again on every reconcile: its recorded application read by
+//! id ([`check_target`]) and its URL probed ([`identity_finding`]). A 404 alone never makes it
+//! forget the application: only a 404 that the org listing confirms ([`TargetCheck::Gone`]).
 
 use jiff::{SignedDuration, Timestamp};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use launchplane_api::conditions::{self, Aspect, Computed, Progress, types};
+use launchplane_api::identity::{Classification, ClassificationReason};
 use launchplane_api::identity::{ENVIRONMENT_KIND_PREVIEW, RuntimeIdentityPayload, identity_env};
 use launchplane_api::resources::{
-    CleanupPolicy, GenerationPhase, OrphanTarget, PreviewGeneration, PreviewPolicy,
+    CleanupPolicy, GenerationPhase, OrphanTarget, PreviewGeneration, PreviewPolicy, SweepBaseline,
 };
 use launchplane_api::verdict::Verdict;
 use sha2::{Digest, Sha256};
@@ -127,7 +137,7 @@ pub fn request_generation(
 }
 
 fn bound_history(mut generations: Vec<PreviewGeneration>, limit: usize) -> Vec<PreviewGeneration> {
-    let serving = serving(&generations).map(|g| g.id.clone());
+    let serving = newest_ready(&generations).map(|g| g.id.clone());
     while generations.len() > limit {
         // Drop the oldest generation that is not the serving one.
         let Some(pos) = generations.iter().position(|g| Some(&g.id) != serving.as_ref()) else {
@@ -138,13 +148,26 @@ fn bound_history(mut generations: Vec<PreviewGeneration>, limit: usize) -> Vec<P
     generations
 }
 
-/// The generation the preview URL serves: the newest Ready one. A newer failed generation
-/// does not replace it.
-pub fn serving(generations: &[PreviewGeneration]) -> Option<&PreviewGeneration> {
+fn newest_ready(generations: &[PreviewGeneration]) -> Option<&PreviewGeneration> {
     generations
         .iter()
         .rev()
         .find(|g| g.phase == GenerationPhase::Ready)
+}
+
+/// The generation the preview URL serves: the newest Ready one deployed to the preview's
+/// current application `target` (a generation recorded before targets were kept counts as
+/// deployed to it). A newer failed generation does not replace it; without an application
+/// nothing is served, whatever the history says was deployed before.
+pub fn serving<'a>(
+    generations: &'a [PreviewGeneration],
+    target: Option<&str>,
+) -> Option<&'a PreviewGeneration> {
+    let target = target?;
+    generations
+        .iter()
+        .rev()
+        .find(|g| g.phase == GenerationPhase::Ready && g.target_id.as_deref().is_none_or(|t| t == target))
 }
 
 /// Parse a ttl such as `72h`, `90m`, `1h30m`, `45s` (the CRD pattern admits these).
@@ -181,15 +204,23 @@ pub struct InventoryTarget {
     pub name: String,
 }
 
+/// One successful listing of the preview environment.
+#[derive(Clone, Copy, Debug)]
+pub struct Listing<'a> {
+    /// The Dokploy environment listed.
+    pub environment: &'a str,
+    pub targets: &'a [InventoryTarget],
+}
+
 /// What the sweep knows.
 #[derive(Clone, Debug)]
 pub struct SweepInput<'a> {
     pub product: &'a str,
     pub policy: &'a PreviewPolicy,
     /// The preview environment's targets, or why they could not be listed.
-    pub inventory: Result<&'a [InventoryTarget], String>,
-    /// How many targets the previous successful sweep saw in the environment.
-    pub previous_count: Option<usize>,
+    pub inventory: Result<Listing<'a>, String>,
+    /// The last whole listing (persisted); `None` before the first one.
+    pub baseline: Option<&'a SweepBaseline>,
     /// Pull-request numbers of the Previews that exist (deleting ones included: their own
     /// finalizer tears them down).
     pub live: &'a BTreeSet<i64>,
@@ -204,18 +235,30 @@ pub struct SweepPlan {
     pub delete: Vec<String>,
     /// Why nothing may be deleted this sweep, when that is the case.
     pub refused: Option<String>,
-    /// The inventory size to remember for the next sweep (only after a successful listing).
-    pub count: Option<usize>,
+    /// This listing, when it looks whole (or is the first of its environment): what the
+    /// baseline becomes, less what the sweep deletes ([`next_baseline`]). `None`: the listing
+    /// failed or shrank, and the baseline stays where it was.
+    pub whole: Option<SweepBaseline>,
 }
 
-/// A shrink below this fraction of the previous listing is "markedly fewer": the listing is
-/// more likely broken (wrong environment, partial answer) than the previews really gone.
+/// A listing with fewer than this fraction of the baseline's targets is "markedly fewer": it
+/// is more likely broken (a partial answer, a wrong environment) than the previews really gone.
 const SHRINK_FLOOR: f64 = 0.5;
+
+/// Whether a listing of `listed` targets is markedly fewer than `baseline`.
+fn shrunk(listed: usize, baseline: &SweepBaseline) -> bool {
+    let baseline = usize::try_from(baseline.targets).unwrap_or(0);
+    (listed as f64) < (baseline as f64) * SHRINK_FLOOR
+}
+
+fn count(n: usize) -> i32 {
+    i32::try_from(n).unwrap_or(i32::MAX)
+}
 
 /// Decide the orphan sweep.
 pub fn plan_sweep(input: &SweepInput<'_>) -> SweepPlan {
-    let targets = match &input.inventory {
-        Ok(targets) => *targets,
+    let listing = match &input.inventory {
+        Ok(listing) => *listing,
         Err(why) => {
             return SweepPlan {
                 refused: Some(format!(
@@ -225,25 +268,59 @@ pub fn plan_sweep(input: &SweepInput<'_>) -> SweepPlan {
             };
         }
     };
+    let targets = listing.targets;
     let orphaned: Vec<&InventoryTarget> = targets
         .iter()
         .filter(|t| number_of(input.product, input.policy, &t.name).is_some_and(|n| !input.live.contains(&n)))
         .collect();
-    let shrunk = input
-        .previous_count
-        .filter(|&prev| prev >= 2 && (targets.len() as f64) < (prev as f64) * SHRINK_FLOOR);
-    let refused = if let Some(prev) = shrunk {
-        Some(format!(
-            "the preview environment lists {} targets, markedly fewer than the {prev} of the previous \
-             sweep; nothing is deleted until a listing looks whole again",
-            targets.len()
-        ))
-    } else if input.policy.cleanup == CleanupPolicy::Report {
+    let this_listing = SweepBaseline {
+        environment_id: listing.environment.to_string(),
+        targets: count(targets.len()),
+    };
+    let (whole, refused) = match input.baseline {
+        // No whole listing of this environment yet: one listing cannot tell a whole answer
+        // from a partial one or the wrong environment, and a wrong delete cannot be undone.
+        // It becomes the baseline; deleting waits for the next sweep.
+        None => (
+            Some(this_listing),
+            Some(format!(
+                "this is the first listing of preview environment {} that Launchplane has seen \
+                 ({} targets); it becomes the baseline and nothing is deleted until a later sweep \
+                 confirms it",
+                listing.environment,
+                targets.len()
+            )),
+        ),
+        Some(b) if b.environment_id != listing.environment => (
+            Some(this_listing),
+            Some(format!(
+                "the preview environment changed from {} to {}; this listing ({} targets) becomes \
+                 the new baseline and nothing is deleted until a later sweep confirms it",
+                b.environment_id,
+                listing.environment,
+                targets.len()
+            )),
+        ),
+        Some(b) if shrunk(targets.len(), b) => (
+            None,
+            Some(format!(
+                "the preview environment lists {} targets, markedly fewer than the {} of the last \
+                 whole listing; nothing is deleted until a listing looks whole again (if the \
+                 previews really went away, see docs/operations.md to reset the baseline)",
+                targets.len(),
+                b.targets
+            )),
+        ),
+        Some(_) => (Some(this_listing), None),
+    };
+    // The policy's refusals first: they hold whatever the listing, and a reason that does not
+    // flip between rounds keeps Product status from being rewritten for nothing.
+    let refused = if input.policy.cleanup == CleanupPolicy::Report {
         Some("preview.cleanup is Report: orphans are listed, never deleted".into())
     } else if input.policy.delete_budget <= 0 {
         Some("preview.deleteBudget is 0: deletion is disabled".into())
     } else {
-        None
+        refused
     };
     let budget = usize::try_from(input.policy.delete_budget).unwrap_or(0);
     let delete: Vec<String> = if refused.is_none() {
@@ -269,8 +346,70 @@ pub fn plan_sweep(input: &SweepInput<'_>) -> SweepPlan {
         orphans,
         delete,
         refused,
-        count: Some(targets.len()),
+        whole,
     }
+}
+
+/// The baseline to persist after a sweep that planned `plan` and deleted `deleted` targets:
+/// a whole listing less its own deletions (the next listing will not show them), else the
+/// `previous` baseline unchanged. Never lowered by a failed or shrunken listing.
+pub fn next_baseline(
+    plan: &SweepPlan,
+    previous: Option<&SweepBaseline>,
+    deleted: usize,
+) -> Option<SweepBaseline> {
+    match &plan.whole {
+        Some(whole) => Some(SweepBaseline {
+            environment_id: whole.environment_id.clone(),
+            targets: whole.targets.saturating_sub(count(deleted)).max(0),
+        }),
+        None => previous.cloned(),
+    }
+}
+
+/// An environment of the template target's project.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProjectEnvironment {
+    pub id: String,
+    pub name: Option<String>,
+}
+
+/// Resolve `preview.environment` (`wanted`) to an environment id: an environment of the
+/// template target's project (`environments`) by id, else by name (exactly one may carry it),
+/// else an environment id the org listing shows (`listed`: an environment of another project
+/// that holds services). `Err`: a sentence saying what to fix.
+pub fn resolve_environment(
+    wanted: &str,
+    project: &str,
+    environments: &[ProjectEnvironment],
+    listed: &BTreeSet<&str>,
+) -> Result<String, String> {
+    if environments.iter().any(|e| e.id == wanted) {
+        return Ok(wanted.to_string());
+    }
+    let named: BTreeSet<&str> = environments
+        .iter()
+        .filter(|e| e.name.as_deref() == Some(wanted))
+        .map(|e| e.id.as_str())
+        .collect();
+    match named.len() {
+        1 => return Ok(named.into_iter().next().unwrap_or_default().to_string()),
+        0 => {}
+        n => {
+            return Err(format!(
+                "{n} environments of project {project} (the template target's) are named {wanted:?}; \
+                 set preview.environment to the id of the one previews go to"
+            ));
+        }
+    }
+    if listed.contains(wanted) {
+        return Ok(wanted.to_string());
+    }
+    Err(format!(
+        "preview.environment {wanted:?} is neither the id nor the name of an environment of \
+         project {project} (the template target's); create that environment in Dokploy or fix \
+         preview.environment"
+    ))
 }
 
 /// The finalizer that holds a Preview until its Dokploy application and domain are gone.
@@ -341,31 +480,247 @@ pub fn set_phase(
         .collect()
 }
 
+/// Generation `id` moves to Deploying on application `target`: where and when its deploy
+/// was sent (the deploy timeout counts from then, not from the request, which may have
+/// waited on a stalled setup).
+pub fn start_deploy(
+    generations: &[PreviewGeneration],
+    id: &str,
+    target: &str,
+    now: Timestamp,
+) -> Vec<PreviewGeneration> {
+    generations
+        .iter()
+        .cloned()
+        .map(|mut g| {
+            if g.id == id {
+                g.phase = GenerationPhase::Deploying;
+                g.target_id = Some(target.to_string());
+                g.deploy_time = Some(Time(now));
+            }
+            g
+        })
+        .collect()
+}
+
+/// Recovery once the application `gone` is confirmed deleted outside Launchplane: generation
+/// `id` (what the spec asks for) is requested again, to be deployed to a new application.
+/// Its entry keeps its id, head and artifact, and its evidence says why it is deployed again;
+/// nothing else in the history changes (it still says what was deployed, and where).
+pub fn redeploy_after_gone(
+    generations: &[PreviewGeneration],
+    id: &str,
+    gone: Option<&str>,
+    now: Timestamp,
+) -> Vec<PreviewGeneration> {
+    let why = match gone {
+        Some(gone) => format!(
+            "redeploying: application {gone} was deleted outside Launchplane (application.one \
+             answered 404 and the org listing no longer lists it)"
+        ),
+        None => "redeploying: no application is recorded for this preview".to_string(),
+    };
+    generations
+        .iter()
+        .cloned()
+        .map(|mut g| {
+            if g.id == id {
+                g.phase = GenerationPhase::Requested;
+                g.requested_time = Some(Time(now));
+                g.finished_time = None;
+                g.target_id = None;
+                g.deploy_time = None;
+                g.evidence = Some(why.clone());
+            }
+            g
+        })
+        .collect()
+}
+
 /// Whether a preview with `expires_at` has expired at `now`.
 pub fn is_expired(expires_at: Option<Timestamp>, now: Timestamp) -> bool {
     expires_at.is_some_and(|at| at <= now)
 }
 
-/// The Preview's conditions and verdict from its newest generation: `Deployed` and
-/// `RuntimeIdentityVerified` follow the newest generation's phase (a failed generation is a
-/// Mismatch even while an older one still serves), `Ready` is True only when the newest
-/// generation is Ready.
+/// One verdict and what it rests on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Finding {
+    pub verdict: Verdict,
+    pub message: String,
+}
+
+impl Finding {
+    pub fn new(verdict: Verdict, message: impl Into<String>) -> Self {
+        Finding {
+            verdict,
+            message: message.into(),
+        }
+    }
+}
+
+/// What one reconcile saw fresh. `None`: not looked at in this reconcile, which is never
+/// Matched.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Fresh {
+    /// The recorded application, read by id (`TargetVerified`).
+    pub target: Option<Finding>,
+    /// The identity at the preview URL (`RuntimeIdentityVerified` of a Ready generation).
+    pub identity: Option<Finding>,
+}
+
+/// Reading the recorded application by id (`application.one`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AppRead {
+    /// Read, and its marker is this Preview's.
+    Ours,
+    /// Read, but it is not ours: the sentence says whose it is.
+    NotOurs(String),
+    /// 404.
+    NotFound,
+    /// Any other failure (5xx, timeout, malformed answer, unauthorized).
+    Failed(String),
+}
+
+/// What the org listing (`overview.services`) says about an id, asked after a 404.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Listed {
+    Present,
+    Absent,
+    Failed(String),
+}
+
+/// What is known about the recorded application.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TargetCheck {
+    /// Read by id now, marked as this Preview's.
+    Ours,
+    /// Read by id now, not ours: a Conflict (never mutated or deleted).
+    NotOurs(String),
+    /// Deleted: `application.one` answered 404 *and* the org listing no longer lists it.
+    Gone,
+    /// Could not tell; the id is kept and the check retried.
+    Unknown(String),
+}
+
+/// Decide what the reads of application `id` say. One 404 is not enough to forget an id:
+/// a proxy, a restore in progress or a Dokploy bug can answer 404 for a live application,
+/// and forgetting it would create a second one. Only a 404 the org listing agrees with is.
+pub fn check_target(id: &str, read: AppRead, listed: Option<Listed>) -> TargetCheck {
+    match (read, listed) {
+        (AppRead::Ours, _) => TargetCheck::Ours,
+        (AppRead::NotOurs(whose), _) => TargetCheck::NotOurs(whose),
+        (AppRead::Failed(e), _) => TargetCheck::Unknown(format!(
+            "application {id} could not be read ({e}); it is kept and checked again"
+        )),
+        (AppRead::NotFound, Some(Listed::Absent)) => TargetCheck::Gone,
+        (AppRead::NotFound, Some(Listed::Present)) => TargetCheck::Unknown(format!(
+            "application.one answered 404 for application {id}, but the org listing still lists \
+             it; it is kept and checked again"
+        )),
+        (AppRead::NotFound, Some(Listed::Failed(e))) => TargetCheck::Unknown(format!(
+            "application.one answered 404 for application {id}, and the org listing that would \
+             confirm it is gone could not be read ({e}); it is kept and checked again"
+        )),
+        (AppRead::NotFound, None) => TargetCheck::Unknown(format!(
+            "application.one answered 404 for application {id}, not yet confirmed by the org \
+             listing; it is kept and checked again"
+        )),
+    }
+}
+
+impl TargetCheck {
+    /// The `TargetVerified` finding for application `id`.
+    pub fn finding(&self, id: &str) -> Finding {
+        match self {
+            TargetCheck::Ours => Finding::new(
+                Verdict::Matched,
+                format!("application {id} read by id; its ownership marker is this Preview's"),
+            ),
+            TargetCheck::NotOurs(why) => Finding::new(Verdict::Mismatch, why.clone()),
+            TargetCheck::Gone => Finding::new(
+                Verdict::Missing,
+                format!(
+                    "application {id} was deleted outside Launchplane (application.one answered 404 \
+                     and the org listing no longer lists it); a new one is created and the \
+                     generation deployed again"
+                ),
+            ),
+            TargetCheck::Unknown(why) => Finding::new(Verdict::Unverifiable, why.clone()),
+        }
+    }
+}
+
+/// The `RuntimeIdentityVerified` finding of a probe of `url`: Matched only when the identity
+/// matched and the health endpoint answered 2xx, now.
+pub fn identity_finding(class: &Classification, health: Option<u16>, url: &str) -> Finding {
+    let health_text = health.map_or_else(|| "no answer".to_string(), |c| format!("HTTP {c}"));
+    let healthy = health.is_some_and(|c| (200..300).contains(&c));
+    match (class.reason, healthy) {
+        (ClassificationReason::Matched, true) => Finding::new(
+            Verdict::Matched,
+            format!("health {health_text}; identity Matched at {url}"),
+        ),
+        (ClassificationReason::Matched, false) if health.is_some() => Finding::new(
+            Verdict::Mismatch,
+            format!("identity Matched at {url} but its health endpoint answered {health_text}"),
+        ),
+        (ClassificationReason::Matched, false) => Finding::new(
+            Verdict::Unverifiable,
+            format!("identity Matched at {url} but its health endpoint did not answer"),
+        ),
+        _ => Finding::new(
+            // A classification that did not match is never read as Matched.
+            if class.verdict.is_matched() {
+                Verdict::Unverifiable
+            } else {
+                class.verdict
+            },
+            format!(
+                "identity {} at {url} (health {health_text}): {}",
+                class.verdict, class.message
+            ),
+        ),
+    }
+}
+
+/// The Preview's conditions and verdict.
+///
+/// - `TargetVerified`: the recorded application as read in this reconcile (`fresh.target`);
+///   not read is Unchecked.
+/// - `Deployed`: the newest generation's phase (the history: what was deployed).
+/// - `RuntimeIdentityVerified`: for a Ready generation, the identity probed in this reconcile
+///   (`fresh.identity`; not probed is Unchecked); for a failed one, the evidence it failed on
+///   (a failed generation is a Mismatch even while an older one still serves).
+///
+/// `Ready` is True only when all three are Matched: a Ready generation and fresh evidence.
 pub fn preview_conditions(
     old: &[Condition],
     newest: Option<&PreviewGeneration>,
+    fresh: &Fresh,
     progress: &Progress,
     generation: Option<i64>,
     now: Timestamp,
 ) -> Computed {
-    let aspects: Vec<Aspect> = match newest {
-        None => vec![
+    let target = fresh.target.clone().unwrap_or_else(|| {
+        Finding::new(
+            Verdict::Unchecked,
+            "the preview application was not read in this reconcile",
+        )
+    });
+    let mut aspects = vec![Aspect::required(
+        types::TARGET_VERIFIED,
+        target.verdict,
+        target.message,
+    )];
+    match newest {
+        None => aspects.extend([
             Aspect::required(types::DEPLOYED, Verdict::Unchecked, "no generation yet"),
             Aspect::required(
                 types::RUNTIME_IDENTITY_VERIFIED,
                 Verdict::Unchecked,
                 "no generation yet",
             ),
-        ],
+        ]),
         Some(g) => {
             let evidence = g.evidence.clone().unwrap_or_default();
             let (deployed, identity) = match g.phase {
@@ -377,10 +732,16 @@ pub fn preview_conditions(
                     (Verdict::Unchecked, format!("generation {} deploying", g.id)),
                     (Verdict::Unchecked, "not probed yet".to_string()),
                 ),
-                GenerationPhase::Ready => (
-                    (Verdict::Matched, format!("generation {} deployed", g.id)),
-                    (Verdict::Matched, evidence),
-                ),
+                GenerationPhase::Ready => {
+                    let probed = fresh
+                        .identity
+                        .clone()
+                        .unwrap_or_else(|| Finding::new(Verdict::Unchecked, "not probed in this reconcile"));
+                    (
+                        (Verdict::Matched, format!("generation {} deployed", g.id)),
+                        (probed.verdict, probed.message),
+                    )
+                }
                 GenerationPhase::Failed if evidence.starts_with("identity") => (
                     (Verdict::Matched, format!("generation {} deployed", g.id)),
                     (Verdict::Mismatch, evidence),
@@ -390,12 +751,12 @@ pub fn preview_conditions(
                     (Verdict::Unchecked, "not probed: the deploy failed".to_string()),
                 ),
             };
-            vec![
+            aspects.extend([
                 Aspect::required(types::DEPLOYED, deployed.0, deployed.1),
                 Aspect::required(types::RUNTIME_IDENTITY_VERIFIED, identity.0, identity.1),
-            ]
+            ]);
         }
-    };
+    }
     conditions::compute(old, &aspects, progress, generation, now)
 }
 

@@ -23,6 +23,7 @@ mod lane_shared_observation;
 mod leader_election;
 mod preview_controller_verifier;
 mod preview_lifecycle;
+mod preview_resync;
 mod preview_standalone;
 mod rbac;
 mod standalone_cli;
