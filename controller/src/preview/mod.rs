@@ -14,9 +14,19 @@
 //! marker `launchplane.dev/owner=<instance>/<namespace>/Preview/<name>/<uid>` in its Dokploy
 //! description. An application of the preview's name without that exact marker (made by hand,
 //! by another Launchplane, or by an earlier Preview of the same name) is never adopted,
-//! mutated or deleted: the generation fails with a Conflict that says what to do. Teardown
+//! mutated or deleted: the Preview stalls with a Conflict that says what to do. Teardown
 //! deletes only the recorded id, after reading its marker fresh; the sweep deletes only
 //! applications marked by this instance for a Preview that no longer exists.
+//!
+//! Fresh evidence ([`verify`]): a settled Ready preview is verified again on every reconcile
+//! (its application read by id, its URL probed); only that makes it Matched. A 404 alone never
+//! makes it forget its application; a 404 the org listing confirms does, and the generation is
+//! requested again for a new application (recovery).
+//!
+//! Setup problems (the environment, the template, a name conflict, Dokploy refusing the
+//! application or its domain) stall the Preview and leave the generation requested: the next
+//! resync tries again, so fixing the setup is enough. Only the deploy and its verification
+//! fail a generation.
 //!
 //! What the preview app gets (documented in docs/resources.md): the Artifact's image by digest;
 //! env keys `LAUNCHPLANE_RUNTIME_IDENTITY_JSON`, `LAUNCHPLANE_DEPLOYMENT_RECORD_ID` (the
@@ -27,10 +37,9 @@
 
 use crate::observe::prober::{ProbeTarget, Prober, Surfaces};
 use crate::reconcile::preview::{
-    self as pure, AppRead, Finding, Fresh, InventoryTarget, Listed, Listing, PreviewNames,
-    ProjectEnvironment, SweepInput, SweepPlan, TargetCheck, check_target, expected_identity,
-    identity_finding, names, plan_sweep, preview_conditions, preview_env, redeploy_after_gone,
-    request_generation, resolve_environment, serving, set_phase, start_deploy,
+    self as pure, Finding, Fresh, InventoryTarget, Listing, PreviewNames, SweepInput, SweepPlan, TargetCheck,
+    expected_identity, identity_finding, names, plan_sweep, preview_conditions, preview_env,
+    request_generation, serving, set_phase, start_deploy,
 };
 use crate::reconcile::provider_target::claimed_id;
 use futures::future::BoxFuture;
@@ -44,11 +53,16 @@ use launchplane_api::resources::{
 };
 use launchplane_providers::{
     DeploymentStatus, OrgSnapshot, Provider, ProviderError, SecretString, ServiceSummary, TargetCategory,
-    TargetDetail,
 };
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 use thiserror::Error;
+
+mod environment;
+mod verify;
+
+use environment::{EnvFailure, preview_environment};
+use verify::{forget_gone, read_target, verify};
 
 /// Timings and reachability of previews.
 #[derive(Clone, Debug)]
@@ -250,106 +264,6 @@ fn probe_target(
         },
         host,
     )
-}
-
-/// Why the preview environment could not be resolved.
-enum EnvFailure {
-    /// A setup problem a person fixes in Dokploy or the Product: stall and retry on the resync.
-    Setup(&'static str, String),
-    /// Dokploy could not be asked: retry soon.
-    Transient(String),
-}
-
-impl EnvFailure {
-    fn message(self) -> String {
-        match self {
-            EnvFailure::Setup(_, m) | EnvFailure::Transient(m) => m,
-        }
-    }
-}
-
-/// The id of the Dokploy environment previews of `product` live in: `preview.environment`
-/// resolved by [`resolve_environment`] (an id or name of an environment of the template
-/// target's project), else the template target's own environment. Names are looked up in the
-/// org listing first and, when it cannot tell (an environment without services does not
-/// appear there), through `environment.byProjectId`.
-async fn preview_environment(
-    provider: &dyn Provider,
-    snapshot: &OrgSnapshot,
-    product: &Product,
-    template_id: &str,
-) -> Result<String, EnvFailure> {
-    let template = snapshot
-        .services
-        .iter()
-        .find(|s| s.id == template_id)
-        .ok_or_else(|| {
-            EnvFailure::Setup(
-                "TemplateTargetNotListed",
-                format!(
-                    "the template target {template_id} is not in the Dokploy inventory; fix the \
-                     Product's preview.templateTargetRef or its ProviderTarget"
-                ),
-            )
-        })?;
-    let Some(wanted) = product.spec.preview.environment.as_deref() else {
-        return template.environment_id.clone().ok_or_else(|| {
-            EnvFailure::Setup(
-                "PreviewEnvironmentNotFound",
-                format!("Dokploy lists no environment for the template target {template_id}"),
-            )
-        });
-    };
-    let Some(project) = template.project_id.as_deref() else {
-        return Err(EnvFailure::Setup(
-            "PreviewEnvironmentNotFound",
-            format!("Dokploy lists no project for the template target {template_id}"),
-        ));
-    };
-    let listed: BTreeSet<&str> = snapshot
-        .services
-        .iter()
-        .filter_map(|s| s.environment_id.as_deref())
-        .collect();
-    let mut seen: Vec<ProjectEnvironment> = Vec::new();
-    for s in snapshot
-        .services
-        .iter()
-        .filter(|s| s.project_id.as_deref() == Some(project))
-    {
-        if let Some(id) = &s.environment_id
-            && !seen.iter().any(|e| &e.id == id)
-        {
-            seen.push(ProjectEnvironment {
-                id: id.clone(),
-                name: s.environment_name.clone(),
-            });
-        }
-    }
-    if let Ok(id) = resolve_environment(wanted, project, &seen, &listed) {
-        return Ok(id);
-    }
-    let environments = provider
-        .project_environments(project)
-        .await
-        .map_err(|e| match classify_error(e) {
-            Failure::Refused(e) => EnvFailure::Setup(
-                "PreviewEnvironmentNotFound",
-                format!("listing the environments of project {project}: {e}"),
-            ),
-            Failure::Transient(e) => {
-                EnvFailure::Transient(format!("listing the environments of project {project}: {e}"))
-            }
-        })?;
-    let environments: Vec<ProjectEnvironment> = environments
-        .into_iter()
-        .map(|e| ProjectEnvironment {
-            id: e.environment_id,
-            name: e.name,
-        })
-        .collect();
-    resolve_environment(wanted, project, &environments, &listed)
-        .map_err(|m| EnvFailure::Setup("PreviewEnvironmentNotFound", m))
 }
 
 fn in_environment<'a>(
@@ -676,82 +590,6 @@ impl Job<'_> {
         let observed = combine(&probe.observations);
         let class = classify(&self.identity(), &observed, true);
         identity_finding(&class, probe.health_status, &self.names.url)
-    }
-}
-
-/// Read the recorded application `id` by id, and after a 404 ask the org listing whether it
-/// is really gone ([`check_target`]). The detail comes back when it was read and is ours.
-async fn read_target(
-    provider: &dyn Provider,
-    id: &str,
-    owner: &Owner,
-    name: &str,
-) -> (TargetCheck, Option<TargetDetail>) {
-    let (read, detail) = match provider.target_detail(TargetCategory::Application, id).await {
-        Ok(detail) => match ownership(detail.description.as_deref(), owner) {
-            Ownership::Ours => (AppRead::Ours, Some(detail)),
-            whose => (AppRead::NotOurs(conflict_message(id, name, &whose)), None),
-        },
-        Err(ProviderError::NotFound { .. }) => (AppRead::NotFound, None),
-        Err(e) => (AppRead::Failed(e.to_string()), None),
-    };
-    let listed = match read {
-        AppRead::NotFound => Some(match provider.observe_org().await {
-            Ok(snapshot) if snapshot.services.iter().any(|s| s.id == id) => Listed::Present,
-            Ok(_) => Listed::Absent,
-            Err(e) => Listed::Failed(e.to_string()),
-        }),
-        _ => None,
-    };
-    (check_target(id, read, listed), detail)
-}
-
-/// The recorded application `gone` is confirmed deleted: forget it and request the generation
-/// again (see [`redeploy_after_gone`]).
-fn forget_gone(job: &Job<'_>, status: &mut PreviewStatus, gone: Option<&str>) -> String {
-    status.target_id = None;
-    status.generations = redeploy_after_gone(&status.generations, job.generation_id, gone, job.clock.now());
-    match gone {
-        Some(gone) => format!(
-            "application {gone} was deleted outside Launchplane; a new application is created \
-             and generation {} deployed again",
-            job.generation_id
-        ),
-        None => format!(
-            "no application is recorded; one is created and generation {} deployed again",
-            job.generation_id
-        ),
-    }
-}
-
-/// Verify a settled Ready generation again: its recorded application read by id (still ours),
-/// then its URL probed for its identity. Matched only on that evidence; a failed read or
-/// probe is Unverifiable; an application confirmed gone starts the recovery.
-async fn verify(job: &Job<'_>, status: &mut PreviewStatus, fresh: &mut Fresh) -> Driven {
-    let Some(id) = status.target_id.clone() else {
-        let message = forget_gone(job, status, None);
-        fresh.target = Some(Finding::new(launchplane_api::Verdict::Missing, message.clone()));
-        return Driven::Recovering(message);
-    };
-    let (check, _) = read_target(job.provider, &id, job.owner, &job.names.target_name).await;
-    fresh.target = Some(check.finding(&id));
-    match check {
-        TargetCheck::Ours => {}
-        TargetCheck::NotOurs(why) => {
-            return Driven::Stalled {
-                reason: "Conflict",
-                message: why,
-            };
-        }
-        TargetCheck::Gone => return Driven::Recovering(forget_gone(job, status, Some(&id))),
-        TargetCheck::Unknown(why) => return Driven::Unverifiable(why),
-    }
-    let finding = job.probe().await;
-    fresh.identity = Some(finding.clone());
-    if finding.verdict == launchplane_api::Verdict::Unverifiable {
-        Driven::Unverifiable(finding.message)
-    } else {
-        Driven::Settled
     }
 }
 

@@ -1,6 +1,7 @@
 #![allow(clippy::unwrap_used)]
 
 use super::*;
+use launchplane_api::identity::{Classification, ClassificationReason};
 use launchplane_api::resources::LocalObjectRef;
 
 fn policy(cleanup: CleanupPolicy, budget: i32) -> PreviewPolicy {
