@@ -33,7 +33,8 @@ use crate::deadline::Deadline;
 use crate::env_merge::{self, EnvMergeError};
 use crate::errors::{ProviderError, Result};
 use crate::model::{
-    Deployment, EnvChange, OrgSnapshot, QueuedDeploy, RegistryCredentials, TargetCategory, TargetDetail,
+    Deployment, EnvChange, EnvironmentSummary, OrgSnapshot, QueuedDeploy, RegistryCredentials,
+    TargetCategory, TargetDetail,
 };
 use crate::observer::{CallObserver, NoopObserver};
 use crate::ops::{Method, Op, Request};
@@ -508,6 +509,17 @@ impl DokployClient {
         let body = self.call(&op).await?;
         let wire: wire::WireTarget = parse(op.route(), &body)?;
         Ok(wire.into_model(category, id))
+    }
+
+    /// `environment.byProjectId`: every environment of the project, empty ones included
+    /// (`overview.services` only shows environments that hold a service).
+    pub async fn project_environments(&self, project_id: &str) -> Result<Vec<EnvironmentSummary>> {
+        let op = Op::EnvironmentByProjectId {
+            project_id: project_id.to_owned(),
+        };
+        require(op.route(), "project id", project_id)?;
+        let body = self.call(&op).await?;
+        parse_list(op.route(), &body, wire::WireProjectEnvironment::into_model)
     }
 
     /// Read the env, set/remove the given keys, write back only if something changed.

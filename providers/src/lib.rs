@@ -28,8 +28,8 @@ pub use client::{DokployClient, DokployConfig, install_crypto_provider};
 pub use deadline::Deadline;
 pub use errors::{ProviderError, Result};
 pub use model::{
-    Deployment, DeploymentStatus, DeploymentSummary, DomainRef, DomainSummary, EnvChange, NamedRef,
-    OrgSnapshot, QueuedDeploy, RegistryCredentials, ServiceCategory, ServiceStatus, ServiceSummary,
+    Deployment, DeploymentStatus, DeploymentSummary, DomainRef, DomainSummary, EnvChange, EnvironmentSummary,
+    NamedRef, OrgSnapshot, QueuedDeploy, RegistryCredentials, ServiceCategory, ServiceStatus, ServiceSummary,
     TargetCategory, TargetDetail,
 };
 pub use observer::{CallObserver, NoopObserver};

@@ -170,6 +170,15 @@ pub struct OrgSnapshot {
     pub deployments: Vec<DeploymentSummary>,
 }
 
+/// One environment of a project (`environment.byProjectId`), services left out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnvironmentSummary {
+    pub environment_id: String,
+    pub name: Option<String>,
+    /// The project's default environment (`production`, which cannot be deleted).
+    pub is_default: bool,
+}
+
 /// An id with its display name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NamedRef {

@@ -41,6 +41,10 @@ pub enum Op {
     ComposeOne {
         compose_id: String,
     },
+    /// The environments of one project (each with its service summaries).
+    EnvironmentByProjectId {
+        project_id: String,
+    },
     ApplicationUpdateEnv {
         application_id: String,
         env: SecretString,
@@ -157,6 +161,7 @@ impl Op {
             Self::ApplicationUpdateEnv { .. } | Self::ApplicationUpdateDescription { .. } => {
                 "application.update"
             }
+            Self::EnvironmentByProjectId { .. } => "environment.byProjectId",
             Self::ComposeUpdateEnv { .. } | Self::ComposeUpdateFile { .. } => "compose.update",
             Self::ApplicationSaveDockerProvider { .. } => "application.saveDockerProvider",
             Self::ApplicationDeploy { .. } => "application.deploy",
@@ -180,6 +185,7 @@ impl Op {
             | Self::DokployVersion
             | Self::ApplicationOne { .. }
             | Self::ComposeOne { .. }
+            | Self::EnvironmentByProjectId { .. }
             | Self::DeploymentAll { .. }
             | Self::DeploymentAllByCompose { .. }
             | Self::DeploymentQueueList => Method::Get,
@@ -211,6 +217,10 @@ impl Op {
             }
             Self::ComposeOne { compose_id } | Self::DeploymentAllByCompose { compose_id } => {
                 query.push(("composeId", compose_id.clone()));
+                None
+            }
+            Self::EnvironmentByProjectId { project_id } => {
+                query.push(("projectId", project_id.clone()));
                 None
             }
             Self::ApplicationUpdateEnv { application_id, env } => {
@@ -337,6 +347,7 @@ impl Op {
             Op::DokployVersion,
             Op::ApplicationOne { application_id: id() },
             Op::ComposeOne { compose_id: id() },
+            Op::EnvironmentByProjectId { project_id: id() },
             Op::ApplicationUpdateEnv {
                 application_id: id(),
                 env: SecretString::new("A=1"),
@@ -458,7 +469,7 @@ mod tests {
     #[test]
     fn examples_cover_every_route() {
         let routes: BTreeSet<_> = Op::examples().iter().map(Op::route).collect();
-        assert_eq!(routes.len(), 18, "{routes:?}");
+        assert_eq!(routes.len(), 19, "{routes:?}");
     }
 
     #[test]

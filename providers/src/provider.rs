@@ -15,7 +15,8 @@ use futures::future::BoxFuture;
 use crate::client::DokployClient;
 use crate::errors::Result;
 use crate::model::{
-    Deployment, EnvChange, OrgSnapshot, QueuedDeploy, RegistryCredentials, TargetCategory, TargetDetail,
+    Deployment, EnvChange, EnvironmentSummary, OrgSnapshot, QueuedDeploy, RegistryCredentials,
+    TargetCategory, TargetDetail,
 };
 use crate::secret::SecretValue;
 
@@ -34,6 +35,12 @@ pub trait Provider: Send + Sync {
         category: TargetCategory,
         id: &'a str,
     ) -> BoxFuture<'a, Result<TargetDetail>>;
+
+    /// Every environment of a project, empty ones included (`environment.byProjectId`).
+    fn project_environments<'a>(
+        &'a self,
+        project_id: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<EnvironmentSummary>>>;
 
     /// Set the owned env keys and remove `remove`, keeping every other line byte for byte; no
     /// write when nothing changes. See [`crate::env_merge`] for the rules.
@@ -131,6 +138,13 @@ impl Provider for DokployClient {
         id: &'a str,
     ) -> BoxFuture<'a, Result<TargetDetail>> {
         Box::pin(DokployClient::target_detail(self, category, id))
+    }
+
+    fn project_environments<'a>(
+        &'a self,
+        project_id: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<EnvironmentSummary>>> {
+        Box::pin(DokployClient::project_environments(self, project_id))
     }
 
     fn merge_env<'a>(

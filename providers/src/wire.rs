@@ -12,8 +12,8 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::model::{
-    DeploymentStatus, DeploymentSummary, DomainRef, DomainSummary, NamedRef, ServiceCategory, ServiceStatus,
-    ServiceSummary, TargetCategory, TargetDetail,
+    DeploymentStatus, DeploymentSummary, DomainRef, DomainSummary, EnvironmentSummary, NamedRef,
+    ServiceCategory, ServiceStatus, ServiceSummary, TargetCategory, TargetDetail,
 };
 use crate::secret::SecretString;
 
@@ -332,6 +332,25 @@ pub(crate) struct WireEnvOnly {
     pub(crate) env: Option<SecretString>,
 }
 
+/// One entry of `environment.byProjectId`. The service arrays it also carries are not read.
+#[derive(Debug, Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+pub(crate) struct WireProjectEnvironment {
+    environment_id: Option<String>,
+    name: Option<String>,
+    is_default: Option<bool>,
+}
+
+impl WireProjectEnvironment {
+    pub(crate) fn into_model(self) -> Option<EnvironmentSummary> {
+        Some(EnvironmentSummary {
+            environment_id: self.environment_id?,
+            name: self.name,
+            is_default: self.is_default.unwrap_or(false),
+        })
+    }
+}
+
 #[derive(Debug, Deserialize, Default)]
 #[serde(rename_all = "camelCase", default)]
 pub(crate) struct WireCreatedApplication {
@@ -398,6 +417,25 @@ mod tests {
         let d = w.into_model(TargetCategory::Compose, "c1");
         assert_eq!(d.id, "c1");
         assert!(d.env.is_none() && !d.has_registry_password && d.domains.is_empty());
+    }
+
+    #[test]
+    fn environments_by_project_as_observed() {
+        let body = r#"[{"name":"production","description":"Production environment",
+          "environmentId":"h-N6kpn3sKX9mSrjyvlUq","isDefault":true,"applications":[],"compose":[],
+          "project":{"projectId":"xu00","name":"p","env":""}},
+          {"name":"previews","environmentId":"e-2","isDefault":false,"applications":[]}]"#;
+        let envs: Vec<WireProjectEnvironment> = serde_json::from_str(body).unwrap();
+        let envs: Vec<EnvironmentSummary> = envs
+            .into_iter()
+            .filter_map(WireProjectEnvironment::into_model)
+            .collect();
+        assert_eq!(envs.len(), 2);
+        assert_eq!(envs[0].environment_id, "h-N6kpn3sKX9mSrjyvlUq");
+        assert_eq!(envs[0].name.as_deref(), Some("production"));
+        assert!(envs[0].is_default);
+        assert_eq!(envs[1].name.as_deref(), Some("previews"));
+        assert!(!envs[1].is_default);
     }
 
     #[test]

@@ -128,6 +128,44 @@ async fn version_and_org_snapshot() {
     assert_eq!(p.observe_org().await.unwrap().services.len(), snap.services.len());
 }
 
+/// `environment.byProjectId` lists every environment of a project, the empty ones too (which
+/// `overview.services` cannot show); an unknown project is the 400 Dokploy turns every error
+/// of this route into.
+#[tokio::test]
+async fn project_environments_include_empty_ones() {
+    let sim = sim().await;
+    let s = seed(&sim).await;
+    let empty = sim.seed_environment(&s.project_id, "previews").unwrap();
+    let c = client(&sim);
+    let envs = c.project_environments(&s.project_id).await.unwrap();
+    let found: Vec<(&str, Option<&str>, bool)> = envs
+        .iter()
+        .map(|e| (e.environment_id.as_str(), e.name.as_deref(), e.is_default))
+        .collect();
+    assert!(
+        found.contains(&(s.env_id.as_str(), Some("production"), true)),
+        "{found:?}"
+    );
+    assert!(
+        found.contains(&(empty.as_str(), Some("previews"), false)),
+        "{found:?}"
+    );
+    let listed = c.observe_org().await.unwrap();
+    assert!(
+        !listed
+            .services
+            .iter()
+            .any(|x| x.environment_id.as_deref() == Some(empty.as_str())),
+        "an empty environment is not in overview.services"
+    );
+    let err = c.project_environments("no-such-project").await.unwrap_err();
+    assert!(
+        matches!(err, ProviderError::BadRequest { status: 400, .. }),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("Project not found"), "{err}");
+}
+
 #[tokio::test]
 async fn target_detail_of_application_and_compose() {
     let sim = sim().await;

@@ -89,8 +89,9 @@ pub struct PreviewStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(transform = keep_field_description)]
     pub verdict: Option<Verdict>,
-    /// Conditions: `TargetVerified`, `Deployed`, `RuntimeIdentityVerified`, `Healthy`, `Ready`,
-    /// `Reconciling`, `Stalled`.
+    /// Conditions: `TargetVerified` (the recorded application, read by id at the last
+    /// reconcile), `Deployed` (the newest generation), `RuntimeIdentityVerified` (the preview
+    /// URL, probed at the last reconcile), `Ready`, `Reconciling`, `Stalled`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["type"]))]
     pub conditions: Vec<Condition>,
@@ -137,6 +138,13 @@ pub struct PreviewGeneration {
     /// When it became Ready or Failed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finished_time: Option<Time>,
+    /// The Dokploy application the generation was deployed to. Only a generation deployed to
+    /// the preview's current application (`status.targetId`) can be the serving one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_id: Option<String>,
+    /// When its deploy was sent to Dokploy; the deploy timeout counts from here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deploy_time: Option<Time>,
     /// The DeploymentRecord of the generation's deploy.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deployment_record: Option<String>,

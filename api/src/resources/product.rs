@@ -231,6 +231,23 @@ pub struct ProductStatus {
     /// Artifacts referenced by a lane or preview (and therefore not to be garbage-collected).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub protected_artifacts: Vec<String>,
+    /// The orphan sweep's fail-closed baseline: the last listing of the preview environment
+    /// that looked whole. Moves only on a whole listing; a sweep whose listing has fewer than
+    /// half its targets deletes nothing and leaves it where it is. Absent: no whole listing
+    /// seen yet, so the next sweep only sets it and deletes nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sweep_baseline: Option<SweepBaseline>,
+}
+
+/// The size of the last whole listing of a product's preview environment.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SweepBaseline {
+    /// The Dokploy environment listed; a listing of another environment starts a new baseline.
+    pub environment_id: String,
+    /// How many applications it held (after that sweep's own deletions).
+    #[schemars(range(min = 0))]
+    pub targets: i32,
 }
 
 /// One lane in the product summary.

@@ -9,7 +9,7 @@ use super::cache::{Cache, CacheWriter, cache};
 use super::context::Context;
 use super::status::apply_status;
 use crate::preview::{PreviewSettings, StatusSink, TeardownTarget, reconcile as drive, teardown};
-use crate::reconcile::preview::{FINALIZER, preview_conditions};
+use crate::reconcile::preview::{FINALIZER, Fresh, preview_conditions};
 use futures::future::BoxFuture;
 use kube::ResourceExt;
 use kube::api::{Api, DeleteParams};
@@ -246,7 +246,7 @@ async fn cleanup(
                 // ours stays in Dokploy, and the log says why.
                 tracing::warn!(summary = %done.summary(), "preview removed without deleting its application");
             } else {
-                tracing::info!(application = ?done.application, domains = ?done.domains, "preview torn down");
+                tracing::info!(summary = %done.summary(), domains = ?done.domains, "preview torn down");
             }
             Ok(Action::await_change())
         }
@@ -256,6 +256,7 @@ async fn cleanup(
             let computed = preview_conditions(
                 &old.conditions,
                 old.generations.last(),
+                &Fresh::default(),
                 &Progress::Stalled {
                     reason: "TeardownFailed".into(),
                     message: message.clone(),
@@ -392,7 +393,6 @@ pub async fn run_loops(
         lanes: ctx.lanes.lanes.clone(),
         previews: preview_store.clone(),
         artifacts: ctx.lanes.artifacts.clone(),
-        sweeps: Default::default(),
         resync: Duration::from_secs(300),
         instance,
     });

@@ -4,14 +4,19 @@
 //! environment ([`crate::preview::sweep`], which deletes only under `cleanup: Delete`, within
 //! `deleteBudget`, and never on a failed or shrunken listing).
 //!
-//! The previous sweep's inventory size is kept in memory per product; after a restart the first
-//! sweep has nothing to compare with and relies on the other guards.
+//! The sweep's baseline (the last whole listing of the preview environment) is persisted in
+//! `status.sweepBaseline`, so a restarted controller holds the same line: it moves only on a
+//! listing that looks whole, and a Product without one (new, or written by an older version)
+//! has its first listing set it and deletes nothing that round. Nothing is swept before the
+//! Lane, Preview, Artifact and ProviderTarget caches have listed: before that every live
+//! preview would look orphaned.
 
 use super::cache::Cache;
 use super::common::write_status_if_changed;
 use super::context::Context;
 use super::preview::PreviewError;
 use crate::preview::sweep;
+use crate::reconcile::preview::next_baseline;
 use crate::reconcile::product;
 use crate::reconcile::protected::protected;
 use kube::ResourceExt;
@@ -19,8 +24,8 @@ use kube::api::Api;
 use kube::runtime::controller::Action;
 use kube::runtime::reflector::ObjectRef;
 use launchplane_api::resources::{Artifact, Lane, Preview, Product};
-use std::collections::{BTreeSet, HashMap};
-use std::sync::{Arc, Mutex};
+use std::collections::BTreeSet;
+use std::sync::Arc;
 use std::time::Duration;
 
 pub const KIND: &str = "Product";
@@ -32,8 +37,6 @@ pub struct ProductStores {
     pub artifacts: Cache<Artifact>,
     /// This controller's instance id, as its ownership markers name it.
     pub instance: String,
-    /// `namespace/name` → inventory size of the last successful sweep.
-    pub sweeps: Mutex<HashMap<String, usize>>,
     pub resync: Duration,
 }
 
@@ -92,13 +95,7 @@ pub async fn reconcile(
             ctx.registry
                 .provider(&format!("{namespace}/{}", t.spec.provider_config_ref.name))
         });
-        let key = format!("{namespace}/{name}");
-        let previous = stores
-            .sweeps
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&key)
-            .copied();
+        let baseline = obj.status.as_ref().and_then(|s| s.sweep_baseline.clone());
         let live: BTreeSet<i64> = previews.iter().map(|p| p.spec.pull_request.number).collect();
         // Every Preview of the namespace, whatever its product: none of their apps is an orphan.
         let live_owners: BTreeSet<_> = stores
@@ -114,16 +111,13 @@ pub async fn reconcile(
             &live,
             &live_owners,
             &stores.instance,
-            previous,
+            baseline.as_ref(),
             provider.as_deref(),
         )
         .await;
-        if let Some(count) = report.plan.count {
-            stores
-                .sweeps
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .insert(key, count.saturating_sub(report.deleted.len()));
+        status.sweep_baseline = next_baseline(&report.plan, baseline.as_ref(), report.deleted.len());
+        if let Some(why) = &report.plan.refused {
+            tracing::debug!(%why, "the preview sweep deletes nothing this round");
         }
         if !report.deleted.is_empty() {
             tracing::info!(deleted = ?report.deleted, "orphaned preview targets deleted");

@@ -14,9 +14,19 @@
 //! marker `launchplane.dev/owner=<instance>/<namespace>/Preview/<name>/<uid>` in its Dokploy
 //! description. An application of the preview's name without that exact marker (made by hand,
 //! by another Launchplane, or by an earlier Preview of the same name) is never adopted,
-//! mutated or deleted: the generation fails with a Conflict that says what to do. Teardown
+//! mutated or deleted: the Preview stalls with a Conflict that says what to do. Teardown
 //! deletes only the recorded id, after reading its marker fresh; the sweep deletes only
 //! applications marked by this instance for a Preview that no longer exists.
+//!
+//! Fresh evidence ([`verify`]): a settled Ready preview is verified again on every reconcile
+//! (its application read by id, its URL probed); only that makes it Matched. A 404 alone never
+//! makes it forget its application; a 404 the org listing confirms does, and the generation is
+//! requested again for a new application (recovery).
+//!
+//! Setup problems (the environment, the template, a name conflict, Dokploy refusing the
+//! application or its domain) stall the Preview and leave the generation requested: the next
+//! resync tries again, so fixing the setup is enough. Only the deploy and its verification
+//! fail a generation.
 //!
 //! What the preview app gets (documented in docs/resources.md): the Artifact's image by digest;
 //! env keys `LAUNCHPLANE_RUNTIME_IDENTITY_JSON`, `LAUNCHPLANE_DEPLOYMENT_RECORD_ID` (the
@@ -27,18 +37,19 @@
 
 use crate::observe::prober::{ProbeTarget, Prober, Surfaces};
 use crate::reconcile::preview::{
-    self as pure, InventoryTarget, PreviewNames, SweepInput, SweepPlan, expected_identity, names, plan_sweep,
-    preview_conditions, preview_env, request_generation, serving, set_phase,
+    self as pure, Finding, Fresh, InventoryTarget, Listing, PreviewNames, SweepInput, SweepPlan, TargetCheck,
+    expected_identity, identity_finding, names, plan_sweep, preview_conditions, preview_env,
+    request_generation, serving, set_phase, start_deploy,
 };
 use crate::reconcile::provider_target::claimed_id;
 use futures::future::BoxFuture;
 use jiff::Timestamp;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use launchplane_api::conditions::{Clock, Progress, Transition};
-use launchplane_api::identity::{ClassificationReason, classify, combine};
+use launchplane_api::identity::{classify, combine};
 use launchplane_api::ownership::{Owner, Ownership, ownership};
 use launchplane_api::resources::{
-    Artifact, GenerationPhase, Preview, PreviewStatus, Product, ProviderTarget,
+    Artifact, GenerationPhase, Preview, PreviewStatus, Product, ProviderTarget, SweepBaseline,
 };
 use launchplane_providers::{
     DeploymentStatus, OrgSnapshot, Provider, ProviderError, SecretString, ServiceSummary, TargetCategory,
@@ -46,6 +57,12 @@ use launchplane_providers::{
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 use thiserror::Error;
+
+mod environment;
+mod verify;
+
+use environment::{EnvFailure, preview_environment};
+use verify::{forget_gone, read_target, verify};
 
 /// Timings and reachability of previews.
 #[derive(Clone, Debug)]
@@ -249,35 +266,6 @@ fn probe_target(
     )
 }
 
-/// The id of the Dokploy environment previews of `product` live in: `preview.environment`
-/// (an environment id, or the name of an environment of the template target's project that
-/// holds at least one service), else the template target's own environment.
-fn preview_environment(
-    snapshot: &OrgSnapshot,
-    product: &Product,
-    template_id: &str,
-) -> Result<String, String> {
-    let template = snapshot
-        .services
-        .iter()
-        .find(|s| s.id == template_id)
-        .ok_or_else(|| format!("the template target {template_id} is not in the Dokploy inventory"))?;
-    match product.spec.preview.environment.as_deref() {
-        None => template
-            .environment_id
-            .clone()
-            .ok_or_else(|| format!("Dokploy lists no environment for the template target {template_id}")),
-        Some(wanted) => {
-            let by_name = snapshot.services.iter().find(|s| {
-                s.project_id == template.project_id && s.environment_name.as_deref() == Some(wanted)
-            });
-            Ok(by_name
-                .and_then(|s| s.environment_id.clone())
-                .unwrap_or_else(|| wanted.to_string()))
-        }
-    }
-}
-
 fn in_environment<'a>(
     snapshot: &'a OrgSnapshot,
     environment: &'a str,
@@ -299,6 +287,7 @@ fn stalled(
     let computed = preview_conditions(
         &old.conditions,
         newest,
+        &Fresh::default(),
         &Progress::Stalled {
             reason: reason.into(),
             message: message.clone(),
@@ -366,6 +355,7 @@ pub async fn reconcile(
         let computed = preview_conditions(
             &old.conditions,
             old.generations.last(),
+            &Fresh::default(),
             &Progress::Reconciling {
                 reason: "Expired".into(),
                 message: format!(
@@ -460,25 +450,34 @@ pub async fn reconcile(
     );
 
     let owner = preview_owner(preview, &settings.instance);
-    let driven = drive(
-        &mut status,
-        &owner,
-        &generation_id,
-        &names,
+    let job = Job {
+        owner: &owner,
+        generation_id: &generation_id,
+        names: &names,
         product,
-        &template_id,
+        template_id: &template_id,
         artifact,
         provider,
         prober,
         settings,
-        sink,
         clock,
-        started,
-    )
-    .await;
-    let (progress, error, requeue) = match driven {
-        Ok(None) => (Progress::Settled, None, settings.resync),
-        Ok(Some(message)) => (
+    };
+    let mut fresh = Fresh::default();
+    let phase = status
+        .generations
+        .iter()
+        .find(|g| g.id == generation_id)
+        .map(|g| g.phase);
+    let outcome = match phase {
+        // Settled and Ready: verified again, with fresh evidence, every time.
+        Some(GenerationPhase::Ready) => Ok(verify(&job, &mut status, &mut fresh).await),
+        // A failed generation is not retried: a new commit or artifact starts another.
+        Some(GenerationPhase::Failed) => Ok(Driven::Settled),
+        _ => drive(&job, &mut status, &mut fresh, sink, started).await,
+    };
+    let (progress, error, requeue) = match outcome {
+        Ok(Driven::Settled) => (Progress::Settled, None, settings.resync),
+        Ok(Driven::InProgress(message)) => (
             Progress::Reconciling {
                 reason: "Deploying".into(),
                 message,
@@ -486,26 +485,58 @@ pub async fn reconcile(
             None,
             settings.poll_delay,
         ),
+        Ok(Driven::Recovering(message)) => (
+            Progress::Reconciling {
+                reason: "Recovering".into(),
+                message,
+            },
+            None,
+            settings.poll_delay,
+        ),
+        Ok(Driven::Unverifiable(message)) => (
+            Progress::Reconciling {
+                reason: "Unverifiable".into(),
+                message: message.clone(),
+            },
+            Some(message),
+            UNVERIFIABLE_RETRY,
+        ),
+        Ok(Driven::Stalled { reason, message }) => (
+            Progress::Stalled {
+                reason: reason.into(),
+                message,
+            },
+            None,
+            settings.resync,
+        ),
         Err(e) => (
             Progress::Reconciling {
                 reason: "ProviderError".into(),
                 message: e.clone(),
             },
             Some(e),
-            Duration::from_secs(30),
+            UNVERIFIABLE_RETRY,
         ),
     };
-    status.serving_generation = serving(&status.generations).map(|g| g.id.clone());
+    status.serving_generation =
+        serving(&status.generations, status.target_id.as_deref()).map(|g| g.id.clone());
     let newest = status.generations.iter().find(|g| g.id == generation_id);
     let computed = preview_conditions(
         &old.conditions,
         newest,
+        &fresh,
         &progress,
         preview.metadata.generation,
         clock.now(),
     );
     status.conditions = computed.conditions;
-    status.verdict = Some(computed.verdict);
+    status.verdict = Some(match progress {
+        // As for every stall: what could not be done is not verified.
+        Progress::Stalled { .. } => {
+            launchplane_api::Verdict::worst([computed.verdict, launchplane_api::Verdict::Unverifiable])
+        }
+        _ => computed.verdict,
+    });
     PreviewReport {
         status,
         transitions: computed.transitions,
@@ -515,38 +546,90 @@ pub async fn reconcile(
     }
 }
 
-/// Drive the generation forward. `Ok(None)`: settled (Ready or Failed); `Ok(Some(why))`: still
-/// in progress; `Err`: a transient failure.
-#[allow(clippy::too_many_arguments)]
+/// How soon a preview that could not be verified (or whose provider failed) is looked at again.
+const UNVERIFIABLE_RETRY: Duration = Duration::from_secs(30);
+
+/// Where a reconcile left the preview's generation.
+enum Driven {
+    /// Ready (and verified now) or Failed: nothing more to do until the resync.
+    Settled,
+    /// Deploying or waiting for the URL: look again soon.
+    InProgress(String),
+    /// The application was confirmed deleted outside Launchplane: the generation is requested
+    /// again, and the next reconcile creates a new application and deploys it.
+    Recovering(String),
+    /// Could not be verified (Dokploy or the URL did not answer usefully): retried soon; the
+    /// recorded application is kept.
+    Unverifiable(String),
+    /// A setup problem outside the spec (environment, name conflict, Dokploy refusing the
+    /// application or domain): the generation stays requested and is retried on the resync.
+    Stalled { reason: &'static str, message: String },
+}
+
+/// What one reconcile of one generation works with.
+struct Job<'a> {
+    owner: &'a Owner,
+    generation_id: &'a str,
+    names: &'a PreviewNames,
+    product: &'a Product,
+    template_id: &'a str,
+    artifact: &'a Artifact,
+    provider: &'a dyn Provider,
+    prober: &'a Prober,
+    settings: &'a PreviewSettings,
+    clock: &'a dyn Clock,
+}
+
+impl Job<'_> {
+    fn identity(&self) -> launchplane_api::identity::RuntimeIdentityPayload {
+        expected_identity(
+            self.product.metadata.name.as_deref().unwrap_or_default(),
+            self.names,
+            self.generation_id,
+            &artifact_name(self.artifact),
+            &self.artifact.spec.source.commit,
+            &self.artifact.spec.image_reference(),
+        )
+    }
+
+    /// Probe the preview URL for this generation's identity, now.
+    async fn probe(&self) -> Finding {
+        let (target, host) = probe_target(self.product, self.names, self.settings);
+        let probe = self.prober.probe_as(&target, host.as_deref()).await;
+        let observed = combine(&probe.observations);
+        let class = classify(&self.identity(), &observed, true);
+        identity_finding(&class, probe.health_status, &self.names.url)
+    }
+}
+
+/// Drive a Requested or Deploying generation forward; `Err`: a transient failure.
 async fn drive(
+    job: &Job<'_>,
     status: &mut PreviewStatus,
-    owner: &Owner,
-    generation_id: &str,
-    names: &PreviewNames,
-    product: &Product,
-    template_id: &str,
-    artifact: &Artifact,
-    provider: &dyn Provider,
-    prober: &Prober,
-    settings: &PreviewSettings,
+    fresh: &mut Fresh,
     sink: &dyn StatusSink,
-    clock: &dyn Clock,
     started: Instant,
-) -> Result<Option<String>, String> {
-    let phase_of = |status: &PreviewStatus| {
-        status
-            .generations
-            .iter()
-            .find(|g| g.id == generation_id)
-            .map(|g| (g.phase, g.requested_time.as_ref().map(|t| t.0)))
-    };
-    let Some((phase, requested)) = phase_of(status) else {
+) -> Result<Driven, String> {
+    let Job {
+        owner,
+        generation_id,
+        names,
+        product,
+        template_id,
+        artifact,
+        provider,
+        settings,
+        clock,
+        ..
+    } = *job;
+    let Some(phase) = status
+        .generations
+        .iter()
+        .find(|g| g.id == generation_id)
+        .map(|g| g.phase)
+    else {
         return Err("the generation was not recorded".into());
     };
-    if matches!(phase, GenerationPhase::Ready | GenerationPhase::Failed) {
-        return Ok(None);
-    }
-    let requested = requested.unwrap_or_else(|| clock.now());
     let fail = |status: &mut PreviewStatus, evidence: String| {
         status.generations = set_phase(
             &status.generations,
@@ -556,19 +639,19 @@ async fn drive(
             clock.now(),
         );
     };
+    let stall = |reason: &'static str, message: String| Driven::Stalled { reason, message };
 
     // 1. The application: recorded, adopted by its exact name when it carries our marker, or
-    //    created with it.
+    //    created with it. Whatever stops it here is a setup problem: the generation stays
+    //    requested and the next resync tries again.
     let target_id = match status.target_id.clone() {
         Some(id) => id,
         None => {
             let snapshot = provider.observe_org().await.map_err(|e| e.to_string())?;
-            let environment = match preview_environment(&snapshot, product, template_id) {
+            let environment = match preview_environment(provider, &snapshot, product, template_id).await {
                 Ok(env) => env,
-                Err(e) => {
-                    fail(status, format!("deploy: {e}"));
-                    return Ok(None);
-                }
+                Err(EnvFailure::Setup(reason, message)) => return Ok(stall(reason, message)),
+                Err(EnvFailure::Transient(e)) => return Err(e),
             };
             let existing: Vec<&ServiceSummary> = in_environment(&snapshot, &environment)
                 .filter(|s| s.name.as_deref() == Some(names.target_name.as_str()))
@@ -586,8 +669,10 @@ async fn drive(
                         .map_err(|e| format!("reading the application named {}: {e}", names.target_name))?;
                     let whose = ownership(detail.description.as_deref(), owner);
                     if whose != Ownership::Ours {
-                        fail(status, conflict_message(&one.id, &names.target_name, &whose));
-                        return Ok(None);
+                        let message = conflict_message(&one.id, &names.target_name, &whose);
+                        fresh.target =
+                            Some(Finding::new(launchplane_api::Verdict::Mismatch, message.clone()));
+                        return Ok(stall("Conflict", message));
                     }
                     one.id.clone()
                 }
@@ -603,23 +688,29 @@ async fn drive(
                     Ok(id) => id,
                     Err(e) => match classify_error(e) {
                         Failure::Refused(e) => {
-                            fail(status, format!("deploy: creating the application: {e}"));
-                            return Ok(None);
+                            return Ok(stall(
+                                "ApplicationNotCreated",
+                                format!(
+                                    "Dokploy refused to create application {} in environment \
+                                     {environment} ({e}); fix the environment in Dokploy or the \
+                                     Product's preview.environment; retried on the next resync",
+                                    names.target_name
+                                ),
+                            ));
                         }
                         Failure::Transient(e) => return Err(format!("creating the application: {e}")),
                     },
                 },
                 several => {
-                    fail(
-                        status,
+                    return Ok(stall(
+                        "Ambiguous",
                         format!(
-                            "deploy: {} Dokploy applications are named {} in the preview environment; \
-                             remove the extra ones (nothing is guessed)",
+                            "{} Dokploy applications are named {} in the preview environment; \
+                             remove the extra ones (nothing is guessed); retried on the next resync",
                             several.len(),
                             names.target_name
                         ),
-                    );
-                    return Ok(None);
+                    ));
                 }
             };
             status.target_id = Some(id.clone());
@@ -628,28 +719,22 @@ async fn drive(
         }
     };
 
-    // 2. The domain.
-    let detail = provider
-        .target_detail(TargetCategory::Application, &target_id)
-        .await;
-    let detail = match detail {
-        Ok(d) => {
-            // The recorded id is ours unless its marker says otherwise: never mutate what
-            // another owner holds (an id recorded before markers existed, or edited by hand).
-            let whose = ownership(d.description.as_deref(), owner);
-            if whose != Ownership::Ours {
-                fail(status, conflict_message(&target_id, &names.target_name, &whose));
-                return Ok(None);
-            }
-            d
-        }
-        Err(ProviderError::NotFound { .. }) => {
-            // Removed out of band: forget it; the next reconcile creates it again.
-            status.target_id = None;
+    // 2. The recorded application, read by id and still ours; then its domain. A 404 alone
+    //    never makes the preview forget it: only one the org listing confirms.
+    let (check, detail) = read_target(provider, &target_id, owner, &names.target_name).await;
+    fresh.target = Some(check.finding(&target_id));
+    let detail = match (check, detail) {
+        (TargetCheck::Ours, Some(detail)) => detail,
+        (TargetCheck::NotOurs(why), _) => return Ok(stall("Conflict", why)),
+        (TargetCheck::Gone, _) => {
+            let message = forget_gone(job, status, Some(&target_id));
             sink.save(status).await?;
-            return Ok(Some("the preview application disappeared; recreating it".into()));
+            return Ok(Driven::Recovering(message));
         }
-        Err(e) => return Err(format!("reading the preview application: {e}")),
+        (TargetCheck::Unknown(why), _) => return Err(why),
+        (TargetCheck::Ours, None) => {
+            return Err(format!("application {target_id} was read without its detail"));
+        }
     };
     if !detail.hosts().contains(&names.host.as_str()) {
         let port = u16::try_from(product.spec.runtime_port).unwrap_or(8080);
@@ -660,8 +745,14 @@ async fn drive(
         {
             match classify_error(e) {
                 Failure::Refused(e) => {
-                    fail(status, format!("deploy: adding the domain {}: {e}", names.host));
-                    return Ok(None);
+                    return Ok(stall(
+                        "DomainNotCreated",
+                        format!(
+                            "Dokploy refused the domain {} on application {target_id} ({e}); \
+                             retried on the next resync",
+                            names.host
+                        ),
+                    ));
                 }
                 Failure::Transient(e) => return Err(format!("adding the domain: {e}")),
             }
@@ -671,14 +762,7 @@ async fn drive(
     // 3. Image, env, deploy: once per generation, guarded by the title.
     let product_name = product.metadata.name.as_deref().unwrap_or_default();
     let image = artifact.spec.image_reference();
-    let identity = expected_identity(
-        product_name,
-        names,
-        generation_id,
-        &artifact_name(artifact),
-        &artifact.spec.source.commit,
-        &image,
-    );
+    let identity = job.identity();
     if phase == GenerationPhase::Requested {
         let existing = provider
             .find_deployment(TargetCategory::Application, &target_id, generation_id)
@@ -689,7 +773,7 @@ async fn drive(
                 return match classify_error(e) {
                     Failure::Refused(e) => {
                         fail(status, format!("deploy: setting the image: {e}"));
-                        Ok(None)
+                        Ok(Driven::Settled)
                     }
                     Failure::Transient(e) => Err(format!("setting the image: {e}")),
                 };
@@ -705,19 +789,13 @@ async fn drive(
                 return match classify_error(e) {
                     Failure::Refused(e) => {
                         fail(status, format!("deploy: writing the env: {e}"));
-                        Ok(None)
+                        Ok(Driven::Settled)
                     }
                     Failure::Transient(e) => Err(format!("writing the env: {e}")),
                 };
             }
         }
-        status.generations = set_phase(
-            &status.generations,
-            generation_id,
-            GenerationPhase::Deploying,
-            None,
-            clock.now(),
-        );
+        status.generations = start_deploy(&status.generations, generation_id, &target_id, clock.now());
         sink.save(status).await?;
         if existing.is_none() {
             let description = format!(
@@ -736,7 +814,7 @@ async fn drive(
                 match classify_error(e) {
                     Failure::Refused(e) => {
                         fail(status, format!("deploy: {e}"));
-                        return Ok(None);
+                        return Ok(Driven::Settled);
                     }
                     // Maybe sent: following it by title decides.
                     Failure::Transient(e) => {
@@ -747,10 +825,16 @@ async fn drive(
         }
     }
 
-    // 4. Follow the deploy.
-    let deploy_deadline = requested
+    // 4. Follow the deploy, timed from when it was sent.
+    let sent = status
+        .generations
+        .iter()
+        .find(|g| g.id == generation_id)
+        .and_then(|g| g.deploy_time.as_ref().or(g.requested_time.as_ref()))
+        .map_or_else(|| clock.now(), |t| t.0);
+    let deploy_deadline = sent
         .checked_add(jiff::SignedDuration::try_from(settings.deploy_timeout).unwrap_or_default())
-        .unwrap_or(requested);
+        .unwrap_or(sent);
     let finished_at = loop {
         let found = provider
             .find_deployment(TargetCategory::Application, &target_id, generation_id)
@@ -768,7 +852,7 @@ async fn drive(
                     status,
                     format!("deploy: Dokploy deployment {generation_id} ended {word}"),
                 );
-                return Ok(None);
+                return Ok(Driven::Settled);
             }
             _ => {}
         }
@@ -780,54 +864,39 @@ async fn drive(
                     settings.deploy_timeout.as_secs()
                 ),
             );
-            return Ok(None);
+            return Ok(Driven::Settled);
         }
         if started.elapsed() + settings.poll_delay >= settings.deadline {
-            return Ok(Some(format!("deployment {generation_id} is running")));
+            return Ok(Driven::InProgress(format!(
+                "deployment {generation_id} is running"
+            )));
         }
         tokio::time::sleep(settings.poll_delay).await;
     };
 
     // 5. Verify the identity at the preview URL.
-    let (target, host) = probe_target(product, names, settings);
     let verify_deadline = finished_at
         .checked_add(jiff::SignedDuration::try_from(settings.verify_timeout).unwrap_or_default())
         .unwrap_or(finished_at);
     loop {
-        let probe = prober.probe_as(&target, host.as_deref()).await;
-        let observed = combine(&probe.observations);
-        let class = classify(&identity, &observed, true);
-        if class.reason == ClassificationReason::Matched && probe.healthy() {
+        let finding = job.probe().await;
+        if finding.verdict.is_matched() {
             status.generations = set_phase(
                 &status.generations,
                 generation_id,
                 GenerationPhase::Ready,
-                Some(format!(
-                    "deploy done; health HTTP {}; identity Matched at {}",
-                    probe.health_status.unwrap_or_default(),
-                    names.url
-                )),
+                Some(format!("deploy done; {}", finding.message)),
                 clock.now(),
             );
-            return Ok(None);
+            fresh.identity = Some(finding);
+            return Ok(Driven::Settled);
         }
         if clock.now() >= verify_deadline {
-            fail(
-                status,
-                format!(
-                    "identity {} at {} (health {}): {}",
-                    class.verdict,
-                    names.url,
-                    probe
-                        .health_status
-                        .map_or_else(|| "no answer".to_string(), |c| format!("HTTP {c}")),
-                    class.message
-                ),
-            );
-            return Ok(None);
+            fail(status, finding.message);
+            return Ok(Driven::Settled);
         }
         if started.elapsed() + settings.poll_delay >= settings.deadline {
-            return Ok(Some(format!(
+            return Ok(Driven::InProgress(format!(
                 "waiting for {} to serve generation {generation_id}",
                 names.url
             )));
@@ -841,7 +910,8 @@ fn conflict_message(id: &str, name: &str, whose: &Ownership) -> String {
     format!(
         "Conflict: Dokploy application {id} is named {name} but {}; Launchplane never adopts, \
          changes or deletes an application it did not create. Rename or delete that application \
-         in Dokploy (or change the Product's preview.slugTemplate), then edit the Preview to retry",
+         in Dokploy (or change the Product's preview.slugTemplate); the Preview retries on its \
+         next resync",
         whose.describe()
     )
 }
@@ -1020,38 +1090,45 @@ pub struct SweepReport {
 /// [`plan_sweep`] pick the candidates, and delete a candidate only when its marker, read now by
 /// id, names this `instance`, the product's namespace and a Preview that is not in
 /// `live_owners` (the owners of every existing Preview of that namespace). `live`: the
-/// pull-request numbers of the product's Previews; `previous_count`: the previous successful
-/// sweep's inventory size.
+/// pull-request numbers of the product's Previews; `baseline`: the persisted last whole
+/// listing (the caller persists [`pure::next_baseline`] of the report).
+#[allow(clippy::too_many_arguments)]
 pub async fn sweep(
     product: &Product,
     template: Option<&ProviderTarget>,
     live: &BTreeSet<i64>,
     live_owners: &BTreeSet<Owner>,
     instance: &str,
-    previous_count: Option<usize>,
+    baseline: Option<&SweepBaseline>,
     provider: Option<&dyn Provider>,
 ) -> SweepReport {
     let product_name = product.metadata.name.as_deref().unwrap_or_default();
-    let listed: Result<Vec<InventoryTarget>, String> = async {
+    let listed: Result<(String, Vec<InventoryTarget>), String> = async {
         let provider = provider.ok_or("no Dokploy client for the template target's ProviderConfig")?;
         let template_id = template
             .and_then(claimed_id)
             .ok_or("the preview template target is missing or not bound")?;
         let snapshot = provider.observe_org().await.map_err(|e| e.to_string())?;
-        let environment = preview_environment(&snapshot, product, &template_id)?;
-        Ok(in_environment(&snapshot, &environment)
+        let environment = preview_environment(provider, &snapshot, product, &template_id)
+            .await
+            .map_err(EnvFailure::message)?;
+        let targets = in_environment(&snapshot, &environment)
             .map(|s| InventoryTarget {
                 id: s.id.clone(),
                 name: s.name.clone().unwrap_or_default(),
             })
-            .collect())
+            .collect();
+        Ok((environment, targets))
     }
     .await;
     let plan = plan_sweep(&SweepInput {
         product: product_name,
         policy: &product.spec.preview,
-        inventory: listed.as_ref().map(Vec::as_slice).map_err(Clone::clone),
-        previous_count,
+        inventory: listed
+            .as_ref()
+            .map(|(environment, targets)| Listing { environment, targets })
+            .map_err(Clone::clone),
+        baseline,
         live,
     });
     let mut report = SweepReport {
@@ -1106,4 +1183,36 @@ pub fn orphans_after(report: &SweepReport) -> Vec<launchplane_api::resources::Or
         .filter(|o| !report.deleted.contains(&o.target_id))
         .cloned()
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TeardownReport;
+
+    /// Every teardown path words its outcome through [`TeardownReport::summary`]; a preview
+    /// that never recorded an application must never read as if one was removed.
+    #[test]
+    fn the_teardown_summary_says_what_was_removed_and_never_names_a_missing_application() {
+        assert_eq!(
+            TeardownReport::default().summary(),
+            "no application was recorded for it, so nothing was deleted"
+        );
+        let removed = TeardownReport {
+            application: Some("app-1".into()),
+            domains: vec!["pr-1.preview.example.com".into()],
+            left_alone: None,
+        };
+        assert_eq!(
+            removed.summary(),
+            "application app-1 and its domains were removed"
+        );
+        let kept = TeardownReport {
+            left_alone: Some("its ownership marker names another-cluster/shop/Preview/x/u".into()),
+            ..TeardownReport::default()
+        };
+        assert_eq!(
+            kept.summary(),
+            "nothing was deleted: its ownership marker names another-cluster/shop/Preview/x/u"
+        );
+    }
 }

@@ -2,16 +2,25 @@
 //! and their bounded history, time to live, and the orphan sweep's decision.
 //!
 //! The sweep deletes provider targets, so its rules fail closed: it deletes nothing unless
-//! the inventory call succeeded, the inventory did not shrink markedly since the previous
-//! sweep, the policy says `Delete`, and the target follows the preview naming exactly. Even
-//! then it deletes at most the budget per sweep.
+//! the inventory call succeeded, a whole listing of the same environment was seen before (the
+//! baseline) and this one is not markedly smaller, the policy says `Delete`, and the target
+//! follows the preview naming exactly. Even then it deletes at most the budget per sweep.
+//!
+//! The baseline ([`SweepBaseline`], persisted in Product status by both shells) moves only on a
+//! listing that looks whole: the first listing of an environment (which deletes nothing), or
+//! one with at least half the baseline's targets. A refused listing never lowers it, so the
+//! same partial listing is refused round after round, across restarts.
+//!
+//! A settled preview is verified again on every reconcile: its recorded application read by
+//! id ([`check_target`]) and its URL probed ([`identity_finding`]). A 404 alone never makes it
+//! forget the application: only a 404 that the org listing confirms ([`TargetCheck::Gone`]).
 
 use jiff::{SignedDuration, Timestamp};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use launchplane_api::conditions::{self, Aspect, Computed, Progress, types};
 use launchplane_api::identity::{ENVIRONMENT_KIND_PREVIEW, RuntimeIdentityPayload, identity_env};
 use launchplane_api::resources::{
-    CleanupPolicy, GenerationPhase, OrphanTarget, PreviewGeneration, PreviewPolicy,
+    CleanupPolicy, GenerationPhase, OrphanTarget, PreviewGeneration, PreviewPolicy, SweepBaseline,
 };
 use launchplane_api::verdict::Verdict;
 use sha2::{Digest, Sha256};
@@ -127,7 +136,7 @@ pub fn request_generation(
 }
 
 fn bound_history(mut generations: Vec<PreviewGeneration>, limit: usize) -> Vec<PreviewGeneration> {
-    let serving = serving(&generations).map(|g| g.id.clone());
+    let serving = newest_ready(&generations).map(|g| g.id.clone());
     while generations.len() > limit {
         // Drop the oldest generation that is not the serving one.
         let Some(pos) = generations.iter().position(|g| Some(&g.id) != serving.as_ref()) else {
@@ -138,13 +147,26 @@ fn bound_history(mut generations: Vec<PreviewGeneration>, limit: usize) -> Vec<P
     generations
 }
 
-/// The generation the preview URL serves: the newest Ready one. A newer failed generation
-/// does not replace it.
-pub fn serving(generations: &[PreviewGeneration]) -> Option<&PreviewGeneration> {
+fn newest_ready(generations: &[PreviewGeneration]) -> Option<&PreviewGeneration> {
     generations
         .iter()
         .rev()
         .find(|g| g.phase == GenerationPhase::Ready)
+}
+
+/// The generation the preview URL serves: the newest Ready one deployed to the preview's
+/// current application `target` (a generation recorded before targets were kept counts as
+/// deployed to it). A newer failed generation does not replace it; without an application
+/// nothing is served, whatever the history says was deployed before.
+pub fn serving<'a>(
+    generations: &'a [PreviewGeneration],
+    target: Option<&str>,
+) -> Option<&'a PreviewGeneration> {
+    let target = target?;
+    generations
+        .iter()
+        .rev()
+        .find(|g| g.phase == GenerationPhase::Ready && g.target_id.as_deref().is_none_or(|t| t == target))
 }
 
 /// Parse a ttl such as `72h`, `90m`, `1h30m`, `45s` (the CRD pattern admits these).
@@ -181,15 +203,23 @@ pub struct InventoryTarget {
     pub name: String,
 }
 
+/// One successful listing of the preview environment.
+#[derive(Clone, Copy, Debug)]
+pub struct Listing<'a> {
+    /// The Dokploy environment listed.
+    pub environment: &'a str,
+    pub targets: &'a [InventoryTarget],
+}
+
 /// What the sweep knows.
 #[derive(Clone, Debug)]
 pub struct SweepInput<'a> {
     pub product: &'a str,
     pub policy: &'a PreviewPolicy,
     /// The preview environment's targets, or why they could not be listed.
-    pub inventory: Result<&'a [InventoryTarget], String>,
-    /// How many targets the previous successful sweep saw in the environment.
-    pub previous_count: Option<usize>,
+    pub inventory: Result<Listing<'a>, String>,
+    /// The last whole listing (persisted); `None` before the first one.
+    pub baseline: Option<&'a SweepBaseline>,
     /// Pull-request numbers of the Previews that exist (deleting ones included: their own
     /// finalizer tears them down).
     pub live: &'a BTreeSet<i64>,
@@ -204,18 +234,30 @@ pub struct SweepPlan {
     pub delete: Vec<String>,
     /// Why nothing may be deleted this sweep, when that is the case.
     pub refused: Option<String>,
-    /// The inventory size to remember for the next sweep (only after a successful listing).
-    pub count: Option<usize>,
+    /// This listing, when it looks whole (or is the first of its environment): what the
+    /// baseline becomes, less what the sweep deletes ([`next_baseline`]). `None`: the listing
+    /// failed or shrank, and the baseline stays where it was.
+    pub whole: Option<SweepBaseline>,
 }
 
-/// A shrink below this fraction of the previous listing is "markedly fewer": the listing is
-/// more likely broken (wrong environment, partial answer) than the previews really gone.
+/// A listing with fewer than this fraction of the baseline's targets is "markedly fewer": it
+/// is more likely broken (a partial answer, a wrong environment) than the previews really gone.
 const SHRINK_FLOOR: f64 = 0.5;
+
+/// Whether a listing of `listed` targets is markedly fewer than `baseline`.
+fn shrunk(listed: usize, baseline: &SweepBaseline) -> bool {
+    let baseline = usize::try_from(baseline.targets).unwrap_or(0);
+    (listed as f64) < (baseline as f64) * SHRINK_FLOOR
+}
+
+fn count(n: usize) -> i32 {
+    i32::try_from(n).unwrap_or(i32::MAX)
+}
 
 /// Decide the orphan sweep.
 pub fn plan_sweep(input: &SweepInput<'_>) -> SweepPlan {
-    let targets = match &input.inventory {
-        Ok(targets) => *targets,
+    let listing = match &input.inventory {
+        Ok(listing) => *listing,
         Err(why) => {
             return SweepPlan {
                 refused: Some(format!(
@@ -225,25 +267,59 @@ pub fn plan_sweep(input: &SweepInput<'_>) -> SweepPlan {
             };
         }
     };
+    let targets = listing.targets;
     let orphaned: Vec<&InventoryTarget> = targets
         .iter()
         .filter(|t| number_of(input.product, input.policy, &t.name).is_some_and(|n| !input.live.contains(&n)))
         .collect();
-    let shrunk = input
-        .previous_count
-        .filter(|&prev| prev >= 2 && (targets.len() as f64) < (prev as f64) * SHRINK_FLOOR);
-    let refused = if let Some(prev) = shrunk {
-        Some(format!(
-            "the preview environment lists {} targets, markedly fewer than the {prev} of the previous \
-             sweep; nothing is deleted until a listing looks whole again",
-            targets.len()
-        ))
-    } else if input.policy.cleanup == CleanupPolicy::Report {
+    let this_listing = SweepBaseline {
+        environment_id: listing.environment.to_string(),
+        targets: count(targets.len()),
+    };
+    let (whole, refused) = match input.baseline {
+        // No whole listing of this environment yet: one listing cannot tell a whole answer
+        // from a partial one or the wrong environment, and a wrong delete cannot be undone.
+        // It becomes the baseline; deleting waits for the next sweep.
+        None => (
+            Some(this_listing),
+            Some(format!(
+                "this is the first listing of preview environment {} that Launchplane has seen \
+                 ({} targets); it becomes the baseline and nothing is deleted until a later sweep \
+                 confirms it",
+                listing.environment,
+                targets.len()
+            )),
+        ),
+        Some(b) if b.environment_id != listing.environment => (
+            Some(this_listing),
+            Some(format!(
+                "the preview environment changed from {} to {}; this listing ({} targets) becomes \
+                 the new baseline and nothing is deleted until a later sweep confirms it",
+                b.environment_id,
+                listing.environment,
+                targets.len()
+            )),
+        ),
+        Some(b) if shrunk(targets.len(), b) => (
+            None,
+            Some(format!(
+                "the preview environment lists {} targets, markedly fewer than the {} of the last \
+                 whole listing; nothing is deleted until a listing looks whole again (if the \
+                 previews really went away, see docs/operations.md to reset the baseline)",
+                targets.len(),
+                b.targets
+            )),
+        ),
+        Some(_) => (Some(this_listing), None),
+    };
+    // The policy's refusals first: they hold whatever the listing, and a reason that does not
+    // flip between rounds keeps Product status from being rewritten for nothing.
+    let refused = if input.policy.cleanup == CleanupPolicy::Report {
         Some("preview.cleanup is Report: orphans are listed, never deleted".into())
     } else if input.policy.delete_budget <= 0 {
         Some("preview.deleteBudget is 0: deletion is disabled".into())
     } else {
-        None
+        refused
     };
     let budget = usize::try_from(input.policy.delete_budget).unwrap_or(0);
     let delete: Vec<String> = if refused.is_none() {
@@ -269,7 +345,24 @@ pub fn plan_sweep(input: &SweepInput<'_>) -> SweepPlan {
         orphans,
         delete,
         refused,
-        count: Some(targets.len()),
+        whole,
+    }
+}
+
+/// The baseline to persist after a sweep that planned `plan` and deleted `deleted` targets:
+/// a whole listing less its own deletions (the next listing will not show them), else the
+/// `previous` baseline unchanged. Never lowered by a failed or shrunken listing.
+pub fn next_baseline(
+    plan: &SweepPlan,
+    previous: Option<&SweepBaseline>,
+    deleted: usize,
+) -> Option<SweepBaseline> {
+    match &plan.whole {
+        Some(whole) => Some(SweepBaseline {
+            environment_id: whole.environment_id.clone(),
+            targets: whole.targets.saturating_sub(count(deleted)).max(0),
+        }),
+        None => previous.cloned(),
     }
 }
 
@@ -341,31 +434,106 @@ pub fn set_phase(
         .collect()
 }
 
+/// Generation `id` moves to Deploying on application `target`: where and when its deploy
+/// was sent (the deploy timeout counts from then, not from the request, which may have
+/// waited on a stalled setup).
+pub fn start_deploy(
+    generations: &[PreviewGeneration],
+    id: &str,
+    target: &str,
+    now: Timestamp,
+) -> Vec<PreviewGeneration> {
+    generations
+        .iter()
+        .cloned()
+        .map(|mut g| {
+            if g.id == id {
+                g.phase = GenerationPhase::Deploying;
+                g.target_id = Some(target.to_string());
+                g.deploy_time = Some(Time(now));
+            }
+            g
+        })
+        .collect()
+}
+
+/// Recovery once the application `gone` is confirmed deleted outside Launchplane: generation
+/// `id` (what the spec asks for) is requested again, to be deployed to a new application.
+/// Its entry keeps its id, head and artifact, and its evidence says why it is deployed again;
+/// nothing else in the history changes (it still says what was deployed, and where).
+pub fn redeploy_after_gone(
+    generations: &[PreviewGeneration],
+    id: &str,
+    gone: Option<&str>,
+    now: Timestamp,
+) -> Vec<PreviewGeneration> {
+    let why = match gone {
+        Some(gone) => format!(
+            "redeploying: application {gone} was deleted outside Launchplane (application.one \
+             answered 404 and the org listing no longer lists it)"
+        ),
+        None => "redeploying: no application is recorded for this preview".to_string(),
+    };
+    generations
+        .iter()
+        .cloned()
+        .map(|mut g| {
+            if g.id == id {
+                g.phase = GenerationPhase::Requested;
+                g.requested_time = Some(Time(now));
+                g.finished_time = None;
+                g.target_id = None;
+                g.deploy_time = None;
+                g.evidence = Some(why.clone());
+            }
+            g
+        })
+        .collect()
+}
+
 /// Whether a preview with `expires_at` has expired at `now`.
 pub fn is_expired(expires_at: Option<Timestamp>, now: Timestamp) -> bool {
     expires_at.is_some_and(|at| at <= now)
 }
 
-/// The Preview's conditions and verdict from its newest generation: `Deployed` and
-/// `RuntimeIdentityVerified` follow the newest generation's phase (a failed generation is a
-/// Mismatch even while an older one still serves), `Ready` is True only when the newest
-/// generation is Ready.
+/// The Preview's conditions and verdict.
+///
+/// - `TargetVerified`: the recorded application as read in this reconcile (`fresh.target`);
+///   not read is Unchecked.
+/// - `Deployed`: the newest generation's phase (the history: what was deployed).
+/// - `RuntimeIdentityVerified`: for a Ready generation, the identity probed in this reconcile
+///   (`fresh.identity`; not probed is Unchecked); for a failed one, the evidence it failed on
+///   (a failed generation is a Mismatch even while an older one still serves).
+///
+/// `Ready` is True only when all three are Matched: a Ready generation and fresh evidence.
 pub fn preview_conditions(
     old: &[Condition],
     newest: Option<&PreviewGeneration>,
+    fresh: &Fresh,
     progress: &Progress,
     generation: Option<i64>,
     now: Timestamp,
 ) -> Computed {
-    let aspects: Vec<Aspect> = match newest {
-        None => vec![
+    let target = fresh.target.clone().unwrap_or_else(|| {
+        Finding::new(
+            Verdict::Unchecked,
+            "the preview application was not read in this reconcile",
+        )
+    });
+    let mut aspects = vec![Aspect::required(
+        types::TARGET_VERIFIED,
+        target.verdict,
+        target.message,
+    )];
+    match newest {
+        None => aspects.extend([
             Aspect::required(types::DEPLOYED, Verdict::Unchecked, "no generation yet"),
             Aspect::required(
                 types::RUNTIME_IDENTITY_VERIFIED,
                 Verdict::Unchecked,
                 "no generation yet",
             ),
-        ],
+        ]),
         Some(g) => {
             let evidence = g.evidence.clone().unwrap_or_default();
             let (deployed, identity) = match g.phase {
@@ -377,10 +545,16 @@ pub fn preview_conditions(
                     (Verdict::Unchecked, format!("generation {} deploying", g.id)),
                     (Verdict::Unchecked, "not probed yet".to_string()),
                 ),
-                GenerationPhase::Ready => (
-                    (Verdict::Matched, format!("generation {} deployed", g.id)),
-                    (Verdict::Matched, evidence),
-                ),
+                GenerationPhase::Ready => {
+                    let probed = fresh
+                        .identity
+                        .clone()
+                        .unwrap_or_else(|| Finding::new(Verdict::Unchecked, "not probed in this reconcile"));
+                    (
+                        (Verdict::Matched, format!("generation {} deployed", g.id)),
+                        (probed.verdict, probed.message),
+                    )
+                }
                 GenerationPhase::Failed if evidence.starts_with("identity") => (
                     (Verdict::Matched, format!("generation {} deployed", g.id)),
                     (Verdict::Mismatch, evidence),
@@ -390,14 +564,20 @@ pub fn preview_conditions(
                     (Verdict::Unchecked, "not probed: the deploy failed".to_string()),
                 ),
             };
-            vec![
+            aspects.extend([
                 Aspect::required(types::DEPLOYED, deployed.0, deployed.1),
                 Aspect::required(types::RUNTIME_IDENTITY_VERIFIED, identity.0, identity.1),
-            ]
+            ]);
         }
-    };
+    }
     conditions::compute(old, &aspects, progress, generation, now)
 }
+
+mod environment;
+mod verification;
+
+pub use environment::{ProjectEnvironment, resolve_environment};
+pub use verification::{AppRead, Finding, Fresh, Listed, TargetCheck, check_target, identity_finding};
 
 #[cfg(test)]
 mod tests;

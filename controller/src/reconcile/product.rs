@@ -105,6 +105,8 @@ pub fn reconcile(
             preview_count: preview_count.or(old.preview_count),
             orphans: old.orphans,
             protected_artifacts: protected.into_iter().collect(),
+            // The sweep's to move (k8s::product, standalone previews); kept across every write.
+            sweep_baseline: old.sweep_baseline,
         },
         transitions: computed.transitions,
     }

@@ -27,6 +27,7 @@ mod leader_election;
 mod listing_absence;
 mod preview_controller_verifier;
 mod preview_lifecycle;
+mod preview_resync;
 mod preview_standalone;
 mod rbac;
 mod standalone_cli;

@@ -10,7 +10,8 @@
 //!   after the application is gone.
 //! - An expired ttl: status, then a DELETE of the Preview; Dokploy is not touched.
 //! - The Product controller: one SSA status write with previewCount, orphans and
-//!   protectedArtifacts; nothing when nothing changed.
+//!   protectedArtifacts; nothing when nothing changed. The sweep's baseline is in that status
+//!   and holds across restarts; nothing is swept before the Preview cache has listed.
 //! - The Preview watch lets a finalizer-only change through (and still drops status writes).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -36,9 +37,11 @@ use launchplane::observe::prober::{Prober, ProberConfig};
 use launchplane::preview::{NoSink, PreviewSettings, PreviewWorld};
 use launchplane::reconcile::preview::FINALIZER;
 use launchplane_api::conditions::SystemClock;
+use launchplane_api::ownership::Owner;
 use launchplane_api::resources::{
     Artifact, CleanupPolicy, GenerationPhase, Lane, LaneSpec, LocalObjectRef, Preview, PreviewGeneration,
-    PreviewPolicy, PreviewSpec, PreviewStatus, Product, ProviderTarget, PullRequest,
+    PreviewPolicy, PreviewSpec, PreviewStatus, Product, ProductStatus, ProviderTarget, PullRequest,
+    SweepBaseline,
 };
 use launchplane_e2e::sim::{DokploySim, Fault, SeedApplication};
 use launchplane_providers::{ApiKey, DokployClient, Provider};
@@ -607,7 +610,6 @@ async fn the_product_controller_writes_one_status_with_preview_count_orphans_and
         lanes: store(vec![lane]),
         previews: store(vec![live]),
         artifacts: store(fx.artifacts.clone()),
-        sweeps: Default::default(),
         resync: Duration::from_secs(300),
         instance: "verifier-test".into(),
     });
@@ -650,6 +652,178 @@ async fn the_product_controller_writes_one_status_with_preview_count_orphans_and
         .await
         .unwrap();
     assert_no_more_calls(ctx, &mut handle).await;
+}
+
+/// Run the Product controller once for `product` on a fresh context and stores (as a
+/// restarted controller would: nothing in memory), answering every status write. Returns the
+/// statuses written.
+async fn product_round(fx: &Fixture, product: &Product, previews: cache::Cache<Preview>) -> Vec<Value> {
+    let stores = Arc::new(ProductStores {
+        lanes: store(vec![]),
+        previews,
+        artifacts: store(fx.artifacts.clone()),
+        resync: Duration::from_secs(300),
+        instance: "verifier-test".into(),
+    });
+    let (ctx, mut handle) = fx.context();
+    let answer_with = product.clone();
+    let server = tokio::spawn(async move {
+        let mut writes = Vec::new();
+        while let Some(call) = next_call(&mut handle, "a Product status write").await {
+            assert_status_ssa(&call, "products", "shop", "Product");
+            let status = call.body["status"].clone();
+            answer(call.send, 200, &with_status(&answer_with, &status));
+            writes.push(status);
+        }
+        writes
+    });
+    product::reconcile(Arc::new(product.clone()), ctx.clone(), stores)
+        .await
+        .unwrap();
+    drop(ctx);
+    server.await.unwrap()
+}
+
+/// D11 in the cluster: the sweep's baseline is written to Product status, not kept in memory,
+/// so a restarted controller holds the same line. The first listing only sets it; a listing
+/// with fewer than half its targets deletes nothing, twice, each time on a fresh controller;
+/// a whole listing again deletes the orphan and moves the baseline.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sweep_baseline_is_persisted_in_product_status_and_holds_across_restarts() {
+    let fx = fixture().await;
+    let mut product = fx.product.clone();
+    product.spec.preview.cleanup = CleanupPolicy::Delete;
+    product.spec.preview.delete_budget = 10;
+    let seed = |name: &str, owner: Option<Owner>| {
+        fx.sim
+            .seed_application(
+                &fx.env,
+                SeedApplication {
+                    name: name.into(),
+                    description: owner.map(|o| o.describe("seeded")),
+                    ..Default::default()
+                },
+            )
+            .unwrap()
+    };
+    let orphan = seed(
+        "shop-pr-7",
+        Some(Owner::new(
+            "verifier-test",
+            NS,
+            "Preview",
+            "shop-pr-7",
+            Some("gone"),
+        )),
+    );
+    let workers: Vec<String> = (1..=6).map(|n| seed(&format!("shop-worker-{n}"), None)).collect();
+
+    // 1. No baseline yet: the listing (template, orphan, 6 workers) becomes it; no delete.
+    let writes = product_round(&fx, &product, store(vec![])).await;
+    let status = writes
+        .last()
+        .expect("the first sweep writes its baseline")
+        .clone();
+    assert_eq!(
+        status["sweepBaseline"],
+        json!({"environmentId": fx.env, "targets": 8}),
+        "{status}"
+    );
+    assert_eq!(fx.sim.call_count("application.delete"), 0);
+
+    // 2. The listing loses the workers (2 of 8). Each round on a freshly started controller
+    //    that only has the stored status: nothing deleted, the baseline kept.
+    for id in &workers {
+        assert!(fx.sim.remove_service(id));
+    }
+    let mut stored = product.clone();
+    stored.status = Some(serde_json::from_value(status).unwrap());
+    for round in ["after a restart", "after another restart"] {
+        let writes = product_round(&fx, &stored, store(vec![])).await;
+        if let Some(status) = writes.last() {
+            assert_eq!(
+                status["sweepBaseline"],
+                json!({"environmentId": fx.env, "targets": 8}),
+                "{round}"
+            );
+            assert!(
+                status["orphans"][0]["reason"]
+                    .as_str()
+                    .unwrap()
+                    .contains("markedly fewer"),
+                "{round}: {status}"
+            );
+            stored.status = Some(serde_json::from_value(status.clone()).unwrap());
+        }
+        assert!(fx.sim.service_json(&orphan).is_some(), "{round}: deleted");
+        assert_eq!(fx.sim.call_count("application.delete"), 0, "{round}");
+    }
+
+    // 3. Whole again (4 of 8): the orphan is deleted and the baseline follows.
+    seed("shop-cron-1", None);
+    seed("shop-cron-2", None);
+    let writes = product_round(&fx, &stored, store(vec![])).await;
+    assert!(fx.sim.service_json(&orphan).is_none(), "a whole listing deletes");
+    assert_eq!(
+        writes.last().unwrap()["sweepBaseline"],
+        json!({"environmentId": fx.env, "targets": 3})
+    );
+}
+
+/// Nothing is swept before the Preview cache has listed: until then a live preview's
+/// application would look orphaned. The reconcile waits (no Dokploy call at all), then
+/// sweeps with the live Preview known and leaves its application alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_product_controller_sweeps_nothing_before_the_preview_cache_has_listed() {
+    let fx = fixture().await;
+    let live = with_finalizer(new_preview());
+    let app = fx
+        .sim
+        .seed_application(
+            &fx.env,
+            SeedApplication {
+                name: "shop-pr-42".into(),
+                description: Some(
+                    Owner::new("verifier-test", NS, "Preview", NAME, Some("preview-uid")).describe("seeded"),
+                ),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let mut product = fx.product.clone();
+    product.spec.preview.cleanup = CleanupPolicy::Delete;
+    product.spec.preview.delete_budget = 10;
+    product.status = Some(ProductStatus {
+        sweep_baseline: Some(SweepBaseline {
+            environment_id: fx.env.clone(),
+            targets: 2,
+        }),
+        ..Default::default()
+    });
+    let (previews, mut writer) = cache::cache::<Preview>();
+    let round = {
+        let fx_ref = &fx;
+        let product = product.clone();
+        async move { product_round(fx_ref, &product, previews).await }
+    };
+    let feed = async {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert_eq!(
+            fx.calls(),
+            0,
+            "Dokploy was called before the Preview cache listed"
+        );
+        writer.apply(&watcher::Event::Init);
+        writer.apply(&watcher::Event::InitApply(live));
+        writer.apply(&watcher::Event::InitDone);
+    };
+    let (writes, ()) = tokio::join!(round, feed);
+    assert!(!writes.is_empty());
+    assert!(
+        fx.sim.service_json(&app).is_some(),
+        "the live preview's app was swept"
+    );
+    assert_eq!(fx.sim.call_count("application.delete"), 0);
 }
 
 // === the Preview watch ===

@@ -20,8 +20,9 @@ use launchplane_api::conditions::{SystemClock, find, types};
 use launchplane_api::ownership::Owner;
 use launchplane_api::resources::{
     Artifact, CleanupPolicy, GenerationPhase, LocalObjectRef, Preview, PreviewPolicy, PreviewSpec, Product,
-    ProviderTarget, PullRequest,
+    ProviderTarget, PullRequest, SweepBaseline,
 };
+use launchplane_api::verdict::Verdict;
 use launchplane_e2e::sim::{DokploySim, Fault, SeedApplication};
 use launchplane_providers::{DokployClient, Provider};
 use std::collections::BTreeSet;
@@ -32,21 +33,25 @@ use support::{
 };
 
 const NS: &str = support::NS;
-const HOST: &str = "pr-42.preview.shop.test";
-const INSTANCE: &str = "lifecycle-test";
+pub(crate) const HOST: &str = "pr-42.preview.shop.test";
+pub(crate) const INSTANCE: &str = "lifecycle-test";
 
-struct World {
-    sim: DokploySim,
-    client: DokployClient,
-    prober: Prober,
-    product: Product,
-    template: ProviderTarget,
-    artifacts: Vec<Artifact>,
-    preview: Preview,
-    env: String,
+/// The simulator with the preview template, a client on it, and the objects around one
+/// Preview (shared with [`crate::preview_resync`]).
+pub(crate) struct World {
+    pub(crate) sim: DokploySim,
+    pub(crate) client: DokployClient,
+    pub(crate) prober: Prober,
+    pub(crate) product: Product,
+    pub(crate) template: ProviderTarget,
+    pub(crate) artifacts: Vec<Artifact>,
+    pub(crate) preview: Preview,
+    pub(crate) env: String,
+    /// Where previews are probed: the simulator's ingress, unless a test points it elsewhere.
+    pub(crate) probe_via: String,
 }
 
-async fn world(cleanup: CleanupPolicy, budget: i32) -> World {
+pub(crate) async fn world(cleanup: CleanupPolicy, budget: i32) -> World {
     let (sim, env, template_id) = sim_with_preview_template().await;
     let product = shop_product(PreviewPolicy {
         cleanup,
@@ -57,7 +62,6 @@ async fn world(cleanup: CleanupPolicy, budget: i32) -> World {
     let template = template_target(&template_id);
     let client = DokployClient::new(single_attempt_config(&sim)).unwrap();
     World {
-        sim,
         client,
         prober: Prober::new(ProberConfig::default()).unwrap(),
         product,
@@ -69,10 +73,12 @@ async fn world(cleanup: CleanupPolicy, budget: i32) -> World {
         ],
         preview: preview(42, 'a', "shop-a"),
         env,
+        probe_via: sim.ingress_url(),
+        sim,
     }
 }
 
-fn preview(number: i64, head: char, artifact: &str) -> Preview {
+pub(crate) fn preview(number: i64, head: char, artifact: &str) -> Preview {
     let mut p = Preview::new(
         &format!("shop-pr-{number}"),
         PreviewSpec {
@@ -93,19 +99,27 @@ fn preview(number: i64, head: char, artifact: &str) -> Preview {
 }
 
 impl World {
-    fn settings(&self) -> PreviewSettings {
+    /// A baseline of `targets` for the preview environment: a whole listing seen before.
+    pub(crate) fn baseline(&self, targets: i32) -> SweepBaseline {
+        SweepBaseline {
+            environment_id: self.env.clone(),
+            targets,
+        }
+    }
+
+    pub(crate) fn settings(&self) -> PreviewSettings {
         PreviewSettings {
             poll_delay: Duration::from_millis(40),
             deploy_timeout: Duration::from_secs(20),
             verify_timeout: Duration::from_secs(3),
             deadline: Duration::from_secs(20),
-            probe_via: Some(self.sim.ingress_url()),
+            probe_via: Some(self.probe_via.clone()),
             resync: Duration::from_secs(300),
             instance: INSTANCE.into(),
         }
     }
 
-    async fn run(&mut self) -> PreviewReport {
+    pub(crate) async fn run(&mut self) -> PreviewReport {
         let artifact = self
             .artifacts
             .iter()
@@ -129,12 +143,12 @@ impl World {
         report
     }
 
-    fn set(&mut self, head: char, artifact: &str) {
+    pub(crate) fn set(&mut self, head: char, artifact: &str) {
         self.preview.spec.pull_request.head_sha = head.to_string().repeat(40);
         self.preview.spec.artifact_ref = LocalObjectRef::new(artifact);
     }
 
-    async fn ingress(&self, host: &str) -> (u16, String) {
+    pub(crate) async fn ingress(&self, host: &str) -> (u16, String) {
         let response = reqwest::Client::new()
             .get(format!("{}/healthz", self.sim.ingress_url()))
             .header("host", host)
@@ -169,7 +183,7 @@ impl World {
     }
 }
 
-fn phases(report: &PreviewReport) -> Vec<GenerationPhase> {
+pub(crate) fn phases(report: &PreviewReport) -> Vec<GenerationPhase> {
     report.status.generations.iter().map(|g| g.phase).collect()
 }
 
@@ -387,7 +401,7 @@ async fn the_sweep_reports_orphans_and_deletes_nothing_under_report() {
     assert_eq!(ids, vec![orphan.as_str()]);
     assert_eq!(report.plan.orphans[0].display_name.as_deref(), Some("shop-pr-7"));
     assert!(report.deleted.is_empty());
-    assert_eq!(report.plan.count, Some(4));
+    assert_eq!(report.plan.whole, Some(w.baseline(4)));
     assert_eq!(w.sim.call_count("application.delete"), 0);
     w.sim.shutdown().await;
 }
@@ -406,7 +420,7 @@ async fn the_sweep_deletes_within_budget_and_refuses_on_a_failed_or_shrunken_inv
         &live,
         &BTreeSet::new(),
         INSTANCE,
-        Some(4),
+        Some(&w.baseline(4)),
         Some(&w.client),
     )
     .await;
@@ -419,7 +433,7 @@ async fn the_sweep_deletes_within_budget_and_refuses_on_a_failed_or_shrunken_inv
             .contains("could not be listed")
     );
     assert!(report.deleted.is_empty());
-    assert_eq!(report.plan.count, None);
+    assert_eq!(report.plan.whole, None);
     w.sim.clear_faults();
 
     // A listing markedly smaller than the previous sweep's: nothing deleted.
@@ -429,7 +443,7 @@ async fn the_sweep_deletes_within_budget_and_refuses_on_a_failed_or_shrunken_inv
         &live,
         &BTreeSet::new(),
         INSTANCE,
-        Some(20),
+        Some(&w.baseline(20)),
         Some(&w.client),
     )
     .await;
@@ -444,7 +458,7 @@ async fn the_sweep_deletes_within_budget_and_refuses_on_a_failed_or_shrunken_inv
         &live,
         &BTreeSet::new(),
         INSTANCE,
-        Some(4),
+        Some(&w.baseline(4)),
         Some(&w.client),
     )
     .await;
@@ -472,7 +486,8 @@ async fn the_sweep_deletes_within_budget_and_refuses_on_a_failed_or_shrunken_inv
 // === ownership: never touch what is not ours (issue 12: D1–D4 and the real-Dokploy takeover) ===
 
 /// A person's app that happens to carry the preview's name is never adopted, changed or
-/// deleted: the generation fails with a Conflict saying what to do.
+/// deleted: the Preview stalls with a Conflict saying what to do (the generation stays
+/// requested), and carries on by itself once the person has resolved it.
 #[tokio::test]
 async fn a_preview_never_adopts_an_application_it_did_not_create() {
     let mut w = world(CleanupPolicy::Delete, 3).await;
@@ -490,11 +505,23 @@ async fn a_preview_never_adopts_an_application_it_did_not_create() {
         )
         .unwrap();
     let report = w.run().await;
-    assert_eq!(phases(&report), vec![GenerationPhase::Failed]);
-    let evidence = report.status.generations[0].evidence.clone().unwrap_or_default();
+    assert_eq!(phases(&report), vec![GenerationPhase::Requested]);
+    let stalled = find(&report.status.conditions, types::STALLED).unwrap();
+    assert_eq!(
+        (stalled.status.as_str(), stalled.reason.as_str()),
+        ("True", "Conflict")
+    );
+    let evidence = stalled.message.clone();
     assert!(evidence.contains("Conflict"), "{evidence}");
     assert!(evidence.contains(&theirs), "{evidence}");
     assert!(evidence.contains("no Launchplane ownership marker"), "{evidence}");
+    assert_eq!(
+        find(&report.status.conditions, types::TARGET_VERIFIED)
+            .unwrap()
+            .reason,
+        "Mismatch"
+    );
+    assert_eq!(report.status.verdict, Some(Verdict::Mismatch));
     assert_eq!(report.status.target_id, None);
     for route in [
         "application.create",
@@ -522,6 +549,12 @@ async fn a_preview_never_adopts_an_application_it_did_not_create() {
     );
     assert_eq!(w.sim.call_count("application.delete"), 0);
     assert!(w.sim.service_json(&theirs).is_some());
+
+    // The person removes their application: the next reconcile (the resync) goes ahead.
+    assert!(w.sim.remove_service(&theirs));
+    let report = w.run().await;
+    assert_eq!(phases(&report), vec![GenerationPhase::Ready]);
+    assert!(report.status.target_id.is_some_and(|id| id != theirs));
     w.sim.shutdown().await;
 }
 
@@ -548,8 +581,11 @@ async fn a_second_preview_of_one_pull_request_is_a_conflict_and_its_removal_dele
     w.preview.metadata.name = Some("shop-pr-42-again".into());
     w.preview.metadata.uid = Some("uid-second".into());
     let second = w.run().await;
-    assert_eq!(phases(&second), vec![GenerationPhase::Failed]);
-    let evidence = second.status.generations[0].evidence.clone().unwrap_or_default();
+    assert_eq!(phases(&second), vec![GenerationPhase::Requested]);
+    let evidence = find(&second.status.conditions, types::STALLED)
+        .unwrap()
+        .message
+        .clone();
     assert!(
         evidence.contains("Conflict") && evidence.contains("uid-first"),
         "{evidence}"
@@ -639,7 +675,7 @@ async fn the_sweep_deletes_only_this_instances_orphans() {
         &BTreeSet::new(),
         &live_owners,
         INSTANCE,
-        None,
+        Some(&w.baseline(6)),
         Some(&w.client),
     )
     .await;

@@ -9,11 +9,16 @@
 //! - An expired Preview (spec.ttl) is torn down the same way; its manifest stays in the folder
 //!   until someone removes it, and it is not deployed again.
 //! - Each Product's status gains previewCount, orphans (the sweep of its preview environment)
-//!   and protectedArtifacts (lanes and previews), on top of the lanes summary.
+//!   and protectedArtifacts (lanes and previews), on top of the lanes summary, and keeps the
+//!   sweep's baseline (`sweepBaseline`, the last whole listing) in the state folder with it,
+//!   exactly as the cluster keeps it in Product status: a new Engine over the same folder
+//!   holds the same line. (The `preview-sweeps/` files of earlier versions, which could hold a
+//!   shrunken count, are no longer read.)
 
 use super::{Engine, key_of};
 use crate::preview::orphans_after;
 use crate::preview::{PreviewSettings, StatusSink, SweepReport, TeardownTarget, reconcile, sweep, teardown};
+use crate::reconcile::preview::next_baseline;
 use crate::reconcile::protected::protected;
 use crate::standalone::inputs::Inputs;
 use crate::standalone::report::Row;
@@ -31,8 +36,6 @@ use std::time::Duration;
 
 /// Whole Preview objects, for teardown after the manifest is gone.
 const PREVIEW_OBJECTS: &str = "previews";
-/// Per product: the inventory size of the last successful sweep.
-const SWEEPS: &str = "preview-sweeps";
 
 /// Standalone preview timings: `--once` waits in-process for the deploy.
 pub fn standalone_preview_settings() -> PreviewSettings {
@@ -186,13 +189,14 @@ impl Engine {
                 preview.status = Some(status.clone());
                 let target = TeardownTarget::of(&preview, product, &settings.instance);
                 match teardown(&target, provider.as_deref(), &self.prober, &settings).await {
-                    Ok(_) => {
+                    Ok(done) => {
                         status.target_id = None;
                         status.serving_generation = None;
                         verdict = Some(Verdict::Missing);
-                        message = "spec.ttl has passed: the preview was torn down; remove its manifest \
-                                   from the folder"
-                            .into();
+                        message = format!(
+                            "spec.ttl has passed: {}; remove its manifest from the folder",
+                            done.summary()
+                        );
                     }
                     Err(e) => {
                         verdict = Some(Verdict::Unverifiable);
@@ -292,7 +296,7 @@ impl Engine {
                 let template = template_of(Some(product));
                 let provider = self.provider_for(template);
                 let live: BTreeSet<i64> = mine.iter().map(|p| p.spec.pull_request.number).collect();
-                let previous: Option<usize> = self.state.load(SWEEPS, &namespace, &product_name);
+                let baseline = status.sweep_baseline.clone();
                 let live_owners: BTreeSet<_> = inputs
                     .previews
                     .iter()
@@ -304,16 +308,11 @@ impl Engine {
                     &live,
                     &live_owners,
                     &settings.instance,
-                    previous,
+                    baseline.as_ref(),
                     provider.as_deref(),
                 )
                 .await;
-                if let Some(count) = report.plan.count {
-                    let remaining = count.saturating_sub(report.deleted.len());
-                    if let Err(e) = self.state.save(SWEEPS, &namespace, &product_name, &remaining) {
-                        tracing::warn!(error = %e, "cannot write the sweep state");
-                    }
-                }
+                status.sweep_baseline = next_baseline(&report.plan, baseline.as_ref(), report.deleted.len());
                 status.orphans = orphans_after(&report);
                 if let Some(row) = rows
                     .iter_mut()
