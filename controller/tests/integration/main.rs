@@ -25,6 +25,7 @@ mod lane_retry_verifier;
 mod lane_shared_observation;
 mod leader_election;
 mod listing_absence;
+mod ownership_property;
 mod preview_controller_verifier;
 mod preview_lifecycle;
 mod preview_resync;
