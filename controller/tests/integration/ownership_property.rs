@@ -138,7 +138,7 @@ fn preview(namespace: &str, product: &str, number: i64) -> Preview {
                 url: None,
                 head_sha: "a".repeat(40),
             },
-            artifact_ref: LocalObjectRef::new(&format!("{product}-a")),
+            artifact_ref: LocalObjectRef::new(format!("{product}-a")),
             ttl: None,
         },
     );
