@@ -435,6 +435,84 @@ async fn preview_scenario(client: Client, ns: String) {
         .unwrap();
     assert_eq!(served.status().as_u16(), 200);
 
+    // Issue 12, on the real API server: a person's app that has the name the next preview would
+    // take is never adopted, changed or deleted. The Preview stalls with a Conflict, and deleting
+    // it (its finalizer runs the teardown) leaves that app exactly as it was.
+    let human = sim
+        .seed_application(
+            &previews_env,
+            SeedApplication {
+                name: "shop-pr-43".into(),
+                description: Some("made by hand".into()),
+                docker_image: Some("nginx:1.27".into()),
+                env: Some("OWNER=human\n".into()),
+                deployed: true,
+                ..SeedApplication::default()
+            },
+        )
+        .unwrap();
+    let human_before = sim.service_json(&human).unwrap();
+    let pr43 = Preview::new(
+        "shop-pr-43",
+        PreviewSpec {
+            product_ref: LocalObjectRef::new("shop"),
+            pull_request: PullRequest {
+                repository: "github.com/acme/shop".into(),
+                number: 43,
+                url: None,
+                head_sha: "a".repeat(40),
+            },
+            artifact_ref: LocalObjectRef::new("shop-pr-42-a"),
+            ttl: None,
+        },
+    );
+    previews.create(&pp, &pr43).await.unwrap();
+    let conflict = tokio::time::timeout(
+        Duration::from_secs(120),
+        await_condition(previews.clone(), "shop-pr-43", |p: Option<&Preview>| {
+            p.and_then(|p| p.status.as_ref()).is_some_and(|s| {
+                s.conditions
+                    .iter()
+                    .any(|c| c.type_ == "Stalled" && c.status == "True" && c.reason == "Conflict")
+            })
+        }),
+    )
+    .await;
+    let pr43_status = previews
+        .get_opt("shop-pr-43")
+        .await
+        .unwrap()
+        .and_then(|p| p.status);
+    if !conflict.is_ok_and(|r| r.is_ok()) {
+        controllers.stop().await;
+        sim.shutdown().await;
+        panic!("preview 43 did not report the Conflict in time: {pr43_status:#?}");
+    }
+    assert_eq!(pr43_status.and_then(|s| s.target_id), None, "nothing adopted");
+    let pr43_uid = previews.get("shop-pr-43").await.unwrap().metadata.uid.unwrap();
+    previews
+        .delete("shop-pr-43", &DeleteParams::default())
+        .await
+        .unwrap();
+    tokio::time::timeout(
+        Duration::from_secs(120),
+        await_condition(previews.clone(), "shop-pr-43", conditions::is_deleted(&pr43_uid)),
+    )
+    .await
+    .expect("preview 43 is deleted in time")
+    .unwrap();
+    assert_eq!(
+        sim.service_json(&human).as_ref(),
+        Some(&human_before),
+        "the person's app named shop-pr-43 is exactly as it was"
+    );
+    let touched: Vec<_> = sim
+        .mutations()
+        .into_iter()
+        .filter(|m| m.service_id.as_deref() == Some(human.as_str()))
+        .collect();
+    assert!(touched.is_empty(), "mutations of the person's app: {touched:?}");
+
     // Delete: the finalizer holds the Preview until the teardown is done, then it is gone.
     let uid = live.metadata.uid.clone().unwrap();
     previews
