@@ -4,7 +4,7 @@
 CARGO ?= cargo
 SHELL := /bin/bash
 
-.PHONY: help build demo test fmt fmt-check clippy unit crds crds-check chart-crds chart-check e2e cluster-start cluster-stop bench
+.PHONY: help build demo test fmt fmt-check clippy core-deps-check unit crds crds-check chart-crds chart-check e2e cluster-start cluster-stop bench
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -26,7 +26,7 @@ demo: ## the main job: standalone reconcile of docs/examples/ against the Dokplo
 	$(CARGO) build -q -p launchplane --bin launchplane --example demo
 	$(TARGET_DIR)/debug/examples/demo $(TARGET_DIR)/debug/launchplane
 
-test: fmt-check clippy unit crds-check chart-check e2e ## everything CI runs
+test: fmt-check clippy core-deps-check unit crds-check chart-check e2e ## everything CI runs
 	@echo "make test: all checks passed"
 
 fmt: ## format the code
@@ -37,6 +37,15 @@ fmt-check:
 
 clippy:
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+# The reconcile core does no I/O: Cargo keeps kube's client and runtime, HTTP clients and tokio
+# out of its dependency tree, and this check keeps it that way.
+CORE_FORBIDDEN := kube-client kube-runtime reqwest hyper tokio rustls
+core-deps-check: ## fail when launchplane-core depends on an I/O crate
+	@deps=$$($(CARGO) tree -q -p launchplane-core -e normal --prefix none | awk '{print $$1}' | sort -u); \
+	bad=$$(for c in $(CORE_FORBIDDEN); do echo "$$deps" | grep -qx "$$c" && echo "$$c"; done); \
+	if [ -n "$$bad" ]; then echo "launchplane-core depends on I/O crates: $$bad" >&2; exit 1; fi; \
+	echo "launchplane-core depends on no I/O crate"
 
 unit: ## every Rust test but the e2e tier (make e2e runs that, against a real API server)
 	$(CARGO) test --workspace --no-fail-fast -- --skip on_a_real_cluster

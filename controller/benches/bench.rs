@@ -26,9 +26,8 @@
 
 use futures::StreamExt;
 use jiff::{SignedDuration, Timestamp};
-use launchplane::observe::poller::{PollSettings, Poller, TrackedTarget};
-use launchplane::observe::prober::{ProbeResult, Prober, ProberConfig};
-use launchplane::reconcile::{provider_target, runtime_identity};
+use launchplane::observe::poller::Poller;
+use launchplane::observe::prober::{Prober, ProberConfig};
 use launchplane_api::Verdict;
 use launchplane_api::identity::{parse_deployment_header, parse_health_body};
 use launchplane_api::resources::{
@@ -36,6 +35,9 @@ use launchplane_api::resources::{
     RuntimeIdentitySpec, TargetCategory,
 };
 use launchplane_api::verify::target::ObservedTarget;
+use launchplane_core::observation::{PollSettings, TrackedTarget};
+use launchplane_core::probe::ProbeResult;
+use launchplane_core::{provider_target, runtime_identity};
 use launchplane_e2e::sim::{DokploySim, OutOfBandEdit, SeedApplication, SimConfig};
 use launchplane_providers::{DokployClient, DokployConfig, RateLimit, TargetCategory as ProviderCategory};
 use serde::Serialize;
@@ -282,7 +284,7 @@ fn bench_core(report: &mut Report, sizes: &[usize], min: Duration) {
             .enumerate()
             .map(|(i, o)| provider_target(i, &o.id, &o.name))
             .collect();
-        let snapshot = launchplane::observe::poller::Snapshot {
+        let snapshot = launchplane_core::observation::Snapshot {
             targets: Some(Arc::new(observed)),
             observed_at: Some(now),
             last_poll_at: Some(now),

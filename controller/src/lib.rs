@@ -16,7 +16,6 @@ pub mod k8s;
 pub mod metrics;
 pub mod observe;
 pub mod preview;
-pub mod reconcile;
 pub mod server;
 pub mod standalone;
 pub mod telemetry;

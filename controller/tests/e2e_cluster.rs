@@ -318,8 +318,8 @@ async fn create_provider_config(client: &Client, ns: &str, sim: &DokploySim) -> 
 }
 
 async fn preview_scenario(client: Client, ns: String) {
-    use launchplane::reconcile::preview::FINALIZER;
     use launchplane_api::resources::{PreviewSpec, PullRequest};
+    use launchplane_core::preview::FINALIZER;
     const HOST: &str = "pr-42.preview.shop.test";
 
     let sim = DokploySim::start(SimConfig::default()).await.unwrap();

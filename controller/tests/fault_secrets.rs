@@ -9,8 +9,8 @@ mod fault_support;
 
 use fault_support::*;
 use launchplane::observe::prober::{Prober, ProberConfig};
-use launchplane::reconcile::runtime_identity;
 use launchplane_api::resources::{IdentityEndpoint, IdentityFields, RuntimeIdentity, RuntimeIdentitySpec};
+use launchplane_core::runtime_identity;
 use launchplane_e2e::sim::Fault;
 use launchplane_providers::{DokployClient, DokployConfig, SecretValue, TargetCategory as Category};
 use std::collections::{BTreeMap, BTreeSet};
@@ -123,7 +123,7 @@ async fn secrets_reach_no_log_status_or_error_in_the_controller() {
     let view = h.ctx.registry.view(&format!("{NS}/main")).unwrap();
     let window = view.snapshot.window(&view.settings);
     for t in &h.targets {
-        let s = launchplane::reconcile::provider_target::reconcile(t, &window, &[], h.ctx.now()).status;
+        let s = launchplane_core::provider_target::reconcile(t, &window, &[], h.ctx.now()).status;
         let json = serde_json::to_string(&s).unwrap();
         assert!(
             json.contains("DATABASE_PASSWORD"),

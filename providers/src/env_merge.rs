@@ -293,6 +293,7 @@ pub fn keys(text: &str) -> Vec<String> {
 }
 
 /// Every parsed value in `text` (used to scrub error messages; never logged).
+#[cfg(feature = "client")]
 pub(crate) fn values(text: &str) -> Vec<String> {
     segments(text)
         .into_iter()

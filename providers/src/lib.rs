@@ -10,21 +10,29 @@
 //! - [`errors`], [`redact`], [`secret`]: typed errors that never carry a secret.
 //! - [`ratelimit`], [`retry`], [`observer`], [`deadline`]: call discipline.
 
+#[cfg(feature = "client")]
 pub mod client;
+#[cfg(feature = "client")]
 pub mod deadline;
 pub mod env_merge;
 pub mod errors;
 pub mod model;
 pub mod observer;
+#[cfg(feature = "client")]
 pub mod ops;
 pub mod provider;
+#[cfg(feature = "client")]
 pub mod ratelimit;
 pub mod redact;
+#[cfg(feature = "client")]
 pub mod retry;
 pub mod secret;
+#[cfg(feature = "client")]
 mod wire;
 
+#[cfg(feature = "client")]
 pub use client::{DokployClient, DokployConfig, install_crypto_provider};
+#[cfg(feature = "client")]
 pub use deadline::Deadline;
 pub use errors::{ProviderError, Result};
 pub use model::{
@@ -33,8 +41,11 @@ pub use model::{
     TargetCategory, TargetDetail,
 };
 pub use observer::{CallObserver, NoopObserver};
+#[cfg(feature = "client")]
 pub use ops::{Method, Op, RequestSpec, request_spec};
 pub use provider::Provider;
+#[cfg(feature = "client")]
 pub use ratelimit::RateLimit;
+#[cfg(feature = "client")]
 pub use retry::RetryPolicy;
 pub use secret::{ApiKey, SecretString, SecretValue};

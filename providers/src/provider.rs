@@ -12,6 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use futures::future::BoxFuture;
 
+#[cfg(feature = "client")]
 use crate::client::DokployClient;
 use crate::errors::Result;
 use crate::model::{
@@ -123,6 +124,7 @@ pub trait Provider: Send + Sync {
     fn delete_domain<'a>(&'a self, domain_id: &'a str) -> BoxFuture<'a, Result<()>>;
 }
 
+#[cfg(feature = "client")]
 impl Provider for DokployClient {
     fn version(&self) -> BoxFuture<'_, Result<String>> {
         Box::pin(DokployClient::version(self))

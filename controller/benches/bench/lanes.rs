@@ -9,10 +9,8 @@ use jiff::{SignedDuration, Timestamp};
 use launchplane::deploy::driver::{DriveLimits, LaneWorld, PolledFacts, drive};
 use launchplane::deploy::executor::Executor;
 use launchplane::deploy::store::{RecordStore, StoreError};
-use launchplane::observe::poller::{PollSettings, Poller, TrackedTarget};
+use launchplane::observe::poller::Poller;
 use launchplane::observe::prober::{Prober, ProberConfig};
-use launchplane::reconcile::deployment_record::DeploySettings;
-use launchplane::reconcile::lane::{self, DesiredEnv, LaneInputs};
 use launchplane_api::conditions::SystemClock;
 use launchplane_api::resources::{
     Artifact, ArtifactImage, ArtifactSpec, DeploymentRecord, DeploymentRecordStatus, Lane,
@@ -20,6 +18,10 @@ use launchplane_api::resources::{
     ProviderTargetSpec, ProviderTargetStatus, RuntimeIdentity, SourceRef, TargetCategory,
 };
 use launchplane_api::verdict::Verdict;
+use launchplane_core::deployment_record::DeploySettings;
+use launchplane_core::lane::{self, LaneInputs};
+use launchplane_core::observation::{PollSettings, TrackedTarget};
+use launchplane_core::target::DesiredEnv;
 use launchplane_e2e::sim::{DokploySim, SeedApplication, SimConfig};
 use launchplane_providers::{Provider, SecretString, TargetCategory as ProviderCategory};
 use serde::{Deserialize, Serialize};
@@ -40,7 +42,7 @@ fn lane_of(r: &DeploymentRecord) -> String {
     r.metadata
         .labels
         .as_ref()
-        .and_then(|l| l.get(launchplane::reconcile::deployment_record::LANE_LABEL))
+        .and_then(|l| l.get(launchplane_core::deployment_record::LANE_LABEL))
         .cloned()
         .unwrap_or_default()
 }

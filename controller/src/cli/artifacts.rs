@@ -2,11 +2,11 @@
 //! registry-cleanup jobs. Exits 1 when a referenced Artifact manifest is missing (the id is
 //! still printed as protected), so a cleanup job can stop instead of guessing.
 
-use crate::reconcile::protected::{ProtectedSet, protected};
 use anyhow::{Context, Result};
 use kube::api::{Api, ListParams};
 use kube::{Client, Resource};
 use launchplane_api::resources::{Artifact, Lane, Preview};
+use launchplane_core::protected::{ProtectedSet, protected};
 use serde::de::DeserializeOwned;
 use std::fmt::Debug;
 

@@ -15,15 +15,16 @@
 
 use super::executor::{ExecError, Executor, probe_identity, run_health};
 use super::store::{RecordStore, StoreError};
-use crate::observe::poller::SharedFacts;
 use crate::observe::prober::Prober;
-use crate::reconcile::deployment_record::{self as record, DeploySettings};
-use crate::reconcile::lane::{self, DesiredEnv, LaneInputs, LanePlan, Step, TargetFacts, TargetRef};
 use jiff::{SignedDuration, Timestamp};
 use launchplane_api::conditions::Clock;
 use launchplane_api::resources::{
     Artifact, DeploymentPhase, DeploymentRecord, Lane, Product, ProviderTarget, RuntimeIdentity,
 };
+use launchplane_core::deployment_record::{self as record, DeploySettings};
+use launchplane_core::lane::{self, LaneInputs, LanePlan, Step};
+use launchplane_core::observation::SharedFacts;
+use launchplane_core::target::{DesiredEnv, TargetFacts, TargetRef};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use thiserror::Error;
@@ -143,9 +144,9 @@ async fn drive_inner(
     let mut steps: Vec<&'static str> = Vec::new();
     let mut identity = world.identity.clone();
     let target_ref: Option<TargetRef> = world.target.and_then(|pt| {
-        let id = crate::reconcile::provider_target::claimed_id(pt)?;
+        let id = launchplane_core::provider_target::claimed_id(pt)?;
         Some(TargetRef {
-            category: crate::reconcile::provider_target::provider_category(pt.spec.target_category),
+            category: launchplane_core::provider_target::provider_category(pt.spec.target_category),
             id,
         })
     });

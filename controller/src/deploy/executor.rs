@@ -2,11 +2,14 @@
 //! provider errors are redacted by the provider crate, and env values never leave this module
 //! except inside the merge request itself.
 
-use crate::observe::prober::{ProbeResult, ProbeTarget, Prober, Surfaces};
-use crate::reconcile::deployment_record::DeployActivity;
-use crate::reconcile::lane::{DesiredEnv, HealthResult, TargetFacts, TargetRef, health_result};
+use crate::observe::prober::Prober;
+
 use jiff::Timestamp;
 use launchplane_api::resources::HealthCheck;
+use launchplane_core::deployment_record::DeployActivity;
+use launchplane_core::health::{HealthResult, health_result};
+use launchplane_core::probe::{ProbeResult, ProbeTarget, Surfaces};
+use launchplane_core::target::{DesiredEnv, TargetFacts, TargetRef};
 use launchplane_providers::{Deployment, EnvChange, Provider, ProviderError, ServiceStatus};
 use std::collections::BTreeSet;
 use std::sync::Arc;

@@ -1,4 +1,4 @@
-//! Performing a lane's steps: the thin shell around [`crate::reconcile::lane::plan`].
+//! Performing a lane's steps: the thin shell around [`launchplane_core::lane::plan`].
 //!
 //! - [`executor`]: one provider or probe action through `Arc<dyn Provider>` and the
 //!   [`Prober`](crate::observe::prober::Prober); no kube types.

@@ -1,10 +1,10 @@
 //! Where DeploymentRecords live. The driver writes the intent record through this before any
 //! provider mutation, and every later phase through [`RecordStore::write_status`].
 
-use crate::reconcile::deployment_record::LANE_LABEL;
 use crate::standalone::state::StateDir;
 use futures::future::BoxFuture;
 use launchplane_api::resources::{DeploymentRecord, DeploymentRecordStatus};
+use launchplane_core::deployment_record::LANE_LABEL;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use thiserror::Error;

@@ -8,11 +8,11 @@ use super::error::Result;
 use super::events::publish_transition;
 use super::provider_config::ready_message;
 use crate::error_policy::jittered;
-use crate::reconcile::artifact::reconcile as compute;
 use kube::runtime::controller::Action;
 use kube::runtime::reflector::ObjectRef;
 use kube::{Api, ResourceExt};
 use launchplane_api::resources::{Artifact, Lane};
+use launchplane_core::artifact::reconcile as compute;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 

@@ -7,11 +7,11 @@
 use super::common::{failure_key, namespace_and_name, write_status_if_changed};
 use super::context::Context;
 use super::error::Result;
-use crate::reconcile::deployment_record::{self as record, LANE_LABEL};
 use kube::runtime::controller::Action;
 use kube::runtime::reflector::ObjectRef;
 use kube::{Api, ResourceExt};
 use launchplane_api::resources::{DeploymentPhase, DeploymentRecord, DeploymentRecordStatus, Lane};
+use launchplane_core::deployment_record::{self as record, LANE_LABEL};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 

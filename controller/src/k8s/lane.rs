@@ -32,8 +32,6 @@ use super::status::FIELD_MANAGER;
 use crate::deploy::driver::{DriveLimits, LaneWorld, PolledFacts, drive};
 use crate::deploy::executor::Executor;
 use crate::error_policy::jittered;
-use crate::reconcile::deployment_record::DeploySettings;
-use crate::reconcile::lane::DesiredEnv;
 use futures::channel::mpsc::UnboundedSender;
 use jiff::Timestamp;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
@@ -46,6 +44,8 @@ use launchplane_api::conditions::Clock;
 use launchplane_api::resources::{
     Artifact, DeploymentRecord, Lane, LaneStatus, Product, ProviderTarget, RuntimeIdentity,
 };
+use launchplane_core::deployment_record::DeploySettings;
+use launchplane_core::target::DesiredEnv;
 use launchplane_providers::SecretString;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -153,7 +153,7 @@ pub async fn reconcile(lane: Arc<Lane>, ctx: Arc<Context>) -> Result<Action> {
         .map(|r| r.as_ref().clone())
         .collect();
     let lanes = stores.lanes.state();
-    let rivals = crate::reconcile::lane::rival_lanes(&lane, lanes.iter().map(|l| &**l));
+    let rivals = launchplane_core::lane::rival_lanes(&lane, lanes.iter().map(|l| &**l));
     let store = KubeRecordStore::new(ctx.client.clone(), &lane, evidence);
     let world = LaneWorld {
         lane: &lane,

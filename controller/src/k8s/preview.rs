@@ -9,7 +9,6 @@ use super::cache::{Cache, CacheWriter, cache};
 use super::context::Context;
 use super::status::apply_status;
 use crate::preview::{PreviewSettings, StatusSink, TeardownTarget, reconcile as drive, teardown};
-use crate::reconcile::preview::{FINALIZER, Fresh, preview_conditions};
 use futures::future::BoxFuture;
 use kube::ResourceExt;
 use kube::api::{Api, DeleteParams};
@@ -18,6 +17,7 @@ use kube::runtime::finalizer::{Event, finalizer};
 use kube::runtime::reflector::{ObjectRef, Store};
 use launchplane_api::conditions::Progress;
 use launchplane_api::resources::{Artifact, Preview, PreviewStatus, Product, ProviderTarget};
+use launchplane_core::preview::{FINALIZER, Fresh, preview_conditions};
 use std::sync::Arc;
 use std::time::Duration;
 

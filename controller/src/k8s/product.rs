@@ -1,6 +1,6 @@
 //! The Product controller, the one writer of Product status: the lanes summary
-//! ([`crate::reconcile::product`]), previewCount, protectedArtifacts
-//! ([`crate::reconcile::protected`], lanes and previews) and the orphans of the preview
+//! ([`launchplane_core::product`]), previewCount, protectedArtifacts
+//! ([`launchplane_core::protected`], lanes and previews) and the orphans of the preview
 //! environment ([`crate::preview::sweep`], which deletes only under `cleanup: Delete`, within
 //! `deleteBudget`, and never on a failed or shrunken listing).
 //!
@@ -16,14 +16,14 @@ use super::common::write_status_if_changed;
 use super::context::Context;
 use super::preview::PreviewError;
 use crate::preview::sweep;
-use crate::reconcile::preview::next_baseline;
-use crate::reconcile::product;
-use crate::reconcile::protected::protected;
 use kube::ResourceExt;
 use kube::api::Api;
 use kube::runtime::controller::Action;
 use kube::runtime::reflector::ObjectRef;
 use launchplane_api::resources::{Artifact, Lane, Preview, Product};
+use launchplane_core::preview::next_baseline;
+use launchplane_core::product;
+use launchplane_core::protected::protected;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;

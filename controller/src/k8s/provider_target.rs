@@ -8,8 +8,6 @@ use super::error::Result;
 use super::events::publish_transition;
 use super::provider_config::ready_message;
 use crate::error_policy::jittered;
-use crate::reconcile::Outcome;
-use crate::reconcile::provider_target::reconcile as compute;
 use jiff::Timestamp;
 use kube::runtime::controller::Action;
 use kube::runtime::reflector::ObjectRef;
@@ -17,6 +15,8 @@ use kube::{Api, ResourceExt};
 use launchplane_api::conditions::{self, Aspect, Progress, types};
 use launchplane_api::resources::{ProviderConfig, ProviderTarget, ProviderTargetStatus};
 use launchplane_api::verdict::Verdict;
+use launchplane_core::Outcome;
+use launchplane_core::provider_target::reconcile as compute;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 

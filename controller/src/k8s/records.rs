@@ -17,12 +17,12 @@
 
 use super::status::{FIELD_MANAGER, apply_status};
 use crate::deploy::store::{RecordStore, StoreError};
-use crate::reconcile::deployment_record::{self as record, LANE_LABEL};
 use futures::future::BoxFuture;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use kube::api::{DeleteParams, ListParams, PostParams, Preconditions};
 use kube::{Api, Client, Resource};
 use launchplane_api::resources::{DeploymentRecord, DeploymentRecordStatus, Lane};
+use launchplane_core::deployment_record::{self as record, LANE_LABEL};
 
 /// The ownerReference a lane's records (and its RuntimeIdentity child) carry: not the
 /// controller reference, and never blocking the lane's deletion.

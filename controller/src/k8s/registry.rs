@@ -4,9 +4,11 @@
 //! publishes a [`ProviderView`] after every poll. ProviderTarget reconciles only read views,
 //! so a thousand targets of one config cost one set of Dokploy calls per poll interval.
 
-use crate::observe::poller::{PollSettings, Poller, SharedFacts, Snapshot};
-use crate::reconcile::provider_target::ClaimIndex;
+use crate::observe::poller::Poller;
+
 use jiff::Timestamp;
+use launchplane_core::observation::{PollSettings, SharedFacts, Snapshot};
+use launchplane_core::provider_target::ClaimIndex;
 use launchplane_providers::{ApiKey, Provider};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};

@@ -6,12 +6,12 @@ use super::context::Context;
 use super::error::Result;
 use super::events::publish_transition;
 use crate::error_policy::jittered;
-use crate::observe::prober::{ProbeResult, ProbeTarget};
-use crate::reconcile::runtime_identity::{probe_target, reconcile as compute};
 use kube::runtime::controller::Action;
 use kube::{Api, ResourceExt};
 use launchplane_api::identity::{Surface, SurfaceObservation};
 use launchplane_api::resources::RuntimeIdentity;
+use launchplane_core::probe::{ProbeResult, ProbeTarget};
+use launchplane_core::runtime_identity::{probe_target, reconcile as compute};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 

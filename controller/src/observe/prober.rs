@@ -10,6 +10,7 @@ use launchplane_api::identity::{
     DEPLOYMENT_HEADER, MAX_BODY_BYTES, Surface, SurfaceObservation, WELL_KNOWN_PATH, parse_deployment_header,
     parse_health_body, parse_well_known,
 };
+use launchplane_core::probe::{ProbeResult, ProbeTarget};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
@@ -17,50 +18,6 @@ use tokio::sync::Semaphore;
 /// One byte over the parsers' limit, so an oversized body is reported as Malformed, not cut
 /// into something that might parse.
 const MAX_BODY: usize = MAX_BODY_BYTES + 1;
-
-/// Which surfaces to read.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Surfaces {
-    pub health_json: bool,
-    pub header: bool,
-    pub well_known: bool,
-}
-
-impl Default for Surfaces {
-    fn default() -> Self {
-        Surfaces {
-            health_json: true,
-            header: true,
-            well_known: true,
-        }
-    }
-}
-
-/// Where to probe.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ProbeTarget {
-    /// e.g. `https://shop.example.com` (no trailing slash needed).
-    pub base_url: String,
-    /// e.g. `/healthz`.
-    pub health_path: String,
-    pub surfaces: Surfaces,
-}
-
-/// What one probe saw.
-#[derive(Clone, Debug, PartialEq)]
-pub struct ProbeResult {
-    /// The health endpoint's HTTP status, when it answered.
-    pub health_status: Option<u16>,
-    pub observations: Vec<SurfaceObservation>,
-    pub elapsed: Duration,
-}
-
-impl ProbeResult {
-    /// True when the health endpoint answered 2xx.
-    pub fn healthy(&self) -> bool {
-        self.health_status.is_some_and(|s| (200..300).contains(&s))
-    }
-}
 
 /// Prober settings.
 #[derive(Clone, Copy, Debug)]
@@ -243,6 +200,7 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
 
     use super::*;
+    use launchplane_core::probe::Surfaces;
     use std::sync::atomic::{AtomicUsize, Ordering};
     use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 

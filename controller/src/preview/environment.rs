@@ -1,8 +1,8 @@
 //! The Dokploy environment a product's previews live in.
 
 use super::{Failure, classify_error};
-use crate::reconcile::preview::{ProjectEnvironment, resolve_environment};
 use launchplane_api::resources::Product;
+use launchplane_core::preview::{ProjectEnvironment, resolve_environment};
 use launchplane_providers::{OrgSnapshot, Provider};
 use std::collections::BTreeSet;
 

@@ -1,4 +1,4 @@
-//! Previews, the I/O shell around [`crate::reconcile::preview`]: create the Dokploy
+//! Previews, the I/O shell around [`launchplane_core::preview`]: create the Dokploy
 //! application and domain of a pull request's preview, deploy each generation and verify it at
 //! the preview URL, tear it all down on deletion, and sweep orphaned preview targets.
 //!
@@ -35,13 +35,8 @@
 //! product's runtime port. The template target's own env is not copied (it usually holds a
 //! stable lane's credentials).
 
-use crate::observe::prober::{ProbeTarget, Prober, Surfaces};
-use crate::reconcile::preview::{
-    self as pure, Finding, Fresh, InventoryTarget, Listing, PreviewNames, SweepInput, SweepPlan, TargetCheck,
-    expected_identity, identity_finding, names, plan_sweep, preview_conditions, preview_env,
-    request_generation, serving, set_phase, start_deploy,
-};
-use crate::reconcile::provider_target::claimed_id;
+use crate::observe::prober::Prober;
+
 use futures::future::BoxFuture;
 use jiff::Timestamp;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
@@ -51,6 +46,13 @@ use launchplane_api::ownership::{Owner, Ownership, ownership};
 use launchplane_api::resources::{
     Artifact, GenerationPhase, Preview, PreviewStatus, Product, ProviderTarget, SweepBaseline,
 };
+use launchplane_core::preview::{
+    self as pure, Finding, Fresh, InventoryTarget, Listing, PreviewNames, SweepInput, SweepPlan, TargetCheck,
+    expected_identity, identity_finding, names, plan_sweep, preview_conditions, preview_env,
+    request_generation, serving, set_phase, start_deploy,
+};
+use launchplane_core::probe::{ProbeTarget, Surfaces};
+use launchplane_core::provider_target::claimed_id;
 use launchplane_providers::{
     DeploymentStatus, OrgSnapshot, Provider, ProviderError, SecretString, ServiceSummary, TargetCategory,
 };
@@ -409,14 +411,14 @@ pub async fn reconcile(
             now,
         );
     };
-    if let Err(e) = crate::reconcile::artifact::check(&artifact.spec) {
+    if let Err(e) = launchplane_core::artifact::check(&artifact.spec) {
         return stalled(preview, &status, "ArtifactNotPinned", e, now);
     }
-    if let Err(e) = crate::reconcile::artifact::check_repository(artifact, product) {
+    if let Err(e) = launchplane_core::artifact::check_repository(artifact, product) {
         return stalled(
             preview,
             &status,
-            crate::reconcile::artifact::REPOSITORY_MISMATCH,
+            launchplane_core::artifact::REPOSITORY_MISMATCH,
             e,
             now,
         );

@@ -2,12 +2,12 @@
 //! listing before the id is forgotten, and the re-verification of a settled Ready preview.
 
 use super::{Driven, Job, conflict_message};
-use crate::reconcile::preview::{
-    AppRead, Finding, Fresh, Listed, TargetCheck, check_target, redeploy_after_gone,
-};
 use launchplane_api::Verdict;
 use launchplane_api::ownership::{Owner, Ownership, ownership};
 use launchplane_api::resources::PreviewStatus;
+use launchplane_core::preview::{
+    AppRead, Finding, Fresh, Listed, TargetCheck, check_target, redeploy_after_gone,
+};
 use launchplane_providers::{Provider, ProviderError, TargetCategory, TargetDetail};
 
 /// Read the recorded application `id` by id, and after a 404 ask the org listing whether it

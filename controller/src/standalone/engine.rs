@@ -12,10 +12,8 @@
 use super::inputs::Inputs;
 use super::report::Row;
 use super::state::StateDir;
-use crate::observe::poller::{PollSettings, Poller, Snapshot, TrackedTarget, poll_settings};
+use crate::observe::poller::Poller;
 use crate::observe::prober::Prober;
-use crate::reconcile::provider_config::CredentialProblem;
-use crate::reconcile::{provider_config, provider_target, runtime_identity};
 use futures::future::join_all;
 use jiff::{SignedDuration, Timestamp};
 use launchplane_api::resources::{
@@ -23,6 +21,9 @@ use launchplane_api::resources::{
 };
 use launchplane_api::verdict::Verdict;
 use launchplane_api::verify::target::ProviderFailure;
+use launchplane_core::observation::{PollSettings, Snapshot, TrackedTarget, poll_settings};
+use launchplane_core::provider_config::CredentialProblem;
+use launchplane_core::{provider_config, provider_target, runtime_identity};
 use launchplane_providers::{Deadline, DokployClient, DokployConfig, Provider, RateLimit};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
@@ -83,7 +84,7 @@ pub struct Engine {
     prober: Prober,
     state: StateDir,
     env: Box<EnvLookup>,
-    deploy: crate::reconcile::deployment_record::DeploySettings,
+    deploy: launchplane_core::deployment_record::DeploySettings,
     limits: crate::deploy::driver::DriveLimits,
     /// `Some` when previews are reconciled (`--previews`).
     previews: Option<crate::preview::PreviewSettings>,

@@ -15,13 +15,13 @@ use launchplane::k8s::context::Context;
 use launchplane::k8s::provider_config;
 use launchplane::metrics::Metrics;
 use launchplane::observe::prober::{Prober, ProberConfig};
-use launchplane::reconcile::provider_target::{claims_against, reconcile as target_core};
 use launchplane_api::Verdict;
 use launchplane_api::conditions::Clock;
 use launchplane_api::resources::{
     LocalObjectRef, ProviderConfig, ProviderConfigSpec, ProviderTarget, ProviderTargetSpec, RateLimit,
     SecretKeyRef, TargetCategory,
 };
+use launchplane_core::provider_target::{claims_against, reconcile as target_core};
 use launchplane_e2e::sim::{DokploySim, SeedApplication, SimConfig};
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};

@@ -18,7 +18,6 @@ use launchplane::k8s::context::Context;
 use launchplane::k8s::registry::ProviderView;
 use launchplane::k8s::{common, provider_config, provider_target};
 use launchplane::metrics::Metrics;
-use launchplane::observe::poller::{PollSettings, Snapshot};
 use launchplane::observe::prober::{Prober, ProberConfig};
 use launchplane_api::Verdict;
 use launchplane_api::conditions::{FixedClock, find, types};
@@ -27,6 +26,7 @@ use launchplane_api::resources::{
     TargetCategory,
 };
 use launchplane_api::verify::target::ObservedTarget;
+use launchplane_core::observation::{PollSettings, Snapshot};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Duration;
@@ -222,13 +222,9 @@ async fn provider_target_writes_the_core_verdict_by_ssa_and_no_event_for_a_first
     ctx.registry.publish(&format!("{NS}/main"), view.clone());
 
     // What the pure core says for these facts is what must be written.
-    let expected = launchplane::reconcile::provider_target::reconcile(
-        &pt,
-        &view.snapshot.window(&view.settings),
-        &[],
-        now(),
-    )
-    .status;
+    let expected =
+        launchplane_core::provider_target::reconcile(&pt, &view.snapshot.window(&view.settings), &[], now())
+            .status;
     assert_eq!(expected.verdict, Some(Verdict::Matched));
 
     let server = tokio::spawn(async move {
@@ -266,13 +262,8 @@ async fn provider_target_publishes_an_event_only_when_the_verdict_changes() {
             ..(*view.snapshot).clone()
         });
         pt.status = Some(
-            launchplane::reconcile::provider_target::reconcile(
-                &pt,
-                &view.snapshot.window(&view.settings),
-                &[],
-                at,
-            )
-            .status,
+            launchplane_core::provider_target::reconcile(&pt, &view.snapshot.window(&view.settings), &[], at)
+                .status,
         );
     }
     assert_eq!(
@@ -308,13 +299,8 @@ async fn provider_target_with_an_unchanged_status_makes_no_call() {
     let mut pt = target();
     let view = snapshot(vec![observed("app-1", "shop-prod")]);
     pt.status = Some(
-        launchplane::reconcile::provider_target::reconcile(
-            &pt,
-            &view.snapshot.window(&view.settings),
-            &[],
-            now(),
-        )
-        .status,
+        launchplane_core::provider_target::reconcile(&pt, &view.snapshot.window(&view.settings), &[], now())
+            .status,
     );
     let (ctx, mut handle, _) = context(vec![config()], vec![pt.clone()]);
     ctx.registry.publish(&format!("{NS}/main"), view);

@@ -12,7 +12,6 @@ use launchplane::deploy::driver::{DriveLimits, DriveReport, LaneWorld, drive};
 use launchplane::deploy::executor::Executor;
 use launchplane::deploy::store::{FileRecordStore, RecordStore};
 use launchplane::observe::prober::{Prober, ProberConfig};
-use launchplane::reconcile::lane::DesiredEnv;
 use launchplane::standalone::state::StateDir;
 use launchplane_api::conditions::{SystemClock, find, types};
 use launchplane_api::identity::{RuntimeIdentityPayload, identity_env};
@@ -22,6 +21,7 @@ use launchplane_api::resources::{
     Product, ProviderTarget, RuntimeIdentity,
 };
 use launchplane_api::verdict::Verdict;
+use launchplane_core::target::DesiredEnv;
 use launchplane_e2e::sim::{DokploySim, OutOfBandEdit, SeedApplication};
 use launchplane_providers::{DokployClient, DokployConfig, SecretString};
 use std::sync::Arc;

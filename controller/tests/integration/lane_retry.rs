@@ -19,8 +19,6 @@ use launchplane::deploy::driver::{DriveLimits, DriveReport, LaneWorld, drive};
 use launchplane::deploy::executor::Executor;
 use launchplane::deploy::store::{FileRecordStore, RecordStore};
 use launchplane::observe::prober::{Prober, ProberConfig};
-use launchplane::reconcile::deployment_record::{DeployRetryPolicy, DeploySettings, start_deploy};
-use launchplane::reconcile::lane::DesiredEnv;
 use launchplane::standalone::state::StateDir;
 use launchplane_api::conditions::{Clock, find, types};
 use launchplane_api::resources::{
@@ -28,6 +26,8 @@ use launchplane_api::resources::{
     LocalObjectRef, PreviewPolicy, Product, ProviderTarget, RuntimeIdentity,
 };
 use launchplane_api::verdict::Verdict;
+use launchplane_core::deployment_record::{DeployRetryPolicy, DeploySettings, start_deploy};
+use launchplane_core::target::DesiredEnv;
 use launchplane_e2e::sim::{DokploySim, SeedApplication};
 use launchplane_providers::{DokployClient, DokployConfig, SecretString};
 use std::sync::{Arc, Mutex};

@@ -16,12 +16,12 @@ use kube::client::Body;
 use kube::runtime::controller::Action;
 use launchplane::k8s::cache::listed_cache;
 use launchplane::k8s::lane;
-use launchplane::reconcile::lane::new_record;
 use launchplane_api::conditions::FixedClock;
 use launchplane_api::resources::{
     DeploymentPhase, Lane, LaneRuntimeIdentity, LaneSpec, LocalObjectRef, StepEvidence,
 };
 use launchplane_api::verdict::Verdict;
+use launchplane_core::lane::new_record;
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Duration;

@@ -12,9 +12,8 @@ use jiff::{SignedDuration, Timestamp};
 use launchplane::deploy::driver::{DriveLimits, DriveReport, LaneWorld, PolledFacts, drive};
 use launchplane::deploy::executor::Executor;
 use launchplane::deploy::store::FileRecordStore;
-use launchplane::observe::poller::{PollSettings, Poller, TrackedTarget};
+use launchplane::observe::poller::Poller;
 use launchplane::observe::prober::{Prober, ProberConfig};
-use launchplane::reconcile::lane::DesiredEnv;
 use launchplane::standalone::state::StateDir;
 use launchplane_api::conditions::SystemClock;
 use launchplane_api::resources::{
@@ -22,6 +21,8 @@ use launchplane_api::resources::{
     ProviderTarget, RuntimeIdentity,
 };
 use launchplane_api::verdict::Verdict;
+use launchplane_core::observation::{PollSettings, TrackedTarget};
+use launchplane_core::target::DesiredEnv;
 use launchplane_e2e::sim::{DokploySim, OutOfBandEdit, SeedApplication};
 use launchplane_providers::{DokployClient, DokployConfig, Provider, RateLimit, SecretString};
 use std::collections::BTreeSet;

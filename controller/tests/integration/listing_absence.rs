@@ -11,10 +11,10 @@
 
 use crate::fault_support::*;
 use launchplane::k8s::provider_config;
-use launchplane::reconcile::provider_target::{claims_against, reconcile as target_core};
 use launchplane_api::Verdict;
 use launchplane_api::conditions::types;
 use launchplane_api::resources::{ProviderConfig, ProviderTarget};
+use launchplane_core::provider_target::{claims_against, reconcile as target_core};
 use launchplane_e2e::sim::{DokploySim, SeedApplication, SimConfig};
 use std::sync::Arc;
 

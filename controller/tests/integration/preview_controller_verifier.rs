@@ -32,10 +32,9 @@ use launchplane::k8s::preview::{self, PreviewError, PreviewStores, filtered_prev
 use launchplane::k8s::product::{self, ProductStores};
 use launchplane::k8s::registry::{Fingerprint, PollerSlot};
 use launchplane::metrics::Metrics;
-use launchplane::observe::poller::{PollSettings, Poller};
+use launchplane::observe::poller::Poller;
 use launchplane::observe::prober::{Prober, ProberConfig};
 use launchplane::preview::{NoSink, PreviewSettings, PreviewWorld};
-use launchplane::reconcile::preview::FINALIZER;
 use launchplane_api::conditions::SystemClock;
 use launchplane_api::ownership::Owner;
 use launchplane_api::resources::{
@@ -43,6 +42,8 @@ use launchplane_api::resources::{
     PreviewPolicy, PreviewSpec, PreviewStatus, Product, ProductStatus, ProviderTarget, PullRequest,
     SweepBaseline,
 };
+use launchplane_core::observation::PollSettings;
+use launchplane_core::preview::FINALIZER;
 use launchplane_e2e::sim::{DokploySim, Fault, SeedApplication};
 use launchplane_providers::{ApiKey, DokployClient, Provider};
 use serde_json::{Value, json};

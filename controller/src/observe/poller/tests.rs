@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)]
 
 use super::*;
+use jiff::SignedDuration;
 use launchplane_e2e::sim::{DokploySim, Fault, OutOfBandEdit, SeedApplication, SimConfig};
 use launchplane_providers::{DokployClient, DokployConfig, RateLimit, RetryPolicy};
 use std::time::Duration;

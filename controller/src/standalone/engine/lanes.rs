@@ -10,9 +10,6 @@ use super::{Engine, key_of, summary};
 use crate::deploy::driver::{DriveLimits, LaneWorld, PolledFacts, drive};
 use crate::deploy::executor::Executor;
 use crate::deploy::store::FileRecordStore;
-use crate::reconcile::deployment_record::DeploySettings;
-use crate::reconcile::lane::DesiredEnv;
-use crate::reconcile::{artifact, product};
 use crate::standalone::inputs::Inputs;
 use crate::standalone::report::Row;
 use jiff::Timestamp;
@@ -20,6 +17,9 @@ use launchplane_api::conditions::SystemClock;
 use launchplane_api::resources::{
     ArtifactStatus, Lane, LaneStatus, ProductStatus, ProviderTarget, RuntimeIdentity,
 };
+use launchplane_core::deployment_record::DeploySettings;
+use launchplane_core::target::DesiredEnv;
+use launchplane_core::{artifact, product};
 use launchplane_providers::SecretString;
 use std::time::Duration;
 
@@ -159,7 +159,7 @@ impl Engine {
                 identity,
                 polled,
                 instance: &self.instance,
-                rivals: crate::reconcile::lane::rival_lanes(&lane, &inputs.lanes),
+                rivals: launchplane_core::lane::rival_lanes(&lane, &inputs.lanes),
             };
             // The lane's waits end with the round: what is left continues next round.
             let limits = DriveLimits {

@@ -18,8 +18,6 @@
 use super::{Engine, key_of};
 use crate::preview::orphans_after;
 use crate::preview::{PreviewSettings, StatusSink, SweepReport, TeardownTarget, reconcile, sweep, teardown};
-use crate::reconcile::preview::next_baseline;
-use crate::reconcile::protected::protected;
 use crate::standalone::inputs::Inputs;
 use crate::standalone::report::Row;
 use crate::standalone::state::StateDir;
@@ -29,6 +27,8 @@ use launchplane_api::resources::{
     Lane, LaneStatus, Preview, PreviewStatus, Product, ProductStatus, ProviderTarget,
 };
 use launchplane_api::verdict::Verdict;
+use launchplane_core::preview::next_baseline;
+use launchplane_core::protected::protected;
 use launchplane_providers::Provider;
 use std::collections::BTreeSet;
 use std::sync::Arc;

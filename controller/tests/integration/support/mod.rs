@@ -14,15 +14,16 @@ use launchplane::k8s::lane::LaneStores;
 use launchplane::k8s::registry::{Fingerprint, PollerSlot};
 use launchplane::k8s::run::Shutdown;
 use launchplane::metrics::Metrics;
-use launchplane::observe::poller::{PollSettings, Poller};
+use launchplane::observe::poller::Poller;
 use launchplane::observe::prober::{Prober, ProberConfig};
-use launchplane::reconcile::deployment_record::{DeployRetryPolicy, DeploySettings};
 use launchplane_api::conditions::{Clock, SystemClock};
 use launchplane_api::resources::{
     Artifact, ArtifactImage, ArtifactSpec, Lane, LocalObjectRef, ManagementPolicy, PreviewPolicy, Product,
     ProductSpec, ProviderTarget, ProviderTargetSpec, ProviderTargetStatus, SourceRef, TargetCategory,
 };
 use launchplane_api::verdict::Verdict;
+use launchplane_core::deployment_record::{DeployRetryPolicy, DeploySettings};
+use launchplane_core::observation::PollSettings;
 use launchplane_e2e::sim::{DokploySim, SeedApplication, SimConfig};
 use launchplane_providers::{ApiKey, DokployClient, DokployConfig, RateLimit, RetryPolicy};
 use std::sync::Arc;

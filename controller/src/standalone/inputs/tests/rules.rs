@@ -404,7 +404,7 @@ fn list_items_correlate_by_their_map_keys() {
 /// `parse_ttl` turns into a positive duration and an expiry time; every zero one is refused.
 #[test]
 fn the_crd_and_parse_ttl_agree_on_every_ttl() {
-    use crate::reconcile::preview::{expires_at, parse_ttl};
+    use launchplane_core::preview::{expires_at, parse_ttl};
     let schema = &schemas()["Preview"];
     let mut validator = SchemaValidator::new();
     let preview = |ttl: &str| {

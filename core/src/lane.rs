@@ -31,11 +31,12 @@
 use super::deployment_record::{self as record, DeploySettings, LANE_LABEL};
 use super::runtime_identity;
 use super::{Outcome, artifact};
-use crate::observe::prober::{ProbeResult, ProbeTarget, Surfaces};
+use crate::health::HealthResult;
+use crate::probe::{ProbeResult, ProbeTarget, Surfaces};
+use crate::target::{DesiredEnv, TargetFacts, TargetRef};
 pub use claim::{lane_owner, rival_lanes};
 use jiff::Timestamp;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
-use kube::api::ObjectMeta;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use launchplane_api::conditions::{self, Aspect, Progress, Transition, types};
 use launchplane_api::identity::{
     ClassificationReason, RuntimeIdentityPayload, deployment_record_id, identity_env, release_tuple_id,
@@ -43,9 +44,8 @@ use launchplane_api::identity::{
 use launchplane_api::resources::{
     Artifact, DeploymentOrigin, DeploymentPhase, DeploymentRecord, DeploymentRecordSpec,
     DeploymentRecordStatus, DriftPolicy, Driver, EnvironmentKind, HealthCheck, HealthCheckType,
-    HealthEvidence, IdentityEndpoint, IdentityFields, IdentitySurface, Lane, LaneInventory, LaneStatus,
-    LocalObjectRef, ManagementPolicy, Product, ProviderTarget, RuntimeIdentity, RuntimeIdentitySpec,
-    TargetCategory,
+    IdentityEndpoint, IdentityFields, IdentitySurface, Lane, LaneInventory, LaneStatus, LocalObjectRef,
+    ManagementPolicy, Product, ProviderTarget, RuntimeIdentity, RuntimeIdentitySpec, TargetCategory,
 };
 use launchplane_api::verdict::{FieldMismatch, Verdict};
 use launchplane_providers::SecretString;
@@ -53,47 +53,6 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// Prefix of env keys reserved for the runtime identity.
 pub const RESERVED_ENV_PREFIX: &str = "LAUNCHPLANE_";
-
-/// The lane's env as resolved from its values, ConfigMaps and Secrets. Values are secrets.
-pub type DesiredEnv = BTreeMap<String, SecretString>;
-
-/// What was read of the target: its image, its raw env, its description (where ownership
-/// markers live) and its source type. `Debug` redacts the env.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct TargetFacts {
-    pub image: Option<String>,
-    /// The raw dotenv text; compared through the provider's env editor, never printed.
-    pub env: SecretString,
-    /// The Dokploy description, as read (`None`: empty).
-    pub description: Option<String>,
-    /// The Dokploy `sourceType` (`docker`, `git`, `github`, ...); `None` when not given.
-    pub source_type: Option<String>,
-}
-
-impl From<launchplane_providers::TargetDetail> for TargetFacts {
-    fn from(detail: launchplane_providers::TargetDetail) -> Self {
-        TargetFacts {
-            image: detail.image,
-            env: detail.env.unwrap_or_default(),
-            description: detail.description,
-            source_type: detail.source_type,
-        }
-    }
-}
-
-/// One health check's outcome.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct HealthResult {
-    pub evidence: HealthEvidence,
-    pub required: bool,
-}
-
-/// The provider target a step acts on.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct TargetRef {
-    pub category: launchplane_providers::TargetCategory,
-    pub id: String,
-}
 
 /// The one next thing to do for a lane.
 #[derive(Clone, Debug, PartialEq)]
@@ -278,52 +237,6 @@ pub fn health_urls(lane: &Lane, target: Option<&ProviderTarget>) -> Vec<(HealthC
             (check.clone(), url)
         })
         .collect()
-}
-
-/// Judge one health check from what its GET answered (`Err`: transport failure, secret-free).
-pub fn health_result(
-    check: &HealthCheck,
-    url: Option<&str>,
-    answer: Option<Result<u16, String>>,
-    now: Timestamp,
-) -> HealthResult {
-    let (target, verdict, status_code, message) = match (check.check_type, url, answer) {
-        (HealthCheckType::Provider, _, _) => (
-            "provider".to_string(),
-            Verdict::Unverifiable,
-            None,
-            "provider health checks are not supported yet (fails closed)".to_string(),
-        ),
-        (_, None, _) => (
-            "(no url)".to_string(),
-            Verdict::Unverifiable,
-            None,
-            "the check has a path but the lane has no base URL: set spec.runtimeIdentity.baseUrl or \
-             the ProviderTarget's domains"
-                .to_string(),
-        ),
-        (_, Some(url), None) => (url.to_string(), Verdict::Unchecked, None, "not run yet".into()),
-        (_, Some(url), Some(Err(reason))) => (url.to_string(), Verdict::Unverifiable, None, reason),
-        (_, Some(url), Some(Ok(code))) => {
-            let ok = i32::from(code) == check.expect_status;
-            (
-                url.to_string(),
-                if ok { Verdict::Matched } else { Verdict::Mismatch },
-                Some(i32::from(code)),
-                format!("answered HTTP {code}, expected {}", check.expect_status),
-            )
-        }
-    };
-    HealthResult {
-        evidence: HealthEvidence {
-            target,
-            verdict: Some(verdict),
-            status_code,
-            message: Some(message),
-            checked_at: Some(Time(now)),
-        },
-        required: check.required,
-    }
 }
 
 /// The full env a record writes: its identity keys and the lane's env.

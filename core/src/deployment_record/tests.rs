@@ -1,7 +1,7 @@
 #![allow(clippy::unwrap_used)]
 
 use super::*;
-use crate::reconcile::lane::HealthResult;
+use crate::health::HealthResult;
 use launchplane_api::identity::{Surface, SurfaceObservation};
 use launchplane_api::resources::{DeploymentRecordSpec, HealthEvidence, IdentityFields, LocalObjectRef};
 use std::collections::BTreeMap;

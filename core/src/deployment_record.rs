@@ -16,9 +16,9 @@
 //! them, only the identity and health are checked. A Failed attempt is never resumed: the
 //! lane's retry policy ([`DeployRetryPolicy`]) decides when a new attempt, with a new record, is made.
 
-use super::lane::HealthResult;
 pub use super::lane::retry::DeployRetryPolicy;
-use crate::observe::prober::ProbeResult;
+use crate::health::HealthResult;
+use crate::probe::ProbeResult;
 use jiff::{SignedDuration, Timestamp};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use launchplane_api::conditions::{self, Aspect, Progress, types};

@@ -1,7 +1,7 @@
 //! ProviderConfig: reachability, authentication and version, from the poller's snapshot.
 
 use super::Outcome;
-use crate::observe::poller::Snapshot;
+use crate::observation::Snapshot;
 use jiff::Timestamp;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use launchplane_api::conditions::{self, Aspect, Progress, reasons as condition_reasons, types};

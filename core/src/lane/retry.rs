@@ -14,7 +14,7 @@
 //! the evidence a restart plans from. So the streak's records are never pruned; that keeps at
 //! most `maxAttempts` records beyond `historyLimit`, each the account of one failed attempt.
 
-use crate::reconcile::deployment_record as record;
+use crate::deployment_record as record;
 use jiff::{SignedDuration, Timestamp};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use launchplane_api::resources::{DeployRetryStatus, DeploymentPhase, DeploymentRecord};

@@ -1,8 +1,10 @@
 #![allow(clippy::unwrap_used)]
 
 use super::*;
-use crate::reconcile::deployment_record::{ATTEMPT_LABEL, DeployRetryPolicy, start_deploy};
+use crate::deployment_record::{ATTEMPT_LABEL, DeployRetryPolicy, start_deploy};
+use crate::health::health_result;
 use jiff::SignedDuration;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use launchplane_api::identity::{Surface, SurfaceObservation};
 use launchplane_api::resources::{
     ArtifactImage, ArtifactSpec, LaneSpec, ProductSpec, ProviderTargetSpec, ProviderTargetStatus, SourceRef,

@@ -1,7 +1,7 @@
 //! RuntimeIdentity: classify what the app's surfaces said against the expected identity.
 
 use super::Outcome;
-use crate::observe::prober::{ProbeResult, ProbeTarget, Surfaces};
+use crate::probe::{ProbeResult, ProbeTarget, Surfaces};
 use jiff::Timestamp;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use launchplane_api::conditions::{self, Aspect, Progress, reasons as condition_reasons, types};

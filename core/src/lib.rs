@@ -1,0 +1,38 @@
+//! The Launchplane reconcile core: for every kind, spec + observation + history + clock →
+//! the status to write and at most one step to take.
+//!
+//! Nothing here does I/O, and Cargo holds it to that: this crate depends on neither
+//! kube-runtime, nor an HTTP client, nor tokio (the provider crate is taken without its
+//! Dokploy client). The kube controllers and standalone mode gather the inputs (the poller's
+//! snapshot, a probe result, the other objects' claims), call these functions, and perform
+//! and write what they return; so both modes give the same verdict for the same facts, and
+//! every rule is unit-tested without a cluster or a network.
+//!
+//! - Shared model: [`target`] (what a step acts on and what was read of it), [`probe`] (what a
+//!   probe asked and saw), [`health`], [`observation`] (a ProviderConfig's poll as data).
+//! - One module per kind: [`provider_config`], [`provider_target`], [`runtime_identity`],
+//!   [`lane`] (with [`deployment_record`], the phase machine of one deploy attempt),
+//!   [`preview`], [`product`], [`artifact`], and [`protected`] (what registry cleanup keeps).
+
+pub mod artifact;
+pub mod deployment_record;
+pub mod health;
+pub mod lane;
+pub mod observation;
+pub mod preview;
+pub mod probe;
+pub mod product;
+pub mod protected;
+pub mod provider_config;
+pub mod provider_target;
+pub mod runtime_identity;
+pub mod target;
+
+use launchplane_api::conditions::Transition;
+
+/// A status to write, and the condition transitions worth an Event.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Outcome<S> {
+    pub status: S,
+    pub transitions: Vec<Transition>,
+}
