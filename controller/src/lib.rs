@@ -10,12 +10,11 @@
 //! ```
 
 pub mod cli;
-pub mod deploy;
+pub mod engine;
 pub mod error_policy;
 pub mod k8s;
 pub mod metrics;
 pub mod observe;
-pub mod preview;
 pub mod server;
 pub mod standalone;
 pub mod telemetry;

@@ -120,10 +120,10 @@ async fn secrets_reach_no_log_status_or_error_in_the_controller() {
     let (_, status) = h.reconcile().await;
     assert_eq!(status["verdict"], "Matched", "{status}");
     texts.push(("ProviderConfig status".into(), status.to_string()));
-    let view = h.ctx.registry.view(&format!("{NS}/main")).unwrap();
+    let view = h.ctx.world.providers.view(&format!("{NS}/main")).unwrap();
     let window = view.snapshot.window(&view.settings);
     for t in &h.targets {
-        let s = launchplane_core::provider_target::reconcile(t, &window, &[], h.ctx.now()).status;
+        let s = launchplane_core::provider_target::reconcile(t, &window, &[], h.ctx.world.now()).status;
         let json = serde_json::to_string(&s).unwrap();
         assert!(
             json.contains("DATABASE_PASSWORD"),
@@ -134,7 +134,7 @@ async fn secrets_reach_no_log_status_or_error_in_the_controller() {
     let prober = Prober::new(ProberConfig::default()).unwrap();
     let ri = identity(&app_url);
     let probe = prober.probe(&runtime_identity::probe_target(&ri.spec)).await;
-    let ri_status = runtime_identity::reconcile(&ri, Some(&probe), h.ctx.now()).status;
+    let ri_status = runtime_identity::reconcile(&ri, Some(&probe), h.ctx.world.now()).status;
     assert_eq!(
         ri_status.verdict,
         Some(launchplane_api::Verdict::Matched),

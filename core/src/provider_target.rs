@@ -248,5 +248,74 @@ fn observation(o: &ObservedTarget) -> TargetObservation {
     }
 }
 
+/// Why there is no snapshot to verify against.
+#[derive(Clone, Copy, Debug)]
+pub enum ConfigState<'a> {
+    /// No ProviderConfig of that name in the target's namespace: the user must fix the ref.
+    NotFound(&'a str),
+    /// The config exists but has no working client yet (first poll pending, or its API key
+    /// cannot be read; its own status says which).
+    NotReady(&'a str),
+}
+
+/// The status of a target that cannot be verified because its config is unavailable. Facts
+/// observed earlier are kept: they are the last known truth, and lastObservedTime dates them.
+pub fn config_unavailable(
+    target: &ProviderTarget,
+    state: ConfigState<'_>,
+    now: Timestamp,
+) -> Outcome<ProviderTargetStatus> {
+    let old = target.status.clone().unwrap_or_default();
+    let namespace = target.metadata.namespace.clone().unwrap_or_default();
+    let (reason, message, progress) = match state {
+        ConfigState::NotFound(name) => {
+            let message = format!(
+                "ProviderConfig {namespace}/{name} does not exist; create it or fix spec.providerConfigRef"
+            );
+            let progress = Progress::Stalled {
+                reason: "ProviderConfigNotFound".into(),
+                message: message.clone(),
+            };
+            ("ProviderConfigNotFound", message, progress)
+        }
+        ConfigState::NotReady(name) => {
+            let message =
+                format!("ProviderConfig {namespace}/{name} has not observed Dokploy yet; see its status");
+            let progress = Progress::Reconciling {
+                reason: "ProviderConfigNotReady".into(),
+                message: message.clone(),
+            };
+            ("ProviderConfigNotReady", message, progress)
+        }
+    };
+    let aspects = [Aspect::required(
+        types::TARGET_VERIFIED,
+        Verdict::Unverifiable,
+        message.clone(),
+    )];
+    let computed = conditions::compute(
+        &old.conditions,
+        &aspects,
+        &progress,
+        target.metadata.generation,
+        now,
+    );
+    Outcome {
+        status: ProviderTargetStatus {
+            observed_generation: target.metadata.generation,
+            verdict: Some(computed.verdict),
+            reason: Some(reason.to_string()),
+            message: Some(message),
+            conditions: computed.conditions,
+            bound_target_id: old.bound_target_id,
+            observed: old.observed,
+            mismatches: Vec::new(),
+            last_observed_time: old.last_observed_time,
+            first_absent_time: old.first_absent_time,
+        },
+        transitions: computed.transitions,
+    }
+}
+
 #[cfg(test)]
 mod tests;

@@ -6,9 +6,10 @@
 use super::{NS, client, client_for, cpu_ms, proc_status_kb};
 use futures::StreamExt;
 use jiff::{SignedDuration, Timestamp};
-use launchplane::deploy::driver::{DriveLimits, LaneWorld, PolledFacts, drive};
-use launchplane::deploy::executor::Executor;
-use launchplane::deploy::store::{RecordStore, StoreError};
+use launchplane::engine::driver::{DriveLimits, LaneWorld, PolledFacts, drive};
+use launchplane::engine::executor::Executor;
+use launchplane::engine::records::RecordStore;
+use launchplane::engine::store::StoreError;
 use launchplane::observe::poller::Poller;
 use launchplane::observe::prober::{Prober, ProberConfig};
 use launchplane_api::conditions::SystemClock;

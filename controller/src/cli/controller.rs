@@ -1,8 +1,9 @@
 //! `launchplane controller`: run the ProviderConfig, ProviderTarget and RuntimeIdentity
 //! controllers against a cluster, with `/metrics`, `/healthz` and `/readyz` alongside.
 
+use crate::k8s::context::Shutdown;
 use crate::k8s::leader::{Elector, LeaderConfig};
-use crate::k8s::run::{RunOptions, Shutdown, run as run_controllers, shutdown_on_signal};
+use crate::k8s::run::{RunOptions, run as run_controllers, shutdown_on_signal};
 use crate::metrics::Metrics;
 use crate::server::{ServerState, serve};
 use crate::telemetry::{self, LogFormat};
@@ -37,7 +38,7 @@ pub struct ControllerArgs {
     /// This controller instance, as the ownership markers of the Dokploy applications it
     /// creates (previews) or manages (lanes' Manage targets) name it. Give every cluster (or
     /// install) that shares a Dokploy its own id.
-    #[arg(long, env = "LAUNCHPLANE_INSTANCE_ID", default_value = crate::preview::DEFAULT_INSTANCE, value_parser = instance_id)]
+    #[arg(long, env = "LAUNCHPLANE_INSTANCE_ID", default_value = crate::engine::preview::DEFAULT_INSTANCE, value_parser = instance_id)]
     pub instance_id: String,
 }
 

@@ -132,7 +132,7 @@ async fn watch(args: ReconcileArgs, inputs: Inputs) -> Result<i32> {
     let mut engine = Engine::new(prober, StateDir::new(&args.state), env)
         .with_round_timeout(std::time::Duration::from_secs(args.timeout));
     if args.previews {
-        engine = engine.with_previews(crate::preview::PreviewSettings {
+        engine = engine.with_previews(crate::engine::preview::PreviewSettings {
             probe_via: args.preview_probe_via.clone(),
             ..crate::standalone::engine::standalone_preview_settings()
         });
@@ -140,7 +140,7 @@ async fn watch(args: ReconcileArgs, inputs: Inputs) -> Result<i32> {
     let interval = Engine::interval(&inputs);
     let mut last: Option<Vec<Row>> = None;
     loop {
-        let rows = engine.round(&inputs, jiff::Timestamp::now()).await;
+        let rows = engine.round(&inputs).await;
         let code = if rows.iter().any(Row::is_failure) {
             EXIT_FAILURE
         } else {

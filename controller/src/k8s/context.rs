@@ -1,96 +1,157 @@
-//! What every reconcile shares: the client, the Event recorder, metrics, the observation
-//! registry, the prober, the stores of the other kinds, and the retry bookkeeping.
+//! What every cluster reconcile shares: the engine's [`World`] (caches, Secrets through the API
+//! server, Dokploy clients, prober), the cluster's [`KubeStore`], metrics, and where wakes go.
 
-use super::cache::Cache;
-use super::registry::Registry;
+use super::secrets::KubeSecrets;
+use super::store::KubeStore;
+use crate::engine::driver::DriveLimits;
+use crate::engine::preview::PreviewSettings;
+use crate::engine::providers::{ClientSettings, Registry};
+use crate::engine::{Caches, Wake, World};
 use crate::error_policy::{BackoffPolicy, FailureCounts};
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, MetricsObserver};
 use crate::observe::prober::Prober;
-use futures::channel::mpsc::UnboundedSender;
-use jiff::Timestamp;
+use futures::channel::mpsc::{UnboundedReceiver, UnboundedSender, unbounded};
+use futures::future::{BoxFuture, Shared};
 use kube::Client;
 use kube::runtime::events::{Recorder, Reporter};
 use kube::runtime::reflector::ObjectRef;
 use launchplane_api::conditions::Clock;
-use launchplane_api::resources::{ProviderConfig, ProviderTarget};
+use launchplane_api::resources::{Artifact, Lane, Product, ProviderTarget};
+use launchplane_core::deployment_record::DeploySettings;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// The reporting controller name on Events.
 pub const REPORTER: &str = "launchplane-controller";
 
+/// A shutdown signal every controller can wait on.
+pub type Shutdown = Shared<BoxFuture<'static, ()>>;
+
+/// Where a reconcile's wakes go: the controller of the woken kind looks at the object now.
+#[derive(Clone)]
+pub struct Wakes {
+    pub targets: UnboundedSender<ObjectRef<ProviderTarget>>,
+    pub lanes: UnboundedSender<ObjectRef<Lane>>,
+    pub artifacts: UnboundedSender<ObjectRef<Artifact>>,
+    pub products: UnboundedSender<ObjectRef<Product>>,
+}
+
+/// The receiving ends of [`Wakes`], one per controller that can be woken.
+pub struct Woken {
+    pub targets: UnboundedReceiver<ObjectRef<ProviderTarget>>,
+    pub lanes: UnboundedReceiver<ObjectRef<Lane>>,
+    pub artifacts: UnboundedReceiver<ObjectRef<Artifact>>,
+    pub products: UnboundedReceiver<ObjectRef<Product>>,
+}
+
+/// Wake channels.
+pub fn wakes() -> (Wakes, Woken) {
+    let (targets, targets_rx) = unbounded();
+    let (lanes, lanes_rx) = unbounded();
+    let (artifacts, artifacts_rx) = unbounded();
+    let (products, products_rx) = unbounded();
+    (
+        Wakes {
+            targets,
+            lanes,
+            artifacts,
+            products,
+        },
+        Woken {
+            targets: targets_rx,
+            lanes: lanes_rx,
+            artifacts: artifacts_rx,
+            products: products_rx,
+        },
+    )
+}
+
+impl Wakes {
+    /// Wakes nobody listens to (a context for one reconcile in a test).
+    pub fn none() -> Self {
+        wakes().0
+    }
+
+    /// Pass `wake` to its controller. After shutdown nobody is left to tell.
+    pub fn send(&self, wake: Wake) {
+        let _ = match wake {
+            Wake::ProviderTarget(o) => self.targets.unbounded_send(o).map_err(drop),
+            Wake::Lane(o) => self.lanes.unbounded_send(o).map_err(drop),
+            Wake::Artifact(o) => self.artifacts.unbounded_send(o).map_err(drop),
+            Wake::Product(o) => self.products.unbounded_send(o).map_err(drop),
+        };
+    }
+}
+
+/// Everything the cluster's reconciles share.
 pub struct Context {
+    pub world: World,
+    pub store: KubeStore,
     pub client: Client,
-    pub recorder: Recorder,
     pub metrics: Arc<Metrics>,
-    pub registry: Arc<Registry>,
-    pub prober: Prober,
-    /// Every ProviderConfig (the ProviderConfig controller's own reflector).
-    pub configs: Cache<ProviderConfig>,
-    /// Every ProviderTarget, status included: claims and tracked ids come from here.
-    pub targets: Cache<ProviderTarget>,
-    /// Asks the ProviderTarget controller to re-verify a target (after its config's poll).
-    pub target_trigger: UnboundedSender<ObjectRef<ProviderTarget>>,
-    pub failures: FailureCounts,
-    pub backoff: BackoffPolicy,
-    pub clock: Arc<dyn Clock>,
-    /// The stores and triggers of the Lane, Artifact and DeploymentRecord controllers.
-    pub lanes: super::lane::LaneStores,
-    /// This controller instance, as the ownership markers it writes in Dokploy name it
-    /// (`--instance-id`). The one copy every controller of this process reads.
-    pub instance_id: String,
+    pub wakes: Wakes,
 }
 
 impl Context {
-    /// `instance` names this replica on Events (the pod name in the chart).
+    /// `replica` names this replica on Events (the pod name in the chart); `instance` is this
+    /// controller instance in ownership markers (`--instance-id`).
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         client: Client,
-        instance: Option<String>,
+        replica: Option<String>,
+        instance: String,
         metrics: Arc<Metrics>,
         prober: Prober,
-        configs: Cache<ProviderConfig>,
-        targets: Cache<ProviderTarget>,
-        target_trigger: UnboundedSender<ObjectRef<ProviderTarget>>,
+        caches: Caches,
+        wakes: Wakes,
         clock: Arc<dyn Clock>,
     ) -> Self {
         let reporter = Reporter {
             controller: REPORTER.into(),
-            instance,
+            instance: replica,
         };
+        let recorder = Recorder::new(client.clone(), reporter);
+        let store = KubeStore::new(client.clone(), recorder, caches.identities.clone());
+        let providers = Registry::new(ClientSettings {
+            observer: Some(Arc::new(MetricsObserver(metrics.clone()))),
+            ..ClientSettings::default()
+        });
         Context {
-            recorder: Recorder::new(client.clone(), reporter),
+            world: World {
+                caches,
+                secrets: Arc::new(KubeSecrets::new(client.clone())),
+                providers,
+                prober,
+                instance,
+                clock,
+                metrics: metrics.clone(),
+                failures: FailureCounts::default(),
+                backoff: BackoffPolicy::default(),
+                deploy: DeploySettings::default(),
+                // One step per reconcile: each persisted step is seen before the next is planned.
+                drive: DriveLimits {
+                    max_steps: 1,
+                    deadline: Duration::from_secs(30),
+                },
+                previews: Some(PreviewSettings::default()),
+                round: None,
+            },
+            store,
             client,
             metrics,
-            registry: Arc::new(Registry::default()),
-            prober,
-            configs,
-            targets,
-            target_trigger,
-            failures: FailureCounts::default(),
-            backoff: BackoffPolicy::default(),
-            clock,
-            lanes: super::lane::LaneStores::default(),
-            instance_id: crate::preview::DEFAULT_INSTANCE.into(),
+            wakes,
         }
     }
 
-    /// With this controller instance's id (see [`Context::instance_id`]).
-    pub fn with_instance_id(mut self, instance_id: impl Into<String>) -> Self {
-        self.instance_id = instance_id.into();
+    /// With these deploy timings (tests: quick polling).
+    pub fn with_deploy(mut self, settings: DeploySettings) -> Self {
+        self.world.deploy = settings;
         self
     }
 
-    /// With the lane controllers' stores (see `k8s::lane::wiring`).
-    pub fn with_lanes(mut self, lanes: super::lane::LaneStores) -> Self {
-        self.lanes = lanes;
+    /// With these preview timings and probe route.
+    pub fn with_previews(mut self, settings: PreviewSettings) -> Self {
+        self.world.previews = Some(settings);
         self
-    }
-
-    /// Now, whole seconds: Kubernetes stores times to the second, so a sub-second "now" would
-    /// make every freshly computed status differ from the stored one and defeat the
-    /// skip-unchanged-status check.
-    pub fn now(&self) -> Timestamp {
-        let now = self.clock.now();
-        Timestamp::from_second(now.as_second()).unwrap_or(now)
     }
 }

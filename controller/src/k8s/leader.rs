@@ -25,7 +25,7 @@
 //! non-zero, as controller-runtime does: a restart starts clean as a follower, with no state
 //! from the term it lost.
 
-use super::run::Shutdown;
+use super::context::Shutdown;
 use futures::FutureExt;
 use jiff::{SignedDuration, Timestamp};
 use k8s_openapi::api::coordination::v1::Lease;

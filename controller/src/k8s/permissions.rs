@@ -197,8 +197,8 @@ mod tests {
     use std::collections::BTreeSet;
     use std::path::Path;
 
-    /// The API types the controller's Kubernetes code names in `Api<T>`, `Api::<T>` or
-    /// `store::<T>` (the watched kinds), with the plural each maps to.
+    /// The API types the controller's Kubernetes code names in `Api<T>`, `Api::<T>`,
+    /// `api::<T>` (the watched kinds) or `store::<T>`, with the plural each maps to.
     fn plural(kind: &str) -> Option<&'static str> {
         Some(match kind {
             "ProviderConfig" => "providerconfigs",
@@ -221,7 +221,7 @@ mod tests {
 
     fn api_types(source: &str) -> BTreeSet<String> {
         let mut found = BTreeSet::new();
-        for marker in ["Api<", "Api::<", "store::<"] {
+        for marker in ["Api<", "Api::<", "api::<", "store::<"] {
             for (at, _) in source.match_indices(marker) {
                 let rest = &source[at + marker.len()..];
                 let name: String = rest

@@ -1,45 +1,48 @@
-//! The wiring: three kube-runtime controllers, their watches and the stores they share.
+//! The wiring, in one place: one watch and one cache per kind, one controller per kind (the
+//! generic runner of [`super::controller`]), and every relation between kinds.
 //!
 //! ```text
-//!  watch ProviderConfig ──► store ──► ProviderConfig controller ── poll Dokploy ──► registry
-//!                                           │  reconcile_on(its targets)              │
-//!  watch ProviderTarget ──► store ──► ProviderTarget controller ◄── snapshot ─────────┘
-//!  watch RuntimeIdentity ─► store ──► RuntimeIdentity controller ── probe app endpoints
+//!  kind              watch feeds its cache and its controller   woken by
+//!  ProviderConfig    ──────────────────────────────────────►    (its own poll schedule)
+//!  ProviderTarget    ──────────────────────────────────────►    its ProviderConfig's poll
+//!  RuntimeIdentity   ──────────────────────────────────────►    (its probe interval)
+//!  Product           ──────────────────────────────────────►    any change of one of its Previews
+//!  Artifact          ──────────────────────────────────────►    a Lane whose wish or inventory moved
+//!  Lane              ──────────────────────────────────────►    an Artifact it wants; a record of it
+//!  DeploymentRecord  ──────────────────────────────────────►    —
+//!  Preview           ──────────────────────────────────────►    —
 //! ```
 //!
-//! Each watch stream is filtered on `metadata.generation`: the controllers' own status writes
-//! do not trigger reconciles (that would be a write loop for anything carrying a timestamp),
-//! while the stores still see every change, status included.
+//! Each watch stream is filtered on `metadata.generation` (Previews also on finalizers): the
+//! controllers' own status writes do not trigger reconciles (that would be a write loop for
+//! anything carrying a timestamp), while the caches still see every change, status included.
 //! The stream-taking functions are public so tests drive the real controller loop from an
-//! in-memory stream ([`Controller::for_stream`]).
+//! in-memory stream ([`Controller::for_stream`](kube::runtime::Controller::for_stream)).
 
-use super::cache::{Cache, CacheWriter, cache};
-use super::common::policy_for;
-use super::context::Context;
-use super::error::Error;
-use super::{provider_config, provider_target, runtime_identity};
+use super::context::{Context, Shutdown, wakes};
+use super::controller;
+use crate::engine::cache::{Cache, CacheWriter};
+use crate::engine::caches::caches;
+use crate::engine::preview::{DEFAULT_INSTANCE, PreviewSettings};
 use crate::metrics::Metrics;
 use crate::observe::prober::{Prober, ProberConfig};
-use futures::future::{BoxFuture, Shared};
 use futures::{FutureExt, Stream, StreamExt};
 use jiff::Timestamp;
-use kube::runtime::controller::{Action, Controller};
-use kube::runtime::reflector::{ObjectRef, Store};
-use kube::runtime::{WatchStreamExt, predicates, watcher};
-use kube::{Api, Client, Resource};
+use kube::runtime::reflector::ObjectRef;
+use kube::runtime::{Predicate, WatchStreamExt, predicates, watcher};
+use kube::{Api, Client, Resource, ResourceExt};
 use launchplane_api::Verdict;
 use launchplane_api::conditions::SystemClock;
-use launchplane_api::resources::{ProviderConfig, ProviderTarget, RuntimeIdentity};
+use launchplane_api::resources::{
+    Artifact, DeploymentRecord, Lane, Preview, Product, ProviderConfig, ProviderTarget, RuntimeIdentity,
+};
 use serde::de::DeserializeOwned;
 use std::fmt::Debug;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-/// A shutdown signal every controller can wait on.
-pub type Shutdown = Shared<BoxFuture<'static, ()>>;
-
-/// How often the per-verdict gauges are recounted from the stores.
+/// How often the per-verdict gauges are recounted from the caches.
 const GAUGE_INTERVAL: Duration = Duration::from_secs(15);
 
 /// What `launchplane controller` passes in.
@@ -50,11 +53,11 @@ pub struct RunOptions {
     /// This replica's name on Events (POD_NAME).
     pub instance: Option<String>,
     /// Probe preview hosts through this base URL, sending the preview host as `Host`
-    /// (`--preview-probe-via`; [`crate::preview::PreviewSettings::probe_via`]). `None`: probe
-    /// the public preview URL.
+    /// (`--preview-probe-via`; [`PreviewSettings::probe_via`]). `None`: probe the public
+    /// preview URL.
     pub preview_probe_via: Option<String>,
-    /// This controller instance in the ownership markers of what it creates in Dokploy
-    /// (`--instance-id`); `None`: [`crate::preview::DEFAULT_INSTANCE`].
+    /// This controller instance in the ownership markers of what it creates and manages in
+    /// Dokploy (`--instance-id`); `None`: [`DEFAULT_INSTANCE`].
     pub instance_id: Option<String>,
 }
 
@@ -80,7 +83,7 @@ where
     filtered(watcher(api, watcher::Config::default()).default_backoff(), writer)
 }
 
-/// Watch events reflected into `writer` (so the store sees every change, status included),
+/// Watch events reflected into `writer` (so the cache sees every change, status included),
 /// then filtered so only spec changes and first sightings reach the controller. Tests feed
 /// this from an in-memory channel.
 pub fn filtered<K>(
@@ -96,6 +99,24 @@ where
         .predicate_filter(predicates::generation, Default::default())
 }
 
+/// Preview watch events reflected into `writer`, then filtered so spec changes, first
+/// sightings *and finalizer changes* reach the controller (status writes still do not).
+///
+/// kube's `finalizer` helper adds the finalizer and returns without applying, counting on the
+/// patch to trigger the next reconcile; that patch leaves `metadata.generation` alone, so the
+/// generation-only filter of [`filtered`] would swallow it and leave a new Preview waiting for
+/// its first deploy until the controller restarted. (Deletion bumps the generation of an
+/// object with finalizers, so the teardown is triggered either way.)
+pub fn filtered_previews(
+    events: impl Stream<Item = Result<watcher::Event<Preview>, watcher::Error>> + Send + 'static,
+    writer: CacheWriter<Preview>,
+) -> impl Stream<Item = Result<Preview, watcher::Error>> + Send + 'static {
+    writer.reflect(events).applied_objects().predicate_filter(
+        predicates::generation::<Preview>.combine(predicates::finalizers::<Preview>),
+        Default::default(),
+    )
+}
+
 /// Run every controller until `shutdown` resolves.
 pub async fn run(
     client: Client,
@@ -105,152 +126,122 @@ pub async fn run(
     shutdown: Shutdown,
 ) -> Result<(), reqwest::Error> {
     let ns = options.watch_namespace.as_deref();
-    let (configs, config_writer) = cache::<ProviderConfig>();
-    let (targets, target_writer) = cache::<ProviderTarget>();
-    let (identities, identity_writer) = cache::<RuntimeIdentity>();
-    let (trigger, triggered) = futures::channel::mpsc::unbounded();
-    let (lane_stores, lane_loops) = super::lane::wiring(identities.clone());
+    let (caches, writers) = caches();
+    let (wakes, woken) = wakes();
+    let instance = options
+        .instance_id
+        .clone()
+        .unwrap_or_else(|| DEFAULT_INSTANCE.into());
     let ctx = Arc::new(
         Context::new(
             client.clone(),
             options.instance.clone(),
+            instance,
             metrics.clone(),
             Prober::new(ProberConfig::default())?,
-            configs.clone(),
-            targets.clone(),
-            trigger,
+            caches.clone(),
+            wakes.clone(),
             Arc::new(SystemClock),
         )
-        .with_lanes(lane_stores)
-        .with_instance_id(
-            options
-                .instance_id
-                .clone()
-                .unwrap_or_else(|| crate::preview::DEFAULT_INSTANCE.into()),
-        ),
+        .with_previews(PreviewSettings {
+            probe_via: options.preview_probe_via.clone(),
+            ..PreviewSettings::default()
+        }),
     );
 
-    let config_loop = provider_configs(
-        watched(api(client.clone(), ns), config_writer),
-        configs.store(),
-        ctx.clone(),
+    // Every Preview event (status and deletion included) wakes its Product: previewCount and
+    // the protected set follow the previews without waiting for the resync. Taken from the
+    // raw events, before the Preview controller's filter drops status writes and deletions.
+    let products_woken_by_previews = wakes.products.clone();
+    let preview_events = watcher(
+        api::<Preview>(client.clone(), ns),
+        watcher::Config::default().any_semantic(),
+    )
+    .default_backoff()
+    .inspect(move |event| {
+        if let Ok(watcher::Event::Apply(p) | watcher::Event::InitApply(p) | watcher::Event::Delete(p)) = event
+            && let Some(ns) = p.namespace()
+        {
+            let _ = products_woken_by_previews
+                .unbounded_send(ObjectRef::new(&p.spec.product_ref.name).within(&ns));
+        }
+    });
+
+    let gauges = verdict_gauges(
+        metrics,
+        caches.configs.clone(),
+        caches.targets.clone(),
+        caches.identities.clone(),
         shutdown.clone(),
     );
-    let target_loop = provider_targets(
-        watched(api(client.clone(), ns), target_writer),
-        targets.store(),
-        triggered,
-        ctx.clone(),
-        shutdown.clone(),
-    );
-    let lane_loops = lane_loops.run(
-        client.clone(),
-        options.watch_namespace.clone(),
-        ctx.clone(),
-        shutdown.clone(),
-    );
-    let preview_loops = super::preview::run_loops(
-        client.clone(),
-        options.watch_namespace.clone(),
-        ctx.clone(),
-        crate::preview::PreviewSettings {
-            probe_via: options.preview_probe_via.clone(),
-            instance: ctx.instance_id.clone(),
-            ..crate::preview::PreviewSettings::default()
-        },
-        shutdown.clone(),
-    );
-    let identity_loop = runtime_identities(
-        watched(api(client, ns), identity_writer),
-        identities.store(),
-        ctx.clone(),
-        shutdown.clone(),
-    );
-    let gauges = verdict_gauges(metrics, configs, targets, identities, shutdown);
     ready.store(true, Ordering::Relaxed);
     tracing::info!(namespace = ns.unwrap_or("<all>"), "controllers started");
+    let w = writers;
     tokio::join!(
-        config_loop,
-        target_loop,
-        identity_loop,
+        controller::run(
+            watched(api::<ProviderConfig>(client.clone(), ns), w.configs),
+            caches.configs.store(),
+            futures::stream::pending(),
+            ctx.clone(),
+            shutdown.clone()
+        ),
+        controller::run(
+            watched(api::<ProviderTarget>(client.clone(), ns), w.targets),
+            caches.targets.store(),
+            woken.targets,
+            ctx.clone(),
+            shutdown.clone()
+        ),
+        controller::run(
+            watched(api::<RuntimeIdentity>(client.clone(), ns), w.identities),
+            caches.identities.store(),
+            futures::stream::pending(),
+            ctx.clone(),
+            shutdown.clone()
+        ),
+        controller::run(
+            watched(api::<Product>(client.clone(), ns), w.products),
+            caches.products.store(),
+            woken.products,
+            ctx.clone(),
+            shutdown.clone()
+        ),
+        controller::run(
+            watched(api::<Artifact>(client.clone(), ns), w.artifacts),
+            caches.artifacts.store(),
+            woken.artifacts,
+            ctx.clone(),
+            shutdown.clone()
+        ),
+        controller::run(
+            watched(api::<Lane>(client.clone(), ns), w.lanes),
+            caches.lanes.store(),
+            woken.lanes,
+            ctx.clone(),
+            shutdown.clone()
+        ),
+        controller::run(
+            watched(api::<DeploymentRecord>(client, ns), w.records),
+            caches.records.store(),
+            futures::stream::pending(),
+            ctx.clone(),
+            shutdown.clone()
+        ),
+        controller::run(
+            filtered_previews(preview_events, w.previews),
+            caches.previews.store(),
+            futures::stream::pending(),
+            ctx,
+            shutdown.clone()
+        ),
         gauges,
-        lane_loops,
-        preview_loops
     );
     ready.store(false, Ordering::Relaxed);
     tracing::info!("controllers stopped");
     Ok(())
 }
 
-/// The ProviderConfig controller over `stream` (the store `reader` is fed by it).
-pub async fn provider_configs(
-    stream: impl Stream<Item = Result<ProviderConfig, watcher::Error>> + Send + 'static,
-    reader: Store<ProviderConfig>,
-    ctx: Arc<Context>,
-    shutdown: Shutdown,
-) {
-    Controller::for_stream(stream, reader)
-        .graceful_shutdown_on(shutdown)
-        .run(provider_config::reconcile, policy_for(provider_config::KIND), ctx)
-        .for_each(|result| report(provider_config::KIND, result))
-        .await;
-}
-
-/// The ProviderTarget controller over `stream`, plus the re-verifications `triggered` by
-/// ProviderConfig polls.
-pub async fn provider_targets(
-    stream: impl Stream<Item = Result<ProviderTarget, watcher::Error>> + Send + 'static,
-    reader: Store<ProviderTarget>,
-    triggered: impl Stream<Item = ObjectRef<ProviderTarget>> + Send + 'static,
-    ctx: Arc<Context>,
-    shutdown: Shutdown,
-) {
-    Controller::for_stream(stream, reader)
-        .reconcile_on(triggered)
-        .graceful_shutdown_on(shutdown)
-        .run(provider_target::reconcile, policy_for(provider_target::KIND), ctx)
-        .for_each(|result| report(provider_target::KIND, result))
-        .await;
-}
-
-/// The RuntimeIdentity controller over `stream`.
-pub async fn runtime_identities(
-    stream: impl Stream<Item = Result<RuntimeIdentity, watcher::Error>> + Send + 'static,
-    reader: Store<RuntimeIdentity>,
-    ctx: Arc<Context>,
-    shutdown: Shutdown,
-) {
-    Controller::for_stream(stream, reader)
-        .graceful_shutdown_on(shutdown)
-        .run(
-            runtime_identity::reconcile,
-            policy_for(runtime_identity::KIND),
-            ctx,
-        )
-        .for_each(|result| report(runtime_identity::KIND, result))
-        .await;
-}
-
-type RunResult<K> = Result<(ObjectRef<K>, Action), kube::runtime::controller::Error<Error, watcher::Error>>;
-
-/// Log what the controller loop reports. Reconcile failures were already logged (and
-/// counted) by the error policy; these are the loop's own hiccups.
-pub(crate) async fn report<K: Resource>(kind: &'static str, result: RunResult<K>)
-where
-    K::DynamicType: Debug,
-{
-    match result {
-        Ok((object, action)) => tracing::debug!(kind, %object, ?action, "reconciled"),
-        Err(kube::runtime::controller::Error::ReconcilerFailed(..)) => {}
-        // A trigger for an object deleted meanwhile: nothing to do.
-        Err(kube::runtime::controller::Error::ObjectNotFound(object)) => {
-            tracing::debug!(kind, %object, "object gone before its reconcile");
-        }
-        Err(error) => tracing::warn!(kind, %error, "controller loop error"),
-    }
-}
-
-/// Recount the per-verdict gauges from the stores, so the gauges cost one pass per interval
+/// Recount the per-verdict gauges from the caches, so the gauges cost one pass per interval
 /// rather than one per reconcile.
 async fn verdict_gauges(
     metrics: Arc<Metrics>,
@@ -268,7 +259,7 @@ async fn verdict_gauges(
             let cs = c.iter().filter_map(|o| o.status.as_ref());
             record(
                 &metrics,
-                provider_config::KIND,
+                "ProviderConfig",
                 now,
                 cs.map(|s| (s.verdict, s.last_poll_time.as_ref())),
             );
@@ -276,7 +267,7 @@ async fn verdict_gauges(
             let ts = t.iter().filter_map(|o| o.status.as_ref());
             record(
                 &metrics,
-                provider_target::KIND,
+                "ProviderTarget",
                 now,
                 ts.map(|s| (s.verdict, s.last_observed_time.as_ref())),
             );
@@ -284,7 +275,7 @@ async fn verdict_gauges(
             let is = i.iter().filter_map(|o| o.status.as_ref());
             record(
                 &metrics,
-                runtime_identity::KIND,
+                "RuntimeIdentity",
                 now,
                 is.map(|s| (s.verdict, s.last_probe_time.as_ref())),
             );

@@ -1,6 +1,12 @@
-//! One standalone reconcile round: poll each ProviderConfig once, verify its ProviderTargets
-//! against the snapshot, probe every RuntimeIdentity, and keep the statuses in the state
-//! folder, through the same pure reconcile functions the cluster controllers call.
+//! One standalone round: the engine's reconciles ([`crate::engine::kinds`], the same ones the
+//! cluster runs) over the folder's objects, in an order that lets each kind read what the
+//! kinds before it wrote, with statuses kept in the state folder; then one row per resource.
+//!
+//! The order: ProviderConfigs (each polls Dokploy once), ProviderTargets, RuntimeIdentities
+//! (probed together), DeploymentRecords given as evidence, Lanes (each runs its steps to
+//! completion within the round), Previews (with `--previews`: deploys, and the teardown of
+//! the ones whose manifest left the folder or whose ttl passed), Products (counts, protected
+//! set, sweep), Artifacts.
 //!
 //! A round has a deadline (`--timeout`, [`DEFAULT_ROUND_TIMEOUT`]): every Dokploy client the
 //! engine builds shares it, so past it no Dokploy call is sent and a call still waiting is
@@ -10,54 +16,33 @@
 //! timeout per read per lane and preview.
 
 use super::inputs::Inputs;
-use super::report::Row;
+use super::report::{self, Row};
+use super::secrets::{EnvLookup, FolderSecrets};
 use super::state::StateDir;
-use crate::observe::poller::Poller;
+use super::store::FolderStore;
+use crate::engine::caches::caches;
+use crate::engine::driver::DriveLimits;
+use crate::engine::kinds;
+use crate::engine::preview::PreviewSettings;
+use crate::engine::providers::{ClientSettings, Registry};
+use crate::engine::{Cached, Caches, Kind, StatusStore, World};
+use crate::error_policy::{BackoffPolicy, FailureCounts};
+use crate::metrics::Metrics;
 use crate::observe::prober::Prober;
 use futures::future::join_all;
-use jiff::{SignedDuration, Timestamp};
+use launchplane_api::conditions::{Clock, SystemClock};
 use launchplane_api::resources::{
-    ProviderConfig, ProviderTarget, ProviderTargetStatus, RuntimeIdentityStatus,
+    Artifact, DeploymentRecord, Lane, LaneSpec, Preview, Product, ProviderConfig, ProviderTarget,
+    RuntimeIdentity,
 };
-use launchplane_api::verdict::Verdict;
-use launchplane_api::verify::target::ProviderFailure;
-use launchplane_core::observation::{PollSettings, Snapshot, TrackedTarget, poll_settings};
-use launchplane_core::provider_config::CredentialProblem;
-use launchplane_core::{provider_config, provider_target, runtime_identity};
-use launchplane_providers::{Deadline, DokployClient, DokployConfig, Provider, RateLimit};
-use std::collections::{BTreeSet, HashMap};
+use launchplane_core::deployment_record::DeploySettings;
+use launchplane_providers::Deadline;
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-mod lanes;
-mod previews;
-pub use previews::standalone_preview_settings;
-
-/// Where API keys come from besides Secret manifests: the environment, read by the caller
-/// so this module stays free of process-global state.
-pub type EnvLookup = dyn Fn(&str) -> Option<String> + Send + Sync;
-
-/// The environment variable that supplies the API key of a ProviderConfig, e.g.
-/// `LAUNCHPLANE_API_KEY_DOKPLOY_MAIN` for `dokploy-main`. It wins over a Secret manifest, so a
-/// repository can keep a placeholder Secret and CI can inject the real key.
-pub fn api_key_variable(config_name: &str) -> String {
-    let suffix: String = config_name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_uppercase()
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    format!("LAUNCHPLANE_API_KEY_{suffix}")
-}
-
 /// How long one round may take by default (`--timeout`): Helm's default wait, and room for
 /// the lanes' in-process deploy waits (each at most [`DriveLimits`]'s 120 s).
-///
-/// [`DriveLimits`]: crate::deploy::driver::DriveLimits
 pub const DEFAULT_ROUND_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// Whole-request timeout of one Dokploy call attempt in standalone mode (reads make up to
@@ -65,38 +50,53 @@ pub const DEFAULT_ROUND_TIMEOUT: Duration = Duration::from_secs(300);
 /// 30 s, where a slow answer only delays a background poll.
 pub const STANDALONE_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// No lane or preview step starts in the round's last seconds. A deploy step records its
-/// phase (Deploying) and then sends the deploy; were the deadline to pass in between, the
-/// deploy would not be sent and the next run would wait for one that never comes.
-const STEP_MARGIN: Duration = Duration::from_secs(2);
+/// What keeps a Preview whose teardown failed, in its status.
+const HELD: &str = "the Preview stays recorded in the state folder";
 
-struct ProviderSlot {
-    /// The URL and key the client was built with; a change rebuilds it.
-    fingerprint: (String, String, i32, i32),
-    poller: Poller,
-    /// The same client, for the lanes' deploy steps.
-    provider: Arc<dyn Provider>,
+/// Whole Preview objects, for the teardown of a Preview whose manifest left the folder.
+const PREVIEW_OBJECTS: &str = "previews";
+
+/// A lane's spec as last seen and the generation it was given (manifests in a folder carry no
+/// `metadata.generation`). The spec holds references and literal, non-secret values only.
+const LANE_GENERATIONS: &str = "lane-generations";
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct SeenSpec {
+    generation: i64,
+    spec: LaneSpec,
 }
 
-/// State kept between rounds (one round with `--once`).
+/// Deploy timings for standalone mode: a quicker poll than in the cluster, since `--once`
+/// waits in-process for the deploy to finish.
+pub fn standalone_deploy_settings() -> DeploySettings {
+    DeploySettings {
+        poll_delay: Duration::from_millis(500),
+        ..DeploySettings::default()
+    }
+}
+
+/// Standalone preview timings: `--once` waits in-process for the deploy.
+pub fn standalone_preview_settings() -> PreviewSettings {
+    PreviewSettings {
+        poll_delay: Duration::from_millis(500),
+        deadline: Duration::from_secs(120),
+        ..PreviewSettings::default()
+    }
+}
+
+/// State kept between rounds (one round with `--once`): the Dokploy clients and pollers, the
+/// state folder, this folder's instance id.
 pub struct Engine {
-    providers: HashMap<String, ProviderSlot>,
-    prober: Prober,
+    world: World,
     state: StateDir,
-    env: Box<EnvLookup>,
-    deploy: launchplane_core::deployment_record::DeploySettings,
-    limits: crate::deploy::driver::DriveLimits,
-    /// `Some` when previews are reconciled (`--previews`).
-    previews: Option<crate::preview::PreviewSettings>,
-    /// This state folder's controller instance ([`StateDir::instance_id`]): the one copy the
-    /// ownership markers of lanes and previews are written and judged with.
-    instance: String,
-    /// The budget of one round, and the deadline every Dokploy client of the engine shares.
+    env: Arc<EnvLookup>,
     round_timeout: Duration,
     deadline: Deadline,
 }
 
 impl Engine {
+    /// An engine over the state folder `state`; API keys may come from `env` (the variables of
+    /// [`crate::engine::providers::api_key_variable`]).
     pub fn new(prober: Prober, state: StateDir, env: Box<EnvLookup>) -> Self {
         let instance = match state.instance_id() {
             Ok(id) => id,
@@ -108,23 +108,39 @@ impl Engine {
                 "standalone".into()
             }
         };
+        let deadline = Deadline::new();
+        let (empty, _) = caches();
+        let env: Arc<EnvLookup> = Arc::from(env);
         Engine {
-            providers: HashMap::new(),
-            prober,
+            world: World {
+                caches: empty,
+                secrets: Arc::new(FolderSecrets::new(&Inputs::default(), Box::new(|_: &str| None))),
+                providers: Registry::new(ClientSettings {
+                    request_timeout: Some(STANDALONE_REQUEST_TIMEOUT),
+                    deadline: Some(deadline.clone()),
+                    observer: None,
+                }),
+                prober,
+                instance,
+                clock: Arc::new(SystemClock),
+                metrics: Arc::new(Metrics::new()),
+                failures: FailureCounts::default(),
+                backoff: BackoffPolicy::default(),
+                deploy: standalone_deploy_settings(),
+                drive: DriveLimits::default(),
+                previews: None,
+                round: Some(deadline.clone()),
+            },
             state,
             env,
-            deploy: lanes::standalone_deploy_settings(),
-            limits: crate::deploy::driver::DriveLimits::default(),
-            previews: None,
-            instance,
             round_timeout: DEFAULT_ROUND_TIMEOUT,
-            deadline: Deadline::new(),
+            deadline,
         }
     }
 
     /// This state folder's controller instance, as ownership markers name it.
     pub fn instance(&self) -> &str {
-        &self.instance
+        &self.world.instance
     }
 
     /// Bound each round by `timeout` instead of [`DEFAULT_ROUND_TIMEOUT`].
@@ -133,136 +149,28 @@ impl Engine {
         self
     }
 
-    /// What is left of this round's budget for starting a lane's or preview's step: the
-    /// round's remaining time less [`STEP_MARGIN`], zero once that passed.
-    fn round_left(&self) -> Duration {
-        self.deadline
-            .remaining()
-            .unwrap_or(self.round_timeout)
-            .saturating_sub(STEP_MARGIN)
-    }
-
-    /// Reconcile Previews (and sweep each Product's preview environment) with these timings.
-    /// Their Dokploy applications are marked with this state folder's instance id
+    /// Reconcile Previews too (and sweep each Product's preview environment) with these
+    /// timings. Their Dokploy applications are marked with this state folder's instance id
     /// ([`Engine::instance`]), whatever `settings.instance` says.
-    pub fn with_previews(mut self, mut settings: crate::preview::PreviewSettings) -> Self {
-        settings.instance = self.instance.clone();
-        self.previews = Some(settings);
+    pub fn with_previews(mut self, settings: PreviewSettings) -> Self {
+        self.world.previews = Some(settings);
         self
     }
 
-    /// Reconcile everything once and return one row per resource.
-    pub async fn round(&mut self, inputs: &Inputs, now: Timestamp) -> Vec<Row> {
-        self.deadline.start(self.round_timeout);
-        let mut rows = Vec::new();
-        let mut targets: Vec<ProviderTarget> = inputs
-            .targets
-            .iter()
-            .cloned()
-            .map(|mut t| {
-                t.status = self.load(&t.metadata.namespace, &t.metadata.name, "ProviderTarget");
-                t
-            })
-            .collect();
+    /// With these deploy timings (tests: quick polling).
+    pub fn with_deploy(mut self, settings: DeploySettings) -> Self {
+        self.world.deploy = settings;
+        self
+    }
 
-        let mut snapshots: HashMap<String, (Snapshot, PollSettings)> = HashMap::new();
-        for config in &inputs.configs {
-            let key = key_of(&config.metadata.namespace, &config.metadata.name);
-            let mine: Vec<&ProviderTarget> = targets.iter().filter(|t| same_config(t, config)).collect();
-            let tracked: BTreeSet<TrackedTarget> = mine
-                .iter()
-                .filter_map(|t| provider_target::tracked_target(t))
-                .collect();
-            let mut config = config.clone();
-            config.status = self.load(
-                &config.metadata.namespace,
-                &config.metadata.name,
-                "ProviderConfig",
-            );
-            let source = self.key_source(&config);
-            let outcome = match self.poll(&key, &config, inputs, &tracked, now).await {
-                Ok((snapshot, settings)) => {
-                    let outcome =
-                        provider_config::reconcile(&config, Ok(&snapshot), &source, mine.len(), now);
-                    snapshots.insert(key.clone(), (snapshot, settings));
-                    outcome
-                }
-                Err(problem) => provider_config::reconcile(&config, Err(&problem), &source, mine.len(), now),
-            };
-            let status = outcome.status;
-            let (reason, message) = summary(&status.conditions, status.verdict);
-            rows.push(self.row(
-                "ProviderConfig",
-                &config.metadata,
-                status.verdict,
-                reason,
-                message,
-                true,
-            ));
-            self.save("ProviderConfig", &config.metadata, &status);
-        }
-
-        let all = targets.clone();
-        for target in &mut targets {
-            let config_key = key_of(
-                &target.metadata.namespace,
-                &Some(target.spec.provider_config_ref.name.clone()),
-            );
-            let status = match snapshots.get(&config_key) {
-                Some((snapshot, settings)) => {
-                    let claims = provider_target::claims_against(target, &all);
-                    provider_target::reconcile(target, &snapshot.window(settings), &claims, now).status
-                }
-                None => unresolved_target(target, inputs, &config_key, now),
-            };
-            rows.push(self.row(
-                "ProviderTarget",
-                &target.metadata,
-                status.verdict,
-                status.reason.clone().unwrap_or_default(),
-                status.message.clone().unwrap_or_default(),
-                true,
-            ));
-            self.save("ProviderTarget", &target.metadata, &status);
-            target.status = Some(status);
-        }
-
-        let probes = join_all(inputs.identities.iter().map(|identity| {
-            let target = runtime_identity::probe_target(&identity.spec);
-            let prober = &self.prober;
-            async move { prober.probe(&target).await }
-        }))
-        .await;
-        for (identity, probe) in inputs.identities.iter().zip(probes) {
-            let mut identity = identity.clone();
-            identity.status = self.load::<RuntimeIdentityStatus>(
-                &identity.metadata.namespace,
-                &identity.metadata.name,
-                "RuntimeIdentity",
-            );
-            let status = runtime_identity::reconcile(&identity, Some(&probe), now).status;
-            // Mismatch and Malformed fail even an advisory identity: the route may serve
-            // another artifact. Missing and Unreachable fail only a required one.
-            let required = identity.spec.required
-                || matches!(status.verdict, Some(Verdict::Mismatch))
-                || status.reason == Some(launchplane_api::identity::ClassificationReason::Malformed);
-            rows.push(self.row(
-                "RuntimeIdentity",
-                &identity.metadata,
-                status.verdict,
-                status.reason.map(|r| r.to_string()).unwrap_or_default(),
-                status.message.clone().unwrap_or_default(),
-                required,
-            ));
-            self.save("RuntimeIdentity", &identity.metadata, &status);
-        }
-        rows.extend(self.lanes(inputs, &targets, now).await);
-        self.previews(inputs, &targets, &mut rows).await;
-        rows
+    /// With this clock (tests: time they move).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.world.clock = clock;
+        self
     }
 
     /// The shortest interval anything asks to be checked at, for the watch loop.
-    pub fn interval(inputs: &Inputs) -> std::time::Duration {
+    pub fn interval(inputs: &Inputs) -> Duration {
         let seconds = inputs
             .configs
             .iter()
@@ -271,201 +179,215 @@ impl Engine {
             .min()
             .unwrap_or(60)
             .max(5);
-        std::time::Duration::from_secs(u64::try_from(seconds).unwrap_or(60))
+        Duration::from_secs(u64::try_from(seconds).unwrap_or(60))
     }
 
-    async fn poll(
-        &mut self,
-        key: &str,
-        config: &ProviderConfig,
-        inputs: &Inputs,
-        tracked: &BTreeSet<TrackedTarget>,
-        now: Timestamp,
-    ) -> Result<(Snapshot, PollSettings), CredentialProblem> {
-        let api_key = self.api_key(config, inputs)?;
-        let spec = &config.spec;
-        let settings = poll_settings(spec);
-        let fingerprint = (
-            spec.url.clone(),
-            api_key.clone(),
-            spec.rate_limit.requests_per_second,
-            spec.rate_limit.burst,
-        );
-        let rebuild = self
-            .providers
-            .get(key)
-            .is_none_or(|slot| slot.fingerprint != fingerprint);
-        if rebuild {
-            let mut client_config = DokployConfig::new(spec.url.clone(), api_key);
-            client_config.request_timeout = STANDALONE_REQUEST_TIMEOUT;
-            client_config.deadline = Some(self.deadline.clone());
-            client_config.rate_limit = RateLimit {
-                per_second: f64::from(spec.rate_limit.requests_per_second),
-                burst: u32::try_from(spec.rate_limit.burst).unwrap_or(1),
-            };
-            let client = DokployClient::new(client_config).map_err(|e| CredentialProblem {
-                reason: "InvalidProviderConfig",
-                message: format!("cannot build a Dokploy client for spec.url: {e}"),
-            })?;
-            let provider: Arc<dyn Provider> = Arc::new(client);
-            self.providers.insert(
-                key.to_string(),
-                ProviderSlot {
-                    fingerprint,
-                    poller: Poller::new(provider.clone(), settings),
-                    provider,
-                },
-            );
+    /// Reconcile everything once and return one row per resource.
+    pub async fn round(&mut self, inputs: &Inputs) -> Vec<Row> {
+        self.deadline.start(self.round_timeout);
+        // A round polls each ProviderConfig once, whatever its interval.
+        self.world.providers.poll_all_now();
+        let store = self.load(inputs);
+        let world = &self.world;
+        let mut rows = Vec::new();
+
+        for config in cached::<ProviderConfig>(&world.caches, &inputs.configs) {
+            let result = kinds::provider_config::reconcile(config.clone(), world, &store).await;
+            rows.push(report::provider_config(
+                &latest(&world.caches, &config),
+                result.err(),
+            ));
         }
-        let slot = self.providers.get_mut(key).ok_or_else(|| CredentialProblem {
-            reason: "InvalidProviderConfig",
-            message: "the provider client could not be kept".into(),
-        })?;
-        slot.poller.set_settings(settings);
-        let snapshot = slot.poller.poll(tracked, now).await.clone();
-        Ok((snapshot, settings))
+        for target in cached::<ProviderTarget>(&world.caches, &inputs.targets) {
+            let result = kinds::provider_target::reconcile(target.clone(), world, &store).await;
+            rows.push(report::provider_target(
+                &latest(&world.caches, &target),
+                result.err(),
+            ));
+        }
+        let identities = cached::<RuntimeIdentity>(&world.caches, &inputs.identities);
+        let probed = join_all(
+            identities
+                .iter()
+                .map(|identity| kinds::runtime_identity::reconcile(identity.clone(), world, &store)),
+        )
+        .await;
+        for (identity, result) in identities.iter().zip(probed) {
+            rows.push(report::runtime_identity(
+                &latest(&world.caches, identity),
+                result.err(),
+            ));
+        }
+        for record in cached::<DeploymentRecord>(&world.caches, &inputs.records) {
+            // Evidence gets its first status; the lane verifies it. Records have no row.
+            if let Err(error) = kinds::deployment_record::reconcile(record, world, &store).await {
+                tracing::warn!(%error, "cannot record the evidence's first status");
+            }
+        }
+        for lane in cached::<Lane>(&world.caches, &inputs.lanes) {
+            let result = kinds::lane::reconcile(lane.clone(), world, &store).await;
+            rows.push(report::lane(&latest(&world.caches, &lane), result.err()));
+        }
+        if world.previews.is_some() {
+            rows.extend(self.previews(inputs, &store).await);
+        }
+        let world = &self.world;
+        for product in cached::<Product>(&world.caches, &inputs.products) {
+            let result = kinds::product::reconcile(product.clone(), world, &store).await;
+            rows.push(report::product(&latest(&world.caches, &product), result));
+        }
+        for artifact in cached::<Artifact>(&world.caches, &inputs.artifacts) {
+            let result = kinds::artifact::reconcile(artifact.clone(), world, &store).await;
+            rows.push(report::artifact(&latest(&world.caches, &artifact), result.err()));
+        }
+        rows
     }
 
-    /// Where [`Self::api_key`] takes `config`'s key from: the variable wins when it is set.
-    fn key_source(&self, config: &ProviderConfig) -> provider_config::KeySource {
-        let variable = api_key_variable(config.metadata.name.as_deref().unwrap_or_default());
-        if (self.env)(&variable).is_some_and(|k| !k.is_empty()) {
-            provider_config::KeySource::Variable(variable)
-        } else {
-            provider_config::KeySource::Secret
+    /// Fresh caches for this round: the folder's objects with their stored statuses (and each
+    /// lane's generation), and the store that writes back into them.
+    fn load(&mut self, inputs: &Inputs) -> FolderStore {
+        let (caches, mut writers) = caches();
+        writers.listed();
+        let store = FolderStore::new(self.state.clone(), writers, inputs.records.clone());
+        fn put_all<K: Cached>(engine: &Engine, store: &FolderStore, objects: &[K]) {
+            for object in objects {
+                let mut object = object.clone();
+                *object.status_mut() =
+                    engine
+                        .state
+                        .load(K::KIND, object.namespace_or_default(), object.name_or_empty());
+                store.put(object);
+            }
         }
-    }
-
-    fn api_key(&self, config: &ProviderConfig, inputs: &Inputs) -> Result<String, CredentialProblem> {
-        let name = config.metadata.name.as_deref().unwrap_or_default();
-        let variable = api_key_variable(name);
-        if let Some(key) = (self.env)(&variable).filter(|k| !k.is_empty()) {
-            return Ok(key);
-        }
-        let reference = &config.spec.api_key_secret_ref;
-        let secret_key = key_of(&config.metadata.namespace, &Some(reference.name.clone()));
-        inputs
-            .secrets
-            .get(&secret_key)
-            .and_then(|data| data.get(&reference.key))
-            .filter(|v| !v.is_empty())
+        put_all(self, &store, &inputs.configs);
+        put_all(self, &store, &inputs.targets);
+        put_all(self, &store, &inputs.identities);
+        put_all(self, &store, &inputs.products);
+        put_all(self, &store, &inputs.artifacts);
+        put_all(self, &store, &inputs.records);
+        put_all(self, &store, &inputs.previews);
+        let lanes: Vec<Lane> = inputs
+            .lanes
+            .iter()
             .cloned()
-            .ok_or_else(|| CredentialProblem {
-                reason: "SecretNotFound",
-                message: format!(
-                    "no API key: neither a Secret manifest {secret_key} with key {} in the folder nor \
-                     the environment variable {variable}; add one of them",
-                    reference.key
-                ),
+            .map(|mut lane| {
+                lane.metadata.generation = Some(self.lane_generation(&lane));
+                lane
             })
+            .collect();
+        put_all(self, &store, &lanes);
+        self.world.caches = caches;
+        self.world.secrets = Arc::new(FolderSecrets::new(
+            inputs,
+            Box::new({
+                let env = self.env.clone();
+                move |name: &str| env(name)
+            }),
+        ));
+        store
     }
 
-    fn load<S: serde::de::DeserializeOwned>(
-        &self,
-        namespace: &Option<String>,
-        name: &Option<String>,
-        kind: &str,
-    ) -> Option<S> {
-        self.state.load(
-            kind,
-            namespace.as_deref().unwrap_or("default"),
-            name.as_deref().unwrap_or_default(),
-        )
-    }
-
-    fn save<S: serde::Serialize>(&self, kind: &str, meta: &kube::api::ObjectMeta, status: &S) {
-        let namespace = meta.namespace.as_deref().unwrap_or("default");
-        let name = meta.name.as_deref().unwrap_or_default();
-        if let Err(e) = self.state.save(kind, namespace, name, status) {
-            // Losing the state costs only history (lastTransitionTime, adoptions); the verdict
-            // printed this round is still right.
-            tracing::warn!(kind, namespace, name, error = %e, "cannot write the state file");
+    /// The lane's generation, counted like the API server does: one more on each spec edit.
+    fn lane_generation(&self, lane: &Lane) -> i64 {
+        let namespace = lane.metadata.namespace.as_deref().unwrap_or("default");
+        let name = lane.metadata.name.as_deref().unwrap_or_default();
+        let seen: Option<SeenSpec> = self.state.load(LANE_GENERATIONS, namespace, name);
+        match seen {
+            Some(s) if s.spec == lane.spec => s.generation,
+            other => {
+                let generation = other.map_or(1, |s| s.generation + 1);
+                let spec = lane.spec.clone();
+                if let Err(error) =
+                    self.state
+                        .save(LANE_GENERATIONS, namespace, name, &SeenSpec { generation, spec })
+                {
+                    tracing::warn!(namespace, name, %error, "cannot keep the lane's generation");
+                }
+                generation
+            }
         }
     }
 
-    fn row(
-        &self,
-        kind: &str,
-        meta: &kube::api::ObjectMeta,
-        verdict: Option<Verdict>,
-        reason: String,
-        message: String,
-        required: bool,
-    ) -> Row {
-        Row {
-            kind: kind.into(),
-            namespace: meta.namespace.clone().unwrap_or_else(|| "default".into()),
-            name: meta.name.clone().unwrap_or_default(),
-            verdict: verdict.unwrap_or_default(),
-            reason,
-            message,
-            required,
+    /// Reconcile every Preview, and tear down the ones whose ttl passed or whose manifest left
+    /// the folder (standalone mode's deletion: the recorded object is dropped only once the
+    /// teardown is confirmed; a failed teardown is a failing row, retried next round).
+    async fn previews(&self, inputs: &Inputs, store: &FolderStore) -> Vec<Row> {
+        let world = &self.world;
+        let mut rows = Vec::new();
+        for preview in cached::<Preview>(&world.caches, &inputs.previews) {
+            let result = kinds::preview::reconcile(preview.clone(), world, store).await;
+            let current = latest(&world.caches, &preview);
+            let namespace = current.namespace_or_default().to_string();
+            let name = current.name_or_empty().to_string();
+            let row = match result {
+                Ok(run) if run.expired => {
+                    let torn = kinds::preview::tear_down(&current, world, store, HELD).await;
+                    if torn.is_ok() {
+                        let mut status = current.status.clone().unwrap_or_default();
+                        status.target_id = None;
+                        status.serving_generation = None;
+                        if let Err(error) = store.write_status(&current, &status).await {
+                            tracing::warn!(%error, "cannot record the teardown");
+                        }
+                    }
+                    report::expired_preview(&current, torn)
+                }
+                Ok(run) => report::preview(&current, None, run.error),
+                Err(error) => report::preview(&current, Some(error), None),
+            };
+            rows.push(row);
+            if let Err(error) = self.state.save(
+                PREVIEW_OBJECTS,
+                &namespace,
+                &name,
+                &latest(&world.caches, &preview),
+            ) {
+                tracing::warn!(namespace, name, %error, "cannot keep the Preview for its teardown");
+            }
         }
+
+        let present: BTreeSet<(String, String)> = inputs
+            .previews
+            .iter()
+            .map(|p| {
+                (
+                    p.namespace_or_default().to_string(),
+                    p.name_or_empty().to_string(),
+                )
+            })
+            .collect();
+        for (namespace, name) in self.state.stored(PREVIEW_OBJECTS) {
+            if present.contains(&(namespace.clone(), name.clone())) {
+                continue;
+            }
+            let Some(gone) = self.state.load::<Preview>(PREVIEW_OBJECTS, &namespace, &name) else {
+                continue;
+            };
+            let torn = kinds::preview::tear_down(&gone, world, store, HELD).await;
+            if torn.is_ok() {
+                for kind in [PREVIEW_OBJECTS, Preview::KIND] {
+                    if let Err(error) = self.state.remove(kind, &namespace, &name) {
+                        tracing::warn!(namespace, name, %error, "cannot forget the torn-down Preview");
+                    }
+                }
+            }
+            rows.push(report::removed_preview(&gone, torn));
+        }
+        rows
     }
 }
 
-fn key_of(namespace: &Option<String>, name: &Option<String>) -> String {
-    format!(
-        "{}/{}",
-        namespace.as_deref().unwrap_or("default"),
-        name.as_deref().unwrap_or_default()
-    )
-}
-
-fn same_config(target: &ProviderTarget, config: &ProviderConfig) -> bool {
-    target.metadata.namespace == config.metadata.namespace
-        && Some(&target.spec.provider_config_ref.name) == config.metadata.name.as_ref()
-}
-
-/// The reason and message of the Ready condition, for the report.
-fn summary(
-    conditions: &[k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition],
-    verdict: Option<Verdict>,
-) -> (String, String) {
-    let stalled = launchplane_api::conditions::find(conditions, launchplane_api::conditions::types::STALLED)
-        .filter(|c| c.status == "True");
-    let ready = launchplane_api::conditions::find(conditions, launchplane_api::conditions::types::READY);
-    match (stalled, ready) {
-        (Some(c), _) | (None, Some(c)) => (c.reason.clone(), c.message.clone()),
-        _ => (verdict.unwrap_or_default().to_string(), String::new()),
-    }
-}
-
-/// A ProviderTarget whose ProviderConfig gave no snapshot: absent from the folder, or
-/// without credentials (its own row says why).
-fn unresolved_target(
-    target: &ProviderTarget,
-    inputs: &Inputs,
-    config_key: &str,
-    now: Timestamp,
-) -> ProviderTargetStatus {
-    let exists = inputs
-        .configs
+/// `objects` as the round's cache holds them (with their stored status), in folder order.
+fn cached<K: Cached>(caches: &Caches, objects: &[K]) -> Vec<Arc<K>> {
+    objects
         .iter()
-        .any(|c| key_of(&c.metadata.namespace, &c.metadata.name) == config_key);
-    let (reason, message) = if exists {
-        (
-            "ProviderNotPolled",
-            format!("ProviderConfig {config_key} could not be polled; see its status"),
-        )
-    } else {
-        (
-            "ProviderConfigNotFound",
-            format!(
-                "spec.providerConfigRef names ProviderConfig {config_key}, which is not in the folder; \
-                 add it or fix the name"
-            ),
-        )
-    };
-    let failed = launchplane_api::verify::target::ObservationWindow {
-        targets: None,
-        observed_at: None,
-        last_failure: Some((ProviderFailure::Other, message.clone())),
-        poll_interval: SignedDuration::from_secs(60),
-        stale_after_polls: 1,
-    };
-    let mut status = provider_target::reconcile(target, &failed, &[], now).status;
-    status.reason = Some(reason.into());
-    status.message = Some(message);
-    status
+        .filter_map(|o| caches.get::<K>(o.namespace_or_default(), o.name_or_empty()))
+        .collect()
+}
+
+/// The object as the cache holds it now (after its reconcile wrote its status).
+fn latest<K: Cached>(caches: &Caches, object: &Arc<K>) -> K {
+    caches
+        .get::<K>(object.namespace_or_default(), object.name_or_empty())
+        .map_or_else(|| object.as_ref().clone(), |o| o.as_ref().clone())
 }

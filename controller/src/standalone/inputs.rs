@@ -39,7 +39,7 @@ pub struct Inputs {
     /// Pull-request previews (a recorded preview whose manifest is gone is torn down).
     pub previews: Vec<Preview>,
     /// Secret data by `namespace/name`, then key. Values stay in memory only.
-    pub secrets: HashMap<String, BTreeMap<String, String>>,
+    pub secrets: HashMap<String, BTreeMap<String, Vec<u8>>>,
     /// ConfigMap data by `namespace/name`, then key (lanes' `env.configMapRefs`).
     pub config_maps: HashMap<String, BTreeMap<String, String>>,
     /// Valid resources of kinds standalone mode does not reconcile yet, as `Kind/ns/name`.
@@ -368,16 +368,18 @@ fn decode_kind(m: &Manifest, inputs: &mut Inputs) -> Result<(), ManifestError> {
     Ok(())
 }
 
-/// `data` (base64, decoded by k8s-openapi) and `stringData` (wins, as on the API server).
-fn secret_data(secret: &Secret) -> BTreeMap<String, String> {
-    let mut out = BTreeMap::new();
-    for (k, v) in secret.data.iter().flatten() {
-        if let Ok(text) = String::from_utf8(v.0.clone()) {
-            out.insert(k.clone(), text);
-        }
-    }
+/// `data` (base64, decoded by k8s-openapi) and `stringData` (wins, as on the API server), as
+/// bytes: whether a value is text is for its reader to say (a lane's env refuses one that is
+/// not, naming the key), as in the cluster.
+fn secret_data(secret: &Secret) -> BTreeMap<String, Vec<u8>> {
+    let mut out: BTreeMap<String, Vec<u8>> = secret
+        .data
+        .iter()
+        .flatten()
+        .map(|(k, v)| (k.clone(), v.0.clone()))
+        .collect();
     for (k, v) in secret.string_data.iter().flatten() {
-        out.insert(k.clone(), v.clone());
+        out.insert(k.clone(), v.clone().into_bytes());
     }
     out
 }

@@ -6,8 +6,8 @@
 //! References never cross namespaces: the CRDs' references carry only a name (a `namespace`
 //! in one is an unknown field), and it is looked up in the referring object's namespace.
 
-use super::engine::api_key_variable;
 use super::manifests::{Manifest, ManifestError};
+use crate::engine::providers::api_key_variable;
 use launchplane_api::GROUP;
 use serde_json::Value;
 use std::collections::{BTreeSet, HashMap};

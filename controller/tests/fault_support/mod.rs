@@ -10,9 +10,11 @@ use kube::Client;
 use kube::client::Body;
 use kube::runtime::controller::Action;
 use kube::runtime::watcher;
-use launchplane::k8s::cache::{self, Cache};
-use launchplane::k8s::context::Context;
-use launchplane::k8s::provider_config;
+use launchplane::engine::Caches;
+use launchplane::engine::cache::{self, Cache};
+use launchplane::engine::preview::DEFAULT_INSTANCE;
+use launchplane::k8s::context::{Context, Wakes};
+use launchplane::k8s::controller;
 use launchplane::metrics::Metrics;
 use launchplane::observe::prober::{Prober, ProberConfig};
 use launchplane_api::Verdict;
@@ -238,15 +240,24 @@ impl Harness {
         let clock = Arc::new(StepClock(Mutex::new(
             Timestamp::from_second(1_800_000_000).unwrap(),
         )));
-        let (trigger, _) = futures::channel::mpsc::unbounded();
+        let caches = Caches {
+            configs: store(vec![config.clone()]),
+            targets: store(targets.clone()),
+            identities: store(vec![]),
+            products: store(vec![]),
+            artifacts: store(vec![]),
+            lanes: store(vec![]),
+            records: store(vec![]),
+            previews: store(vec![]),
+        };
         let ctx = Arc::new(Context::new(
             server.client(key.to_string()),
             None,
+            DEFAULT_INSTANCE.into(),
             Arc::new(Metrics::new()),
             Prober::new(ProberConfig::default()).unwrap(),
-            store(vec![config.clone()]),
-            store(targets.clone()),
-            trigger,
+            caches,
+            Wakes::none(),
             clock.clone(),
         ));
         Harness {
@@ -262,7 +273,7 @@ impl Harness {
     /// One ProviderConfig reconcile (it polls when due); the requeue it asked for, and the
     /// status it wrote.
     pub async fn reconcile(&self) -> (Action, Value) {
-        let action = provider_config::reconcile(self.config.clone(), self.ctx.clone())
+        let action = controller::reconcile(self.config.clone(), self.ctx.clone())
             .await
             .expect("the reconcile itself succeeds: a Dokploy fault is a verdict, not an error");
         (action, self.server.last_config_status())
@@ -272,11 +283,12 @@ impl Harness {
     pub fn target_verdicts(&self) -> Vec<(Verdict, String, String)> {
         let view = self
             .ctx
-            .registry
+            .world
+            .providers
             .view(&format!("{NS}/main"))
             .expect("a published view");
         let window = view.snapshot.window(&view.settings);
-        let now = self.ctx.now();
+        let now = self.ctx.world.now();
         self.targets
             .iter()
             .map(|t| {

@@ -17,9 +17,11 @@ use jiff::Timestamp;
 use kube::Client;
 use kube::client::Body;
 use kube::runtime::watcher;
-use launchplane::k8s::cache;
-use launchplane::k8s::context::Context;
-use launchplane::k8s::run;
+use launchplane::engine::Caches;
+use launchplane::engine::cache;
+use launchplane::engine::preview::DEFAULT_INSTANCE;
+use launchplane::k8s::context::{Context, Wakes, wakes};
+use launchplane::k8s::{controller, run};
 use launchplane::metrics::Metrics;
 use launchplane::observe::prober::{Prober, ProberConfig};
 use launchplane_api::conditions::SystemClock;
@@ -255,32 +257,38 @@ async fn configs_poll_the_simulator_and_targets_follow_while_a_failing_config_is
 
     let (config_reader, config_writer) = cache::cache();
     let (target_reader, target_writer) = cache::cache();
-    let (trigger, triggered) = unbounded();
+    let (wakes, woken) = wakes();
     let metrics = Arc::new(Metrics::new());
+    let caches = Caches {
+        configs: config_reader.clone(),
+        targets: target_reader.clone(),
+        ..support::listed_caches()
+    };
     let ctx = Arc::new(Context::new(
         server.client(sim.api_key()),
         None,
+        DEFAULT_INSTANCE.into(),
         metrics.clone(),
         Prober::new(ProberConfig::default()).unwrap(),
-        config_reader.clone(),
-        target_reader.clone(),
-        trigger,
+        caches,
+        wakes,
         Arc::new(SystemClock),
     ));
     let (_config_tx, config_events) = initial_list(configs);
     let (_target_tx, target_events) = initial_list(targets);
     let (stop, shutdown) = shutdown_pair();
     let loops = tokio::spawn(futures::future::join(
-        run::provider_configs(
+        controller::run(
             run::filtered(config_events, config_writer),
             config_reader.store(),
+            futures::stream::pending(),
             ctx.clone(),
             shutdown.clone(),
         ),
-        run::provider_targets(
+        controller::run(
             run::filtered(target_events, target_writer),
             target_reader.store(),
-            triggered,
+            woken.targets,
             ctx.clone(),
             shutdown,
         ),
@@ -392,24 +400,28 @@ async fn runtime_identities_are_probed_on_their_interval() {
     identities.iter().for_each(|i| server.remember(i));
 
     let (reader, writer) = cache::cache();
-    let (trigger, _) = unbounded();
     let metrics = Arc::new(Metrics::new());
+    let caches = Caches {
+        identities: reader.clone(),
+        ..support::listed_caches()
+    };
     let ctx = Arc::new(Context::new(
         server.client(String::new()),
         None,
+        DEFAULT_INSTANCE.into(),
         metrics.clone(),
         Prober::new(ProberConfig::default()).unwrap(),
-        cache::cache().0,
-        cache::cache().0,
-        trigger,
+        caches,
+        Wakes::none(),
         Arc::new(SystemClock),
     ));
     let (_tx, events) = initial_list(identities);
     let (stop, shutdown) = shutdown_pair();
     let started = Timestamp::now();
-    let identity_loop = tokio::spawn(run::runtime_identities(
+    let identity_loop = tokio::spawn(controller::run(
         run::filtered(events, writer),
         reader.store(),
+        futures::stream::pending(),
         ctx,
         shutdown,
     ));

@@ -14,9 +14,9 @@ use jiff::Timestamp;
 use kube::Client;
 use kube::client::Body;
 use kube::runtime::controller::Action;
-use launchplane::k8s::context::Context;
-use launchplane::k8s::registry::ProviderView;
-use launchplane::k8s::{common, provider_config, provider_target};
+use launchplane::engine::providers::ProviderView;
+use launchplane::k8s::context::{Context, Wakes};
+use launchplane::k8s::controller;
 use launchplane::metrics::Metrics;
 use launchplane::observe::prober::{Prober, ProberConfig};
 use launchplane_api::Verdict;
@@ -112,16 +112,20 @@ fn context(
 ) -> (Arc<Context>, Verifier, Arc<Metrics>) {
     let (service, handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
     let client = Client::new(service, "default");
-    let (trigger, _) = futures::channel::mpsc::unbounded();
     let metrics = Arc::new(Metrics::new());
+    let caches = launchplane::engine::Caches {
+        configs: store(configs),
+        targets: store(targets),
+        ..support::listed_caches()
+    };
     let ctx = Context::new(
         client,
         Some("test".into()),
+        "test-instance".into(),
         metrics.clone(),
         Prober::new(ProberConfig::default()).unwrap(),
-        store(configs),
-        store(targets),
-        trigger,
+        caches,
+        Wakes::none(),
         Arc::new(FixedClock(now())),
     );
     (Arc::new(ctx), handle, metrics)
@@ -219,7 +223,7 @@ async fn provider_target_writes_the_core_verdict_by_ssa_and_no_event_for_a_first
     let pt = target();
     let (ctx, mut handle, metrics) = context(vec![config()], vec![pt.clone()]);
     let view = snapshot(vec![observed("app-1", "shop-prod")]);
-    ctx.registry.publish(&format!("{NS}/main"), view.clone());
+    ctx.world.providers.publish(&format!("{NS}/main"), view.clone());
 
     // What the pure core says for these facts is what must be written.
     let expected =
@@ -235,7 +239,7 @@ async fn provider_target_writes_the_core_verdict_by_ssa_and_no_event_for_a_first
         assert_eq!(body["status"]["verdict"], "Matched");
         handle
     });
-    let action = provider_target::reconcile(Arc::new(pt), ctx).await.unwrap();
+    let action = controller::reconcile(Arc::new(pt), ctx).await.unwrap();
     let mut handle = server.await.unwrap();
     expect_silence(&mut handle).await;
 
@@ -271,7 +275,8 @@ async fn provider_target_publishes_an_event_only_when_the_verdict_changes() {
         Some("AbsenceUnconfirmed")
     );
     let (ctx, mut handle, _) = context(vec![config()], vec![pt.clone()]);
-    ctx.registry
+    ctx.world
+        .providers
         .publish(&format!("{NS}/main"), snapshot(vec![observed("app-2", "other")]));
 
     let server = tokio::spawn(async move {
@@ -289,7 +294,7 @@ async fn provider_target_publishes_an_event_only_when_the_verdict_changes() {
         );
         handle
     });
-    provider_target::reconcile(Arc::new(pt), ctx).await.unwrap();
+    controller::reconcile(Arc::new(pt), ctx).await.unwrap();
     let mut handle = server.await.unwrap();
     expect_silence(&mut handle).await;
 }
@@ -303,8 +308,8 @@ async fn provider_target_with_an_unchanged_status_makes_no_call() {
             .status,
     );
     let (ctx, mut handle, _) = context(vec![config()], vec![pt.clone()]);
-    ctx.registry.publish(&format!("{NS}/main"), view);
-    provider_target::reconcile(Arc::new(pt), ctx).await.unwrap();
+    ctx.world.providers.publish(&format!("{NS}/main"), view);
+    controller::reconcile(Arc::new(pt), ctx).await.unwrap();
     expect_silence(&mut handle).await;
 }
 
@@ -335,7 +340,7 @@ async fn provider_target_whose_config_is_missing_is_stalled_and_names_it() {
         assert_eq!(event["reason"], "Unverifiable");
         handle
     });
-    provider_target::reconcile(Arc::new(pt), ctx).await.unwrap();
+    controller::reconcile(Arc::new(pt), ctx).await.unwrap();
     let mut handle = server.await.unwrap();
     expect_silence(&mut handle).await;
 }
@@ -378,13 +383,11 @@ async fn provider_config_with_a_missing_secret_is_stalled_and_names_the_secret()
         assert_eq!(event["reason"], "Unverifiable");
         handle
     });
-    let action = provider_config::reconcile(Arc::new(pc), ctx.clone())
-        .await
-        .unwrap();
+    let action = controller::reconcile(Arc::new(pc), ctx.clone()).await.unwrap();
     // Retried soon (Secret and config are often applied together), not left waiting.
     assert_ne!(action, Action::await_change());
     assert!(
-        ctx.registry.view(&format!("{NS}/main")).is_none(),
+        ctx.world.providers.view(&format!("{NS}/main")).is_none(),
         "no client without a key"
     );
     drop(ctx);
@@ -413,11 +416,9 @@ async fn provider_config_api_errors_go_through_the_error_policy() {
         handle
     });
     let pc = Arc::new(pc);
-    let error = provider_config::reconcile(pc.clone(), ctx.clone())
-        .await
-        .unwrap_err();
+    let error = controller::reconcile(pc.clone(), ctx.clone()).await.unwrap_err();
     assert_eq!(error.category(), "read_secret");
-    let action = common::error_policy(pc.as_ref(), &error, &ctx, provider_config::KIND);
+    let action = controller::error_policy(pc.clone(), &error, ctx.clone());
     assert_ne!(action, Action::await_change(), "transient errors are retried");
     assert!(metrics.encode().contains(
         r#"launchplane_reconcile_failures_total{kind="ProviderConfig",error_category="read_secret"} 1"#
@@ -426,11 +427,11 @@ async fn provider_config_api_errors_go_through_the_error_policy() {
     // An object without a namespace is the user's to fix: wait for a change.
     let mut orphan = config();
     orphan.metadata.namespace = None;
-    let error = provider_config::reconcile(Arc::new(orphan.clone()), ctx.clone())
+    let error = controller::reconcile(Arc::new(orphan.clone()), ctx.clone())
         .await
         .unwrap_err();
     assert_eq!(
-        common::error_policy(&orphan, &error, &ctx, provider_config::KIND),
+        controller::error_policy(Arc::new(orphan.clone()), &error, ctx.clone()),
         Action::await_change()
     );
     drop(ctx);

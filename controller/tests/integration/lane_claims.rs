@@ -12,9 +12,8 @@
 use crate::lane_deploy::{World, world};
 use crate::support::{self, INSTANCE, NS, artifact, managed_target, ns, shop_product, sim_with_testing_app};
 
-use jiff::Timestamp;
+use launchplane::engine::preview::PreviewSettings;
 use launchplane::observe::prober::{Prober, ProberConfig};
-use launchplane::preview::PreviewSettings;
 use launchplane::standalone::engine::Engine;
 use launchplane::standalone::inputs::Inputs;
 use launchplane::standalone::report::Row;
@@ -291,7 +290,7 @@ async fn two_lanes_correcting_one_target_both_stand_still_until_one_goes() {
     );
     sim.reset_call_counts();
     for _ in 0..3 {
-        let rows = engine.round(&inputs, Timestamp::now()).await;
+        let rows = engine.round(&inputs).await;
         assert_eq!(
             row(&rows, "ProviderTarget", "shop-testing").verdict,
             Verdict::Matched
@@ -310,7 +309,7 @@ async fn two_lanes_correcting_one_target_both_stand_still_until_one_goes() {
     inputs
         .lanes
         .retain(|l| l.metadata.name.as_deref() == Some("shop-testing"));
-    let rows = engine.round(&inputs, Timestamp::now()).await;
+    let rows = engine.round(&inputs).await;
     let r = row(&rows, "Lane", "shop-testing");
     assert_eq!(r.verdict, Verdict::Matched, "{r:?}");
     assert_eq!(sim.call_count("application.deploy"), 1);
@@ -330,7 +329,7 @@ async fn a_second_state_folder_meets_the_first_ones_marker_and_stops() {
     let inputs = folder(&sim, &app, vec![lane("shop-testing", &url)]);
     let first_state = tempfile::tempdir().unwrap();
     let mut first = engine(&sim, first_state.path());
-    let rows = first.round(&inputs, Timestamp::now()).await;
+    let rows = first.round(&inputs).await;
     assert_eq!(row(&rows, "Lane", "shop-testing").verdict, Verdict::Matched);
     assert!(first.instance().starts_with("standalone-"));
     let marked = description(&sim, &app).unwrap();
@@ -342,7 +341,7 @@ async fn a_second_state_folder_meets_the_first_ones_marker_and_stops() {
     assert_ne!(second.instance(), first.instance());
     let before = sim.service_json(&app).unwrap();
     sim.reset_call_counts();
-    let rows = second.round(&inputs, Timestamp::now()).await;
+    let rows = second.round(&inputs).await;
     let r = row(&rows, "Lane", "shop-testing");
     assert_eq!(r.reason, "TargetOwnedElsewhere", "{r:?}");
     assert!(r.message.contains(first.instance()), "{r:?}");
@@ -350,7 +349,7 @@ async fn a_second_state_folder_meets_the_first_ones_marker_and_stops() {
     assert_eq!(sim.service_json(&app).unwrap(), before);
 
     // The first keeps its target.
-    let rows = first.round(&inputs, Timestamp::now()).await;
+    let rows = first.round(&inputs).await;
     assert_eq!(row(&rows, "Lane", "shop-testing").verdict, Verdict::Matched);
     sim.shutdown().await;
 }
@@ -399,7 +398,7 @@ async fn a_preview_of_an_artifact_from_another_repository_makes_no_provider_call
         ..Default::default()
     };
     sim.reset_call_counts();
-    let rows = engine.round(&inputs, Timestamp::now()).await;
+    let rows = engine.round(&inputs).await;
     let r = row(&rows, "Preview", "shop-pr-42");
     assert_eq!(r.reason, "ArtifactRepositoryMismatch", "{r:?}");
     assert!(r.message.contains("ghcr.io/evil/shop"), "{r:?}");

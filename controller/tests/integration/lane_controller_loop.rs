@@ -17,8 +17,8 @@ use http::{Method, Request, Response};
 use kube::Client;
 use kube::client::Body;
 use kube::runtime::watcher;
-use launchplane::k8s::cache;
-use launchplane::k8s::lane;
+use launchplane::engine::cache;
+use launchplane::k8s::controller;
 use launchplane::k8s::run;
 use launchplane_api::resources::{
     DriftPolicy, EnvValue, Lane, LaneEnv, LaneRuntimeIdentity, LaneSpec, LocalObjectRef, PreviewPolicy,
@@ -215,7 +215,7 @@ async fn the_lane_loop_carries_a_lane_from_nothing_to_a_verified_deploy() {
     lane_tx.unbounded_send(Ok(watcher::Event::InitDone)).unwrap();
     *server.lane_events.lock().unwrap() = Some(lane_tx);
     let (stop, shutdown) = shutdown_pair();
-    let lane_loop = tokio::spawn(lane::lanes(
+    let lane_loop = tokio::spawn(controller::run(
         run::filtered(lane_events, lane_writer),
         lane_reader.store(),
         lane_triggered,
@@ -338,7 +338,7 @@ async fn two_lanes_on_one_target_in_the_cluster_both_stall_and_nothing_is_deploy
     lane_tx.unbounded_send(Ok(watcher::Event::InitDone)).unwrap();
     *server.lane_events.lock().unwrap() = Some(lane_tx);
     let (stop, shutdown) = shutdown_pair();
-    let lane_loop = tokio::spawn(lane::lanes(
+    let lane_loop = tokio::spawn(controller::run(
         run::filtered(lane_events, lane_writer),
         lane_reader.store(),
         lane_triggered,

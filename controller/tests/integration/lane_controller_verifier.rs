@@ -15,8 +15,8 @@ use crate::support;
 use http::{Method, Request, Response};
 use kube::Client;
 use kube::client::Body;
-use launchplane::k8s::cache::listed_cache;
-use launchplane::k8s::lane;
+use launchplane::engine::cache::listed_cache;
+use launchplane::k8s::controller;
 use launchplane_api::resources::{
     EnvValue, Lane, LaneEnv, LaneRuntimeIdentity, LaneSpec, LocalObjectRef, PreviewPolicy,
 };
@@ -280,7 +280,7 @@ async fn a_new_lane_writes_its_intent_record_owned_by_the_lane_before_any_provid
         handle
     });
 
-    let action = lane::reconcile(Arc::new(lane), ctx.clone()).await.unwrap();
+    let action = controller::reconcile(Arc::new(lane), ctx.clone()).await.unwrap();
     drop(ctx);
     let mut handle = server.await.unwrap();
     if let Ok(Some((request, _))) = tokio::time::timeout(Duration::from_secs(1), handle.next_request()).await

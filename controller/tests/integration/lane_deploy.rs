@@ -8,10 +8,11 @@
 
 use crate::support;
 
-use launchplane::deploy::driver::{DriveLimits, DriveReport, LaneWorld, drive};
-use launchplane::deploy::executor::Executor;
-use launchplane::deploy::store::{FileRecordStore, RecordStore};
+use launchplane::engine::driver::{DriveLimits, DriveReport, LaneWorld, drive};
+use launchplane::engine::executor::Executor;
+use launchplane::engine::records::RecordStore;
 use launchplane::observe::prober::{Prober, ProberConfig};
+use launchplane::standalone::records::FileRecordStore;
 use launchplane::standalone::state::StateDir;
 use launchplane_api::conditions::{SystemClock, find, types};
 use launchplane_api::identity::{RuntimeIdentityPayload, identity_env};

@@ -15,10 +15,11 @@ use crate::support;
 
 use jiff::{SignedDuration, Timestamp};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
-use launchplane::deploy::driver::{DriveLimits, DriveReport, LaneWorld, drive};
-use launchplane::deploy::executor::Executor;
-use launchplane::deploy::store::{FileRecordStore, RecordStore};
+use launchplane::engine::driver::{DriveLimits, DriveReport, LaneWorld, drive};
+use launchplane::engine::executor::Executor;
+use launchplane::engine::records::RecordStore;
 use launchplane::observe::prober::{Prober, ProberConfig};
+use launchplane::standalone::records::FileRecordStore;
 use launchplane::standalone::state::StateDir;
 use launchplane_api::conditions::{Clock, find, types};
 use launchplane_api::resources::{

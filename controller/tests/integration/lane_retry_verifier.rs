@@ -14,8 +14,8 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::Client;
 use kube::client::Body;
 use kube::runtime::controller::Action;
-use launchplane::k8s::cache::listed_cache;
-use launchplane::k8s::lane;
+use launchplane::engine::cache::listed_cache;
+use launchplane::k8s::controller;
 use launchplane_api::conditions::FixedClock;
 use launchplane_api::resources::{
     DeploymentPhase, Lane, LaneRuntimeIdentity, LaneSpec, LocalObjectRef, StepEvidence,
@@ -178,7 +178,7 @@ async fn a_lane_waiting_on_backoff_writes_where_it_stands_and_requeues_when_the_
         handle
     });
 
-    let action = lane::reconcile(Arc::new(lane), ctx.clone()).await.unwrap();
+    let action = controller::reconcile(Arc::new(lane), ctx.clone()).await.unwrap();
     drop(ctx);
     let mut handle = server.await.unwrap();
     if let Ok(Some((request, _))) = tokio::time::timeout(Duration::from_secs(1), handle.next_request()).await

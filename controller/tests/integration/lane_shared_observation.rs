@@ -9,11 +9,11 @@
 use crate::support;
 
 use jiff::{SignedDuration, Timestamp};
-use launchplane::deploy::driver::{DriveLimits, DriveReport, LaneWorld, PolledFacts, drive};
-use launchplane::deploy::executor::Executor;
-use launchplane::deploy::store::FileRecordStore;
+use launchplane::engine::driver::{DriveLimits, DriveReport, LaneWorld, PolledFacts, drive};
+use launchplane::engine::executor::Executor;
 use launchplane::observe::poller::Poller;
 use launchplane::observe::prober::{Prober, ProberConfig};
+use launchplane::standalone::records::FileRecordStore;
 use launchplane::standalone::state::StateDir;
 use launchplane_api::conditions::SystemClock;
 use launchplane_api::resources::{

@@ -10,7 +10,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use crate::fault_support::*;
-use launchplane::k8s::provider_config;
+use launchplane::k8s::controller;
 use launchplane_api::Verdict;
 use launchplane_api::conditions::types;
 use launchplane_api::resources::{ProviderConfig, ProviderTarget};
@@ -54,11 +54,12 @@ async fn four_apps(key: &str) -> (Harness, Vec<String>, String) {
 fn verify(h: &Harness, targets: &mut [ProviderTarget]) -> Vec<(Verdict, String, String)> {
     let view = h
         .ctx
-        .registry
+        .world
+        .providers
         .view(&format!("{NS}/main"))
         .expect("a published view");
     let window = view.snapshot.window(&view.settings);
-    let now = h.ctx.now();
+    let now = h.ctx.world.now();
     let mut out = Vec::new();
     for _ in 0..2 {
         let all = targets.to_vec();
@@ -86,7 +87,7 @@ async fn poll(
     targets: &mut [ProviderTarget],
 ) -> (serde_json::Value, Vec<(Verdict, String, String)>) {
     h.next_poll();
-    provider_config::reconcile(Arc::new(config.clone()), h.ctx.clone())
+    controller::reconcile(Arc::new(config.clone()), h.ctx.clone())
         .await
         .unwrap();
     let status = h.server.last_config_status();

@@ -15,9 +15,8 @@
 
 use crate::support::start_sim;
 
-use jiff::Timestamp;
+use launchplane::engine::preview::PreviewSettings;
 use launchplane::observe::prober::{Prober, ProberConfig};
-use launchplane::preview::PreviewSettings;
 use launchplane::standalone::engine::Engine;
 use launchplane::standalone::inputs::Inputs;
 use launchplane::standalone::state::StateDir;
@@ -429,7 +428,7 @@ async fn check(seed: u64) {
         if fault {
             w.sim.inject("overview.services", Fault::Status(503));
         }
-        let rows = engine.round(&w.inputs, Timestamp::now()).await;
+        let rows = engine.round(&w.inputs).await;
         w.sim.clear_faults();
         log.push(format!(
             "round {round}: previews {:?}, listing fault {fault}; {}",

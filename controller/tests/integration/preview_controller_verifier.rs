@@ -26,15 +26,16 @@ use kube::Client;
 use kube::client::Body;
 use kube::runtime::controller::Action;
 use kube::runtime::watcher;
-use launchplane::k8s::cache;
-use launchplane::k8s::context::Context;
-use launchplane::k8s::preview::{self, PreviewError, PreviewStores, filtered_previews};
-use launchplane::k8s::product::{self, ProductStores};
-use launchplane::k8s::registry::{Fingerprint, PollerSlot};
+use launchplane::engine::cache;
+use launchplane::engine::preview::{NoSink, PreviewSettings, PreviewWorld};
+use launchplane::engine::providers::{Fingerprint, PollerSlot};
+use launchplane::engine::{Caches, Error as EngineError};
+use launchplane::k8s::context::{Context, Wakes};
+use launchplane::k8s::controller;
+use launchplane::k8s::run::filtered_previews;
 use launchplane::metrics::Metrics;
 use launchplane::observe::poller::Poller;
 use launchplane::observe::prober::{Prober, ProberConfig};
-use launchplane::preview::{NoSink, PreviewSettings, PreviewWorld};
 use launchplane_api::conditions::SystemClock;
 use launchplane_api::ownership::Owner;
 use launchplane_api::resources::{
@@ -150,21 +151,35 @@ impl Fixture {
     }
 
     /// A Context on a scripted API server, with the simulator registered as the
-    /// `shop/dokploy` provider.
+    /// `shop/dokploy` provider, the Product, its template and the artifacts cached.
     fn context(&self) -> (Arc<Context>, Verifier) {
+        self.context_with(vec![], store(vec![]))
+    }
+
+    /// [`Fixture::context`] with these Lanes and this Preview cache (the Product reconcile
+    /// reads both).
+    fn context_with(&self, lanes: Vec<Lane>, previews: cache::Cache<Preview>) -> (Arc<Context>, Verifier) {
         let (service, handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
-        let (trigger, _) = futures::channel::mpsc::unbounded();
+        let caches = Caches {
+            targets: store(vec![self.template.clone()]),
+            products: store(vec![self.product.clone()]),
+            artifacts: store(self.artifacts.clone()),
+            lanes: store(lanes),
+            previews,
+            ..support::listed_caches()
+        };
         let ctx = Context::new(
             Client::new(service, "default"),
             Some("test".into()),
+            "verifier-test".into(),
             Arc::new(Metrics::new()),
             Prober::new(ProberConfig::default()).unwrap(),
-            store(vec![]),
-            store(vec![self.template.clone()]),
-            trigger,
+            caches,
+            Wakes::none(),
             Arc::new(SystemClock),
-        );
-        ctx.registry.set_slot(
+        )
+        .with_previews(self.settings());
+        ctx.world.providers.set_slot(
             &format!("{NS}/dokploy"),
             PollerSlot {
                 fingerprint: Fingerprint {
@@ -177,14 +192,6 @@ impl Fixture {
             },
         );
         (Arc::new(ctx), handle)
-    }
-
-    fn stores(&self) -> Arc<PreviewStores> {
-        Arc::new(PreviewStores {
-            products: store(vec![self.product.clone()]),
-            artifacts: store(self.artifacts.clone()),
-            settings: self.settings(),
-        })
     }
 
     fn mutations(&self) -> u64 {
@@ -203,7 +210,7 @@ impl Fixture {
             template: Some(&self.template),
             artifact: self.artifacts.first(),
         };
-        let report = launchplane::preview::reconcile(
+        let report = launchplane::engine::preview::reconcile(
             &world,
             Some(self.client.as_ref() as &dyn Provider),
             &Prober::new(ProberConfig::default()).unwrap(),
@@ -331,7 +338,6 @@ async fn assert_no_more_calls(ctx: Arc<Context>, handle: &mut Verifier) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_new_preview_gets_the_finalizer_before_any_dokploy_call_then_deploys_with_ssa_status() {
     let fx = fixture().await;
-    let stores = fx.stores();
 
     // 1. Without the finalizer: the one call is the JSON patch that adds it. Nothing else.
     let (ctx, mut handle) = fx.context();
@@ -360,7 +366,7 @@ async fn a_new_preview_gets_the_finalizer_before_any_dokploy_call_then_deploys_w
         );
         handle
     });
-    let action = preview::reconcile(Arc::new(new_preview()), ctx.clone(), stores.clone())
+    let action = controller::reconcile(Arc::new(new_preview()), ctx.clone())
         .await
         .unwrap();
     let mut handle = server.await.unwrap();
@@ -390,13 +396,9 @@ async fn a_new_preview_gets_the_finalizer_before_any_dokploy_call_then_deploys_w
         }
         writes
     });
-    let action = preview::reconcile(
-        Arc::new(with_finalizer(new_preview())),
-        ctx.clone(),
-        stores.clone(),
-    )
-    .await
-    .unwrap();
+    let action = controller::reconcile(Arc::new(with_finalizer(new_preview())), ctx.clone())
+        .await
+        .unwrap();
     drop(ctx);
     let writes = server.await.unwrap();
     assert!(writes.len() >= 3, "target id, Deploying, final: {writes:#?}");
@@ -441,7 +443,6 @@ async fn a_new_preview_gets_the_finalizer_before_any_dokploy_call_then_deploys_w
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_teardown_keeps_the_finalizer_and_says_why_then_it_is_released_after_teardown() {
     let fx = fixture().await;
-    let stores = fx.stores();
     let live = with_finalizer(new_preview());
     let status = fx.deployed(&live).await;
     let app = status.target_id.clone().unwrap();
@@ -463,11 +464,11 @@ async fn a_failed_teardown_keeps_the_finalizer_and_says_why_then_it_is_released_
         answer(call.send, 200, &with_status(&answer_with, &status));
         (handle, status)
     });
-    let result = preview::reconcile(Arc::new(deleting.clone()), ctx.clone(), stores.clone()).await;
+    let result = controller::reconcile(Arc::new(deleting.clone()), ctx.clone()).await;
     let (mut handle, written) = server.await.unwrap();
     assert_no_more_calls(ctx, &mut handle).await;
     match result {
-        Err(PreviewError::Teardown { message, .. }) => assert!(message.contains(&app), "{message}"),
+        Err(EngineError::Teardown { message, .. }) => assert!(message.contains(&app), "{message}"),
         other => panic!("expected a teardown error, got {other:?}"),
     }
     let stalled = condition(&written, "Stalled");
@@ -507,7 +508,7 @@ async fn a_failed_teardown_keeps_the_finalizer_and_says_why_then_it_is_released_
         answer(call.send, 200, &serde_json::to_value(released).unwrap());
         handle
     });
-    let action = preview::reconcile(Arc::new(deleting), ctx.clone(), stores.clone())
+    let action = controller::reconcile(Arc::new(deleting), ctx.clone())
         .await
         .unwrap();
     let mut handle = server.await.unwrap();
@@ -519,7 +520,6 @@ async fn a_failed_teardown_keeps_the_finalizer_and_says_why_then_it_is_released_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_expired_preview_is_deleted_by_the_controller_without_touching_dokploy() {
     let fx = fixture().await;
-    let stores = fx.stores();
     let mut expired = with_finalizer(new_preview());
     expired.spec.ttl = Some("1h".into());
     expired.metadata.creation_timestamp = Some(Time(
@@ -548,7 +548,7 @@ async fn an_expired_preview_is_deleted_by_the_controller_without_touching_dokplo
         answer(call.send, 200, &deleting);
         handle
     });
-    let action = preview::reconcile(Arc::new(expired), ctx.clone(), stores)
+    let action = controller::reconcile(Arc::new(expired), ctx.clone())
         .await
         .unwrap();
     let mut handle = server.await.unwrap();
@@ -607,15 +607,8 @@ async fn the_product_controller_writes_one_status_with_preview_count_orphans_and
             ..Default::default()
         },
     ));
-    let stores = Arc::new(ProductStores {
-        lanes: store(vec![lane]),
-        previews: store(vec![live]),
-        artifacts: store(fx.artifacts.clone()),
-        resync: Duration::from_secs(300),
-        instance: "verifier-test".into(),
-    });
-
-    let (ctx, mut handle) = fx.context();
+    let (lanes, previews) = (vec![lane], vec![live]);
+    let (ctx, mut handle) = fx.context_with(lanes.clone(), store(previews.clone()));
     let answer_with = fx.product.clone();
     let server = tokio::spawn(async move {
         let call = expect_call(&mut handle, "the Product status").await;
@@ -624,7 +617,7 @@ async fn the_product_controller_writes_one_status_with_preview_count_orphans_and
         answer(call.send, 200, &with_status(&answer_with, &status));
         (handle, status)
     });
-    let action = product::reconcile(Arc::new(fx.product.clone()), ctx.clone(), stores.clone())
+    let action = controller::reconcile(Arc::new(fx.product.clone()), ctx.clone())
         .await
         .unwrap();
     let (mut handle, status) = server.await.unwrap();
@@ -648,8 +641,8 @@ async fn the_product_controller_writes_one_status_with_preview_count_orphans_and
     // Reconciled again with that status stored: nothing changed, nothing written.
     let mut stored = fx.product.clone();
     stored.status = Some(serde_json::from_value(status).unwrap());
-    let (ctx, mut handle) = fx.context();
-    product::reconcile(Arc::new(stored), ctx.clone(), stores)
+    let (ctx, mut handle) = fx.context_with(lanes, store(previews));
+    controller::reconcile(Arc::new(stored), ctx.clone())
         .await
         .unwrap();
     assert_no_more_calls(ctx, &mut handle).await;
@@ -659,14 +652,7 @@ async fn the_product_controller_writes_one_status_with_preview_count_orphans_and
 /// restarted controller would: nothing in memory), answering every status write. Returns the
 /// statuses written.
 async fn product_round(fx: &Fixture, product: &Product, previews: cache::Cache<Preview>) -> Vec<Value> {
-    let stores = Arc::new(ProductStores {
-        lanes: store(vec![]),
-        previews,
-        artifacts: store(fx.artifacts.clone()),
-        resync: Duration::from_secs(300),
-        instance: "verifier-test".into(),
-    });
-    let (ctx, mut handle) = fx.context();
+    let (ctx, mut handle) = fx.context_with(vec![], previews);
     let answer_with = product.clone();
     let server = tokio::spawn(async move {
         let mut writes = Vec::new();
@@ -678,7 +664,7 @@ async fn product_round(fx: &Fixture, product: &Product, previews: cache::Cache<P
         }
         writes
     });
-    product::reconcile(Arc::new(product.clone()), ctx.clone(), stores)
+    controller::reconcile(Arc::new(product.clone()), ctx.clone())
         .await
         .unwrap();
     drop(ctx);

@@ -11,11 +11,11 @@ use crate::support;
 
 use jiff::Timestamp;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
-use launchplane::observe::prober::{Prober, ProberConfig};
-use launchplane::preview::{
+use launchplane::engine::preview::{
     NoSink, PreviewReport, PreviewSettings, PreviewWorld, TeardownError, TeardownTarget, reconcile, sweep,
     teardown,
 };
+use launchplane::observe::prober::{Prober, ProberConfig};
 use launchplane_api::conditions::{SystemClock, find, types};
 use launchplane_api::ownership::Owner;
 use launchplane_api::resources::{

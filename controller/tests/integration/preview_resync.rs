@@ -17,7 +17,7 @@ use crate::preview_lifecycle::{HOST, INSTANCE, World, phases, world};
 use crate::support::single_attempt_config;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
-use launchplane::preview::PreviewReport;
+use launchplane::engine::preview::PreviewReport;
 use launchplane_api::conditions::{find, types};
 use launchplane_api::ownership::Owner;
 use launchplane_api::resources::{CleanupPolicy, GenerationPhase};

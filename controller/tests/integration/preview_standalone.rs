@@ -11,8 +11,8 @@ use crate::support;
 
 use jiff::Timestamp;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use launchplane::engine::preview::PreviewSettings;
 use launchplane::observe::prober::{Prober, ProberConfig};
-use launchplane::preview::PreviewSettings;
 use launchplane::standalone::engine::Engine;
 use launchplane::standalone::inputs::Inputs;
 use launchplane::standalone::report::Row;
@@ -138,7 +138,7 @@ async fn a_folder_preview_is_deployed_counted_and_torn_down_when_its_manifest_go
     });
     let mut folder = inputs(&sim, &template_id);
 
-    let rows = engine.round(&folder, Timestamp::now()).await;
+    let rows = engine.round(&folder).await;
     let preview = row(&rows, "Preview", "shop-pr-42");
     assert_eq!(preview.verdict, Verdict::Matched, "{preview:?}");
     assert!(
@@ -166,7 +166,7 @@ async fn a_folder_preview_is_deployed_counted_and_torn_down_when_its_manifest_go
     // The manifest leaves the folder, but Dokploy refuses the delete: kept, and the row fails.
     folder.previews.clear();
     sim.inject("application.delete", Fault::Status(500));
-    let rows = engine.round(&folder, Timestamp::now()).await;
+    let rows = engine.round(&folder).await;
     let gone = row(&rows, "Preview", "shop-pr-42");
     assert_eq!(gone.reason, "TeardownFailed", "{gone:?}");
     assert!(gone.is_failure());
@@ -174,13 +174,13 @@ async fn a_folder_preview_is_deployed_counted_and_torn_down_when_its_manifest_go
 
     // Dokploy answers again: torn down, confirmed, forgotten; the orphan was only reported.
     sim.clear_faults();
-    let rows = engine.round(&folder, Timestamp::now()).await;
+    let rows = engine.round(&folder).await;
     let gone = row(&rows, "Preview", "shop-pr-42");
     assert_eq!(gone.reason, "TornDown", "{gone:?}");
     assert!(!gone.is_failure());
     assert!(sim.service_json(&app).is_none());
     assert!(sim.service_json(&orphan).is_some());
-    let rows = engine.round(&folder, Timestamp::now()).await;
+    let rows = engine.round(&folder).await;
     assert!(!rows.iter().any(|r| r.kind == "Preview"), "forgotten: {rows:#?}");
     let status: ProductStatus = state.load("Product", NS, "shop").unwrap();
     assert_eq!(status.preview_count, Some(0));
@@ -231,7 +231,7 @@ async fn the_same_partial_listing_deletes_nothing_round_after_round_and_across_a
     // Round 1: no baseline yet. The listing (template, 6 workers, the orphan, the preview's
     // own app) becomes it, and nothing is deleted.
     let mut first = engine(&sim, &state);
-    let rows = first.round(&folder, Timestamp::now()).await;
+    let rows = first.round(&folder).await;
     let product = row(&rows, "Product", "shop");
     assert!(product.message.contains("first listing"), "{product:?}");
     assert!(
@@ -251,7 +251,7 @@ async fn the_same_partial_listing_deletes_nothing_round_after_round_and_across_a
         assert!(sim.remove_service(id));
     }
     for round in ["next round", "the round after"] {
-        let rows = first.round(&folder, Timestamp::now()).await;
+        let rows = first.round(&folder).await;
         let product = row(&rows, "Product", "shop");
         assert!(product.message.contains("markedly fewer"), "{round}: {product:?}");
         assert!(
@@ -261,7 +261,7 @@ async fn the_same_partial_listing_deletes_nothing_round_after_round_and_across_a
         assert_eq!(baseline(&state).unwrap().targets, 9, "{round}");
     }
     let mut restarted = engine(&sim, &state);
-    let rows = restarted.round(&folder, Timestamp::now()).await;
+    let rows = restarted.round(&folder).await;
     assert!(
         row(&rows, "Product", "shop").message.contains("markedly fewer"),
         "{rows:#?}"
@@ -280,7 +280,7 @@ async fn the_same_partial_listing_deletes_nothing_round_after_round_and_across_a
         )
         .unwrap();
     }
-    restarted.round(&folder, Timestamp::now()).await;
+    restarted.round(&folder).await;
     assert!(
         sim.service_json(&orphan).is_none(),
         "a whole listing deletes again"
@@ -308,7 +308,7 @@ async fn tearing_down_a_never_created_preview_says_no_application_was_recorded()
     };
     state.save("Preview", NS, "shop-pr-42", &expired).unwrap();
     let mut engine = engine(&sim, &state);
-    let rows = engine.round(&folder, Timestamp::now()).await;
+    let rows = engine.round(&folder).await;
     let preview = row(&rows, "Preview", "shop-pr-42");
     assert_eq!(
         preview.message,
@@ -317,7 +317,7 @@ async fn tearing_down_a_never_created_preview_says_no_application_was_recorded()
     );
 
     folder.previews.clear();
-    let rows = engine.round(&folder, Timestamp::now()).await;
+    let rows = engine.round(&folder).await;
     let gone = row(&rows, "Preview", "shop-pr-42");
     assert_eq!(gone.reason, "TornDown", "{gone:?}");
     assert_eq!(

@@ -265,6 +265,9 @@ fn a_target_absent_from_one_run_is_confirmed_missing_by_the_next_run() {
     .unwrap();
     assert!(saved["firstAbsentTime"].is_string(), "{saved}");
 
+    // Times are kept to the second, as on the API server: the next run's listing is a later
+    // one only a second on.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
     let out = reconcile(&manifests, &state, &json);
     let second = rows(&out);
     let target = row(&second, "ProviderTarget", "web");

@@ -292,3 +292,39 @@ fn the_claim_index_agrees_with_the_scan() {
     assert_eq!(index.claims_for(&all[0]).len(), 1);
     assert_eq!(index.claims_for(&all[3]).len(), 3);
 }
+
+// ---- config_unavailable --------------------------------------------------------------
+
+fn unbound_target() -> ProviderTarget {
+    let mut t = ProviderTarget::new("shop", ProviderTargetSpec::default());
+    t.metadata.namespace = Some("ns".into());
+    t.spec.provider_config_ref.name = "main".into();
+    t
+}
+
+#[test]
+fn a_missing_config_stalls_the_target_and_names_the_config() {
+    let out = config_unavailable(
+        &unbound_target(),
+        ConfigState::NotFound("main"),
+        Timestamp::UNIX_EPOCH,
+    );
+    assert_eq!(out.status.verdict, Some(Verdict::Unverifiable));
+    assert_eq!(out.status.reason.as_deref(), Some("ProviderConfigNotFound"));
+    let stalled = conditions::find(&out.status.conditions, types::STALLED).unwrap();
+    assert_eq!(stalled.status, "True");
+    assert!(stalled.message.contains("ProviderConfig ns/main"));
+}
+
+#[test]
+fn a_config_not_ready_is_progress_not_a_stall() {
+    let out = config_unavailable(
+        &unbound_target(),
+        ConfigState::NotReady("main"),
+        Timestamp::UNIX_EPOCH,
+    );
+    let stalled = conditions::find(&out.status.conditions, types::STALLED).unwrap();
+    assert_eq!(stalled.status, "False");
+    let reconciling = conditions::find(&out.status.conditions, types::RECONCILING).unwrap();
+    assert_eq!(reconciling.status, "True");
+}

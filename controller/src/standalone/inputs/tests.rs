@@ -68,8 +68,8 @@ spec:
     assert_eq!(inputs.targets[0].metadata.namespace.as_deref(), Some("shop"));
     assert_eq!(inputs.products[0].metadata.namespace.as_deref(), Some("default"));
     let secret = &inputs.secrets["shop/dokploy-key"];
-    assert_eq!(secret["api-key"], "secret-key");
-    assert_eq!(secret["other"], "plain");
+    assert_eq!(secret["api-key"], b"secret-key");
+    assert_eq!(secret["other"], b"plain");
     assert_eq!(inputs.config_maps["default/settings"]["LOG_LEVEL"], "debug");
     assert_eq!(inputs.ignored, vec!["Deployment/default/other"]);
     assert_eq!(inputs.products[0].metadata.name.as_deref(), Some("shop"));

@@ -8,11 +8,11 @@
 use futures::FutureExt;
 use kube::Client;
 use kube::runtime::watcher;
-use launchplane::k8s::cache::{self, Cache};
-use launchplane::k8s::context::Context;
-use launchplane::k8s::lane::LaneStores;
-use launchplane::k8s::registry::{Fingerprint, PollerSlot};
-use launchplane::k8s::run::Shutdown;
+use launchplane::engine::Caches;
+use launchplane::engine::cache::{self, Cache};
+use launchplane::engine::providers::{Fingerprint, PollerSlot};
+use launchplane::k8s::context::Shutdown;
+use launchplane::k8s::context::{Context, Wakes};
 use launchplane::metrics::Metrics;
 use launchplane::observe::poller::Poller;
 use launchplane::observe::prober::{Prober, ProberConfig};
@@ -38,6 +38,20 @@ pub const INSTANCE: &str = "cluster-test";
 pub fn ns<K: kube::Resource>(mut o: K) -> K {
     o.meta_mut().namespace = Some(NS.into());
     o
+}
+
+/// Every kind's cache, empty and listed.
+pub fn listed_caches() -> Caches {
+    Caches {
+        configs: store(vec![]),
+        targets: store(vec![]),
+        identities: store(vec![]),
+        products: store(vec![]),
+        artifacts: store(vec![]),
+        lanes: store(vec![]),
+        records: store(vec![]),
+        previews: store(vec![]),
+    }
 }
 
 /// A store that has listed `objects`.
@@ -246,30 +260,29 @@ pub fn lane_context_with_clock(
     lanes: Cache<Lane>,
     clock: Arc<dyn Clock>,
 ) -> Arc<Context> {
-    let (trigger, _) = futures::channel::mpsc::unbounded();
+    let caches = Caches {
+        targets: store(vec![target]),
+        products: store(vec![product]),
+        artifacts: store(vec![artifact]),
+        lanes,
+        ..listed_caches()
+    };
     let ctx = Context::new(
         client,
         leader,
+        INSTANCE.into(),
         Arc::new(Metrics::new()),
         Prober::new(ProberConfig::default()).unwrap(),
-        store(vec![]),
-        store(vec![target]),
-        trigger,
+        caches,
+        Wakes::none(),
         clock,
     )
-    .with_lanes(LaneStores {
-        lanes,
-        products: store(vec![product]),
-        artifacts: store(vec![artifact]),
-        settings: DeploySettings {
-            poll_delay: Duration::from_millis(50),
-            ..DeploySettings::default()
-        },
-        ..LaneStores::default()
-    })
-    .with_instance_id(INSTANCE);
+    .with_deploy(DeploySettings {
+        poll_delay: Duration::from_millis(50),
+        ..DeploySettings::default()
+    });
     let dokploy = DokployClient::new(DokployConfig::new(sim.base_url(), sim.api_key())).unwrap();
-    ctx.registry.set_slot(
+    ctx.world.providers.set_slot(
         &format!("{NS}/dokploy"),
         PollerSlot {
             fingerprint: Fingerprint {

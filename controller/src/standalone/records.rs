@@ -1,41 +1,13 @@
-//! Where DeploymentRecords live. The driver writes the intent record through this before any
-//! provider mutation, and every later phase through [`RecordStore::write_status`].
+//! Standalone mode's DeploymentRecords: the [`RecordStore`] of the state folder.
 
-use crate::standalone::state::StateDir;
+use super::state::StateDir;
+use crate::engine::records::RecordStore;
+use crate::engine::store::StoreError;
 use futures::future::BoxFuture;
 use launchplane_api::resources::{DeploymentRecord, DeploymentRecordStatus};
 use launchplane_core::deployment_record::LANE_LABEL;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use thiserror::Error;
-
-/// A store failure (secret-free: records hold no secrets).
-#[derive(Clone, Debug, PartialEq, Eq, Error)]
-pub enum StoreError {
-    #[error("cannot read or write deployment records: {0}")]
-    Io(String),
-}
-
-/// The records of lanes. Implementations must make `create` durable before it returns.
-pub trait RecordStore: Send + Sync {
-    /// Every record of `lane` in `namespace`, with status.
-    fn list<'a>(
-        &'a self,
-        namespace: &'a str,
-        lane: &'a str,
-    ) -> BoxFuture<'a, Result<Vec<DeploymentRecord>, StoreError>>;
-    /// Write a new record (spec and initial status). Writing one that exists is a no-op.
-    fn create<'a>(&'a self, record: &'a DeploymentRecord) -> BoxFuture<'a, Result<(), StoreError>>;
-    /// Replace a record's status.
-    fn write_status<'a>(
-        &'a self,
-        namespace: &'a str,
-        name: &'a str,
-        status: &'a DeploymentRecordStatus,
-    ) -> BoxFuture<'a, Result<(), StoreError>>;
-    /// Delete a record the controller wrote; records from elsewhere are left alone.
-    fn delete<'a>(&'a self, namespace: &'a str, name: &'a str) -> BoxFuture<'a, Result<(), StoreError>>;
-}
 
 /// Standalone mode's store: records the controller writes are whole JSON objects under
 /// `<state>/records/<namespace>/<name>.json` (written atomically: temporary file, then

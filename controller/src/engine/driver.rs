@@ -14,7 +14,8 @@
 //! therefore cost no detail calls beyond the poller's own.
 
 use super::executor::{ExecError, Executor, probe_identity, run_health};
-use super::store::{RecordStore, StoreError};
+use super::records::RecordStore;
+use super::store::StoreError;
 use crate::observe::prober::Prober;
 use jiff::{SignedDuration, Timestamp};
 use launchplane_api::conditions::Clock;

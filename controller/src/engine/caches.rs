@@ -1,0 +1,151 @@
+//! One cache per kind: every object the reconcilers read, in both shells.
+//!
+//! The cluster fills each cache from its one watch (`k8s::wiring`); standalone mode fills them
+//! from the folder's manifests and the state folder's statuses, and writes each new status back
+//! into its cache, so a kind reconciled later in a round reads what an earlier one wrote, as a
+//! reconcile in the cluster reads what the watch brought back.
+
+use super::cache::{Cache, CacheWriter, cache};
+use super::kind::Kind;
+use kube::runtime::reflector::ObjectRef;
+use kube::runtime::watcher;
+use launchplane_api::resources::{
+    Artifact, DeploymentRecord, Lane, Preview, Product, ProviderConfig, ProviderTarget, RuntimeIdentity,
+};
+use std::sync::Arc;
+
+/// The caches the reconcilers read.
+#[derive(Clone)]
+pub struct Caches {
+    pub configs: Cache<ProviderConfig>,
+    pub targets: Cache<ProviderTarget>,
+    pub identities: Cache<RuntimeIdentity>,
+    pub products: Cache<Product>,
+    pub artifacts: Cache<Artifact>,
+    pub lanes: Cache<Lane>,
+    pub records: Cache<DeploymentRecord>,
+    pub previews: Cache<Preview>,
+}
+
+/// What fills [`Caches`], one writer per kind.
+pub struct CacheWriters {
+    pub configs: CacheWriter<ProviderConfig>,
+    pub targets: CacheWriter<ProviderTarget>,
+    pub identities: CacheWriter<RuntimeIdentity>,
+    pub products: CacheWriter<Product>,
+    pub artifacts: CacheWriter<Artifact>,
+    pub lanes: CacheWriter<Lane>,
+    pub records: CacheWriter<DeploymentRecord>,
+    pub previews: CacheWriter<Preview>,
+}
+
+/// Empty caches and their writers.
+pub fn caches() -> (Caches, CacheWriters) {
+    let (configs, configs_w) = cache();
+    let (targets, targets_w) = cache();
+    let (identities, identities_w) = cache();
+    let (products, products_w) = cache();
+    let (artifacts, artifacts_w) = cache();
+    let (lanes, lanes_w) = cache();
+    let (records, records_w) = cache();
+    let (previews, previews_w) = cache();
+    (
+        Caches {
+            configs,
+            targets,
+            identities,
+            products,
+            artifacts,
+            lanes,
+            records,
+            previews,
+        },
+        CacheWriters {
+            configs: configs_w,
+            targets: targets_w,
+            identities: identities_w,
+            products: products_w,
+            artifacts: artifacts_w,
+            lanes: lanes_w,
+            records: records_w,
+            previews: previews_w,
+        },
+    )
+}
+
+/// A kind's cache among [`Caches`].
+pub trait Cached: Kind {
+    fn cache(caches: &Caches) -> &Cache<Self>;
+    fn writer(writers: &mut CacheWriters) -> &mut CacheWriter<Self>;
+}
+
+macro_rules! cached {
+    ($kind:ty, $field:ident) => {
+        impl Cached for $kind {
+            fn cache(caches: &Caches) -> &Cache<Self> {
+                &caches.$field
+            }
+
+            fn writer(writers: &mut CacheWriters) -> &mut CacheWriter<Self> {
+                &mut writers.$field
+            }
+        }
+    };
+}
+
+cached!(ProviderConfig, configs);
+cached!(ProviderTarget, targets);
+cached!(RuntimeIdentity, identities);
+cached!(Product, products);
+cached!(Artifact, artifacts);
+cached!(Lane, lanes);
+cached!(DeploymentRecord, records);
+cached!(Preview, previews);
+
+impl Caches {
+    /// The cache of kind `K`.
+    pub fn of<K: Cached>(&self) -> &Cache<K> {
+        K::cache(self)
+    }
+
+    /// The object `namespace/name` of kind `K`, as cached.
+    pub fn get<K: Cached>(&self, namespace: &str, name: &str) -> Option<Arc<K>> {
+        K::cache(self).get(&ObjectRef::new(name).within(namespace))
+    }
+
+    /// Every cached object of kind `K` in `namespace`.
+    pub fn in_namespace<K: Cached>(&self, namespace: &str) -> Vec<Arc<K>> {
+        K::cache(self).state_filter(|o| o.namespace_or_default() == namespace)
+    }
+}
+
+impl CacheWriters {
+    /// Mark every cache listed, empty (standalone mode: the folder's objects are [`put`] after).
+    ///
+    /// [`put`]: CacheWriters::put
+    pub fn listed(&mut self) {
+        fn done<K: Cached>(writers: &mut CacheWriters) {
+            let writer = K::writer(writers);
+            writer.apply(&watcher::Event::Init);
+            writer.apply(&watcher::Event::InitDone);
+        }
+        done::<ProviderConfig>(self);
+        done::<ProviderTarget>(self);
+        done::<RuntimeIdentity>(self);
+        done::<Product>(self);
+        done::<Artifact>(self);
+        done::<Lane>(self);
+        done::<DeploymentRecord>(self);
+        done::<Preview>(self);
+    }
+
+    /// Put `object` in its cache (a first listing entry, or an update).
+    pub fn put<K: Cached>(&mut self, object: K) {
+        K::writer(self).apply(&watcher::Event::Apply(object));
+    }
+
+    /// Take `object` out of its cache.
+    pub fn remove<K: Cached>(&mut self, object: K) {
+        K::writer(self).apply(&watcher::Event::Delete(object));
+    }
+}

@@ -1,0 +1,179 @@
+//! Lane: gather a lane's inputs from the World, run the lane driver ([`crate::engine::driver`]:
+//! plan → one step → plan, as far as [`World::drive`] allows), keep the lane's RuntimeIdentity
+//! child, write status.
+//!
+//! ```text
+//!  caches: Product, ProviderTarget (status), Artifact, DeploymentRecord (evidence), the other
+//!          Lanes of the namespace (one Manage target per Lane)
+//!  secrets: the Secrets / ConfigMaps of spec.env (values never logged)
+//!  providers: the client and shared view of the ProviderTarget's ProviderConfig
+//!        │
+//!        ▼
+//!  drive ── CreateRecord before any provider mutation; every later phase on the record
+//!        ▼
+//!  RuntimeIdentity child ─► lane status ─► announcement on a verdict change ─► wake the
+//!  artifacts the lane wants or runs ─► look again soon while a step is in flight, when a
+//!  retry is due, else at the poll interval
+//! ```
+//!
+//! In the cluster one reconcile takes one step, so every persisted step is seen before the
+//! next is planned; standalone mode runs the loop to completion within its round. A restart
+//! resumes from the records either way.
+
+use crate::engine::driver::{DriveLimits, LaneWorld, PolledFacts, drive};
+use crate::engine::env::resolve_env;
+use crate::engine::executor::Executor;
+use crate::engine::world::WholeSeconds;
+use crate::engine::{
+    Error, Reconciled, Result, StatusStore, Wake, World, commit, namespace_and_name, ready_message,
+};
+use crate::error_policy::jittered;
+use jiff::Timestamp;
+use kube::runtime::reflector::ObjectRef;
+use launchplane_api::resources::{Artifact, DeploymentRecord, Lane, LaneStatus, Product, ProviderTarget};
+use launchplane_core::lane::rival_lanes;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How long a settled lane waits when its ProviderConfig has no poll interval to offer.
+const SETTLED_RECHECK: Duration = Duration::from_secs(60);
+
+/// Reconcile one Lane: as many steps as [`World::drive`] allows, then status.
+#[tracing::instrument(skip_all, fields(kind = "Lane", name = %lane.metadata.name.as_deref().unwrap_or_default(), namespace = lane.metadata.namespace.as_deref().unwrap_or_default()))]
+pub async fn reconcile<S: StatusStore>(lane: Arc<Lane>, world: &World, store: &S) -> Result<Reconciled> {
+    let (namespace, name) = namespace_and_name(lane.as_ref())?;
+    let caches = &world.caches;
+    // Before the caches have listed once, every reference would look missing, and a lane
+    // sharing this lane's target would go unseen.
+    caches.products.synced().await;
+    caches.artifacts.synced().await;
+    caches.records.synced().await;
+    caches.identities.synced().await;
+    caches.lanes.synced().await;
+    caches.targets.synced().await;
+
+    let spec = &lane.spec;
+    let product = caches.get::<Product>(&namespace, &spec.product_ref.name);
+    let target = caches.get::<ProviderTarget>(&namespace, &spec.target_ref.name);
+    let artifact = spec
+        .artifact_ref
+        .as_ref()
+        .and_then(|r| caches.get::<Artifact>(&namespace, &r.name));
+    let identity = store.lane_identity(&lane);
+    let desired_env = resolve_env(world.secrets.as_ref(), &lane).await?;
+    let config_key = target
+        .as_ref()
+        .map(|t| format!("{namespace}/{}", t.spec.provider_config_ref.name));
+    let executor = config_key
+        .as_deref()
+        .and_then(|k| world.providers.provider(k))
+        .map(Executor::new);
+    // The config's shared observation: the target's image and env as its poller last read them.
+    let view = config_key.as_deref().and_then(|k| world.providers.view(k));
+    let polled = view.as_ref().map(|v| PolledFacts {
+        facts: v.facts.clone(),
+        max_age: v.settings.detail_interval,
+    });
+    let evidence: Vec<DeploymentRecord> = caches
+        .in_namespace::<DeploymentRecord>(&namespace)
+        .iter()
+        .filter(|r| r.spec.lane_ref.as_ref().is_some_and(|l| l.name == name))
+        .map(|r| r.as_ref().clone())
+        .collect();
+    let lanes = caches.in_namespace::<Lane>(&namespace);
+    let rivals = rival_lanes(&lane, lanes.iter().map(|l| &**l));
+    let records = store.lane_records(&lane, evidence);
+    let inputs = LaneWorld {
+        lane: &lane,
+        lane_key: lane.metadata.uid.clone().unwrap_or_else(|| name.clone()),
+        product: product.as_deref(),
+        target: target.as_deref(),
+        artifact: artifact.as_deref(),
+        desired_env,
+        identity: identity.clone(),
+        polled,
+        instance: &world.instance,
+        rivals,
+    };
+    // The lane's waits end with the round (standalone): what is left continues next round.
+    let limits = DriveLimits {
+        deadline: world.wait_budget(world.drive.deadline),
+        ..world.drive
+    };
+    let clock = WholeSeconds(world.clock.as_ref());
+    let report = drive(
+        &inputs,
+        executor.as_ref(),
+        &world.prober,
+        records.as_ref(),
+        &world.deploy,
+        limits,
+        &clock,
+    )
+    .await;
+    if !report.steps.is_empty() {
+        tracing::info!(steps = ?report.steps, "lane steps taken");
+    }
+
+    if let Some(child) = &report.plan.identity {
+        store
+            .save_lane_identity(&lane, child, identity.as_ref())
+            .await
+            .map_err(|e| {
+                Error::write(
+                    format!("storing the RuntimeIdentity of lane {namespace}/{name}"),
+                    e,
+                )
+            })?;
+    }
+
+    let status = &report.plan.outcome.status;
+    let old = lane.status.as_ref();
+    let message = ready_message(&status.conditions);
+    let written = commit(store, lane.as_ref(), status, Some(&message)).await?;
+    let mut wake = Vec::new();
+    if written {
+        // The artifacts this lane wants or runs recount their users.
+        wake.extend(
+            spec.artifact_ref
+                .iter()
+                .map(|r| r.name.clone())
+                .chain(old.and_then(|s| s.inventory.as_ref()).map(|i| i.artifact.clone()))
+                .chain(status.inventory.as_ref().map(|i| i.artifact.clone()))
+                .map(|a| Wake::Artifact(ObjectRef::new(&a).within(&namespace))),
+        );
+    }
+    if let Some(error) = report.error {
+        // The status above already says where the lane stands; the step is retried.
+        return Err(Error::LaneStep {
+            namespace,
+            name,
+            message: error.to_string(),
+        });
+    }
+    let delay = if report.plan.step.is_some() {
+        world.deploy.poll_delay
+    } else {
+        let interval = view
+            .as_ref()
+            .map(|v| v.settings.poll_interval.unsigned_abs())
+            .unwrap_or(SETTLED_RECHECK);
+        // A lane waiting out a retry backoff wakes when its next attempt is due, not a poll
+        // later (and not sooner: the plan would only wait again).
+        let retry = retry_due_in(status, world.now());
+        retry.map_or_else(|| jittered(interval), |due| due.min(jittered(interval)))
+    };
+    Ok(Reconciled::after(delay).waking(wake))
+}
+
+/// How long until the lane's next deploy attempt is due (`status.deployRetry.nextAttemptTime`),
+/// rounded up to the second; `None` when no attempt is scheduled.
+pub fn retry_due_in(status: &LaneStatus, now: Timestamp) -> Option<Duration> {
+    let at = status.deploy_retry.as_ref()?.next_attempt_time.as_ref()?.0;
+    let wait = now.duration_until(at);
+    if wait.is_negative() {
+        return Some(Duration::ZERO);
+    }
+    let secs = wait.as_secs() + i64::from(wait.subsec_nanos() > 0);
+    Some(Duration::from_secs(u64::try_from(secs).unwrap_or(0)))
+}

@@ -1,0 +1,12 @@
+//! Each kind's reconcile, written once and run by both shells: gather the inputs from the
+//! [`World`](super::World), let the pure core decide, perform at most what it decided, and
+//! [`commit`](super::commit) the status.
+
+pub mod artifact;
+pub mod deployment_record;
+pub mod lane;
+pub mod preview;
+pub mod product;
+pub mod provider_config;
+pub mod provider_target;
+pub mod runtime_identity;

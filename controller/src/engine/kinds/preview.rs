@@ -1,0 +1,232 @@
+//! Preview: look up its Product, template ProviderTarget and Artifact, drive its generation
+//! ([`crate::engine::preview::reconcile`]: application, domain, deploy, verification, and the
+//! fresh re-verification of a settled preview), write status; and, when the Preview goes,
+//! tear its Dokploy application down ([`tear_down`]).
+//!
+//! How a Preview goes is the shell's: the cluster holds it with a finalizer and deletes an
+//! expired one (the finalizer then calls [`tear_down`]); standalone mode tears down the
+//! Previews whose manifest left the folder, and the expired ones, itself.
+
+use crate::engine::preview::{
+    PreviewSettings, PreviewWorld, StatusSink, TeardownReport, TeardownTarget, reconcile as drive, teardown,
+};
+use crate::engine::world::WholeSeconds;
+use crate::engine::{Error, Reconciled, Result, StatusStore, World, commit, namespace_and_name};
+use futures::future::BoxFuture;
+use jiff::Timestamp;
+use launchplane_api::conditions::Progress;
+use launchplane_api::resources::{Artifact, Preview, PreviewStatus, Product, ProviderTarget};
+use launchplane_core::preview::{Fresh, preview_conditions};
+use launchplane_providers::Provider;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// What a Preview reconcile found besides its status.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PreviewRun {
+    pub reconciled: Reconciled,
+    /// The ttl has passed: the shell removes the Preview (and so tears it down).
+    pub expired: bool,
+    /// A transient failure the status also names; the shell retries sooner.
+    pub error: Option<String>,
+}
+
+/// The preview settings of this World, with its instance id and the round's budget. `None`
+/// when previews are not reconciled.
+fn settings(world: &World) -> Option<PreviewSettings> {
+    let settings = world.previews.as_ref()?;
+    Some(PreviewSettings {
+        instance: world.instance.clone(),
+        deadline: world.wait_budget(settings.deadline),
+        ..settings.clone()
+    })
+}
+
+/// A Preview's Product, template ProviderTarget and Artifact, and its Dokploy client, once the
+/// caches have listed (before that a Product or template would look missing, and a teardown
+/// would lose what it needs to find).
+struct Looked {
+    product: Option<Arc<Product>>,
+    template: Option<Arc<ProviderTarget>>,
+    artifact: Option<Arc<Artifact>>,
+    provider: Option<Arc<dyn Provider>>,
+}
+
+async fn look_up(preview: &Preview, namespace: &str, world: &World) -> Looked {
+    let caches = &world.caches;
+    caches.products.synced().await;
+    caches.artifacts.synced().await;
+    caches.targets.synced().await;
+    let product = caches.get::<Product>(namespace, &preview.spec.product_ref.name);
+    let template = product
+        .as_ref()
+        .and_then(|p| p.spec.preview.template_target_ref.clone())
+        .and_then(|r| caches.get::<ProviderTarget>(namespace, &r.name));
+    let artifact = caches.get::<Artifact>(namespace, &preview.spec.artifact_ref.name);
+    let provider = provider_of(world, template.as_deref());
+    Looked {
+        product,
+        template,
+        artifact,
+        provider,
+    }
+}
+
+fn provider_of(world: &World, template: Option<&ProviderTarget>) -> Option<Arc<dyn Provider>> {
+    let t = template?;
+    let namespace = t.metadata.namespace.as_deref().unwrap_or("default");
+    world
+        .providers
+        .provider(&format!("{namespace}/{}", t.spec.provider_config_ref.name))
+}
+
+/// The store, as the preview driver persists a phase before a step it must not repeat.
+struct StoreSink<'a, S> {
+    store: &'a S,
+    preview: &'a Preview,
+}
+
+impl<S: StatusStore> StatusSink for StoreSink<'_, S> {
+    fn save<'a>(&'a self, status: &'a PreviewStatus) -> BoxFuture<'a, std::result::Result<(), String>> {
+        Box::pin(async move {
+            self.store
+                .write_status(self.preview, status)
+                .await
+                .map(|_| ())
+                .map_err(|e| format!("writing the Preview status: {e}"))
+        })
+    }
+}
+
+/// Reconcile one Preview. Previews are reconciled only when the World has preview settings.
+#[tracing::instrument(skip_all, fields(kind = "Preview", name = %preview.metadata.name.as_deref().unwrap_or_default(), namespace = preview.metadata.namespace.as_deref().unwrap_or_default()))]
+pub async fn reconcile<S: StatusStore>(
+    preview: Arc<Preview>,
+    world: &World,
+    store: &S,
+) -> Result<PreviewRun> {
+    let (namespace, _) = namespace_and_name(preview.as_ref())?;
+    let Some(settings) = settings(world) else {
+        return Ok(PreviewRun {
+            reconciled: Reconciled::on_change(),
+            expired: false,
+            error: None,
+        });
+    };
+    let looked = look_up(&preview, &namespace, world).await;
+    let inputs = PreviewWorld {
+        preview: &preview,
+        product: looked.product.as_deref(),
+        template: looked.template.as_deref(),
+        artifact: looked.artifact.as_deref(),
+    };
+    let sink = StoreSink {
+        store,
+        preview: &preview,
+    };
+    let clock = WholeSeconds(world.clock.as_ref());
+    let report = drive(
+        &inputs,
+        looked.provider.as_deref(),
+        &world.prober,
+        &settings,
+        &sink,
+        &clock,
+    )
+    .await;
+    commit(store, preview.as_ref(), &report.status, None).await?;
+    let requeue = until_expiry(&report.status, world.now(), report.requeue);
+    Ok(PreviewRun {
+        reconciled: if report.expired {
+            Reconciled::on_change()
+        } else {
+            Reconciled::after(requeue)
+        },
+        expired: report.expired,
+        error: report.error,
+    })
+}
+
+/// Come back no later than the ttl's expiry, so an expired Preview is removed on time rather
+/// than at the next resync.
+pub fn until_expiry(status: &PreviewStatus, now: Timestamp, requeue: Duration) -> Duration {
+    match status.expires_at.as_ref() {
+        Some(at) => {
+            // Past expiry the next reconcile removes it; one second avoids a hot loop.
+            let left = at.0.duration_since(now);
+            let left = if left.is_positive() {
+                left.unsigned_abs()
+            } else {
+                Duration::ZERO
+            };
+            requeue.min(left.max(Duration::from_secs(1)))
+        }
+        None => requeue,
+    }
+}
+
+/// Tear a going Preview down: delete its recorded Dokploy application (only when its marker,
+/// read now, is this Preview's) and domains, and confirm they are gone. A failure is written
+/// to the Preview's status (Stalled, `TeardownFailed`, saying that `held` until it succeeds:
+/// the finalizer in the cluster, the state folder's record in standalone mode) and returned.
+pub async fn tear_down<S: StatusStore>(
+    preview: &Preview,
+    world: &World,
+    store: &S,
+    held: &str,
+) -> Result<TeardownReport> {
+    let (namespace, name) = namespace_and_name(preview)?;
+    let settings = settings(world).unwrap_or_default();
+    // The spec may no longer validate (product gone, policy changed): the status recorded the
+    // target id and slug, which is what the teardown goes by.
+    let looked = look_up(preview, &namespace, world).await;
+    let provider = looked.provider.or_else(|| {
+        // Without the Product, any ProviderConfig of the namespace can reach Dokploy; the
+        // recorded target id decides what is deleted.
+        world
+            .caches
+            .in_namespace::<ProviderTarget>(&namespace)
+            .iter()
+            .find_map(|t| provider_of(world, Some(t)))
+    });
+    let target = TeardownTarget::of(preview, looked.product.as_deref(), &world.instance);
+    match teardown(&target, provider.as_deref(), &world.prober, &settings).await {
+        Ok(done) => {
+            if done.left_alone.is_some() {
+                // The Preview goes (it is the user's to delete), but what was not ours stays in
+                // Dokploy, and the log says why.
+                tracing::warn!(summary = %done.summary(), "preview removed without deleting its application");
+            } else {
+                tracing::info!(summary = %done.summary(), domains = ?done.domains, "preview torn down");
+            }
+            Ok(done)
+        }
+        Err(e) => {
+            let message = format!("teardown failed, {held} until it succeeds: {e}");
+            let old = preview.status.clone().unwrap_or_default();
+            let computed = preview_conditions(
+                &old.conditions,
+                old.generations.last(),
+                &Fresh::default(),
+                &Progress::Stalled {
+                    reason: "TeardownFailed".into(),
+                    message,
+                },
+                preview.metadata.generation,
+                world.now(),
+            );
+            let status = PreviewStatus {
+                conditions: computed.conditions,
+                ..old
+            };
+            if let Err(error) = store.write_status(preview, &status).await {
+                tracing::warn!(%error, "cannot write the teardown failure to status");
+            }
+            Err(Error::Teardown {
+                namespace,
+                name,
+                message: e.to_string(),
+            })
+        }
+    }
+}

@@ -1,0 +1,57 @@
+//! ProviderTarget: verify one target against its config's shared snapshot. No Dokploy call is
+//! made here; the ProviderConfig polls and then wakes its targets.
+
+use crate::engine::{Reconciled, Result, StatusStore, World, commit, namespace_and_name, ready_message};
+use crate::error_policy::jittered;
+use launchplane_api::resources::{ProviderConfig, ProviderTarget};
+use launchplane_core::provider_target::{ConfigState, config_unavailable, reconcile as compute};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How often a target whose config is missing looks again (the config's creation also wakes
+/// it at once).
+const CONFIG_MISSING_RECHECK: Duration = Duration::from_secs(300);
+
+/// Reconcile one ProviderTarget.
+#[tracing::instrument(skip_all, fields(kind = "ProviderTarget", name = %target.metadata.name.as_deref().unwrap_or_default(), namespace = target.metadata.namespace.as_deref().unwrap_or_default()))]
+pub async fn reconcile<S: StatusStore>(
+    target: Arc<ProviderTarget>,
+    world: &World,
+    store: &S,
+) -> Result<Reconciled> {
+    let (namespace, _) = namespace_and_name(target.as_ref())?;
+    let config_name = &target.spec.provider_config_ref.name;
+    let config_key = format!("{namespace}/{config_name}");
+    let now = world.now();
+
+    // Before the ProviderConfig cache has listed once, every config would look missing.
+    world.caches.configs.synced().await;
+    let config = world.caches.get::<ProviderConfig>(&namespace, config_name);
+    let (outcome, requeue) = match (config, world.providers.view(&config_key)) {
+        (None, _) => (
+            config_unavailable(&target, ConfigState::NotFound(config_name), now),
+            CONFIG_MISSING_RECHECK,
+        ),
+        (Some(config), None) => {
+            let interval =
+                Duration::from_secs(u64::try_from(config.spec.poll_interval_seconds.max(1)).unwrap_or(60));
+            (
+                config_unavailable(&target, ConfigState::NotReady(config_name), now),
+                interval,
+            )
+        }
+        (Some(_), Some(view)) => {
+            let window = view.snapshot.window(&view.settings);
+            let claims = view.claims.claims_for(&target);
+            let interval = view.settings.poll_interval.unsigned_abs();
+            (compute(&target, &window, &claims, now), jittered(interval))
+        }
+    };
+    let message = outcome
+        .status
+        .message
+        .clone()
+        .unwrap_or_else(|| ready_message(&outcome.status.conditions));
+    commit(store, target.as_ref(), &outcome.status, Some(&message)).await?;
+    Ok(Reconciled::after(requeue))
+}

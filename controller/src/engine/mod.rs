@@ -1,0 +1,144 @@
+//! The one reconcile engine both shells run.
+//!
+//! ```text
+//!            cluster shell (k8s)                         standalone shell (standalone)
+//!   watches ─► Caches ◄─ KubeSecrets            folder ─► Caches ◄─ FolderSecrets
+//!              │                                           │
+//!              ▼                                           ▼
+//!            World { caches, secrets, providers (clients, pollers, views), prober, instance }
+//!              │
+//!              ▼
+//!   kinds::<kind>::reconcile(object, &World, &impl StatusStore)      ◄── written once per kind
+//!     gather inputs from the World ─► launchplane_core::<kind> plan (pure) ─► status (+ one step)
+//!     the lane and preview steps ─► Executor (Provider + Prober) ─► RecordStore / StatusStore
+//!              │
+//!              ▼
+//!   commit: status (unless unchanged) + announcement on a verdict change ─► Reconciled
+//!              │                                           │
+//!   KubeStore: SSA status, Events, records         FolderStore: state folder, cache, rows
+//!   runner: requeue, wakes, error policy,          round: kinds in order, rows, exit code
+//!   metrics (k8s::controller)                      (standalone::round)
+//! ```
+//!
+//! - [`world`]: what a reconcile reads ([`World`], with [`Secrets`] the shell-specific part).
+//! - [`store`]: where its results go ([`StatusStore`], [`records::RecordStore`]).
+//! - [`caches`], [`kind`]: one cache per kind; what the engine needs of every kind.
+//! - [`providers`]: Dokploy clients, pollers and shared views, and API-key resolution.
+//! - [`kinds`]: each kind's reconcile, written once.
+//! - [`executor`], [`driver`]: a lane's plan → step → plan loop; [`preview`]: previews.
+//! - [`env`]: a lane's env from its ConfigMaps, Secrets and values.
+
+pub mod cache;
+pub mod caches;
+pub mod driver;
+pub mod env;
+pub mod error;
+pub mod executor;
+pub mod kind;
+pub mod kinds;
+pub mod preview;
+pub mod providers;
+pub mod records;
+pub mod store;
+pub mod world;
+
+pub use caches::{CacheWriters, Cached, Caches};
+pub use error::{Error, Result};
+pub use kind::Kind;
+pub use store::{StatusStore, StoreError};
+pub use world::{Secrets, World, WorldError};
+
+use kube::runtime::reflector::ObjectRef;
+use launchplane_api::conditions::{find, types};
+use launchplane_api::resources::{Artifact, Lane, Product, ProviderTarget};
+use std::time::Duration;
+
+/// Another object one reconcile's outcome concerns, so the cluster looks at it now instead of
+/// at its next resync. Standalone rounds run every kind in order and need none of them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Wake {
+    /// A ProviderConfig polled: its targets are verified against the new snapshot.
+    ProviderTarget(ObjectRef<ProviderTarget>),
+    /// An artifact or record of the lane changed.
+    Lane(ObjectRef<Lane>),
+    /// A lane's wish or inventory moved: the artifact recounts its users.
+    Artifact(ObjectRef<Artifact>),
+    /// A Preview of the product changed: counts, protected set, sweep.
+    Product(ObjectRef<Product>),
+}
+
+/// What one reconcile asks of its shell besides the status it already wrote.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Reconciled {
+    /// Look again after this long; `None`: only when the object changes.
+    pub requeue: Option<Duration>,
+    pub wake: Vec<Wake>,
+}
+
+impl Reconciled {
+    /// Look again after `delay` (at least a second, so a bad interval never spins).
+    pub fn after(delay: Duration) -> Self {
+        Reconciled {
+            requeue: Some(delay.max(Duration::from_secs(1))),
+            wake: Vec::new(),
+        }
+    }
+
+    /// Look again only when the object changes.
+    pub fn on_change() -> Self {
+        Reconciled {
+            requeue: None,
+            wake: Vec::new(),
+        }
+    }
+
+    pub fn waking(mut self, wake: impl IntoIterator<Item = Wake>) -> Self {
+        self.wake.extend(wake);
+        self
+    }
+}
+
+/// `(namespace, name)` of an object, or the user-class error saying which is missing.
+pub fn namespace_and_name<K: Kind>(object: &K) -> Result<(String, String)> {
+    let namespace = object
+        .meta()
+        .namespace
+        .clone()
+        .ok_or(Error::MissingNamespace { kind: K::KIND })?;
+    let name = object
+        .meta()
+        .name
+        .clone()
+        .ok_or(Error::MissingName { kind: K::KIND })?;
+    Ok((namespace, name))
+}
+
+/// The tail of every reconcile: write `status` unless `object` already carries it, and announce
+/// a verdict change with `announce` (the Ready condition's message, unless the kind has a better
+/// one; `None` for kinds whose verdict changes are not news of their own). Returns whether the
+/// status was written.
+pub async fn commit<K: Cached, S: StatusStore>(
+    store: &S,
+    object: &K,
+    status: &K::Status,
+    announce: Option<&str>,
+) -> Result<bool> {
+    let written = store.write_status(object, status).await.map_err(|e| {
+        Error::write(
+            format!("writing the status of {} {}", K::KIND, object.name_or_empty()),
+            e,
+        )
+    })?;
+    if let (Some(message), Some(verdict)) = (announce, K::verdict(status)) {
+        let previous = object.status().and_then(|s| K::verdict(s));
+        store.announce(object, previous, verdict, message).await;
+    }
+    Ok(written)
+}
+
+/// The Ready condition's message: the most useful one-line summary for an announcement.
+pub fn ready_message(conditions: &[k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition]) -> String {
+    find(conditions, types::READY)
+        .map(|c| c.message.clone())
+        .unwrap_or_default()
+}

@@ -1,0 +1,64 @@
+//! Where a reconcile's results go: statuses, verdict announcements, a lane's DeploymentRecords
+//! and its RuntimeIdentity child. The status subresource, Events and objects in the cluster
+//! (`k8s::store`); the state folder in standalone mode (`standalone::store`).
+
+use super::caches::Cached;
+use super::kind::Kind;
+use super::records::RecordStore;
+use futures::future::BoxFuture;
+use launchplane_api::Verdict;
+use launchplane_api::resources::{DeploymentRecord, Lane, RuntimeIdentity};
+use thiserror::Error;
+
+/// A write that did not happen (secret-free: statuses and records hold no secrets).
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+pub enum StoreError {
+    #[error("{0}")]
+    Io(String),
+    /// The API server asked to slow down (HTTP 429).
+    #[error("{0} (the API server asked to slow down)")]
+    Throttled(String),
+}
+
+/// The write side of a shell.
+pub trait StatusStore: Send + Sync {
+    /// Write `status` as `object`'s status unless it already carries exactly it (our own
+    /// writes come back, and an unconditional write per reconcile would be a write storm).
+    /// Returns whether a write was made.
+    fn write_status<'a, K: Cached>(
+        &'a self,
+        object: &'a K,
+        status: &'a K::Status,
+    ) -> BoxFuture<'a, Result<bool, StoreError>>;
+
+    /// Tell people a verdict changed (an Event in the cluster; the printed table is standalone
+    /// mode's announcement, so nothing there). Never fails: the status already says it.
+    fn announce<'a, K: Kind>(
+        &'a self,
+        object: &'a K,
+        previous: Option<Verdict>,
+        current: Verdict,
+        message: &'a str,
+    ) -> BoxFuture<'a, ()>;
+
+    /// The DeploymentRecords of `lane`; `evidence` are the records that name it only by
+    /// `spec.laneRef` (from the cache).
+    fn lane_records<'a>(
+        &'a self,
+        lane: &'a Lane,
+        evidence: Vec<DeploymentRecord>,
+    ) -> Box<dyn RecordStore + 'a>;
+
+    /// The lane's RuntimeIdentity child as stored, when it is the lane's (a RuntimeIdentity of
+    /// the lane's name that the lane does not own is left alone: `None`).
+    fn lane_identity(&self, lane: &Lane) -> Option<RuntimeIdentity>;
+
+    /// Store the lane's child (its spec and labels; in the cluster its status is the
+    /// RuntimeIdentity controller's), unless `stored` already carries them.
+    fn save_lane_identity<'a>(
+        &'a self,
+        lane: &'a Lane,
+        child: &'a RuntimeIdentity,
+        stored: Option<&'a RuntimeIdentity>,
+    ) -> BoxFuture<'a, Result<(), StoreError>>;
+}

@@ -1,0 +1,140 @@
+//! What a reconcile reads: the objects (one cache per kind), the Secrets and ConfigMaps its
+//! spec references, the Dokploy clients and their shared observation, the prober, and the
+//! settings and identity of this controller. The same [`World`] type serves both shells; only
+//! where Secrets and ConfigMaps come from ([`Secrets`]) differs.
+
+use super::caches::Caches;
+use super::driver::DriveLimits;
+use super::providers::Registry;
+use crate::engine::preview::PreviewSettings;
+use crate::error_policy::{BackoffPolicy, FailureCounts};
+use crate::metrics::Metrics;
+use crate::observe::prober::Prober;
+use futures::future::BoxFuture;
+use jiff::Timestamp;
+use launchplane_api::conditions::Clock;
+use launchplane_core::deployment_record::DeploySettings;
+use launchplane_providers::Deadline;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+use thiserror::Error;
+
+/// A Secret's or ConfigMap's data could not be read (the object may exist; an absent object is
+/// `Ok(None)`, not an error). Secret-free: it names the object, never a value.
+#[derive(Debug, Error)]
+#[error("reading {kind} {namespace}/{name}: {message}")]
+pub struct WorldError {
+    pub kind: &'static str,
+    pub namespace: String,
+    pub name: String,
+    pub message: String,
+    /// Whether the failure was the API server asking to slow down (HTTP 429).
+    pub throttled: bool,
+    /// What the object was read for (metrics tell an API key from a lane's env).
+    pub purpose: ReadPurpose,
+}
+
+/// Why a Secret or ConfigMap was read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReadPurpose {
+    /// A ProviderConfig's API key.
+    ApiKey,
+    /// A lane's env (`spec.env.secretRefs`, `spec.env.configMapRefs`).
+    Env,
+}
+
+/// A Secret's data: `data` decoded, `stringData` merged. Values are secrets.
+pub type SecretData = BTreeMap<String, Vec<u8>>;
+
+/// Where Secrets, ConfigMaps and variables come from: the API server in the cluster, the
+/// folder (and the process environment) in standalone mode.
+pub trait Secrets: Send + Sync {
+    /// The data of Secret `namespace/name` (`data` decoded, `stringData` merged), if it exists.
+    fn secret<'a>(
+        &'a self,
+        namespace: &'a str,
+        name: &'a str,
+        purpose: ReadPurpose,
+    ) -> BoxFuture<'a, Result<Option<SecretData>, WorldError>>;
+
+    /// The data of ConfigMap `namespace/name`, if it exists.
+    fn config_map<'a>(
+        &'a self,
+        namespace: &'a str,
+        name: &'a str,
+    ) -> BoxFuture<'a, Result<Option<BTreeMap<String, String>>, WorldError>>;
+
+    /// An environment variable (the API key of [`super::providers::api_key_variable`]); the
+    /// cluster reads none.
+    fn variable(&self, name: &str) -> Option<String>;
+
+    /// Whether [`Secrets::variable`] can ever answer (so messages may mention variables).
+    fn reads_variables(&self) -> bool;
+}
+
+/// Everything a reconcile reads, shared by every reconcile of a shell.
+pub struct World {
+    pub caches: Caches,
+    pub secrets: Arc<dyn Secrets>,
+    pub providers: Registry,
+    pub prober: Prober,
+    /// This controller instance, as its ownership markers name it (`--instance-id` in the
+    /// cluster, the state folder's id in standalone mode).
+    pub instance: String,
+    pub clock: Arc<dyn Clock>,
+    /// Probe and call counts (served at `/metrics` by the cluster; standalone keeps them unread).
+    pub metrics: Arc<Metrics>,
+    /// Failure counts per object, for retries with backoff (and the poll schedule).
+    pub failures: FailureCounts,
+    pub backoff: BackoffPolicy,
+    /// Deploy timings of lanes.
+    pub deploy: DeploySettings,
+    /// How far one lane reconcile goes: one step in the cluster (each persisted step is seen
+    /// before the next is planned), to completion within the round in standalone mode.
+    pub drive: DriveLimits,
+    /// Timings and reachability of previews; `None` when previews are not reconciled
+    /// (standalone mode without `--previews`: they create and delete Dokploy applications).
+    pub previews: Option<PreviewSettings>,
+    /// The deadline of standalone mode's round, which every Dokploy client shares; the waits
+    /// of lanes and previews end by it too. `None` in the cluster.
+    pub round: Option<Deadline>,
+}
+
+/// No lane or preview step starts in the round's last seconds. A deploy step records its phase
+/// (Deploying) and then sends the deploy; were the deadline to pass in between, the deploy
+/// would not be sent and the next run would wait for one that never comes.
+pub const STEP_MARGIN: Duration = Duration::from_secs(2);
+
+impl World {
+    /// Now, whole seconds: Kubernetes stores times to the second, so a sub-second "now" would
+    /// make every freshly computed status differ from the stored one and defeat the
+    /// skip-unchanged-status check. Standalone mode keeps the same precision, so both shells
+    /// write the same status for the same facts.
+    pub fn now(&self) -> Timestamp {
+        whole_seconds(self.clock.now())
+    }
+
+    /// How long a lane's or preview's waits may run: `budget`, cut to what is left of the
+    /// round less [`STEP_MARGIN`] (zero once that passed).
+    pub fn wait_budget(&self, budget: Duration) -> Duration {
+        match self.round.as_ref().and_then(Deadline::remaining) {
+            Some(left) => budget.min(left.saturating_sub(STEP_MARGIN)),
+            None => budget,
+        }
+    }
+}
+
+/// `now` cut to the second.
+pub fn whole_seconds(now: Timestamp) -> Timestamp {
+    Timestamp::from_second(now.as_second()).unwrap_or(now)
+}
+
+/// A [`Clock`] that answers in whole seconds (see [`World::now`]).
+pub struct WholeSeconds<'a>(pub &'a dyn Clock);
+
+impl Clock for WholeSeconds<'_> {
+    fn now(&self) -> Timestamp {
+        whole_seconds(self.0.now())
+    }
+}

@@ -1,0 +1,179 @@
+//! The cluster's [`StatusStore`]: statuses by server-side apply on the status subresource,
+//! verdict changes as Events, a lane's DeploymentRecords as objects ([`KubeRecordStore`]) and
+//! its RuntimeIdentity child as an object the lane owns.
+
+use super::events::publish_transition;
+use super::records::{KubeRecordStore, lane_owner};
+use super::status::{FIELD_MANAGER, apply_status};
+use crate::engine::cache::Cache;
+use crate::engine::records::RecordStore;
+use crate::engine::{Cached, Kind, StatusStore, StoreError};
+use futures::future::BoxFuture;
+use kube::api::{Api, Patch, PatchParams};
+use kube::runtime::events::Recorder;
+use kube::runtime::reflector::ObjectRef;
+use kube::{Client, Resource, ResourceExt};
+use launchplane_api::Verdict;
+use launchplane_api::resources::{DeploymentRecord, Lane, RuntimeIdentity};
+
+/// Writes through the API server.
+#[derive(Clone)]
+pub struct KubeStore {
+    client: Client,
+    recorder: Recorder,
+    /// The RuntimeIdentity cache (a lane's child is read from it).
+    identities: Cache<RuntimeIdentity>,
+}
+
+impl KubeStore {
+    pub fn new(client: Client, recorder: Recorder, identities: Cache<RuntimeIdentity>) -> Self {
+        KubeStore {
+            client,
+            recorder,
+            identities,
+        }
+    }
+}
+
+/// The store error for a failed API call: throttled on 429, else I/O.
+pub fn store_error(what: String, error: &kube::Error) -> StoreError {
+    let message = format!("{what}: {error}");
+    match error {
+        kube::Error::Api(status) if status.code == 429 => StoreError::Throttled(message),
+        _ => StoreError::Io(message),
+    }
+}
+
+/// Why the RuntimeIdentity named like the lane is not the lane's to write: it exists and is
+/// not owned by this lane (someone created it by hand).
+fn identity_blocked(lane: &Lane, existing: &RuntimeIdentity) -> Option<String> {
+    let uid = lane.metadata.uid.as_deref()?;
+    let owned = existing
+        .metadata
+        .owner_references
+        .iter()
+        .flatten()
+        .any(|o| o.uid == uid);
+    (!owned).then(|| {
+        format!(
+            "RuntimeIdentity {} exists and is not owned by this lane; it is left alone",
+            existing.name_any()
+        )
+    })
+}
+
+impl StatusStore for KubeStore {
+    fn write_status<'a, K: Cached>(
+        &'a self,
+        object: &'a K,
+        status: &'a K::Status,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(async move {
+            let (namespace, name) = (object.namespace_or_default(), object.name_or_empty());
+            if object.status() == Some(status) {
+                tracing::trace!(kind = K::KIND, namespace, name, "status unchanged; not written");
+                return Ok(false);
+            }
+            tracing::debug!(kind = K::KIND, namespace, name, "writing status");
+            let api: Api<K> = Api::namespaced(self.client.clone(), namespace);
+            apply_status(&api, name, status).await.map_err(|e| {
+                store_error(
+                    format!("writing the status of {} {namespace}/{name}", K::KIND),
+                    &e,
+                )
+            })?;
+            Ok(true)
+        })
+    }
+
+    fn announce<'a, K: Kind>(
+        &'a self,
+        object: &'a K,
+        previous: Option<Verdict>,
+        current: Verdict,
+        message: &'a str,
+    ) -> BoxFuture<'a, ()> {
+        Box::pin(publish_transition(
+            &self.recorder,
+            object,
+            previous,
+            current,
+            message,
+        ))
+    }
+
+    fn lane_records<'a>(
+        &'a self,
+        lane: &'a Lane,
+        evidence: Vec<DeploymentRecord>,
+    ) -> Box<dyn RecordStore + 'a> {
+        Box::new(KubeRecordStore::new(self.client.clone(), lane, evidence))
+    }
+
+    fn lane_identity(&self, lane: &Lane) -> Option<RuntimeIdentity> {
+        let namespace = lane.metadata.namespace.as_deref()?;
+        let name = lane.metadata.name.as_deref()?;
+        let existing = self.identities.get(&ObjectRef::new(name).within(namespace))?;
+        match identity_blocked(lane, &existing) {
+            Some(why) => {
+                tracing::warn!(%why, "not adopting the RuntimeIdentity");
+                None
+            }
+            None => Some(existing.as_ref().clone()),
+        }
+    }
+
+    fn save_lane_identity<'a>(
+        &'a self,
+        lane: &'a Lane,
+        child: &'a RuntimeIdentity,
+        stored: Option<&'a RuntimeIdentity>,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            let namespace = child.metadata.namespace.clone().unwrap_or_default();
+            let name = child.name_any();
+            // A RuntimeIdentity of the lane's name that someone else made is left alone.
+            if let Some(existing) = self.identities.get(&ObjectRef::new(&name).within(&namespace))
+                && identity_blocked(lane, &existing).is_some()
+            {
+                return Ok(());
+            }
+            let owner = lane_owner(lane);
+            let unchanged = stored.is_some_and(|s| {
+                s.spec == child.spec
+                    && s.metadata.labels == child.metadata.labels
+                    && owner.as_ref().is_none_or(|o| {
+                        s.metadata
+                            .owner_references
+                            .iter()
+                            .flatten()
+                            .any(|r| r.uid == o.uid)
+                    })
+            });
+            if unchanged {
+                return Ok(());
+            }
+            // Spec, labels and the ownerReference; its status is the RuntimeIdentity reconcile's.
+            let body = serde_json::json!({
+                "apiVersion": RuntimeIdentity::api_version(&()),
+                "kind": RuntimeIdentity::kind(&()),
+                "metadata": {
+                    "name": name,
+                    "namespace": namespace,
+                    "labels": child.metadata.labels,
+                    "ownerReferences": owner.into_iter().collect::<Vec<_>>(),
+                },
+                "spec": child.spec,
+            });
+            let api: Api<RuntimeIdentity> = Api::namespaced(self.client.clone(), &namespace);
+            api.patch(
+                &name,
+                &PatchParams::apply(FIELD_MANAGER).force(),
+                &Patch::Apply(body),
+            )
+            .await
+            .map_err(|e| store_error(format!("applying RuntimeIdentity {namespace}/{name}"), &e))?;
+            Ok(())
+        })
+    }
+}

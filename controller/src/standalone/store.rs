@@ -1,0 +1,116 @@
+//! Standalone mode's [`StatusStore`]: statuses in the state folder (one JSON file per object,
+//! written atomically), each also put back into the round's cache so a kind reconciled later
+//! in the round reads it; DeploymentRecords as files ([`FileRecordStore`]); a lane's
+//! RuntimeIdentity child whole under `lane-identities/`. Nothing is announced: the printed
+//! table is standalone mode's announcement.
+
+use super::records::FileRecordStore;
+use super::state::StateDir;
+use crate::engine::records::RecordStore;
+use crate::engine::{CacheWriters, Cached, Kind, StatusStore, StoreError};
+use futures::future::BoxFuture;
+use launchplane_api::Verdict;
+use launchplane_api::resources::{DeploymentRecord, Lane, RuntimeIdentity};
+use std::sync::Mutex;
+
+/// The kind under which a lane's RuntimeIdentity child is kept in the state folder.
+pub const LANE_IDENTITY: &str = "lane-identities";
+
+/// Writes into the state folder and the round's caches.
+pub struct FolderStore {
+    state: StateDir,
+    writers: Mutex<CacheWriters>,
+    /// DeploymentRecords given as manifests: evidence, whose status lives in the state folder.
+    manifest_records: Vec<DeploymentRecord>,
+}
+
+impl FolderStore {
+    pub fn new(state: StateDir, writers: CacheWriters, manifest_records: Vec<DeploymentRecord>) -> Self {
+        FolderStore {
+            state,
+            writers: Mutex::new(writers),
+            manifest_records,
+        }
+    }
+
+    /// Put `object` (as the folder gives it, with its stored status) in the round's cache.
+    pub fn put<K: Cached>(&self, object: K) {
+        self.writers.lock().unwrap_or_else(|p| p.into_inner()).put(object);
+    }
+}
+
+impl StatusStore for FolderStore {
+    fn write_status<'a, K: Cached>(
+        &'a self,
+        object: &'a K,
+        status: &'a K::Status,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(async move {
+            let (namespace, name) = (object.namespace_or_default(), object.name_or_empty());
+            let unchanged = object.status() == Some(status);
+            if !unchanged {
+                self.state.save(K::KIND, namespace, name, status).map_err(|e| {
+                    StoreError::Io(format!(
+                        "writing the state of {} {namespace}/{name}: {e}",
+                        K::KIND
+                    ))
+                })?;
+            }
+            let mut updated = object.clone();
+            *updated.status_mut() = Some(status.clone());
+            self.put(updated);
+            Ok(!unchanged)
+        })
+    }
+
+    fn announce<'a, K: Kind>(
+        &'a self,
+        _object: &'a K,
+        _previous: Option<Verdict>,
+        _current: Verdict,
+        _message: &'a str,
+    ) -> BoxFuture<'a, ()> {
+        Box::pin(async {})
+    }
+
+    fn lane_records<'a>(
+        &'a self,
+        _lane: &'a Lane,
+        _evidence: Vec<DeploymentRecord>,
+    ) -> Box<dyn RecordStore + 'a> {
+        Box::new(FileRecordStore::new(
+            self.state.clone(),
+            self.manifest_records.clone(),
+        ))
+    }
+
+    fn lane_identity(&self, lane: &Lane) -> Option<RuntimeIdentity> {
+        self.state.load(
+            LANE_IDENTITY,
+            lane.metadata.namespace.as_deref().unwrap_or("default"),
+            lane.metadata.name.as_deref().unwrap_or_default(),
+        )
+    }
+
+    fn save_lane_identity<'a>(
+        &'a self,
+        lane: &'a Lane,
+        child: &'a RuntimeIdentity,
+        stored: Option<&'a RuntimeIdentity>,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            if stored == Some(child) {
+                return Ok(());
+            }
+            let namespace = lane.metadata.namespace.as_deref().unwrap_or("default");
+            let name = lane.metadata.name.as_deref().unwrap_or_default();
+            self.state
+                .save(LANE_IDENTITY, namespace, name, child)
+                .map_err(|e| {
+                    StoreError::Io(format!(
+                        "writing the RuntimeIdentity of lane {namespace}/{name}: {e}"
+                    ))
+                })
+        })
+    }
+}
