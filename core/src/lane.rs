@@ -32,23 +32,25 @@ use super::deployment_record::{self as record, DeploySettings, LANE_LABEL};
 use super::runtime_identity;
 use super::{Outcome, artifact};
 use crate::health::HealthResult;
-use crate::probe::{ProbeResult, ProbeTarget, Surfaces};
+use crate::probe::{ProbeResult, ProbeTarget};
+use crate::provider_target::tracked_target;
 use crate::target::{DesiredEnv, TargetFacts, TargetRef};
 pub use claim::{lane_owner, rival_lanes};
+use drift::describe;
+pub use drift::{drift, record_env, spec_changed};
+pub use endpoint::{base_url, endpoint, health_urls};
+use intent::deploy_description;
+pub use intent::new_record;
 use jiff::Timestamp;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use launchplane_api::conditions::{self, Aspect, Progress, Transition, types};
-use launchplane_api::identity::{
-    ClassificationReason, RuntimeIdentityPayload, deployment_record_id, identity_env, release_tuple_id,
-};
+use launchplane_api::identity::{ClassificationReason, RuntimeIdentityPayload, release_tuple_id};
 use launchplane_api::resources::{
-    Artifact, DeploymentOrigin, DeploymentPhase, DeploymentRecord, DeploymentRecordSpec,
-    DeploymentRecordStatus, DriftPolicy, Driver, EnvironmentKind, HealthCheck, HealthCheckType,
-    IdentityEndpoint, IdentityFields, IdentitySurface, Lane, LaneInventory, LaneStatus, LocalObjectRef,
-    ManagementPolicy, Product, ProviderTarget, RuntimeIdentity, RuntimeIdentitySpec, TargetCategory,
+    Artifact, DeploymentPhase, DeploymentRecord, DeploymentRecordStatus, DriftPolicy, Driver,
+    IdentityEndpoint, IdentityFields, Lane, LaneInventory, LaneStatus, ManagementPolicy, Product,
+    ProviderTarget, RuntimeIdentity, RuntimeIdentitySpec, TargetCategory,
 };
 use launchplane_api::verdict::{FieldMismatch, Verdict};
-use launchplane_providers::SecretString;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Prefix of env keys reserved for the runtime identity.
@@ -185,110 +187,6 @@ pub fn driver_name(driver: Driver) -> &'static str {
     }
 }
 
-/// The base URL of the lane's app: `spec.runtimeIdentity.baseUrl`, else `https://` and the
-/// target's first expected domain.
-pub fn base_url(lane: &Lane, target: Option<&ProviderTarget>) -> Option<String> {
-    lane.spec
-        .runtime_identity
-        .base_url
-        .clone()
-        .or_else(|| {
-            target
-                .and_then(|t| t.spec.domains.first())
-                .map(|d| format!("https://{d}"))
-        })
-        .map(|u| u.trim_end_matches('/').to_string())
-}
-
-/// Where the lane's identity is probed.
-pub fn endpoint(
-    lane: &Lane,
-    product: Option<&Product>,
-    target: Option<&ProviderTarget>,
-) -> Option<ProbeTarget> {
-    let has = |s: IdentitySurface| lane.spec.runtime_identity.surfaces.contains(&s);
-    Some(ProbeTarget {
-        base_url: base_url(lane, target)?,
-        health_path: product
-            .map(|p| p.spec.health_path.clone())
-            .unwrap_or_else(|| "/healthz".into()),
-        surfaces: Surfaces {
-            health_json: has(IdentitySurface::HealthJson),
-            header: has(IdentitySurface::Header),
-            well_known: has(IdentitySurface::WellKnown),
-        },
-    })
-}
-
-/// The URL each health check GETs (`None` for provider checks, or a path with no base URL).
-pub fn health_urls(lane: &Lane, target: Option<&ProviderTarget>) -> Vec<(HealthCheck, Option<String>)> {
-    let base = base_url(lane, target);
-    lane.spec
-        .health_checks
-        .iter()
-        .map(|check| {
-            let url = match check.check_type {
-                HealthCheckType::Provider => None,
-                _ => check
-                    .url
-                    .clone()
-                    .or_else(|| Some(format!("{}{}", base.as_deref()?, check.path.as_deref()?))),
-            };
-            (check.clone(), url)
-        })
-        .collect()
-}
-
-/// The full env a record writes: its identity keys and the lane's env.
-pub fn record_env(identity: &RuntimeIdentityPayload, lane_env: &DesiredEnv) -> DesiredEnv {
-    let mut env: DesiredEnv = lane_env.clone();
-    for (k, v) in identity_env(identity) {
-        env.insert(k, SecretString::new(v));
-    }
-    env
-}
-
-/// Fields in which the observed target differs from what `reference` deployed: the image
-/// (values shown: not secret) and each owned env key (names only). For evidence records only
-/// the image is compared (someone else wrote the env).
-pub fn drift(reference: &DeploymentRecord, facts: &TargetFacts, lane_env: &DesiredEnv) -> Vec<FieldMismatch> {
-    let mut out = Vec::new();
-    if let Some(image) = reference.spec.expected_identity.image_reference.as_deref()
-        && facts.image.as_deref() != Some(image)
-    {
-        out.push(FieldMismatch::values("image", Some(image), facts.image.clone()));
-    }
-    if record::is_evidence(reference) {
-        return out;
-    }
-    let identity = RuntimeIdentityPayload::from(&reference.spec.expected_identity);
-    let wanted = record_env(&identity, lane_env);
-    match launchplane_providers::env_merge::merge(facts.env.expose(), &wanted, &BTreeSet::new()) {
-        Ok(m) => {
-            let mut keys: Vec<String> = m.added.into_iter().chain(m.updated).collect();
-            keys.sort();
-            out.extend(
-                keys.into_iter()
-                    .map(|k| FieldMismatch::withheld(format!("env.{k}"))),
-            );
-        }
-        Err(e) => out.push(FieldMismatch::values(
-            "env",
-            Some("mergeable"),
-            Some(e.to_string()),
-        )),
-    }
-    out
-}
-
-fn describe(mismatches: &[FieldMismatch]) -> String {
-    mismatches
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join("; ")
-}
-
 fn name_of(meta: &ObjectMeta) -> String {
     meta.name.clone().unwrap_or_default()
 }
@@ -321,6 +219,12 @@ pub fn identity_child(
         .filter(|o| o.spec.expected == *expected)
         .and_then(|o| o.status.clone());
     child
+}
+
+/// The Dokploy target a ProviderTarget claims, as steps act on it: its category and the id
+/// of its spec, else the one an earlier adoption recorded (`None`: not bound yet).
+pub fn target_ref(target: &ProviderTarget) -> Option<TargetRef> {
+    tracked_target(target).map(|(category, id)| TargetRef { category, id })
 }
 
 /// Plan the lane's next step and compute its status.
@@ -416,10 +320,7 @@ pub fn plan(input: &LaneInputs<'_>, now: Timestamp) -> LanePlan {
                     true,
                 ));
             }
-            target_ref = super::provider_target::claimed_id(pt).map(|id| TargetRef {
-                category: super::provider_target::provider_category(pt.spec.target_category),
-                id,
-            });
+            target_ref = self::target_ref(pt);
             mismatches.extend(status.mismatches.iter().map(|m| FieldMismatch {
                 field: format!("target.{}", m.field),
                 ..m.clone()
@@ -1070,35 +971,6 @@ pub fn plan(input: &LaneInputs<'_>, now: Timestamp) -> LanePlan {
     }
 }
 
-/// Whether the lane's spec changed since `reference` (the record the target is compared with)
-/// was planned, so that a difference in env or image is desired state to deploy rather than
-/// out-of-band drift.
-///
-/// The lane's desired state is known to be on the target as of the newest of: the
-/// `laneGeneration` the record was planned from, and the generation at which `ConfigSynced`
-/// was last True (a spec edit that changed nothing on the target, such as a new health
-/// check, moves it too). A lane whose `metadata.generation` is newer than that has a spec
-/// change to deploy. Neither secret values nor hashes of them are kept: a rotated Secret or
-/// ConfigMap value (no generation bump) shows up as drift, applied only under `driftPolicy:
-/// Correct` or once the lane itself is touched. Without generations (records from elsewhere,
-/// older records) nothing counts as a spec change.
-pub fn spec_changed(
-    lane: &Lane,
-    reference: &DeploymentRecord,
-    old_conditions: &[k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition],
-) -> bool {
-    let Some(generation) = lane.metadata.generation else {
-        return false;
-    };
-    let synced = conditions::find(old_conditions, types::CONFIG_SYNCED)
-        .filter(|c| c.status == "True")
-        .and_then(|c| c.observed_generation);
-    match reference.spec.lane_generation.max(synced) {
-        Some(known) => generation > known,
-        None => false,
-    }
-}
-
 /// Records beyond `limit` (newest kept), never the inventory's, one in flight, or a failed
 /// attempt of the current streak (they are what the retry count is read from).
 fn prune(
@@ -1124,76 +996,10 @@ fn prune(
         .collect()
 }
 
-/// The description a record's deploy is sent with.
-fn deploy_description(lane_name: &str, r: &DeploymentRecord) -> String {
-    format!(
-        "launchplane lane {lane_name}: artifact {}",
-        r.spec.artifact_ref.name
-    )
-}
-
-/// The intent record of attempt `attempt` to deploy `artifact` to `lane`.
-pub fn new_record(
-    lane: &Lane,
-    lane_key: &str,
-    product: &str,
-    artifact: &Artifact,
-    attempt: u32,
-    why: &str,
-    now: Timestamp,
-) -> DeploymentRecord {
-    let lane_name = name_of(&lane.metadata);
-    let artifact_name = name_of(&artifact.metadata);
-    let id = deployment_record_id(lane_key, &artifact_name, attempt);
-    let expected = IdentityFields {
-        product: Some(product.to_string()),
-        context: Some(lane.spec.stage.clone()),
-        instance: None,
-        environment_kind: Some(EnvironmentKind::Stable),
-        deployment_record_id: Some(id.clone()),
-        artifact_id: Some(artifact_name.clone()),
-        source_git_ref: Some(artifact.spec.source.commit.clone()),
-        image_reference: Some(artifact.spec.image_reference()),
-        release_tuple_id: Some(release_tuple_id(product, &lane.spec.stage, &artifact_name)),
-        preview_id: None,
-        preview_generation_id: None,
-    };
-    let mut requested_by = format!("lane/{lane_name}: {why}");
-    if requested_by.len() > 253 {
-        let mut cut = 250;
-        while !requested_by.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        requested_by.truncate(cut);
-        requested_by.push_str("...");
-    }
-    let mut rec = DeploymentRecord::new(
-        &id,
-        DeploymentRecordSpec {
-            lane_ref: Some(LocalObjectRef::new(&lane_name)),
-            preview_ref: None,
-            artifact_ref: LocalObjectRef::new(&artifact_name),
-            target_ref: lane.spec.target_ref.clone(),
-            expected_identity: expected,
-            origin: DeploymentOrigin::Controller,
-            requested_by: Some(requested_by),
-            lane_generation: lane.metadata.generation,
-        },
-    );
-    rec.metadata.namespace = lane.metadata.namespace.clone();
-    rec.metadata.labels = Some(BTreeMap::from([
-        (LANE_LABEL.to_string(), lane_name),
-        (record::ATTEMPT_LABEL.to_string(), attempt.to_string()),
-    ]));
-    let status = DeploymentRecordStatus {
-        phase: Some(DeploymentPhase::Pending),
-        ..Default::default()
-    };
-    rec.status = Some(record::summarize(&rec, status, now));
-    rec
-}
-
 mod claim;
+mod drift;
+mod endpoint;
+mod intent;
 pub mod retry;
 
 #[cfg(test)]
