@@ -28,9 +28,9 @@
 //! The inventory is the most recently verified record: it moves only when a deploy and its
 //! required verification passed.
 
+use super::Outcome;
 use super::deployment_record::{self as record, DeploySettings, LANE_LABEL};
 use super::runtime_identity;
-use super::{Outcome, artifact};
 use crate::health::HealthResult;
 use crate::probe::{ProbeResult, ProbeTarget};
 use crate::provider_target::tracked_target;
@@ -46,11 +46,12 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use launchplane_api::conditions::{self, Aspect, Progress, Transition, types};
 use launchplane_api::identity::{ClassificationReason, RuntimeIdentityPayload, release_tuple_id};
 use launchplane_api::resources::{
-    Artifact, DeploymentPhase, DeploymentRecord, DeploymentRecordStatus, DriftPolicy, Driver,
-    IdentityEndpoint, IdentityFields, Lane, LaneInventory, LaneStatus, ManagementPolicy, Product,
-    ProviderTarget, RuntimeIdentity, RuntimeIdentitySpec, TargetCategory,
+    Artifact, DeploymentPhase, DeploymentRecord, DeploymentRecordStatus, DriftPolicy, IdentityEndpoint,
+    IdentityFields, Lane, LaneInventory, LaneStatus, Product, ProviderTarget, RuntimeIdentity,
+    RuntimeIdentitySpec,
 };
 use launchplane_api::verdict::{FieldMismatch, Verdict};
+pub use resolve::driver_name;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Prefix of env keys reserved for the runtime identity.
@@ -163,29 +164,9 @@ pub struct LanePlan {
     pub step: Option<Step>,
 }
 
-struct Blocker {
-    reason: &'static str,
-    message: String,
-    /// Needs a change by the user (kstatus Stalled), rather than time.
-    stalls: bool,
-}
-
-fn blocker(reason: &'static str, message: String, stalls: bool) -> Blocker {
-    Blocker {
-        reason,
-        message,
-        stalls,
-    }
-}
-
-/// The driver's name as written in a Product.
-pub fn driver_name(driver: Driver) -> &'static str {
-    match driver {
-        Driver::GenericWeb => "generic-web",
-        Driver::Odoo => "odoo",
-        Driver::Verireel => "verireel",
-    }
-}
+/// The target as read now, as the stages take it: `None` when it was not read, `Err` with why
+/// the read failed.
+type Facts<'a> = Option<Result<&'a TargetFacts, &'a str>>;
 
 fn name_of(meta: &ObjectMeta) -> String {
     meta.name.clone().unwrap_or_default()
@@ -234,193 +215,26 @@ pub fn plan(input: &LaneInputs<'_>, now: Timestamp) -> LanePlan {
     let lane_name = name_of(&lane.metadata);
     let old = lane.status.clone().unwrap_or_default();
     let settings = input.settings;
-    let mut blockers: Vec<Blocker> = Vec::new();
-
-    // 1. Resolve the product.
-    let product_name = input.product.map(|p| name_of(&p.metadata));
-    match input.product {
-        None => blockers.push(blocker(
-            "ProductNotFound",
-            format!(
-                "spec.productRef: Product {} not found in this namespace",
-                spec.product_ref.name
-            ),
-            true,
-        )),
-        Some(p) if p.spec.driver != Driver::GenericWeb => blockers.push(blocker(
-            "DriverNotSupported",
-            format!(
-                "Product {} uses driver {}, which Launchplane does not deploy yet; only generic-web \
-                 lanes are deployed",
-                spec.product_ref.name,
-                driver_name(p.spec.driver)
-            ),
-            true,
-        )),
-        Some(_) => {}
-    }
-
-    // The target as read now.
-    let facts: Option<Result<&TargetFacts, &str>> = input
+    let facts: Facts<'_> = input
         .facts
         .as_ref()
         .map(|f| f.as_ref().map(|x| *x).map_err(String::as_str));
 
-    // 2. Resolve the target: Matched and Manage, or no mutation; then whether it is the
-    //    lane's to change (marker, source type, other lanes).
-    let mut target_ref: Option<TargetRef> = None;
-    let mut mismatches: Vec<FieldMismatch> = Vec::new();
-    let mut mark: Option<String> = None;
-    let target_aspect = match input.target {
-        None => {
-            let message = format!(
-                "spec.targetRef: ProviderTarget {} not found in this namespace",
-                spec.target_ref.name
-            );
-            blockers.push(blocker("TargetNotFound", message.clone(), true));
-            Aspect::required(types::TARGET_VERIFIED, Verdict::Missing, message)
-        }
-        Some(pt) => {
-            let status = pt.status.clone().unwrap_or_default();
-            let verdict = status.verdict.unwrap_or_default();
-            let detail = status
-                .message
-                .clone()
-                .unwrap_or_else(|| "not verified yet".into());
-            if verdict != Verdict::Matched {
-                blockers.push(blocker(
-                    "TargetNotVerified",
-                    format!(
-                        "ProviderTarget {} is {verdict} ({detail}); a target that is not Matched is \
-                         never mutated",
-                        spec.target_ref.name
-                    ),
-                    false,
-                ));
-            }
-            if pt.spec.management_policy != ManagementPolicy::Manage {
-                blockers.push(blocker(
-                    "TargetNotManaged",
-                    format!(
-                        "ProviderTarget {} has managementPolicy Observe; set Manage to let the lane \
-                         deploy to it",
-                        spec.target_ref.name
-                    ),
-                    true,
-                ));
-            }
-            if pt.spec.target_category != TargetCategory::Application {
-                blockers.push(blocker(
-                    "TargetNotApplication",
-                    format!(
-                        "the generic-web driver deploys a Dokploy application; ProviderTarget {} is a \
-                         compose target",
-                        spec.target_ref.name
-                    ),
-                    true,
-                ));
-            }
-            target_ref = self::target_ref(pt);
-            mismatches.extend(status.mismatches.iter().map(|m| FieldMismatch {
-                field: format!("target.{}", m.field),
-                ..m.clone()
-            }));
-            let claim = claim::judge(
-                lane,
-                pt,
-                target_ref.as_ref().map(|t| t.id.as_str()),
-                facts.and_then(Result::ok),
-                input.instance,
-                input.rivals,
-            );
-            blockers.extend(claim.blockers);
-            mismatches.extend(claim.mismatches);
-            mark = claim.mark;
-            let message = format!("ProviderTarget {}: {detail}", spec.target_ref.name);
-            match claim.verdict {
-                Some((worse, why)) => Aspect::required(
-                    types::TARGET_VERIFIED,
-                    Verdict::worst([verdict, worse]),
-                    format!("{why} ({message})"),
-                ),
-                None => Aspect::required(types::TARGET_VERIFIED, verdict, message),
-            }
-        }
-    };
-
-    // 3. Resolve the artifact: fail closed before any provider call.
-    let desired_artifact: Option<&Artifact> = match (&spec.artifact_ref, input.artifact) {
-        (None, _) => None,
-        (Some(r), None) => {
-            blockers.push(blocker(
-                "ArtifactNotFound",
-                format!(
-                    "spec.artifactRef: Artifact {} not found in this namespace",
-                    r.name
-                ),
-                true,
-            ));
-            None
-        }
-        (Some(r), Some(a)) => match artifact::check(&a.spec) {
-            Ok(()) => match input.product.map(|p| artifact::check_repository(a, p)) {
-                Some(Err(problem)) => {
-                    blockers.push(blocker(artifact::REPOSITORY_MISMATCH, problem, true));
-                    None
-                }
-                _ => Some(a),
-            },
-            Err(problem) => {
-                blockers.push(blocker(
-                    "ArtifactInvalid",
-                    format!("Artifact {} cannot be deployed: {problem}", r.name),
-                    true,
-                ));
-                None
-            }
-        },
-    };
-    let desired_name = spec.artifact_ref.as_ref().map(|r| r.name.clone());
-
-    // 4. The env.
-    let empty = DesiredEnv::new();
-    let lane_env: &DesiredEnv = match &input.desired_env {
-        Ok(env) => {
-            let reserved: Vec<&String> = env
-                .keys()
-                .filter(|k| k.starts_with(RESERVED_ENV_PREFIX))
-                .collect();
-            if !reserved.is_empty() {
-                blockers.push(blocker(
-                    "EnvInvalid",
-                    format!(
-                        "env keys {reserved:?} start with {RESERVED_ENV_PREFIX}, which is reserved for the \
-                         runtime identity; rename them"
-                    ),
-                    true,
-                ));
-            }
-            env
-        }
-        Err(problem) => {
-            blockers.push(blocker("EnvNotResolved", problem.clone(), true));
-            &empty
-        }
-    };
-    if spec.suspend {
-        blockers.push(blocker(
-            "Suspended",
-            "spec.suspend is true: no deploys or corrections (observation continues)".into(),
-            true,
-        ));
-    }
-
-    let blocked = !blockers.is_empty();
-    let blocked_message = blockers
-        .iter()
-        .map(|b| b.message.clone())
-        .collect::<Vec<_>>()
-        .join("; ");
+    let resolved = resolve::resolve(input, facts);
+    let product_name = resolved.product_name.clone();
+    let target_ref = resolved.target_check.target_ref.clone();
+    let mark = resolved.target_check.mark.clone();
+    let mut mismatches: Vec<FieldMismatch> = resolved.target_check.mismatches.clone();
+    let target_aspect = Aspect::required(
+        types::TARGET_VERIFIED,
+        resolved.target_check.verdict,
+        resolved.target_check.message.clone(),
+    );
+    let desired_artifact = resolved.artifact;
+    let desired_name = resolved.desired.clone();
+    let lane_env = resolved.env;
+    let blocked = resolved.blockers.any();
+    let blocked_message = resolved.blockers.message();
 
     // Records.
     let records = input.records;
@@ -457,8 +271,7 @@ pub fn plan(input: &LaneInputs<'_>, now: Timestamp) -> LanePlan {
     let latest_controller = controller.last().copied();
     let reference = active.or(inventory_record);
 
-    let identity_required =
-        spec.runtime_identity.required || input.product.is_some_and(|p| p.spec.runtime_identity.required);
+    let identity_required = resolved.identity_required;
 
     // Drift against what the reference record deployed.
     let drift_found: Option<Vec<FieldMismatch>> = match (reference, &facts) {
@@ -532,7 +345,7 @@ pub fn plan(input: &LaneInputs<'_>, now: Timestamp) -> LanePlan {
     }
 
     // The RuntimeIdentity child: what the running app should serve.
-    let endpoint = endpoint(lane, input.product, input.target);
+    let endpoint = endpoint(lane, resolved.product, resolved.target);
     let child = match (reference, &endpoint) {
         (Some(r), Some(ep)) => {
             let mut child = identity_child(
@@ -910,7 +723,7 @@ pub fn plan(input: &LaneInputs<'_>, now: Timestamp) -> LanePlan {
     };
     let progress = if let Some((reason, message)) = reconciling {
         Progress::Reconciling { reason, message }
-    } else if let Some(b) = blockers.iter().find(|b| b.stalls) {
+    } else if let Some(b) = resolved.blockers.stall() {
         Progress::Stalled {
             reason: b.reason.to_string(),
             message: b.message.clone(),
@@ -1000,6 +813,7 @@ mod claim;
 mod drift;
 mod endpoint;
 mod intent;
+mod resolve;
 pub mod retry;
 
 #[cfg(test)]

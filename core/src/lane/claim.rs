@@ -16,7 +16,8 @@
 //!
 //! `Observe` targets are never mutated, so none of this applies to them.
 
-use super::{Blocker, TargetFacts, blocker};
+use super::resolve::{Blocker, blocker};
+use crate::target::TargetFacts;
 use launchplane_api::ownership::{MARKER_KEY, Owner, Ownership, ownership};
 use launchplane_api::resources::{Lane, ManagementPolicy, ProviderTarget, TargetCategory};
 use launchplane_api::verdict::{FieldMismatch, Verdict};

@@ -13,8 +13,8 @@ use launchplane_api::conditions::{self, types};
 use launchplane_api::identity::{RuntimeIdentityPayload, deployment_record_id};
 use launchplane_api::identity::{Surface, SurfaceObservation};
 use launchplane_api::resources::{
-    Artifact, DeploymentOrigin, DeploymentPhase, DeploymentRecord, DriftPolicy, HealthCheck, HealthCheckType,
-    Lane, LocalObjectRef, ManagementPolicy, Product, ProviderTarget, TargetCategory,
+    Artifact, DeploymentOrigin, DeploymentPhase, DeploymentRecord, DriftPolicy, Driver, HealthCheck,
+    HealthCheckType, Lane, LocalObjectRef, ManagementPolicy, Product, ProviderTarget, TargetCategory,
 };
 use launchplane_api::resources::{
     ArtifactImage, ArtifactSpec, LaneSpec, ProductSpec, ProviderTargetSpec, ProviderTargetStatus, SourceRef,
