@@ -47,12 +47,11 @@ use launchplane_api::conditions::{self, Aspect, Progress, Transition, types};
 use launchplane_api::identity::{ClassificationReason, RuntimeIdentityPayload, release_tuple_id};
 use launchplane_api::resources::{
     Artifact, DeploymentPhase, DeploymentRecord, DeploymentRecordStatus, DriftPolicy, IdentityEndpoint,
-    IdentityFields, Lane, LaneInventory, LaneStatus, Product, ProviderTarget, RuntimeIdentity,
-    RuntimeIdentitySpec,
+    IdentityFields, Lane, LaneStatus, Product, ProviderTarget, RuntimeIdentity, RuntimeIdentitySpec,
 };
 use launchplane_api::verdict::{FieldMismatch, Verdict};
 pub use resolve::driver_name;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 /// Prefix of env keys reserved for the runtime identity.
 pub const RESERVED_ENV_PREFIX: &str = "LAUNCHPLANE_";
@@ -236,40 +235,13 @@ pub fn plan(input: &LaneInputs<'_>, now: Timestamp) -> LanePlan {
     let blocked = resolved.blockers.any();
     let blocked_message = resolved.blockers.message();
 
-    // Records.
     let records = input.records;
-    let controller: Vec<&DeploymentRecord> = {
-        let mut v: Vec<&DeploymentRecord> = records.iter().filter(|r| !record::is_evidence(r)).collect();
-        v.sort_by_key(|r| record::attempt(r).unwrap_or(0));
-        v
-    };
-    let max_attempt = controller
-        .iter()
-        .filter_map(|r| record::attempt(r))
-        .max()
-        .unwrap_or(0);
-    let active = controller
-        .iter()
-        .rev()
-        .find(|r| !record::is_terminal(record::phase(r)))
-        .copied();
-    let mut evidence_pending: Vec<&DeploymentRecord> = records
-        .iter()
-        .filter(|r| record::is_evidence(r) && !record::is_terminal(record::phase(r)))
-        .collect();
-    evidence_pending.sort_by_key(|r| name_of(&r.metadata));
-    let inventory_record = records
-        .iter()
-        .filter(|r| record::phase(r) == DeploymentPhase::Succeeded)
-        .max_by_key(|r| {
-            (
-                record::finished_at(r),
-                record::attempt(r).unwrap_or(0),
-                name_of(&r.metadata),
-            )
-        });
-    let latest_controller = controller.last().copied();
-    let reference = active.or(inventory_record);
+    let history = history::read(records, lane, desired_name.as_deref(), &settings.retry);
+    let max_attempt = history.max_attempt;
+    let active = history.active;
+    let inventory_record = history.inventory_record;
+    let latest_controller = history.latest;
+    let reference = history.reference;
 
     let identity_required = resolved.identity_required;
 
@@ -428,20 +400,7 @@ pub fn plan(input: &LaneInputs<'_>, now: Timestamp) -> LanePlan {
         }
     };
 
-    // The inventory: the most recently verified record.
-    let inventory = inventory_record
-        .map(|r| LaneInventory {
-            artifact: r.spec.artifact_ref.name.clone(),
-            source_ref: r.spec.expected_identity.source_git_ref.clone(),
-            image: r.spec.expected_identity.image_reference.clone(),
-            deployment_record: Some(name_of(&r.metadata)),
-            since: r
-                .status
-                .as_ref()
-                .and_then(|s| s.verification.as_ref())
-                .and_then(|v| v.finished_at.clone()),
-        })
-        .or(old.inventory.clone());
+    let inventory = history.inventory.clone();
     let release_tuple = inventory_record
         .and_then(|r| {
             r.spec.expected_identity.release_tuple_id.clone().or_else(|| {
@@ -453,16 +412,11 @@ pub fn plan(input: &LaneInputs<'_>, now: Timestamp) -> LanePlan {
             })
         })
         .or(old.release_tuple.clone());
-    let current_artifact = inventory.as_ref().map(|i| i.artifact.clone());
+    let current_artifact = history.current_artifact().map(str::to_string);
 
     // The next step. Failed attempts for the current desired state gate the next one.
-    let streak = retry::streak(
-        &controller,
-        desired_name.as_deref(),
-        lane.metadata.generation,
-        inventory_record,
-    );
-    let gate = retry::gate(&streak, &settings.retry);
+    let streak = history.streak.as_slice();
+    let gate = history.gate;
     let mut retry_stalled: Option<String> = None;
     let drifted = drift_found.as_ref().is_some_and(|d| !d.is_empty())
         || mismatches.iter().any(|m| m.field.starts_with("identity."));
@@ -471,7 +425,7 @@ pub fn plan(input: &LaneInputs<'_>, now: Timestamp) -> LanePlan {
     if let Some(r) = active {
         let rname = name_of(&r.metadata);
         let phase = record::phase(r);
-        let note = retry::in_flight_note(&streak, &settings.retry)
+        let note = retry::in_flight_note(streak, &settings.retry)
             .map(|n| format!(" ({n})"))
             .unwrap_or_default();
         reconciling = Some((
@@ -551,7 +505,7 @@ pub fn plan(input: &LaneInputs<'_>, now: Timestamp) -> LanePlan {
             }
             DeploymentPhase::Succeeded | DeploymentPhase::Failed => {}
         }
-    } else if let (Some(r), Some(probe)) = (evidence_pending.first(), input.probe) {
+    } else if let (Some(r), Some(probe)) = (history.evidence, input.probe) {
         let v = record::verify(r, probe, input.health, identity_required, settings, now);
         reconciling = Some((
             "Verifying".into(),
@@ -574,7 +528,7 @@ pub fn plan(input: &LaneInputs<'_>, now: Timestamp) -> LanePlan {
             match gate {
                 retry::Gate::Exhausted { .. } => {
                     retry_stalled = Some(retry::exhausted_message(
-                        &streak,
+                        streak,
                         &settings.retry,
                         desired,
                         lane.metadata.generation,
@@ -583,7 +537,7 @@ pub fn plan(input: &LaneInputs<'_>, now: Timestamp) -> LanePlan {
                 _ => {
                     reconciling = Some((
                         retry::RETRY_SCHEDULED.into(),
-                        retry::scheduled_message(&streak, &gate, &settings.retry),
+                        retry::scheduled_message(streak, &gate, &settings.retry),
                     ));
                 }
             }
@@ -638,7 +592,7 @@ pub fn plan(input: &LaneInputs<'_>, now: Timestamp) -> LanePlan {
         }
     }
     if step.is_none() {
-        let names = prune(&controller, spec.history_limit, inventory_record, active, &streak);
+        let names = history.prunable(spec.history_limit);
         if !names.is_empty() {
             step = Some(Step::PruneRecords { names });
         }
@@ -774,7 +728,7 @@ pub fn plan(input: &LaneInputs<'_>, now: Timestamp) -> LanePlan {
             .and_then(|s| s.observed.clone()),
         mismatches,
         last_deployment_record,
-        deploy_retry: retry::status(&streak, &gate, &settings.retry, active.is_some()),
+        deploy_retry: retry::status(streak, &gate, &settings.retry, active.is_some()),
     };
     let transitions: Vec<Transition> = computed.transitions;
     LanePlan {
@@ -784,34 +738,10 @@ pub fn plan(input: &LaneInputs<'_>, now: Timestamp) -> LanePlan {
     }
 }
 
-/// Records beyond `limit` (newest kept), never the inventory's, one in flight, or a failed
-/// attempt of the current streak (they are what the retry count is read from).
-fn prune(
-    controller: &[&DeploymentRecord],
-    limit: i32,
-    inventory: Option<&DeploymentRecord>,
-    active: Option<&DeploymentRecord>,
-    streak: &[&DeploymentRecord],
-) -> Vec<String> {
-    let keep = usize::try_from(limit.max(1)).unwrap_or(1);
-    let protected: BTreeSet<String> = inventory
-        .into_iter()
-        .chain(active)
-        .chain(streak.iter().copied())
-        .map(|r| name_of(&r.metadata))
-        .collect();
-    controller
-        .iter()
-        .rev()
-        .skip(keep)
-        .map(|r| name_of(&r.metadata))
-        .filter(|n| !protected.contains(n))
-        .collect()
-}
-
 mod claim;
 mod drift;
 mod endpoint;
+mod history;
 mod intent;
 mod resolve;
 pub mod retry;
