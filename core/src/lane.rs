@@ -29,29 +29,27 @@
 //! required verification passed.
 
 use super::Outcome;
-use super::deployment_record::{self as record, DeploySettings, LANE_LABEL};
-use super::runtime_identity;
+use super::deployment_record::{self as record, DeploySettings};
 use crate::health::HealthResult;
-use crate::probe::{ProbeResult, ProbeTarget};
+use crate::probe::ProbeResult;
 use crate::provider_target::tracked_target;
 use crate::target::{DesiredEnv, TargetFacts, TargetRef};
+pub use aspects::identity_child;
 pub use claim::{lane_owner, rival_lanes};
-use drift::describe;
 pub use drift::{drift, record_env, spec_changed};
 pub use endpoint::{base_url, endpoint, health_urls};
 use intent::deploy_description;
 pub use intent::new_record;
 use jiff::Timestamp;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use launchplane_api::conditions::{self, Aspect, Progress, Transition, types};
-use launchplane_api::identity::{ClassificationReason, RuntimeIdentityPayload, release_tuple_id};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, ObjectMeta};
+use launchplane_api::conditions::{self, Progress, Transition};
+use launchplane_api::identity::{RuntimeIdentityPayload, release_tuple_id};
 use launchplane_api::resources::{
-    Artifact, DeploymentPhase, DeploymentRecord, DeploymentRecordStatus, DriftPolicy, IdentityEndpoint,
-    IdentityFields, Lane, LaneStatus, Product, ProviderTarget, RuntimeIdentity, RuntimeIdentitySpec,
+    Artifact, DeploymentPhase, DeploymentRecord, DeploymentRecordStatus, DriftPolicy, Lane, LaneStatus,
+    Product, ProviderTarget, RuntimeIdentity,
 };
-use launchplane_api::verdict::{FieldMismatch, Verdict};
+use launchplane_api::verdict::FieldMismatch;
 pub use resolve::driver_name;
-use std::collections::BTreeMap;
 
 /// Prefix of env keys reserved for the runtime identity.
 pub const RESERVED_ENV_PREFIX: &str = "LAUNCHPLANE_";
@@ -167,38 +165,28 @@ pub struct LanePlan {
 /// the read failed.
 type Facts<'a> = Option<Result<&'a TargetFacts, &'a str>>;
 
-fn name_of(meta: &ObjectMeta) -> String {
-    meta.name.clone().unwrap_or_default()
+/// What was observed of the lane's world now, as the stages take it.
+#[derive(Clone, Copy)]
+struct Observed<'a> {
+    facts: Facts<'a>,
+    /// A fresh probe of the lane's endpoint, if one was made.
+    probe: Option<&'a ProbeResult>,
+    /// The lane's RuntimeIdentity child as stored.
+    identity: Option<&'a RuntimeIdentity>,
+    /// The lane's health checks, run now.
+    health: &'a [HealthResult],
 }
 
-/// The RuntimeIdentity child of a lane expecting `expected`.
-pub fn identity_child(
-    lane: &Lane,
-    endpoint: &ProbeTarget,
-    expected: &IdentityFields,
-    required: bool,
-    old: Option<&RuntimeIdentity>,
-) -> RuntimeIdentity {
-    let name = name_of(&lane.metadata);
-    let spec = RuntimeIdentitySpec {
-        expected: expected.clone(),
-        endpoint: IdentityEndpoint {
-            base_url: endpoint.base_url.clone(),
-            health_path: endpoint.health_path.clone(),
-        },
-        surfaces: lane.spec.runtime_identity.surfaces.clone(),
-        required,
-        ..Default::default()
-    };
-    let mut child = RuntimeIdentity::new(&name, spec);
-    child.metadata.namespace = lane.metadata.namespace.clone();
-    child.metadata.labels = Some(BTreeMap::from([(LANE_LABEL.to_string(), name)]));
-    child.metadata.generation = old.and_then(|o| o.metadata.generation);
-    // Transition times carry over while the expectation is the same one.
-    child.status = old
-        .filter(|o| o.spec.expected == *expected)
-        .and_then(|o| o.status.clone());
-    child
+/// The conditions the lane's status holds now (its previous ones, for this plan).
+fn old_conditions(lane: &Lane) -> &[Condition] {
+    lane.status
+        .as_ref()
+        .map(|s| s.conditions.as_slice())
+        .unwrap_or_default()
+}
+
+fn name_of(meta: &ObjectMeta) -> String {
+    meta.name.clone().unwrap_or_default()
 }
 
 /// The Dokploy target a ProviderTarget claims, as steps act on it: its category and the id
@@ -224,181 +212,40 @@ pub fn plan(input: &LaneInputs<'_>, now: Timestamp) -> LanePlan {
     let target_ref = resolved.target_check.target_ref.clone();
     let mark = resolved.target_check.mark.clone();
     let mut mismatches: Vec<FieldMismatch> = resolved.target_check.mismatches.clone();
-    let target_aspect = Aspect::required(
-        types::TARGET_VERIFIED,
-        resolved.target_check.verdict,
-        resolved.target_check.message.clone(),
-    );
     let desired_artifact = resolved.artifact;
     let desired_name = resolved.desired.clone();
     let lane_env = resolved.env;
     let blocked = resolved.blockers.any();
-    let blocked_message = resolved.blockers.message();
 
     let records = input.records;
     let history = history::read(records, lane, desired_name.as_deref(), &settings.retry);
     let max_attempt = history.max_attempt;
     let active = history.active;
     let inventory_record = history.inventory_record;
-    let latest_controller = history.latest;
-    let reference = history.reference;
 
     let identity_required = resolved.identity_required;
 
-    // Drift against what the reference record deployed.
-    let drift_found: Option<Vec<FieldMismatch>> = match (reference, &facts) {
-        (Some(r), Some(Ok(f))) => Some(drift(r, f, lane_env)),
-        _ => None,
+    let observed = Observed {
+        facts,
+        probe: input.probe,
+        identity: input.identity,
+        health: input.health,
     };
-    // A difference after a spec change is desired state to deploy, not drift.
-    let spec_change = reference.is_some_and(|r| spec_changed(lane, r, &old.conditions))
-        && drift_found.as_ref().is_some_and(|d| !d.is_empty());
-    let config_aspect = match (reference, &facts, &drift_found) {
-        (None, _, _) if desired_name.is_some() => Aspect::required(
-            types::CONFIG_SYNCED,
-            Verdict::Missing,
-            "nothing deployed by Launchplane yet: no verified deployment record",
-        ),
-        (None, _, _) => Aspect::advisory(
-            types::CONFIG_SYNCED,
-            Verdict::Unchecked,
-            "spec.artifactRef is not set: nothing to compare",
-        ),
-        (Some(_), None, _) => Aspect::required(
-            types::CONFIG_SYNCED,
-            Verdict::Unverifiable,
-            "the target was not read (it is not bound to a provider id)",
-        ),
-        (Some(_), Some(Err(e)), _) => Aspect::required(
-            types::CONFIG_SYNCED,
-            Verdict::Unverifiable,
-            format!("the target could not be read: {e}"),
-        ),
-        (Some(r), Some(Ok(_)), Some(d)) if d.is_empty() => Aspect::required(
-            types::CONFIG_SYNCED,
-            Verdict::Matched,
-            format!(
-                "image and owned env keys match deployment record {}",
-                name_of(&r.metadata)
-            ),
-        ),
-        (Some(r), Some(Ok(_)), d) => {
-            let d = d.clone().unwrap_or_default();
-            let policy = if active.is_some() {
-                "a deploy is in flight".to_string()
-            } else if spec_change && blocked {
-                format!("the lane's spec changed, but not deploying: {blocked_message}")
-            } else if spec_change {
-                "the lane's spec changed: deploying it through a new deployment record".to_string()
-            } else {
-                match spec.drift_policy {
-                    DriftPolicy::Report => "driftPolicy Report: not corrected".to_string(),
-                    DriftPolicy::Correct if blocked => {
-                        format!("driftPolicy Correct, but not correcting: {blocked_message}")
-                    }
-                    DriftPolicy::Correct => {
-                        "driftPolicy Correct: restoring through a new deployment record".into()
-                    }
-                }
-            };
-            Aspect::required(
-                types::CONFIG_SYNCED,
-                Verdict::Mismatch,
-                format!(
-                    "the target differs from deployment record {}: {} ({policy})",
-                    name_of(&r.metadata),
-                    describe(&d)
-                ),
-            )
-        }
-    };
+    let aspects = aspects::judge(&aspects::Inputs {
+        lane,
+        resolved: &resolved,
+        history: &history,
+        observed,
+        retry: &settings.retry,
+        now,
+    });
+    let drift_found = aspects.drift.clone();
+    let spec_change = aspects.spec_change;
     if let Some(d) = &drift_found {
         mismatches.extend(d.iter().cloned());
     }
-
-    // The RuntimeIdentity child: what the running app should serve.
-    let endpoint = endpoint(lane, resolved.product, resolved.target);
-    let child = match (reference, &endpoint) {
-        (Some(r), Some(ep)) => {
-            let mut child = identity_child(
-                lane,
-                ep,
-                &r.spec.expected_identity,
-                identity_required,
-                input.identity,
-            );
-            if let Some(probe) = input.probe {
-                child.status = Some(runtime_identity::reconcile(&child, Some(probe), now).status);
-            }
-            Some(child)
-        }
-        _ => None,
-    };
-    let identity_aspect = match (&child, reference, &endpoint) {
-        (_, None, _) => Aspect::advisory(
-            types::RUNTIME_IDENTITY_VERIFIED,
-            Verdict::Unchecked,
-            "nothing deployed yet: no identity to expect",
-        ),
-        (_, Some(_), None) => Aspect::required(
-            types::RUNTIME_IDENTITY_VERIFIED,
-            Verdict::Unverifiable,
-            "no endpoint to probe: set spec.runtimeIdentity.baseUrl or the ProviderTarget's domains",
-        ),
-        (Some(c), Some(_), Some(_)) => {
-            let status = c.status.clone().unwrap_or_default();
-            let verdict = status.verdict.unwrap_or_default();
-            let hard = matches!(
-                status.reason,
-                Some(ClassificationReason::Mismatch | ClassificationReason::Malformed)
-            );
-            mismatches.extend(status.mismatches.iter().map(|m| FieldMismatch {
-                field: format!("identity.{}", m.field),
-                ..m.clone()
-            }));
-            let message = status.message.unwrap_or_else(|| "not probed yet".into());
-            if identity_required || hard {
-                Aspect::required(types::RUNTIME_IDENTITY_VERIFIED, verdict, message)
-            } else {
-                Aspect::advisory(types::RUNTIME_IDENTITY_VERIFIED, verdict, message)
-            }
-        }
-        (None, Some(_), Some(_)) => {
-            Aspect::advisory(types::RUNTIME_IDENTITY_VERIFIED, Verdict::Unchecked, "")
-        }
-    };
-
-    // Health.
-    let health_aspect = if input.health.is_empty() {
-        Aspect::advisory(types::HEALTHY, Verdict::Matched, "no health checks declared")
-    } else {
-        let required: Vec<&HealthResult> = input.health.iter().filter(|h| h.required).collect();
-        let counted: Vec<&HealthResult> = if required.is_empty() {
-            input.health.iter().collect()
-        } else {
-            required.clone()
-        };
-        let verdict = Verdict::worst(counted.iter().map(|h| h.evidence.verdict.unwrap_or_default()));
-        let message = input
-            .health
-            .iter()
-            .map(|h| {
-                format!(
-                    "{}{}: {} ({})",
-                    h.evidence.target,
-                    if h.required { "" } else { " (advisory)" },
-                    h.evidence.verdict.unwrap_or_default(),
-                    h.evidence.message.clone().unwrap_or_default()
-                )
-            })
-            .collect::<Vec<_>>()
-            .join("; ");
-        if required.is_empty() {
-            Aspect::advisory(types::HEALTHY, verdict, message)
-        } else {
-            Aspect::required(types::HEALTHY, verdict, message)
-        }
-    };
+    mismatches.extend(aspects.identity_mismatches.iter().cloned());
+    let child = aspects.child.clone();
 
     let inventory = history.inventory.clone();
     let release_tuple = inventory_record
@@ -418,8 +265,7 @@ pub fn plan(input: &LaneInputs<'_>, now: Timestamp) -> LanePlan {
     let streak = history.streak.as_slice();
     let gate = history.gate;
     let mut retry_stalled: Option<String> = None;
-    let drifted = drift_found.as_ref().is_some_and(|d| !d.is_empty())
-        || mismatches.iter().any(|m| m.field.starts_with("identity."));
+    let drifted = aspects.drifted();
     let mut step: Option<Step> = None;
     let mut reconciling: Option<(String, String)> = None;
     if let Some(r) = active {
@@ -598,83 +444,6 @@ pub fn plan(input: &LaneInputs<'_>, now: Timestamp) -> LanePlan {
         }
     }
 
-    // The Deployed aspect.
-    let deployed_aspect = match &desired_name {
-        None => Aspect::advisory(
-            types::DEPLOYED,
-            Verdict::Matched,
-            "spec.artifactRef is not set: the lane only observes",
-        ),
-        Some(desired) => {
-            let inventory_text = current_artifact.clone().unwrap_or_else(|| "nothing".into());
-            let (verdict, mut message) = if let Some(r) = active {
-                (
-                    Verdict::Unchecked,
-                    format!(
-                        "deploying {}: deployment record {} is {:?}",
-                        r.spec.artifact_ref.name,
-                        name_of(&r.metadata),
-                        record::phase(r)
-                    ),
-                )
-            } else if current_artifact.as_deref() == Some(desired.as_str()) {
-                (
-                    Verdict::Matched,
-                    format!(
-                        "runs {desired} (deployment record {})",
-                        inventory
-                            .as_ref()
-                            .and_then(|i| i.deployment_record.clone())
-                            .unwrap_or_default()
-                    ),
-                )
-            } else if let Some(f) = latest_controller.filter(|r| {
-                record::phase(r) == DeploymentPhase::Failed && r.spec.artifact_ref.name == *desired
-            }) {
-                let why = f
-                    .status
-                    .as_ref()
-                    .and_then(|s| {
-                        s.verification
-                            .as_ref()
-                            .and_then(|v| v.message.clone())
-                            .or_else(|| s.post_deploy.as_ref().and_then(|p| p.message.clone()))
-                    })
-                    .unwrap_or_default();
-                let next = match gate {
-                    _ if streak.is_empty() => String::new(),
-                    retry::Gate::Exhausted { failures } => {
-                        format!(
-                            "; {failures} attempts failed, no further attempt until the lane's spec or \
-                             artifactRef changes"
-                        )
-                    }
-                    _ => format!(
-                        "; attempt {} of {} failed, {}",
-                        streak.len(),
-                        settings.retry.attempts(),
-                        retry::next_attempt_text(&gate)
-                    ),
-                };
-                (
-                    Verdict::Mismatch,
-                    format!(
-                        "the deploy of {desired} failed (deployment record {}: {why}); the inventory stays at \
-                         {inventory_text}{next}",
-                        name_of(&f.metadata)
-                    ),
-                )
-            } else if current_artifact.is_some() {
-                (Verdict::Mismatch, format!("runs {inventory_text}, not {desired}"))
-            } else {
-                (Verdict::Missing, format!("{desired} is not deployed yet"))
-            };
-            if blocked {
-                message = format!("{message}; not deploying: {blocked_message}");
-            }
-            Aspect::required(types::DEPLOYED, verdict, message)
-        }
-    };
     let progress = if let Some((reason, message)) = reconciling {
         Progress::Reconciling { reason, message }
     } else if let Some(b) = resolved.blockers.stall() {
@@ -690,16 +459,9 @@ pub fn plan(input: &LaneInputs<'_>, now: Timestamp) -> LanePlan {
     } else {
         Progress::Settled
     };
-    let aspects = [
-        target_aspect,
-        config_aspect,
-        deployed_aspect,
-        identity_aspect,
-        health_aspect,
-    ];
     let computed = conditions::compute(
         &old.conditions,
-        &aspects,
+        &aspects.list,
         &progress,
         lane.metadata.generation,
         now,
@@ -738,6 +500,7 @@ pub fn plan(input: &LaneInputs<'_>, now: Timestamp) -> LanePlan {
     }
 }
 
+mod aspects;
 mod claim;
 mod drift;
 mod endpoint;
