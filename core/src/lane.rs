@@ -38,15 +38,14 @@ pub use aspects::identity_child;
 pub use claim::{lane_owner, rival_lanes};
 pub use drift::{drift, record_env, spec_changed};
 pub use endpoint::{base_url, endpoint, health_urls};
-use intent::deploy_description;
 pub use intent::new_record;
 use jiff::Timestamp;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, ObjectMeta};
 use launchplane_api::conditions::{self, Progress, Transition};
 use launchplane_api::identity::{RuntimeIdentityPayload, release_tuple_id};
 use launchplane_api::resources::{
-    Artifact, DeploymentPhase, DeploymentRecord, DeploymentRecordStatus, DriftPolicy, Lane, LaneStatus,
-    Product, ProviderTarget, RuntimeIdentity,
+    Artifact, DeploymentRecord, DeploymentRecordStatus, Lane, LaneStatus, Product, ProviderTarget,
+    RuntimeIdentity,
 };
 use launchplane_api::verdict::FieldMismatch;
 pub use resolve::driver_name;
@@ -199,7 +198,6 @@ pub fn target_ref(target: &ProviderTarget) -> Option<TargetRef> {
 pub fn plan(input: &LaneInputs<'_>, now: Timestamp) -> LanePlan {
     let lane = input.lane;
     let spec = &lane.spec;
-    let lane_name = name_of(&lane.metadata);
     let old = lane.status.clone().unwrap_or_default();
     let settings = input.settings;
     let facts: Facts<'_> = input
@@ -209,21 +207,13 @@ pub fn plan(input: &LaneInputs<'_>, now: Timestamp) -> LanePlan {
 
     let resolved = resolve::resolve(input, facts);
     let product_name = resolved.product_name.clone();
-    let target_ref = resolved.target_check.target_ref.clone();
-    let mark = resolved.target_check.mark.clone();
     let mut mismatches: Vec<FieldMismatch> = resolved.target_check.mismatches.clone();
-    let desired_artifact = resolved.artifact;
     let desired_name = resolved.desired.clone();
-    let lane_env = resolved.env;
-    let blocked = resolved.blockers.any();
 
     let records = input.records;
     let history = history::read(records, lane, desired_name.as_deref(), &settings.retry);
-    let max_attempt = history.max_attempt;
     let active = history.active;
     let inventory_record = history.inventory_record;
-
-    let identity_required = resolved.identity_required;
 
     let observed = Observed {
         facts,
@@ -240,7 +230,6 @@ pub fn plan(input: &LaneInputs<'_>, now: Timestamp) -> LanePlan {
         now,
     });
     let drift_found = aspects.drift.clone();
-    let spec_change = aspects.spec_change;
     if let Some(d) = &drift_found {
         mismatches.extend(d.iter().cloned());
     }
@@ -259,190 +248,25 @@ pub fn plan(input: &LaneInputs<'_>, now: Timestamp) -> LanePlan {
             })
         })
         .or(old.release_tuple.clone());
-    let current_artifact = history.current_artifact().map(str::to_string);
 
-    // The next step. Failed attempts for the current desired state gate the next one.
     let streak = history.streak.as_slice();
     let gate = history.gate;
-    let mut retry_stalled: Option<String> = None;
-    let drifted = aspects.drifted();
-    let mut step: Option<Step> = None;
-    let mut reconciling: Option<(String, String)> = None;
-    if let Some(r) = active {
-        let rname = name_of(&r.metadata);
-        let phase = record::phase(r);
-        let note = retry::in_flight_note(streak, &settings.retry)
-            .map(|n| format!(" ({n})"))
-            .unwrap_or_default();
-        reconciling = Some((
-            format!("{phase:?}"),
-            format!(
-                "deploying {}: deployment record {rname} is {phase:?}{note}",
-                r.spec.artifact_ref.name
-            ),
-        ));
-        match phase {
-            DeploymentPhase::Pending if !blocked => {
-                if let (Some(t), Some(Ok(f))) = (&target_ref, &facts) {
-                    let d = drift(r, f, lane_env);
-                    let image = r
-                        .spec
-                        .expected_identity
-                        .image_reference
-                        .clone()
-                        .unwrap_or_default();
-                    let identity = RuntimeIdentityPayload::from(&r.spec.expected_identity);
-                    step = Some(if let Some(description) = mark.clone() {
-                        Step::MarkTarget {
-                            record: rname.clone(),
-                            target: t.clone(),
-                            description,
-                        }
-                    } else if d.iter().any(|m| m.field == "image") {
-                        Step::SetImage {
-                            record: rname.clone(),
-                            target: t.clone(),
-                            image,
-                        }
-                    } else if !d.is_empty() {
-                        Step::MergeEnv {
-                            record: rname.clone(),
-                            target: t.clone(),
-                            keys: record_env(&identity, lane_env).into_keys().collect(),
-                            identity: Box::new(identity),
-                        }
-                    } else {
-                        Step::Deploy {
-                            record: rname.clone(),
-                            target: t.clone(),
-                            title: rname.clone(),
-                            description: deploy_description(&lane_name, r),
-                            status: Box::new(record::start_deploy(r, &rname, now)),
-                        }
-                    });
-                }
-            }
-            DeploymentPhase::Pending => {}
-            DeploymentPhase::Deploying => {
-                if let Some(t) = &target_ref {
-                    let title = r
-                        .status
-                        .as_ref()
-                        .and_then(|s| s.deploy.as_ref())
-                        .and_then(|d| d.title.clone())
-                        .unwrap_or_else(|| rname.clone());
-                    step = Some(Step::FollowDeployment {
-                        record: rname.clone(),
-                        target: t.clone(),
-                        title,
-                        description: deploy_description(&lane_name, r),
-                    });
-                }
-            }
-            DeploymentPhase::Verifying => {
-                if let Some(probe) = input.probe {
-                    let v = record::verify(r, probe, input.health, identity_required, settings, now);
-                    step = Some(Step::WriteRecord {
-                        record: rname.clone(),
-                        status: Box::new(v.status),
-                        wait: v.wait,
-                    });
-                }
-            }
-            DeploymentPhase::Succeeded | DeploymentPhase::Failed => {}
-        }
-    } else if let (Some(r), Some(probe)) = (history.evidence, input.probe) {
-        let v = record::verify(r, probe, input.health, identity_required, settings, now);
-        reconciling = Some((
-            "Verifying".into(),
-            format!("verifying deployment record {} (evidence)", name_of(&r.metadata)),
-        ));
-        step = Some(Step::WriteRecord {
-            record: name_of(&r.metadata),
-            status: Box::new(v.status),
-            wait: v.wait,
-        });
-    } else if let (Some(a), Some(desired)) = (desired_artifact, &desired_name) {
-        let changed = current_artifact.as_deref() != Some(desired.as_str());
-        let correct = !changed && drifted && spec.drift_policy == DriftPolicy::Correct;
-        let respec = !changed && spec_change;
-        // A failed attempt leaves the desired state undeployed (and the target possibly half
-        // changed), whatever the drift comparison says: it is retried under the policy.
-        let retrying = !streak.is_empty();
-        let wanted = changed || correct || respec || retrying;
-        if wanted && !blocked && !gate.allows(now) {
-            match gate {
-                retry::Gate::Exhausted { .. } => {
-                    retry_stalled = Some(retry::exhausted_message(
-                        streak,
-                        &settings.retry,
-                        desired,
-                        lane.metadata.generation,
-                    ));
-                }
-                _ => {
-                    reconciling = Some((
-                        retry::RETRY_SCHEDULED.into(),
-                        retry::scheduled_message(streak, &gate, &settings.retry),
-                    ));
-                }
-            }
-        } else if wanted && !blocked {
-            let mut why = if changed {
-                format!("artifact {desired}")
-            } else if respec {
-                format!(
-                    "spec change (generation {}: {})",
-                    lane.metadata.generation.unwrap_or_default(),
-                    drift_found
-                        .iter()
-                        .flatten()
-                        .map(|m| m.field.clone())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
-            } else if correct {
-                format!(
-                    "drift correction ({})",
-                    drift_found
-                        .iter()
-                        .flatten()
-                        .map(|m| m.field.clone())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
-            } else {
-                format!("a new attempt at artifact {desired}")
-            };
-            if retrying {
-                why = format!(
-                    "{why}, attempt {} of {} after a failure",
-                    streak.len() + 1,
-                    settings.retry.attempts()
-                );
-            }
-            let new = new_record(
-                lane,
-                input.lane_key,
-                product_name.as_deref().unwrap_or_default(),
-                a,
-                max_attempt + 1,
-                &why,
-                now,
-            );
-            reconciling = Some((
-                "Deploying".into(),
-                format!("writing deployment record {} for {why}", name_of(&new.metadata)),
-            ));
-            step = Some(Step::CreateRecord(Box::new(new)));
-        }
-    }
-    if step.is_none() {
-        let names = history.prunable(spec.history_limit);
-        if !names.is_empty() {
-            step = Some(Step::PruneRecords { names });
-        }
-    }
+    let next = next_step::decide(&next_step::Inputs {
+        lane,
+        lane_key: input.lane_key,
+        resolved: &resolved,
+        history: &history,
+        aspects: &aspects,
+        observed,
+        settings,
+        now,
+    });
+    let step = next.step;
+    let (reconciling, retry_stalled) = match next.pace {
+        next_step::Pace::Idle => (None, None),
+        next_step::Pace::Reconciling { reason, message } => (Some((reason, message)), None),
+        next_step::Pace::RetriesExhausted(message) => (None, Some(message)),
+    };
 
     let progress = if let Some((reason, message)) = reconciling {
         Progress::Reconciling { reason, message }
@@ -506,6 +330,7 @@ mod drift;
 mod endpoint;
 mod history;
 mod intent;
+mod next_step;
 mod resolve;
 pub mod retry;
 
