@@ -3,33 +3,49 @@
 //!
 //! [`plan`] is pure. Each call returns the status to write and **at most one** next [`Step`],
 //! derived from the persisted phase of the lane's records, so a controller stopped between
-//! any two steps resumes at the right one:
+//! any two steps resumes at the right one. It composes five stages, each a pure function from
+//! typed inputs to a typed output, and no stage sees another's locals:
 //!
-//! 1. resolve the Product (driver `generic-web` only), the ProviderTarget (Matched and
+//! ```text
+//! LaneInputs ─► resolve ──► history ──► aspects ──► next_step ──► status ──► LanePlan
+//!               Resolved    History     Aspects     Next (Step,   Outcome
+//!                                                   Pace)
+//! ```
+//!
+//! 1. `resolve`: the Product (driver `generic-web` only), the ProviderTarget (Matched and
 //!    `Manage`, else the lane does not mutate and says why; for a `Manage` target also: not
 //!    marked by another owner, docker-sourced unless `spec.allowSourceConversion`, named by
-//!    no other Lane of the namespace, see [`claim`]) and the Artifact (missing, not pinned to
-//!    a digest and an exact commit, or not an image of the Product's `imageRepository`: fail
-//!    closed before any provider call);
-//! 2. a controller record in flight is continued: Pending → [`Step::MarkTarget`] (an
-//!    unmarked target first gets this lane's ownership marker) / [`Step::SetImage`] /
+//!    no other Lane of the namespace, see `claim`), the Artifact (missing, not pinned to a
+//!    digest and an exact commit, or not an image of the Product's `imageRepository`: fail
+//!    closed before any provider call), the env and `spec.suspend`: the blockers, in order;
+//! 2. `history`: the lane's records: this controller's attempts and the evidence written by
+//!    others, the attempt in flight, the inventory's record, the failed attempts in a row for
+//!    the desired state ([`retry`]) and the reference record the target is compared with;
+//! 3. `aspects`: `TargetVerified`, `ConfigSynced` (drift against the reference record, or a
+//!    spec change to deploy: see [`spec_changed`]), `RuntimeIdentityVerified` (through the
+//!    lane's RuntimeIdentity child, [`identity_child`]), `Healthy` and `Deployed`;
+//! 4. `next_step`: a controller record in flight is continued: Pending → [`Step::MarkTarget`]
+//!    (an unmarked target first gets this lane's ownership marker) / [`Step::SetImage`] /
 //!    [`Step::MergeEnv`] / [`Step::Deploy`] (whichever the observed target still lacks);
 //!    Deploying → [`Step::FollowDeployment`] (found by its title, the record id; a deploy that
 //!    never appeared is sent again at most once, when Dokploy shows nothing under way for the
-//!    target); Verifying → [`Step::WriteRecord`] with the verification outcome;
-//! 3. records written by others (evidence) are verified the same way, without deploying;
-//! 4. otherwise, when the desired artifact is not the inventory's, the lane's spec changed
-//!    (see [`spec_changed`]) and the target lacks it, the target drifted out of band and
-//!    `driftPolicy` is `Correct`, or the last attempt for the desired state failed, a new
-//!    record is written first ([`Step::CreateRecord`]), unless failed attempts for the same
-//!    desired state hold it back ([`retry`]: exponential backoff, then Stalled);
-//! 5. otherwise records beyond `historyLimit` are pruned (never the current retry streak's).
+//!    target); Verifying → [`Step::WriteRecord`] with the verification outcome. Records
+//!    written by others (evidence) are verified the same way, without deploying. Otherwise,
+//!    when the desired artifact is not the inventory's, the lane's spec changed and the target
+//!    lacks it, the target drifted out of band and `driftPolicy` is `Correct`, or the last
+//!    attempt for the desired state failed, a new record is written first
+//!    ([`Step::CreateRecord`]), unless failed attempts for the same desired state hold it back
+//!    (exponential backoff, then Stalled). Otherwise records beyond `historyLimit` are pruned
+//!    (never the current retry streak's);
+//! 5. `status`: the conditions (the aspects, and Reconciling / Stalled from the next step and
+//!    the blockers), the inventory, the release tuple, the identity expected and observed,
+//!    every mismatch, `deployRetry` and the last record.
 //!
 //! The inventory is the most recently verified record: it moves only when a deploy and its
 //! required verification passed.
 
 use super::Outcome;
-use super::deployment_record::{self as record, DeploySettings};
+use super::deployment_record::DeploySettings;
 use crate::health::HealthResult;
 use crate::probe::ProbeResult;
 use crate::provider_target::tracked_target;
@@ -41,13 +57,11 @@ pub use endpoint::{base_url, endpoint, health_urls};
 pub use intent::new_record;
 use jiff::Timestamp;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, ObjectMeta};
-use launchplane_api::conditions::{self, Progress, Transition};
-use launchplane_api::identity::{RuntimeIdentityPayload, release_tuple_id};
+use launchplane_api::identity::RuntimeIdentityPayload;
 use launchplane_api::resources::{
     Artifact, DeploymentRecord, DeploymentRecordStatus, Lane, LaneStatus, Product, ProviderTarget,
     RuntimeIdentity,
 };
-use launchplane_api::verdict::FieldMismatch;
 pub use resolve::driver_name;
 
 /// Prefix of env keys reserved for the runtime identity.
@@ -89,7 +103,7 @@ pub enum Step {
     },
     /// Look up the deployment titled `title` and fold it into the record; when none appeared
     /// and Dokploy is idle for the target, send the deploy again once (same title and
-    /// `description`; see [`record::follow`]).
+    /// `description`; see [`crate::deployment_record::follow`]).
     FollowDeployment {
         record: String,
         target: TargetRef,
@@ -184,6 +198,7 @@ fn old_conditions(lane: &Lane) -> &[Condition] {
         .unwrap_or_default()
 }
 
+/// An object's name (empty when it has none).
 fn name_of(meta: &ObjectMeta) -> String {
     meta.name.clone().unwrap_or_default()
 }
@@ -194,63 +209,33 @@ pub fn target_ref(target: &ProviderTarget) -> Option<TargetRef> {
     tracked_target(target).map(|(category, id)| TargetRef { category, id })
 }
 
-/// Plan the lane's next step and compute its status.
+/// Plan the lane's next step and compute its status: the five stages, in order.
 pub fn plan(input: &LaneInputs<'_>, now: Timestamp) -> LanePlan {
     let lane = input.lane;
-    let spec = &lane.spec;
-    let old = lane.status.clone().unwrap_or_default();
-    let settings = input.settings;
-    let facts: Facts<'_> = input
-        .facts
-        .as_ref()
-        .map(|f| f.as_ref().map(|x| *x).map_err(String::as_str));
-
-    let resolved = resolve::resolve(input, facts);
-    let product_name = resolved.product_name.clone();
-    let mut mismatches: Vec<FieldMismatch> = resolved.target_check.mismatches.clone();
-    let desired_name = resolved.desired.clone();
-
-    let records = input.records;
-    let history = history::read(records, lane, desired_name.as_deref(), &settings.retry);
-    let active = history.active;
-    let inventory_record = history.inventory_record;
-
     let observed = Observed {
-        facts,
+        facts: input
+            .facts
+            .as_ref()
+            .map(|f| f.as_ref().map(|x| *x).map_err(String::as_str)),
         probe: input.probe,
         identity: input.identity,
         health: input.health,
     };
+    let resolved = resolve::resolve(input, observed.facts);
+    let history = history::read(
+        input.records,
+        lane,
+        resolved.desired.as_deref(),
+        &input.settings.retry,
+    );
     let aspects = aspects::judge(&aspects::Inputs {
         lane,
         resolved: &resolved,
         history: &history,
         observed,
-        retry: &settings.retry,
+        retry: &input.settings.retry,
         now,
     });
-    let drift_found = aspects.drift.clone();
-    if let Some(d) = &drift_found {
-        mismatches.extend(d.iter().cloned());
-    }
-    mismatches.extend(aspects.identity_mismatches.iter().cloned());
-    let child = aspects.child.clone();
-
-    let inventory = history.inventory.clone();
-    let release_tuple = inventory_record
-        .and_then(|r| {
-            r.spec.expected_identity.release_tuple_id.clone().or_else(|| {
-                Some(release_tuple_id(
-                    product_name.as_deref()?,
-                    &spec.stage,
-                    &r.spec.artifact_ref.name,
-                ))
-            })
-        })
-        .or(old.release_tuple.clone());
-
-    let streak = history.streak.as_slice();
-    let gate = history.gate;
     let next = next_step::decide(&next_step::Inputs {
         lane,
         lane_key: input.lane_key,
@@ -258,69 +243,23 @@ pub fn plan(input: &LaneInputs<'_>, now: Timestamp) -> LanePlan {
         history: &history,
         aspects: &aspects,
         observed,
-        settings,
+        settings: input.settings,
         now,
     });
-    let step = next.step;
-    let (reconciling, retry_stalled) = match next.pace {
-        next_step::Pace::Idle => (None, None),
-        next_step::Pace::Reconciling { reason, message } => (Some((reason, message)), None),
-        next_step::Pace::RetriesExhausted(message) => (None, Some(message)),
-    };
-
-    let progress = if let Some((reason, message)) = reconciling {
-        Progress::Reconciling { reason, message }
-    } else if let Some(b) = resolved.blockers.stall() {
-        Progress::Stalled {
-            reason: b.reason.to_string(),
-            message: b.message.clone(),
-        }
-    } else if let Some(message) = retry_stalled {
-        Progress::Stalled {
-            reason: retry::RETRIES_EXHAUSTED.to_string(),
-            message,
-        }
-    } else {
-        Progress::Settled
-    };
-    let computed = conditions::compute(
-        &old.conditions,
-        &aspects.list,
-        &progress,
-        lane.metadata.generation,
+    let outcome = status::compute(status::Inputs {
+        lane,
+        records: input.records,
+        resolved: &resolved,
+        history: &history,
+        aspects: &aspects,
+        pace: next.pace,
+        retry: &input.settings.retry,
         now,
-    );
-    let last_deployment_record = records
-        .iter()
-        .max_by_key(|r| {
-            (
-                !record::is_terminal(record::phase(r)),
-                record::finished_at(r),
-                record::attempt(r).unwrap_or(0),
-            )
-        })
-        .map(|r| name_of(&r.metadata))
-        .or(old.last_deployment_record.clone());
-    let status = LaneStatus {
-        observed_generation: lane.metadata.generation,
-        verdict: Some(computed.verdict),
-        conditions: computed.conditions,
-        inventory,
-        release_tuple,
-        expected_identity: child.as_ref().map(|c| c.spec.expected.clone()),
-        observed_identity: child
-            .as_ref()
-            .and_then(|c| c.status.as_ref())
-            .and_then(|s| s.observed.clone()),
-        mismatches,
-        last_deployment_record,
-        deploy_retry: retry::status(streak, &gate, &settings.retry, active.is_some()),
-    };
-    let transitions: Vec<Transition> = computed.transitions;
+    });
     LanePlan {
-        outcome: Outcome { status, transitions },
-        identity: child,
-        step,
+        outcome,
+        identity: aspects.child,
+        step: next.step,
     }
 }
 
@@ -333,6 +272,7 @@ mod intent;
 mod next_step;
 mod resolve;
 pub mod retry;
+mod status;
 
 #[cfg(test)]
 mod tests;

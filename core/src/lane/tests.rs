@@ -2,7 +2,9 @@
 
 use super::*;
 // The plan's own types come through `super::*`; what the fixtures build with is named here.
-use crate::deployment_record::{ATTEMPT_LABEL, DeployRetryPolicy, DeploySettings, start_deploy};
+use crate::deployment_record::{
+    self as record, ATTEMPT_LABEL, DeployRetryPolicy, DeploySettings, start_deploy,
+};
 use crate::health::health_result;
 use crate::probe::ProbeResult;
 use crate::target::{DesiredEnv, TargetFacts};
@@ -10,7 +12,7 @@ use jiff::SignedDuration;
 use jiff::Timestamp;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use launchplane_api::conditions::{self, types};
-use launchplane_api::identity::{RuntimeIdentityPayload, deployment_record_id};
+use launchplane_api::identity::{RuntimeIdentityPayload, deployment_record_id, release_tuple_id};
 use launchplane_api::identity::{Surface, SurfaceObservation};
 use launchplane_api::resources::{
     Artifact, DeploymentOrigin, DeploymentPhase, DeploymentRecord, DriftPolicy, Driver, HealthCheck,
@@ -20,7 +22,7 @@ use launchplane_api::resources::{
     ArtifactImage, ArtifactSpec, LaneSpec, ProductSpec, ProviderTargetSpec, ProviderTargetStatus, SourceRef,
     StepEvidence,
 };
-use launchplane_api::verdict::Verdict;
+use launchplane_api::verdict::{FieldMismatch, Verdict};
 use launchplane_providers::SecretString;
 use std::collections::BTreeSet;
 use std::time::Duration;
