@@ -48,7 +48,6 @@ use super::Outcome;
 use super::deployment_record::DeploySettings;
 use crate::health::HealthResult;
 use crate::probe::ProbeResult;
-use crate::provider_target::tracked_target;
 use crate::target::{DesiredEnv, TargetFacts, TargetRef};
 pub use aspects::identity_child;
 pub use claim::{lane_owner, rival_lanes};
@@ -62,7 +61,7 @@ use launchplane_api::resources::{
     Artifact, DeploymentRecord, DeploymentRecordStatus, Lane, LaneStatus, Product, ProviderTarget,
     RuntimeIdentity,
 };
-pub use resolve::driver_name;
+pub use resolve::{driver_name, target_ref};
 
 /// Prefix of env keys reserved for the runtime identity.
 pub const RESERVED_ENV_PREFIX: &str = "LAUNCHPLANE_";
@@ -201,12 +200,6 @@ fn old_conditions(lane: &Lane) -> &[Condition] {
 /// An object's name (empty when it has none).
 fn name_of(meta: &ObjectMeta) -> String {
     meta.name.clone().unwrap_or_default()
-}
-
-/// The Dokploy target a ProviderTarget claims, as steps act on it: its category and the id
-/// of its spec, else the one an earlier adoption recorded (`None`: not bound yet).
-pub fn target_ref(target: &ProviderTarget) -> Option<TargetRef> {
-    tracked_target(target).map(|(category, id)| TargetRef { category, id })
 }
 
 /// Plan the lane's next step and compute its status: the five stages, in order.

@@ -5,8 +5,9 @@
 //! Nothing here looks at the lane's records; a blocker holds back every mutation, whatever
 //! phase a record is in.
 
-use super::{Facts, LaneInputs, RESERVED_ENV_PREFIX, claim, name_of, target_ref};
+use super::{Facts, LaneInputs, RESERVED_ENV_PREFIX, claim, name_of};
 use crate::artifact;
+use crate::provider_target::tracked_target;
 use crate::target::{DesiredEnv, TargetRef};
 use launchplane_api::resources::{
     Artifact, Driver, Lane, LocalObjectRef, ManagementPolicy, Product, ProviderTarget, ProviderTargetStatus,
@@ -104,6 +105,12 @@ pub fn driver_name(driver: Driver) -> &'static str {
         Driver::Odoo => "odoo",
         Driver::Verireel => "verireel",
     }
+}
+
+/// The Dokploy target a ProviderTarget claims, as steps act on it: its category and the id
+/// of its spec, else the one an earlier adoption recorded (`None`: not bound yet).
+pub fn target_ref(target: &ProviderTarget) -> Option<TargetRef> {
+    tracked_target(target).map(|(category, id)| TargetRef { category, id })
 }
 
 /// Resolve the lane's references, in the order their blockers are reported: Product,
