@@ -226,7 +226,7 @@ pub fn plan(input: &LaneInputs<'_>, now: Timestamp) -> LanePlan {
         resolved: &resolved,
         history: &history,
         observed,
-        retry: &input.settings.retry,
+        policy: &input.settings.retry,
         now,
     });
     let next = next_step::decide(&next_step::Inputs {
@@ -246,7 +246,7 @@ pub fn plan(input: &LaneInputs<'_>, now: Timestamp) -> LanePlan {
         history: &history,
         aspects: &aspects,
         pace: next.pace,
-        retry: &input.settings.retry,
+        policy: &input.settings.retry,
         now,
     });
     LanePlan {

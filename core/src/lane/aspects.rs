@@ -33,7 +33,8 @@ pub(super) struct Inputs<'a> {
     pub resolved: &'a Resolved<'a>,
     pub history: &'a History<'a>,
     pub observed: Observed<'a>,
-    pub retry: &'a DeployRetryPolicy,
+    /// How failed attempts are retried (what `Deployed` says comes next).
+    pub policy: &'a DeployRetryPolicy,
     pub now: Timestamp,
 }
 
@@ -67,23 +68,23 @@ pub(super) fn judge(input: &Inputs<'_>) -> Aspects {
         resolved,
         history,
         observed,
-        retry,
+        policy,
         ..
     } = *input;
     let config = config_synced(lane, resolved, history, observed.facts);
-    let (child, identity, identity_mismatches) = runtime_identity(input);
+    let identity = runtime_identity(input);
     Aspects {
         list: [
             target_verified(&resolved.target_check),
             config.aspect,
-            deployed(resolved, history, retry),
-            identity,
+            deployed(resolved, history, policy),
+            identity.aspect,
             healthy(observed.health),
         ],
         drift: config.drift,
         spec_change: config.spec_change,
-        child,
-        identity_mismatches,
+        child: identity.child,
+        identity_mismatches: identity.mismatches,
     }
 }
 
@@ -219,26 +220,41 @@ fn with_probe(mut child: RuntimeIdentity, observed: Observed<'_>, now: Timestamp
     child
 }
 
-/// `RuntimeIdentityVerified`, judged through the lane's RuntimeIdentity child (returned with
-/// the fresh probe folded in), and the child's `identity.*` mismatches.
-fn runtime_identity(input: &Inputs<'_>) -> (Option<RuntimeIdentity>, Aspect, Vec<FieldMismatch>) {
+/// What `RuntimeIdentityVerified` found.
+struct Identity {
+    /// The lane's RuntimeIdentity child, with the fresh probe folded in.
+    child: Option<RuntimeIdentity>,
+    aspect: Aspect,
+    /// The child's `identity.*` mismatches.
+    mismatches: Vec<FieldMismatch>,
+}
+
+/// `RuntimeIdentityVerified`, judged through the lane's RuntimeIdentity child.
+fn runtime_identity(input: &Inputs<'_>) -> Identity {
     let (lane, resolved) = (input.lane, input.resolved);
-    let endpoint = endpoint(lane, resolved.product, resolved.target);
     let Some(reference) = input.history.reference else {
         let aspect = Aspect::advisory(
             types::RUNTIME_IDENTITY_VERIFIED,
             Verdict::Unchecked,
             "nothing deployed yet: no identity to expect",
         );
-        return (None, aspect, Vec::new());
+        return Identity {
+            child: None,
+            aspect,
+            mismatches: Vec::new(),
+        };
     };
-    let Some(endpoint) = endpoint else {
+    let Some(endpoint) = endpoint(lane, resolved.product, resolved.target) else {
         let aspect = Aspect::required(
             types::RUNTIME_IDENTITY_VERIFIED,
             Verdict::Unverifiable,
             "no endpoint to probe: set spec.runtimeIdentity.baseUrl or the ProviderTarget's domains",
         );
-        return (None, aspect, Vec::new());
+        return Identity {
+            child: None,
+            aspect,
+            mismatches: Vec::new(),
+        };
     };
     let expected = &reference.spec.expected_identity;
     let child = identity_child(
@@ -269,7 +285,11 @@ fn runtime_identity(input: &Inputs<'_>) -> (Option<RuntimeIdentity>, Aspect, Vec
     } else {
         Aspect::advisory(types::RUNTIME_IDENTITY_VERIFIED, verdict, message)
     };
-    (Some(child), aspect, mismatches)
+    Identity {
+        child: Some(child),
+        aspect,
+        mismatches,
+    }
 }
 
 /// `Healthy`: the worst of the required checks (of every check when none is required).
@@ -306,7 +326,7 @@ fn healthy(health: &[HealthResult]) -> Aspect {
 
 /// `Deployed`: the desired Artifact against the inventory, a deploy in flight, or the failed
 /// attempt that left the inventory where it is.
-fn deployed(resolved: &Resolved<'_>, history: &History<'_>, retry: &DeployRetryPolicy) -> Aspect {
+fn deployed(resolved: &Resolved<'_>, history: &History<'_>, policy: &DeployRetryPolicy) -> Aspect {
     let Some(desired) = resolved.desired.as_deref() else {
         return Aspect::advisory(
             types::DEPLOYED,
@@ -339,7 +359,7 @@ fn deployed(resolved: &Resolved<'_>, history: &History<'_>, retry: &DeployRetryP
         .latest
         .filter(|r| record::phase(r) == DeploymentPhase::Failed && r.spec.artifact_ref.name == *desired)
     {
-        (Verdict::Mismatch, failed_deploy(f, desired, history, retry))
+        (Verdict::Mismatch, failed_deploy(f, desired, history, policy))
     } else if let Some(current) = current {
         (Verdict::Mismatch, format!("runs {current}, not {desired}"))
     } else {
@@ -357,7 +377,7 @@ fn failed_deploy(
     failed: &DeploymentRecord,
     desired: &str,
     history: &History<'_>,
-    retry: &DeployRetryPolicy,
+    policy: &DeployRetryPolicy,
 ) -> String {
     let why = failed
         .status
@@ -378,7 +398,7 @@ fn failed_deploy(
         gate => format!(
             "; attempt {} of {} failed, {}",
             history.streak.len(),
-            retry.attempts(),
+            policy.attempts(),
             retry::next_attempt_text(&gate)
         ),
     };

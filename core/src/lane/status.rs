@@ -28,7 +28,7 @@ pub(super) struct Inputs<'a> {
     pub history: &'a History<'a>,
     pub aspects: &'a Aspects,
     pub pace: Pace,
-    pub retry: &'a DeployRetryPolicy,
+    pub policy: &'a DeployRetryPolicy,
     pub now: Timestamp,
 }
 
@@ -41,7 +41,7 @@ pub(super) fn compute(input: Inputs<'_>) -> Outcome<LaneStatus> {
         history,
         aspects,
         pace,
-        retry,
+        policy,
         now,
     } = input;
     let old = lane.status.as_ref();
@@ -67,7 +67,7 @@ pub(super) fn compute(input: Inputs<'_>) -> Outcome<LaneStatus> {
         mismatches: mismatches(resolved, aspects),
         last_deployment_record: last_record(records)
             .or_else(|| old.and_then(|o| o.last_deployment_record.clone())),
-        deploy_retry: retry::status(&history.streak, &history.gate, retry, history.active.is_some()),
+        deploy_retry: retry::status(&history.streak, &history.gate, policy, history.active.is_some()),
     };
     Outcome {
         status,
