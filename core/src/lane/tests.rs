@@ -8,19 +8,17 @@ use crate::deployment_record::{
 use crate::health::health_result;
 use crate::probe::ProbeResult;
 use crate::target::{DesiredEnv, TargetFacts};
-use jiff::SignedDuration;
-use jiff::Timestamp;
+use jiff::{SignedDuration, Timestamp};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use launchplane_api::conditions::{self, types};
-use launchplane_api::identity::{RuntimeIdentityPayload, deployment_record_id, release_tuple_id};
-use launchplane_api::identity::{Surface, SurfaceObservation};
-use launchplane_api::resources::{
-    Artifact, DeploymentOrigin, DeploymentPhase, DeploymentRecord, DriftPolicy, Driver, HealthCheck,
-    HealthCheckType, Lane, LocalObjectRef, ManagementPolicy, Product, ProviderTarget, TargetCategory,
+use launchplane_api::identity::{
+    RuntimeIdentityPayload, Surface, SurfaceObservation, deployment_record_id, release_tuple_id,
 };
 use launchplane_api::resources::{
-    ArtifactImage, ArtifactSpec, LaneSpec, ProductSpec, ProviderTargetSpec, ProviderTargetStatus, SourceRef,
-    StepEvidence,
+    Artifact, ArtifactImage, ArtifactSpec, DeploymentOrigin, DeploymentPhase, DeploymentRecord, DriftPolicy,
+    Driver, HealthCheck, HealthCheckType, Lane, LaneSpec, LocalObjectRef, ManagementPolicy, Product,
+    ProductSpec, ProviderTarget, ProviderTargetSpec, ProviderTargetStatus, SourceRef, StepEvidence,
+    TargetCategory,
 };
 use launchplane_api::verdict::{FieldMismatch, Verdict};
 use launchplane_providers::SecretString;
