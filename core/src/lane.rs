@@ -3,53 +3,65 @@
 //!
 //! [`plan`] is pure. Each call returns the status to write and **at most one** next [`Step`],
 //! derived from the persisted phase of the lane's records, so a controller stopped between
-//! any two steps resumes at the right one:
+//! any two steps resumes at the right one. It composes five stages, each a pure function from
+//! typed inputs to a typed output, and no stage sees another's locals:
 //!
-//! 1. resolve the Product (driver `generic-web` only), the ProviderTarget (Matched and
+//! ```text
+//! LaneInputs ─► resolve ──► history ──► aspects ──► next_step ──► status ──► LanePlan
+//!               Resolved    History     Aspects     Next (Step,   Outcome
+//!                                                   Pace)
+//! ```
+//!
+//! 1. `resolve`: the Product (driver `generic-web` only), the ProviderTarget (Matched and
 //!    `Manage`, else the lane does not mutate and says why; for a `Manage` target also: not
 //!    marked by another owner, docker-sourced unless `spec.allowSourceConversion`, named by
-//!    no other Lane of the namespace, see [`claim`]) and the Artifact (missing, not pinned to
-//!    a digest and an exact commit, or not an image of the Product's `imageRepository`: fail
-//!    closed before any provider call);
-//! 2. a controller record in flight is continued: Pending → [`Step::MarkTarget`] (an
-//!    unmarked target first gets this lane's ownership marker) / [`Step::SetImage`] /
+//!    no other Lane of the namespace, see `claim`), the Artifact (missing, not pinned to a
+//!    digest and an exact commit, or not an image of the Product's `imageRepository`: fail
+//!    closed before any provider call), the env and `spec.suspend`: the blockers, in order;
+//! 2. `history`: the lane's records: this controller's attempts and the evidence written by
+//!    others, the attempt in flight, the inventory's record, the failed attempts in a row for
+//!    the desired state ([`retry`]) and the reference record the target is compared with;
+//! 3. `aspects`: `TargetVerified`, `ConfigSynced` (drift against the reference record, or a
+//!    spec change to deploy: see [`spec_changed`]), `RuntimeIdentityVerified` (through the
+//!    lane's RuntimeIdentity child, [`identity_child`]), `Healthy` and `Deployed`;
+//! 4. `next_step`: a controller record in flight is continued: Pending → [`Step::MarkTarget`]
+//!    (an unmarked target first gets this lane's ownership marker) / [`Step::SetImage`] /
 //!    [`Step::MergeEnv`] / [`Step::Deploy`] (whichever the observed target still lacks);
 //!    Deploying → [`Step::FollowDeployment`] (found by its title, the record id; a deploy that
 //!    never appeared is sent again at most once, when Dokploy shows nothing under way for the
-//!    target); Verifying → [`Step::WriteRecord`] with the verification outcome;
-//! 3. records written by others (evidence) are verified the same way, without deploying;
-//! 4. otherwise, when the desired artifact is not the inventory's, the lane's spec changed
-//!    (see [`spec_changed`]) and the target lacks it, the target drifted out of band and
-//!    `driftPolicy` is `Correct`, or the last attempt for the desired state failed, a new
-//!    record is written first ([`Step::CreateRecord`]), unless failed attempts for the same
-//!    desired state hold it back ([`retry`]: exponential backoff, then Stalled);
-//! 5. otherwise records beyond `historyLimit` are pruned (never the current retry streak's).
+//!    target); Verifying → [`Step::WriteRecord`] with the verification outcome. Records
+//!    written by others (evidence) are verified the same way, without deploying. Otherwise,
+//!    when the desired artifact is not the inventory's, the lane's spec changed and the target
+//!    lacks it, the target drifted out of band and `driftPolicy` is `Correct`, or the last
+//!    attempt for the desired state failed, a new record is written first
+//!    ([`Step::CreateRecord`]), unless failed attempts for the same desired state hold it back
+//!    (exponential backoff, then Stalled). Otherwise records beyond `historyLimit` are pruned
+//!    (never the current retry streak's);
+//! 5. `status`: the conditions (the aspects, and Reconciling / Stalled from the next step and
+//!    the blockers), the inventory, the release tuple, the identity expected and observed,
+//!    every mismatch, `deployRetry` and the last record.
 //!
 //! The inventory is the most recently verified record: it moves only when a deploy and its
 //! required verification passed.
 
-use super::deployment_record::{self as record, DeploySettings, LANE_LABEL};
-use super::runtime_identity;
-use super::{Outcome, artifact};
+use super::Outcome;
+use super::deployment_record::DeploySettings;
 use crate::health::HealthResult;
-use crate::probe::{ProbeResult, ProbeTarget, Surfaces};
+use crate::probe::ProbeResult;
 use crate::target::{DesiredEnv, TargetFacts, TargetRef};
+pub use aspects::identity_child;
 pub use claim::{lane_owner, rival_lanes};
+pub use drift::{drift, record_env, spec_changed};
+pub use endpoint::{base_url, endpoint, health_urls};
+pub use intent::new_record;
 use jiff::Timestamp;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use launchplane_api::conditions::{self, Aspect, Progress, Transition, types};
-use launchplane_api::identity::{
-    ClassificationReason, RuntimeIdentityPayload, deployment_record_id, identity_env, release_tuple_id,
-};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, ObjectMeta};
+use launchplane_api::identity::RuntimeIdentityPayload;
 use launchplane_api::resources::{
-    Artifact, DeploymentOrigin, DeploymentPhase, DeploymentRecord, DeploymentRecordSpec,
-    DeploymentRecordStatus, DriftPolicy, Driver, EnvironmentKind, HealthCheck, HealthCheckType,
-    IdentityEndpoint, IdentityFields, IdentitySurface, Lane, LaneInventory, LaneStatus, LocalObjectRef,
-    ManagementPolicy, Product, ProviderTarget, RuntimeIdentity, RuntimeIdentitySpec, TargetCategory,
+    Artifact, DeploymentRecord, DeploymentRecordStatus, Lane, LaneStatus, Product, ProviderTarget,
+    RuntimeIdentity,
 };
-use launchplane_api::verdict::{FieldMismatch, Verdict};
-use launchplane_providers::SecretString;
-use std::collections::{BTreeMap, BTreeSet};
+pub use resolve::{driver_name, target_ref};
 
 /// Prefix of env keys reserved for the runtime identity.
 pub const RESERVED_ENV_PREFIX: &str = "LAUNCHPLANE_";
@@ -90,7 +102,7 @@ pub enum Step {
     },
     /// Look up the deployment titled `title` and fold it into the record; when none appeared
     /// and Dokploy is idle for the target, send the deploy again once (same title and
-    /// `description`; see [`record::follow`]).
+    /// `description`; see [`crate::deployment_record::follow`]).
     FollowDeployment {
         record: String,
         target: TargetRef,
@@ -161,1040 +173,99 @@ pub struct LanePlan {
     pub step: Option<Step>,
 }
 
-struct Blocker {
-    reason: &'static str,
-    message: String,
-    /// Needs a change by the user (kstatus Stalled), rather than time.
-    stalls: bool,
+/// The target as read now, as the stages take it: `None` when it was not read, `Err` with why
+/// the read failed.
+type Facts<'a> = Option<Result<&'a TargetFacts, &'a str>>;
+
+/// What was observed of the lane's world now, as the stages take it.
+#[derive(Clone, Copy)]
+struct Observed<'a> {
+    facts: Facts<'a>,
+    /// A fresh probe of the lane's endpoint, if one was made.
+    probe: Option<&'a ProbeResult>,
+    /// The lane's RuntimeIdentity child as stored.
+    identity: Option<&'a RuntimeIdentity>,
+    /// The lane's health checks, run now.
+    health: &'a [HealthResult],
 }
 
-fn blocker(reason: &'static str, message: String, stalls: bool) -> Blocker {
-    Blocker {
-        reason,
-        message,
-        stalls,
-    }
+/// The conditions the lane's status holds now (its previous ones, for this plan).
+fn old_conditions(lane: &Lane) -> &[Condition] {
+    lane.status
+        .as_ref()
+        .map(|s| s.conditions.as_slice())
+        .unwrap_or_default()
 }
 
-/// The driver's name as written in a Product.
-pub fn driver_name(driver: Driver) -> &'static str {
-    match driver {
-        Driver::GenericWeb => "generic-web",
-        Driver::Odoo => "odoo",
-        Driver::Verireel => "verireel",
-    }
-}
-
-/// The base URL of the lane's app: `spec.runtimeIdentity.baseUrl`, else `https://` and the
-/// target's first expected domain.
-pub fn base_url(lane: &Lane, target: Option<&ProviderTarget>) -> Option<String> {
-    lane.spec
-        .runtime_identity
-        .base_url
-        .clone()
-        .or_else(|| {
-            target
-                .and_then(|t| t.spec.domains.first())
-                .map(|d| format!("https://{d}"))
-        })
-        .map(|u| u.trim_end_matches('/').to_string())
-}
-
-/// Where the lane's identity is probed.
-pub fn endpoint(
-    lane: &Lane,
-    product: Option<&Product>,
-    target: Option<&ProviderTarget>,
-) -> Option<ProbeTarget> {
-    let has = |s: IdentitySurface| lane.spec.runtime_identity.surfaces.contains(&s);
-    Some(ProbeTarget {
-        base_url: base_url(lane, target)?,
-        health_path: product
-            .map(|p| p.spec.health_path.clone())
-            .unwrap_or_else(|| "/healthz".into()),
-        surfaces: Surfaces {
-            health_json: has(IdentitySurface::HealthJson),
-            header: has(IdentitySurface::Header),
-            well_known: has(IdentitySurface::WellKnown),
-        },
-    })
-}
-
-/// The URL each health check GETs (`None` for provider checks, or a path with no base URL).
-pub fn health_urls(lane: &Lane, target: Option<&ProviderTarget>) -> Vec<(HealthCheck, Option<String>)> {
-    let base = base_url(lane, target);
-    lane.spec
-        .health_checks
-        .iter()
-        .map(|check| {
-            let url = match check.check_type {
-                HealthCheckType::Provider => None,
-                _ => check
-                    .url
-                    .clone()
-                    .or_else(|| Some(format!("{}{}", base.as_deref()?, check.path.as_deref()?))),
-            };
-            (check.clone(), url)
-        })
-        .collect()
-}
-
-/// The full env a record writes: its identity keys and the lane's env.
-pub fn record_env(identity: &RuntimeIdentityPayload, lane_env: &DesiredEnv) -> DesiredEnv {
-    let mut env: DesiredEnv = lane_env.clone();
-    for (k, v) in identity_env(identity) {
-        env.insert(k, SecretString::new(v));
-    }
-    env
-}
-
-/// Fields in which the observed target differs from what `reference` deployed: the image
-/// (values shown: not secret) and each owned env key (names only). For evidence records only
-/// the image is compared (someone else wrote the env).
-pub fn drift(reference: &DeploymentRecord, facts: &TargetFacts, lane_env: &DesiredEnv) -> Vec<FieldMismatch> {
-    let mut out = Vec::new();
-    if let Some(image) = reference.spec.expected_identity.image_reference.as_deref()
-        && facts.image.as_deref() != Some(image)
-    {
-        out.push(FieldMismatch::values("image", Some(image), facts.image.clone()));
-    }
-    if record::is_evidence(reference) {
-        return out;
-    }
-    let identity = RuntimeIdentityPayload::from(&reference.spec.expected_identity);
-    let wanted = record_env(&identity, lane_env);
-    match launchplane_providers::env_merge::merge(facts.env.expose(), &wanted, &BTreeSet::new()) {
-        Ok(m) => {
-            let mut keys: Vec<String> = m.added.into_iter().chain(m.updated).collect();
-            keys.sort();
-            out.extend(
-                keys.into_iter()
-                    .map(|k| FieldMismatch::withheld(format!("env.{k}"))),
-            );
-        }
-        Err(e) => out.push(FieldMismatch::values(
-            "env",
-            Some("mergeable"),
-            Some(e.to_string()),
-        )),
-    }
-    out
-}
-
-fn describe(mismatches: &[FieldMismatch]) -> String {
-    mismatches
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join("; ")
-}
-
+/// An object's name (empty when it has none).
 fn name_of(meta: &ObjectMeta) -> String {
     meta.name.clone().unwrap_or_default()
 }
 
-/// The RuntimeIdentity child of a lane expecting `expected`.
-pub fn identity_child(
-    lane: &Lane,
-    endpoint: &ProbeTarget,
-    expected: &IdentityFields,
-    required: bool,
-    old: Option<&RuntimeIdentity>,
-) -> RuntimeIdentity {
-    let name = name_of(&lane.metadata);
-    let spec = RuntimeIdentitySpec {
-        expected: expected.clone(),
-        endpoint: IdentityEndpoint {
-            base_url: endpoint.base_url.clone(),
-            health_path: endpoint.health_path.clone(),
-        },
-        surfaces: lane.spec.runtime_identity.surfaces.clone(),
-        required,
-        ..Default::default()
-    };
-    let mut child = RuntimeIdentity::new(&name, spec);
-    child.metadata.namespace = lane.metadata.namespace.clone();
-    child.metadata.labels = Some(BTreeMap::from([(LANE_LABEL.to_string(), name)]));
-    child.metadata.generation = old.and_then(|o| o.metadata.generation);
-    // Transition times carry over while the expectation is the same one.
-    child.status = old
-        .filter(|o| o.spec.expected == *expected)
-        .and_then(|o| o.status.clone());
-    child
-}
-
-/// Plan the lane's next step and compute its status.
+/// Plan the lane's next step and compute its status: the five stages, in order.
 pub fn plan(input: &LaneInputs<'_>, now: Timestamp) -> LanePlan {
     let lane = input.lane;
-    let spec = &lane.spec;
-    let lane_name = name_of(&lane.metadata);
-    let old = lane.status.clone().unwrap_or_default();
-    let settings = input.settings;
-    let mut blockers: Vec<Blocker> = Vec::new();
-
-    // 1. Resolve the product.
-    let product_name = input.product.map(|p| name_of(&p.metadata));
-    match input.product {
-        None => blockers.push(blocker(
-            "ProductNotFound",
-            format!(
-                "spec.productRef: Product {} not found in this namespace",
-                spec.product_ref.name
-            ),
-            true,
-        )),
-        Some(p) if p.spec.driver != Driver::GenericWeb => blockers.push(blocker(
-            "DriverNotSupported",
-            format!(
-                "Product {} uses driver {}, which Launchplane does not deploy yet; only generic-web \
-                 lanes are deployed",
-                spec.product_ref.name,
-                driver_name(p.spec.driver)
-            ),
-            true,
-        )),
-        Some(_) => {}
-    }
-
-    // The target as read now.
-    let facts: Option<Result<&TargetFacts, &str>> = input
-        .facts
-        .as_ref()
-        .map(|f| f.as_ref().map(|x| *x).map_err(String::as_str));
-
-    // 2. Resolve the target: Matched and Manage, or no mutation; then whether it is the
-    //    lane's to change (marker, source type, other lanes).
-    let mut target_ref: Option<TargetRef> = None;
-    let mut mismatches: Vec<FieldMismatch> = Vec::new();
-    let mut mark: Option<String> = None;
-    let target_aspect = match input.target {
-        None => {
-            let message = format!(
-                "spec.targetRef: ProviderTarget {} not found in this namespace",
-                spec.target_ref.name
-            );
-            blockers.push(blocker("TargetNotFound", message.clone(), true));
-            Aspect::required(types::TARGET_VERIFIED, Verdict::Missing, message)
-        }
-        Some(pt) => {
-            let status = pt.status.clone().unwrap_or_default();
-            let verdict = status.verdict.unwrap_or_default();
-            let detail = status
-                .message
-                .clone()
-                .unwrap_or_else(|| "not verified yet".into());
-            if verdict != Verdict::Matched {
-                blockers.push(blocker(
-                    "TargetNotVerified",
-                    format!(
-                        "ProviderTarget {} is {verdict} ({detail}); a target that is not Matched is \
-                         never mutated",
-                        spec.target_ref.name
-                    ),
-                    false,
-                ));
-            }
-            if pt.spec.management_policy != ManagementPolicy::Manage {
-                blockers.push(blocker(
-                    "TargetNotManaged",
-                    format!(
-                        "ProviderTarget {} has managementPolicy Observe; set Manage to let the lane \
-                         deploy to it",
-                        spec.target_ref.name
-                    ),
-                    true,
-                ));
-            }
-            if pt.spec.target_category != TargetCategory::Application {
-                blockers.push(blocker(
-                    "TargetNotApplication",
-                    format!(
-                        "the generic-web driver deploys a Dokploy application; ProviderTarget {} is a \
-                         compose target",
-                        spec.target_ref.name
-                    ),
-                    true,
-                ));
-            }
-            target_ref = super::provider_target::claimed_id(pt).map(|id| TargetRef {
-                category: super::provider_target::provider_category(pt.spec.target_category),
-                id,
-            });
-            mismatches.extend(status.mismatches.iter().map(|m| FieldMismatch {
-                field: format!("target.{}", m.field),
-                ..m.clone()
-            }));
-            let claim = claim::judge(
-                lane,
-                pt,
-                target_ref.as_ref().map(|t| t.id.as_str()),
-                facts.and_then(Result::ok),
-                input.instance,
-                input.rivals,
-            );
-            blockers.extend(claim.blockers);
-            mismatches.extend(claim.mismatches);
-            mark = claim.mark;
-            let message = format!("ProviderTarget {}: {detail}", spec.target_ref.name);
-            match claim.verdict {
-                Some((worse, why)) => Aspect::required(
-                    types::TARGET_VERIFIED,
-                    Verdict::worst([verdict, worse]),
-                    format!("{why} ({message})"),
-                ),
-                None => Aspect::required(types::TARGET_VERIFIED, verdict, message),
-            }
-        }
-    };
-
-    // 3. Resolve the artifact: fail closed before any provider call.
-    let desired_artifact: Option<&Artifact> = match (&spec.artifact_ref, input.artifact) {
-        (None, _) => None,
-        (Some(r), None) => {
-            blockers.push(blocker(
-                "ArtifactNotFound",
-                format!(
-                    "spec.artifactRef: Artifact {} not found in this namespace",
-                    r.name
-                ),
-                true,
-            ));
-            None
-        }
-        (Some(r), Some(a)) => match artifact::check(&a.spec) {
-            Ok(()) => match input.product.map(|p| artifact::check_repository(a, p)) {
-                Some(Err(problem)) => {
-                    blockers.push(blocker(artifact::REPOSITORY_MISMATCH, problem, true));
-                    None
-                }
-                _ => Some(a),
-            },
-            Err(problem) => {
-                blockers.push(blocker(
-                    "ArtifactInvalid",
-                    format!("Artifact {} cannot be deployed: {problem}", r.name),
-                    true,
-                ));
-                None
-            }
-        },
-    };
-    let desired_name = spec.artifact_ref.as_ref().map(|r| r.name.clone());
-
-    // 4. The env.
-    let empty = DesiredEnv::new();
-    let lane_env: &DesiredEnv = match &input.desired_env {
-        Ok(env) => {
-            let reserved: Vec<&String> = env
-                .keys()
-                .filter(|k| k.starts_with(RESERVED_ENV_PREFIX))
-                .collect();
-            if !reserved.is_empty() {
-                blockers.push(blocker(
-                    "EnvInvalid",
-                    format!(
-                        "env keys {reserved:?} start with {RESERVED_ENV_PREFIX}, which is reserved for the \
-                         runtime identity; rename them"
-                    ),
-                    true,
-                ));
-            }
-            env
-        }
-        Err(problem) => {
-            blockers.push(blocker("EnvNotResolved", problem.clone(), true));
-            &empty
-        }
-    };
-    if spec.suspend {
-        blockers.push(blocker(
-            "Suspended",
-            "spec.suspend is true: no deploys or corrections (observation continues)".into(),
-            true,
-        ));
-    }
-
-    let blocked = !blockers.is_empty();
-    let blocked_message = blockers
-        .iter()
-        .map(|b| b.message.clone())
-        .collect::<Vec<_>>()
-        .join("; ");
-
-    // Records.
-    let records = input.records;
-    let controller: Vec<&DeploymentRecord> = {
-        let mut v: Vec<&DeploymentRecord> = records.iter().filter(|r| !record::is_evidence(r)).collect();
-        v.sort_by_key(|r| record::attempt(r).unwrap_or(0));
-        v
-    };
-    let max_attempt = controller
-        .iter()
-        .filter_map(|r| record::attempt(r))
-        .max()
-        .unwrap_or(0);
-    let active = controller
-        .iter()
-        .rev()
-        .find(|r| !record::is_terminal(record::phase(r)))
-        .copied();
-    let mut evidence_pending: Vec<&DeploymentRecord> = records
-        .iter()
-        .filter(|r| record::is_evidence(r) && !record::is_terminal(record::phase(r)))
-        .collect();
-    evidence_pending.sort_by_key(|r| name_of(&r.metadata));
-    let inventory_record = records
-        .iter()
-        .filter(|r| record::phase(r) == DeploymentPhase::Succeeded)
-        .max_by_key(|r| {
-            (
-                record::finished_at(r),
-                record::attempt(r).unwrap_or(0),
-                name_of(&r.metadata),
-            )
-        });
-    let latest_controller = controller.last().copied();
-    let reference = active.or(inventory_record);
-
-    let identity_required =
-        spec.runtime_identity.required || input.product.is_some_and(|p| p.spec.runtime_identity.required);
-
-    // Drift against what the reference record deployed.
-    let drift_found: Option<Vec<FieldMismatch>> = match (reference, &facts) {
-        (Some(r), Some(Ok(f))) => Some(drift(r, f, lane_env)),
-        _ => None,
-    };
-    // A difference after a spec change is desired state to deploy, not drift.
-    let spec_change = reference.is_some_and(|r| spec_changed(lane, r, &old.conditions))
-        && drift_found.as_ref().is_some_and(|d| !d.is_empty());
-    let config_aspect = match (reference, &facts, &drift_found) {
-        (None, _, _) if desired_name.is_some() => Aspect::required(
-            types::CONFIG_SYNCED,
-            Verdict::Missing,
-            "nothing deployed by Launchplane yet: no verified deployment record",
-        ),
-        (None, _, _) => Aspect::advisory(
-            types::CONFIG_SYNCED,
-            Verdict::Unchecked,
-            "spec.artifactRef is not set: nothing to compare",
-        ),
-        (Some(_), None, _) => Aspect::required(
-            types::CONFIG_SYNCED,
-            Verdict::Unverifiable,
-            "the target was not read (it is not bound to a provider id)",
-        ),
-        (Some(_), Some(Err(e)), _) => Aspect::required(
-            types::CONFIG_SYNCED,
-            Verdict::Unverifiable,
-            format!("the target could not be read: {e}"),
-        ),
-        (Some(r), Some(Ok(_)), Some(d)) if d.is_empty() => Aspect::required(
-            types::CONFIG_SYNCED,
-            Verdict::Matched,
-            format!(
-                "image and owned env keys match deployment record {}",
-                name_of(&r.metadata)
-            ),
-        ),
-        (Some(r), Some(Ok(_)), d) => {
-            let d = d.clone().unwrap_or_default();
-            let policy = if active.is_some() {
-                "a deploy is in flight".to_string()
-            } else if spec_change && blocked {
-                format!("the lane's spec changed, but not deploying: {blocked_message}")
-            } else if spec_change {
-                "the lane's spec changed: deploying it through a new deployment record".to_string()
-            } else {
-                match spec.drift_policy {
-                    DriftPolicy::Report => "driftPolicy Report: not corrected".to_string(),
-                    DriftPolicy::Correct if blocked => {
-                        format!("driftPolicy Correct, but not correcting: {blocked_message}")
-                    }
-                    DriftPolicy::Correct => {
-                        "driftPolicy Correct: restoring through a new deployment record".into()
-                    }
-                }
-            };
-            Aspect::required(
-                types::CONFIG_SYNCED,
-                Verdict::Mismatch,
-                format!(
-                    "the target differs from deployment record {}: {} ({policy})",
-                    name_of(&r.metadata),
-                    describe(&d)
-                ),
-            )
-        }
-    };
-    if let Some(d) = &drift_found {
-        mismatches.extend(d.iter().cloned());
-    }
-
-    // The RuntimeIdentity child: what the running app should serve.
-    let endpoint = endpoint(lane, input.product, input.target);
-    let child = match (reference, &endpoint) {
-        (Some(r), Some(ep)) => {
-            let mut child = identity_child(
-                lane,
-                ep,
-                &r.spec.expected_identity,
-                identity_required,
-                input.identity,
-            );
-            if let Some(probe) = input.probe {
-                child.status = Some(runtime_identity::reconcile(&child, Some(probe), now).status);
-            }
-            Some(child)
-        }
-        _ => None,
-    };
-    let identity_aspect = match (&child, reference, &endpoint) {
-        (_, None, _) => Aspect::advisory(
-            types::RUNTIME_IDENTITY_VERIFIED,
-            Verdict::Unchecked,
-            "nothing deployed yet: no identity to expect",
-        ),
-        (_, Some(_), None) => Aspect::required(
-            types::RUNTIME_IDENTITY_VERIFIED,
-            Verdict::Unverifiable,
-            "no endpoint to probe: set spec.runtimeIdentity.baseUrl or the ProviderTarget's domains",
-        ),
-        (Some(c), Some(_), Some(_)) => {
-            let status = c.status.clone().unwrap_or_default();
-            let verdict = status.verdict.unwrap_or_default();
-            let hard = matches!(
-                status.reason,
-                Some(ClassificationReason::Mismatch | ClassificationReason::Malformed)
-            );
-            mismatches.extend(status.mismatches.iter().map(|m| FieldMismatch {
-                field: format!("identity.{}", m.field),
-                ..m.clone()
-            }));
-            let message = status.message.unwrap_or_else(|| "not probed yet".into());
-            if identity_required || hard {
-                Aspect::required(types::RUNTIME_IDENTITY_VERIFIED, verdict, message)
-            } else {
-                Aspect::advisory(types::RUNTIME_IDENTITY_VERIFIED, verdict, message)
-            }
-        }
-        (None, Some(_), Some(_)) => {
-            Aspect::advisory(types::RUNTIME_IDENTITY_VERIFIED, Verdict::Unchecked, "")
-        }
-    };
-
-    // Health.
-    let health_aspect = if input.health.is_empty() {
-        Aspect::advisory(types::HEALTHY, Verdict::Matched, "no health checks declared")
-    } else {
-        let required: Vec<&HealthResult> = input.health.iter().filter(|h| h.required).collect();
-        let counted: Vec<&HealthResult> = if required.is_empty() {
-            input.health.iter().collect()
-        } else {
-            required.clone()
-        };
-        let verdict = Verdict::worst(counted.iter().map(|h| h.evidence.verdict.unwrap_or_default()));
-        let message = input
-            .health
-            .iter()
-            .map(|h| {
-                format!(
-                    "{}{}: {} ({})",
-                    h.evidence.target,
-                    if h.required { "" } else { " (advisory)" },
-                    h.evidence.verdict.unwrap_or_default(),
-                    h.evidence.message.clone().unwrap_or_default()
-                )
-            })
-            .collect::<Vec<_>>()
-            .join("; ");
-        if required.is_empty() {
-            Aspect::advisory(types::HEALTHY, verdict, message)
-        } else {
-            Aspect::required(types::HEALTHY, verdict, message)
-        }
-    };
-
-    // The inventory: the most recently verified record.
-    let inventory = inventory_record
-        .map(|r| LaneInventory {
-            artifact: r.spec.artifact_ref.name.clone(),
-            source_ref: r.spec.expected_identity.source_git_ref.clone(),
-            image: r.spec.expected_identity.image_reference.clone(),
-            deployment_record: Some(name_of(&r.metadata)),
-            since: r
-                .status
-                .as_ref()
-                .and_then(|s| s.verification.as_ref())
-                .and_then(|v| v.finished_at.clone()),
-        })
-        .or(old.inventory.clone());
-    let release_tuple = inventory_record
-        .and_then(|r| {
-            r.spec.expected_identity.release_tuple_id.clone().or_else(|| {
-                Some(release_tuple_id(
-                    product_name.as_deref()?,
-                    &spec.stage,
-                    &r.spec.artifact_ref.name,
-                ))
-            })
-        })
-        .or(old.release_tuple.clone());
-    let current_artifact = inventory.as_ref().map(|i| i.artifact.clone());
-
-    // The next step. Failed attempts for the current desired state gate the next one.
-    let streak = retry::streak(
-        &controller,
-        desired_name.as_deref(),
-        lane.metadata.generation,
-        inventory_record,
-    );
-    let gate = retry::gate(&streak, &settings.retry);
-    let mut retry_stalled: Option<String> = None;
-    let drifted = drift_found.as_ref().is_some_and(|d| !d.is_empty())
-        || mismatches.iter().any(|m| m.field.starts_with("identity."));
-    let mut step: Option<Step> = None;
-    let mut reconciling: Option<(String, String)> = None;
-    if let Some(r) = active {
-        let rname = name_of(&r.metadata);
-        let phase = record::phase(r);
-        let note = retry::in_flight_note(&streak, &settings.retry)
-            .map(|n| format!(" ({n})"))
-            .unwrap_or_default();
-        reconciling = Some((
-            format!("{phase:?}"),
-            format!(
-                "deploying {}: deployment record {rname} is {phase:?}{note}",
-                r.spec.artifact_ref.name
-            ),
-        ));
-        match phase {
-            DeploymentPhase::Pending if !blocked => {
-                if let (Some(t), Some(Ok(f))) = (&target_ref, &facts) {
-                    let d = drift(r, f, lane_env);
-                    let image = r
-                        .spec
-                        .expected_identity
-                        .image_reference
-                        .clone()
-                        .unwrap_or_default();
-                    let identity = RuntimeIdentityPayload::from(&r.spec.expected_identity);
-                    step = Some(if let Some(description) = mark.clone() {
-                        Step::MarkTarget {
-                            record: rname.clone(),
-                            target: t.clone(),
-                            description,
-                        }
-                    } else if d.iter().any(|m| m.field == "image") {
-                        Step::SetImage {
-                            record: rname.clone(),
-                            target: t.clone(),
-                            image,
-                        }
-                    } else if !d.is_empty() {
-                        Step::MergeEnv {
-                            record: rname.clone(),
-                            target: t.clone(),
-                            keys: record_env(&identity, lane_env).into_keys().collect(),
-                            identity: Box::new(identity),
-                        }
-                    } else {
-                        Step::Deploy {
-                            record: rname.clone(),
-                            target: t.clone(),
-                            title: rname.clone(),
-                            description: deploy_description(&lane_name, r),
-                            status: Box::new(record::start_deploy(r, &rname, now)),
-                        }
-                    });
-                }
-            }
-            DeploymentPhase::Pending => {}
-            DeploymentPhase::Deploying => {
-                if let Some(t) = &target_ref {
-                    let title = r
-                        .status
-                        .as_ref()
-                        .and_then(|s| s.deploy.as_ref())
-                        .and_then(|d| d.title.clone())
-                        .unwrap_or_else(|| rname.clone());
-                    step = Some(Step::FollowDeployment {
-                        record: rname.clone(),
-                        target: t.clone(),
-                        title,
-                        description: deploy_description(&lane_name, r),
-                    });
-                }
-            }
-            DeploymentPhase::Verifying => {
-                if let Some(probe) = input.probe {
-                    let v = record::verify(r, probe, input.health, identity_required, settings, now);
-                    step = Some(Step::WriteRecord {
-                        record: rname.clone(),
-                        status: Box::new(v.status),
-                        wait: v.wait,
-                    });
-                }
-            }
-            DeploymentPhase::Succeeded | DeploymentPhase::Failed => {}
-        }
-    } else if let (Some(r), Some(probe)) = (evidence_pending.first(), input.probe) {
-        let v = record::verify(r, probe, input.health, identity_required, settings, now);
-        reconciling = Some((
-            "Verifying".into(),
-            format!("verifying deployment record {} (evidence)", name_of(&r.metadata)),
-        ));
-        step = Some(Step::WriteRecord {
-            record: name_of(&r.metadata),
-            status: Box::new(v.status),
-            wait: v.wait,
-        });
-    } else if let (Some(a), Some(desired)) = (desired_artifact, &desired_name) {
-        let changed = current_artifact.as_deref() != Some(desired.as_str());
-        let correct = !changed && drifted && spec.drift_policy == DriftPolicy::Correct;
-        let respec = !changed && spec_change;
-        // A failed attempt leaves the desired state undeployed (and the target possibly half
-        // changed), whatever the drift comparison says: it is retried under the policy.
-        let retrying = !streak.is_empty();
-        let wanted = changed || correct || respec || retrying;
-        if wanted && !blocked && !gate.allows(now) {
-            match gate {
-                retry::Gate::Exhausted { .. } => {
-                    retry_stalled = Some(retry::exhausted_message(
-                        &streak,
-                        &settings.retry,
-                        desired,
-                        lane.metadata.generation,
-                    ));
-                }
-                _ => {
-                    reconciling = Some((
-                        retry::RETRY_SCHEDULED.into(),
-                        retry::scheduled_message(&streak, &gate, &settings.retry),
-                    ));
-                }
-            }
-        } else if wanted && !blocked {
-            let mut why = if changed {
-                format!("artifact {desired}")
-            } else if respec {
-                format!(
-                    "spec change (generation {}: {})",
-                    lane.metadata.generation.unwrap_or_default(),
-                    drift_found
-                        .iter()
-                        .flatten()
-                        .map(|m| m.field.clone())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
-            } else if correct {
-                format!(
-                    "drift correction ({})",
-                    drift_found
-                        .iter()
-                        .flatten()
-                        .map(|m| m.field.clone())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
-            } else {
-                format!("a new attempt at artifact {desired}")
-            };
-            if retrying {
-                why = format!(
-                    "{why}, attempt {} of {} after a failure",
-                    streak.len() + 1,
-                    settings.retry.attempts()
-                );
-            }
-            let new = new_record(
-                lane,
-                input.lane_key,
-                product_name.as_deref().unwrap_or_default(),
-                a,
-                max_attempt + 1,
-                &why,
-                now,
-            );
-            reconciling = Some((
-                "Deploying".into(),
-                format!("writing deployment record {} for {why}", name_of(&new.metadata)),
-            ));
-            step = Some(Step::CreateRecord(Box::new(new)));
-        }
-    }
-    if step.is_none() {
-        let names = prune(&controller, spec.history_limit, inventory_record, active, &streak);
-        if !names.is_empty() {
-            step = Some(Step::PruneRecords { names });
-        }
-    }
-
-    // The Deployed aspect.
-    let deployed_aspect = match &desired_name {
-        None => Aspect::advisory(
-            types::DEPLOYED,
-            Verdict::Matched,
-            "spec.artifactRef is not set: the lane only observes",
-        ),
-        Some(desired) => {
-            let inventory_text = current_artifact.clone().unwrap_or_else(|| "nothing".into());
-            let (verdict, mut message) = if let Some(r) = active {
-                (
-                    Verdict::Unchecked,
-                    format!(
-                        "deploying {}: deployment record {} is {:?}",
-                        r.spec.artifact_ref.name,
-                        name_of(&r.metadata),
-                        record::phase(r)
-                    ),
-                )
-            } else if current_artifact.as_deref() == Some(desired.as_str()) {
-                (
-                    Verdict::Matched,
-                    format!(
-                        "runs {desired} (deployment record {})",
-                        inventory
-                            .as_ref()
-                            .and_then(|i| i.deployment_record.clone())
-                            .unwrap_or_default()
-                    ),
-                )
-            } else if let Some(f) = latest_controller.filter(|r| {
-                record::phase(r) == DeploymentPhase::Failed && r.spec.artifact_ref.name == *desired
-            }) {
-                let why = f
-                    .status
-                    .as_ref()
-                    .and_then(|s| {
-                        s.verification
-                            .as_ref()
-                            .and_then(|v| v.message.clone())
-                            .or_else(|| s.post_deploy.as_ref().and_then(|p| p.message.clone()))
-                    })
-                    .unwrap_or_default();
-                let next = match gate {
-                    _ if streak.is_empty() => String::new(),
-                    retry::Gate::Exhausted { failures } => {
-                        format!(
-                            "; {failures} attempts failed, no further attempt until the lane's spec or \
-                             artifactRef changes"
-                        )
-                    }
-                    _ => format!(
-                        "; attempt {} of {} failed, {}",
-                        streak.len(),
-                        settings.retry.attempts(),
-                        retry::next_attempt_text(&gate)
-                    ),
-                };
-                (
-                    Verdict::Mismatch,
-                    format!(
-                        "the deploy of {desired} failed (deployment record {}: {why}); the inventory stays at \
-                         {inventory_text}{next}",
-                        name_of(&f.metadata)
-                    ),
-                )
-            } else if current_artifact.is_some() {
-                (Verdict::Mismatch, format!("runs {inventory_text}, not {desired}"))
-            } else {
-                (Verdict::Missing, format!("{desired} is not deployed yet"))
-            };
-            if blocked {
-                message = format!("{message}; not deploying: {blocked_message}");
-            }
-            Aspect::required(types::DEPLOYED, verdict, message)
-        }
-    };
-    let progress = if let Some((reason, message)) = reconciling {
-        Progress::Reconciling { reason, message }
-    } else if let Some(b) = blockers.iter().find(|b| b.stalls) {
-        Progress::Stalled {
-            reason: b.reason.to_string(),
-            message: b.message.clone(),
-        }
-    } else if let Some(message) = retry_stalled {
-        Progress::Stalled {
-            reason: retry::RETRIES_EXHAUSTED.to_string(),
-            message,
-        }
-    } else {
-        Progress::Settled
-    };
-    let aspects = [
-        target_aspect,
-        config_aspect,
-        deployed_aspect,
-        identity_aspect,
-        health_aspect,
-    ];
-    let computed = conditions::compute(
-        &old.conditions,
-        &aspects,
-        &progress,
-        lane.metadata.generation,
-        now,
-    );
-    let last_deployment_record = records
-        .iter()
-        .max_by_key(|r| {
-            (
-                !record::is_terminal(record::phase(r)),
-                record::finished_at(r),
-                record::attempt(r).unwrap_or(0),
-            )
-        })
-        .map(|r| name_of(&r.metadata))
-        .or(old.last_deployment_record.clone());
-    let status = LaneStatus {
-        observed_generation: lane.metadata.generation,
-        verdict: Some(computed.verdict),
-        conditions: computed.conditions,
-        inventory,
-        release_tuple,
-        expected_identity: child.as_ref().map(|c| c.spec.expected.clone()),
-        observed_identity: child
+    let observed = Observed {
+        facts: input
+            .facts
             .as_ref()
-            .and_then(|c| c.status.as_ref())
-            .and_then(|s| s.observed.clone()),
-        mismatches,
-        last_deployment_record,
-        deploy_retry: retry::status(&streak, &gate, &settings.retry, active.is_some()),
+            .map(|f| f.as_ref().map(|x| *x).map_err(String::as_str)),
+        probe: input.probe,
+        identity: input.identity,
+        health: input.health,
     };
-    let transitions: Vec<Transition> = computed.transitions;
-    LanePlan {
-        outcome: Outcome { status, transitions },
-        identity: child,
-        step,
-    }
-}
-
-/// Whether the lane's spec changed since `reference` (the record the target is compared with)
-/// was planned, so that a difference in env or image is desired state to deploy rather than
-/// out-of-band drift.
-///
-/// The lane's desired state is known to be on the target as of the newest of: the
-/// `laneGeneration` the record was planned from, and the generation at which `ConfigSynced`
-/// was last True (a spec edit that changed nothing on the target, such as a new health
-/// check, moves it too). A lane whose `metadata.generation` is newer than that has a spec
-/// change to deploy. Neither secret values nor hashes of them are kept: a rotated Secret or
-/// ConfigMap value (no generation bump) shows up as drift, applied only under `driftPolicy:
-/// Correct` or once the lane itself is touched. Without generations (records from elsewhere,
-/// older records) nothing counts as a spec change.
-pub fn spec_changed(
-    lane: &Lane,
-    reference: &DeploymentRecord,
-    old_conditions: &[k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition],
-) -> bool {
-    let Some(generation) = lane.metadata.generation else {
-        return false;
-    };
-    let synced = conditions::find(old_conditions, types::CONFIG_SYNCED)
-        .filter(|c| c.status == "True")
-        .and_then(|c| c.observed_generation);
-    match reference.spec.lane_generation.max(synced) {
-        Some(known) => generation > known,
-        None => false,
-    }
-}
-
-/// Records beyond `limit` (newest kept), never the inventory's, one in flight, or a failed
-/// attempt of the current streak (they are what the retry count is read from).
-fn prune(
-    controller: &[&DeploymentRecord],
-    limit: i32,
-    inventory: Option<&DeploymentRecord>,
-    active: Option<&DeploymentRecord>,
-    streak: &[&DeploymentRecord],
-) -> Vec<String> {
-    let keep = usize::try_from(limit.max(1)).unwrap_or(1);
-    let protected: BTreeSet<String> = inventory
-        .into_iter()
-        .chain(active)
-        .chain(streak.iter().copied())
-        .map(|r| name_of(&r.metadata))
-        .collect();
-    controller
-        .iter()
-        .rev()
-        .skip(keep)
-        .map(|r| name_of(&r.metadata))
-        .filter(|n| !protected.contains(n))
-        .collect()
-}
-
-/// The description a record's deploy is sent with.
-fn deploy_description(lane_name: &str, r: &DeploymentRecord) -> String {
-    format!(
-        "launchplane lane {lane_name}: artifact {}",
-        r.spec.artifact_ref.name
-    )
-}
-
-/// The intent record of attempt `attempt` to deploy `artifact` to `lane`.
-pub fn new_record(
-    lane: &Lane,
-    lane_key: &str,
-    product: &str,
-    artifact: &Artifact,
-    attempt: u32,
-    why: &str,
-    now: Timestamp,
-) -> DeploymentRecord {
-    let lane_name = name_of(&lane.metadata);
-    let artifact_name = name_of(&artifact.metadata);
-    let id = deployment_record_id(lane_key, &artifact_name, attempt);
-    let expected = IdentityFields {
-        product: Some(product.to_string()),
-        context: Some(lane.spec.stage.clone()),
-        instance: None,
-        environment_kind: Some(EnvironmentKind::Stable),
-        deployment_record_id: Some(id.clone()),
-        artifact_id: Some(artifact_name.clone()),
-        source_git_ref: Some(artifact.spec.source.commit.clone()),
-        image_reference: Some(artifact.spec.image_reference()),
-        release_tuple_id: Some(release_tuple_id(product, &lane.spec.stage, &artifact_name)),
-        preview_id: None,
-        preview_generation_id: None,
-    };
-    let mut requested_by = format!("lane/{lane_name}: {why}");
-    if requested_by.len() > 253 {
-        let mut cut = 250;
-        while !requested_by.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        requested_by.truncate(cut);
-        requested_by.push_str("...");
-    }
-    let mut rec = DeploymentRecord::new(
-        &id,
-        DeploymentRecordSpec {
-            lane_ref: Some(LocalObjectRef::new(&lane_name)),
-            preview_ref: None,
-            artifact_ref: LocalObjectRef::new(&artifact_name),
-            target_ref: lane.spec.target_ref.clone(),
-            expected_identity: expected,
-            origin: DeploymentOrigin::Controller,
-            requested_by: Some(requested_by),
-            lane_generation: lane.metadata.generation,
-        },
+    let resolved = resolve::resolve(input, observed.facts);
+    let history = history::read(
+        input.records,
+        lane,
+        resolved.desired.as_deref(),
+        &input.settings.retry,
     );
-    rec.metadata.namespace = lane.metadata.namespace.clone();
-    rec.metadata.labels = Some(BTreeMap::from([
-        (LANE_LABEL.to_string(), lane_name),
-        (record::ATTEMPT_LABEL.to_string(), attempt.to_string()),
-    ]));
-    let status = DeploymentRecordStatus {
-        phase: Some(DeploymentPhase::Pending),
-        ..Default::default()
-    };
-    rec.status = Some(record::summarize(&rec, status, now));
-    rec
+    let aspects = aspects::judge(&aspects::Inputs {
+        lane,
+        resolved: &resolved,
+        history: &history,
+        observed,
+        policy: &input.settings.retry,
+        now,
+    });
+    let next = next_step::decide(&next_step::Inputs {
+        lane,
+        lane_key: input.lane_key,
+        resolved: &resolved,
+        history: &history,
+        aspects: &aspects,
+        observed,
+        settings: input.settings,
+        now,
+    });
+    let outcome = status::compute(status::Inputs {
+        lane,
+        records: input.records,
+        resolved: &resolved,
+        history: &history,
+        aspects: &aspects,
+        pace: next.pace,
+        policy: &input.settings.retry,
+        now,
+    });
+    LanePlan {
+        outcome,
+        identity: aspects.child,
+        step: next.step,
+    }
 }
 
+mod aspects;
 mod claim;
+mod drift;
+mod endpoint;
+mod history;
+mod intent;
+mod next_step;
+mod resolve;
 pub mod retry;
+mod status;
 
 #[cfg(test)]
 mod tests;

@@ -16,7 +16,8 @@
 //!
 //! `Observe` targets are never mutated, so none of this applies to them.
 
-use super::{Blocker, TargetFacts, blocker};
+use super::resolve::{Blocker, blocker};
+use crate::target::TargetFacts;
 use launchplane_api::ownership::{MARKER_KEY, Owner, Ownership, ownership};
 use launchplane_api::resources::{Lane, ManagementPolicy, ProviderTarget, TargetCategory};
 use launchplane_api::verdict::{FieldMismatch, Verdict};
@@ -93,11 +94,41 @@ pub(super) fn judge(
     if target.spec.management_policy != ManagementPolicy::Manage {
         return claim;
     }
-    let target_name = target.metadata.name.as_deref().unwrap_or_default();
-    let app = target_id.unwrap_or("(unbound)");
+    let names = Names {
+        target: target.metadata.name.as_deref().unwrap_or_default(),
+        app: target_id.unwrap_or("(unbound)"),
+    };
     if !rivals.is_empty() {
+        claim.shared(rivals, &names);
+    }
+    let Some(facts) = facts else {
+        return claim;
+    };
+    claim.marker(facts.description.as_deref(), &lane_owner(lane, instance), &names);
+    // Compose targets are refused by the plan already (the lane deploys applications only).
+    if target.spec.target_category != TargetCategory::Application {
+        return claim;
+    }
+    claim.source(
+        facts.source_type.as_deref(),
+        lane.spec.allow_source_conversion,
+        &names,
+    );
+    claim
+}
+
+/// How the claim's messages name the target: the ProviderTarget and the Dokploy application.
+struct Names<'a> {
+    target: &'a str,
+    app: &'a str,
+}
+
+impl TargetClaim {
+    /// Other Lanes of the namespace name the same `Manage` target.
+    fn shared(&mut self, rivals: &[String], names: &Names<'_>) {
+        let target_name = names.target;
         let s = if rivals.len() == 1 { "" } else { "s" };
-        claim.conflict(
+        self.conflict(
             "TargetSharedByLanes",
             Verdict::Mismatch,
             format!(
@@ -111,88 +142,94 @@ pub(super) fn judge(
             true,
         );
     }
-    let Some(facts) = facts else {
-        return claim;
-    };
 
-    let me = lane_owner(lane, instance);
-    let description = facts.description.as_deref();
-    match ownership(description, &me) {
-        Ownership::Ours => {}
-        Ownership::Foreign(owner) => {
-            claim.mismatches.push(FieldMismatch::values(
-                "target.owner",
-                Some(me.to_string()),
-                Some(owner.to_string()),
-            ));
-            claim.conflict(
-                "TargetOwnedElsewhere",
-                Verdict::Mismatch,
-                format!(
-                    "Conflict: Dokploy application {app} (ProviderTarget {target_name}) is managed by {}, \
-                     as the ownership marker in its description says ({MARKER_KEY}{owner}); Launchplane \
-                     never changes an application another owner manages. Point spec.targetRef at \
-                     another ProviderTarget, or, if that owner is really gone, remove that marker line \
-                     from the application's description in Dokploy",
-                    whose(&owner, &me)
-                ),
-                true,
-            );
+    /// The ownership marker in the application's `description`: ours, someone else's (or one
+    /// that does not parse: a Conflict), or none (marked before the first mutation).
+    fn marker(&mut self, description: Option<&str>, me: &Owner, names: &Names<'_>) {
+        let Names {
+            target: target_name,
+            app,
+        } = *names;
+        match ownership(description, me) {
+            Ownership::Ours => {}
+            Ownership::Foreign(owner) => {
+                self.mismatches.push(FieldMismatch::values(
+                    "target.owner",
+                    Some(me.to_string()),
+                    Some(owner.to_string()),
+                ));
+                self.conflict(
+                    "TargetOwnedElsewhere",
+                    Verdict::Mismatch,
+                    format!(
+                        "Conflict: Dokploy application {app} (ProviderTarget {target_name}) is managed by {}, \
+                         as the ownership marker in its description says ({MARKER_KEY}{owner}); Launchplane \
+                         never changes an application another owner manages. Point spec.targetRef at \
+                         another ProviderTarget, or, if that owner is really gone, remove that marker line \
+                         from the application's description in Dokploy",
+                        whose(&owner, me)
+                    ),
+                    true,
+                );
+            }
+            Ownership::Unmarked if has_marker_line(description) => {
+                self.conflict(
+                    "TargetOwnedElsewhere",
+                    Verdict::Mismatch,
+                    format!(
+                        "Conflict: the description of Dokploy application {app} (ProviderTarget \
+                         {target_name}) has a {MARKER_KEY} line that does not parse, so whose it is cannot \
+                         be told; Launchplane changes nothing on it. Correct or remove that line in Dokploy"
+                    ),
+                    true,
+                );
+            }
+            Ownership::Unmarked => self.mark = Some(marked(description, me)),
         }
-        Ownership::Unmarked if has_marker_line(description) => {
-            claim.conflict(
-                "TargetOwnedElsewhere",
-                Verdict::Mismatch,
-                format!(
-                    "Conflict: the description of Dokploy application {app} (ProviderTarget \
-                     {target_name}) has a {MARKER_KEY} line that does not parse, so whose it is cannot \
-                     be told; Launchplane changes nothing on it. Correct or remove that line in Dokploy"
-                ),
-                true,
-            );
-        }
-        Ownership::Unmarked => claim.mark = Some(marked(description, &me)),
     }
 
-    // Compose targets are refused by the plan already (the lane deploys applications only).
-    if target.spec.target_category != TargetCategory::Application {
-        return claim;
-    }
-    match facts.source_type.as_deref() {
-        Some(DOCKER_SOURCE) => {}
-        // Allowed: the attempt's SetImage (saveDockerProvider) converts it.
-        Some(_) if lane.spec.allow_source_conversion => {}
-        Some(source) => {
-            claim.mismatches.push(FieldMismatch::values(
-                "target.sourceType",
-                Some(DOCKER_SOURCE),
-                Some(source),
-            ));
-            claim.conflict(
-                "TargetSourceNotDocker",
-                Verdict::Mismatch,
+    /// What the application builds from: a docker image, or a source the lane converts only
+    /// when `allow_conversion`; an unknown source changes nothing.
+    fn source(&mut self, source_type: Option<&str>, allow_conversion: bool, names: &Names<'_>) {
+        let Names {
+            target: target_name,
+            app,
+        } = *names;
+        match source_type {
+            Some(DOCKER_SOURCE) => {}
+            // Allowed: the attempt's SetImage (saveDockerProvider) converts it.
+            Some(_) if allow_conversion => {}
+            Some(source) => {
+                self.mismatches.push(FieldMismatch::values(
+                    "target.sourceType",
+                    Some(DOCKER_SOURCE),
+                    Some(source),
+                ));
+                self.conflict(
+                    "TargetSourceNotDocker",
+                    Verdict::Mismatch,
+                    format!(
+                        "Dokploy application {app} (ProviderTarget {target_name}) builds from source type \
+                         {source}, not a docker image; deploying an Artifact to it would turn it into a docker \
+                         application and its build settings would no longer be used. Set \
+                         spec.allowSourceConversion: true on this Lane to convert it, or point \
+                         spec.targetRef at a docker-sourced application (or set the ProviderTarget's \
+                         managementPolicy to Observe)"
+                    ),
+                    true,
+                );
+            }
+            None => self.conflict(
+                "TargetSourceUnknown",
+                Verdict::Unverifiable,
                 format!(
-                    "Dokploy application {app} (ProviderTarget {target_name}) builds from source type \
-                     {source}, not a docker image; deploying an Artifact to it would turn it into a docker \
-                     application and its build settings would no longer be used. Set \
-                     spec.allowSourceConversion: true on this Lane to convert it, or point \
-                     spec.targetRef at a docker-sourced application (or set the ProviderTarget's \
-                     managementPolicy to Observe)"
+                    "Dokploy did not say which source application {app} (ProviderTarget {target_name}) \
+                     builds from (no sourceType in its detail); nothing is changed on it until it does"
                 ),
-                true,
-            );
-        }
-        None => claim.conflict(
-            "TargetSourceUnknown",
-            Verdict::Unverifiable,
-            format!(
-                "Dokploy did not say which source application {app} (ProviderTarget {target_name}) \
-                 builds from (no sourceType in its detail); nothing is changed on it until it does"
+                false,
             ),
-            false,
-        ),
+        }
     }
-    claim
 }
 
 /// Who `owner` is, in words, as seen from `me`.

@@ -1,15 +1,28 @@
 #![allow(clippy::unwrap_used)]
 
 use super::*;
-use crate::deployment_record::{ATTEMPT_LABEL, DeployRetryPolicy, start_deploy};
-use crate::health::health_result;
-use jiff::SignedDuration;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
-use launchplane_api::identity::{Surface, SurfaceObservation};
-use launchplane_api::resources::{
-    ArtifactImage, ArtifactSpec, LaneSpec, ProductSpec, ProviderTargetSpec, ProviderTargetStatus, SourceRef,
-    StepEvidence,
+// The plan's own types come through `super::*`; what the fixtures build with is named here.
+use crate::deployment_record::{
+    self as record, ATTEMPT_LABEL, DeployRetryPolicy, DeploySettings, start_deploy,
 };
+use crate::health::health_result;
+use crate::probe::ProbeResult;
+use crate::target::{DesiredEnv, TargetFacts};
+use jiff::{SignedDuration, Timestamp};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use launchplane_api::conditions::{self, types};
+use launchplane_api::identity::{
+    RuntimeIdentityPayload, Surface, SurfaceObservation, deployment_record_id, release_tuple_id,
+};
+use launchplane_api::resources::{
+    Artifact, ArtifactImage, ArtifactSpec, DeploymentOrigin, DeploymentPhase, DeploymentRecord, DriftPolicy,
+    Driver, HealthCheck, HealthCheckType, Lane, LaneSpec, LocalObjectRef, ManagementPolicy, Product,
+    ProductSpec, ProviderTarget, ProviderTargetSpec, ProviderTargetStatus, SourceRef, StepEvidence,
+    TargetCategory,
+};
+use launchplane_api::verdict::{FieldMismatch, Verdict};
+use launchplane_providers::SecretString;
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 const SECRET: &str = "very-secret-value-0192";

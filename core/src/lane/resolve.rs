@@ -1,0 +1,314 @@
+//! Stage 1 of [`plan`](super::plan): resolve what the lane names (its Product, its
+//! ProviderTarget and whether that target is the lane's to change, its Artifact, its env) and
+//! gather the blockers: every reason the lane must not mutate anything now.
+//!
+//! Nothing here looks at the lane's records; a blocker holds back every mutation, whatever
+//! phase a record is in.
+
+use super::{Facts, LaneInputs, RESERVED_ENV_PREFIX, claim, name_of};
+use crate::artifact;
+use crate::provider_target::tracked_target;
+use crate::target::{DesiredEnv, TargetRef};
+use launchplane_api::resources::{
+    Artifact, Driver, Lane, LocalObjectRef, ManagementPolicy, Product, ProviderTarget, ProviderTargetStatus,
+    TargetCategory,
+};
+use launchplane_api::verdict::{FieldMismatch, Verdict};
+
+/// One reason the lane must not mutate anything now.
+pub(super) struct Blocker {
+    pub reason: &'static str,
+    pub message: String,
+    /// Needs a change by the user (kstatus Stalled), rather than time.
+    pub stalls: bool,
+}
+
+pub(super) fn blocker(reason: &'static str, message: String, stalls: bool) -> Blocker {
+    Blocker {
+        reason,
+        message,
+        stalls,
+    }
+}
+
+/// The blockers, in the order they were found: the first one that stalls names the lane's
+/// Stalled reason.
+#[derive(Default)]
+pub(super) struct Blockers(Vec<Blocker>);
+
+impl Blockers {
+    /// Whether anything holds the lane back.
+    pub fn any(&self) -> bool {
+        !self.0.is_empty()
+    }
+
+    /// Every blocker's message, for the `not deploying: …` notes of the aspects.
+    pub fn message(&self) -> String {
+        self.0
+            .iter()
+            .map(|b| b.message.clone())
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    /// The first blocker that needs a change by the user.
+    pub fn stall(&self) -> Option<&Blocker> {
+        self.0.iter().find(|b| b.stalls)
+    }
+}
+
+impl Extend<Blocker> for Blockers {
+    fn extend<I: IntoIterator<Item = Blocker>>(&mut self, found: I) {
+        self.0.extend(found);
+    }
+}
+
+/// What resolving the ProviderTarget found.
+pub(super) struct TargetCheck {
+    /// The Dokploy target the lane's steps act on (`None`: not bound to an id yet).
+    pub target_ref: Option<TargetRef>,
+    /// The description that marks the (unmarked) target as the lane's, to be written before
+    /// the attempt's first mutation.
+    pub mark: Option<String>,
+    /// `target.*` mismatches: the ProviderTarget's own, then the claim's.
+    pub mismatches: Vec<FieldMismatch>,
+    /// The verdict and message of `TargetVerified`.
+    pub verdict: Verdict,
+    pub message: String,
+}
+
+/// What the lane's references resolved to.
+pub(super) struct Resolved<'a> {
+    pub blockers: Blockers,
+    /// The Product, whatever its driver (its health path and identity settings still count).
+    pub product: Option<&'a Product>,
+    pub product_name: Option<String>,
+    pub target: Option<&'a ProviderTarget>,
+    pub target_check: TargetCheck,
+    /// The Artifact to deploy, when it exists and may be deployed.
+    pub artifact: Option<&'a Artifact>,
+    /// The Artifact `spec.artifactRef` names (`None`: the lane only observes).
+    pub desired: Option<String>,
+    /// The lane's env (empty when it could not be resolved: the lane is blocked then).
+    pub env: &'a DesiredEnv,
+    /// Whether the runtime identity must be verified (the lane's or the Product's setting).
+    pub identity_required: bool,
+}
+
+/// The env a lane whose env did not resolve is compared with (it mutates nothing then).
+static NO_ENV: DesiredEnv = DesiredEnv::new();
+
+/// The driver's name as written in a Product.
+pub fn driver_name(driver: Driver) -> &'static str {
+    match driver {
+        Driver::GenericWeb => "generic-web",
+        Driver::Odoo => "odoo",
+        Driver::Verireel => "verireel",
+    }
+}
+
+/// The Dokploy target a ProviderTarget claims, as steps act on it: its category and the id
+/// of its spec, else the one an earlier adoption recorded (`None`: not bound yet).
+pub fn target_ref(target: &ProviderTarget) -> Option<TargetRef> {
+    tracked_target(target).map(|(category, id)| TargetRef { category, id })
+}
+
+/// Resolve the lane's references, in the order their blockers are reported: Product,
+/// ProviderTarget (and its claim), Artifact, env, `spec.suspend`.
+pub(super) fn resolve<'a>(input: &LaneInputs<'a>, facts: Facts<'_>) -> Resolved<'a> {
+    let lane = input.lane;
+    let mut blockers = Blockers::default();
+    blockers.extend(product(lane, input.product));
+    let (target_check, found) = target(input, facts);
+    blockers.extend(found);
+    let (artifact, found) = artifact(lane.spec.artifact_ref.as_ref(), input.artifact, input.product);
+    blockers.extend(found);
+    let (env, found) = env(&input.desired_env);
+    blockers.extend(found);
+    if lane.spec.suspend {
+        blockers.extend([blocker(
+            "Suspended",
+            "spec.suspend is true: no deploys or corrections (observation continues)".into(),
+            true,
+        )]);
+    }
+    Resolved {
+        blockers,
+        product: input.product,
+        product_name: input.product.map(|p| name_of(&p.metadata)),
+        target: input.target,
+        target_check,
+        artifact,
+        desired: lane.spec.artifact_ref.as_ref().map(|r| r.name.clone()),
+        env,
+        identity_required: lane.spec.runtime_identity.required
+            || input.product.is_some_and(|p| p.spec.runtime_identity.required),
+    }
+}
+
+/// The Product must exist and use the one driver Launchplane deploys.
+fn product(lane: &Lane, product: Option<&Product>) -> Option<Blocker> {
+    let name = &lane.spec.product_ref.name;
+    match product {
+        None => Some(blocker(
+            "ProductNotFound",
+            format!("spec.productRef: Product {name} not found in this namespace"),
+            true,
+        )),
+        Some(p) if p.spec.driver != Driver::GenericWeb => Some(blocker(
+            "DriverNotSupported",
+            format!(
+                "Product {name} uses driver {}, which Launchplane does not deploy yet; only generic-web \
+                 lanes are deployed",
+                driver_name(p.spec.driver)
+            ),
+            true,
+        )),
+        Some(_) => None,
+    }
+}
+
+/// The ProviderTarget: Matched and `Manage`, or no mutation; then whether it is the lane's to
+/// change (marker, source type, other lanes; see [`claim`]).
+fn target(input: &LaneInputs<'_>, facts: Facts<'_>) -> (TargetCheck, Vec<Blocker>) {
+    let name = &input.lane.spec.target_ref.name;
+    let Some(pt) = input.target else {
+        let message = format!("spec.targetRef: ProviderTarget {name} not found in this namespace");
+        let check = TargetCheck {
+            target_ref: None,
+            mark: None,
+            mismatches: Vec::new(),
+            verdict: Verdict::Missing,
+            message: message.clone(),
+        };
+        return (check, vec![blocker("TargetNotFound", message, true)]);
+    };
+    let status = pt.status.clone().unwrap_or_default();
+    let verdict = status.verdict.unwrap_or_default();
+    let detail = status
+        .message
+        .clone()
+        .unwrap_or_else(|| "not verified yet".into());
+    let mut blockers = unusable(name, pt, verdict, &detail);
+    let target_ref = target_ref(pt);
+    let claim = claim::judge(
+        input.lane,
+        pt,
+        target_ref.as_ref().map(|t| t.id.as_str()),
+        facts.and_then(Result::ok),
+        input.instance,
+        input.rivals,
+    );
+    blockers.extend(claim.blockers);
+    let mut mismatches = own_mismatches(&status);
+    mismatches.extend(claim.mismatches);
+    let message = format!("ProviderTarget {name}: {detail}");
+    let (verdict, message) = match claim.verdict {
+        Some((worse, why)) => (Verdict::worst([verdict, worse]), format!("{why} ({message})")),
+        None => (verdict, message),
+    };
+    let check = TargetCheck {
+        target_ref,
+        mark: claim.mark,
+        mismatches,
+        verdict,
+        message,
+    };
+    (check, blockers)
+}
+
+/// Why the ProviderTarget itself rules out mutation: not Matched, not `Manage`, not an
+/// application.
+fn unusable(name: &str, pt: &ProviderTarget, verdict: Verdict, detail: &str) -> Vec<Blocker> {
+    let mut blockers = Vec::new();
+    if verdict != Verdict::Matched {
+        blockers.push(blocker(
+            "TargetNotVerified",
+            format!(
+                "ProviderTarget {name} is {verdict} ({detail}); a target that is not Matched is never \
+                 mutated"
+            ),
+            false,
+        ));
+    }
+    if pt.spec.management_policy != ManagementPolicy::Manage {
+        blockers.push(blocker(
+            "TargetNotManaged",
+            format!(
+                "ProviderTarget {name} has managementPolicy Observe; set Manage to let the lane deploy to \
+                 it"
+            ),
+            true,
+        ));
+    }
+    if pt.spec.target_category != TargetCategory::Application {
+        blockers.push(blocker(
+            "TargetNotApplication",
+            format!(
+                "the generic-web driver deploys a Dokploy application; ProviderTarget {name} is a compose \
+                 target"
+            ),
+            true,
+        ));
+    }
+    blockers
+}
+
+/// The ProviderTarget's own mismatches, named as the lane's `target.*` fields.
+fn own_mismatches(status: &ProviderTargetStatus) -> Vec<FieldMismatch> {
+    status
+        .mismatches
+        .iter()
+        .map(|m| FieldMismatch {
+            field: format!("target.{}", m.field),
+            ..m.clone()
+        })
+        .collect()
+}
+
+/// The Artifact to deploy: missing, not pinned to a digest and an exact commit, or not an
+/// image of the Product's `imageRepository` fails closed, before any provider call.
+fn artifact<'a>(
+    wanted: Option<&LocalObjectRef>,
+    found: Option<&'a Artifact>,
+    product: Option<&Product>,
+) -> (Option<&'a Artifact>, Option<Blocker>) {
+    let Some(wanted) = wanted else {
+        return (None, None);
+    };
+    let Some(a) = found else {
+        let message = format!(
+            "spec.artifactRef: Artifact {} not found in this namespace",
+            wanted.name
+        );
+        return (None, Some(blocker("ArtifactNotFound", message, true)));
+    };
+    if let Err(problem) = artifact::check(&a.spec) {
+        let message = format!("Artifact {} cannot be deployed: {problem}", wanted.name);
+        return (None, Some(blocker("ArtifactInvalid", message, true)));
+    }
+    match product.map(|p| artifact::check_repository(a, p)) {
+        Some(Err(problem)) => (None, Some(blocker(artifact::REPOSITORY_MISMATCH, problem, true))),
+        _ => (Some(a), None),
+    }
+}
+
+/// The lane's env: resolved, and free of the keys reserved for the runtime identity.
+fn env<'a>(desired: &Result<&'a DesiredEnv, String>) -> (&'a DesiredEnv, Option<Blocker>) {
+    let env = match desired {
+        Ok(env) => *env,
+        Err(problem) => return (&NO_ENV, Some(blocker("EnvNotResolved", problem.clone(), true))),
+    };
+    let reserved: Vec<&String> = env
+        .keys()
+        .filter(|k| k.starts_with(RESERVED_ENV_PREFIX))
+        .collect();
+    if reserved.is_empty() {
+        return (env, None);
+    }
+    let message = format!(
+        "env keys {reserved:?} start with {RESERVED_ENV_PREFIX}, which is reserved for the runtime \
+         identity; rename them"
+    );
+    (env, Some(blocker("EnvInvalid", message, true)))
+}
