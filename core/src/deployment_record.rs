@@ -16,7 +16,6 @@
 //! them, only the identity and health are checked. A Failed attempt is never resumed: the
 //! lane's retry policy ([`DeployRetryPolicy`]) decides when a new attempt, with a new record, is made.
 
-pub use super::lane::retry::DeployRetryPolicy;
 use crate::health::HealthResult;
 use crate::probe::ProbeResult;
 use jiff::{SignedDuration, Timestamp};
@@ -36,6 +35,44 @@ pub const LANE_LABEL: &str = "launchplane.dev/lane";
 /// Label holding the attempt number of a record the controller wrote. Records without it
 /// were written by someone else and are treated as external evidence.
 pub const ATTEMPT_LABEL: &str = "launchplane.dev/attempt";
+
+/// How failed attempts for one desired state are retried.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DeployRetryPolicy {
+    /// The wait after the first failure; it doubles after each further one. Default 30s.
+    pub base_delay: SignedDuration,
+    /// The longest wait between two attempts. Default 30m.
+    pub max_delay: SignedDuration,
+    /// Attempts made for one desired state before the lane is Stalled. Default 5.
+    pub max_attempts: u32,
+}
+
+impl Default for DeployRetryPolicy {
+    fn default() -> Self {
+        DeployRetryPolicy {
+            base_delay: SignedDuration::from_secs(30),
+            max_delay: SignedDuration::from_mins(30),
+            max_attempts: 5,
+        }
+    }
+}
+
+impl DeployRetryPolicy {
+    /// The wait after the `failures`-th failure in a row: `base × 2^(failures-1)`, at most
+    /// `max_delay`.
+    pub fn delay_after(&self, failures: u32) -> SignedDuration {
+        let doublings = failures.saturating_sub(1).min(30);
+        self.base_delay
+            .checked_mul(1_i32 << doublings)
+            .unwrap_or(self.max_delay)
+            .min(self.max_delay)
+    }
+
+    /// At least one attempt is always made.
+    pub fn attempts(&self) -> u32 {
+        self.max_attempts.max(1)
+    }
+}
 
 /// Timings of the deploy phase machine, and how failed attempts are retried.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -257,6 +257,7 @@ pub fn plan(input: &LaneInputs<'_>, now: Timestamp) -> LanePlan {
 }
 
 mod aspects;
+mod blocker;
 mod claim;
 mod drift;
 mod endpoint;

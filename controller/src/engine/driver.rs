@@ -14,8 +14,7 @@
 //! therefore cost no detail calls beyond the poller's own.
 
 use super::executor::{ExecError, Executor, probe_identity, run_health};
-use super::records::RecordStore;
-use super::store::StoreError;
+use super::store::{RecordStore, StoreError};
 use crate::observe::prober::Prober;
 use jiff::{SignedDuration, Timestamp};
 use launchplane_api::conditions::Clock;
@@ -144,13 +143,7 @@ async fn drive_inner(
     let started = Instant::now();
     let mut steps: Vec<&'static str> = Vec::new();
     let mut identity = world.identity.clone();
-    let target_ref: Option<TargetRef> = world.target.and_then(|pt| {
-        let id = launchplane_core::provider_target::claimed_id(pt)?;
-        Some(TargetRef {
-            category: launchplane_core::provider_target::provider_category(pt.spec.target_category),
-            id,
-        })
-    });
+    let target_ref: Option<TargetRef> = world.target.and_then(lane::target_ref);
     let endpoint = lane::endpoint(world.lane, world.product, world.target);
     let checks = lane::health_urls(world.lane, world.target);
     // Set once a step of this drive may have changed the target: from then on it is read.

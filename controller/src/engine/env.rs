@@ -1,6 +1,6 @@
 //! A lane's env: its ConfigMaps, then its Secrets, then its literal values (later wins).
 
-use super::world::{ReadPurpose, Secrets, WorldError};
+use super::secrets::{ReadPurpose, Secrets, WorldError};
 use launchplane_api::resources::Lane;
 use launchplane_core::target::DesiredEnv;
 use launchplane_providers::SecretString;

@@ -6,8 +6,8 @@
 //! written. What is an error is what kept the reconcile from finishing its own work: a read of
 //! a referenced Secret, a write of status or records, a lane step worth retrying, a teardown.
 
+use super::secrets::{ReadPurpose, WorldError};
 use super::store::StoreError;
-use super::world::{ReadPurpose, WorldError};
 use crate::error_policy::RetryClass;
 
 #[derive(Debug, thiserror::Error)]

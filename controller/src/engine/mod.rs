@@ -21,7 +21,8 @@
 //! ```
 //!
 //! - [`world`]: what a reconcile reads ([`World`], with [`Secrets`] the shell-specific part).
-//! - [`store`]: where its results go ([`StatusStore`], [`records::RecordStore`]).
+//! - [`secrets`]: where Secrets, ConfigMaps and variables come from ([`Secrets`]).
+//! - [`store`]: where its results go ([`StatusStore`], [`store::RecordStore`]).
 //! - [`caches`], [`kind`]: one cache per kind; what the engine needs of every kind.
 //! - [`providers`]: Dokploy clients, pollers and shared views, and API-key resolution.
 //! - [`kinds`]: each kind's reconcile, written once.
@@ -38,15 +39,16 @@ pub mod kind;
 pub mod kinds;
 pub mod preview;
 pub mod providers;
-pub mod records;
+pub mod secrets;
 pub mod store;
 pub mod world;
 
 pub use caches::{CacheWriters, Cached, Caches};
 pub use error::{Error, Result};
 pub use kind::Kind;
+pub use secrets::{Secrets, WorldError};
 pub use store::{StatusStore, StoreError};
-pub use world::{Secrets, World, WorldError};
+pub use world::World;
 
 use kube::runtime::reflector::ObjectRef;
 use launchplane_api::conditions::{find, types};

@@ -8,7 +8,7 @@
 //! cost one set of Dokploy calls per poll interval; lanes, previews and sweeps take the same
 //! client from [`Registry::provider`].
 
-use super::world::{ReadPurpose, SecretData, Secrets, WorldError};
+use super::secrets::{ReadPurpose, SecretData, Secrets, WorldError};
 use crate::observe::poller::Poller;
 
 use jiff::Timestamp;

@@ -1,13 +1,13 @@
 //! Where a reconcile's results go: statuses, verdict announcements, a lane's DeploymentRecords
-//! and its RuntimeIdentity child. The status subresource, Events and objects in the cluster
+//! ([`RecordStore`]: the lane driver writes the intent record through it before any provider
+//! mutation, and every later phase) and its RuntimeIdentity child. The status subresource, Events and objects in the cluster
 //! (`k8s::store`); the state folder in standalone mode (`standalone::store`).
 
 use super::caches::Cached;
 use super::kind::Kind;
-use super::records::RecordStore;
 use futures::future::BoxFuture;
 use launchplane_api::Verdict;
-use launchplane_api::resources::{DeploymentRecord, Lane, RuntimeIdentity};
+use launchplane_api::resources::{DeploymentRecord, DeploymentRecordStatus, Lane, RuntimeIdentity};
 use thiserror::Error;
 
 /// A write that did not happen (secret-free: statuses and records hold no secrets).
@@ -61,4 +61,25 @@ pub trait StatusStore: Send + Sync {
         child: &'a RuntimeIdentity,
         stored: Option<&'a RuntimeIdentity>,
     ) -> BoxFuture<'a, Result<(), StoreError>>;
+}
+
+/// The records of lanes. Implementations must make `create` durable before it returns.
+pub trait RecordStore: Send + Sync {
+    /// Every record of `lane` in `namespace`, with status.
+    fn list<'a>(
+        &'a self,
+        namespace: &'a str,
+        lane: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<DeploymentRecord>, StoreError>>;
+    /// Write a new record (spec and initial status). Writing one that exists is a no-op.
+    fn create<'a>(&'a self, record: &'a DeploymentRecord) -> BoxFuture<'a, Result<(), StoreError>>;
+    /// Replace a record's status.
+    fn write_status<'a>(
+        &'a self,
+        namespace: &'a str,
+        name: &'a str,
+        status: &'a DeploymentRecordStatus,
+    ) -> BoxFuture<'a, Result<(), StoreError>>;
+    /// Delete a record the controller wrote; records from elsewhere are left alone.
+    fn delete<'a>(&'a self, namespace: &'a str, name: &'a str) -> BoxFuture<'a, Result<(), StoreError>>;
 }

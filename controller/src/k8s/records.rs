@@ -16,8 +16,7 @@
 //! Records hold no secrets, so API errors are passed on as they are.
 
 use super::status::{FIELD_MANAGER, apply_status};
-use crate::engine::records::RecordStore;
-use crate::engine::store::StoreError;
+use crate::engine::store::{RecordStore, StoreError};
 use futures::future::BoxFuture;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use kube::api::{DeleteParams, ListParams, PostParams, Preconditions};

@@ -2,7 +2,7 @@
 //! are not watched (a controller that cached every Secret of every namespace would hold far
 //! more than it reads), and values never leave the returned data.
 
-use crate::engine::world::{ReadPurpose, SecretData, Secrets, WorldError};
+use crate::engine::secrets::{ReadPurpose, SecretData, Secrets, WorldError};
 use futures::future::BoxFuture;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::{Api, Client};

@@ -6,7 +6,7 @@ use super::events::publish_transition;
 use super::records::{KubeRecordStore, lane_owner};
 use super::status::{FIELD_MANAGER, apply_status};
 use crate::engine::cache::Cache;
-use crate::engine::records::RecordStore;
+use crate::engine::store::RecordStore;
 use crate::engine::{Cached, Kind, StatusStore, StoreError};
 use futures::future::BoxFuture;
 use kube::api::{Api, Patch, PatchParams};

@@ -1,8 +1,7 @@
 //! Standalone mode's DeploymentRecords: the [`RecordStore`] of the state folder.
 
 use super::state::StateDir;
-use crate::engine::records::RecordStore;
-use crate::engine::store::StoreError;
+use crate::engine::store::{RecordStore, StoreError};
 use futures::future::BoxFuture;
 use launchplane_api::resources::{DeploymentRecord, DeploymentRecordStatus};
 use launchplane_core::deployment_record::LANE_LABEL;

@@ -2,7 +2,7 @@
 //! environment for API keys ([`crate::engine::providers::api_key_variable`]).
 
 use super::inputs::Inputs;
-use crate::engine::world::{ReadPurpose, SecretData, Secrets, WorldError};
+use crate::engine::secrets::{ReadPurpose, SecretData, Secrets, WorldError};
 use futures::future::BoxFuture;
 use std::collections::{BTreeMap, HashMap};
 

@@ -6,7 +6,7 @@
 
 use super::records::FileRecordStore;
 use super::state::StateDir;
-use crate::engine::records::RecordStore;
+use crate::engine::store::RecordStore;
 use crate::engine::{CacheWriters, Cached, Kind, StatusStore, StoreError};
 use futures::future::BoxFuture;
 use launchplane_api::Verdict;

@@ -10,7 +10,7 @@ use crate::support;
 
 use launchplane::engine::driver::{DriveLimits, DriveReport, LaneWorld, drive};
 use launchplane::engine::executor::Executor;
-use launchplane::engine::records::RecordStore;
+use launchplane::engine::store::RecordStore;
 use launchplane::observe::prober::{Prober, ProberConfig};
 use launchplane::standalone::records::FileRecordStore;
 use launchplane::standalone::state::StateDir;

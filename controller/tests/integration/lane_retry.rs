@@ -17,7 +17,7 @@ use jiff::{SignedDuration, Timestamp};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use launchplane::engine::driver::{DriveLimits, DriveReport, LaneWorld, drive};
 use launchplane::engine::executor::Executor;
-use launchplane::engine::records::RecordStore;
+use launchplane::engine::store::RecordStore;
 use launchplane::observe::prober::{Prober, ProberConfig};
 use launchplane::standalone::records::FileRecordStore;
 use launchplane::standalone::state::StateDir;

@@ -7,12 +7,14 @@
 //! A verdict needs fresh evidence: what could not be compared is Unverifiable or Unchecked,
 //! never Matched.
 
+use super::blocker::Blockers;
 use super::drift::{describe, drift, spec_changed};
 use super::endpoint::endpoint;
 use super::history::History;
-use super::resolve::{Blockers, Resolved, TargetCheck};
-use super::retry::{self, DeployRetryPolicy};
+use super::resolve::{Resolved, TargetCheck};
+use super::retry;
 use super::{Facts, Observed, name_of, old_conditions};
+use crate::deployment_record::DeployRetryPolicy;
 use crate::deployment_record::{self as record, LANE_LABEL};
 use crate::health::HealthResult;
 use crate::probe::ProbeTarget;

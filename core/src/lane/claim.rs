@@ -16,7 +16,7 @@
 //!
 //! `Observe` targets are never mutated, so none of this applies to them.
 
-use super::resolve::{Blocker, blocker};
+use super::blocker::{Blocker, blocker};
 use crate::target::TargetFacts;
 use launchplane_api::ownership::{MARKER_KEY, Owner, Ownership, ownership};
 use launchplane_api::resources::{Lane, ManagementPolicy, ProviderTarget, TargetCategory};

@@ -7,8 +7,9 @@
 //! status), never from memory: the plan resumes from here after any stop.
 
 use super::name_of;
-use super::retry::{self, DeployRetryPolicy};
+use super::retry;
 use crate::deployment_record as record;
+use crate::deployment_record::DeployRetryPolicy;
 use launchplane_api::resources::{DeploymentPhase, DeploymentRecord, Lane, LaneInventory};
 use std::collections::BTreeSet;
 

@@ -5,6 +5,7 @@
 //! Nothing here looks at the lane's records; a blocker holds back every mutation, whatever
 //! phase a record is in.
 
+use super::blocker::{Blocker, Blockers, blocker};
 use super::{Facts, LaneInputs, RESERVED_ENV_PREFIX, claim, name_of};
 use crate::artifact;
 use crate::provider_target::tracked_target;
@@ -14,54 +15,6 @@ use launchplane_api::resources::{
     TargetCategory,
 };
 use launchplane_api::verdict::{FieldMismatch, Verdict};
-
-/// One reason the lane must not mutate anything now.
-pub(super) struct Blocker {
-    pub reason: &'static str,
-    pub message: String,
-    /// Needs a change by the user (kstatus Stalled), rather than time.
-    pub stalls: bool,
-}
-
-pub(super) fn blocker(reason: &'static str, message: String, stalls: bool) -> Blocker {
-    Blocker {
-        reason,
-        message,
-        stalls,
-    }
-}
-
-/// The blockers, in the order they were found: the first one that stalls names the lane's
-/// Stalled reason.
-#[derive(Default)]
-pub(super) struct Blockers(Vec<Blocker>);
-
-impl Blockers {
-    /// Whether anything holds the lane back.
-    pub fn any(&self) -> bool {
-        !self.0.is_empty()
-    }
-
-    /// Every blocker's message, for the `not deploying: …` notes of the aspects.
-    pub fn message(&self) -> String {
-        self.0
-            .iter()
-            .map(|b| b.message.clone())
-            .collect::<Vec<_>>()
-            .join("; ")
-    }
-
-    /// The first blocker that needs a change by the user.
-    pub fn stall(&self) -> Option<&Blocker> {
-        self.0.iter().find(|b| b.stalls)
-    }
-}
-
-impl Extend<Blocker> for Blockers {
-    fn extend<I: IntoIterator<Item = Blocker>>(&mut self, found: I) {
-        self.0.extend(found);
-    }
-}
 
 /// What resolving the ProviderTarget found.
 pub(super) struct TargetCheck {

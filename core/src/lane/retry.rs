@@ -14,8 +14,8 @@
 //! the evidence a restart plans from. So the streak's records are never pruned; that keeps at
 //! most `maxAttempts` records beyond `historyLimit`, each the account of one failed attempt.
 
-use crate::deployment_record as record;
-use jiff::{SignedDuration, Timestamp};
+use crate::deployment_record::{self as record, DeployRetryPolicy};
+use jiff::Timestamp;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use launchplane_api::resources::{DeployRetryStatus, DeploymentPhase, DeploymentRecord};
 
@@ -23,44 +23,6 @@ use launchplane_api::resources::{DeployRetryStatus, DeploymentPhase, DeploymentR
 pub const RETRY_SCHEDULED: &str = "DeployRetryScheduled";
 /// Reason of `Stalled=True` once every attempt for the desired state failed.
 pub const RETRIES_EXHAUSTED: &str = "DeployRetriesExhausted";
-
-/// How failed attempts for one desired state are retried.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct DeployRetryPolicy {
-    /// The wait after the first failure; it doubles after each further one. Default 30s.
-    pub base_delay: SignedDuration,
-    /// The longest wait between two attempts. Default 30m.
-    pub max_delay: SignedDuration,
-    /// Attempts made for one desired state before the lane is Stalled. Default 5.
-    pub max_attempts: u32,
-}
-
-impl Default for DeployRetryPolicy {
-    fn default() -> Self {
-        DeployRetryPolicy {
-            base_delay: SignedDuration::from_secs(30),
-            max_delay: SignedDuration::from_mins(30),
-            max_attempts: 5,
-        }
-    }
-}
-
-impl DeployRetryPolicy {
-    /// The wait after the `failures`-th failure in a row: `base × 2^(failures-1)`, at most
-    /// `max_delay`.
-    pub fn delay_after(&self, failures: u32) -> SignedDuration {
-        let doublings = failures.saturating_sub(1).min(30);
-        self.base_delay
-            .checked_mul(1_i32 << doublings)
-            .unwrap_or(self.max_delay)
-            .min(self.max_delay)
-    }
-
-    /// At least one attempt is always made.
-    pub fn attempts(&self) -> u32 {
-        self.max_attempts.max(1)
-    }
-}
 
 /// When this controller saw the attempt fail: its own clock (the verification or step that
 /// failed it), not Dokploy's `finishedAt`, so backoff does not depend on the two clocks agreeing.

@@ -6,13 +6,15 @@
 //! the previous status rather than forgotten.
 
 use super::aspects::Aspects;
+use super::blocker::Blockers;
 use super::history::History;
 use super::next_step::Pace;
-use super::resolve::{Blockers, Resolved};
-use super::retry::{self, DeployRetryPolicy};
+use super::resolve::Resolved;
+use super::retry;
 use super::{name_of, old_conditions};
 use crate::Outcome;
 use crate::deployment_record as record;
+use crate::deployment_record::DeployRetryPolicy;
 use jiff::Timestamp;
 use launchplane_api::conditions::{self, Progress};
 use launchplane_api::identity::release_tuple_id;

@@ -3,7 +3,6 @@
 use std::time::Duration;
 
 use super::Fault;
-use super::state::Shared;
 
 pub(crate) struct FaultEntry {
     /// A procedure name such as `application.one` (compared case-insensitively), or `*`.
@@ -28,17 +27,16 @@ pub(crate) enum FaultAction {
     Malformed,
 }
 
-/// Looks up the faults for one call, advancing their counters. Returns the total injected
-/// latency and the action to take. The order is: latency, then timeout, status, exhausted
-/// key, malformed body.
-pub(crate) fn evaluate(shared: &Shared, route: &str) -> (Duration, FaultAction) {
-    let mut st = shared.lock();
+/// Looks up the faults for one call among `faults`, advancing their counters. Returns the
+/// total injected latency and the action to take. The order is: latency, then timeout,
+/// status, exhausted key, malformed body.
+pub(crate) fn evaluate(faults: &mut [FaultEntry], route: &str) -> (Duration, FaultAction) {
     let mut latency = Duration::ZERO;
     let mut hold = false;
     let mut status = None;
     let mut unauthorized = false;
     let mut malformed = false;
-    for entry in st.faults.iter_mut().filter(|f| f.matches(route)) {
+    for entry in faults.iter_mut().filter(|f| f.matches(route)) {
         match entry.fault {
             Fault::Latency(d) => latency += d,
             Fault::Timeout => hold = true,

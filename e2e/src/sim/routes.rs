@@ -115,7 +115,7 @@ pub(crate) async fn handle_api(shared: SharedRef, rest: String, req: Request) ->
     tracing::debug!(method = %req.method(), procedure = %count_name, "sim api call");
 
     // Injected faults come first, as a proxy or a throttled key would.
-    let (latency, action) = faults::evaluate(&shared, &count_name);
+    let (latency, action) = faults::evaluate(&mut shared.lock().faults, &count_name);
     if latency > Duration::ZERO {
         tokio::time::sleep(latency).await;
     }

@@ -2,7 +2,8 @@
 //! attempt when the desired state changes, and pruning that never erases the streak.
 
 use super::*;
-use crate::lane::retry::{DeployRetryPolicy as Policy, RETRIES_EXHAUSTED, RETRY_SCHEDULED};
+use crate::deployment_record::DeployRetryPolicy as Policy;
+use crate::lane::retry::{RETRIES_EXHAUSTED, RETRY_SCHEDULED};
 
 /// The record of attempt `attempt` at `artifact` (planned at the lane's generation), Failed at
 /// `at` with `why`.
