@@ -403,13 +403,10 @@ pub fn follow(
     deploy.provider_deployment_id = Some(found.id.clone());
     deploy.title = found.title.clone().or(deploy.title);
     deploy.status = Some(deployment_status_text(&found.status));
-    if let Some(t) = found
-        .started_at
-        .as_deref()
-        .and_then(|t| t.parse::<Timestamp>().ok())
-    {
-        deploy.started_at = Some(Time(t));
-    }
+    // `startedAt` stays the controller's own time of sending the deploy, not the start Dokploy
+    // reports: the lane compares it with its own reads' times (is a read from after the
+    // deploy?), and a Dokploy clock behind the controller's would make a read taken before the
+    // deploy look newer than it.
     let wait = match &found.status {
         DeploymentStatus::Done => {
             deploy.finished_at = Some(Time(parse_or(found.finished_at.as_deref(), now)));

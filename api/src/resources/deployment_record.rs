@@ -159,7 +159,9 @@ pub struct DeployEvidence {
     /// The provider's status of the deployment, e.g. `running`, `done`, `error`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
-    /// When the provider started the deployment.
+    /// When Launchplane sent the deploy (its own clock, which every other time it compares
+    /// this with is read on too; for records given as evidence, when their author says the
+    /// deploy started).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub started_at: Option<Time>,
     /// When it finished.

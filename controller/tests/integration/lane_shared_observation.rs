@@ -15,7 +15,7 @@ use launchplane::observe::poller::Poller;
 use launchplane::observe::prober::{Prober, ProberConfig};
 use launchplane::standalone::records::FileRecordStore;
 use launchplane::standalone::state::StateDir;
-use launchplane_api::conditions::SystemClock;
+use launchplane_api::conditions::{Clock, SystemClock};
 use launchplane_api::resources::{
     Artifact, Lane, LaneEnv, LaneRuntimeIdentity, LaneSpec, LocalObjectRef, PreviewPolicy, Product,
     ProviderTarget, RuntimeIdentity,
@@ -42,6 +42,8 @@ struct One {
 }
 
 struct Fleet {
+    /// How far the controller's clock is ahead of Dokploy's (the simulator's is the real one).
+    skew: SignedDuration,
     sim: DokploySim,
     product: Product,
     artifact: Artifact,
@@ -114,6 +116,7 @@ async fn fleet(detail_interval: SignedDuration) -> Fleet {
         },
     );
     Fleet {
+        skew: SignedDuration::ZERO,
         sim,
         product,
         artifact,
@@ -135,7 +138,8 @@ impl Fleet {
 
     async fn poll(&mut self) {
         let tracked = self.tracked();
-        let snapshot = self.poller.poll(&tracked, Timestamp::now()).await;
+        let now = Timestamp::now().checked_add(self.skew).unwrap();
+        let snapshot = self.poller.poll(&tracked, now).await;
         assert!(snapshot.last_failure.is_none(), "{:?}", snapshot.last_failure);
     }
 
@@ -172,7 +176,7 @@ impl Fleet {
                 max_steps,
                 deadline: Duration::from_secs(30),
             },
-            &SystemClock,
+            &Skewed(self.skew),
         )
         .await;
         assert!(report.error.is_none(), "{:?}", report.error);
@@ -211,6 +215,47 @@ impl Fleet {
         // seconds; a read in the same second as a deploy's start is not trusted).
         tokio::time::sleep(Duration::from_millis(1100)).await;
     }
+}
+
+/// The controller's clock, `0` ahead of Dokploy's.
+struct Skewed(SignedDuration);
+
+impl Clock for Skewed {
+    fn now(&self) -> Timestamp {
+        SystemClock
+            .now()
+            .checked_add(self.0)
+            .unwrap_or_else(|_| SystemClock.now())
+    }
+}
+
+/// A read taken before a deploy never stands in for the target after it, however the
+/// controller's and Dokploy's clocks differ: a deploy counts from when the controller sent it,
+/// not from the start time Dokploy reports (with the controller an hour ahead, Dokploy's start
+/// of a deploy made after the poll read as before it, and the old image as drift).
+#[tokio::test]
+async fn a_read_from_before_a_deploy_is_never_taken_for_after_it_whatever_the_clocks_say() {
+    let mut f = fleet(SignedDuration::from_secs(300)).await;
+    f.skew = SignedDuration::from_hours(1);
+    f.poll().await;
+    for i in 0..LANES {
+        f.drive(i, 40).await;
+        assert_eq!(f.verdict(i), Some(Verdict::Matched), "lane {i}");
+    }
+    assert_eq!(f.sim.call_count("application.deploy"), LANES as u64);
+    // The poller's facts still show the old image, read before the deploys.
+    for i in 0..LANES {
+        let report = f.drive(i, 40).await;
+        assert!(report.steps.is_empty(), "lane {i}: {:?}", report.steps);
+        assert_eq!(
+            f.verdict(i),
+            Some(Verdict::Matched),
+            "lane {i}: {:?}",
+            f.lanes[i].lane.status
+        );
+    }
+    assert_eq!(f.sim.call_count("application.deploy"), LANES as u64);
+    f.sim.shutdown().await;
 }
 
 #[tokio::test]
