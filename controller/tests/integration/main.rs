@@ -31,5 +31,6 @@ mod preview_lifecycle;
 mod preview_resync;
 mod preview_standalone;
 mod rbac;
+mod shell_parity;
 mod standalone_cli;
 mod standalone_load;

@@ -1,0 +1,302 @@
+//! The two shells give the same verdict, reason and message for the same facts (issue 13).
+//!
+//! One scenario — a ProviderConfig, a managed target a Lane deploys an Artifact to, a target
+//! renamed in Dokploy, a target whose application is gone, a RuntimeIdentity an app does not
+//! answer for, the Product and the Artifact — runs through the standalone shell (a round of
+//! `standalone::engine::Engine` over a folder's objects and a state folder) and through the
+//! cluster shell (the generic controller runner, `k8s::controller::reconcile`, over a fake API
+//! server whose writes come back into the caches as a watch would bring them), each against its
+//! own Dokploy simulator seeded id for id. Every object's status must then agree: verdict, and
+//! the type, status, reason and message of every condition (URLs of the two simulators aside).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use crate::support;
+
+use launchplane::engine::caches::{CacheWriters, caches};
+use launchplane::engine::{Cached, Kind};
+use launchplane::k8s::context::{Context, Wakes};
+use launchplane::k8s::controller;
+use launchplane::metrics::Metrics;
+use launchplane::observe::prober::{Prober, ProberConfig};
+use launchplane::standalone::engine::Engine;
+use launchplane::standalone::inputs::Inputs;
+use launchplane::standalone::state::StateDir;
+use launchplane_api::conditions::{Clock, SystemClock};
+use launchplane_api::resources::{
+    Artifact, Lane, LaneStatus, ManagementPolicy, PreviewPolicy, Product, ProviderConfig, ProviderTarget,
+    RuntimeIdentity,
+};
+use launchplane_e2e::sim::DokploySim;
+use launchplane_testkit::FakeApiServer;
+use launchplane_testkit::build::{
+    NS, artifact, lane, provider_config, runtime_identity, shop_product, target,
+};
+use launchplane_testkit::fleet::{seed_fleet, start_sim};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+const API_KEY_VALUE: &[u8] = b"sim-api-key";
+
+/// The real clock: Dokploy's own times (a deployment's start) are compared with the
+/// controller's, so a clock of its own would make the two disagree.
+fn clock() -> Arc<dyn Clock> {
+    Arc::new(SystemClock)
+}
+
+/// The scenario's objects over `sim` (its URLs are the only thing that differs between the
+/// two simulators).
+struct Scenario {
+    configs: Vec<ProviderConfig>,
+    targets: Vec<ProviderTarget>,
+    identities: Vec<RuntimeIdentity>,
+    products: Vec<Product>,
+    artifacts: Vec<Artifact>,
+    lanes: Vec<Lane>,
+}
+
+async fn scenario() -> (DokploySim, Scenario) {
+    let sim = start_sim(20).await;
+    let apps = seed_fleet(&sim, 2, "ghcr.io/acme/shop:old");
+    let web0 = sim.app_url(&apps[0]).unwrap();
+    let web1 = sim.app_url(&apps[1]).unwrap();
+    let mut testing_lane = lane("shop-testing", "shop-testing", "shop-a", &web0);
+    testing_lane.metadata.generation = Some(1);
+    let scenario = Scenario {
+        configs: vec![provider_config(&sim.base_url())],
+        targets: vec![
+            target("shop-testing", &apps[0], "web-0", ManagementPolicy::Manage),
+            // Renamed in Dokploy: a Mismatch.
+            target("shop-renamed", &apps[1], "web-old", ManagementPolicy::Observe),
+            // Its application is gone: Missing.
+            target("shop-gone", "app-gone", "web-gone", ManagementPolicy::Observe),
+        ],
+        // web-1 serves no identity: Missing (advisory).
+        identities: vec![runtime_identity("shop-public", "prod", "shop-a", &web1)],
+        products: vec![shop_product(PreviewPolicy::default())],
+        artifacts: vec![artifact("shop-a", 'a')],
+        lanes: vec![testing_lane],
+    };
+    (sim, scenario)
+}
+
+/// What a status says, for comparing: the verdict and every condition's type, status,
+/// reason and message, with the simulator's URLs replaced.
+fn said(status: Option<Value>, sim: &DokploySim) -> Value {
+    let Some(status) = status else {
+        return Value::Null;
+    };
+    let mut urls: Vec<String> = sim.app_urls().into_values().collect();
+    urls.push(sim.base_url());
+    urls.push(sim.ingress_url());
+    let scrub = |text: &str| {
+        urls.iter()
+            .fold(text.to_string(), |t, url| t.replace(url.as_str(), "<sim>"))
+    };
+    let conditions: Vec<Value> = status["conditions"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(|c| {
+            serde_json::json!({
+                "type": c["type"],
+                "status": c["status"],
+                "reason": c["reason"],
+                "message": scrub(c["message"].as_str().unwrap_or_default()),
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "verdict": status["verdict"],
+        "reason": status["reason"],
+        "message": status["message"].as_str().map(scrub),
+        "conditions": conditions,
+    })
+}
+
+async fn standalone(sim: &DokploySim, s: &Scenario) -> BTreeMap<String, Value> {
+    let state_dir = tempfile::tempdir().unwrap();
+    let state = StateDir::new(state_dir.path());
+    let inputs = Inputs {
+        configs: s.configs.clone(),
+        targets: s.targets.clone(),
+        identities: s.identities.clone(),
+        products: s.products.clone(),
+        artifacts: s.artifacts.clone(),
+        lanes: s.lanes.clone(),
+        secrets: [(
+            format!("{NS}/dokploy-key"),
+            BTreeMap::from([("api-key".to_string(), API_KEY_VALUE.to_vec())]),
+        )]
+        .into(),
+        ..Default::default()
+    };
+    let mut engine = Engine::new(
+        Prober::new(ProberConfig::default()).unwrap(),
+        state.clone(),
+        Box::new(|_: &str| None),
+    )
+    .with_deploy(support::deploy_settings())
+    .with_clock(clock());
+    engine.round(&inputs).await;
+    let mut out = BTreeMap::new();
+    fn read<K: Kind>(out: &mut BTreeMap<String, Value>, state: &StateDir, objects: &[K], sim: &DokploySim) {
+        for o in objects {
+            let status: Option<Value> = state.load(K::KIND, o.namespace_or_default(), o.name_or_empty());
+            out.insert(format!("{}/{}", K::KIND, o.name_or_empty()), said(status, sim));
+        }
+    }
+    read(&mut out, &state, &s.configs, sim);
+    read(&mut out, &state, &s.targets, sim);
+    read(&mut out, &state, &s.identities, sim);
+    read(&mut out, &state, &s.products, sim);
+    read(&mut out, &state, &s.artifacts, sim);
+    read(&mut out, &state, &s.lanes, sim);
+    out
+}
+
+async fn cluster(sim: &DokploySim, s: &Scenario) -> BTreeMap<String, Value> {
+    let server = FakeApiServer::new();
+    server.put_secret(NS, "dokploy-key", &[("api-key", API_KEY_VALUE)]);
+    let (caches, writers) = caches();
+    let writers = Arc::new(Mutex::new(writers));
+    {
+        let mut w = writers.lock().unwrap();
+        w.listed();
+    }
+    fn seed<K: Cached>(server: &FakeApiServer, writers: &Mutex<CacheWriters>, objects: &[K]) {
+        for o in objects {
+            server.put(o);
+            writers.lock().unwrap().put(o.clone());
+        }
+    }
+    seed(&server, &writers, &s.configs);
+    seed(&server, &writers, &s.targets);
+    seed(&server, &writers, &s.identities);
+    seed(&server, &writers, &s.products);
+    seed(&server, &writers, &s.artifacts);
+    seed(&server, &writers, &s.lanes);
+    // As the watches would: every write comes back into the caches.
+    let feed = writers.clone();
+    server.on_write(move |path, object| {
+        let mut w = feed.lock().unwrap();
+        fn back<K: Cached>(w: &mut CacheWriters, object: &Value) {
+            if let Ok(o) = serde_json::from_value::<K>(object.clone()) {
+                w.put(o);
+            }
+        }
+        let plural = path.rsplit('/').nth(1).unwrap_or_default();
+        match plural {
+            "providerconfigs" => back::<ProviderConfig>(&mut w, object),
+            "providertargets" => back::<ProviderTarget>(&mut w, object),
+            "runtimeidentities" => back::<RuntimeIdentity>(&mut w, object),
+            "products" => back::<Product>(&mut w, object),
+            "artifacts" => back::<Artifact>(&mut w, object),
+            "lanes" => back::<Lane>(&mut w, object),
+            _ => {}
+        }
+    });
+    let ctx = Arc::new(
+        Context::new(
+            server.client(),
+            None,
+            "cluster-parity".into(),
+            Arc::new(Metrics::new()),
+            Prober::new(ProberConfig::default()).unwrap(),
+            caches.clone(),
+            Wakes::none(),
+            clock(),
+        )
+        .with_deploy(support::deploy_settings()),
+    );
+    async fn each<K: controller::Reconcile>(ctx: &Arc<Context>, objects: &[K]) {
+        for o in objects {
+            let current = ctx
+                .world
+                .caches
+                .get::<K>(o.namespace_or_default(), o.name_or_empty())
+                .unwrap();
+            controller::reconcile(current, ctx.clone()).await.unwrap();
+        }
+    }
+    // The order standalone mode runs them in; the cluster's controllers converge to it.
+    each(&ctx, &s.configs).await;
+    each(&ctx, &s.targets).await;
+    each(&ctx, &s.identities).await;
+    // One step per reconcile in the cluster: reconcile each lane until it has nothing left to do.
+    for l in &s.lanes {
+        for _ in 0..80 {
+            let current = caches.get::<Lane>(NS, l.name_or_empty()).unwrap();
+            controller::reconcile(current, ctx.clone()).await.unwrap();
+            let status: Option<LaneStatus> = caches
+                .get::<Lane>(NS, l.name_or_empty())
+                .and_then(|l| l.status.clone());
+            let settled = status.is_some_and(|s| {
+                s.conditions
+                    .iter()
+                    .any(|c| c.type_ == "Reconciling" && c.status == "False")
+            });
+            if settled {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(30)).await;
+        }
+    }
+    each(&ctx, &s.products).await;
+    each(&ctx, &s.artifacts).await;
+    let mut out = BTreeMap::new();
+    fn read<K: Cached>(
+        out: &mut BTreeMap<String, Value>,
+        server: &FakeApiServer,
+        objects: &[K],
+        sim: &DokploySim,
+    ) {
+        for o in objects {
+            let stored: Option<K> = server.object(o.namespace_or_default(), o.name_or_empty());
+            let status = stored
+                .and_then(|k| k.status().cloned())
+                .map(|s| serde_json::to_value(s).unwrap());
+            out.insert(format!("{}/{}", K::KIND, o.name_or_empty()), said(status, sim));
+        }
+    }
+    read(&mut out, &server, &s.configs, sim);
+    read(&mut out, &server, &s.targets, sim);
+    read(&mut out, &server, &s.identities, sim);
+    read(&mut out, &server, &s.products, sim);
+    read(&mut out, &server, &s.artifacts, sim);
+    read(&mut out, &server, &s.lanes, sim);
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn both_shells_write_the_same_verdicts_reasons_and_messages() {
+    let (sim_a, scenario_a) = scenario().await;
+    let (sim_b, scenario_b) = scenario().await;
+    let standalone = standalone(&sim_a, &scenario_a).await;
+    let cluster = cluster(&sim_b, &scenario_b).await;
+
+    // The scenario shows what it should: every verdict, and the lane deployed.
+    let verdict = |kind: &str, name: &str| standalone[&format!("{kind}/{name}")]["verdict"].clone();
+    assert_eq!(verdict("ProviderConfig", "dokploy"), "Matched");
+    assert_eq!(verdict("ProviderTarget", "shop-testing"), "Matched");
+    assert_eq!(verdict("ProviderTarget", "shop-renamed"), "Mismatch");
+    assert_eq!(verdict("ProviderTarget", "shop-gone"), "Missing");
+    assert_eq!(verdict("RuntimeIdentity", "shop-public"), "Missing");
+    assert_eq!(verdict("Lane", "shop-testing"), "Matched", "{standalone:#?}");
+    assert_eq!(sim_a.call_count("application.deploy"), 1);
+    assert_eq!(sim_b.call_count("application.deploy"), 1);
+
+    for (object, said) in &standalone {
+        assert_eq!(
+            Some(said),
+            cluster.get(object),
+            "{object}: the standalone shell (left) and the cluster shell (right) disagree"
+        );
+    }
+    assert_eq!(standalone.len(), cluster.len());
+    sim_a.shutdown().await;
+    sim_b.shutdown().await;
+}
