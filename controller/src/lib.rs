@@ -1,12 +1,14 @@
-//! The Launchplane controller: reconcilers, the shared provider poller, the health and
-//! identity prober, the kube-runtime wiring, the HTTP server, the CLI and standalone mode.
+//! The Launchplane controller: the reconcile engine both shells run ([`engine`]), the cluster
+//! shell ([`k8s`]) and the standalone shell ([`standalone`]), the shared provider poller and the
+//! health and identity prober ([`observe`]), the HTTP server, the CLI. The decisions themselves
+//! are the pure `launchplane-core` crate's; docs/architecture.md draws how it fits together.
 //!
 //! ```text
-//!  manifests ──► kube watch / folder ──► reconcile (pure core in launchplane-api) ──► status
-//!                                             ▲                    ▲
-//!                        poller (one per ProviderConfig)     prober (shared client)
-//!                                             ▲                    ▲
-//!                                          Dokploy            app endpoints
+//!  kube watches / a folder ──► Caches ──► engine::kinds (decide: launchplane-core) ──► status
+//!                                              ▲                      ▲
+//!                          poller (one per ProviderConfig)      prober (shared client)
+//!                                              ▲                      ▲
+//!                                           Dokploy              app endpoints
 //! ```
 
 pub mod cli;
