@@ -12,10 +12,8 @@
 use crate::support;
 
 use futures::channel::mpsc::{UnboundedReceiver, UnboundedSender, unbounded};
-use http::{Method, Request, Response};
+use http::Method;
 use jiff::Timestamp;
-use kube::Client;
-use kube::client::Body;
 use kube::runtime::watcher;
 use launchplane::engine::Caches;
 use launchplane::engine::cache;
@@ -31,148 +29,10 @@ use launchplane_api::resources::{
     SecretKeyRef, TargetCategory,
 };
 use launchplane_e2e::sim::{DokploySim, SeedApplication, SimConfig};
-use serde_json::{Value, json};
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use launchplane_testkit::FakeApiServer;
+use std::sync::Arc;
 use std::time::Duration;
 use support::{NS, eventually, shutdown_pair};
-
-/// One recorded API call.
-#[derive(Clone, Debug)]
-struct Call {
-    method: Method,
-    path: String,
-    body: Value,
-}
-
-/// A mocked API server that answers like a real one for the calls the controllers make:
-/// Secrets (one good, one whose read fails with a 500), status patches (echoed onto the
-/// stored object) and Events. Everything is recorded.
-#[derive(Clone, Default)]
-struct ApiServer {
-    calls: Arc<Mutex<Vec<Call>>>,
-    objects: Arc<Mutex<HashMap<String, Value>>>,
-}
-
-impl ApiServer {
-    fn client(&self, api_key: String) -> Client {
-        let (service, mut handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
-        let me = self.clone();
-        tokio::spawn(async move {
-            while let Some((request, send)) = handle.next_request().await {
-                let method = request.method().clone();
-                let path = request.uri().path().to_string();
-                let bytes = request.into_body().collect_bytes().await.unwrap_or_default();
-                let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-                me.calls.lock().unwrap().push(Call {
-                    method: method.clone(),
-                    path: path.clone(),
-                    body: body.clone(),
-                });
-                let (status, answer) = me.answer(&method, &path, &body, &api_key);
-                send.send_response(
-                    Response::builder()
-                        .status(status)
-                        .body(Body::from(serde_json::to_vec(&answer).unwrap()))
-                        .unwrap(),
-                );
-            }
-        });
-        Client::new(service, "default")
-    }
-
-    fn answer(&self, method: &Method, path: &str, body: &Value, api_key: &str) -> (u16, Value) {
-        use base64_free::encode;
-        if path.ends_with("/secrets/dokploy-key") {
-            return (
-                200,
-                json!({"apiVersion": "v1", "kind": "Secret",
-                       "metadata": {"name": "dokploy-key", "namespace": NS},
-                       "data": {"api-key": encode(api_key.as_bytes())}}),
-            );
-        }
-        if path.ends_with("/secrets/flaky-key") {
-            return (
-                500,
-                json!({"kind": "Status", "apiVersion": "v1", "status": "Failure",
-                       "message": "etcd is sad", "reason": "InternalError", "code": 500}),
-            );
-        }
-        if path.ends_with("/status") && *method == Method::PATCH {
-            let key = path.trim_end_matches("/status").to_string();
-            let mut object = self
-                .objects
-                .lock()
-                .unwrap()
-                .get(&key)
-                .cloned()
-                .unwrap_or(Value::Null);
-            object["status"] = body["status"].clone();
-            return (200, object);
-        }
-        if path.ends_with("/events") && *method == Method::POST {
-            return (201, body.clone());
-        }
-        (
-            404,
-            json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "NotFound", "code": 404}),
-        )
-    }
-
-    fn remember<K: kube::Resource<DynamicType = ()> + serde::Serialize>(&self, obj: &K) {
-        let path = format!(
-            "/apis/launchplane.dev/v1alpha1/namespaces/{NS}/{}/{}",
-            K::plural(&()),
-            obj.meta().name.clone().unwrap()
-        );
-        self.objects
-            .lock()
-            .unwrap()
-            .insert(path, serde_json::to_value(obj).unwrap());
-    }
-
-    fn calls(&self) -> Vec<Call> {
-        self.calls.lock().unwrap().clone()
-    }
-
-    /// The last status written for `plural/name`.
-    fn last_status(&self, plural: &str, name: &str) -> Option<Value> {
-        let path = format!("/apis/launchplane.dev/v1alpha1/namespaces/{NS}/{plural}/{name}/status");
-        self.calls()
-            .into_iter()
-            .rev()
-            .find(|c| c.method == Method::PATCH && c.path == path)
-            .map(|c| c.body["status"].clone())
-    }
-
-    fn count(&self, method: Method, suffix: &str) -> usize {
-        self.calls()
-            .iter()
-            .filter(|c| c.method == method && c.path.ends_with(suffix))
-            .count()
-    }
-}
-
-/// Base64 without a dependency: Secret data is base64 on the wire.
-mod base64_free {
-    const TABLE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-    pub fn encode(input: &[u8]) -> String {
-        let mut out = String::new();
-        for chunk in input.chunks(3) {
-            let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
-            let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-            for i in 0..4 {
-                if i <= chunk.len() {
-                    out.push(TABLE[((n >> (18 - 6 * i)) & 63) as usize] as char);
-                } else {
-                    out.push('=');
-                }
-            }
-        }
-        out
-    }
-}
 
 type WatchItem<K> = Result<watcher::Event<K>, watcher::Error>;
 
@@ -251,9 +111,12 @@ async fn configs_poll_the_simulator_and_targets_follow_while_a_failing_config_is
         target("shop-orphan", "flaky", Some("app-none"), "shop-orphan"),
         target("shop-lost", "nope", None, "shop-lost"),
     ];
-    let server = ApiServer::default();
-    configs.iter().for_each(|c| server.remember(c));
-    targets.iter().for_each(|t| server.remember(t));
+    let server = FakeApiServer::new();
+    configs.iter().for_each(|c| server.put(c));
+    targets.iter().for_each(|t| server.put(t));
+    server.put_secret(NS, "dokploy-key", &[("api-key", sim.api_key().as_bytes())]);
+    // Its Secret read fails with a 500 on every attempt.
+    server.fail("/secrets/flaky-key", 500);
 
     let (config_reader, config_writer) = cache::cache();
     let (target_reader, target_writer) = cache::cache();
@@ -265,7 +128,7 @@ async fn configs_poll_the_simulator_and_targets_follow_while_a_failing_config_is
         ..support::listed_caches()
     };
     let ctx = Arc::new(Context::new(
-        server.client(sim.api_key()),
+        server.client(),
         None,
         DEFAULT_INSTANCE.into(),
         metrics.clone(),
@@ -297,17 +160,17 @@ async fn configs_poll_the_simulator_and_targets_follow_while_a_failing_config_is
     // The target of the working config is verified against the simulator.
     eventually(10, "shop-prod Matched", || {
         server
-            .last_status("providertargets", "shop-prod")
+            .last_status::<ProviderTarget>(NS, "shop-prod")
             .is_some_and(|s| s["verdict"] == "Matched")
     })
     .await;
-    let status = server.last_status("providertargets", "shop-prod").unwrap();
+    let status = server.last_status::<ProviderTarget>(NS, "shop-prod").unwrap();
     assert_eq!(status["boundTargetId"], app.as_str());
     assert_eq!(
         status["observed"]["image"], "ghcr.io/acme/shop:1",
         "detail read for a tracked id"
     );
-    let config_status = server.last_status("providerconfigs", "main").unwrap();
+    let config_status = server.last_status::<ProviderConfig>(NS, "main").unwrap();
     assert_eq!(config_status["verdict"], "Matched");
     assert_eq!(config_status["dokployVersion"], "v0.30.2");
     assert_eq!(config_status["targetCount"], 1);
@@ -322,20 +185,20 @@ async fn configs_poll_the_simulator_and_targets_follow_while_a_failing_config_is
     // The failing config is retried by the error policy and counted, and never wrote a
     // status; its target says what is wrong instead of erroring.
     eventually(10, "the flaky Secret read retried", || {
-        server.count(Method::GET, "/secrets/flaky-key") >= 2
+        server.count(&Method::GET, "/secrets/flaky-key") >= 2
     })
     .await;
-    assert!(server.last_status("providerconfigs", "flaky").is_none());
+    assert!(server.last_status::<ProviderConfig>(NS, "flaky").is_none());
     assert!(metrics.encode().contains(
         r#"launchplane_reconcile_failures_total{kind="ProviderConfig",error_category="read_secret"}"#
     ));
     eventually(5, "orphan target reported", || {
         server
-            .last_status("providertargets", "shop-orphan")
+            .last_status::<ProviderTarget>(NS, "shop-orphan")
             .is_some_and(|s| s["reason"] == "ProviderConfigNotReady")
     })
     .await;
-    let lost = server.last_status("providertargets", "shop-lost").unwrap();
+    let lost = server.last_status::<ProviderTarget>(NS, "shop-lost").unwrap();
     assert_eq!(lost["reason"], "ProviderConfigNotFound");
     assert_eq!(lost["verdict"], "Unverifiable");
 
@@ -396,8 +259,8 @@ async fn runtime_identities_are_probed_on_their_interval() {
         // Nothing listens there: advisory Unverifiable, and the others carry on.
         identity("down", "prod", "http://127.0.0.1:9"),
     ];
-    let server = ApiServer::default();
-    identities.iter().for_each(|i| server.remember(i));
+    let server = FakeApiServer::new();
+    identities.iter().for_each(|i| server.put(i));
 
     let (reader, writer) = cache::cache();
     let metrics = Arc::new(Metrics::new());
@@ -406,7 +269,7 @@ async fn runtime_identities_are_probed_on_their_interval() {
         ..support::listed_caches()
     };
     let ctx = Arc::new(Context::new(
-        server.client(String::new()),
+        server.client(),
         None,
         DEFAULT_INSTANCE.into(),
         metrics.clone(),
@@ -429,19 +292,19 @@ async fn runtime_identities_are_probed_on_their_interval() {
     eventually(10, "all three classified", || {
         ["prod", "stale", "down"]
             .iter()
-            .all(|n| server.last_status("runtimeidentities", n).is_some())
+            .all(|n| server.last_status::<RuntimeIdentity>(NS, n).is_some())
     })
     .await;
-    let verdict = |n: &str| server.last_status("runtimeidentities", n).unwrap()["verdict"].clone();
+    let verdict = |n: &str| server.last_status::<RuntimeIdentity>(NS, n).unwrap()["verdict"].clone();
     assert_eq!(verdict("prod"), "Matched");
     assert_eq!(verdict("stale"), "Mismatch");
     assert_eq!(verdict("down"), "Unverifiable");
     // Mismatch and Unverifiable are news on a first verdict; Matched is not.
-    eventually(5, "two events", || server.count(Method::POST, "/events") == 2).await;
+    eventually(5, "two events", || server.count(&Method::POST, "/events") == 2).await;
 
     // Requeued on the 1 s interval: probed again.
     eventually(10, "a second probe of prod", || {
-        server.count(Method::PATCH, "/runtimeidentities/prod/status") >= 2
+        server.count(&Method::PATCH, "/runtimeidentities/prod/status") >= 2
     })
     .await;
     assert!(

@@ -13,18 +13,17 @@
 use crate::support;
 
 use futures::channel::mpsc::{UnboundedSender, unbounded};
-use http::{Method, Request, Response};
-use kube::Client;
-use kube::client::Body;
+use http::Method;
 use kube::runtime::watcher;
 use launchplane::engine::cache;
 use launchplane::k8s::controller;
 use launchplane::k8s::run;
 use launchplane_api::resources::{
-    DriftPolicy, EnvValue, Lane, LaneEnv, LaneRuntimeIdentity, LaneSpec, LocalObjectRef, PreviewPolicy,
+    DeploymentRecord, DriftPolicy, EnvValue, Lane, LaneEnv, LaneRuntimeIdentity, LaneSpec, LocalObjectRef,
+    PreviewPolicy,
 };
-use serde_json::{Value, json};
-use std::collections::BTreeMap;
+use launchplane_testkit::FakeApiServer;
+use serde_json::Value;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use support::{
@@ -35,124 +34,29 @@ const GROUP: &str = "/apis/launchplane.dev/v1alpha1/namespaces/shop";
 
 type LaneEvents = UnboundedSender<Result<watcher::Event<Lane>, watcher::Error>>;
 
-/// A mocked API server that keeps objects by path.
-#[derive(Clone, Default)]
-struct ApiServer {
-    objects: Arc<Mutex<BTreeMap<String, Value>>>,
-    calls: Arc<Mutex<Vec<(Method, String)>>>,
-    lane_events: Arc<Mutex<Option<LaneEvents>>>,
+/// The fake API server, with every status written to a Lane fed back into the lane watch, as
+/// the real watch would (the cache sees it; no reconcile: the generation is the same).
+fn api_server(lane_events: &Arc<Mutex<Option<LaneEvents>>>) -> FakeApiServer {
+    let server = FakeApiServer::new();
+    let events = lane_events.clone();
+    server.on_write(move |path, object| {
+        if path.contains("/lanes/")
+            && let Some(tx) = events.lock().unwrap().as_ref()
+            && let Ok(lane) = serde_json::from_value::<Lane>(object.clone())
+        {
+            let _ = tx.unbounded_send(Ok(watcher::Event::Apply(lane)));
+        }
+    });
+    server
 }
 
-impl ApiServer {
-    fn client(&self) -> Client {
-        let (service, mut handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
-        let me = self.clone();
-        tokio::spawn(async move {
-            while let Some((request, send)) = handle.next_request().await {
-                let method = request.method().clone();
-                let path = request.uri().path().to_string();
-                let query = request.uri().query().unwrap_or_default().to_string();
-                let bytes = request.into_body().collect_bytes().await.unwrap_or_default();
-                let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-                me.calls.lock().unwrap().push((method.clone(), path.clone()));
-                let (status, answer) = me.answer(&method, &path, &query, body);
-                send.send_response(
-                    Response::builder()
-                        .status(status)
-                        .body(Body::from(serde_json::to_vec(&answer).unwrap()))
-                        .unwrap(),
-                );
-            }
-        });
-        Client::new(service, "default")
-    }
-
-    fn answer(&self, method: &Method, path: &str, query: &str, body: Value) -> (u16, Value) {
-        let not_found = json!({"kind": "Status", "apiVersion": "v1", "status": "Failure",
-                               "reason": "NotFound", "code": 404});
-        let mut objects = self.objects.lock().unwrap();
-        let records = format!("{GROUP}/deploymentrecords");
-        match (method.clone(), path) {
-            (Method::POST, p) if p.ends_with("/events") => (201, body),
-            (Method::GET, p) if p == records => {
-                let wanted = query
-                    .split('&')
-                    .find_map(|kv| kv.strip_prefix("labelSelector="))
-                    .map(|s| s.replace("%2F", "/").replace("%3D", "="))
-                    .unwrap_or_default();
-                let (key, value) = wanted.split_once('=').unwrap_or(("", ""));
-                let items: Vec<Value> = objects
-                    .iter()
-                    .filter(|(k, _)| k.starts_with(&format!("{records}/")))
-                    .map(|(_, v)| v.clone())
-                    .filter(|v| v["metadata"]["labels"][key] == value)
-                    .collect();
-                (
-                    200,
-                    json!({"apiVersion": "launchplane.dev/v1alpha1", "kind": "DeploymentRecordList",
-                           "metadata": {"resourceVersion": "1"}, "items": items}),
-                )
-            }
-            (Method::POST, p) if p == records => {
-                let key = format!("{records}/{}", body["metadata"]["name"].as_str().unwrap());
-                if objects.contains_key(&key) {
-                    return (
-                        409,
-                        json!({"kind": "Status", "apiVersion": "v1", "status": "Failure",
-                               "reason": "AlreadyExists", "code": 409}),
-                    );
-                }
-                let mut stored = body;
-                stored["metadata"]["uid"] = format!("uid-{}", objects.len()).into();
-                objects.insert(key, stored.clone());
-                (201, stored)
-            }
-            (Method::PATCH, p) if p.ends_with("/status") => {
-                let key = p.trim_end_matches("/status").to_string();
-                let Some(object) = objects.get_mut(&key) else {
-                    return (404, not_found);
-                };
-                object["status"] = body["status"].clone();
-                let object = object.clone();
-                if key.contains("/lanes/")
-                    && let Some(tx) = self.lane_events.lock().unwrap().as_ref()
-                {
-                    // As a watch would: the store sees the status (no reconcile: same generation).
-                    let lane: Lane = serde_json::from_value(object.clone()).unwrap();
-                    let _ = tx.unbounded_send(Ok(watcher::Event::Apply(lane)));
-                }
-                (200, object)
-            }
-            (Method::PATCH, p) if p.starts_with(&format!("{GROUP}/runtimeidentities/")) => {
-                objects.insert(p.to_string(), body.clone());
-                (200, body)
-            }
-            (Method::GET, p) => match objects.get(p) {
-                Some(o) => (200, o.clone()),
-                None => (404, not_found),
-            },
-            (Method::DELETE, p) => match objects.remove(p) {
-                Some(o) => (200, o),
-                None => (404, not_found),
-            },
-            _ => (404, not_found),
-        }
-    }
-
-    fn get(&self, path: &str) -> Option<Value> {
-        self.objects.lock().unwrap().get(path).cloned()
-    }
-
-    fn records(&self) -> Vec<Value> {
-        let prefix = format!("{GROUP}/deploymentrecords/");
-        self.objects
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|(k, _)| k.starts_with(&prefix))
-            .map(|(_, v)| v.clone())
-            .collect()
-    }
+/// The DeploymentRecords the server holds.
+fn records(server: &FakeApiServer) -> Vec<Value> {
+    server
+        .objects::<DeploymentRecord>(NS)
+        .iter()
+        .map(|r| serde_json::to_value(r).unwrap())
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -190,11 +94,9 @@ async fn the_lane_loop_carries_a_lane_from_nothing_to_a_verified_deploy() {
     lane.metadata.uid = Some("lane-uid-1".into());
     lane.metadata.generation = Some(1);
 
-    let server = ApiServer::default();
-    server.objects.lock().unwrap().insert(
-        format!("{GROUP}/lanes/shop-testing"),
-        serde_json::to_value(&lane).unwrap(),
-    );
+    let feedback = Arc::new(Mutex::new(None));
+    let server = api_server(&feedback);
+    server.put(&lane);
     let (lane_reader, lane_writer) = cache::cache();
     let (_lane_trigger, lane_triggered) = unbounded();
     let ctx = lane_context(
@@ -213,7 +115,7 @@ async fn the_lane_loop_carries_a_lane_from_nothing_to_a_verified_deploy() {
         .unbounded_send(Ok(watcher::Event::InitApply(lane.clone())))
         .unwrap();
     lane_tx.unbounded_send(Ok(watcher::Event::InitDone)).unwrap();
-    *server.lane_events.lock().unwrap() = Some(lane_tx);
+    *feedback.lock().unwrap() = Some(lane_tx);
     let (stop, shutdown) = shutdown_pair();
     let lane_loop = tokio::spawn(controller::run(
         run::filtered(lane_events, lane_writer),
@@ -231,7 +133,7 @@ async fn the_lane_loop_carries_a_lane_from_nothing_to_a_verified_deploy() {
     })
     .await;
     let status = server.get(&lane_path).unwrap()["status"].clone();
-    let records = server.records();
+    let records = records(&server);
     assert_eq!(records.len(), 1, "one record");
     let record = &records[0];
     let id = record["metadata"]["name"].as_str().unwrap().to_string();
@@ -258,17 +160,15 @@ async fn the_lane_loop_carries_a_lane_from_nothing_to_a_verified_deploy() {
     );
 
     // Settled: later reconciles (at the poll interval) deploy nothing more.
-    let calls = server.calls.lock().unwrap().len();
+    let calls = server.calls().len();
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(sim.call_count("application.deploy"), 1);
     assert!(
         server
-            .calls
-            .lock()
-            .unwrap()
+            .calls()
             .iter()
             .skip(calls)
-            .all(|(m, p)| *m == Method::GET || p.ends_with("/events")),
+            .all(|c| c.method == Method::GET || c.path.ends_with("/events")),
         "a settled lane only reads"
     );
 
@@ -310,12 +210,10 @@ async fn two_lanes_on_one_target_in_the_cluster_both_stall_and_nothing_is_deploy
         correcting_lane("shop-testing", "uid-a", &url),
         correcting_lane("shop-canary", "uid-b", &url),
     ];
-    let server = ApiServer::default();
+    let feedback = Arc::new(Mutex::new(None));
+    let server = api_server(&feedback);
     for lane in &lanes {
-        server.objects.lock().unwrap().insert(
-            format!("{GROUP}/lanes/{}", lane.metadata.name.as_deref().unwrap()),
-            serde_json::to_value(lane).unwrap(),
-        );
+        server.put(lane);
     }
     let (lane_reader, lane_writer) = cache::cache();
     let (_lane_trigger, lane_triggered) = unbounded();
@@ -336,7 +234,7 @@ async fn two_lanes_on_one_target_in_the_cluster_both_stall_and_nothing_is_deploy
             .unwrap();
     }
     lane_tx.unbounded_send(Ok(watcher::Event::InitDone)).unwrap();
-    *server.lane_events.lock().unwrap() = Some(lane_tx);
+    *feedback.lock().unwrap() = Some(lane_tx);
     let (stop, shutdown) = shutdown_pair();
     let lane_loop = tokio::spawn(controller::run(
         run::filtered(lane_events, lane_writer),
@@ -369,7 +267,7 @@ async fn two_lanes_on_one_target_in_the_cluster_both_stall_and_nothing_is_deploy
     .await;
     // A few more reconciles: still nothing written, nothing deployed.
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    assert!(server.records().is_empty(), "no deployment record");
+    assert!(records(&server).is_empty(), "no deployment record");
     let mutations: u64 = [
         "application.update",
         "application.saveDockerProvider",

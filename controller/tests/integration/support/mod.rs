@@ -1,9 +1,14 @@
-//! Fixtures several test files share: objects in the `shop` namespace (artifacts, the shop
-//! Product, managed and template ProviderTargets), the Dokploy simulator seeded for lanes and
-//! for previews, a ready reflector store, the lane controller's context, and small waiting
-//! helpers. The integration test binary declares it once; each module uses what it needs.
+//! What the integration tests share beyond the testkit's builders and fleets (re-exported here
+//! so a test module takes its fixtures from one place): a listed cache, the cluster Context of a
+//! lane test, quick deploy settings, and small waiting helpers. The integration test binary
+//! declares it once; each module uses what it needs.
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+pub use launchplane_testkit::build::{
+    NS, artifact, managed_target, ns, preview_policy, shop_product, template_target,
+};
+pub use launchplane_testkit::fleet::{sim_with_preview_template, sim_with_testing_app, start_sim};
 
 use futures::FutureExt;
 use kube::Client;
@@ -17,28 +22,16 @@ use launchplane::metrics::Metrics;
 use launchplane::observe::poller::Poller;
 use launchplane::observe::prober::{Prober, ProberConfig};
 use launchplane_api::conditions::{Clock, SystemClock};
-use launchplane_api::resources::{
-    Artifact, ArtifactImage, ArtifactSpec, Lane, LocalObjectRef, ManagementPolicy, PreviewPolicy, Product,
-    ProductSpec, ProviderTarget, ProviderTargetSpec, ProviderTargetStatus, SourceRef, TargetCategory,
-};
-use launchplane_api::verdict::Verdict;
+use launchplane_api::resources::{Artifact, Lane, Product, ProviderTarget};
 use launchplane_core::deployment_record::{DeployRetryPolicy, DeploySettings};
 use launchplane_core::observation::PollSettings;
-use launchplane_e2e::sim::{DokploySim, SeedApplication, SimConfig};
+use launchplane_e2e::sim::DokploySim;
 use launchplane_providers::{ApiKey, DokployClient, DokployConfig, RateLimit, RetryPolicy};
 use std::sync::Arc;
 use std::time::Duration;
 
-pub const NS: &str = "shop";
-
 /// The controller instance the lane tests run as (ownership markers name it).
 pub const INSTANCE: &str = "cluster-test";
-
-/// The object, in [`NS`].
-pub fn ns<K: kube::Resource>(mut o: K) -> K {
-    o.meta_mut().namespace = Some(NS.into());
-    o
-}
 
 /// Every kind's cache, empty and listed.
 pub fn listed_caches() -> Caches {
@@ -66,133 +59,6 @@ where
     }
     writer.apply(&watcher::Event::InitDone);
     reader
-}
-
-/// The shop image whose digest and commit are `c` repeated.
-pub fn artifact(name: &str, c: char) -> Artifact {
-    ns(Artifact::new(
-        name,
-        ArtifactSpec {
-            image: ArtifactImage {
-                repository: "ghcr.io/acme/shop".into(),
-                digest: format!("sha256:{}", c.to_string().repeat(64)),
-            },
-            source: SourceRef {
-                repository: "github.com/acme/shop".into(),
-                commit: c.to_string().repeat(40),
-            },
-            ..Default::default()
-        },
-    ))
-}
-
-/// The `shop` Product (display name, repository, image repository) with `preview`.
-pub fn shop_product(preview: PreviewPolicy) -> Product {
-    ns(Product::new(
-        "shop",
-        ProductSpec {
-            display_name: "Shop".into(),
-            repository: "github.com/acme/shop".into(),
-            image_repository: "ghcr.io/acme/shop".into(),
-            preview,
-            ..Default::default()
-        },
-    ))
-}
-
-/// Previews enabled under `preview.shop.test`, cloned from `shop-preview-template`.
-pub fn preview_policy() -> PreviewPolicy {
-    PreviewPolicy {
-        enabled: true,
-        base_domain: Some("preview.shop.test".into()),
-        template_target_ref: Some(LocalObjectRef::new("shop-preview-template")),
-        ..PreviewPolicy::default()
-    }
-}
-
-/// A managed Application target bound to `app`, whose status already says Matched.
-pub fn managed_target(name: &str, app: &str) -> ProviderTarget {
-    let mut target = ns(ProviderTarget::new(
-        name,
-        ProviderTargetSpec {
-            provider_config_ref: LocalObjectRef::new("dokploy"),
-            target_category: TargetCategory::Application,
-            target_id: Some(app.into()),
-            display_name: name.into(),
-            management_policy: ManagementPolicy::Manage,
-            ..Default::default()
-        },
-    ));
-    target.status = Some(ProviderTargetStatus {
-        verdict: Some(Verdict::Matched),
-        message: Some("matches".into()),
-        bound_target_id: Some(app.into()),
-        ..Default::default()
-    });
-    target
-}
-
-/// The observed `shop-preview-template` target over the application `id`.
-pub fn template_target(id: &str) -> ProviderTarget {
-    ns(ProviderTarget::new(
-        "shop-preview-template",
-        ProviderTargetSpec {
-            provider_config_ref: LocalObjectRef::new("dokploy"),
-            target_category: TargetCategory::Application,
-            target_id: Some(id.into()),
-            display_name: "shop-preview-template".into(),
-            management_policy: ManagementPolicy::Observe,
-            ..Default::default()
-        },
-    ))
-}
-
-/// The simulator, each deploy taking `deploy_ms`.
-pub async fn start_sim(deploy_ms: u64) -> DokploySim {
-    DokploySim::start(SimConfig {
-        deploy_duration: Duration::from_millis(deploy_ms),
-        ..SimConfig::default()
-    })
-    .await
-    .unwrap()
-}
-
-/// The simulator (100 ms deploys) with `shop-testing` running `ghcr.io/acme/shop:old` with
-/// `KEEP_ME=1`; returns the app's id too.
-pub async fn sim_with_testing_app() -> (DokploySim, String) {
-    let sim = start_sim(100).await;
-    let (_, environment) = sim.seed_project("shop");
-    let app = sim
-        .seed_application(
-            &environment,
-            SeedApplication {
-                name: "shop-testing".into(),
-                docker_image: Some("ghcr.io/acme/shop:old".into()),
-                env: Some("KEEP_ME=1\n".into()),
-                deployed: true,
-                ..Default::default()
-            },
-        )
-        .unwrap();
-    (sim, app)
-}
-
-/// The simulator (50 ms deploys) with a `previews` environment holding
-/// `shop-preview-template`; returns the environment's and the template's ids too.
-pub async fn sim_with_preview_template() -> (DokploySim, String, String) {
-    let sim = start_sim(50).await;
-    let (project, _) = sim.seed_project("shop");
-    let env = sim.seed_environment(&project, "previews").unwrap();
-    let template_id = sim
-        .seed_application(
-            &env,
-            SeedApplication {
-                name: "shop-preview-template".into(),
-                ..Default::default()
-            },
-        )
-        .unwrap();
-    (sim, env, template_id)
 }
 
 /// A client config for the simulator that tries once (an injected fault fails at once
