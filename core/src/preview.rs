@@ -457,10 +457,12 @@ pub fn preview_conditions(
 }
 
 mod environment;
+mod generation;
 mod observation;
 mod plan;
 mod resolve;
 mod settings;
+mod step;
 mod sweep;
 mod teardown;
 mod verification;
@@ -473,8 +475,9 @@ pub use observation::{
     ApplicationQuery, ApplicationRead, DeploymentQuery, Needs, Observation, Placement, PlacementQuery, ProbeQuery,
     needs,
 };
-pub use plan::{BLOCKED_RECHECK, Pace, PreviewPlan, PreviewStep, plan};
+pub use plan::{BLOCKED_RECHECK, Pace, PreviewPlan, plan};
 pub use resolve::{Job, PreviewInputs, expiry, preview_names, preview_owner, probe_target};
+pub use step::PreviewStep;
 pub use settings::{DEFAULT_INSTANCE, EXPIRED_RETRY, PROVIDER_RETRY, PreviewSettings, UNVERIFIABLE_RETRY};
 pub use sweep::{InventoryTarget, Listing, SweepInput, SweepPlan, next_baseline, plan_sweep, sweep_verdict};
 pub use teardown::{

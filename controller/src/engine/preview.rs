@@ -50,35 +50,3 @@ pub use teardown::teardown;
 /// (create, record, domain, image, env, deploy, one re-send) and no more, so a plan that keeps
 /// choosing a step cannot spin; the waits are bounded by the deadline.
 pub const CLUSTER_PREVIEW_STEPS: usize = 8;
-
-#[cfg(test)]
-mod tests {
-    use super::TeardownReport;
-
-    /// Every teardown path words its outcome through [`TeardownReport::summary`]; a preview
-    /// that never recorded an application must never read as if one was removed.
-    #[test]
-    fn the_teardown_summary_says_what_was_removed_and_never_names_a_missing_application() {
-        assert_eq!(
-            TeardownReport::default().summary(),
-            "no application was recorded for it, so nothing was deleted"
-        );
-        let removed = TeardownReport {
-            application: Some("app-1".into()),
-            domains: vec!["pr-1.preview.example.com".into()],
-            left_alone: None,
-        };
-        assert_eq!(
-            removed.summary(),
-            "application app-1 and its domains were removed"
-        );
-        let kept = TeardownReport {
-            left_alone: Some("its ownership marker names another-cluster/shop/Preview/x/u".into()),
-            ..TeardownReport::default()
-        };
-        assert_eq!(
-            kept.summary(),
-            "nothing was deleted: its ownership marker names another-cluster/shop/Preview/x/u"
-        );
-    }
-}

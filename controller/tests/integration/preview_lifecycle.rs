@@ -124,6 +124,12 @@ impl World {
     }
 
     pub(crate) async fn run(&mut self) -> PreviewReport {
+        let settings = self.settings();
+        self.run_with(&settings).await
+    }
+
+    /// One reconcile of the preview with these timings; its status is kept on the preview.
+    pub(crate) async fn run_with(&mut self, settings: &PreviewSettings) -> PreviewReport {
         let artifact = self
             .artifacts
             .iter()
@@ -134,12 +140,11 @@ impl World {
             template: Some(&self.template),
             artifact,
         };
-        let settings = self.settings();
         let report = drive(
             &world,
             Some(&self.executor()),
             &self.prober,
-            &settings,
+            settings,
             DriveLimits {
                 deadline: settings.deadline,
                 ..DriveLimits::default()

@@ -11,7 +11,7 @@
 //!                                    ─► confirm: not listed, host not listed, URL not serving
 //! ```
 
-use super::plan::PreviewStep;
+use super::step::PreviewStep;
 use super::resolve::{preview_names, preview_owner};
 use super::settings::PreviewSettings;
 use super::{Fresh, preview_conditions};
