@@ -40,6 +40,7 @@
 //! id ([`check_target`]) and its URL probed ([`identity_finding`]). A 404 alone never makes it
 //! forget the application: only a 404 that the org listing confirms ([`TargetCheck::Gone`]).
 
+use crate::deployment_record::SentDeploy;
 use jiff::{SignedDuration, Timestamp};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use launchplane_api::conditions::{self, Aspect, Computed, Progress, types};
@@ -49,7 +50,6 @@ use launchplane_api::resources::SweepBaseline;
 use launchplane_api::resources::{GenerationPhase, PreviewGeneration, PreviewPolicy};
 use launchplane_api::verdict::Verdict;
 use sha2::{Digest, Sha256};
-use crate::deployment_record::SentDeploy;
 use std::collections::BTreeMap;
 
 /// Why a preview cannot be named.
@@ -472,13 +472,13 @@ pub use environment::{
     resolve_environment,
 };
 pub use observation::{
-    ApplicationQuery, ApplicationRead, DeploymentQuery, Needs, Observation, Placement, PlacementQuery, ProbeQuery,
-    needs,
+    ApplicationQuery, ApplicationRead, DeploymentQuery, Needs, Observation, Placement, PlacementQuery,
+    ProbeQuery, needs,
 };
 pub use plan::{BLOCKED_RECHECK, Pace, PreviewPlan, plan};
 pub use resolve::{Job, PreviewInputs, expiry, preview_names, preview_owner, probe_target};
-pub use step::PreviewStep;
 pub use settings::{DEFAULT_INSTANCE, EXPIRED_RETRY, PROVIDER_RETRY, PreviewSettings, UNVERIFIABLE_RETRY};
+pub use step::PreviewStep;
 pub use sweep::{InventoryTarget, Listing, SweepInput, SweepPlan, next_baseline, plan_sweep, sweep_verdict};
 pub use teardown::{
     TeardownError, TeardownNeeds, TeardownNext, TeardownObservation, TeardownProgress, TeardownReport,

@@ -31,7 +31,11 @@ fn newest(w: &World) -> PreviewGeneration {
 }
 
 fn seconds_ago(secs: i64) -> Time {
-    Time(Timestamp::now().checked_sub(SignedDuration::from_secs(secs)).unwrap())
+    Time(
+        Timestamp::now()
+            .checked_sub(SignedDuration::from_secs(secs))
+            .unwrap(),
+    )
 }
 
 /// Deployments of `app` titled `title`, as Dokploy lists them.
@@ -64,7 +68,11 @@ async fn lost_deploy(w: &mut World) -> (String, String) {
     );
     w.sim.clear_faults();
     let generation = newest(w).id;
-    assert_eq!(titled(w, &app, &generation), 0, "the deploy never reached Dokploy");
+    assert_eq!(
+        titled(w, &app, &generation),
+        0,
+        "the deploy never reached Dokploy"
+    );
     (app, generation)
 }
 
@@ -101,7 +109,10 @@ async fn a_deploy_lost_after_deploying_was_persisted_is_sent_once_and_the_genera
         "{report:?}"
     );
     assert_eq!(report.steps, vec!["Resend"], "{report:?}");
-    assert!(w.sim.call_count("deployment.queueList") > queue_reads, "the queue was looked at");
+    assert!(
+        w.sim.call_count("deployment.queueList") > queue_reads,
+        "the queue was looked at"
+    );
     assert_eq!(titled(&w, &app, &generation), 1, "exactly one deploy");
     let ready = newest(&w);
     assert!(ready.resent_time.is_some(), "{ready:?}");
@@ -145,7 +156,11 @@ async fn a_generation_that_says_it_was_re_sent_is_never_sent_again_and_fails_at_
     let failed = newest(&w);
     assert_eq!(failed.phase, GenerationPhase::Failed, "{report:?}");
     assert!(
-        failed.evidence.as_deref().unwrap().contains("did not finish within 60s"),
+        failed
+            .evidence
+            .as_deref()
+            .unwrap()
+            .contains("did not finish within 60s"),
         "{failed:?}"
     );
     assert_eq!(titled(&w, &app, &generation), 0);

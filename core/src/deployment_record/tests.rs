@@ -402,6 +402,9 @@ fn a_sent_deploy_is_due_for_one_resend_in_its_window_and_sent_only_when_dokploy_
     };
     assert!(sent.resend(after, give_up, Some(&idle), t(90)));
     assert!(!sent.resend(after, give_up, Some(&busy), t(90)));
-    assert!(!sent.resend(after, give_up, None, t(90)), "unread activity is no proof");
+    assert!(
+        !sent.resend(after, give_up, None, t(90)),
+        "unread activity is no proof"
+    );
     assert!(!resent.resend(after, give_up, Some(&idle), t(90)));
 }

@@ -72,7 +72,12 @@ fn forget_gone(job: &Job<'_>, status: &mut PreviewStatus, gone: Option<&str>, no
 /// A settled Ready generation, verified again: its recorded application read by id (still
 /// ours), then its URL probed. Matched only on that evidence; a failed read or probe is
 /// Unverifiable; an application confirmed gone starts the recovery.
-pub(super) fn reverify(job: &Job<'_>, observed: &Observation, status: &mut PreviewStatus, now: Timestamp) -> Decision {
+pub(super) fn reverify(
+    job: &Job<'_>,
+    observed: &Observation,
+    status: &mut PreviewStatus,
+    now: Timestamp,
+) -> Decision {
     let mut fresh = Fresh::default();
     let Some(id) = status.target_id.clone() else {
         let message = forget_gone(job, status, None, now);
@@ -343,7 +348,11 @@ fn follow(
                 fresh.identity = Some(finding);
                 return Decision::new(Pace::Settled, fresh);
             }
-            if now >= finished.checked_add(signed(settings.verify_timeout)).unwrap_or(finished) {
+            if now
+                >= finished
+                    .checked_add(signed(settings.verify_timeout))
+                    .unwrap_or(finished)
+            {
                 fail(status, finding.message);
                 return Decision::new(Pace::Settled, fresh);
             }
@@ -356,7 +365,10 @@ fn follow(
             } else {
                 "cancelled"
             };
-            fail(status, format!("deploy: Dokploy deployment {gen_id} ended {word}"));
+            fail(
+                status,
+                format!("deploy: Dokploy deployment {gen_id} ended {word}"),
+            );
             return Decision::new(Pace::Settled, fresh);
         }
         _ => {}

@@ -101,8 +101,7 @@ impl Needs {
     /// Whether to probe, given what the lookup by title found (`None`: not looked up).
     pub fn wants_probe(&self, found: Option<&Result<Option<Deployment>, ExecError>>) -> bool {
         self.probe.as_ref().is_some_and(|p| {
-            !p.once_deployed
-                || matches!(found, Some(Ok(Some(d))) if d.status == DeploymentStatus::Done)
+            !p.once_deployed || matches!(found, Some(Ok(Some(d))) if d.status == DeploymentStatus::Done)
         })
     }
 }

@@ -160,7 +160,9 @@ impl PreviewPlan {
                 (Pace::Working(message), Some(step))
             }
             (_, Ok(_)) => return None,
-            (step, Err(e)) if e.is_refused() => (refused(step, e.message(), &mut status, &generation, now), None),
+            (step, Err(e)) if e.is_refused() => {
+                (refused(step, e.message(), &mut status, &generation, now), None)
+            }
             // Maybe sent, maybe not: following it by its title decides.
             (PreviewStep::Deploy { .. } | PreviewStep::Resend { .. }, Err(_)) => return None,
             (step, Err(e)) => (Pace::ProviderError(transient(step, e.message())), None),
@@ -175,7 +177,13 @@ impl PreviewPlan {
         self.again(self.status.clone(), Pace::ProviderError(message), None, now)
     }
 
-    fn again(&self, status: PreviewStatus, pace: Pace, step: Option<PreviewStep>, now: Timestamp) -> PreviewPlan {
+    fn again(
+        &self,
+        status: PreviewStatus,
+        pace: Pace,
+        step: Option<PreviewStep>,
+        now: Timestamp,
+    ) -> PreviewPlan {
         conclude(
             status,
             Decision {

@@ -120,7 +120,11 @@ pub fn expiry(preview: &Preview, status: &PreviewStatus, now: Timestamp) -> Opti
 
 /// Where to probe the preview URL: through `probe_via` with the preview host as `Host`, or
 /// the public URL itself.
-pub fn probe_target(product: &Product, names: &PreviewNames, settings: &PreviewSettings) -> (ProbeTarget, Option<String>) {
+pub fn probe_target(
+    product: &Product,
+    names: &PreviewNames,
+    settings: &PreviewSettings,
+) -> (ProbeTarget, Option<String>) {
     let (base_url, host) = match &settings.probe_via {
         Some(via) => (via.trim_end_matches('/').to_string(), Some(names.host.clone())),
         None => (names.url.clone(), None),

@@ -200,7 +200,9 @@ pub fn sweep_verdict(
         Some(owner) if owner.namespace != namespace || owner.kind != "Preview" => Some(format!(
             "its marker names {owner}, not a Preview of namespace {namespace}"
         )),
-        Some(owner) if live_owners.contains(&owner) => Some(format!("its Preview {} still exists", owner.name)),
+        Some(owner) if live_owners.contains(&owner) => {
+            Some(format!("its Preview {} still exists", owner.name))
+        }
         Some(_) => None,
     }
 }

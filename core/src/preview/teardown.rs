@@ -11,9 +11,9 @@
 //!                                    ─► confirm: not listed, host not listed, URL not serving
 //! ```
 
-use super::step::PreviewStep;
 use super::resolve::{preview_names, preview_owner};
 use super::settings::PreviewSettings;
+use super::step::PreviewStep;
 use super::{Fresh, preview_conditions};
 use crate::action::ExecError;
 use crate::probe::{ProbeResult, ProbeTarget, Surfaces};
@@ -168,7 +168,11 @@ pub enum TeardownNext {
 }
 
 /// What to read next.
-pub fn teardown_needs(target: &TeardownTarget, progress: &TeardownProgress, settings: &PreviewSettings) -> TeardownNeeds {
+pub fn teardown_needs(
+    target: &TeardownTarget,
+    progress: &TeardownProgress,
+    settings: &PreviewSettings,
+) -> TeardownNeeds {
     let confirming = progress.report.application.is_some();
     let probe = match (&target.url, &target.host, &target.preview_id) {
         (Some(url), Some(host), Some(_)) if confirming => {
@@ -295,7 +299,12 @@ pub fn teardown_failed(step: &PreviewStep, error: &ExecError) -> TeardownError {
 
 /// The application `deleted` is gone from the listing, so is the preview's host, and its URL
 /// no longer answers with its previewId.
-fn confirm(target: &TeardownTarget, after: &OrgSnapshot, probe: Option<&ProbeResult>, deleted: &str) -> TeardownNext {
+fn confirm(
+    target: &TeardownTarget,
+    after: &OrgSnapshot,
+    probe: Option<&ProbeResult>,
+    deleted: &str,
+) -> TeardownNext {
     if after.services.iter().any(|s| s.id == deleted) {
         return TeardownNext::Failed(TeardownError::StillListed(deleted.to_string()));
     }

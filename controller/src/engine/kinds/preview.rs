@@ -10,7 +10,9 @@
 
 use crate::engine::driver::DriveLimits;
 use crate::engine::executor::Executor;
-use crate::engine::preview::{PreviewSettings, PreviewWorld, TeardownReport, TeardownTarget, drive, teardown};
+use crate::engine::preview::{
+    PreviewSettings, PreviewWorld, TeardownReport, TeardownTarget, drive, teardown,
+};
 use crate::engine::world::WholeSeconds;
 use crate::engine::{Error, Reconciled, Result, StatusStore, World, commit, namespace_and_name};
 use jiff::Timestamp;

@@ -14,7 +14,9 @@ use crate::engine::executor::Executor;
 use crate::observe::prober::Prober;
 use launchplane_api::conditions::Clock;
 use launchplane_api::resources::{Artifact, Preview, PreviewStatus, Product, ProviderTarget};
-use launchplane_core::preview::{Observation, Pace, PreviewInputs, PreviewPlan, PreviewSettings, needs, plan};
+use launchplane_core::preview::{
+    Observation, Pace, PreviewInputs, PreviewPlan, PreviewSettings, needs, plan,
+};
 use std::time::{Duration, Instant};
 
 /// The objects one Preview is reconciled from.

@@ -4,8 +4,8 @@
 use crate::engine::executor::{Executor, probe_as};
 use crate::observe::prober::Prober;
 use launchplane_core::preview::{
-    ApplicationQuery, ApplicationRead, EnvSetup, Listed, Located, Needs, Observation, Placement, PlacementQuery,
-    ProjectEnvironment, among_project, locate, named_in, project_unlisted,
+    ApplicationQuery, ApplicationRead, EnvSetup, Listed, Located, Needs, Observation, Placement,
+    PlacementQuery, ProjectEnvironment, among_project, locate, named_in, project_unlisted,
 };
 use launchplane_core::target::TargetRef;
 use launchplane_providers::{OrgSnapshot, TargetCategory};

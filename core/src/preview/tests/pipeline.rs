@@ -187,7 +187,9 @@ impl Fx {
                 artifact: Some("shop-a".into()),
                 phase,
                 requested_time: Some(Time(t(-30))),
-                target_id: target.filter(|_| phase != GenerationPhase::Requested).map(Into::into),
+                target_id: target
+                    .filter(|_| phase != GenerationPhase::Requested)
+                    .map(Into::into),
                 deploy_time: (phase != GenerationPhase::Requested).then(|| Time(t(-20))),
                 ..PreviewGeneration::default()
             }],
@@ -216,7 +218,13 @@ impl Fx {
     }
 }
 
-fn detail(id: &str, description: Option<String>, hosts: &[&str], image: Option<&str>, env: Option<&str>) -> TargetDetail {
+fn detail(
+    id: &str,
+    description: Option<String>,
+    hosts: &[&str],
+    image: Option<&str>,
+    env: Option<&str>,
+) -> TargetDetail {
     TargetDetail {
         category: TargetCategory::Application,
         id: id.into(),
@@ -273,7 +281,10 @@ fn deployment(status: DeploymentStatus, finished: Option<Timestamp>) -> Deployme
 fn unreachable() -> ProbeResult {
     ProbeResult {
         health_status: None,
-        observations: vec![SurfaceObservation::unreachable(Surface::HealthBody, "connection refused")],
+        observations: vec![SurfaceObservation::unreachable(
+            Surface::HealthBody,
+            "connection refused",
+        )],
         elapsed: Duration::from_millis(1),
     }
 }
@@ -320,22 +331,43 @@ fn each_state_names_what_is_read_for_it() {
     assert_eq!(n.placement, None);
     assert_eq!(n.application.as_ref().unwrap().id, APP);
     let d = n.deployment.clone().unwrap();
-    assert_eq!((d.title.as_str(), d.activity_when_missing), (f.generation().as_str(), false));
+    assert_eq!(
+        (d.title.as_str(), d.activity_when_missing),
+        (f.generation().as_str(), false)
+    );
     assert_eq!(n.probe, None);
     // Deploying: the probe too, once deployed; the activity only when a re-send is due.
     let n = f.needs(&f.deploying(5, false));
     assert!(n.probe.as_ref().unwrap().once_deployed);
     assert!(!n.deployment.unwrap().activity_when_missing);
-    assert!(f.needs(&f.deploying(90, false)).deployment.unwrap().activity_when_missing);
-    assert!(!f.needs(&f.deploying(90, true)).deployment.unwrap().activity_when_missing);
-    assert!(!f.needs(&f.deploying(901, false)).deployment.unwrap().activity_when_missing);
+    assert!(
+        f.needs(&f.deploying(90, false))
+            .deployment
+            .unwrap()
+            .activity_when_missing
+    );
+    assert!(
+        !f.needs(&f.deploying(90, true))
+            .deployment
+            .unwrap()
+            .activity_when_missing
+    );
+    assert!(
+        !f.needs(&f.deploying(901, false))
+            .deployment
+            .unwrap()
+            .activity_when_missing
+    );
     // Ready: read again and probed now.
     let n = f.needs(&f.status(GenerationPhase::Ready, Some(APP)));
     assert_eq!(n.application.unwrap().id, APP);
     assert!(!n.probe.unwrap().once_deployed);
     assert_eq!(n.deployment, None);
     // Failed, or stopped before reading: nothing.
-    assert_eq!(f.needs(&f.status(GenerationPhase::Failed, Some(APP))), Needs::default());
+    assert_eq!(
+        f.needs(&f.status(GenerationPhase::Failed, Some(APP))),
+        Needs::default()
+    );
     let mut no_product = f.inputs();
     no_product.product = None;
     assert_eq!(
@@ -357,7 +389,9 @@ fn the_reads_after_the_application_are_made_only_when_it_is_ours() {
         listed: None,
     };
     assert!(!n.past_application(Some(&failed)));
-    assert!(ApplicationRead::wants_listing(&Err(ExecError::NotFound("404".into()))));
+    assert!(ApplicationRead::wants_listing(&Err(ExecError::NotFound(
+        "404".into()
+    ))));
     assert!(!ApplicationRead::wants_listing(&Err(transient())));
     // The probe of a deploying generation waits for the deployment to be done.
     assert!(!n.wants_probe(Some(&Ok(None))));
@@ -373,7 +407,13 @@ fn missing_references_stop_before_anything_is_read() {
     let f = fx();
     let mut inputs = f.inputs();
     inputs.product = None;
-    let p = plan(&inputs, &Observation::default(), &PreviewStatus::default(), &f.settings, t(0));
+    let p = plan(
+        &inputs,
+        &Observation::default(),
+        &PreviewStatus::default(),
+        &f.settings,
+        t(0),
+    );
     assert_eq!(p.step, None);
     assert_eq!(cond(&p, types::STALLED).1, "ProductNotFound");
     assert_eq!(p.status.verdict, Some(Verdict::Unverifiable));
@@ -382,7 +422,13 @@ fn missing_references_stop_before_anything_is_read() {
 
     let mut inputs = f.inputs();
     inputs.provider = false;
-    let p = plan(&inputs, &Observation::default(), &PreviewStatus::default(), &f.settings, t(0));
+    let p = plan(
+        &inputs,
+        &Observation::default(),
+        &PreviewStatus::default(),
+        &f.settings,
+        t(0),
+    );
     assert_eq!(cond(&p, types::STALLED).1, "ProviderUnavailable");
     assert_eq!(p.requeue(&f.settings), PROVIDER_RETRY);
     assert!(p.status.generations.is_empty(), "no generation requested");
@@ -444,10 +490,16 @@ fn without_a_recorded_application_one_is_created_or_only_ours_is_adopted() {
     assert_eq!(p.step, None);
     let (status, reason, message) = cond(&p, types::STALLED);
     assert_eq!((status.as_str(), reason.as_str()), ("True", "Conflict"));
-    assert!(message.contains("app-7") && message.contains("no Launchplane ownership marker"), "{message}");
+    assert!(
+        message.contains("app-7") && message.contains("no Launchplane ownership marker"),
+        "{message}"
+    );
     assert_eq!(cond(&p, types::TARGET_VERIFIED).1, "Mismatch");
     assert_eq!(p.status.verdict, Some(Verdict::Mismatch));
-    assert_eq!((p.status.target_id.clone(), phase(&p)), (None, GenerationPhase::Requested));
+    assert_eq!(
+        (p.status.target_id.clone(), phase(&p)),
+        (None, GenerationPhase::Requested)
+    );
 
     // Several: ambiguous. An environment that does not resolve: its setup reason.
     let p = f.plan(&placement(&["app-7", "app-8"], None), &none);
@@ -505,7 +557,10 @@ fn a_requested_generation_gets_its_domain_image_env_then_its_deploy_in_that_orde
         })
     );
     assert!(!p.step.as_ref().unwrap().saves_first());
-    let p = f.plan(&none_found(f.app(&[&host], Some(&image), Some("OTHER=1"))), &status);
+    let p = f.plan(
+        &none_found(f.app(&[&host], Some(&image), Some("OTHER=1"))),
+        &status,
+    );
     let Some(PreviewStep::MergeEnv { env: written, .. }) = &p.step else {
         panic!("{:?}", p.step);
     };
@@ -529,7 +584,10 @@ fn a_requested_generation_gets_its_domain_image_env_then_its_deploy_in_that_orde
     assert!(step.saves_first());
     let g = &p.status.generations[0];
     assert_eq!(g.phase, GenerationPhase::Deploying);
-    assert_eq!((g.target_id.as_deref(), g.deploy_time.clone()), (Some(APP), Some(Time(t(0)))));
+    assert_eq!(
+        (g.target_id.as_deref(), g.deploy_time.clone()),
+        (Some(APP), Some(Time(t(0))))
+    );
     assert_eq!(cond(&p, types::RECONCILING).1, "Deploying");
 
     // A deployment of that title exists already: Deploying persisted, nothing sent again.
@@ -586,7 +644,13 @@ fn a_refused_setup_stalls_a_refused_deploy_fails_and_a_transient_failure_is_retr
     let deploy = f.plan(&observed(f.complete()), &status);
     let p = deploy.after(Err(&refused()), t(0)).unwrap();
     assert_eq!(phase(&p), GenerationPhase::Failed);
-    assert!(p.status.generations[0].evidence.as_deref().unwrap().starts_with("deploy: "));
+    assert!(
+        p.status.generations[0]
+            .evidence
+            .as_deref()
+            .unwrap()
+            .starts_with("deploy: ")
+    );
     // Maybe sent: followed by its title, not retried.
     assert_eq!(deploy.after(Err(&transient()), t(0)), None);
     // The phase could not be persisted first: nothing is sent, retried soon.
@@ -605,29 +669,58 @@ fn a_deploying_generation_is_followed_by_its_title_then_verified_at_its_url() {
         ..read(f.complete())
     };
 
-    let p = f.plan(&with(Some(deployment(DeploymentStatus::Running, None)), None), &status);
+    let p = f.plan(
+        &with(Some(deployment(DeploymentStatus::Running, None)), None),
+        &status,
+    );
     assert_eq!((p.step.clone(), phase(&p)), (None, GenerationPhase::Deploying));
-    assert!(matches!(&p.pace, Pace::Waiting(m) if m.contains("is running")), "{:?}", p.pace);
+    assert!(
+        matches!(&p.pace, Pace::Waiting(m) if m.contains("is running")),
+        "{:?}",
+        p.pace
+    );
     assert_eq!(p.requeue(&f.settings), f.settings.poll_delay);
 
     let done = Some(deployment(DeploymentStatus::Done, Some(t(-5))));
     let p = f.plan(&with(done.clone(), Some(f.probe_serving())), &status);
-    assert_eq!((phase(&p), p.pace.clone()), (GenerationPhase::Ready, Pace::Settled));
+    assert_eq!(
+        (phase(&p), p.pace.clone()),
+        (GenerationPhase::Ready, Pace::Settled)
+    );
     assert_eq!(p.status.serving_generation, Some(f.generation()));
     assert_eq!(cond(&p, types::READY).0, "True");
     assert_eq!(p.status.verdict, Some(Verdict::Matched));
 
     // Not serving it yet: waited for, within verifyTimeout of Dokploy's finish; then failed.
     let p = f.plan(&with(done, Some(unreachable())), &status);
-    assert!(matches!(&p.pace, Pace::Waiting(m) if m.contains("to serve generation")), "{:?}", p.pace);
+    assert!(
+        matches!(&p.pace, Pace::Waiting(m) if m.contains("to serve generation")),
+        "{:?}",
+        p.pace
+    );
     let long_done = Some(deployment(DeploymentStatus::Done, Some(t(-121))));
     let p = f.plan(&with(long_done, Some(unreachable())), &status);
     assert_eq!(phase(&p), GenerationPhase::Failed);
-    assert!(p.status.generations[0].evidence.as_deref().unwrap().starts_with("identity"));
+    assert!(
+        p.status.generations[0]
+            .evidence
+            .as_deref()
+            .unwrap()
+            .starts_with("identity")
+    );
 
-    let p = f.plan(&with(Some(deployment(DeploymentStatus::Error, None)), None), &status);
+    let p = f.plan(
+        &with(Some(deployment(DeploymentStatus::Error, None)), None),
+        &status,
+    );
     assert_eq!(phase(&p), GenerationPhase::Failed);
-    assert!(p.status.generations[0].evidence.as_deref().unwrap().ends_with("ended error"));
+    assert!(
+        p.status.generations[0]
+            .evidence
+            .as_deref()
+            .unwrap()
+            .ends_with("ended error")
+    );
 
     // Not finished within deployTimeout of being sent.
     let p = f.plan(&with(None, None), &f.deploying(901, false));
@@ -673,7 +766,10 @@ fn a_lost_deploy_is_sent_again_once_and_only_while_dokploy_is_idle_for_the_app()
         }
     );
     assert!(step.saves_first());
-    assert!(matches!(step.action(), Some(crate::action::Action::Deploy { .. })));
+    assert!(matches!(
+        step.action(),
+        Some(crate::action::Action::Deploy { .. })
+    ));
     assert_eq!(p.status.generations[0].resent_time, Some(Time(t(0))));
     assert_eq!(phase(&p), GenerationPhase::Deploying);
 
@@ -722,7 +818,10 @@ fn a_ready_generation_is_verified_again_on_fresh_evidence() {
     };
     let p = f.plan(&gone, &ready);
     assert!(matches!(p.pace, Pace::Recovering(_)));
-    assert_eq!((p.status.target_id.clone(), phase(&p)), (None, GenerationPhase::Requested));
+    assert_eq!(
+        (p.status.target_id.clone(), phase(&p)),
+        (None, GenerationPhase::Requested)
+    );
     assert_eq!(p.status.verdict, Some(Verdict::Missing));
     assert_eq!(p.step, None, "the next reconcile creates the new application");
     // One the listing contradicts: kept, Unverifiable.
@@ -742,6 +841,9 @@ fn a_ready_generation_is_verified_again_on_fresh_evidence() {
     assert!(matches!(p.pace, Pace::Recovering(_)));
 
     // A failed generation is settled: nothing read, nothing planned.
-    let p = f.plan(&Observation::default(), &f.status(GenerationPhase::Failed, Some(APP)));
+    let p = f.plan(
+        &Observation::default(),
+        &f.status(GenerationPhase::Failed, Some(APP)),
+    );
     assert_eq!((p.step, p.pace), (None, Pace::Settled));
 }

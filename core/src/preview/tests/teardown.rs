@@ -95,7 +95,10 @@ fn marked(description: Option<String>) -> TargetDetail {
     }
 }
 
-fn observed(inventory: OrgSnapshot, application: Option<Result<TargetDetail, ExecError>>) -> TeardownObservation {
+fn observed(
+    inventory: OrgSnapshot,
+    application: Option<Result<TargetDetail, ExecError>>,
+) -> TeardownObservation {
     TeardownObservation {
         inventory: Ok(inventory),
         application,
@@ -109,7 +112,10 @@ fn teardown_deletes_the_domains_then_the_application_then_confirms() {
     let settings = PreviewSettings::default();
     let mut progress = TeardownProgress::default();
     let needs = teardown_needs(&t, &progress, &settings);
-    assert_eq!((needs.application.as_deref(), needs.probe.clone()), (Some(APP), None));
+    assert_eq!(
+        (needs.application.as_deref(), needs.probe.clone()),
+        (Some(APP), None)
+    );
 
     let domains = vec![domain("d1", HOST, APP), domain("d9", "other.test", "app-9")];
     let ours = Some(Ok(marked(Some(owner().describe("preview")))));
@@ -129,7 +135,10 @@ fn teardown_deletes_the_domains_then_the_application_then_confirms() {
     };
     assert_eq!(next, TeardownNext::Step(step.clone()));
     progress.performed(&step);
-    assert!(teardown_needs(&t, &progress, &settings).probe.is_some(), "confirmed at its URL");
+    assert!(
+        teardown_needs(&t, &progress, &settings).probe.is_some(),
+        "confirmed at its URL"
+    );
 
     // Confirmation: still listed, its host still listed, still serving; else done.
     let confirm = |inventory: OrgSnapshot, probe: Option<ProbeResult>| {
@@ -176,7 +185,10 @@ fn teardown_deletes_nothing_that_is_not_recorded_and_ours() {
     let theirs = Owner::new("cluster-b", "shop", "Preview", "shop-pr-42", Some("x"));
     let next = plan_teardown(
         &t,
-        &observed(listing(&[APP], vec![]), Some(Ok(marked(Some(theirs.describe("x")))))),
+        &observed(
+            listing(&[APP], vec![]),
+            Some(Ok(marked(Some(theirs.describe("x"))))),
+        ),
         &mut progress,
     );
     assert_eq!(next, TeardownNext::Done);
@@ -194,15 +206,25 @@ fn teardown_deletes_nothing_that_is_not_recorded_and_ours() {
         ..target()
     };
     assert_eq!(
-        plan_teardown(&unrecorded, &observed(listing(&[APP], vec![]), None), &mut progress),
+        plan_teardown(
+            &unrecorded,
+            &observed(listing(&[APP], vec![]), None),
+            &mut progress
+        ),
         TeardownNext::Done
     );
     assert_eq!(progress.report, TeardownReport::default());
 
     // An unreadable marker or inventory is no licence to delete.
-    let unreadable = Some(Err(ExecError::Transient("application.one: server error 500".into())));
+    let unreadable = Some(Err(ExecError::Transient(
+        "application.one: server error 500".into(),
+    )));
     assert!(matches!(
-        plan_teardown(&t, &observed(listing(&[APP], vec![]), unreadable), &mut TeardownProgress::default()),
+        plan_teardown(
+            &t,
+            &observed(listing(&[APP], vec![]), unreadable),
+            &mut TeardownProgress::default()
+        ),
         TeardownNext::Failed(TeardownError::OwnershipUnknown { .. })
     ));
     let no_inventory = TeardownObservation {
@@ -233,7 +255,13 @@ fn the_sweep_deletes_only_this_instances_orphans_by_their_fresh_marker() {
         sweep_verdict(description.as_deref(), "test", "shop", &live)
     };
     assert_eq!(
-        verdict(Some(Owner::new("test", "shop", "Preview", "shop-pr-7", Some("gone")))),
+        verdict(Some(Owner::new(
+            "test",
+            "shop",
+            "Preview",
+            "shop-pr-7",
+            Some("gone")
+        ))),
         None
     );
     let kept = [
