@@ -17,7 +17,7 @@ use launchplane_api::identity::{classify, combine};
 use launchplane_api::ownership::{Ownership, ownership};
 use launchplane_api::resources::{GenerationPhase, PreviewGeneration, PreviewStatus};
 use launchplane_api::verdict::Verdict;
-use launchplane_providers::{DeploymentStatus, SecretString, TargetDetail, env_merge};
+use launchplane_providers::{Deployment, DeploymentStatus, SecretString, TargetDetail, env_merge};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The recorded application as read now: its check (the `TargetVerified` finding goes into
@@ -295,27 +295,28 @@ fn env_in_place(detail: &TargetDetail, env: &BTreeMap<String, String>) -> bool {
     env_merge::merge(current, &wanted, &BTreeSet::new()).is_ok_and(|m| !m.changed())
 }
 
+/// Move generation `id` to Failed with `evidence`.
+fn fail(status: &mut PreviewStatus, id: &str, evidence: String, now: Timestamp) {
+    status.generations = set_phase(
+        &status.generations,
+        id,
+        GenerationPhase::Failed,
+        Some(evidence),
+        now,
+    );
+}
+
 /// A Deploying generation: its deployment followed by title (timed from when it was sent),
-/// then its identity verified at the preview URL (timed from when Dokploy says the deploy
-/// finished).
+/// then its identity verified at the preview URL ([`verify_deployed`]).
 fn follow(
     job: &Job<'_>,
     observed: &Observation,
     status: &mut PreviewStatus,
     settings: &PreviewSettings,
     now: Timestamp,
-    mut fresh: Fresh,
+    fresh: Fresh,
 ) -> Decision {
     let gen_id = &job.generation_id;
-    let fail = |status: &mut PreviewStatus, evidence: String| {
-        status.generations = set_phase(
-            &status.generations,
-            gen_id,
-            GenerationPhase::Failed,
-            Some(evidence),
-            now,
-        );
-    };
     let found = match &observed.deployment {
         Some(Ok(found)) => found.as_ref(),
         Some(Err(e)) => {
@@ -327,48 +328,18 @@ fn follow(
             return Decision::new(Pace::ProviderError(why), fresh);
         }
     };
-    match found.map(|d| &d.status) {
-        Some(DeploymentStatus::Done) => {
-            let finished = found
-                .and_then(|d| d.finished_at.as_deref())
-                .and_then(|t| t.parse::<Timestamp>().ok())
-                .unwrap_or(now);
-            let Some(finding) = probed(job, observed) else {
-                let message = format!("waiting for {} to serve generation {gen_id}", job.names.url);
-                return Decision::new(Pace::Waiting(message), fresh);
-            };
-            if finding.verdict.is_matched() {
-                status.generations = set_phase(
-                    &status.generations,
-                    gen_id,
-                    GenerationPhase::Ready,
-                    Some(format!("deploy done; {}", finding.message)),
-                    now,
-                );
-                fresh.identity = Some(finding);
-                return Decision::new(Pace::Settled, fresh);
-            }
-            if now
-                >= finished
-                    .checked_add(signed(settings.verify_timeout))
-                    .unwrap_or(finished)
-            {
-                fail(status, finding.message);
-                return Decision::new(Pace::Settled, fresh);
-            }
-            let message = format!("waiting for {} to serve generation {gen_id}", job.names.url);
-            return Decision::new(Pace::Waiting(message), fresh);
+    match found {
+        Some(d) if d.status == DeploymentStatus::Done => {
+            return verify_deployed(job, d, observed, status, settings, now, fresh);
         }
-        Some(s @ (DeploymentStatus::Error | DeploymentStatus::Cancelled)) => {
-            let word = if *s == DeploymentStatus::Error {
+        Some(d) if matches!(d.status, DeploymentStatus::Error | DeploymentStatus::Cancelled) => {
+            let word = if d.status == DeploymentStatus::Error {
                 "error"
             } else {
                 "cancelled"
             };
-            fail(
-                status,
-                format!("deploy: Dokploy deployment {gen_id} ended {word}"),
-            );
+            let evidence = format!("deploy: Dokploy deployment {gen_id} ended {word}");
+            fail(status, gen_id, evidence, now);
             return Decision::new(Pace::Settled, fresh);
         }
         _ => {}
@@ -378,13 +349,11 @@ fn follow(
         .and_then(|g| g.deploy_time.as_ref().or(g.requested_time.as_ref()))
         .map_or(now, |t| t.0);
     if now >= sent.checked_add(signed(settings.deploy_timeout)).unwrap_or(sent) {
-        fail(
-            status,
-            format!(
-                "deploy: Dokploy deployment {gen_id} did not finish within {}s",
-                settings.deploy_timeout.as_secs()
-            ),
+        let evidence = format!(
+            "deploy: Dokploy deployment {gen_id} did not finish within {}s",
+            settings.deploy_timeout.as_secs()
         );
+        fail(status, gen_id, evidence, now);
         return Decision::new(Pace::Settled, fresh);
     }
     if found.is_none() && resend(generation, observed, settings, now) {
@@ -402,6 +371,52 @@ fn follow(
         return Decision::step(step, message, fresh);
     }
     Decision::new(Pace::Waiting(format!("deployment {gen_id} is running")), fresh)
+}
+
+/// A generation whose deployment `done` finished: Ready once its URL serves its identity,
+/// Failed when it still does not `verifyTimeout` after Dokploy says the deploy finished
+/// (however many reconciles that spans), else waited for.
+fn verify_deployed(
+    job: &Job<'_>,
+    done: &Deployment,
+    observed: &Observation,
+    status: &mut PreviewStatus,
+    settings: &PreviewSettings,
+    now: Timestamp,
+    mut fresh: Fresh,
+) -> Decision {
+    let gen_id = &job.generation_id;
+    let waiting = || {
+        let message = format!("waiting for {} to serve generation {gen_id}", job.names.url);
+        Pace::Waiting(message)
+    };
+    let Some(finding) = probed(job, observed) else {
+        return Decision::new(waiting(), fresh);
+    };
+    if finding.verdict.is_matched() {
+        status.generations = set_phase(
+            &status.generations,
+            gen_id,
+            GenerationPhase::Ready,
+            Some(format!("deploy done; {}", finding.message)),
+            now,
+        );
+        fresh.identity = Some(finding);
+        return Decision::new(Pace::Settled, fresh);
+    }
+    let finished = done
+        .finished_at
+        .as_deref()
+        .and_then(|t| t.parse::<Timestamp>().ok())
+        .unwrap_or(now);
+    let deadline = finished
+        .checked_add(signed(settings.verify_timeout))
+        .unwrap_or(finished);
+    if now >= deadline {
+        fail(status, gen_id, finding.message, now);
+        return Decision::new(Pace::Settled, fresh);
+    }
+    Decision::new(waiting(), fresh)
 }
 
 /// Whether the generation's deploy, not found by its title, is sent again now (the rule lanes

@@ -3,13 +3,13 @@
 //! and under the conditions its methods state; every decision about what was read is the
 //! plan's ([`super::plan()`]).
 //!
-//! | generation                          | reads                                                   |
-//! |-------------------------------------|---------------------------------------------------------|
-//! | Failed, or stopped at stage 1       | nothing                                                 |
-//! | Ready                               | the recorded application by id; the preview URL        |
-//! | Requested/Deploying, no application | the org listing, the preview environment, the detail of the one application of the preview's name there |
-//! | Requested                           | the recorded application by id; the deployment titled with the generation id |
-//! | Deploying                           | the same, Dokploy's deploy activity when the deploy is due for its re-send and none appeared, and the preview URL once the deployment is done |
+//! - Failed, or stopped at stage 1: nothing.
+//! - Ready: the recorded application by id; the preview URL.
+//! - Requested or Deploying without a recorded application: the org listing, the preview
+//!   environment, and the detail of the one application of the preview's name there.
+//! - Requested: the recorded application by id; the deployment titled with the generation id.
+//! - Deploying: the same; Dokploy's deploy activity when none appeared and the deploy is due
+//!   for its re-send; the preview URL once the deployment is done.
 //!
 //! The reads after the recorded application's are made only when it is read and ours: a
 //! Conflict, an application gone or unreadable decides the plan without them.
