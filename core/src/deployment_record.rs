@@ -318,21 +318,64 @@ pub struct FollowOutcome {
     pub resend: bool,
 }
 
+/// A deploy recorded as sent, as far as its one re-send is concerned: a lane's record in
+/// Deploying and a preview's generation in Deploying follow the same rule.
+///
+/// The phase is persisted before the deploy is sent, so a controller stopped in between (or a
+/// Dokploy restart, which drops its queue) leaves a deploy that will never appear. Such a deploy
+/// is sent again, once, when it has stayed invisible for `resend_after` and Dokploy shows
+/// nothing under way for the target; the re-send is recorded before it is sent, so a restart
+/// never sends it a third time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SentDeploy {
+    /// When the deploy was recorded as sent.
+    pub sent_at: Timestamp,
+    /// When it was sent again, if it was.
+    pub resent_at: Option<Timestamp>,
+}
+
+impl SentDeploy {
+    /// Whether a deploy that has not appeared is due for its one re-send: not re-sent yet,
+    /// invisible for `resend_after`, and not yet past `give_up_after` (when the attempt fails).
+    /// Only then is Dokploy's deploy activity worth reading.
+    pub fn resend_due(
+        &self,
+        resend_after: SignedDuration,
+        give_up_after: SignedDuration,
+        now: Timestamp,
+    ) -> bool {
+        let waited = now.duration_since(self.sent_at);
+        self.resent_at.is_none() && waited >= resend_after && waited <= give_up_after
+    }
+
+    /// Whether to send it again now: due, and `activity` (read because it was due) shows
+    /// Dokploy idle for the target. Without that proof nothing is re-sent.
+    pub fn resend(
+        &self,
+        resend_after: SignedDuration,
+        give_up_after: SignedDuration,
+        activity: Option<&DeployActivity>,
+        now: Timestamp,
+    ) -> bool {
+        self.resend_due(resend_after, give_up_after, now) && activity.is_some_and(|a| !a.busy())
+    }
+}
+
+/// The record's deploy as [`SentDeploy`], while it is Deploying.
+fn sent(record: &DeploymentRecord) -> Option<SentDeploy> {
+    let deploy = record.status.as_ref().and_then(|s| s.deploy.as_ref())?;
+    let sent_at = deploy.started_at.as_ref().map(|t| t.0)?;
+    (phase(record) == DeploymentPhase::Deploying).then_some(SentDeploy {
+        sent_at,
+        resent_at: deploy.resent_at.as_ref().map(|t| t.0),
+    })
+}
+
 /// Whether a record whose deployment has not appeared is due for its one re-send: Deploying,
-/// not re-sent yet, invisible for `resend_after` and not yet past `start_timeout`. Only then is
-/// Dokploy's deploy activity worth reading.
+/// not re-sent yet, invisible for `resend_after` and not yet past `start_timeout`
+/// ([`SentDeploy::resend_due`]). Only then is Dokploy's deploy activity worth reading.
 pub fn resend_due(record: &DeploymentRecord, settings: &DeploySettings, now: Timestamp) -> bool {
-    let Some(deploy) = record.status.as_ref().and_then(|s| s.deploy.as_ref()) else {
-        return false;
-    };
-    let Some(started) = deploy.started_at.as_ref().map(|t| t.0) else {
-        return false;
-    };
-    let waited = now.duration_since(started);
-    phase(record) == DeploymentPhase::Deploying
-        && deploy.resent_at.is_none()
-        && waited >= settings.resend_after
-        && waited <= settings.start_timeout
+    sent(record).is_some_and(|s| s.resend_due(settings.resend_after, settings.start_timeout, now))
 }
 
 /// Fold the provider's deployment (found by the record's title) into the record.
@@ -385,7 +428,9 @@ pub fn follow(
                 resend: false,
             };
         }
-        if resend_due(record, settings, now) && activity.is_some_and(|a| !a.busy()) {
+        if sent(record)
+            .is_some_and(|s| s.resend(settings.resend_after, settings.start_timeout, activity, now))
+        {
             deploy.resent_at = Some(Time(now));
             status.deploy = Some(deploy);
             return FollowOutcome {

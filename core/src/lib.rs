@@ -14,6 +14,7 @@
 //!   [`lane`] (with [`deployment_record`], the phase machine of one deploy attempt),
 //!   [`preview`], [`product`], [`artifact`], and [`protected`] (what registry cleanup keeps).
 
+pub mod action;
 pub mod artifact;
 pub mod deployment_record;
 pub mod health;

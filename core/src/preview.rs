@@ -1,5 +1,30 @@
 //! Previews, the pure parts: names derived from the Product's preview policy, generations
-//! and their bounded history, time to live, and the orphan sweep's decision.
+//! and their bounded history, time to live, the pipeline that plans a preview one step at a
+//! time, its teardown, and the orphan sweep's decision.
+//!
+//! One pipeline per reconcile, like a lane's, with one entry and one exit:
+//!
+//! ```text
+//!  PreviewInputs + status ─► resolve ─► needs ─► (the shell reads) Observation ─► plan
+//!                            Job        Needs                                    PreviewPlan:
+//!                                                                                status + ≤ 1 PreviewStep
+//! ```
+//!
+//! - `resolve` ([`PreviewInputs`]): the Product, the names, the ttl, the template target, the
+//!   Artifact and a Dokploy client; the generation (head commit × artifact) is requested.
+//! - [`needs`]: what to read for the generation's phase (see [`Needs`]).
+//! - [`plan`]: the status and at most one [`PreviewStep`]; [`PreviewPlan::after`] says what a
+//!   step's outcome means. The shell performs each step through the one executor (every step
+//!   comes down to one [`crate::action::Action`]) and plans again, within its limits.
+//! - Teardown ([`plan_teardown`]) and the sweep ([`plan_sweep`], [`sweep_verdict`]) delete
+//!   only recorded ids whose ownership marker, read fresh, is this Preview's or this instance's.
+//!
+//! Restart safety: the generation id is deterministic and is the deploy's title, so a
+//! restarted reconcile finds a deploy it already sent instead of sending another; the phase
+//! Deploying is persisted before the deploy is sent, and a deploy lost in between is sent again
+//! once ([`crate::deployment_record::SentDeploy`], the rule lanes follow); an application
+//! created before a crash (but not yet recorded) is adopted by its exact preview name in the
+//! preview environment, and only when it carries this Preview's ownership marker.
 //!
 //! The sweep deletes provider targets, so its rules fail closed: it deletes nothing unless
 //! the inventory call succeeded, a whole listing of the same environment was seen before (the
@@ -15,16 +40,17 @@
 //! id ([`check_target`]) and its URL probed ([`identity_finding`]). A 404 alone never makes it
 //! forget the application: only a 404 that the org listing confirms ([`TargetCheck::Gone`]).
 
+use crate::deployment_record::SentDeploy;
 use jiff::{SignedDuration, Timestamp};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use launchplane_api::conditions::{self, Aspect, Computed, Progress, types};
 use launchplane_api::identity::{ENVIRONMENT_KIND_PREVIEW, RuntimeIdentityPayload, identity_env};
-use launchplane_api::resources::{
-    CleanupPolicy, GenerationPhase, OrphanTarget, PreviewGeneration, PreviewPolicy, SweepBaseline,
-};
+#[cfg(doc)]
+use launchplane_api::resources::SweepBaseline;
+use launchplane_api::resources::{GenerationPhase, PreviewGeneration, PreviewPolicy};
 use launchplane_api::verdict::Verdict;
 use sha2::{Digest, Sha256};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 /// Why a preview cannot be named.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -196,176 +222,6 @@ pub fn expires_at(created: Timestamp, ttl: Option<&str>) -> Option<Timestamp> {
     created.checked_add(parse_ttl(ttl?)?).ok()
 }
 
-/// One target of the preview environment, as the inventory call listed it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct InventoryTarget {
-    pub id: String,
-    pub name: String,
-}
-
-/// One successful listing of the preview environment.
-#[derive(Clone, Copy, Debug)]
-pub struct Listing<'a> {
-    /// The Dokploy environment listed.
-    pub environment: &'a str,
-    pub targets: &'a [InventoryTarget],
-}
-
-/// What the sweep knows.
-#[derive(Clone, Debug)]
-pub struct SweepInput<'a> {
-    pub product: &'a str,
-    pub policy: &'a PreviewPolicy,
-    /// The preview environment's targets, or why they could not be listed.
-    pub inventory: Result<Listing<'a>, String>,
-    /// The last whole listing (persisted); `None` before the first one.
-    pub baseline: Option<&'a SweepBaseline>,
-    /// Pull-request numbers of the Previews that exist (deleting ones included: their own
-    /// finalizer tears them down).
-    pub live: &'a BTreeSet<i64>,
-}
-
-/// What the sweep decided.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct SweepPlan {
-    /// Every orphan, for Product status, with why it is (or is not) being deleted.
-    pub orphans: Vec<OrphanTarget>,
-    /// Target ids to delete now (within the budget).
-    pub delete: Vec<String>,
-    /// Why nothing may be deleted this sweep, when that is the case.
-    pub refused: Option<String>,
-    /// This listing, when it looks whole (or is the first of its environment): what the
-    /// baseline becomes, less what the sweep deletes ([`next_baseline`]). `None`: the listing
-    /// failed or shrank, and the baseline stays where it was.
-    pub whole: Option<SweepBaseline>,
-}
-
-/// A listing with fewer than this fraction of the baseline's targets is "markedly fewer": it
-/// is more likely broken (a partial answer, a wrong environment) than the previews really gone.
-const SHRINK_FLOOR: f64 = 0.5;
-
-/// Whether a listing of `listed` targets is markedly fewer than `baseline`.
-fn shrunk(listed: usize, baseline: &SweepBaseline) -> bool {
-    let baseline = usize::try_from(baseline.targets).unwrap_or(0);
-    (listed as f64) < (baseline as f64) * SHRINK_FLOOR
-}
-
-fn count(n: usize) -> i32 {
-    i32::try_from(n).unwrap_or(i32::MAX)
-}
-
-/// Decide the orphan sweep.
-pub fn plan_sweep(input: &SweepInput<'_>) -> SweepPlan {
-    let listing = match &input.inventory {
-        Ok(listing) => *listing,
-        Err(why) => {
-            return SweepPlan {
-                refused: Some(format!(
-                    "the preview inventory could not be listed ({why}); nothing is deleted"
-                )),
-                ..SweepPlan::default()
-            };
-        }
-    };
-    let targets = listing.targets;
-    let orphaned: Vec<&InventoryTarget> = targets
-        .iter()
-        .filter(|t| number_of(input.product, input.policy, &t.name).is_some_and(|n| !input.live.contains(&n)))
-        .collect();
-    let this_listing = SweepBaseline {
-        environment_id: listing.environment.to_string(),
-        targets: count(targets.len()),
-    };
-    let (whole, refused) = match input.baseline {
-        // No whole listing of this environment yet: one listing cannot tell a whole answer
-        // from a partial one or the wrong environment, and a wrong delete cannot be undone.
-        // It becomes the baseline; deleting waits for the next sweep.
-        None => (
-            Some(this_listing),
-            Some(format!(
-                "this is the first listing of preview environment {} that Launchplane has seen \
-                 ({} targets); it becomes the baseline and nothing is deleted until a later sweep \
-                 confirms it",
-                listing.environment,
-                targets.len()
-            )),
-        ),
-        Some(b) if b.environment_id != listing.environment => (
-            Some(this_listing),
-            Some(format!(
-                "the preview environment changed from {} to {}; this listing ({} targets) becomes \
-                 the new baseline and nothing is deleted until a later sweep confirms it",
-                b.environment_id,
-                listing.environment,
-                targets.len()
-            )),
-        ),
-        Some(b) if shrunk(targets.len(), b) => (
-            None,
-            Some(format!(
-                "the preview environment lists {} targets, markedly fewer than the {} of the last \
-                 whole listing; nothing is deleted until a listing looks whole again (if the \
-                 previews really went away, see docs/operations.md to reset the baseline)",
-                targets.len(),
-                b.targets
-            )),
-        ),
-        Some(_) => (Some(this_listing), None),
-    };
-    // The policy's refusals first: they hold whatever the listing, and a reason that does not
-    // flip between rounds keeps Product status from being rewritten for nothing.
-    let refused = if input.policy.cleanup == CleanupPolicy::Report {
-        Some("preview.cleanup is Report: orphans are listed, never deleted".into())
-    } else if input.policy.delete_budget <= 0 {
-        Some("preview.deleteBudget is 0: deletion is disabled".into())
-    } else {
-        refused
-    };
-    let budget = usize::try_from(input.policy.delete_budget).unwrap_or(0);
-    let delete: Vec<String> = if refused.is_none() {
-        orphaned.iter().take(budget).map(|t| t.id.clone()).collect()
-    } else {
-        Vec::new()
-    };
-    let orphans = orphaned
-        .iter()
-        .map(|t| OrphanTarget {
-            target_id: t.id.clone(),
-            display_name: Some(t.name.clone()),
-            reason: Some(if delete.contains(&t.id) {
-                "no Preview exists for this preview target; deleting it".into()
-            } else if let Some(why) = &refused {
-                format!("no Preview exists for this preview target; kept: {why}")
-            } else {
-                "no Preview exists for this preview target; kept: over this sweep's deleteBudget".into()
-            }),
-        })
-        .collect();
-    SweepPlan {
-        orphans,
-        delete,
-        refused,
-        whole,
-    }
-}
-
-/// The baseline to persist after a sweep that planned `plan` and deleted `deleted` targets:
-/// a whole listing less its own deletions (the next listing will not show them), else the
-/// `previous` baseline unchanged. Never lowered by a failed or shrunken listing.
-pub fn next_baseline(
-    plan: &SweepPlan,
-    previous: Option<&SweepBaseline>,
-    deleted: usize,
-) -> Option<SweepBaseline> {
-    match &plan.whole {
-        Some(whole) => Some(SweepBaseline {
-            environment_id: whole.environment_id.clone(),
-            targets: whole.targets.saturating_sub(count(deleted)).max(0),
-        }),
-        None => previous.cloned(),
-    }
-}
-
 /// The finalizer that holds a Preview until its Dokploy application and domain are gone.
 pub const FINALIZER: &str = "launchplane.dev/preview-teardown";
 
@@ -451,10 +307,36 @@ pub fn start_deploy(
                 g.phase = GenerationPhase::Deploying;
                 g.target_id = Some(target.to_string());
                 g.deploy_time = Some(Time(now));
+                g.resent_time = None;
             }
             g
         })
         .collect()
+}
+
+/// Generation `id`'s deploy is sent again, once, at `now` (recorded before it is sent; see
+/// [`crate::deployment_record::SentDeploy`]).
+pub fn mark_resent(generations: &[PreviewGeneration], id: &str, now: Timestamp) -> Vec<PreviewGeneration> {
+    generations
+        .iter()
+        .cloned()
+        .map(|mut g| {
+            if g.id == id {
+                g.resent_time = Some(Time(now));
+            }
+            g
+        })
+        .collect()
+}
+
+/// Generation `generation`'s deploy as [`SentDeploy`], while it is Deploying: when it was sent
+/// and whether it was sent again.
+pub fn sent_deploy(generation: &PreviewGeneration) -> Option<SentDeploy> {
+    let sent_at = generation.deploy_time.as_ref().map(|t| t.0)?;
+    (generation.phase == GenerationPhase::Deploying).then_some(SentDeploy {
+        sent_at,
+        resent_at: generation.resent_time.as_ref().map(|t| t.0),
+    })
 }
 
 /// Recovery once the application `gone` is confirmed deleted outside Launchplane: generation
@@ -484,6 +366,7 @@ pub fn redeploy_after_gone(
                 g.finished_time = None;
                 g.target_id = None;
                 g.deploy_time = None;
+                g.resent_time = None;
                 g.evidence = Some(why.clone());
             }
             g
@@ -574,10 +457,36 @@ pub fn preview_conditions(
 }
 
 mod environment;
+mod generation;
+mod observation;
+mod plan;
+mod resolve;
+mod settings;
+mod step;
+mod sweep;
+mod teardown;
 mod verification;
 
-pub use environment::{ProjectEnvironment, resolve_environment};
-pub use verification::{AppRead, Finding, Fresh, Listed, TargetCheck, check_target, identity_finding};
+pub use environment::{
+    EnvSetup, Located, ProjectEnvironment, among_project, in_environment, locate, named_in, project_unlisted,
+    resolve_environment,
+};
+pub use observation::{
+    ApplicationQuery, ApplicationRead, DeploymentQuery, Needs, Observation, Placement, PlacementQuery,
+    ProbeQuery, needs,
+};
+pub use plan::{BLOCKED_RECHECK, Pace, PreviewPlan, plan};
+pub use resolve::{Job, PreviewInputs, expiry, preview_names, preview_owner, probe_target};
+pub use settings::{DEFAULT_INSTANCE, EXPIRED_RETRY, PROVIDER_RETRY, PreviewSettings, UNVERIFIABLE_RETRY};
+pub use step::PreviewStep;
+pub use sweep::{InventoryTarget, Listing, SweepInput, SweepPlan, next_baseline, plan_sweep, sweep_verdict};
+pub use teardown::{
+    TeardownError, TeardownNeeds, TeardownNext, TeardownObservation, TeardownProgress, TeardownReport,
+    TeardownTarget, plan_teardown, teardown_failed, teardown_needs, teardown_stalled,
+};
+pub use verification::{
+    AppRead, Finding, Fresh, Listed, TargetCheck, check_target, conflict_message, identity_finding,
+};
 
 #[cfg(test)]
 mod tests;

@@ -145,6 +145,12 @@ pub struct PreviewGeneration {
     /// When its deploy was sent to Dokploy; the deploy timeout counts from here.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deploy_time: Option<Time>,
+    /// When its deploy was sent again, once: no deployment with its title had appeared and
+    /// Dokploy showed nothing under way for the application (a controller stopped between
+    /// recording the deploy and sending it, or a Dokploy restart). Written before the re-send,
+    /// so it is never sent a third time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resent_time: Option<Time>,
     /// The DeploymentRecord of the generation's deploy.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deployment_record: Option<String>,

@@ -13,7 +13,7 @@
 //! older than the detail interval or older than the lane's last mutation. N lanes in sync
 //! therefore cost no detail calls beyond the poller's own.
 
-use super::executor::{ExecError, Executor, probe_identity, run_health};
+use super::executor::{Action, ExecError, Executor, Performed, probe_identity, run_health};
 use super::store::{RecordStore, StoreError};
 use crate::observe::prober::Prober;
 use jiff::{SignedDuration, Timestamp};
@@ -296,7 +296,7 @@ async fn refused_fails_record(
     clock: &dyn Clock,
 ) -> Result<Option<Duration>, DriveError> {
     match &error {
-        ExecError::Refused(message) => {
+        ExecError::Refused(message) | ExecError::NotFound(message) => {
             let status = record::fail(rec, step, message, clock.now());
             store
                 .write_status(
@@ -308,6 +308,40 @@ async fn refused_fails_record(
             Ok(None)
         }
         ExecError::Transient(_) => Err(DriveError::Step { step, error }),
+    }
+}
+
+/// Perform a mutation of the record `name`'s attempt: refused, the attempt fails on its record;
+/// transient, retried later.
+async fn mutate(
+    executor: Option<&Executor>,
+    action: &Action,
+    records: &[DeploymentRecord],
+    name: &str,
+    namespace: &str,
+    store: &dyn RecordStore,
+    clock: &dyn Clock,
+) -> Result<Option<Duration>, DriveError> {
+    let step = action_step(action);
+    let exec = executor.ok_or(DriveError::Step {
+        step,
+        error: ExecError::Transient("no provider client for this lane".into()),
+    })?;
+    match exec.perform(action).await {
+        Ok(Performed::EnvMerged(change)) => {
+            tracing::info!(added = ?change.added, updated = ?change.updated, "env merged");
+            Ok(None)
+        }
+        Ok(_) => Ok(None),
+        Err(e) => refused_fails_record(store, find(records, name)?, namespace, step, e, clock).await,
+    }
+}
+
+/// The lane step an action performs, as records and errors name it.
+fn action_step(action: &Action) -> &'static str {
+    match action {
+        Action::SetDescription { .. } => "MarkTarget",
+        other => other.name(),
     }
 }
 
@@ -340,27 +374,22 @@ async fn perform(
             target,
             description,
         } => {
-            let exec = executor.ok_or_else(|| no_provider("MarkTarget"))?;
-            match exec.set_description(target, description).await {
-                Ok(()) => Ok(None),
-                Err(e) => {
-                    refused_fails_record(store, find(records, name)?, &namespace, "MarkTarget", e, clock)
-                        .await
-                }
-            }
+            let action = Action::SetDescription {
+                target: target.clone(),
+                description: description.clone(),
+            };
+            mutate(executor, &action, records, name, &namespace, store, clock).await
         }
         Step::SetImage {
             record: name,
             target,
             image,
         } => {
-            let exec = executor.ok_or_else(|| no_provider("SetImage"))?;
-            match exec.set_image(target, image).await {
-                Ok(()) => Ok(None),
-                Err(e) => {
-                    refused_fails_record(store, find(records, name)?, &namespace, "SetImage", e, clock).await
-                }
-            }
+            let action = Action::SetImage {
+                target: target.clone(),
+                image: image.clone(),
+            };
+            mutate(executor, &action, records, name, &namespace, store, clock).await
         }
         Step::MergeEnv {
             record: name,
@@ -368,20 +397,12 @@ async fn perform(
             identity,
             ..
         } => {
-            let exec = executor.ok_or_else(|| no_provider("MergeEnv"))?;
             let lane_env = world.desired_env.clone().unwrap_or_default();
-            match exec
-                .merge_env(target, lane::record_env(identity, &lane_env))
-                .await
-            {
-                Ok(change) => {
-                    tracing::info!(added = ?change.added, updated = ?change.updated, "env merged");
-                    Ok(None)
-                }
-                Err(e) => {
-                    refused_fails_record(store, find(records, name)?, &namespace, "MergeEnv", e, clock).await
-                }
-            }
+            let action = Action::MergeEnv {
+                target: target.clone(),
+                env: lane::record_env(identity, &lane_env),
+            };
+            mutate(executor, &action, records, name, &namespace, store, clock).await
         }
         Step::Deploy {
             record: name,
@@ -396,8 +417,13 @@ async fn perform(
             store.write_status(&namespace, name, status).await?;
             let mut rec = find(records, name)?.clone();
             rec.status = Some((**status).clone());
-            match exec.deploy(target, title, description).await {
-                Ok(()) => Ok(None),
+            let action = Action::Deploy {
+                target: target.clone(),
+                title: title.clone(),
+                description: description.clone(),
+            };
+            match exec.perform(&action).await {
+                Ok(_) => Ok(None),
                 Err(ExecError::Transient(e)) => {
                     // Maybe sent, maybe not: following it decides (it fails if it never appears).
                     tracing::warn!(error = %e, "deploy call failed; following it by title");
@@ -442,8 +468,13 @@ async fn perform(
             if outcome.resend {
                 // `resentAt` is written above, first: a restart from here never sends it a third time.
                 tracing::warn!(%title, "no deployment appeared and Dokploy shows none under way: sending the deploy again, once");
-                match exec.deploy(target, title, description).await {
-                    Ok(()) => {}
+                let action = Action::Deploy {
+                    target: target.clone(),
+                    title: title.clone(),
+                    description: description.clone(),
+                };
+                match exec.perform(&action).await {
+                    Ok(_) => {}
                     Err(ExecError::Transient(e)) => {
                         tracing::warn!(error = %e, "re-sent deploy call failed; following it by title");
                     }

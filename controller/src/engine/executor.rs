@@ -1,45 +1,26 @@
-//! One action at a time against the provider and the app endpoints. Secret-free errors only:
-//! provider errors are redacted by the provider crate, and env values never leave this module
-//! except inside the merge request itself.
+//! The one executor: every kind's steps against the provider, one [`Action`] at a time, and
+//! the reads and probes their plans need. Secret-free errors only: provider errors are redacted
+//! by the provider crate, and env values never leave this module except inside the merge
+//! request itself.
 
 use crate::observe::prober::Prober;
 
 use jiff::Timestamp;
 use launchplane_api::resources::HealthCheck;
+pub use launchplane_core::action::{Action, ExecError, Performed};
 use launchplane_core::deployment_record::DeployActivity;
 use launchplane_core::health::{HealthResult, health_result};
 use launchplane_core::probe::{ProbeResult, ProbeTarget, Surfaces};
-use launchplane_core::target::{DesiredEnv, TargetFacts, TargetRef};
-use launchplane_providers::{Deployment, EnvChange, Provider, ProviderError, ServiceStatus};
+use launchplane_core::target::{TargetFacts, TargetRef};
+use launchplane_providers::{
+    Deployment, EnvironmentSummary, OrgSnapshot, Provider, ServiceStatus, TargetCategory, TargetDetail,
+};
 use std::collections::BTreeSet;
 use std::sync::Arc;
-use thiserror::Error;
 
-/// Why an action did not happen.
-#[derive(Clone, Debug, PartialEq, Eq, Error)]
-pub enum ExecError {
-    /// The provider refused it (bad input, target gone): retrying the same action will not help,
-    /// so the attempt fails.
-    #[error("refused: {0}")]
-    Refused(String),
-    /// The provider could not be reached or was throttled: try again on the next reconcile.
-    #[error("transient: {0}")]
-    Transient(String),
-}
-
-impl From<ProviderError> for ExecError {
-    fn from(e: ProviderError) -> Self {
-        match e {
-            ProviderError::BadRequest { .. }
-            | ProviderError::NotFound { .. }
-            | ProviderError::Conflict { .. }
-            | ProviderError::InvalidInput { .. } => ExecError::Refused(e.to_string()),
-            _ => ExecError::Transient(e.to_string()),
-        }
-    }
-}
-
-/// Performs steps through a provider and the shared prober.
+/// Performs every kind's steps through a provider: one [`Action`] at a time, each failure one
+/// [`ExecError`] (the one classification: refused or transient). The reads the plans need go
+/// through it too.
 #[derive(Clone)]
 pub struct Executor {
     provider: Arc<dyn Provider>,
@@ -50,42 +31,84 @@ impl Executor {
         Executor { provider }
     }
 
+    /// Perform `action`.
+    pub async fn perform(&self, action: &Action) -> Result<Performed, ExecError> {
+        let provider = self.provider.as_ref();
+        match action {
+            Action::SetDescription { target, description } => {
+                if target.category != TargetCategory::Application {
+                    return Err(ExecError::Refused(format!(
+                        "{} is not a Dokploy application; only applications are marked",
+                        target.id
+                    )));
+                }
+                provider.set_description(&target.id, description).await?;
+            }
+            Action::SetImage { target, image } => provider.set_image(&target.id, image, None).await?,
+            Action::MergeEnv { target, env } => {
+                let change = provider
+                    .merge_env(target.category, &target.id, env.clone(), BTreeSet::new())
+                    .await?;
+                return Ok(Performed::EnvMerged(change));
+            }
+            Action::Deploy {
+                target,
+                title,
+                description,
+            } => {
+                provider
+                    .deploy(target.category, &target.id, title, description)
+                    .await?;
+            }
+            Action::CreateApplication {
+                environment,
+                name,
+                description,
+            } => {
+                let id = provider
+                    .create_application(environment, name, Some(name), Some(description))
+                    .await?;
+                return Ok(Performed::Created(id));
+            }
+            Action::CreateDomain {
+                application,
+                host,
+                port,
+                https,
+            } => {
+                let id = provider
+                    .create_domain(application, host, *port, *https, None)
+                    .await?;
+                return Ok(Performed::Created(id));
+            }
+            Action::DeleteDomain { domain } => provider.delete_domain(domain).await?,
+            Action::DeleteApplication { application } => provider.delete_application(application).await?,
+        }
+        Ok(Performed::Done)
+    }
+
     /// Read the target's image, env (it stays a secret), description and source type.
     pub async fn read_target(&self, target: &TargetRef) -> Result<TargetFacts, ExecError> {
         let detail = self.provider.target_detail(target.category, &target.id).await?;
         Ok(TargetFacts::from(detail))
     }
 
-    /// Replace the application's description (to carry the lane's ownership marker).
-    pub async fn set_description(&self, target: &TargetRef, description: &str) -> Result<(), ExecError> {
-        if target.category != launchplane_providers::TargetCategory::Application {
-            return Err(ExecError::Refused(format!(
-                "{} is not a Dokploy application; only applications are marked",
-                target.id
-            )));
-        }
-        self.provider.set_description(&target.id, description).await?;
-        Ok(())
-    }
-
-    pub async fn set_image(&self, target: &TargetRef, image: &str) -> Result<(), ExecError> {
-        self.provider.set_image(&target.id, image, None).await?;
-        Ok(())
-    }
-
-    /// Write `env` over the target's env; every other key is kept as it is.
-    pub async fn merge_env(&self, target: &TargetRef, env: DesiredEnv) -> Result<EnvChange, ExecError> {
+    /// Read an application by id (`application.one`); a 404 is [`ExecError::NotFound`].
+    pub async fn application(&self, id: &str) -> Result<TargetDetail, ExecError> {
         Ok(self
             .provider
-            .merge_env(target.category, &target.id, env, BTreeSet::new())
+            .target_detail(TargetCategory::Application, id)
             .await?)
     }
 
-    pub async fn deploy(&self, target: &TargetRef, title: &str, description: &str) -> Result<(), ExecError> {
-        self.provider
-            .deploy(target.category, &target.id, title, description)
-            .await?;
-        Ok(())
+    /// The org listing: every service and domain (`overview.*`).
+    pub async fn inventory(&self) -> Result<OrgSnapshot, ExecError> {
+        Ok(self.provider.observe_org().await?)
+    }
+
+    /// Every environment of a project, empty ones included.
+    pub async fn project_environments(&self, project: &str) -> Result<Vec<EnvironmentSummary>, ExecError> {
+        Ok(self.provider.project_environments(project).await?)
     }
 
     /// What Dokploy shows of deploys for the target: its jobs in the deploy queue and whether
@@ -120,6 +143,11 @@ impl Executor {
 /// Probe the lane's identity surfaces.
 pub async fn probe_identity(prober: &Prober, endpoint: &ProbeTarget) -> ProbeResult {
     prober.probe(endpoint).await
+}
+
+/// Probe a preview's URL, sending `host` as `Host` when probing through `probe_via`.
+pub async fn probe_as(prober: &Prober, target: &ProbeTarget, host: Option<&str>) -> ProbeResult {
+    prober.probe_as(target, host).await
 }
 
 /// Run every health check: one GET each (provider checks fail closed without a request).

@@ -10,7 +10,8 @@
 //!              ▼
 //!   kinds::<kind>::reconcile(object, &World, &impl StatusStore)      ◄── written once per kind
 //!     gather inputs from the World ─► launchplane_core::<kind> plan (pure) ─► status (+ one step)
-//!     the lane and preview steps ─► Executor (Provider + Prober) ─► RecordStore / StatusStore
+//!     lanes (driver) and previews (preview::drive): observe ─► plan ─► one step ─► again
+//!     every step ─► one Action ─► Executor (Provider; reads + Prober) ─► RecordStore / StatusStore
 //!              │
 //!              ▼
 //!   commit: status (unless unchanged) + announcement on a verdict change ─► Reconciled
@@ -26,7 +27,9 @@
 //! - [`caches`], [`kind`]: one cache per kind; what the engine needs of every kind.
 //! - [`providers`]: Dokploy clients, pollers and shared views, and API-key resolution.
 //! - [`kinds`]: each kind's reconcile, written once.
-//! - [`executor`], [`driver`]: a lane's plan → step → plan loop; [`preview`]: previews.
+//! - [`executor`]: the one executor every kind's steps go through (one error type, one
+//!   classification); [`driver`]: a lane's plan → step → plan loop; [`preview`]: a preview's
+//!   loop, its teardown and the orphan sweep.
 //! - [`env`]: a lane's env from its ConfigMaps, Secrets and values.
 
 pub mod cache;

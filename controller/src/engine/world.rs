@@ -7,13 +7,13 @@ use super::caches::Caches;
 use super::driver::DriveLimits;
 use super::providers::Registry;
 use super::secrets::Secrets;
-use crate::engine::preview::PreviewSettings;
 use crate::error_policy::{BackoffPolicy, FailureCounts};
 use crate::metrics::Metrics;
 use crate::observe::prober::Prober;
 use jiff::Timestamp;
 use launchplane_api::conditions::Clock;
 use launchplane_core::deployment_record::DeploySettings;
+use launchplane_core::preview::PreviewSettings;
 use launchplane_providers::Deadline;
 use std::sync::Arc;
 use std::time::Duration;
@@ -38,6 +38,10 @@ pub struct World {
     /// How far one lane reconcile goes: one step in the cluster (each persisted step is seen
     /// before the next is planned), to completion within the round in standalone mode.
     pub drive: DriveLimits,
+    /// How many steps one Preview reconcile may take: one generation's in the cluster
+    /// ([`crate::engine::preview::CLUSTER_PREVIEW_STEPS`]), to completion within the round in
+    /// standalone mode. The waits end by the preview deadline (and the round's).
+    pub preview_steps: usize,
     /// Timings and reachability of previews; `None` when previews are not reconciled
     /// (standalone mode without `--previews`: they create and delete Dokploy applications).
     pub previews: Option<PreviewSettings>,

@@ -4,7 +4,7 @@
 use super::secrets::KubeSecrets;
 use super::store::KubeStore;
 use crate::engine::driver::DriveLimits;
-use crate::engine::preview::PreviewSettings;
+use crate::engine::preview::{CLUSTER_PREVIEW_STEPS, PreviewSettings};
 use crate::engine::providers::{ClientSettings, Registry};
 use crate::engine::{Caches, Wake, World};
 use crate::error_policy::{BackoffPolicy, FailureCounts};
@@ -133,6 +133,7 @@ impl Context {
                     max_steps: 1,
                     deadline: Duration::from_secs(30),
                 },
+                preview_steps: CLUSTER_PREVIEW_STEPS,
                 previews: Some(PreviewSettings::default()),
                 round: None,
             },

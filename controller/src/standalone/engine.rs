@@ -128,6 +128,7 @@ impl Engine {
                 backoff: BackoffPolicy::default(),
                 deploy: standalone_deploy_settings(),
                 drive: DriveLimits::default(),
+                preview_steps: DriveLimits::default().max_steps,
                 previews: None,
                 round: Some(deadline.clone()),
             },

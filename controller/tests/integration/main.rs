@@ -27,6 +27,7 @@ mod leader_election;
 mod listing_absence;
 mod ownership_property;
 mod preview_controller_verifier;
+mod preview_deploys;
 mod preview_lifecycle;
 mod preview_resync;
 mod preview_standalone;

@@ -370,6 +370,7 @@ fn engine(sim: &DokploySim, state: &StateDir) -> Engine {
     .with_previews(PreviewSettings {
         poll_delay: Duration::from_millis(20),
         deploy_timeout: Duration::from_secs(10),
+        resend_after: Duration::from_secs(60),
         verify_timeout: Duration::from_secs(2),
         deadline: Duration::from_secs(10),
         probe_via: Some(sim.ingress_url()),

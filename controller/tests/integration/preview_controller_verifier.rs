@@ -27,7 +27,9 @@ use kube::client::Body;
 use kube::runtime::controller::Action;
 use kube::runtime::watcher;
 use launchplane::engine::cache;
-use launchplane::engine::preview::{NoSink, PreviewSettings, PreviewWorld};
+use launchplane::engine::driver::DriveLimits;
+use launchplane::engine::executor::Executor;
+use launchplane::engine::preview::{PreviewSettings, PreviewWorld};
 use launchplane::engine::providers::{Fingerprint, PollerSlot};
 use launchplane::engine::{Caches, Error as EngineError};
 use launchplane::k8s::context::{Context, Wakes};
@@ -46,7 +48,7 @@ use launchplane_api::resources::{
 use launchplane_core::observation::PollSettings;
 use launchplane_core::preview::FINALIZER;
 use launchplane_e2e::sim::{DokploySim, Fault, SeedApplication};
-use launchplane_providers::{ApiKey, DokployClient, Provider};
+use launchplane_providers::{ApiKey, DokployClient};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Duration;
@@ -142,6 +144,7 @@ impl Fixture {
         PreviewSettings {
             poll_delay: Duration::from_millis(40),
             deploy_timeout: Duration::from_secs(20),
+            resend_after: Duration::from_secs(60),
             verify_timeout: Duration::from_secs(5),
             deadline: Duration::from_secs(20),
             probe_via: Some(self.sim.ingress_url()),
@@ -210,12 +213,17 @@ impl Fixture {
             template: Some(&self.template),
             artifact: self.artifacts.first(),
         };
-        let report = launchplane::engine::preview::reconcile(
+        let settings = self.settings();
+        let report = launchplane::engine::preview::drive(
             &world,
-            Some(self.client.as_ref() as &dyn Provider),
+            Some(&Executor::new(self.client.clone())),
             &Prober::new(ProberConfig::default()).unwrap(),
-            &self.settings(),
-            &NoSink,
+            &settings,
+            DriveLimits {
+                deadline: settings.deadline,
+                ..DriveLimits::default()
+            },
+            &support::StatusLog::default(),
             &SystemClock,
         )
         .await;

@@ -11,9 +11,10 @@ use crate::support;
 
 use jiff::Timestamp;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use launchplane::engine::driver::DriveLimits;
+use launchplane::engine::executor::Executor;
 use launchplane::engine::preview::{
-    NoSink, PreviewReport, PreviewSettings, PreviewWorld, TeardownError, TeardownTarget, reconcile, sweep,
-    teardown,
+    PreviewReport, PreviewSettings, PreviewWorld, TeardownError, TeardownTarget, drive, sweep, teardown,
 };
 use launchplane::observe::prober::{Prober, ProberConfig};
 use launchplane_api::conditions::{SystemClock, find, types};
@@ -24,12 +25,14 @@ use launchplane_api::resources::{
 };
 use launchplane_api::verdict::Verdict;
 use launchplane_e2e::sim::{DokploySim, Fault, SeedApplication};
-use launchplane_providers::{DokployClient, Provider};
+use launchplane_providers::DokployClient;
 use std::collections::BTreeSet;
+use std::sync::Arc;
 use std::time::Duration;
 
 use support::{
-    artifact, preview_policy, shop_product, sim_with_preview_template, single_attempt_config, template_target,
+    StatusLog, artifact, preview_policy, shop_product, sim_with_preview_template, single_attempt_config,
+    template_target,
 };
 
 const NS: &str = support::NS;
@@ -111,6 +114,7 @@ impl World {
         PreviewSettings {
             poll_delay: Duration::from_millis(40),
             deploy_timeout: Duration::from_secs(20),
+            resend_after: Duration::from_secs(60),
             verify_timeout: Duration::from_secs(3),
             deadline: Duration::from_secs(20),
             probe_via: Some(self.probe_via.clone()),
@@ -120,6 +124,12 @@ impl World {
     }
 
     pub(crate) async fn run(&mut self) -> PreviewReport {
+        let settings = self.settings();
+        self.run_with(&settings).await
+    }
+
+    /// One reconcile of the preview with these timings; its status is kept on the preview.
+    pub(crate) async fn run_with(&mut self, settings: &PreviewSettings) -> PreviewReport {
         let artifact = self
             .artifacts
             .iter()
@@ -130,17 +140,26 @@ impl World {
             template: Some(&self.template),
             artifact,
         };
-        let report = reconcile(
+        let report = drive(
             &world,
-            Some(&self.client as &dyn Provider),
+            Some(&self.executor()),
             &self.prober,
-            &self.settings(),
-            &NoSink,
+            settings,
+            DriveLimits {
+                deadline: settings.deadline,
+                ..DriveLimits::default()
+            },
+            &StatusLog::default(),
             &SystemClock,
         )
         .await;
         self.preview.status = Some(report.status.clone());
         report
+    }
+
+    /// The executor over this world's client.
+    pub(crate) fn executor(&self) -> Executor {
+        Executor::new(Arc::new(self.client.clone()))
     }
 
     pub(crate) fn set(&mut self, head: char, artifact: &str) {
@@ -305,7 +324,7 @@ async fn teardown_removes_app_and_domain_and_a_failed_teardown_says_why() {
 
     // application.delete fails: the teardown fails, says why, and the app is still there.
     w.sim.inject("application.delete", Fault::Status(500));
-    let err = teardown(&target, Some(&w.client), &w.prober, &w.settings())
+    let err = teardown(&target, Some(&w.executor()), &w.prober, &w.settings())
         .await
         .unwrap_err();
     assert!(matches!(err, TeardownError::Application { .. }), "{err}");
@@ -315,7 +334,7 @@ async fn teardown_removes_app_and_domain_and_a_failed_teardown_says_why() {
 
     // Once Dokploy answers again, the teardown completes and confirms both are gone.
     w.sim.clear_faults();
-    let done = teardown(&target, Some(&w.client), &w.prober, &w.settings())
+    let done = teardown(&target, Some(&w.executor()), &w.prober, &w.settings())
         .await
         .unwrap();
     assert_eq!(done.application.as_deref(), Some(app.as_str()));
@@ -323,13 +342,13 @@ async fn teardown_removes_app_and_domain_and_a_failed_teardown_says_why() {
     assert_eq!(w.ingress(HOST).await.0, 404);
 
     // Idempotent: tearing down what is gone succeeds.
-    teardown(&target, Some(&w.client), &w.prober, &w.settings())
+    teardown(&target, Some(&w.executor()), &w.prober, &w.settings())
         .await
         .unwrap();
 
     // An unreadable inventory means the teardown cannot be confirmed.
     w.sim.inject("overview.services", Fault::Status(500));
-    let err = teardown(&target, Some(&w.client), &w.prober, &w.settings())
+    let err = teardown(&target, Some(&w.executor()), &w.prober, &w.settings())
         .await
         .unwrap_err();
     assert!(matches!(err, TeardownError::Inventory(_)), "{err}");
@@ -346,7 +365,7 @@ async fn a_preview_whose_spec_no_longer_validates_is_torn_down_from_its_status()
     let target = TeardownTarget::of(&w.preview, None, INSTANCE);
     assert_eq!(target.target_id.as_deref(), Some(app.as_str()));
     assert_eq!(target.host.as_deref(), Some(HOST));
-    teardown(&target, Some(&w.client), &w.prober, &w.settings())
+    teardown(&target, Some(&w.executor()), &w.prober, &w.settings())
         .await
         .unwrap();
     assert!(w.sim.service_json(&app).is_none());
@@ -394,7 +413,7 @@ async fn the_sweep_reports_orphans_and_deletes_nothing_under_report() {
         &BTreeSet::new(),
         INSTANCE,
         None,
-        Some(&w.client),
+        Some(&w.executor()),
     )
     .await;
     let ids: Vec<&str> = report.plan.orphans.iter().map(|o| o.target_id.as_str()).collect();
@@ -421,7 +440,7 @@ async fn the_sweep_deletes_within_budget_and_refuses_on_a_failed_or_shrunken_inv
         &BTreeSet::new(),
         INSTANCE,
         Some(&w.baseline(4)),
-        Some(&w.client),
+        Some(&w.executor()),
     )
     .await;
     assert!(
@@ -444,7 +463,7 @@ async fn the_sweep_deletes_within_budget_and_refuses_on_a_failed_or_shrunken_inv
         &BTreeSet::new(),
         INSTANCE,
         Some(&w.baseline(20)),
-        Some(&w.client),
+        Some(&w.executor()),
     )
     .await;
     assert!(report.plan.refused.as_deref().unwrap().contains("markedly fewer"));
@@ -459,7 +478,7 @@ async fn the_sweep_deletes_within_budget_and_refuses_on_a_failed_or_shrunken_inv
         &BTreeSet::new(),
         INSTANCE,
         Some(&w.baseline(4)),
-        Some(&w.client),
+        Some(&w.executor()),
     )
     .await;
     assert_eq!(report.deleted.len(), 2);
@@ -538,7 +557,7 @@ async fn a_preview_never_adopts_an_application_it_did_not_create() {
 
     // Removing the Preview deletes nothing: it never recorded an application.
     let target = TeardownTarget::of(&w.preview, Some(&w.product), INSTANCE);
-    let done = teardown(&target, Some(&w.client), &w.prober, &w.settings())
+    let done = teardown(&target, Some(&w.executor()), &w.prober, &w.settings())
         .await
         .unwrap();
     assert_eq!(done.application, None);
@@ -592,7 +611,7 @@ async fn a_second_preview_of_one_pull_request_is_a_conflict_and_its_removal_dele
     );
 
     let target = TeardownTarget::of(&w.preview, Some(&w.product), INSTANCE);
-    teardown(&target, Some(&w.client), &w.prober, &w.settings())
+    teardown(&target, Some(&w.executor()), &w.prober, &w.settings())
         .await
         .unwrap();
     assert!(
@@ -603,7 +622,7 @@ async fn a_second_preview_of_one_pull_request_is_a_conflict_and_its_removal_dele
 
     // The first preview's own teardown removes it.
     let target = TeardownTarget::of(&first_preview, Some(&w.product), INSTANCE);
-    let done = teardown(&target, Some(&w.client), &w.prober, &w.settings())
+    let done = teardown(&target, Some(&w.executor()), &w.prober, &w.settings())
         .await
         .unwrap();
     assert_eq!(done.application.as_deref(), Some(app.as_str()));
@@ -621,7 +640,7 @@ async fn teardown_leaves_the_recorded_application_alone_once_it_is_not_ours() {
     let foreign = Owner::new("another-cluster", NS, "Preview", "shop-pr-42", Some("x"));
     assert!(w.sim.set_description(&app, &foreign.describe("taken over")));
     let target = TeardownTarget::of(&w.preview, Some(&w.product), INSTANCE);
-    let done = teardown(&target, Some(&w.client), &w.prober, &w.settings())
+    let done = teardown(&target, Some(&w.executor()), &w.prober, &w.settings())
         .await
         .unwrap();
     assert_eq!(done.application, None);
@@ -631,7 +650,7 @@ async fn teardown_leaves_the_recorded_application_alone_once_it_is_not_ours() {
 
     // An unreadable application is no licence to delete: the teardown fails and retries.
     w.sim.inject("application.one", Fault::Status(500));
-    let err = teardown(&target, Some(&w.client), &w.prober, &w.settings())
+    let err = teardown(&target, Some(&w.executor()), &w.prober, &w.settings())
         .await
         .unwrap_err();
     assert!(matches!(err, TeardownError::OwnershipUnknown { .. }), "{err}");
@@ -676,7 +695,7 @@ async fn the_sweep_deletes_only_this_instances_orphans() {
         &live_owners,
         INSTANCE,
         Some(&w.baseline(6)),
-        Some(&w.client),
+        Some(&w.executor()),
     )
     .await;
     assert_eq!(report.deleted, vec![orphan.clone()]);

@@ -92,6 +92,7 @@ fn engine(sim: &DokploySim, state: &StateDir) -> Engine {
     .with_previews(PreviewSettings {
         poll_delay: Duration::from_millis(40),
         deploy_timeout: Duration::from_secs(20),
+        resend_after: Duration::from_secs(60),
         verify_timeout: Duration::from_secs(3),
         deadline: Duration::from_secs(20),
         probe_via: Some(sim.ingress_url()),
@@ -129,6 +130,7 @@ async fn a_folder_preview_is_deployed_counted_and_torn_down_when_its_manifest_go
     .with_previews(PreviewSettings {
         poll_delay: Duration::from_millis(40),
         deploy_timeout: Duration::from_secs(20),
+        resend_after: Duration::from_secs(60),
         verify_timeout: Duration::from_secs(3),
         deadline: Duration::from_secs(20),
         probe_via: Some(sim.ingress_url()),

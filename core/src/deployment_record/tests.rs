@@ -376,3 +376,35 @@ fn refused_mutations_fail_the_attempt_naming_the_step() {
     );
     assert_eq!(s.verdict, Some(Verdict::Mismatch));
 }
+
+/// The one re-send rule lanes and previews share: due once invisible for `resend_after`, not
+/// past the give-up time, never twice; sent only on proof that Dokploy is idle for the target.
+#[test]
+fn a_sent_deploy_is_due_for_one_resend_in_its_window_and_sent_only_when_dokploy_is_idle() {
+    let (after, give_up) = (SignedDuration::from_secs(60), SignedDuration::from_secs(600));
+    let sent = SentDeploy {
+        sent_at: t(0),
+        resent_at: None,
+    };
+    assert!(!sent.resend_due(after, give_up, t(59)));
+    assert!(sent.resend_due(after, give_up, t(60)));
+    assert!(sent.resend_due(after, give_up, t(600)));
+    assert!(!sent.resend_due(after, give_up, t(601)));
+    let resent = SentDeploy {
+        resent_at: Some(t(70)),
+        ..sent
+    };
+    assert!(!resent.resend_due(after, give_up, t(120)));
+    let idle = DeployActivity::default();
+    let busy = DeployActivity {
+        queued: 0,
+        running: true,
+    };
+    assert!(sent.resend(after, give_up, Some(&idle), t(90)));
+    assert!(!sent.resend(after, give_up, Some(&busy), t(90)));
+    assert!(
+        !sent.resend(after, give_up, None, t(90)),
+        "unread activity is no proof"
+    );
+    assert!(!resent.resend(after, give_up, Some(&idle), t(90)));
+}

@@ -2,7 +2,8 @@
 
 use super::*;
 use launchplane_api::identity::{Classification, ClassificationReason};
-use launchplane_api::resources::LocalObjectRef;
+use launchplane_api::resources::{CleanupPolicy, LocalObjectRef, SweepBaseline};
+use std::collections::BTreeSet;
 
 fn policy(cleanup: CleanupPolicy, budget: i32) -> PreviewPolicy {
     PreviewPolicy {
@@ -539,3 +540,6 @@ fn an_environment_resolves_by_id_or_unique_name_in_the_template_project() {
     let ambiguous = resolve_environment("previews", "p1", &twice, &none).unwrap_err();
     assert!(ambiguous.contains("2 environments"), "{ambiguous}");
 }
+
+mod pipeline;
+mod teardown;

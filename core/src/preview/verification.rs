@@ -4,6 +4,7 @@
 //! `TargetVerified` and `RuntimeIdentityVerified` conditions.
 
 use launchplane_api::identity::{Classification, ClassificationReason};
+use launchplane_api::ownership::Ownership;
 use launchplane_api::verdict::Verdict;
 
 /// One verdict and what it rests on.
@@ -145,4 +146,16 @@ pub fn identity_finding(class: &Classification, health: Option<u16>, url: &str) 
             ),
         ),
     }
+}
+
+/// The Conflict a person resolves: an application of the preview's name (or recorded for it)
+/// that is not this Preview's.
+pub fn conflict_message(id: &str, name: &str, whose: &Ownership) -> String {
+    format!(
+        "Conflict: Dokploy application {id} is named {name} but {}; Launchplane never adopts, \
+         changes or deletes an application it did not create. Rename or delete that application \
+         in Dokploy (or change the Product's preview.slugTemplate); the Preview retries on its \
+         next resync",
+        whose.describe()
+    )
 }

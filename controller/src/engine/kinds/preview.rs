@@ -1,22 +1,23 @@
 //! Preview: look up its Product, template ProviderTarget and Artifact, drive its generation
-//! ([`crate::engine::preview::reconcile`]: application, domain, deploy, verification, and the
-//! fresh re-verification of a settled preview), write status; and, when the Preview goes,
-//! tear its Dokploy application down ([`tear_down`]).
+//! ([`crate::engine::preview::drive`]: plan → one step → plan, as far as the World's limits
+//! allow: application, domain, deploy, verification, and the fresh re-verification of a settled
+//! preview), write status; and, when the Preview goes, tear its Dokploy application down
+//! ([`tear_down`]).
 //!
 //! How a Preview goes is the shell's: the cluster holds it with a finalizer and deletes an
 //! expired one (the finalizer then calls [`tear_down`]); standalone mode tears down the
 //! Previews whose manifest left the folder, and the expired ones, itself.
 
+use crate::engine::driver::DriveLimits;
+use crate::engine::executor::Executor;
 use crate::engine::preview::{
-    PreviewSettings, PreviewWorld, StatusSink, TeardownReport, TeardownTarget, reconcile as drive, teardown,
+    PreviewSettings, PreviewWorld, TeardownReport, TeardownTarget, drive, teardown,
 };
 use crate::engine::world::WholeSeconds;
 use crate::engine::{Error, Reconciled, Result, StatusStore, World, commit, namespace_and_name};
-use futures::future::BoxFuture;
 use jiff::Timestamp;
-use launchplane_api::conditions::Progress;
 use launchplane_api::resources::{Artifact, Preview, PreviewStatus, Product, ProviderTarget};
-use launchplane_core::preview::{Fresh, preview_conditions};
+use launchplane_core::preview::teardown_stalled;
 use launchplane_providers::Provider;
 use std::sync::Arc;
 use std::time::Duration;
@@ -80,24 +81,6 @@ fn provider_of(world: &World, template: Option<&ProviderTarget>) -> Option<Arc<d
         .provider(&format!("{namespace}/{}", t.spec.provider_config_ref.name))
 }
 
-/// The store, as the preview driver persists a phase before a step it must not repeat.
-struct StoreSink<'a, S> {
-    store: &'a S,
-    preview: &'a Preview,
-}
-
-impl<S: StatusStore> StatusSink for StoreSink<'_, S> {
-    fn save<'a>(&'a self, status: &'a PreviewStatus) -> BoxFuture<'a, std::result::Result<(), String>> {
-        Box::pin(async move {
-            self.store
-                .write_status(self.preview, status)
-                .await
-                .map(|_| ())
-                .map_err(|e| format!("writing the Preview status: {e}"))
-        })
-    }
-}
-
 /// Reconcile one Preview. Previews are reconciled only when the World has preview settings.
 #[tracing::instrument(skip_all, fields(kind = "Preview", name = %preview.metadata.name.as_deref().unwrap_or_default(), namespace = preview.metadata.namespace.as_deref().unwrap_or_default()))]
 pub async fn reconcile<S: StatusStore>(
@@ -120,20 +103,27 @@ pub async fn reconcile<S: StatusStore>(
         template: looked.template.as_deref(),
         artifact: looked.artifact.as_deref(),
     };
-    let sink = StoreSink {
-        store,
-        preview: &preview,
+    let executor = looked.provider.map(Executor::new);
+    // One generation's steps in the cluster, to completion in standalone mode; the waits end
+    // with the round (standalone) or the preview deadline.
+    let limits = DriveLimits {
+        max_steps: world.preview_steps,
+        deadline: settings.deadline,
     };
     let clock = WholeSeconds(world.clock.as_ref());
     let report = drive(
         &inputs,
-        looked.provider.as_deref(),
+        executor.as_ref(),
         &world.prober,
         &settings,
-        &sink,
+        limits,
+        store,
         &clock,
     )
     .await;
+    if !report.steps.is_empty() {
+        tracing::info!(steps = ?report.steps, "preview steps taken");
+    }
     commit(store, preview.as_ref(), &report.status, None).await?;
     let requeue = until_expiry(&report.status, world.now(), report.requeue);
     Ok(PreviewRun {
@@ -190,7 +180,8 @@ pub async fn tear_down<S: StatusStore>(
             .find_map(|t| provider_of(world, Some(t)))
     });
     let target = TeardownTarget::of(preview, looked.product.as_deref(), &world.instance);
-    match teardown(&target, provider.as_deref(), &world.prober, &settings).await {
+    let executor = provider.map(Executor::new);
+    match teardown(&target, executor.as_ref(), &world.prober, &settings).await {
         Ok(done) => {
             if done.left_alone.is_some() {
                 // The Preview goes (it is the user's to delete), but what was not ours stays in
@@ -203,22 +194,7 @@ pub async fn tear_down<S: StatusStore>(
         }
         Err(e) => {
             let message = format!("teardown failed, {held} until it succeeds: {e}");
-            let old = preview.status.clone().unwrap_or_default();
-            let computed = preview_conditions(
-                &old.conditions,
-                old.generations.last(),
-                &Fresh::default(),
-                &Progress::Stalled {
-                    reason: "TeardownFailed".into(),
-                    message,
-                },
-                preview.metadata.generation,
-                world.now(),
-            );
-            let status = PreviewStatus {
-                conditions: computed.conditions,
-                ..old
-            };
+            let status = teardown_stalled(preview, message, world.now());
             if let Err(error) = store.write_status(preview, &status).await {
                 tracing::warn!(%error, "cannot write the teardown failure to status");
             }

@@ -12,6 +12,7 @@
 //! preview would look orphaned. Without previews (standalone mode without `--previews`) there
 //! is no sweep.
 
+use crate::engine::executor::Executor;
 use crate::engine::preview::{SweepReport, orphans_after, preview_owner, sweep};
 use crate::engine::{Reconciled, Result, StatusStore, World, commit, namespace_and_name};
 use launchplane_api::resources::{Artifact, Lane, Preview, Product, ProviderTarget};
@@ -77,10 +78,11 @@ pub async fn reconcile<S: StatusStore>(obj: Arc<Product>, world: &World, store: 
             .template_target_ref
             .as_ref()
             .and_then(|r| caches.get::<ProviderTarget>(&namespace, &r.name));
-        let provider = template.as_ref().and_then(|t| {
+        let executor = template.as_ref().and_then(|t| {
             world
                 .providers
                 .provider(&format!("{namespace}/{}", t.spec.provider_config_ref.name))
+                .map(Executor::new)
         });
         let baseline = obj.status.as_ref().and_then(|s| s.sweep_baseline.clone());
         let live: BTreeSet<i64> = previews.iter().map(|p| p.spec.pull_request.number).collect();
@@ -96,7 +98,7 @@ pub async fn reconcile<S: StatusStore>(obj: Arc<Product>, world: &World, store: 
             &live_owners,
             &world.instance,
             baseline.as_ref(),
-            provider.as_deref(),
+            executor.as_ref(),
         )
         .await;
         status.sweep_baseline = next_baseline(&report.plan, baseline.as_ref(), report.deleted.len());

@@ -180,3 +180,108 @@ pub async fn eventually(secs: u64, what: &str, mut check: impl FnMut() -> bool) 
     }
     panic!("timed out: {what}");
 }
+
+/// A [`StatusStore`](launchplane::engine::StatusStore) for driving one kind directly: it keeps
+/// every status it is asked to write (in order, as JSON) and writes nowhere; it holds no lane
+/// records or children.
+#[derive(Default)]
+pub struct StatusLog {
+    writes: std::sync::Mutex<Vec<serde_json::Value>>,
+}
+
+impl StatusLog {
+    /// The statuses written so far, oldest first.
+    pub fn writes(&self) -> Vec<serde_json::Value> {
+        self.writes.lock().unwrap().clone()
+    }
+}
+
+impl launchplane::engine::StatusStore for StatusLog {
+    fn write_status<'a, K: launchplane::engine::Cached>(
+        &'a self,
+        object: &'a K,
+        status: &'a K::Status,
+    ) -> futures::future::BoxFuture<'a, Result<bool, launchplane::engine::StoreError>> {
+        Box::pin(async move {
+            if object.status() == Some(status) {
+                return Ok(false);
+            }
+            self.writes
+                .lock()
+                .unwrap()
+                .push(serde_json::to_value(status).unwrap());
+            Ok(true)
+        })
+    }
+
+    fn announce<'a, K: launchplane::engine::Kind>(
+        &'a self,
+        _object: &'a K,
+        _previous: Option<Verdict>,
+        _current: Verdict,
+        _message: &'a str,
+    ) -> futures::future::BoxFuture<'a, ()> {
+        Box::pin(async {})
+    }
+
+    fn lane_records<'a>(
+        &'a self,
+        _lane: &'a Lane,
+        _evidence: Vec<launchplane_api::resources::DeploymentRecord>,
+    ) -> Box<dyn launchplane::engine::store::RecordStore + 'a> {
+        Box::new(NoRecords)
+    }
+
+    fn lane_identity(&self, _lane: &Lane) -> Option<launchplane_api::resources::RuntimeIdentity> {
+        None
+    }
+
+    fn save_lane_identity<'a>(
+        &'a self,
+        _lane: &'a Lane,
+        _child: &'a launchplane_api::resources::RuntimeIdentity,
+        _stored: Option<&'a launchplane_api::resources::RuntimeIdentity>,
+    ) -> futures::future::BoxFuture<'a, Result<(), launchplane::engine::StoreError>> {
+        Box::pin(async { Ok(()) })
+    }
+}
+
+/// No records, and nothing kept.
+struct NoRecords;
+
+impl launchplane::engine::store::RecordStore for NoRecords {
+    fn list<'a>(
+        &'a self,
+        _namespace: &'a str,
+        _lane: &'a str,
+    ) -> futures::future::BoxFuture<
+        'a,
+        Result<Vec<launchplane_api::resources::DeploymentRecord>, launchplane::engine::StoreError>,
+    > {
+        Box::pin(async { Ok(Vec::new()) })
+    }
+
+    fn create<'a>(
+        &'a self,
+        _record: &'a launchplane_api::resources::DeploymentRecord,
+    ) -> futures::future::BoxFuture<'a, Result<(), launchplane::engine::StoreError>> {
+        Box::pin(async { Ok(()) })
+    }
+
+    fn write_status<'a>(
+        &'a self,
+        _namespace: &'a str,
+        _name: &'a str,
+        _status: &'a launchplane_api::resources::DeploymentRecordStatus,
+    ) -> futures::future::BoxFuture<'a, Result<(), launchplane::engine::StoreError>> {
+        Box::pin(async { Ok(()) })
+    }
+
+    fn delete<'a>(
+        &'a self,
+        _namespace: &'a str,
+        _name: &'a str,
+    ) -> futures::future::BoxFuture<'a, Result<(), launchplane::engine::StoreError>> {
+        Box::pin(async { Ok(()) })
+    }
+}
