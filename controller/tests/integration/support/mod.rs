@@ -23,6 +23,7 @@ use launchplane::observe::poller::Poller;
 use launchplane::observe::prober::{Prober, ProberConfig};
 use launchplane_api::conditions::{Clock, SystemClock};
 use launchplane_api::resources::{Artifact, Lane, Product, ProviderTarget};
+use launchplane_api::verdict::Verdict;
 use launchplane_core::deployment_record::{DeployRetryPolicy, DeploySettings};
 use launchplane_core::observation::PollSettings;
 use launchplane_e2e::sim::DokploySim;
