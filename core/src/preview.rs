@@ -456,6 +456,7 @@ pub fn preview_conditions(
     conditions::compute(old, &aspects, progress, generation, now)
 }
 
+mod decision;
 mod environment;
 mod generation;
 mod observation;
@@ -467,6 +468,7 @@ mod sweep;
 mod teardown;
 mod verification;
 
+pub use decision::Pace;
 pub use environment::{
     EnvSetup, Located, ProjectEnvironment, among_project, in_environment, locate, named_in, project_unlisted,
     resolve_environment,
@@ -475,7 +477,7 @@ pub use observation::{
     ApplicationQuery, ApplicationRead, DeploymentQuery, Needs, Observation, Placement, PlacementQuery,
     ProbeQuery, needs,
 };
-pub use plan::{BLOCKED_RECHECK, Pace, PreviewPlan, plan};
+pub use plan::{BLOCKED_RECHECK, PreviewPlan, plan};
 pub use resolve::{Job, PreviewInputs, expiry, preview_names, preview_owner, probe_target};
 pub use settings::{DEFAULT_INSTANCE, EXPIRED_RETRY, PROVIDER_RETRY, PreviewSettings, UNVERIFIABLE_RETRY};
 pub use step::PreviewStep;

@@ -3,8 +3,8 @@
 //! a settled one again. Each returns a [`Decision`]: how the preview goes on, at most one
 //! step, and what was seen fresh.
 
+use super::decision::{Decision, Pace};
 use super::observation::{ApplicationQuery, Observation, signed};
-use super::plan::{Decision, Pace};
 use super::resolve::Job;
 use super::settings::PreviewSettings;
 use super::step::PreviewStep;

@@ -4,7 +4,7 @@
 //! or expired) and reads nothing. Otherwise the [`Job`]: everything the generation is called
 //! and deploys, and the status with the generation requested.
 
-use super::plan::Pace;
+use super::decision::Pace;
 use super::{PreviewNames, expected_identity, generation_id, names, request_generation};
 use crate::artifact;
 use crate::probe::{ProbeTarget, Surfaces};
