@@ -124,6 +124,8 @@ fn inventory_of(r: &DeploymentRecord) -> LaneInventory {
         source_ref: r.spec.expected_identity.source_git_ref.clone(),
         image: r.spec.expected_identity.image_reference.clone(),
         deployment_record: Some(name_of(&r.metadata)),
+        promotion: r.spec.promotion_ref.as_ref().map(|p| p.name.clone()),
+        backup_gate: None,
         since: r
             .status
             .as_ref()

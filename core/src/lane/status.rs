@@ -18,7 +18,7 @@ use crate::deployment_record::DeployRetryPolicy;
 use jiff::Timestamp;
 use launchplane_api::conditions::{self, Progress};
 use launchplane_api::identity::release_tuple_id;
-use launchplane_api::resources::{DeploymentRecord, Lane, LaneStatus};
+use launchplane_api::resources::{DeploymentRecord, DesiredArtifact, Lane, LaneStatus};
 use launchplane_api::verdict::FieldMismatch;
 
 /// What the status stage takes.
@@ -58,6 +58,11 @@ pub(super) fn compute(input: Inputs<'_>) -> Outcome<LaneStatus> {
     let child = aspects.child.as_ref();
     let status = LaneStatus {
         observed_generation: lane.metadata.generation,
+        desired: resolved.desired.as_ref().map(|artifact| DesiredArtifact {
+            artifact: artifact.clone(),
+            promotion: None,
+        }),
+        hold: None,
         verdict: Some(computed.verdict),
         conditions: computed.conditions,
         inventory: history.inventory.clone(),
