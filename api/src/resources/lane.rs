@@ -275,7 +275,7 @@ pub enum DriftPolicy {
 
 /// Promotion rules of a lane. A lane with them is fed by Promotions: its desired artifact is
 /// the one its current Promotion deploys (or last deployed), never a field of its spec.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(KubeSchema, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LanePromotion {
     /// Name of the Lane object artifacts are promoted from, e.g. `shop-testing`. Its
@@ -287,14 +287,19 @@ pub struct LanePromotion {
     /// Default false.
     #[serde(default)]
     pub require_backup_gate: bool,
-    /// How old a BackupGate may be, e.g. `24h` (the default).
+    /// How old a BackupGate may be, as hours, minutes and seconds, e.g. `24h` (the default).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 2, max = DURATION_MAX_LEN), regex(pattern = DURATION_PATTERN))]
+    #[x_kube(validation = Rule::new("self.matches('[1-9]')")
+        .message("backupMaxAge must be longer than zero, e.g. 24h; leave it out for the default of 24h"))]
     pub backup_max_age: Option<String>,
     /// How long the source lane must have been verified on the artifact before it may be
-    /// promoted, e.g. `1h`. Absent: no soak.
+    /// promoted, as hours, minutes and seconds, e.g. `1h`. Absent: no soak.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 2, max = DURATION_MAX_LEN), regex(pattern = DURATION_PATTERN))]
+    // `0s` would read as "no soak" to a person and as a soak to nobody; leave it out instead.
+    #[x_kube(validation = Rule::new("self.matches('[1-9]')")
+        .message("soak must be longer than zero, e.g. 1h; leave soak out for none"))]
     pub soak: Option<String>,
     /// When promotions may deploy. Absent: any time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -437,6 +442,11 @@ pub struct LaneStatus {
     /// Fields that differ between desired and observed state.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub mismatches: Vec<FieldMismatch>,
+    /// The artifacts a rollback may return to, newest first: the last `rollbackCandidates`
+    /// distinct artifacts the lane verified (each with a Succeeded DeploymentRecord, kept from
+    /// pruning). Registry cleanup keeps them (`launchplane artifacts protected`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rollback_candidates: Vec<String>,
     /// Name of the most recent DeploymentRecord of the lane, whatever its outcome.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_deployment_record: Option<String>,
