@@ -11,7 +11,11 @@ use launchplane_api::verdict::Verdict;
 
 /// The Approval's status: Matched when the Promotion it names exists (`promotion`), Missing
 /// otherwise.
-pub fn reconcile(approval: &Approval, promotion: Option<&Promotion>, now: Timestamp) -> Outcome<ApprovalStatus> {
+pub fn reconcile(
+    approval: &Approval,
+    promotion: Option<&Promotion>,
+    now: Timestamp,
+) -> Outcome<ApprovalStatus> {
     let old = approval.status.clone().unwrap_or_default();
     let name = &approval.spec.promotion_ref.name;
     let (verdict, message) = match promotion {

@@ -71,7 +71,11 @@ pub fn reconcile(
         }
         Err(why) => (
             BackupResult::Failed,
-            if lane_exists { Verdict::Mismatch } else { Verdict::Missing },
+            if lane_exists {
+                Verdict::Mismatch
+            } else {
+                Verdict::Missing
+            },
             format!("backup {} {why}", gate.spec.backup_id),
         ),
     };

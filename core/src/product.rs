@@ -48,9 +48,21 @@ pub fn reconcile(
                 .as_ref()
                 .map(|r| r.name.clone())
                 .into_iter()
-                .chain(status.and_then(|s| s.desired.as_ref()).map(|d| d.artifact.clone()))
-                .chain(status.and_then(|s| s.inventory.as_ref()).map(|i| i.artifact.clone()))
-                .chain(status.into_iter().flat_map(|s| s.rollback_candidates.iter().cloned()))
+                .chain(
+                    status
+                        .and_then(|s| s.desired.as_ref())
+                        .map(|d| d.artifact.clone()),
+                )
+                .chain(
+                    status
+                        .and_then(|s| s.inventory.as_ref())
+                        .map(|i| i.artifact.clone()),
+                )
+                .chain(
+                    status
+                        .into_iter()
+                        .flat_map(|s| s.rollback_candidates.iter().cloned()),
+                )
         })
         .collect();
 

@@ -80,10 +80,14 @@ namespace only. Per kind:
     - providertargets
     - products
     - lanes
-    - promotions
     - artifacts
     - backupgates
+    - approvals
   verbs: ["get", "list", "watch"]
+# Promotions: created by the controller for lanes with promotion.auto.
+- apiGroups: ["launchplane.dev"]
+  resources: ["promotions"]
+  verbs: ["get", "list", "watch", "create"]
 - apiGroups: ["launchplane.dev"]
   resources: ["previews"]
   verbs: ["get", "list", "watch", "patch", "update", "delete"]
@@ -102,6 +106,7 @@ namespace only. Per kind:
     - deploymentrecords/status
     - promotions/status
     - backupgates/status
+    - approvals/status
   verbs: ["get", "patch", "update"]
 - apiGroups: ["launchplane.dev"]
   resources: ["lanes/finalizers", "previews/finalizers", "promotions/finalizers"]

@@ -239,6 +239,7 @@ pub async fn drive_all(
                 let world = LaneWorld {
                     lane: &h.lane,
                     lane_key: h.lane.metadata.name.clone().unwrap_or_default(),
+                    feed: launchplane_core::promotion::feed(&h.lane, &[]),
                     product: Some(product),
                     target: Some(&h.target),
                     artifact: Some(artifact),
@@ -386,6 +387,7 @@ pub async fn plans_per_second(
                 &LaneInputs {
                     lane: &h.lane,
                     lane_key: h.lane.metadata.name.as_deref().unwrap_or_default(),
+                    feed: &launchplane_core::promotion::feed(&h.lane, &[]),
                     product: Some(&product),
                     target: Some(&h.target),
                     artifact: Some(&artifact),

@@ -98,17 +98,26 @@ fn render_examples(
 }
 
 /// The verdicts of what was observed: every status in the state folder except Artifacts (their
-/// verdict judges the manifest, not Dokploy) and DeploymentRecords (history: a past attempt's
-/// verdict is not a claim about now).
+/// verdict judges the manifest, not Dokploy), DeploymentRecords and Promotions (history: a past
+/// attempt's or promotion's verdict is not a claim about now), and BackupGates and Approvals
+/// (evidence written by people and workflows, not observed in Dokploy).
 fn verdicts(state: &Path) -> Result<BTreeSet<String>> {
     let mut out = BTreeSet::new();
     let mut stack = vec![state.to_path_buf()];
     while let Some(dir) = stack.pop() {
         for entry in std::fs::read_dir(&dir)?.flatten() {
             let path = entry.path();
-            let skipped = path
-                .file_name()
-                .is_some_and(|n| n == "artifact" || n == "deploymentrecord");
+            let skipped = path.file_name().is_some_and(|n| {
+                [
+                    "artifact",
+                    "deploymentrecord",
+                    "promotion",
+                    "backupgate",
+                    "approval",
+                ]
+                .iter()
+                .any(|k| n == *k)
+            });
             if path.is_dir() && !skipped {
                 stack.push(path);
             } else if path.extension().is_some_and(|e| e == "json") {

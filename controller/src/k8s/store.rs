@@ -2,19 +2,19 @@
 //! verdict changes as Events, a lane's DeploymentRecords as objects ([`KubeRecordStore`]) and
 //! its RuntimeIdentity child as an object the lane owns.
 
-use super::events::publish_transition;
+use super::events::{publish_note, publish_transition};
 use super::records::{KubeRecordStore, lane_owner};
 use super::status::{FIELD_MANAGER, apply_status};
 use crate::engine::cache::Cache;
 use crate::engine::store::RecordStore;
 use crate::engine::{Cached, Kind, StatusStore, StoreError};
 use futures::future::BoxFuture;
-use kube::api::{Api, Patch, PatchParams};
+use kube::api::{Api, Patch, PatchParams, PostParams};
 use kube::runtime::events::Recorder;
 use kube::runtime::reflector::ObjectRef;
 use kube::{Client, Resource, ResourceExt};
 use launchplane_api::Verdict;
-use launchplane_api::resources::{DeploymentRecord, Lane, RuntimeIdentity};
+use launchplane_api::resources::{DeploymentRecord, Lane, Promotion, RuntimeIdentity};
 
 /// Writes through the API server.
 #[derive(Clone)]
@@ -100,6 +100,40 @@ impl StatusStore for KubeStore {
             current,
             message,
         ))
+    }
+
+    fn notify<'a, K: Kind>(
+        &'a self,
+        object: &'a K,
+        reason: &'a str,
+        message: &'a str,
+        warning: bool,
+    ) -> BoxFuture<'a, ()> {
+        Box::pin(publish_note(&self.recorder, object, reason, message, warning))
+    }
+
+    fn create_promotion<'a>(&'a self, promotion: &'a Promotion) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(async move {
+            let namespace = promotion
+                .metadata
+                .namespace
+                .clone()
+                .unwrap_or_else(|| "default".into());
+            let name = promotion.name_any();
+            let mut body = promotion.clone();
+            body.status = None;
+            let api: Api<Promotion> = Api::namespaced(self.client.clone(), &namespace);
+            let params = PostParams {
+                dry_run: false,
+                field_manager: Some(FIELD_MANAGER.to_string()),
+            };
+            match api.create(&params, &body).await {
+                Ok(_) => Ok(true),
+                // The same decision made before (the name is derived from lane and artifact).
+                Err(kube::Error::Api(status)) if status.code == 409 => Ok(false),
+                Err(e) => Err(store_error(format!("creating Promotion {namespace}/{name}"), &e)),
+            }
+        })
     }
 
     fn lane_records<'a>(

@@ -31,6 +31,7 @@ mod preview_deploys;
 mod preview_lifecycle;
 mod preview_resync;
 mod preview_standalone;
+mod promotion_path;
 mod rbac;
 mod shell_parity;
 mod standalone_cli;

@@ -8,9 +8,9 @@
 
 use super::name_of;
 use super::retry;
-use crate::promotion::Feed;
 use crate::deployment_record as record;
 use crate::deployment_record::DeployRetryPolicy;
+use crate::promotion::Feed;
 use launchplane_api::resources::{DeploymentPhase, DeploymentRecord, Lane, LaneInventory};
 use std::collections::BTreeSet;
 

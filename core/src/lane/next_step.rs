@@ -223,10 +223,7 @@ fn new_attempt(artifact: &Artifact, desired: &str, input: &Inputs<'_>) -> Next {
             .iter()
             .filter(|r| r.spec.promotion_ref.as_ref().is_some_and(|p| p.name == promotion))
             .collect();
-        if named
-            .iter()
-            .any(|r| record::phase(r) == DeploymentPhase::Failed)
-        {
+        if named.iter().any(|r| record::phase(r) == DeploymentPhase::Failed) {
             // The Promotion's one deploy failed: the Promotion fails, and nothing is retried.
             return Next::idle();
         }

@@ -33,7 +33,12 @@ pub fn name(lane: &str, artifact: &str) -> String {
 
 /// The Promotion the destination `lane` wants created now, if any: `source` is its
 /// `promotion.sourceLane`, `promotions` the namespace's, `feed` the lane's own.
-pub fn wanted(lane: &Lane, source: Option<&Lane>, promotions: &[&Promotion], feed: &Feed) -> Option<Promotion> {
+pub fn wanted(
+    lane: &Lane,
+    source: Option<&Lane>,
+    promotions: &[&Promotion],
+    feed: &Feed,
+) -> Option<Promotion> {
     let rules = lane.spec.promotion.as_ref().filter(|r| r.auto)?;
     if feed.hold.is_some() {
         return None;

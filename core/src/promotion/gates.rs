@@ -24,8 +24,8 @@ use jiff::tz::{TimeZone, TimeZoneDatabase};
 use jiff::{SignedDuration, Timestamp};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use launchplane_api::resources::{
-    Approval, BackupGate, DeploymentPhase, DeploymentRecord, GateOutcome, GateResult, Lane, LaneHold, Promotion,
-    PromotionWindow, Weekday,
+    Approval, BackupGate, DeploymentPhase, DeploymentRecord, GateOutcome, GateResult, Lane, LaneHold,
+    Promotion, PromotionWindow, Weekday,
 };
 use std::sync::OnceLock;
 
@@ -364,7 +364,9 @@ pub fn backup_gate(input: &BackupGateInputs<'_>) -> BackupGateAnswer {
         let problem = if let Err(why) = backup_gate::check(g, true, input.now) {
             Some(why)
         } else if let Some(other) = other {
-            Some(format!("is used by Promotion {other} (a BackupGate authorizes one Promotion only)"))
+            Some(format!(
+                "is used by Promotion {other} (a BackupGate authorizes one Promotion only)"
+            ))
         } else if last.is_some_and(|l| taken <= l) {
             Some(format!("was taken at {taken}, before the last deploy"))
         } else if input.now.duration_since(taken) > max_age {
@@ -424,7 +426,11 @@ fn describe(w: &PromotionWindow) -> String {
     let days = if w.days.is_empty() {
         "every day".to_string()
     } else {
-        w.days.iter().map(|d| format!("{d:?}")).collect::<Vec<_>>().join(", ")
+        w.days
+            .iter()
+            .map(|d| format!("{d:?}"))
+            .collect::<Vec<_>>()
+            .join(", ")
     };
     format!(
         "{days} {:02}:00-{:02}:00 {}",
@@ -465,7 +471,8 @@ pub fn window(w: &PromotionWindow, now: Timestamp) -> GateResult {
         if !allowed(date) {
             continue;
         }
-        let (Some(opens), Some(closes)) = (at_hour(date, w.start_hour, &tz), at_hour(date, w.end_hour, &tz)) else {
+        let (Some(opens), Some(closes)) = (at_hour(date, w.start_hour, &tz), at_hour(date, w.end_hour, &tz))
+        else {
             continue;
         };
         if now >= opens && now < closes {
@@ -482,10 +489,7 @@ pub fn window(w: &PromotionWindow, now: Timestamp) -> GateResult {
             );
         }
     }
-    deny(
-        WINDOW,
-        format!("the window {described} never opens"),
-    )
+    deny(WINDOW, format!("the window {described} never opens"))
 }
 
 /// An Approval names the Promotion (the chart's admission policy makes sure its approver is

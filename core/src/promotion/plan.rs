@@ -15,8 +15,8 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use launchplane_api::conditions::{Progress, find, types};
 use launchplane_api::identity::release_tuple_id;
 use launchplane_api::resources::{
-    Approval, Artifact, BackupGate, DeploymentPhase, DeploymentRecord, GateOutcome, GateResult, Lane, Promotion,
-    PromotionPhase, PromotionStatus, ReleaseTuple,
+    Approval, Artifact, BackupGate, DeploymentPhase, DeploymentRecord, GateOutcome, GateResult, Lane,
+    Promotion, PromotionPhase, PromotionStatus, ReleaseTuple,
 };
 use launchplane_api::verdict::Verdict;
 
@@ -59,15 +59,11 @@ pub fn resolved_artifact(p: &Promotion, from: Option<&Lane>) -> Option<String> {
             return Some(a);
         }
     }
-    p.spec
-        .artifact_ref
-        .as_ref()
-        .map(|r| r.name.clone())
-        .or_else(|| {
-            from.and_then(|l| l.status.as_ref())
-                .and_then(|s| s.inventory.as_ref())
-                .map(|i| i.artifact.clone())
-        })
+    p.spec.artifact_ref.as_ref().map(|r| r.name.clone()).or_else(|| {
+        from.and_then(|l| l.status.as_ref())
+            .and_then(|s| s.inventory.as_ref())
+            .map(|i| i.artifact.clone())
+    })
 }
 
 fn lane<'a>(lanes: &[&'a Lane], name: &str) -> Option<&'a Lane> {
@@ -205,9 +201,7 @@ fn evaluate(
         let mut d = Decision::from_old(old, PromotionPhase::Succeeded, Progress::Settled, message);
         d.artifact = Some(a.to_string());
         d.gates = Vec::new();
-        d.deployment_record = v
-            .record
-            .filter(|r| named_by(input.records, r, &name_of(p)));
+        d.deployment_record = v.record.filter(|r| named_by(input.records, r, &name_of(p)));
         return d;
     }
     let rules = to.spec.promotion.clone().unwrap_or_default();
@@ -257,19 +251,13 @@ fn artifact_gate(name: &str, artifacts: &[&Artifact]) -> GateResult {
         .iter()
         .find(|a| a.metadata.name.as_deref() == Some(name))
     {
-        None => gates::deny(
-            ARTIFACT,
-            format!("Artifact {name} not found in this namespace"),
-        ),
+        None => gates::deny(ARTIFACT, format!("Artifact {name} not found in this namespace")),
         Some(a) => match artifact::check(&a.spec) {
             Ok(()) => gates::allow(
                 ARTIFACT,
                 format!("Artifact {name} pins {}", a.spec.image_reference()),
             ),
-            Err(problem) => gates::deny(
-                ARTIFACT,
-                format!("Artifact {name} cannot be deployed: {problem}"),
-            ),
+            Err(problem) => gates::deny(ARTIFACT, format!("Artifact {name} cannot be deployed: {problem}")),
         },
     }
 }
@@ -448,10 +436,7 @@ fn deploying(
             }
         }
         DeploymentPhase::Failed => {
-            let message = format!(
-                "{}; Lane {to_name} keeps what it ran before",
-                failure(r)
-            );
+            let message = format!("{}; Lane {to_name} keeps what it ran before", failure(r));
             let mut d = Decision::from_old(
                 old,
                 PromotionPhase::Failed,

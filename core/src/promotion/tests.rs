@@ -7,11 +7,11 @@ use jiff::Timestamp;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use launchplane_api::identity::RuntimeIdentityPayload;
 use launchplane_api::resources::{
-    Approval, ApprovalSpec, Artifact, ArtifactImage, ArtifactSpec, BackupGate, BackupGateSpec, BackupGateStatus,
-    BackupResult, DeployEvidence, DeploymentPhase, DeploymentRecord, DeploymentRecordSpec, DeploymentRecordStatus,
-    GateOutcome, IdentityEvidence, Lane, LaneHold, LaneInventory, LanePromotion, LaneSpec, LaneStatus,
-    LocalObjectRef, Promotion, PromotionPhase, PromotionSpec, PromotionStatus, PromotionWindow, SourceRef,
-    StepEvidence, Weekday,
+    Approval, ApprovalSpec, Artifact, ArtifactImage, ArtifactSpec, BackupGate, BackupGateSpec,
+    BackupGateStatus, BackupResult, DeployEvidence, DeploymentPhase, DeploymentRecord, DeploymentRecordSpec,
+    DeploymentRecordStatus, GateOutcome, IdentityEvidence, Lane, LaneHold, LaneInventory, LanePromotion,
+    LaneSpec, LaneStatus, LocalObjectRef, Promotion, PromotionPhase, PromotionSpec, PromotionStatus,
+    PromotionWindow, SourceRef, StepEvidence, Weekday,
 };
 use launchplane_api::verdict::Verdict;
 use std::collections::BTreeMap;
@@ -161,7 +161,11 @@ fn record(
         }),
         conditions: vec![condition(
             "Ready",
-            if phase == DeploymentPhase::Succeeded { "True" } else { "False" },
+            if phase == DeploymentPhase::Succeeded {
+                "True"
+            } else {
+                "False"
+            },
             "Verified",
             t(at),
         )],
@@ -319,8 +323,20 @@ fn source_verified_allows_only_what_the_source_runs_and_echoes_now() {
             GateOutcome::Deny,
             "Lane shop-testing runs and verifies shop-b, not shop-a",
         ),
-        ("nothing", Some(testing()), Some("shop-a"), GateOutcome::Deny, "has no status yet"),
-        ("no lane", None, Some("shop-a"), GateOutcome::Deny, "Lane shop-testing not found"),
+        (
+            "nothing",
+            Some(testing()),
+            Some("shop-a"),
+            GateOutcome::Deny,
+            "has no status yet",
+        ),
+        (
+            "no lane",
+            None,
+            Some("shop-a"),
+            GateOutcome::Deny,
+            "Lane shop-testing not found",
+        ),
     ];
     for (what, source, artifact, outcome, cites) in cases {
         let g = gates::source_verified(artifact, "shop-testing", source.as_ref());
@@ -341,9 +357,20 @@ fn source_verified_allows_only_what_the_source_runs_and_echoes_now() {
         g.message
     );
     let mut other = verified_on(testing(), "shop-a", t(0));
-    other.status.as_mut().unwrap().observed_identity.as_mut().unwrap().artifact_id = Some("shop-b".into());
+    other
+        .status
+        .as_mut()
+        .unwrap()
+        .observed_identity
+        .as_mut()
+        .unwrap()
+        .artifact_id = Some("shop-b".into());
     let g = gates::source_verified(Some("shop-a"), "shop-testing", Some(&other));
-    assert!(g.message.contains("its app echoes artifact shop-b"), "{}", g.message);
+    assert!(
+        g.message.contains("its app echoes artifact shop-b"),
+        "{}",
+        g.message
+    );
 }
 
 #[test]
@@ -366,8 +393,12 @@ fn soak_defers_until_the_source_has_verified_the_artifact_long_enough() {
     assert!(g.message.contains("at least the soak of 1h"), "{}", g.message);
     // A later return of the identity to Matched restarts the soak.
     let mut lapsed = source.clone();
-    lapsed.status.as_mut().unwrap().conditions =
-        vec![condition("RuntimeIdentityVerified", "True", "Matched", t(hours(1)))];
+    lapsed.status.as_mut().unwrap().conditions = vec![condition(
+        "RuntimeIdentityVerified",
+        "True",
+        "Matched",
+        t(hours(1)),
+    )];
     let g = gates::soak("1h", Some("shop-a"), Some(&lapsed), t(hours(1)));
     assert_eq!(g.outcome, GateOutcome::Defer, "{}", g.message);
     assert_eq!(g.retry_at, Some(Time(t(hours(2)))));
@@ -394,8 +425,9 @@ fn window_allows_inside_and_defers_to_the_next_opening_in_its_time_zone() {
     let g = gates::window(&w, t(0));
     assert_eq!(g.outcome, GateOutcome::Allow, "{}", g.message);
     assert!(
-        g.message
-            .contains("inside the window Monday, Friday 09:00-17:00 Europe/Berlin, open until 2027-01-15T16:00:00Z"),
+        g.message.contains(
+            "inside the window Monday, Friday 09:00-17:00 Europe/Berlin, open until 2027-01-15T16:00:00Z"
+        ),
         "{}",
         g.message
     );
@@ -416,17 +448,18 @@ fn window_allows_inside_and_defers_to_the_next_opening_in_its_time_zone() {
     // Summer time moves the opening an hour in UTC.
     let july: Timestamp = "2027-07-05T06:30:00Z".parse().unwrap(); // a Monday, 08:30 in Berlin
     let g = gates::window(&w, july);
-    assert_eq!(
-        g.retry_at,
-        Some(Time("2027-07-05T07:00:00Z".parse().unwrap()))
-    );
+    assert_eq!(g.retry_at, Some(Time("2027-07-05T07:00:00Z".parse().unwrap())));
     let bad = PromotionWindow {
         time_zone: "Mars/Olympus".into(),
         ..w
     };
     let g = gates::window(&bad, t(0));
     assert_eq!(g.outcome, GateOutcome::Deny);
-    assert!(g.message.contains("\"Mars/Olympus\" is not a known time zone"), "{}", g.message);
+    assert!(
+        g.message.contains("\"Mars/Olympus\" is not a known time zone"),
+        "{}",
+        g.message
+    );
 }
 
 #[test]
@@ -497,7 +530,11 @@ fn rollback_target_needs_a_succeeded_record_of_the_artifact() {
             "{}",
             g.message
         );
-        assert!(g.message.contains("its rollback candidates: shop-b, shop-a"), "{}", g.message);
+        assert!(
+            g.message.contains("its rollback candidates: shop-b, shop-a"),
+            "{}",
+            g.message
+        );
     }
 }
 
@@ -515,8 +552,7 @@ fn route_needs_a_destination_fed_by_promotions_from_that_source() {
     let g = gates::route(&p, Some(&other), Some(&src));
     assert_eq!(g.outcome, GateOutcome::Deny);
     assert!(
-        g.message
-            .contains("takes promotions from Lane shop-staging only"),
+        g.message.contains("takes promotions from Lane shop-staging only"),
         "{}",
         g.message
     );
@@ -526,7 +562,13 @@ fn route_needs_a_destination_fed_by_promotions_from_that_source() {
 fn backup_gate_picks_the_newest_usable_one_and_says_why_the_others_are_not() {
     let p = promote("p1", "shop-a");
     let to = prod();
-    let records = vec![record("dr-1", "shop-0", DeploymentPhase::Succeeded, None, hours(10))];
+    let records = vec![record(
+        "dr-1",
+        "shop-0",
+        DeploymentPhase::Succeeded,
+        None,
+        hours(10),
+    )];
     let before_deploy = backup("before", hours(9), BackupResult::Passed);
     let failed = backup("failed", hours(12), BackupResult::Failed);
     let good = backup("good", hours(11), BackupResult::Passed);
@@ -546,7 +588,9 @@ fn backup_gate_picks_the_newest_usable_one_and_says_why_the_others_are_not() {
     assert_eq!(a.result.outcome, GateOutcome::Allow, "{}", a.result.message);
     assert_eq!(a.chosen.as_deref(), Some("good"));
     assert!(
-        a.result.message.contains("BackupGate good (backup backup-good, taken at"),
+        a.result
+            .message
+            .contains("BackupGate good (backup backup-good, taken at"),
         "{}",
         a.result.message
     );
@@ -554,16 +598,31 @@ fn backup_gate_picks_the_newest_usable_one_and_says_why_the_others_are_not() {
     let a = ask(&[&before_deploy, &failed, &good], &[&p], hours(11) + hours(25));
     assert_eq!(a.result.outcome, GateOutcome::Deny);
     let m = &a.result.message;
-    assert!(m.contains("BackupGate good was taken at") && m.contains("more than 24h before"), "{m}");
-    assert!(m.contains("BackupGate failed failed: the backup workflow concluded Failed"), "{m}");
-    assert!(m.contains("BackupGate before was taken at") && m.contains("before the last deploy"), "{m}");
+    assert!(
+        m.contains("BackupGate good was taken at") && m.contains("more than 24h before"),
+        "{m}"
+    );
+    assert!(
+        m.contains("BackupGate failed failed: the backup workflow concluded Failed"),
+        "{m}"
+    );
+    assert!(
+        m.contains("BackupGate before was taken at") && m.contains("before the last deploy"),
+        "{m}"
+    );
     assert_eq!(a.chosen, None);
     let a = ask(&[&future], &[&p], hours(13));
-    assert!(a.result.message.contains("is in the future"), "{}", a.result.message);
+    assert!(
+        a.result.message.contains("is in the future"),
+        "{}",
+        a.result.message
+    );
     let a = ask(&[], &[&p], hours(13));
     assert!(
         a.result.message.ends_with("; there is none")
-            && a.result.message.contains("requires a Passed BackupGate taken after its last deploy"),
+            && a.result
+                .message
+                .contains("requires a Passed BackupGate taken after its last deploy"),
         "{}",
         a.result.message
     );
@@ -574,7 +633,12 @@ fn a_backup_gate_another_promotion_used_is_never_reused() {
     let p = promote("p2", "shop-a");
     let to = prod();
     let good = backup("good", hours(11), BackupResult::Passed);
-    let mut used = with_phase(promote("p1", "shop-0"), PromotionPhase::Succeeded, "shop-0", hours(11));
+    let mut used = with_phase(
+        promote("p1", "shop-0"),
+        PromotionPhase::Succeeded,
+        "shop-0",
+        hours(11),
+    );
     used.status.as_mut().unwrap().backup_gate = Some("good".into());
     let a = gates::backup_gate(&BackupGateInputs {
         promotion: &p,
@@ -608,7 +672,11 @@ fn a_backup_gate_another_promotion_used_is_never_reused() {
         max_age: Some("48h"),
         now: t(hours(12)),
     });
-    assert!(a.result.message.contains("used by Promotion p0"), "{}", a.result.message);
+    assert!(
+        a.result.message.contains("used by Promotion p0"),
+        "{}",
+        a.result.message
+    );
 }
 
 // ---- the plan: queue, gates, deploy, outcome ----
@@ -627,17 +695,35 @@ fn a_promotion_waits_for_soak_then_backup_then_deploys_and_succeeds() {
     // Soak: deferred, and asked again when it ends.
     let plan1 = w.plan("p1", t(600));
     let s = &plan1.outcome.status;
-    assert_eq!(s.phase, Some(PromotionPhase::Blocked), "the BackupGate denies too");
+    assert_eq!(
+        s.phase,
+        Some(PromotionPhase::Blocked),
+        "the BackupGate denies too"
+    );
     assert_eq!(gate(s, "Soak").outcome, GateOutcome::Defer);
     assert_eq!(gate(s, "BackupGate").outcome, GateOutcome::Deny);
-    assert_eq!(s.waiting_on.as_deref(), Some("Soak"), "the first gate that did not allow");
+    assert_eq!(
+        s.waiting_on.as_deref(),
+        Some("Soak"),
+        "the first gate that did not allow"
+    );
     assert_eq!(plan1.retry_at, Some(t(hours(1))));
     let stalled = s.conditions.iter().find(|c| c.type_ == "Stalled").unwrap();
-    assert_eq!((stalled.status.as_str(), stalled.reason.as_str()), ("True", "BackupGate"));
+    assert_eq!(
+        (stalled.status.as_str(), stalled.reason.as_str()),
+        ("True", "BackupGate")
+    );
     assert_eq!(s.verdict, Some(Verdict::Mismatch));
     assert_eq!(
         plan1.news.iter().map(|g| g.name.as_str()).collect::<Vec<_>>(),
-        ["Route", "Artifact", "Hold", "SourceVerified", "Soak", "BackupGate"],
+        [
+            "Route",
+            "Artifact",
+            "Hold",
+            "SourceVerified",
+            "Soak",
+            "BackupGate"
+        ],
         "every gate is news the first time"
     );
     w.step("p1", t(600));
@@ -648,14 +734,24 @@ fn a_promotion_waits_for_soak_then_backup_then_deploys_and_succeeds() {
     let s = &plan2.outcome.status;
     assert_eq!(s.phase, Some(PromotionPhase::Pending));
     assert_eq!(s.waiting_on.as_deref(), Some("Soak"));
-    assert_eq!(s.backup_gate, None, "no BackupGate is taken before the Promotion deploys");
     assert_eq!(
-        plan2.news.iter().map(|g| (g.name.as_str(), g.outcome)).collect::<Vec<_>>(),
+        s.backup_gate, None,
+        "no BackupGate is taken before the Promotion deploys"
+    );
+    assert_eq!(
+        plan2
+            .news
+            .iter()
+            .map(|g| (g.name.as_str(), g.outcome))
+            .collect::<Vec<_>>(),
         [("BackupGate", GateOutcome::Allow)],
         "only what changed is news"
     );
     let reconciling = s.conditions.iter().find(|c| c.type_ == "Reconciling").unwrap();
-    assert_eq!((reconciling.status.as_str(), reconciling.reason.as_str()), ("True", "Soak"));
+    assert_eq!(
+        (reconciling.status.as_str(), reconciling.reason.as_str()),
+        ("True", "Soak")
+    );
     w.step("p1", t(900));
 
     // The soak ends: every gate allows, the artifact is fixed, the BackupGate recorded.
@@ -674,11 +770,23 @@ fn a_promotion_waits_for_soak_then_backup_then_deploys_and_succeeds() {
     assert_eq!(f.backup_gate.as_deref(), Some("nightly"));
 
     // The lane's record naming it is in flight, then Succeeded with the identity echoing it.
-    w.records.push(record("dr-9", "shop-a", DeploymentPhase::Verifying, Some("p1"), hours(1) + 60));
+    w.records.push(record(
+        "dr-9",
+        "shop-a",
+        DeploymentPhase::Verifying,
+        Some("p1"),
+        hours(1) + 60,
+    ));
     let s = w.step("p1", t(hours(1) + 60));
     assert_eq!(s.phase, Some(PromotionPhase::Deploying));
     assert_eq!(s.deployment_record.as_deref(), Some("dr-9"));
-    w.records[0] = record("dr-9", "shop-a", DeploymentPhase::Succeeded, Some("p1"), hours(1) + 120);
+    w.records[0] = record(
+        "dr-9",
+        "shop-a",
+        DeploymentPhase::Succeeded,
+        Some("p1"),
+        hours(1) + 120,
+    );
     let s = w.step("p1", t(hours(1) + 120));
     assert_eq!(s.phase, Some(PromotionPhase::Succeeded));
     assert_eq!(s.completion_time, Some(Time(t(hours(1) + 120))));
@@ -692,7 +800,10 @@ fn a_promotion_waits_for_soak_then_backup_then_deploys_and_succeeds() {
     assert_eq!(tuple.backup_gate.as_deref(), Some("nightly"));
     assert_eq!(tuple.deployment_record.as_deref(), Some("dr-9"));
     assert_eq!(tuple.source_commit, "b".repeat(40));
-    assert_eq!(tuple.source_repos, vec![format!("github.com/acme/theme@{}", "c".repeat(40))]);
+    assert_eq!(
+        tuple.source_repos,
+        vec![format!("github.com/acme/theme@{}", "c".repeat(40))]
+    );
     assert_eq!(
         tuple.id,
         launchplane_api::identity::release_tuple_id("shop", "prod", "shop-a")
@@ -707,18 +818,37 @@ fn a_failed_deploy_fails_the_promotion_and_the_feed_goes_back() {
         verified_on(testing(), "shop-b", t(0)),
         verified_on(prod(), "shop-a", t(0)),
     );
-    w.promotions.push(with_phase(promote("p0", "shop-a"), PromotionPhase::Succeeded, "shop-a", 10));
-    w.promotions.push(with_phase(promote("p1", "shop-b"), PromotionPhase::Deploying, "shop-b", 100));
-    w.records.push(record("dr-2", "shop-b", DeploymentPhase::Failed, Some("p1"), 200));
+    w.promotions.push(with_phase(
+        promote("p0", "shop-a"),
+        PromotionPhase::Succeeded,
+        "shop-a",
+        10,
+    ));
+    w.promotions.push(with_phase(
+        promote("p1", "shop-b"),
+        PromotionPhase::Deploying,
+        "shop-b",
+        100,
+    ));
+    w.records
+        .push(record("dr-2", "shop-b", DeploymentPhase::Failed, Some("p1"), 200));
     let s = w.step("p1", t(300));
     assert_eq!(s.phase, Some(PromotionPhase::Failed));
     assert_eq!(s.deployment_record.as_deref(), Some("dr-2"));
     let stalled = s.conditions.iter().find(|c| c.type_ == "Stalled").unwrap();
     assert_eq!(stalled.reason, "DeployFailed");
-    assert!(stalled.message.contains("keeps what it ran before"), "{}", stalled.message);
+    assert!(
+        stalled.message.contains("keeps what it ran before"),
+        "{}",
+        stalled.message
+    );
     assert_eq!(ready(&s).status, "False");
     let f = feed(&w.lanes[1], &w.promotions.iter().collect::<Vec<_>>());
-    assert_eq!(f.desired.unwrap().promotion.as_deref(), Some("p0"), "back to the last Succeeded one");
+    assert_eq!(
+        f.desired.unwrap().promotion.as_deref(),
+        Some("p0"),
+        "back to the last Succeeded one"
+    );
     assert!(!f.in_flight);
 }
 
@@ -732,8 +862,16 @@ fn promoting_what_the_destination_already_verifies_succeeds_without_a_deploy() {
     );
     w.promotions.push(promote("p1", "shop-a"));
     let s = w.step("p1", t(60));
-    assert_eq!(s.phase, Some(PromotionPhase::Succeeded), "no BackupGate needed: nothing deploys");
-    assert!(ready(&s).message.contains("already runs shop-a and its app echoes it: nothing deployed"));
+    assert_eq!(
+        s.phase,
+        Some(PromotionPhase::Succeeded),
+        "no BackupGate needed: nothing deploys"
+    );
+    assert!(
+        ready(&s)
+            .message
+            .contains("already runs shop-a and its app echoes it: nothing deployed")
+    );
     assert_eq!(s.deployment_record, None);
     assert_eq!(s.release_tuple.unwrap().deployment_record, None);
 }
@@ -741,17 +879,39 @@ fn promoting_what_the_destination_already_verifies_succeeds_without_a_deploy() {
 #[test]
 fn one_promotion_per_destination_at_a_time_in_creation_order() {
     let mut w = World::new(verified_on(testing(), "shop-a", t(0)), prod());
-    w.promotions.push(promotion("later", Some("shop-testing"), "shop-prod", Some("shop-a"), 20));
-    w.promotions.push(promotion("first", Some("shop-testing"), "shop-prod", Some("shop-a"), 10));
+    w.promotions.push(promotion(
+        "later",
+        Some("shop-testing"),
+        "shop-prod",
+        Some("shop-a"),
+        20,
+    ));
+    w.promotions.push(promotion(
+        "first",
+        Some("shop-testing"),
+        "shop-prod",
+        Some("shop-a"),
+        10,
+    ));
     let s = w.step("later", t(60));
     assert_eq!(s.phase, Some(PromotionPhase::Pending));
     assert_eq!(s.waiting_on.as_deref(), Some("behind first"));
     assert!(s.gates.is_empty(), "a queued Promotion is not judged yet");
     let reconciling = s.conditions.iter().find(|c| c.type_ == "Reconciling").unwrap();
-    assert!(reconciling.message.starts_with("behind Promotion first"), "{}", reconciling.message);
+    assert!(
+        reconciling.message.starts_with("behind Promotion first"),
+        "{}",
+        reconciling.message
+    );
     assert_eq!(w.step("first", t(60)).phase, Some(PromotionPhase::Deploying));
     // Once the first finishes, the next one goes.
-    w.records.push(record("dr-1", "shop-a", DeploymentPhase::Failed, Some("first"), 100));
+    w.records.push(record(
+        "dr-1",
+        "shop-a",
+        DeploymentPhase::Failed,
+        Some("first"),
+        100,
+    ));
     assert_eq!(w.step("first", t(120)).phase, Some(PromotionPhase::Failed));
     assert_eq!(w.step("later", t(130)).phase, Some(PromotionPhase::Deploying));
 }
@@ -762,31 +922,57 @@ fn a_rollback_to_an_artifact_never_run_is_refused_and_one_run_before_holds_the_l
         verified_on(testing(), "shop-b", t(0)),
         verified_on(prod(), "shop-b", t(0)),
     );
-    w.records.push(record("dr-1", "shop-a", DeploymentPhase::Succeeded, None, 10));
-    w.records.push(record("dr-2", "shop-b", DeploymentPhase::Succeeded, None, 20));
-    w.promotions.push(promotion("back-to-z", None, "shop-prod", Some("shop-z"), 30));
+    w.records
+        .push(record("dr-1", "shop-a", DeploymentPhase::Succeeded, None, 10));
+    w.records
+        .push(record("dr-2", "shop-b", DeploymentPhase::Succeeded, None, 20));
+    w.promotions
+        .push(promotion("back-to-z", None, "shop-prod", Some("shop-z"), 30));
     w.artifacts.push(artifact("shop-z"));
     let s = w.step("back-to-z", t(40));
     assert_eq!(s.phase, Some(PromotionPhase::Blocked));
     assert_eq!(s.waiting_on.as_deref(), Some("RollbackTarget"));
-    assert!(gate(&s, "RollbackTarget").message.contains("no Succeeded DeploymentRecord of shop-z"));
-    assert!(s.gates.iter().all(|g| g.name != "SourceVerified"), "a rollback has no source");
+    assert!(
+        gate(&s, "RollbackTarget")
+            .message
+            .contains("no Succeeded DeploymentRecord of shop-z")
+    );
+    assert!(
+        s.gates.iter().all(|g| g.name != "SourceVerified"),
+        "a rollback has no source"
+    );
 
-    w.promotions.push(promotion("back-to-a", None, "shop-prod", Some("shop-a"), 50));
+    w.promotions
+        .push(promotion("back-to-a", None, "shop-prod", Some("shop-a"), 50));
     // back-to-z is Blocked, not final: it goes first. Deleted, it no longer does.
     w.promotions.remove(0);
     let s = w.step("back-to-a", t(60));
     assert_eq!(s.phase, Some(PromotionPhase::Deploying), "{:#?}", s.gates);
-    w.records.push(record("dr-3", "shop-a", DeploymentPhase::Succeeded, Some("back-to-a"), 90));
+    w.records.push(record(
+        "dr-3",
+        "shop-a",
+        DeploymentPhase::Succeeded,
+        Some("back-to-a"),
+        90,
+    ));
     *w.prod() = verified_on(prod(), "shop-a", t(90));
     let s = w.step("back-to-a", t(100));
     assert_eq!(s.phase, Some(PromotionPhase::Succeeded));
     let f = feed(&w.lanes[1], &w.promotions.iter().collect::<Vec<_>>());
     let hold = f.hold.clone().unwrap();
-    assert_eq!((hold.promotion.as_str(), hold.artifact.as_str()), ("back-to-a", "shop-a"));
+    assert_eq!(
+        (hold.promotion.as_str(), hold.artifact.as_str()),
+        ("back-to-a", "shop-a")
+    );
 
     // An automatic promotion is held; a person's promotion goes, and lifts the hold.
-    let mut auto = promotion("shop-prod-auto-shop-b", Some("shop-testing"), "shop-prod", Some("shop-b"), 200);
+    let mut auto = promotion(
+        "shop-prod-auto-shop-b",
+        Some("shop-testing"),
+        "shop-prod",
+        Some("shop-b"),
+        200,
+    );
     auto.metadata.labels = Some(BTreeMap::from([(AUTO_LABEL.to_string(), "true".to_string())]));
     w.promotions.push(auto);
     let s = w.step("shop-prod-auto-shop-b", t(210));
@@ -796,7 +982,13 @@ fn a_rollback_to_an_artifact_never_run_is_refused_and_one_run_before_holds_the_l
     w.promotions.push(promote("by-hand", "shop-b"));
     w.promotions.last_mut().unwrap().metadata.creation_timestamp = Some(Time(t(300)));
     assert_eq!(w.step("by-hand", t(310)).phase, Some(PromotionPhase::Deploying));
-    w.records.push(record("dr-4", "shop-b", DeploymentPhase::Succeeded, Some("by-hand"), 400));
+    w.records.push(record(
+        "dr-4",
+        "shop-b",
+        DeploymentPhase::Succeeded,
+        Some("by-hand"),
+        400,
+    ));
     assert_eq!(w.step("by-hand", t(410)).phase, Some(PromotionPhase::Succeeded));
     let f = feed(&w.lanes[1], &w.promotions.iter().collect::<Vec<_>>());
     assert_eq!(f.hold, None, "a person's promotion lifted the hold");
@@ -805,7 +997,8 @@ fn a_rollback_to_an_artifact_never_run_is_refused_and_one_run_before_holds_the_l
 #[test]
 fn the_artifact_must_exist() {
     let mut w = World::new(verified_on(testing(), "shop-x", t(0)), prod());
-    w.promotions.push(promotion("p1", Some("shop-testing"), "shop-prod", None, 0));
+    w.promotions
+        .push(promotion("p1", Some("shop-testing"), "shop-prod", None, 0));
     let s = w.step("p1", t(10));
     assert_eq!(s.artifact.as_deref(), Some("shop-x"), "whatever the source runs");
     assert_eq!(s.waiting_on.as_deref(), Some("Artifact"));
@@ -818,7 +1011,12 @@ fn the_artifact_must_exist() {
 fn a_lane_without_promotion_rules_is_fed_by_its_spec() {
     let mut l = testing();
     l.spec.artifact_ref = Some(LocalObjectRef::new("shop-a"));
-    let p = with_phase(promotion("p", Some("x"), "shop-testing", Some("shop-b"), 0), PromotionPhase::Succeeded, "shop-b", 1);
+    let p = with_phase(
+        promotion("p", Some("x"), "shop-testing", Some("shop-b"), 0),
+        PromotionPhase::Succeeded,
+        "shop-b",
+        1,
+    );
     let f = feed(&l, &[&p]);
     assert_eq!(f.desired.unwrap().artifact, "shop-a");
     assert_eq!(f.hold, None);
@@ -903,9 +1101,24 @@ fn a_backup_gate_passes_only_on_sane_passed_evidence_and_names_its_user() {
     assert_eq!(s.used_by.as_deref(), Some("p1"));
     assert!(s.message.unwrap().contains("authorized Promotion p1"));
     let cases = [
-        (backup("f", 100, BackupResult::Failed), true, "concluded Failed", Verdict::Mismatch),
-        (backup("future", 900, BackupResult::Passed), true, "is in the future", Verdict::Mismatch),
-        (backup("orphan", 100, BackupResult::Passed), false, "Lane shop-prod not found", Verdict::Missing),
+        (
+            backup("f", 100, BackupResult::Failed),
+            true,
+            "concluded Failed",
+            Verdict::Mismatch,
+        ),
+        (
+            backup("future", 900, BackupResult::Passed),
+            true,
+            "is in the future",
+            Verdict::Mismatch,
+        ),
+        (
+            backup("orphan", 100, BackupResult::Passed),
+            false,
+            "Lane shop-prod not found",
+            Verdict::Missing,
+        ),
     ];
     for (g, lane_exists, why, verdict) in cases {
         let s = backup_gate::reconcile(&g, lane_exists, &[], t(200)).status;
@@ -930,5 +1143,9 @@ fn an_approval_is_matched_while_its_promotion_exists() {
     );
     let s = crate::approval::reconcile(&a, None, t(0)).status;
     assert_eq!(s.verdict, Some(Verdict::Missing));
-    assert!(s.conditions.iter().any(|c| c.message.contains("Promotion p1 not found")));
+    assert!(
+        s.conditions
+            .iter()
+            .any(|c| c.message.contains("Promotion p1 not found"))
+    );
 }

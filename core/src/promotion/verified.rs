@@ -38,7 +38,8 @@ pub fn verified(lane: &Lane) -> Result<Verified, String> {
     let artifact = &inventory.artifact;
     let identity = find(&s.conditions, types::RUNTIME_IDENTITY_VERIFIED);
     let Some(identity) = identity.filter(|c| c.status == status::TRUE) else {
-        let (verdict, detail) = identity.map_or(("Unchecked", ""), |c| (c.reason.as_str(), c.message.as_str()));
+        let (verdict, detail) =
+            identity.map_or(("Unchecked", ""), |c| (c.reason.as_str(), c.message.as_str()));
         let detail = if detail.is_empty() {
             String::new()
         } else {
@@ -48,7 +49,10 @@ pub fn verified(lane: &Lane) -> Result<Verified, String> {
             "Lane {name} runs {artifact}, but its runtime identity is {verdict}{detail}"
         ));
     };
-    let echoed = s.observed_identity.as_ref().and_then(|o| o.artifact_id.as_deref());
+    let echoed = s
+        .observed_identity
+        .as_ref()
+        .and_then(|o| o.artifact_id.as_deref());
     if echoed != Some(artifact.as_str()) {
         return Err(format!(
             "Lane {name} runs {artifact}, but its app echoes artifact {}",

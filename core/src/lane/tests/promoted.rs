@@ -3,9 +3,7 @@
 //! rollback candidates.
 
 use super::*;
-use launchplane_api::resources::{
-    LanePromotion, Promotion, PromotionPhase, PromotionSpec, PromotionStatus,
-};
+use launchplane_api::resources::{LanePromotion, Promotion, PromotionPhase, PromotionSpec, PromotionStatus};
 
 /// The fixture's lane, fed by Promotions from `shop-staging` instead of its `artifactRef`.
 fn fed() -> Fx {
@@ -63,7 +61,13 @@ fn a_fed_lane_observes_until_a_promotion_sets_its_artifact() {
 #[test]
 fn a_fed_lane_deploys_its_promotion_in_flight_once_naming_it() {
     let mut f = fed();
-    f.promotions.push(promotion("p1", "shop-1", PromotionPhase::Deploying, Some("shop-staging"), 0));
+    f.promotions.push(promotion(
+        "p1",
+        "shop-1",
+        PromotionPhase::Deploying,
+        Some("shop-staging"),
+        0,
+    ));
     let p = f.plan(t(0));
     let r = created(&p);
     assert_eq!(r.spec.promotion_ref, Some(LocalObjectRef::new("p1")));
@@ -78,7 +82,10 @@ fn a_fed_lane_deploys_its_promotion_in_flight_once_naming_it() {
         r.spec.requested_by
     );
     let desired = p.outcome.status.desired.clone().unwrap();
-    assert_eq!((desired.artifact.as_str(), desired.promotion.as_deref()), ("shop-1", Some("p1")));
+    assert_eq!(
+        (desired.artifact.as_str(), desired.promotion.as_deref()),
+        ("shop-1", Some("p1"))
+    );
 
     // Its one attempt failed: the lane makes no other (the Promotion fails instead), however
     // long it waits, whereas a lane fed by its spec retries.
@@ -101,7 +108,10 @@ fn a_fed_lane_deploys_its_promotion_in_flight_once_naming_it() {
     let mut by_spec = fx();
     failed.spec.promotion_ref = None;
     by_spec.records.push(failed);
-    assert!(matches!(by_spec.plan(t(10_000)).step, Some(Step::CreateRecord(_))));
+    assert!(matches!(
+        by_spec.plan(t(10_000)).step,
+        Some(Step::CreateRecord(_))
+    ));
 }
 
 #[test]
@@ -112,7 +122,13 @@ fn a_promotion_in_flight_deploys_even_an_artifact_the_lane_holds() {
     let mut earlier = f.record(DeploymentPhase::Pending);
     earlier.metadata.name = Some("dr-earlier".into());
     f.records.push(succeeded(earlier, 5));
-    f.promotions.push(promotion("p1", "shop-1", PromotionPhase::Deploying, Some("shop-staging"), 10));
+    f.promotions.push(promotion(
+        "p1",
+        "shop-1",
+        PromotionPhase::Deploying,
+        Some("shop-staging"),
+        10,
+    ));
     let r = created(&f.plan(t(20)));
     assert_eq!(r.spec.promotion_ref, Some(LocalObjectRef::new("p1")));
     // Once a record names it and succeeded, nothing more.
@@ -125,7 +141,13 @@ fn a_promotion_in_flight_deploys_even_an_artifact_the_lane_holds() {
 fn a_promotion_record_needs_the_runtime_identity_even_where_the_lane_does_not() {
     let mut f = fed();
     assert!(!f.lane.spec.runtime_identity.required);
-    f.promotions.push(promotion("p1", "shop-1", PromotionPhase::Deploying, Some("shop-staging"), 0));
+    f.promotions.push(promotion(
+        "p1",
+        "shop-1",
+        PromotionPhase::Deploying,
+        Some("shop-staging"),
+        0,
+    ));
     let mut r = created(&f.plan(t(0)));
     r.status.as_mut().unwrap().phase = Some(DeploymentPhase::Verifying);
     f.records.push(r.clone());
@@ -141,7 +163,11 @@ fn a_promotion_record_needs_the_runtime_identity_even_where_the_lane_does_not() 
     let Some(Step::WriteRecord { status, .. }) = f.plan(t(5)).step else {
         panic!("verification")
     };
-    assert_eq!(status.phase, Some(DeploymentPhase::Verifying), "not verified without the identity");
+    assert_eq!(
+        status.phase,
+        Some(DeploymentPhase::Verifying),
+        "not verified without the identity"
+    );
     // The same record without a Promotion passes on health alone (identity advisory).
     r.spec.promotion_ref = None;
     f.records[0] = r;
@@ -160,10 +186,14 @@ fn the_status_shows_the_hold_and_the_backup_gate_of_the_promotion_it_runs() {
     let mut r = f.record(DeploymentPhase::Pending);
     r.spec.promotion_ref = Some(LocalObjectRef::new("back"));
     f.records.push(succeeded(r, 5));
-    f.promotions.push(promotion("back", "shop-1", PromotionPhase::Succeeded, None, 10));
+    f.promotions
+        .push(promotion("back", "shop-1", PromotionPhase::Succeeded, None, 10));
     let s = f.plan(t(20)).outcome.status;
     let hold = s.hold.unwrap();
-    assert_eq!((hold.promotion.as_str(), hold.artifact.as_str()), ("back", "shop-1"));
+    assert_eq!(
+        (hold.promotion.as_str(), hold.artifact.as_str()),
+        ("back", "shop-1")
+    );
     let inventory = s.inventory.unwrap();
     assert_eq!(inventory.promotion.as_deref(), Some("back"));
     assert_eq!(inventory.backup_gate.as_deref(), Some("backup-back"));
@@ -178,7 +208,15 @@ fn rollback_candidates_are_the_last_verified_artifacts_and_their_records_stay() 
     for (attempt, name) in [(1u32, "shop-a"), (2, "shop-b"), (3, "shop-a"), (4, "shop-c")] {
         let mut artifact = f.artifact.clone();
         artifact.metadata.name = Some(name.into());
-        let r = new_record(&f.lane, "testing", "shop", &artifact, attempt, "test", t(i64::from(attempt)));
+        let r = new_record(
+            &f.lane,
+            "testing",
+            "shop",
+            &artifact,
+            attempt,
+            "test",
+            t(i64::from(attempt)),
+        );
         f.records.push(succeeded(r, 100 * i64::from(attempt)));
     }
     let p = f.plan(t(1000));
