@@ -54,10 +54,10 @@ pub struct PromotionPlan {
 /// its source lane runs.
 pub fn resolved_artifact(p: &Promotion, from: Option<&Lane>) -> Option<String> {
     let fixed = p.status.as_ref().and_then(|s| s.artifact.clone());
-    if matches!(phase(p), PromotionPhase::Deploying) || phase(p).is_final() {
-        if let Some(a) = fixed {
-            return Some(a);
-        }
+    if (phase(p) == PromotionPhase::Deploying || phase(p).is_final())
+        && let Some(a) = fixed
+    {
+        return Some(a);
     }
     p.spec.artifact_ref.as_ref().map(|r| r.name.clone()).or_else(|| {
         from.and_then(|l| l.status.as_ref())

@@ -301,7 +301,9 @@ fn ready(status: &PromotionStatus) -> &Condition {
 
 #[test]
 fn source_verified_allows_only_what_the_source_runs_and_echoes_now() {
-    let cases: Vec<(&str, Option<Lane>, Option<&str>, GateOutcome, &str)> = vec![
+    /// What, the source lane, the artifact named, the answer, the evidence cited.
+    type Case<'a> = (&'a str, Option<Lane>, Option<&'a str>, GateOutcome, &'a str);
+    let cases: Vec<Case> = vec![
         (
             "verified",
             Some(verified_on(testing(), "shop-a", t(0))),
