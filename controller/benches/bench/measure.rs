@@ -151,7 +151,7 @@ pub mod heap {
         pub fn finish(self) -> Option<Breakdown> {
             self.0.map(|(mut breakdown, rest)| {
                 breakdown.shares.push(Share {
-                    holder: "rest (runtime, clients, the bench's own bookkeeping)".into(),
+                    holder: "the rest (what the holders above do not cover)".into(),
                     bytes: rest,
                 });
                 breakdown
