@@ -92,7 +92,8 @@ pub struct Mutation {
     /// That schedule's `description` just before the call (where a schedule's ownership
     /// marker lives).
     pub schedule_description_before: Option<String>,
-    /// Whether the procedure succeeded.
+    /// Whether the procedure succeeded (for `schedule.runManually`: whether the run started;
+    /// how it ended is in its deployment row).
     pub succeeded: bool,
 }
 
