@@ -527,3 +527,37 @@ async fn schedule_mutations_are_journaled_with_their_service_and_schedule() {
     );
     sim.shutdown().await;
 }
+
+/// An update that moves a schedule to another compose acts on the schedule's current one.
+#[tokio::test]
+async fn a_schedule_update_is_journaled_against_the_schedules_current_service() {
+    let sim = start().await;
+    let compose_id = deployed_compose(&sim);
+    let (_, env_id) = sim.seed_project("other");
+    let other = sim
+        .seed_compose(
+            &env_id,
+            SeedCompose {
+                name: "other".into(),
+                compose_file: ODOO_FILE.into(),
+                ..SeedCompose::default()
+            },
+        )
+        .unwrap();
+    let schedule_id = create_schedule(&sim, &compose_id).await;
+    let mut body = schedule_body(&other);
+    body["scheduleId"] = json!(schedule_id);
+    assert_eq!(post(&sim, "schedule.update", &body).await.status, 200);
+    let touched: Vec<_> = sim
+        .mutations()
+        .into_iter()
+        .filter(|m| m.procedure.starts_with("schedule."))
+        .map(|m| m.service_id)
+        .collect();
+    assert_eq!(touched, [Some(compose_id.clone()), Some(compose_id)]);
+    let list = get(&sim, &format!("schedule.list?id={other}&scheduleType=compose"))
+        .await
+        .json();
+    assert_eq!(list[0]["scheduleId"], schedule_id.as_str());
+    sim.shutdown().await;
+}

@@ -293,20 +293,22 @@ fn journal_entry(shared: &SharedRef, procedure: &str, input: &Map<String, Value>
         .get("scheduleId")
         .and_then(Value::as_str)
         .and_then(|id| st.schedules.get(id));
-    let service_id = ["applicationId", "composeId"]
-        .iter()
-        .find_map(|k| input.get(*k).and_then(Value::as_str))
-        .map(str::to_string)
+    let of_row = |row: &Row| {
+        ["applicationId", "composeId"]
+            .iter()
+            .find_map(|k| str_of(row, k))
+            .map(str::to_string)
+    };
+    // An existing schedule acts on its current service, whatever an update sends.
+    let service_id = schedule
+        .and_then(|e| of_row(&e.row))
         .or_else(|| {
-            let owner = match schedule {
-                Some(schedule) => &schedule.row,
-                None => &st.domains.get(s(input, "domainId"))?.row,
-            };
             ["applicationId", "composeId"]
                 .iter()
-                .find_map(|k| str_of(owner, k))
+                .find_map(|k| input.get(*k).and_then(Value::as_str))
                 .map(str::to_string)
-        });
+        })
+        .or_else(|| of_row(&st.domains.get(s(input, "domainId"))?.row));
     let description_before = service_id.as_deref().and_then(|id| {
         let kind = st.kind_of(id)?;
         str_of(&st.service(kind, id)?.row, "description").map(str::to_string)
