@@ -9,6 +9,12 @@
 #   ./scripts/bench.sh --only steady,lanes
 #                                   just those sections (core, calls, drift, steady, probes,
 #                                   lanes, apply); combines with the options above
+#   ./scripts/bench.sh --help       the bench's options (clap; an unknown section is an error)
+#
+# The bench is controller/benches/bench/: one module per section, one row type (report.rs),
+# the fixtures (fixtures.rs). `cargo bench -p launchplane --features heap-profile --bench bench
+# -- --only steady,lanes` takes the steady-state children's live heap apart by holder
+# (docs/performance.md).
 #
 # apply → verdict needs a real API server: KUBECONFIG's when set, else the project's own
 # (scripts/cluster.sh, started in target/bench-cluster and stopped afterwards) when Go is
@@ -16,9 +22,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
-wants_apply() { # the apply section runs unless --only leaves it out
+wants_apply() { # the apply section runs unless --only leaves it out (or only help is asked)
     local previous="" arg
     for arg in "$@"; do
+        if [[ "$arg" == "--help" || "$arg" == "-h" ]]; then return 1; fi
         if [[ "$previous" == "--only" && ",$arg," != *,apply,* ]]; then return 1; fi
         previous="$arg"
     done

@@ -106,6 +106,16 @@ pub struct ReadFacts {
     pub facts: Arc<TargetFacts>,
     /// When the poll that read them began (the read itself happened at or after this).
     pub read_at: Timestamp,
+    /// How the org-wide listing showed the target when it was read.
+    pub listed: ListedAs,
+}
+
+/// The org-wide listing's fields that move when a target changes: when they differ from
+/// what they were at the read, the read is out of date and the poller reads the target again.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ListedAs {
+    pub name: String,
+    pub last_deploy_at: Option<String>,
 }
 
 impl ReadFacts {
@@ -115,8 +125,9 @@ impl ReadFacts {
     }
 }
 
-/// The facts the poller's detail reads established, per tracked target. Shared by `Arc`
-/// with the lanes; rebuilt only in polls that read or forgot a detail.
+/// The facts the poller's detail reads established, per tracked target: the one entry the
+/// poller keeps per target (it decides from it when to read again). Shared by `Arc` with the
+/// lanes; rebuilt only in polls that read or forgot a detail.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct SharedFacts {
     by_target: HashMap<TrackedTarget, ReadFacts>,
@@ -125,6 +136,11 @@ pub struct SharedFacts {
 impl SharedFacts {
     pub fn get(&self, category: TargetCategory, id: &str) -> Option<&ReadFacts> {
         self.by_target.get(&(category, id.to_string()))
+    }
+
+    /// The entry of `target`, by its key.
+    pub fn entry(&self, target: &TrackedTarget) -> Option<&ReadFacts> {
+        self.by_target.get(target)
     }
 
     pub fn len(&self) -> usize {

@@ -8,5 +8,6 @@
 pub mod sim;
 
 pub use sim::{
-    AppBehaviour, DokploySim, Fault, OutOfBandEdit, SeedApplication, SeedCompose, SeedDocument, SimConfig,
+    AppBehaviour, DokploySim, Fault, OutOfBandEdit, RunOutcome, ScheduleRunScript, SeedApplication,
+    SeedCompose, SeedDocument, SimConfig,
 };

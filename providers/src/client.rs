@@ -270,7 +270,14 @@ impl DokployClient {
 
     /// Send `op` (with retries if it is a read) and return the raw 2xx body.
     async fn call(&self, op: &Op) -> Result<Vec<u8>> {
-        let req = op.build();
+        self.call_with(op, None).await
+    }
+
+    /// [`Self::call`], waiting up to `timeout` (instead of the configured request timeout) for
+    /// the answer. The deadline, if any, still applies.
+    async fn call_with(&self, op: &Op, timeout: Option<Duration>) -> Result<Vec<u8>> {
+        let mut req = op.build();
+        req.timeout = timeout;
         let secrets = op.secret_values();
         let span = tracing::debug_span!("dokploy", route = req.route, method = req.method.as_str());
         let deadline = self.deadline.as_ref().and_then(Deadline::get);
@@ -337,7 +344,7 @@ impl DokployClient {
                 pairs.append_pair(k, v);
             }
         }
-        let builder = match (req.method, &req.body) {
+        let mut builder = match (req.method, &req.body) {
             (Method::Get, _) => self.http.get(url),
             (Method::Post, body) => {
                 let bytes = serde_json::to_vec(body.as_ref().unwrap_or(&serde_json::Value::Null))
@@ -348,11 +355,15 @@ impl DokployClient {
                     .body(bytes)
             }
         };
+        let timeout = req.timeout.unwrap_or(self.request_timeout);
+        if let Some(t) = req.timeout {
+            builder = builder.timeout(t);
+        }
         let mut resp = builder
             .header("x-api-key", self.key_header.clone())
             .send()
             .await
-            .map_err(|e| self.transport_error(route, &e))?;
+            .map_err(|e| self.transport_error(route, &e, timeout))?;
         let status = resp.status().as_u16();
         let mut body = Vec::new();
         loop {
@@ -367,7 +378,7 @@ impl DokployClient {
                     body.extend_from_slice(&chunk);
                 }
                 Ok(None) => break,
-                Err(e) => return Err(self.transport_error(route, &e)),
+                Err(e) => return Err(self.transport_error(route, &e, timeout)),
             }
         }
         if (200..300).contains(&status) {
@@ -380,9 +391,9 @@ impl DokployClient {
         Err(self.classify(route, status, &body, reason))
     }
 
-    fn transport_error(&self, route: &'static str, e: &reqwest::Error) -> ProviderError {
+    fn transport_error(&self, route: &'static str, e: &reqwest::Error, timeout: Duration) -> ProviderError {
         let what = if e.is_timeout() {
-            format!("timed out (request timeout {:?})", self.request_timeout)
+            format!("timed out (request timeout {timeout:?})")
         } else if e.is_connect() {
             "connection failed".to_owned()
         } else if e.is_body() || e.is_decode() {
@@ -758,6 +769,9 @@ impl DokployClient {
         }
     }
 }
+
+mod compose;
+mod schedules;
 
 #[cfg(test)]
 mod tests;

@@ -6,7 +6,8 @@
 //!   limit, typed errors, metrics hook.
 //! - [`ops`]: every request as data, for the OpenAPI contract test.
 //! - [`env_merge`]: the pure dotenv editor behind `merge_env`.
-//! - [`model`], [`wire`](crate): what the controller sees / how Dokploy's JSON is read.
+//! - [`model`], [`schedules`], [`wire`](crate): what the controller sees / how Dokploy's JSON
+//!   is read.
 //! - [`errors`], [`redact`], [`secret`]: typed errors that never carry a secret.
 //! - [`ratelimit`], [`retry`], [`observer`], [`deadline`]: call discipline.
 
@@ -26,6 +27,7 @@ pub mod ratelimit;
 pub mod redact;
 #[cfg(feature = "client")]
 pub mod retry;
+pub mod schedules;
 pub mod secret;
 #[cfg(feature = "client")]
 mod wire;
@@ -36,9 +38,9 @@ pub use client::{DokployClient, DokployConfig, install_crypto_provider};
 pub use deadline::Deadline;
 pub use errors::{ProviderError, Result};
 pub use model::{
-    Deployment, DeploymentStatus, DeploymentSummary, DomainRef, DomainSummary, EnvChange, EnvironmentSummary,
-    NamedRef, OrgSnapshot, QueuedDeploy, RegistryCredentials, ServiceCategory, ServiceStatus, ServiceSummary,
-    TargetCategory, TargetDetail,
+    ComposeFileSource, Deployment, DeploymentStatus, DeploymentSummary, DomainRef, DomainSummary, EnvChange,
+    EnvironmentSummary, NamedRef, OrgSnapshot, QueuedDeploy, RegistryCredentials, ServiceCategory,
+    ServiceStatus, ServiceSummary, TargetCategory, TargetDetail,
 };
 pub use observer::{CallObserver, NoopObserver};
 #[cfg(feature = "client")]
@@ -48,4 +50,5 @@ pub use provider::Provider;
 pub use ratelimit::RateLimit;
 #[cfg(feature = "client")]
 pub use retry::RetryPolicy;
+pub use schedules::{ComposeScheduleSpec, ScheduleRun, ScheduleRunAnswer, ScheduleView, ShellType};
 pub use secret::{ApiKey, SecretString, SecretValue};

@@ -286,3 +286,24 @@ pub struct EnvChange {
     pub updated: Vec<String>,
     pub removed: Vec<String>,
 }
+
+/// Where `compose.loadServices` reads the compose file from (its `type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ComposeFileSource {
+    /// `fetch`: the file as saved in Dokploy (for a raw compose, the database copy is written to
+    /// disk first; for a git source, the repository is cloned again).
+    Saved,
+    /// `cache`: the file already on the Dokploy host, as the last deploy or fetch left it; a
+    /// compose never deployed has none (404 `Services not found`).
+    LastWritten,
+}
+
+impl ComposeFileSource {
+    /// The `type` query value.
+    pub fn as_query(&self) -> &'static str {
+        match self {
+            Self::Saved => "fetch",
+            Self::LastWritten => "cache",
+        }
+    }
+}

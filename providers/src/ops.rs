@@ -7,9 +7,12 @@
 //! combination), so the contract test in `tests/openapi_contract.rs` can check every request the
 //! client can make against the document.
 
+use std::time::Duration;
+
 use serde_json::{Map, Value, json};
 
-use crate::model::RegistryCredentials;
+use crate::model::{ComposeFileSource, RegistryCredentials};
+use crate::schedules::{ComposeScheduleSpec, ShellType};
 use crate::secret::SecretString;
 
 /// HTTP method of a Dokploy procedure: tRPC queries are GET, mutations POST.
@@ -106,6 +109,53 @@ pub enum Op {
     DomainDelete {
         domain_id: String,
     },
+    /// `compose.stop`: stops **every** service of the compose (the database too); the API has no
+    /// per-service stop.
+    ComposeStop {
+        compose_id: String,
+    },
+    /// `compose.start`: starts every service again, from the last deploy's file and env.
+    ComposeStart {
+        compose_id: String,
+    },
+    /// The service names of the compose file.
+    ComposeLoadServices {
+        compose_id: String,
+        source: ComposeFileSource,
+    },
+    /// A schedule on a compose service (`scheduleType: "compose"`); the command is a secret.
+    ScheduleCreate {
+        spec: ComposeScheduleSpec,
+    },
+    /// Rewrites the schedule's columns to `spec`'s (the route requires name, cron expression
+    /// and command again).
+    ScheduleUpdate {
+        schedule_id: String,
+        spec: ComposeScheduleSpec,
+    },
+    ScheduleDelete {
+        schedule_id: String,
+    },
+    ScheduleOne {
+        schedule_id: String,
+    },
+    /// The schedules of one compose, each with its runs.
+    ScheduleList {
+        compose_id: String,
+    },
+    /// Runs the schedule's command now; the answer comes when the command has ended.
+    ScheduleRunManually {
+        schedule_id: String,
+    },
+    /// `deployment.allByType` with `type=schedule`: a schedule's runs, newest first.
+    DeploymentAllBySchedule {
+        schedule_id: String,
+    },
+    /// The last `tail` lines (1-10000) of a deployment's or a schedule run's log.
+    DeploymentReadLogs {
+        deployment_id: String,
+        tail: u32,
+    },
 }
 
 /// The shape of a request, without values.
@@ -120,10 +170,21 @@ pub struct RequestSpec {
     pub body_types: Vec<(String, &'static str)>,
     /// Values the client fixes itself (enums such as `sourceType`); never secrets.
     pub body_constants: Vec<(String, String)>,
+    /// Query values the client fixes itself (enums such as `type`); never secrets.
+    pub query_constants: Vec<(&'static str, String)>,
 }
 
 /// Body fields whose value is a constant chosen by the client, listed in [`RequestSpec`].
-const CONSTANT_FIELDS: [&str; 3] = ["sourceType", "certificateType", "domainType"];
+const CONSTANT_FIELDS: [&str; 5] = [
+    "sourceType",
+    "certificateType",
+    "domainType",
+    "scheduleType",
+    "shellType",
+];
+
+/// Query parameters whose value is an enum chosen by the client, listed in [`RequestSpec`].
+const CONSTANT_QUERY_KEYS: [&str; 2] = ["type", "scheduleType"];
 
 fn json_type(v: &Value) -> &'static str {
     match v {
@@ -142,6 +203,9 @@ pub(crate) struct Request {
     pub(crate) route: &'static str,
     pub(crate) query: Vec<(&'static str, String)>,
     pub(crate) body: Option<Value>,
+    /// Replaces the client's request timeout for this call (a call answered only when a
+    /// command ends).
+    pub(crate) timeout: Option<Duration>,
 }
 
 fn body(value: Value) -> Option<Value> {
@@ -173,6 +237,17 @@ impl Op {
             Self::ApplicationDelete { .. } => "application.delete",
             Self::DomainCreate { .. } => "domain.create",
             Self::DomainDelete { .. } => "domain.delete",
+            Self::ComposeStop { .. } => "compose.stop",
+            Self::ComposeStart { .. } => "compose.start",
+            Self::ComposeLoadServices { .. } => "compose.loadServices",
+            Self::ScheduleCreate { .. } => "schedule.create",
+            Self::ScheduleUpdate { .. } => "schedule.update",
+            Self::ScheduleDelete { .. } => "schedule.delete",
+            Self::ScheduleOne { .. } => "schedule.one",
+            Self::ScheduleList { .. } => "schedule.list",
+            Self::ScheduleRunManually { .. } => "schedule.runManually",
+            Self::DeploymentAllBySchedule { .. } => "deployment.allByType",
+            Self::DeploymentReadLogs { .. } => "deployment.readLogs",
         }
     }
 
@@ -188,7 +263,12 @@ impl Op {
             | Self::EnvironmentByProjectId { .. }
             | Self::DeploymentAll { .. }
             | Self::DeploymentAllByCompose { .. }
-            | Self::DeploymentQueueList => Method::Get,
+            | Self::DeploymentQueueList
+            | Self::ComposeLoadServices { .. }
+            | Self::ScheduleOne { .. }
+            | Self::ScheduleList { .. }
+            | Self::DeploymentAllBySchedule { .. }
+            | Self::DeploymentReadLogs { .. } => Method::Get,
             Self::ApplicationUpdateEnv { .. }
             | Self::ApplicationUpdateDescription { .. }
             | Self::ComposeUpdateEnv { .. }
@@ -199,7 +279,13 @@ impl Op {
             | Self::ApplicationCreate { .. }
             | Self::ApplicationDelete { .. }
             | Self::DomainCreate { .. }
-            | Self::DomainDelete { .. } => Method::Post,
+            | Self::DomainDelete { .. }
+            | Self::ComposeStop { .. }
+            | Self::ComposeStart { .. }
+            | Self::ScheduleCreate { .. }
+            | Self::ScheduleUpdate { .. }
+            | Self::ScheduleDelete { .. }
+            | Self::ScheduleRunManually { .. } => Method::Post,
         }
     }
 
@@ -307,12 +393,49 @@ impl Op {
                 body(Value::Object(m))
             }
             Self::DomainDelete { domain_id } => body(json!({ "domainId": domain_id })),
+            Self::ComposeStop { compose_id } | Self::ComposeStart { compose_id } => {
+                body(json!({ "composeId": compose_id }))
+            }
+            Self::ComposeLoadServices { compose_id, source } => {
+                query.push(("composeId", compose_id.clone()));
+                query.push(("type", source.as_query().to_owned()));
+                None
+            }
+            Self::ScheduleCreate { spec } => body(Value::Object(schedule_body(spec))),
+            Self::ScheduleUpdate { schedule_id, spec } => {
+                let mut m = schedule_body(spec);
+                m.insert("scheduleId".into(), json!(schedule_id));
+                body(Value::Object(m))
+            }
+            Self::ScheduleDelete { schedule_id } | Self::ScheduleRunManually { schedule_id } => {
+                body(json!({ "scheduleId": schedule_id }))
+            }
+            Self::ScheduleOne { schedule_id } => {
+                query.push(("scheduleId", schedule_id.clone()));
+                None
+            }
+            Self::ScheduleList { compose_id } => {
+                query.push(("id", compose_id.clone()));
+                query.push(("scheduleType", "compose".to_owned()));
+                None
+            }
+            Self::DeploymentAllBySchedule { schedule_id } => {
+                query.push(("id", schedule_id.clone()));
+                query.push(("type", "schedule".to_owned()));
+                None
+            }
+            Self::DeploymentReadLogs { deployment_id, tail } => {
+                query.push(("deploymentId", deployment_id.clone()));
+                query.push(("tail", tail.to_string()));
+                None
+            }
         };
         Request {
             method: self.method(),
             route: self.route(),
             query,
             body,
+            timeout: None,
         }
     }
 
@@ -328,6 +451,9 @@ impl Op {
                 registry: Some(r), ..
             } => vec![r.password.expose().to_owned()],
             Self::ComposeUpdateFile { compose_file, .. } => vec![compose_file.expose().to_owned()],
+            Self::ScheduleCreate { spec } | Self::ScheduleUpdate { spec, .. } => {
+                vec![spec.command.expose().to_owned()]
+            }
             _ => Vec::new(),
         }
     }
@@ -423,7 +549,69 @@ impl Op {
                 path: Some("/x".into()),
             },
             Op::DomainDelete { domain_id: id() },
+            Op::ComposeStop { compose_id: id() },
+            Op::ComposeStart { compose_id: id() },
+            Op::ComposeLoadServices {
+                compose_id: id(),
+                source: ComposeFileSource::Saved,
+            },
+            Op::ComposeLoadServices {
+                compose_id: id(),
+                source: ComposeFileSource::LastWritten,
+            },
+            Op::ScheduleCreate { spec: schedule() },
+            Op::ScheduleCreate {
+                spec: ComposeScheduleSpec {
+                    shell: ShellType::Sh,
+                    enabled: true,
+                    ..schedule()
+                },
+            },
+            Op::ScheduleUpdate {
+                schedule_id: id(),
+                spec: schedule(),
+            },
+            Op::ScheduleDelete { schedule_id: id() },
+            Op::ScheduleOne { schedule_id: id() },
+            Op::ScheduleList { compose_id: id() },
+            Op::ScheduleRunManually { schedule_id: id() },
+            Op::DeploymentAllBySchedule { schedule_id: id() },
+            Op::DeploymentReadLogs {
+                deployment_id: id(),
+                tail: 100,
+            },
         ]
+    }
+}
+
+/// `schedule.create`'s body (and `schedule.update`'s, less its id): every column Launchplane
+/// sets, so an update leaves the row exactly as `spec` says. `timezone` is left to Dokploy
+/// (UTC); a schedule Launchplane runs by hand is not enabled.
+fn schedule_body(spec: &ComposeScheduleSpec) -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert("name".into(), json!(spec.name));
+    m.insert("description".into(), json!(spec.description));
+    m.insert("cronExpression".into(), json!(spec.cron_expression));
+    m.insert("scheduleType".into(), json!("compose"));
+    m.insert("composeId".into(), json!(spec.compose_id));
+    m.insert("serviceName".into(), json!(spec.service_name));
+    m.insert("shellType".into(), json!(spec.shell.as_str()));
+    m.insert("command".into(), json!(spec.command.expose()));
+    m.insert("enabled".into(), json!(spec.enabled));
+    m
+}
+
+/// The example schedule of [`Op::examples`].
+fn schedule() -> ComposeScheduleSpec {
+    ComposeScheduleSpec {
+        compose_id: "id-1".into(),
+        service_name: "odoo".into(),
+        name: "post-deploy".into(),
+        description: "post-deploy\nlaunchplane.dev/owner=i/ns/Lane/erp/-".into(),
+        command: SecretString::new("odoo -u all --stop-after-init"),
+        shell: ShellType::Bash,
+        cron_expression: "0 0 1 1 *".into(),
+        enabled: false,
     }
 }
 
@@ -445,6 +633,12 @@ pub fn request_spec(op: &Op) -> RequestSpec {
             .iter()
             .filter(|(k, _)| CONSTANT_FIELDS.contains(&k.as_str()))
             .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_owned())))
+            .collect(),
+        query_constants: req
+            .query
+            .iter()
+            .filter(|(k, _)| CONSTANT_QUERY_KEYS.contains(k))
+            .map(|(k, v)| (*k, v.clone()))
             .collect(),
     }
 }
@@ -469,7 +663,7 @@ mod tests {
     #[test]
     fn examples_cover_every_route() {
         let routes: BTreeSet<_> = Op::examples().iter().map(Op::route).collect();
-        assert_eq!(routes.len(), 19, "{routes:?}");
+        assert_eq!(routes.len(), 30, "{routes:?}");
     }
 
     #[test]
@@ -501,6 +695,62 @@ mod tests {
     }
 
     #[test]
+    fn a_compose_schedule_is_created_with_every_column_launchplane_sets() {
+        let op = Op::ScheduleCreate { spec: schedule() };
+        assert_eq!((op.route(), op.method()), ("schedule.create", Method::Post));
+        assert_eq!(
+            op.build().body.unwrap_or_default(),
+            json!({
+                "name": "post-deploy",
+                "description": "post-deploy\nlaunchplane.dev/owner=i/ns/Lane/erp/-",
+                "cronExpression": "0 0 1 1 *",
+                "scheduleType": "compose",
+                "composeId": "id-1",
+                "serviceName": "odoo",
+                "shellType": "bash",
+                "command": "odoo -u all --stop-after-init",
+                "enabled": false,
+            })
+        );
+        let update = Op::ScheduleUpdate {
+            schedule_id: "s-1".into(),
+            spec: schedule(),
+        };
+        let body = update.build().body.unwrap_or_default();
+        assert_eq!(body["scheduleId"], "s-1");
+        assert_eq!(body["command"], "odoo -u all --stop-after-init");
+        assert_eq!(update.secret_values(), ["odoo -u all --stop-after-init"]);
+    }
+
+    #[test]
+    fn schedule_and_history_reads_name_their_type() {
+        let list = Op::ScheduleList {
+            compose_id: "c-1".into(),
+        }
+        .build();
+        assert_eq!(
+            list.query,
+            [("id", "c-1".to_owned()), ("scheduleType", "compose".to_owned())]
+        );
+        let runs = Op::DeploymentAllBySchedule {
+            schedule_id: "s-1".into(),
+        };
+        assert_eq!(runs.route(), "deployment.allByType");
+        assert_eq!(
+            runs.build().query,
+            [("id", "s-1".to_owned()), ("type", "schedule".to_owned())]
+        );
+        let services = Op::ComposeLoadServices {
+            compose_id: "c-1".into(),
+            source: ComposeFileSource::Saved,
+        };
+        assert_eq!(
+            request_spec(&services).query_constants,
+            [("type", "fetch".to_owned())]
+        );
+    }
+
+    #[test]
     fn debug_of_an_op_hides_secrets() {
         let op = Op::ApplicationSaveDockerProvider {
             application_id: "a".into(),
@@ -517,5 +767,13 @@ mod tests {
             env: SecretString::new("K=val-secret"),
         };
         assert!(!format!("{op:?}").contains("val-secret"));
+        let op = Op::ScheduleUpdate {
+            schedule_id: "s".into(),
+            spec: ComposeScheduleSpec {
+                command: SecretString::new("ADMIN_PASSWORD=hunter2 odoo -i base"),
+                ..schedule()
+            },
+        };
+        assert!(!format!("{op:?}").contains("hunter2"), "{op:?}");
     }
 }

@@ -9,6 +9,7 @@
 //! non-dyn callers can use directly without the box.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
 
 use futures::future::BoxFuture;
 
@@ -16,10 +17,11 @@ use futures::future::BoxFuture;
 use crate::client::DokployClient;
 use crate::errors::Result;
 use crate::model::{
-    Deployment, EnvChange, EnvironmentSummary, OrgSnapshot, QueuedDeploy, RegistryCredentials,
-    TargetCategory, TargetDetail,
+    ComposeFileSource, Deployment, EnvChange, EnvironmentSummary, OrgSnapshot, QueuedDeploy,
+    RegistryCredentials, TargetCategory, TargetDetail,
 };
-use crate::secret::SecretValue;
+use crate::schedules::{ComposeScheduleSpec, ScheduleRun, ScheduleRunAnswer, ScheduleView};
+use crate::secret::{SecretString, SecretValue};
 
 /// Operations on a provider (Dokploy). Every method is one logical operation; reads may retry
 /// internally, mutations never do. Errors are [`crate::ProviderError`]s.
@@ -122,6 +124,54 @@ pub trait Provider: Send + Sync {
 
     /// Delete a domain; already gone is success.
     fn delete_domain<'a>(&'a self, domain_id: &'a str) -> BoxFuture<'a, Result<()>>;
+
+    /// Stop **every** service of a compose (the database too: there is no per-service stop).
+    fn stop_compose<'a>(&'a self, compose_id: &'a str) -> BoxFuture<'a, Result<()>>;
+
+    /// Start every service of a compose again, from the last deploy's file and env.
+    fn start_compose<'a>(&'a self, compose_id: &'a str) -> BoxFuture<'a, Result<()>>;
+
+    /// The service names of a compose's file, read from `source`.
+    fn compose_services<'a>(
+        &'a self,
+        compose_id: &'a str,
+        source: ComposeFileSource,
+    ) -> BoxFuture<'a, Result<Vec<String>>>;
+
+    /// Create a schedule on a compose service; returns it as created. Never retried.
+    fn create_schedule<'a>(&'a self, spec: &'a ComposeScheduleSpec) -> BoxFuture<'a, Result<ScheduleView>>;
+
+    /// Make a schedule's columns `spec`'s; returns it as updated. Never retried.
+    fn update_schedule<'a>(
+        &'a self,
+        schedule_id: &'a str,
+        spec: &'a ComposeScheduleSpec,
+    ) -> BoxFuture<'a, Result<ScheduleView>>;
+
+    /// Delete a schedule (and its runs); already gone is success.
+    fn delete_schedule<'a>(&'a self, schedule_id: &'a str) -> BoxFuture<'a, Result<()>>;
+
+    /// One schedule by id, without its runs.
+    fn schedule<'a>(&'a self, schedule_id: &'a str) -> BoxFuture<'a, Result<ScheduleView>>;
+
+    /// The schedules of a compose, each with its runs.
+    fn compose_schedules<'a>(&'a self, compose_id: &'a str) -> BoxFuture<'a, Result<Vec<ScheduleView>>>;
+
+    /// Run a schedule's command now, waiting up to `wait` for it to end. Never retried; a
+    /// transport error leaves the run's fate to [`Provider::schedule_runs`].
+    fn run_schedule<'a>(
+        &'a self,
+        schedule_id: &'a str,
+        wait: Duration,
+    ) -> BoxFuture<'a, Result<ScheduleRunAnswer>>;
+
+    /// A schedule's runs, newest first.
+    fn schedule_runs<'a>(&'a self, schedule_id: &'a str) -> BoxFuture<'a, Result<Vec<ScheduleRun>>>;
+
+    /// The last `tail` lines of a deployment's or schedule run's log (a secret: it holds the
+    /// command line and its output).
+    fn deployment_log<'a>(&'a self, deployment_id: &'a str, tail: u32)
+    -> BoxFuture<'a, Result<SecretString>>;
 }
 
 #[cfg(feature = "client")]
@@ -247,5 +297,65 @@ impl Provider for DokployClient {
 
     fn delete_domain<'a>(&'a self, domain_id: &'a str) -> BoxFuture<'a, Result<()>> {
         Box::pin(DokployClient::delete_domain(self, domain_id))
+    }
+
+    fn stop_compose<'a>(&'a self, compose_id: &'a str) -> BoxFuture<'a, Result<()>> {
+        Box::pin(DokployClient::stop_compose(self, compose_id))
+    }
+
+    fn start_compose<'a>(&'a self, compose_id: &'a str) -> BoxFuture<'a, Result<()>> {
+        Box::pin(DokployClient::start_compose(self, compose_id))
+    }
+
+    fn compose_services<'a>(
+        &'a self,
+        compose_id: &'a str,
+        source: ComposeFileSource,
+    ) -> BoxFuture<'a, Result<Vec<String>>> {
+        Box::pin(DokployClient::compose_services(self, compose_id, source))
+    }
+
+    fn create_schedule<'a>(&'a self, spec: &'a ComposeScheduleSpec) -> BoxFuture<'a, Result<ScheduleView>> {
+        Box::pin(DokployClient::create_schedule(self, spec))
+    }
+
+    fn update_schedule<'a>(
+        &'a self,
+        schedule_id: &'a str,
+        spec: &'a ComposeScheduleSpec,
+    ) -> BoxFuture<'a, Result<ScheduleView>> {
+        Box::pin(DokployClient::update_schedule(self, schedule_id, spec))
+    }
+
+    fn delete_schedule<'a>(&'a self, schedule_id: &'a str) -> BoxFuture<'a, Result<()>> {
+        Box::pin(DokployClient::delete_schedule(self, schedule_id))
+    }
+
+    fn schedule<'a>(&'a self, schedule_id: &'a str) -> BoxFuture<'a, Result<ScheduleView>> {
+        Box::pin(DokployClient::schedule(self, schedule_id))
+    }
+
+    fn compose_schedules<'a>(&'a self, compose_id: &'a str) -> BoxFuture<'a, Result<Vec<ScheduleView>>> {
+        Box::pin(DokployClient::compose_schedules(self, compose_id))
+    }
+
+    fn run_schedule<'a>(
+        &'a self,
+        schedule_id: &'a str,
+        wait: Duration,
+    ) -> BoxFuture<'a, Result<ScheduleRunAnswer>> {
+        Box::pin(DokployClient::run_schedule(self, schedule_id, wait))
+    }
+
+    fn schedule_runs<'a>(&'a self, schedule_id: &'a str) -> BoxFuture<'a, Result<Vec<ScheduleRun>>> {
+        Box::pin(DokployClient::schedule_runs(self, schedule_id))
+    }
+
+    fn deployment_log<'a>(
+        &'a self,
+        deployment_id: &'a str,
+        tail: u32,
+    ) -> BoxFuture<'a, Result<SecretString>> {
+        Box::pin(DokployClient::deployment_log(self, deployment_id, tail))
     }
 }

@@ -11,6 +11,9 @@
 use serde::Deserialize;
 use serde_json::Value;
 
+mod schedule;
+pub(crate) use schedule::{WireRunAnswer, WireSchedule, WireScheduleRun};
+
 use crate::model::{
     DeploymentStatus, DeploymentSummary, DomainRef, DomainSummary, EnvironmentSummary, NamedRef,
     ServiceCategory, ServiceStatus, ServiceSummary, TargetCategory, TargetDetail,

@@ -1,6 +1,7 @@
 //! The Dokploy client against the Dokploy simulator (`launchplane-e2e`): every operation, every
 //! injected fault mapped to its typed error, env merges that keep unrelated bytes, secrets that
-//! never reach an error or a log line, and no retried mutation.
+//! never reach an error or a log line, and no retried mutation. Compose runtime and schedule
+//! calls are in `dokploy_sim/compose_schedules.rs`.
 #![allow(clippy::unwrap_used)]
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -14,6 +15,9 @@ use launchplane_providers::{
     DeploymentStatus, DokployClient, DokployConfig, Provider, ProviderError, RateLimit, RegistryCredentials,
     RetryPolicy, SecretString, ServiceCategory, TargetCategory,
 };
+
+#[path = "dokploy_sim/compose_schedules.rs"]
+mod compose_schedules;
 
 const APP_ENV: &str = "# app settings\r\nexport PUBLIC_URL=https://web.example.test\r\n\r\nDB_PASSWORD='s3cr3t-db-pass'\r\nLAUNCHPLANE_ARTIFACT_ID=old\r\nQUOTED=\"a # not a comment\"\r\nLAUNCHPLANE_STALE=x\r\n";
 
@@ -85,6 +89,7 @@ async fn seed(sim: &DokploySim) -> Seeded {
                 compose_file: "services:\n  whoami:\n    image: traefik/whoami:v1.10\n".into(),
                 env: Some("NAME=peer\n".into()),
                 domains: vec![],
+                ..SeedCompose::default()
             },
         )
         .unwrap();

@@ -128,6 +128,19 @@ fn violations(doc: &Value, spec: &RequestSpec) -> Vec<String> {
                     out.push(format!("{path}: required query parameter {} not sent", p["name"]));
                 }
             }
+            for (k, v) in &spec.query_constants {
+                let allowed = params
+                    .iter()
+                    .find(|p| p["name"] == *k)
+                    .and_then(|p| admitted_enum(doc, &p["schema"]));
+                if let Some(allowed) = allowed
+                    && !allowed.contains(v)
+                {
+                    out.push(format!(
+                        "{path}: query parameter {k:?} = {v:?} not in {allowed:?}"
+                    ));
+                }
+            }
         }
         Method::Post => {
             if !spec.query_keys.is_empty() {
@@ -203,7 +216,7 @@ fn every_request_the_client_sends_is_in_the_openapi_document() {
         problems.join("\n  ")
     );
     eprintln!("openapi contract: {} routes checked: {checked:?}", checked.len());
-    assert_eq!(checked.len(), 19);
+    assert_eq!(checked.len(), 30);
 }
 
 /// The checker itself must be able to fail.
@@ -265,4 +278,26 @@ fn the_checker_catches_violations() {
     let mut no_param = one.clone();
     no_param.query_keys.clear();
     assert_eq!(violations(&doc, &no_param).len(), 1);
+
+    let runs = request_spec(&Op::DeploymentAllBySchedule {
+        schedule_id: "s".into(),
+    });
+    assert!(violations(&doc, &runs).is_empty());
+    let mut bad_query_enum = runs.clone();
+    bad_query_enum.query_constants = vec![("type", "cron".into())];
+    assert_eq!(violations(&doc, &bad_query_enum).len(), 1);
+
+    let create = Op::examples()
+        .into_iter()
+        .find(|op| op.route() == "schedule.create")
+        .unwrap();
+    let create = request_spec(&create);
+    assert!(violations(&doc, &create).is_empty());
+    let mut no_command = create.clone();
+    no_command.body_keys.retain(|k| k != "command");
+    no_command.body_types.retain(|(k, _)| k != "command");
+    assert_eq!(violations(&doc, &no_command).len(), 1);
+    let mut bad_shell = create.clone();
+    bad_shell.body_constants = vec![("shellType".into(), "zsh".into())];
+    assert_eq!(violations(&doc, &bad_shell).len(), 1);
 }

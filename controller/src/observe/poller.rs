@@ -18,30 +18,18 @@
 use jiff::Timestamp;
 use launchplane_api::verify::target::{ObservedTarget, ProviderFailure};
 use launchplane_core::observation::{
-    CycleCalls, PollSettings, ReadFacts, SharedFacts, Snapshot, TrackedTarget,
+    CycleCalls, ListedAs, PollSettings, ReadFacts, SharedFacts, Snapshot, TrackedTarget,
 };
 use launchplane_core::target::TargetFacts;
-use launchplane_providers::{OrgSnapshot, Provider, ProviderError, TargetCategory, TargetDetail};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use launchplane_providers::{OrgSnapshot, Provider, ProviderError, TargetCategory};
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
-/// The detail read of one target, minus anything secret.
-#[derive(Clone, Debug, PartialEq, Eq)]
-struct DetailEntry {
-    fetched_at: Timestamp,
-    /// The org-wide fields at the time of the read; a change means the detail is out of date.
-    seen_last_deploy_at: Option<String>,
-    seen_name: String,
-    target_type: Option<String>,
-    image: Option<String>,
-    env_keys: BTreeSet<String>,
-}
-
-/// The poller of one ProviderConfig.
+/// The poller of one ProviderConfig. Per tracked target it keeps one entry, in `facts`: what
+/// the last detail read saw, when, and how the listing showed the target then.
 pub struct Poller {
     provider: Arc<dyn Provider>,
     settings: PollSettings,
-    details: HashMap<TrackedTarget, DetailEntry>,
     snapshot: Snapshot,
     facts: Arc<SharedFacts>,
 }
@@ -62,7 +50,6 @@ impl Poller {
         Poller {
             provider,
             settings,
-            details: HashMap::new(),
             snapshot: Snapshot::default(),
             facts: Arc::default(),
         }
@@ -108,65 +95,58 @@ impl Poller {
             Ok(org) => org,
             Err(error) => return self.fail(&error, calls, now),
         };
-        let mut targets = observed_targets(&org);
-        self.details.retain(|key, _| tracked.contains(key));
-        let mut read: Vec<(TrackedTarget, Option<ReadFacts>)> = Vec::new();
-
-        let due: Vec<TrackedTarget> = targets
+        // The listing is all a poll keeps of the org-wide answers: the rest is freed here,
+        // before the detail reads, and the listing takes the answers' strings over.
+        let mut targets = into_observed_targets(org);
+        let due: Vec<(usize, TrackedTarget)> = targets
             .iter()
-            .filter_map(|t| {
+            .enumerate()
+            .filter_map(|(at, t)| {
                 let key = (category_of(&t.category)?, t.id.clone());
-                (tracked.contains(&key) && self.detail_due(&key, t, now)).then_some(key)
+                (tracked.contains(&key) && self.detail_due(&key, t, now)).then_some((at, key))
             })
             .collect();
-        for key in due {
+        let mut read: Vec<(TrackedTarget, Option<ReadFacts>)> = Vec::new();
+        for (at, key) in due {
             calls.detail += 1;
             match self.provider.target_detail(key.0, &key.1).await {
                 Ok(detail) => {
-                    let Some(listed) = targets.iter().find(|t| t.id == key.1) else {
-                        continue;
+                    let listed = &targets[at];
+                    let facts = ReadFacts {
+                        facts: Arc::new(TargetFacts::from(detail)),
+                        read_at: now,
+                        listed: ListedAs {
+                            name: listed.name.clone(),
+                            last_deploy_at: listed.last_deploy_at.clone(),
+                        },
                     };
-                    let entry = detail_entry(&detail, listed, now);
-                    self.details.insert(key.clone(), entry);
-                    let facts = TargetFacts::from(detail);
-                    read.push((
-                        key,
-                        Some(ReadFacts {
-                            facts: Arc::new(facts),
-                            read_at: now,
-                        }),
-                    ));
+                    read.push((key, Some(facts)));
                 }
                 // Deleted between the listing and the read: the next listing will not show it.
-                Err(ProviderError::NotFound { .. }) => {
-                    self.details.remove(&key);
-                    read.push((key, None));
-                }
+                Err(ProviderError::NotFound { .. }) => read.push((key, None)),
                 // The key is exhausted or Dokploy went away mid-cycle: keep the details we
                 // have (they age into staleness) and stop spending calls this cycle.
                 Err(error) if failure_of(&error) != ProviderFailure::Other => break,
                 Err(_) => {}
             }
         }
-        let forgotten = self.facts.targets().any(|key| !self.details.contains_key(key));
+        // No await from here on: the entries and the snapshot change together.
+        let forgotten = self.facts.targets().any(|key| !tracked.contains(key));
         if forgotten || !read.is_empty() {
             // Copy-on-write: lanes holding the previous map keep it unchanged.
             let shared = Arc::make_mut(&mut self.facts);
-            shared.retain(|key| self.details.contains_key(key));
+            shared.retain(|key| tracked.contains(key));
             for (key, facts) in read {
                 shared.record(key, facts);
             }
         }
-        for target in &mut targets {
-            let Some(key) = category_of(&target.category).map(|c| (c, target.id.clone())) else {
-                continue;
-            };
-            if let Some(entry) = self.details.get(&key) {
-                target.target_type = entry.target_type.clone();
-                target.image = entry.image.clone();
-                target.env_keys = Some(entry.env_keys.clone());
-            }
-        }
+        let previous = self.snapshot.targets.take();
+        with_details(
+            &mut targets,
+            &self.facts,
+            previous.as_deref().map(Vec::as_slice),
+            now,
+        );
         self.snapshot = Snapshot {
             targets: Some(Arc::new(targets)),
             observed_at: Some(now),
@@ -179,12 +159,12 @@ impl Poller {
     }
 
     fn detail_due(&self, key: &TrackedTarget, listed: &ObservedTarget, now: Timestamp) -> bool {
-        match self.details.get(key) {
+        match self.facts.entry(key) {
             None => true,
-            Some(entry) => {
-                entry.seen_last_deploy_at != listed.last_deploy_at
-                    || entry.seen_name != listed.name
-                    || now.duration_since(entry.fetched_at) >= self.settings.detail_interval
+            Some(read) => {
+                read.listed.last_deploy_at != listed.last_deploy_at
+                    || read.listed.name != listed.name
+                    || now.duration_since(read.read_at) >= self.settings.detail_interval
             }
         }
     }
@@ -210,40 +190,80 @@ fn category_of(category: &str) -> Option<TargetCategory> {
     }
 }
 
-fn detail_entry(detail: &TargetDetail, listed: &ObservedTarget, now: Timestamp) -> DetailEntry {
-    DetailEntry {
-        fetched_at: now,
-        seen_last_deploy_at: listed.last_deploy_at.clone(),
-        seen_name: listed.name.clone(),
-        target_type: detail.source_type.clone(),
-        image: detail.image.clone(),
-        env_keys: detail.env_keys().into_iter().collect(),
+/// Give every listed target that has an entry its detail fields: type and image from the
+/// facts, env key names from the previous snapshot when the entry was not read again since
+/// (the same read gave them), else parsed from the raw env.
+fn with_details(
+    targets: &mut [ObservedTarget],
+    facts: &SharedFacts,
+    previous: Option<&[ObservedTarget]>,
+    now: Timestamp,
+) {
+    let before: HashMap<&str, &BTreeSet<String>> = previous
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|t| Some((t.id.as_str(), t.env_keys.as_ref()?)))
+        .collect();
+    for target in targets {
+        let Some(key) = category_of(&target.category).map(|c| (c, target.id.clone())) else {
+            continue;
+        };
+        let Some(read) = facts.entry(&key) else {
+            continue;
+        };
+        target.target_type = read.facts.source_type.clone();
+        target.image = read.facts.image.clone();
+        let unchanged = (read.read_at != now)
+            .then(|| before.get(target.id.as_str()))
+            .flatten();
+        target.env_keys = Some(match unchanged {
+            Some(keys) => (*keys).clone(),
+            None => launchplane_providers::env_merge::keys(read.facts.env.expose())
+                .into_iter()
+                .collect(),
+        });
     }
 }
 
 /// Every application and compose service of the org, with its domains. Other service kinds
 /// (databases) cannot be ProviderTargets and are left out.
 pub fn observed_targets(org: &OrgSnapshot) -> Vec<ObservedTarget> {
-    let mut domains: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
+    into_observed_targets(OrgSnapshot {
+        services: org.services.clone(),
+        domains: org.domains.clone(),
+        deployments: Vec::new(),
+    })
+}
+
+/// [`observed_targets`], taking the answers' strings over instead of copying them.
+pub fn into_observed_targets(org: OrgSnapshot) -> Vec<ObservedTarget> {
+    let OrgSnapshot {
+        services,
+        domains: listed_domains,
+        // No verdict reads deployments: freed before the listing is built.
+        deployments: _,
+    } = org;
+    let mut domains: HashMap<String, BTreeSet<String>> = HashMap::new();
     // A disabled domain (domain.toggleEnable, `enabled: false`) routes nothing: not present.
-    for domain in org.domains.iter().filter(|d| d.enabled != Some(false)) {
-        if let Some(owner) = domain.service_owner_id.as_deref() {
-            domains.entry(owner).or_default().insert(domain.host.clone());
+    for domain in listed_domains.into_iter().filter(|d| d.enabled != Some(false)) {
+        if let Some(owner) = domain.service_owner_id {
+            domains.entry(owner).or_default().insert(domain.host);
         }
     }
-    org.services
-        .iter()
+    services
+        .into_iter()
         .filter_map(|service| {
             let category = service.category.target()?;
             Some(ObservedTarget {
-                id: service.id.clone(),
+                // A service is listed once, so its domains are taken, not copied.
+                domains: domains.remove(&service.id).unwrap_or_default(),
+                id: service.id,
                 category: category.as_str().to_string(),
-                name: service.name.clone().unwrap_or_default(),
-                status: service.status.as_ref().map(status_text),
-                project: service.project_name.clone(),
-                environment: service.environment_name.clone(),
-                domains: domains.get(service.id.as_str()).cloned().unwrap_or_default(),
-                last_deploy_at: service.last_deploy_at.clone(),
+                name: service.name.unwrap_or_default(),
+                status: service.status.map(status_text),
+                project: service.project_name,
+                environment: service.environment_name,
+                last_deploy_at: service.last_deploy_at,
                 target_type: None,
                 image: None,
                 env_keys: None,
@@ -252,14 +272,14 @@ pub fn observed_targets(org: &OrgSnapshot) -> Vec<ObservedTarget> {
         .collect()
 }
 
-fn status_text(status: &launchplane_providers::ServiceStatus) -> String {
+fn status_text(status: launchplane_providers::ServiceStatus) -> String {
     use launchplane_providers::ServiceStatus as S;
     match status {
         S::Idle => "idle".into(),
         S::Running => "running".into(),
         S::Done => "done".into(),
         S::Error => "error".into(),
-        S::Other(other) => other.clone(),
+        S::Other(other) => other,
     }
 }
 

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use super::errors::{json_response, raw_response};
 use super::state::SharedRef;
-use super::{AppBehaviour, DokploySim, Fault, OutOfBandEdit, SeedDocument};
+use super::{AppBehaviour, DokploySim, Fault, OutOfBandEdit, RunOutcome, ScheduleRunScript, SeedDocument};
 
 /// A fault as JSON: `{"kind":"latency","ms":250}`, `{"kind":"status","status":503}`,
 /// `{"kind":"unauthorizedAfter","calls":3}`, `{"kind":"malformedBody"}`, `{"kind":"timeout"}`,
@@ -99,6 +99,38 @@ struct DeployOutcomeRequest {
 struct DomainRequest {
     service_id: String,
     host: String,
+    /// For a compose: the service the domain routes to.
+    #[serde(default)]
+    service_name: Option<String>,
+}
+
+/// `{"kind":"succeed","output":"…"}`, `{"kind":"fail","error":"…"}`,
+/// `{"kind":"serverError","message":"…"}`.
+#[derive(Deserialize)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+enum RunOutcomeDoc {
+    Succeed {
+        #[serde(default)]
+        output: String,
+    },
+    Fail {
+        error: String,
+    },
+    ServerError {
+        message: String,
+    },
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RunScriptRequest {
+    #[serde(default = "star")]
+    selector: String,
+    outcome: RunOutcomeDoc,
+    #[serde(default)]
+    duration_ms: u64,
+    #[serde(default)]
+    drop_connection: bool,
 }
 
 fn bad(message: impl std::fmt::Display) -> Response {
@@ -139,7 +171,11 @@ pub(crate) async fn handle_admin(shared: SharedRef, rest: String, req: Request) 
         }
         (&Method::POST, "domains") => {
             let req: DomainRequest = parse(&bytes)?;
-            match sim.add_domain(&req.service_id, &req.host) {
+            let added = match &req.service_name {
+                Some(service) => sim.add_compose_domain(&req.service_id, &req.host, service),
+                None => sim.add_domain(&req.service_id, &req.host),
+            };
+            match added {
                 Some(id) => Ok(json_response(200, &json!({"domainId": id}))),
                 None => Ok(json_response(404, &json!({"error": "no such service"}))),
             }
@@ -168,6 +204,27 @@ pub(crate) async fn handle_admin(shared: SharedRef, rest: String, req: Request) 
         (&Method::POST, "deploy-outcome") => {
             let req: DeployOutcomeRequest = parse(&bytes)?;
             sim.set_deploy_outcome(&req.service_id, req.fail);
+            Ok(json_response(200, &json!({"ok": true})))
+        }
+        (&Method::POST, "schedule-runs") => {
+            let req: RunScriptRequest = parse(&bytes)?;
+            let outcome = match req.outcome {
+                RunOutcomeDoc::Succeed { output } => RunOutcome::Succeed { output },
+                RunOutcomeDoc::Fail { error } => RunOutcome::Fail { error },
+                RunOutcomeDoc::ServerError { message } => RunOutcome::ServerError { message },
+            };
+            sim.script_schedule_runs(
+                &req.selector,
+                ScheduleRunScript {
+                    outcome,
+                    duration: Duration::from_millis(req.duration_ms),
+                    drop_connection: req.drop_connection,
+                },
+            );
+            Ok(json_response(200, &json!({"ok": true})))
+        }
+        (&Method::DELETE, "schedule-runs") => {
+            sim.clear_schedule_scripts();
             Ok(json_response(200, &json!({"ok": true})))
         }
         (&Method::GET, "calls") => Ok(json_response(200, &json!(sim.call_counts()))),

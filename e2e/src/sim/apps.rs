@@ -1,5 +1,6 @@
-//! The "containers": one loopback HTTP app per deployed application, built from the env the
-//! application had when it was deployed, plus the ingress that routes by Host header.
+//! The "containers": one loopback HTTP app per deployed application (keyed by its id) and per
+//! web service of a deployed compose (keyed `composeId/service`), built from the env the
+//! service had when it was deployed, plus the ingress that routes by Host header.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -57,8 +58,17 @@ impl axum::serve::Listener for GatedListener {
 }
 
 fn is_down(st: &State, service_id: &str) -> bool {
-    matches!(st.behaviours.get(service_id), Some(AppBehaviour::Down))
+    matches!(behaviour_of(st, service_id), Some(AppBehaviour::Down))
         || !st.running_apps.contains_key(service_id)
+}
+
+/// The behaviour set for an app: under its own key, else (a compose service's app,
+/// `composeId/service`) under its compose's id.
+fn behaviour_of<'a>(st: &'a State, key: &str) -> Option<&'a AppBehaviour> {
+    st.behaviours.get(key).or_else(|| {
+        key.split_once('/')
+            .and_then(|(compose_id, _)| st.behaviours.get(compose_id))
+    })
 }
 
 /// Starts the app for `service_id` with `env`, or reconfigures the running one. Must be
@@ -134,9 +144,7 @@ pub(crate) fn render(shared: &Shared, service_id: &str, path: &str) -> Option<Re
     }
     let app = st.running_apps.get(service_id)?;
     let env = dotenv::parse(&app.env);
-    let behaviour = st
-        .behaviours
-        .get(service_id)
+    let behaviour = behaviour_of(&st, service_id)
         .cloned()
         .unwrap_or(AppBehaviour::Normal);
     drop(st);
@@ -203,11 +211,14 @@ pub(crate) async fn ingress_handler(AxState(shared): AxState<SharedRef>, req: Re
         .unwrap_or_default();
     let target = shared.lock().service_for_host(&host);
     // Traefik keeps client connections alive whatever the backend answers.
-    match target {
-        None => raw_response(404, Some("text/plain; charset=utf-8"), "404 page not found\n"),
-        Some((Kind::Compose, _)) => bad_gateway(),
-        Some((Kind::Application, id)) => render(&shared, &id, req.uri().path()).unwrap_or_else(bad_gateway),
-    }
+    let key = match target {
+        None => return raw_response(404, Some("text/plain; charset=utf-8"), "404 page not found\n"),
+        Some((Kind::Application, id, _)) => id,
+        // A compose domain routes to one service of the compose; without one it has no backend.
+        Some((Kind::Compose, id, Some(service))) => super::compose::app_key(&id, &service),
+        Some((Kind::Compose, _, None)) => return bad_gateway(),
+    };
+    render(&shared, &key, req.uri().path()).unwrap_or_else(bad_gateway)
 }
 
 fn strip_port(host: &str) -> String {

@@ -1,12 +1,15 @@
 //! The deploy queue: jobs for one service run FIFO, one at a time. A job's deployment record
 //! is created when it starts (status `running`), and finishes `done` or `error` after the
 //! configured deploy duration. A successful application deploy (re)starts its app with the
-//! env the application had when the job started. `deployment.queueList` lists every job, waiting
-//! or running, as Dokploy's in-memory queue does.
+//! env the application had when the job started; a successful compose deploy starts the apps
+//! of its web services from the compose file, env and domains it had then ([`super::compose`]).
+//! `deployment.queueList` lists every job, waiting or running, as Dokploy's in-memory queue
+//! does.
 
 use serde_json::Value;
 
 use super::apps;
+use super::compose::{self, DeploySnapshot};
 use super::state::{
     DEPLOYMENTS_KEPT, DeployJob, Deployment, Kind, SharedRef, State, deployment_row, now_iso, str_of,
 };
@@ -55,6 +58,14 @@ pub(crate) fn start_next(shared: &SharedRef, st: &mut State, service_id: &str) {
         ),
         None => return,
     };
+    // A compose job writes the file from the database to disk before it runs anything.
+    let snapshot = match kind {
+        Kind::Compose => compose::snapshot(st, service_id),
+        Kind::Application => None,
+    };
+    if let Some(snap) = &snapshot {
+        compose::file_written(st, service_id, &snap.compose_file);
+    }
     let row = deployment_row(kind, service_id, &job.title, &job.description, &app_name);
     let deployment_id = str_of(&row, "deploymentId").unwrap_or_default().to_string();
     let seq = st.next_seq();
@@ -75,7 +86,15 @@ pub(crate) fn start_next(shared: &SharedRef, st: &mut State, service_id: &str) {
     shared.handle.spawn(async move {
         tokio::time::sleep(duration).await;
         let mut st = shared2.lock();
-        finish(&shared2, &mut st, kind, &service_id, &deployment_id, env);
+        finish(
+            &shared2,
+            &mut st,
+            kind,
+            &service_id,
+            &deployment_id,
+            env,
+            snapshot,
+        );
         start_next(&shared2, &mut st, &service_id);
     });
 }
@@ -87,6 +106,7 @@ fn finish(
     service_id: &str,
     deployment_id: &str,
     env: String,
+    snapshot: Option<DeploySnapshot>,
 ) {
     let Some(service) = st.service(kind, service_id) else {
         return;
@@ -112,8 +132,13 @@ fn finish(
     if let Some(e) = st.service_mut(kind, service_id) {
         e.row.insert(kind.status_key().into(), Value::from(status));
     }
-    if !fail && kind == Kind::Application {
-        apps::start_or_reconfigure(shared, st, service_id, env);
+    if fail {
+        return;
+    }
+    match (kind, snapshot) {
+        (Kind::Application, _) => apps::start_or_reconfigure(shared, st, service_id, env),
+        (Kind::Compose, Some(snap)) => compose::deployed(shared, st, service_id, snap),
+        (Kind::Compose, None) => {}
     }
 }
 

@@ -151,3 +151,20 @@ pub(crate) fn close_connection(mut response: Response) -> Response {
         .insert(CONNECTION, HeaderValue::from_static("close"));
     response
 }
+
+/// A connection cut before the answer is complete, as a proxy or a restarting server cuts it:
+/// the body fails at once, so the server closes the connection without a complete response and
+/// the client sees a transport error, not an HTTP status.
+pub(crate) fn dropped_connection() -> Response {
+    let cut = futures::stream::once(async {
+        Err::<axum::body::Bytes, std::io::Error>(std::io::Error::new(
+            std::io::ErrorKind::ConnectionAborted,
+            "connection dropped by the simulator",
+        ))
+    });
+    let mut response = Response::new(Body::from_stream(cut));
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    close_connection(response)
+}

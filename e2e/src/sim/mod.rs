@@ -5,18 +5,23 @@
 //! describe (request fields from `openapi.json`, responses and error bodies from
 //! `API-NOTES.md` and `OBSERVED-v0.30.2.md`). A successful application deploy starts a local
 //! HTTP app standing in for the container, serving the runtime identity injected through the
-//! application's env; an ingress routes to those apps by Host header.
+//! application's env; a successful compose deploy does the same for each compose service a
+//! domain routes to, from the compose env. An ingress routes to those apps by Host header.
+//! Schedules run their command as scripted ([`ScheduleRunScript`]) and keep their runs as
+//! deployment rows.
 //!
 //! Tests drive it through [`DokploySim`]'s sync admin methods; the `dokploy-sim` binary and
 //! shell scripts use the HTTP admin routes under `/__sim/`.
 
 mod admin;
 mod apps;
+mod compose;
 mod deploy;
 pub mod dotenv;
 mod errors;
 mod faults;
 mod routes;
+mod schedules;
 mod state;
 mod validate;
 
@@ -35,7 +40,9 @@ use tokio::task::JoinHandle;
 use faults::FaultEntry;
 use state::{Kind, Shared, SharedRef, State, str_of};
 
+pub use compose::service_names as compose_service_names;
 pub use routes::procedure_names;
+pub use schedules::{RunOutcome, ScheduleRunScript};
 
 /// The version `settings.getDokployVersion` reports.
 pub const DOKPLOY_VERSION: &str = "v0.30.2";
@@ -77,9 +84,16 @@ pub struct Mutation {
     pub service_id: Option<String>,
     /// That service's `description` just before the call (where ownership markers live).
     pub description_before: Option<String>,
-    /// The `description` the call sent, if any (`application.create`, `application.update`).
+    /// The `description` the call sent, if any (`application.create`, `application.update`,
+    /// `schedule.create`, `schedule.update`: for a schedule, the schedule's own description).
     pub description_sent: Option<String>,
-    /// Whether the procedure succeeded.
+    /// The schedule a `schedule.*` mutation acts on (the new one for a create).
+    pub schedule_id: Option<String>,
+    /// That schedule's `description` just before the call (where a schedule's ownership
+    /// marker lives).
+    pub schedule_description_before: Option<String>,
+    /// Whether the procedure succeeded (for `schedule.runManually`: whether the run started;
+    /// how it ended is in its deployment row).
     pub succeeded: bool,
 }
 
@@ -139,9 +153,16 @@ pub struct SeedApplication {
 #[serde(rename_all = "camelCase", default)]
 pub struct SeedCompose {
     pub name: String,
+    /// The compose's description (where Launchplane's ownership marker lives).
+    pub description: Option<String>,
     pub compose_file: String,
     pub env: Option<String>,
     pub domains: Vec<String>,
+    /// The compose service the seeded domains route to (`serviceName`); none if unset.
+    pub service_name: Option<String>,
+    /// If true, the compose is started as if deployed (status `done`, one `done` deployment,
+    /// its web services serving).
+    pub deployed: bool,
 }
 
 /// An edit made outside the API's caller, as a person clicking in the Dokploy dashboard.
@@ -368,11 +389,12 @@ impl DokploySim {
         if !st.environments.contains_key(environment_id) {
             return None;
         }
+        let description = seed.description.clone().map_or(Value::Null, Value::String);
         let id = st.insert_compose(
             environment_id,
             &seed.name,
             None,
-            Value::Null,
+            description,
             "docker-compose",
             "raw",
             &seed.compose_file,
@@ -381,7 +403,36 @@ impl DokploySim {
             c.row.insert("env".into(), json!(seed.env));
         }
         for host in &seed.domains {
-            routes::create_domain_for(&mut st, &id, host);
+            if let Some(domain_id) = routes::create_domain_for(&mut st, &id, host)
+                && let Some(domain) = st.domains.get_mut(&domain_id)
+            {
+                domain.row.insert("serviceName".into(), json!(seed.service_name));
+            }
+        }
+        if seed.deployed {
+            let seq = st.next_seq();
+            let app_name = st
+                .composes
+                .get(&id)
+                .and_then(|e| str_of(&e.row, "appName"))
+                .unwrap_or_default()
+                .to_string();
+            let mut row = state::deployment_row(Kind::Compose, &id, "Manual deployment", "", &app_name);
+            row.insert("status".into(), json!("done"));
+            row.insert(
+                "finishedAt".into(),
+                row.get("startedAt").cloned().unwrap_or(Value::Null),
+            );
+            st.deployments
+                .entry(id.clone())
+                .or_default()
+                .insert(0, state::Deployment { seq, row });
+            if let Some(c) = st.composes.get_mut(&id) {
+                c.row.insert("composeStatus".into(), json!("done"));
+            }
+            if let Some(snap) = compose::snapshot(&st, &id) {
+                compose::deployed(&self.shared, &mut st, &id, snap);
+            }
         }
         Some(id)
     }
@@ -389,6 +440,18 @@ impl DokploySim {
     /// Adds a domain to an application or compose; `None` when the service does not exist.
     pub fn add_domain(&self, service_id: &str, host: &str) -> Option<String> {
         routes::create_domain_for(&mut self.shared.lock(), service_id, host)
+    }
+
+    /// Adds a domain routing to one service of a compose (`serviceName`); `None` when the
+    /// compose does not exist. Like every compose domain it takes effect at the next deploy.
+    pub fn add_compose_domain(&self, compose_id: &str, host: &str, service_name: &str) -> Option<String> {
+        let mut st = self.shared.lock();
+        st.composes.get(compose_id)?;
+        let domain_id = routes::create_domain_for(&mut st, compose_id, host)?;
+        if let Some(domain) = st.domains.get_mut(&domain_id) {
+            domain.row.insert("serviceName".into(), json!(service_name));
+        }
+        Some(domain_id)
     }
 
     /// Seeds a whole document; returns the created ids by name.
@@ -517,6 +580,20 @@ impl DokploySim {
         }
     }
 
+    /// How the runs of a schedule go from now on: `selector` is a schedule id, a schedule name,
+    /// or `*` for every schedule. The newest script that matches a run wins.
+    pub fn script_schedule_runs(&self, selector: &str, script: ScheduleRunScript) {
+        self.shared
+            .lock()
+            .run_scripts
+            .insert(0, (selector.to_string(), script));
+    }
+
+    /// Forgets every run script: runs succeed at once with no output again.
+    pub fn clear_schedule_scripts(&self) {
+        self.shared.lock().run_scripts.clear();
+    }
+
     /// `fail = true`: the service's next deploys end in status `error` until set back.
     pub fn set_deploy_outcome(&self, service_id: &str, fail: bool) {
         self.shared
@@ -574,6 +651,44 @@ impl DokploySim {
         let st = self.shared.lock();
         let kind = st.kind_of(service_id)?;
         routes::full_service(&st, kind, service_id)
+    }
+
+    /// The schedules of a compose as `schedule.list` would return them (oldest first).
+    pub fn compose_schedules(&self, compose_id: &str) -> Vec<Value> {
+        let st = self.shared.lock();
+        match schedules::list(&st, compose_id, "compose") {
+            Value::Array(rows) => rows,
+            _ => Vec::new(),
+        }
+    }
+
+    /// A schedule's runs as `deployment.allByType?type=schedule` would return them (newest
+    /// first).
+    pub fn schedule_runs(&self, schedule_id: &str) -> Vec<Value> {
+        self.shared.lock().deployment_rows(schedule_id)
+    }
+
+    /// The log a deployment or schedule run wrote so far.
+    pub fn deployment_log(&self, deployment_id: &str) -> Option<String> {
+        self.shared.lock().logs.get(deployment_id).cloned()
+    }
+
+    /// The services of a compose that have a running container (all of them after a
+    /// deploy, none after `compose.stop`).
+    pub fn compose_running_services(&self, compose_id: &str) -> Vec<String> {
+        let st = self.shared.lock();
+        st.compose_runtime
+            .get(compose_id)
+            .filter(|r| r.running)
+            .map(|r| r.services.clone())
+            .unwrap_or_default()
+    }
+
+    /// The loopback URL of the app standing in for one service of a compose, while it runs.
+    /// Its app is keyed `composeId/service` (for [`Self::set_app_behaviour`]; a behaviour set
+    /// on the compose id applies to all its services).
+    pub fn compose_app_url(&self, compose_id: &str, service: &str) -> Option<String> {
+        self.app_url(&compose::app_key(compose_id, service))
     }
 
     /// The loopback URL of the app standing in for the service's container, while it runs.

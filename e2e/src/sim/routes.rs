@@ -10,11 +10,12 @@ use axum::response::Response;
 use http::{Method, header::CONTENT_TYPE};
 use serde_json::{Map, Value, json};
 
-use super::deploy;
 use super::errors::{self, TrpcError, json_response, raw_response};
 use super::faults::{self, FaultAction};
+use super::schedules::{self, RunAnswer};
 use super::state::{Entity, Kind, Row, SharedRef, State, as_row, str_of};
-use super::validate::{self, Field};
+use super::validate::{self, Field, Ty};
+use super::{compose, deploy};
 
 /// Next.js's default API body limit.
 const BODY_LIMIT: usize = 1024 * 1024;
@@ -74,6 +75,9 @@ const ROUTES: &[Route] = &[
     m("compose.update", validate::COMPOSE_UPDATE),
     m("compose.deploy", validate::DEPLOY_COMPOSE),
     m("compose.delete", validate::COMPOSE_DELETE),
+    m("compose.stop", validate::COMPOSE_ID),
+    m("compose.start", validate::COMPOSE_ID),
+    q("compose.loadServices", validate::COMPOSE_LOAD_SERVICES),
     m("domain.create", validate::DOMAIN_CREATE),
     m("domain.delete", validate::DOMAIN_ID),
     q("domain.byApplicationId", validate::APPLICATION_ID),
@@ -81,6 +85,14 @@ const ROUTES: &[Route] = &[
     q("deployment.all", validate::APPLICATION_ID),
     q("deployment.allByCompose", validate::COMPOSE_ID),
     q("deployment.queueList", validate::NONE),
+    q("deployment.allByType", validate::DEPLOYMENT_ALL_BY_TYPE),
+    q("deployment.readLogs", validate::DEPLOYMENT_READ_LOGS),
+    m("schedule.create", validate::SCHEDULE_CREATE),
+    m("schedule.update", validate::SCHEDULE_UPDATE),
+    m("schedule.delete", validate::SCHEDULE_ID),
+    q("schedule.one", validate::SCHEDULE_ID),
+    q("schedule.list", validate::SCHEDULE_LIST),
+    m("schedule.runManually", validate::SCHEDULE_RUN),
 ];
 
 /// The canonical procedure name for a path segment (case-insensitive), if implemented.
@@ -99,6 +111,8 @@ pub fn procedure_names() -> Vec<&'static str> {
 enum Reply {
     Json(Value),
     Empty,
+    /// The answer comes when a schedule run ends (or its connection is dropped).
+    Later(tokio::sync::oneshot::Receiver<RunAnswer>),
 }
 
 type ProcResult = Result<Reply, TrpcError>;
@@ -188,7 +202,15 @@ pub(crate) async fn handle_api(shared: SharedRef, rest: String, req: Request) ->
         ProcKind::Query => {
             let params: HashMap<String, String> =
                 Query::try_from_uri(&uri).map(|Query(p)| p).unwrap_or_default();
-            Value::Object(params.into_iter().map(|(k, v)| (k, Value::String(v))).collect())
+            Value::Object(
+                params
+                    .into_iter()
+                    .map(|(k, v)| {
+                        let value = coerce_query(route.fields, &k, v);
+                        (k, value)
+                    })
+                    .collect(),
+            )
         }
         ProcKind::Mutation => {
             match content_type.as_deref() {
@@ -214,39 +236,79 @@ pub(crate) async fn handle_api(shared: SharedRef, rest: String, req: Request) ->
     if let Some(mut entry) = journal {
         entry.succeeded = reply.is_ok();
         // A create acts on the service it makes: name it, so later calls can be traced to it.
-        if let Ok(Reply::Json(row)) = &reply
-            && entry.service_id.is_none()
-        {
-            entry.service_id = ["applicationId", "composeId"]
-                .iter()
-                .find_map(|k| row.get(*k).and_then(Value::as_str))
-                .map(str::to_string);
+        if let Ok(Reply::Json(row)) = &reply {
+            if entry.service_id.is_none() {
+                entry.service_id = ["applicationId", "composeId"]
+                    .iter()
+                    .find_map(|k| row.get(*k).and_then(Value::as_str))
+                    .map(str::to_string);
+            }
+            if route.name == "schedule.create" {
+                entry.schedule_id = row.get("scheduleId").and_then(Value::as_str).map(str::to_string);
+            }
         }
         shared.lock().journal.push(entry);
     }
     match reply {
         Ok(Reply::Json(v)) => json_response(200, &v),
         Ok(Reply::Empty) => raw_response(200, Some("application/json"), Body::empty()),
+        // The lock is not held here: the run settles on its own task.
+        Ok(Reply::Later(answer)) => match answer.await {
+            Ok(RunAnswer::Json(v)) => json_response(200, &v),
+            Ok(RunAnswer::Error(e)) => e.into_response(Some(route.name)),
+            Ok(RunAnswer::Dropped) => errors::dropped_connection(),
+            // The simulator is shutting down.
+            Err(_) => raw_response(503, None, ""),
+        },
         Err(e) => e.into_response(Some(route.name)),
     }
 }
 
+/// Query values arrive as strings; the tRPC adapter coerces the number- and boolean-typed
+/// keys (API-NOTES §1).
+fn coerce_query(fields: &[Field], key: &str, value: String) -> Value {
+    let ty = fields.iter().find(|f| f.name == key).map(|f| f.ty);
+    match ty {
+        Some(Ty::Num) => value
+            .parse::<f64>()
+            .ok()
+            .and_then(serde_json::Number::from_f64)
+            .map_or(Value::String(value), Value::Number),
+        Some(Ty::Bool) => match value.as_str() {
+            "true" => Value::Bool(true),
+            "false" => Value::Bool(false),
+            _ => Value::String(value),
+        },
+        _ => Value::String(value),
+    }
+}
+
 /// What a mutation is about to act on, read before it runs: the service it changes (a
-/// domain's owning service for the domain routes) and that service's description then, where
-/// ownership markers live.
+/// domain's or a schedule's service for the domain and schedule routes) and that service's
+/// description then, where ownership markers live; for the schedule routes also the schedule
+/// and its own description.
 fn journal_entry(shared: &SharedRef, procedure: &str, input: &Map<String, Value>) -> super::Mutation {
     let st = shared.lock();
-    let service_id = ["applicationId", "composeId"]
-        .iter()
-        .find_map(|k| input.get(*k).and_then(Value::as_str))
-        .map(str::to_string)
+    let schedule = input
+        .get("scheduleId")
+        .and_then(Value::as_str)
+        .and_then(|id| st.schedules.get(id));
+    let of_row = |row: &Row| {
+        ["applicationId", "composeId"]
+            .iter()
+            .find_map(|k| str_of(row, k))
+            .map(str::to_string)
+    };
+    // An existing schedule acts on its current service, whatever an update sends.
+    let service_id = schedule
+        .and_then(|e| of_row(&e.row))
         .or_else(|| {
-            let domain = st.domains.get(s(input, "domainId"))?;
             ["applicationId", "composeId"]
                 .iter()
-                .find_map(|k| str_of(&domain.row, k))
+                .find_map(|k| input.get(*k).and_then(Value::as_str))
                 .map(str::to_string)
-        });
+        })
+        .or_else(|| of_row(&st.domains.get(s(input, "domainId"))?.row));
     let description_before = service_id.as_deref().and_then(|id| {
         let kind = st.kind_of(id)?;
         str_of(&st.service(kind, id)?.row, "description").map(str::to_string)
@@ -255,11 +317,22 @@ fn journal_entry(shared: &SharedRef, procedure: &str, input: &Map<String, Value>
         .get("description")
         .and_then(Value::as_str)
         .map(str::to_string);
+    let schedule_id = procedure
+        .starts_with("schedule.")
+        .then(|| {
+            input
+                .get("scheduleId")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        })
+        .flatten();
     super::Mutation {
         procedure: procedure.to_string(),
         service_id,
         description_before,
         description_sent,
+        schedule_id,
+        schedule_description_before: schedule.and_then(|e| str_of(&e.row, "description").map(str::to_string)),
         succeeded: false,
     }
 }
@@ -536,6 +609,36 @@ fn dispatch(shared: &SharedRef, name: &str, input: Map<String, Value>) -> ProcRe
                 .collect();
             Ok(Reply::Json(Value::Array(rows)))
         }
+        "compose.stop" => compose::stop(st, s(&input, "composeId")).map(Reply::Json),
+        "compose.start" => compose::start(shared, st, s(&input, "composeId")).map(Reply::Json),
+        "compose.loadServices" => compose::load_services(
+            st,
+            s(&input, "composeId"),
+            input.get("type").and_then(Value::as_str) == Some("fetch"),
+        )
+        .map(Reply::Json),
+        "schedule.create" => schedules::create(st, input).map(Reply::Json),
+        "schedule.update" => schedules::update(st, input).map(Reply::Json),
+        "schedule.delete" => schedules::delete(st, s(&input, "scheduleId")).map(Reply::Json),
+        "schedule.one" => schedules::one(st, s(&input, "scheduleId")).map(Reply::Json),
+        "schedule.list" => Ok(Reply::Json(schedules::list(
+            st,
+            s(&input, "id"),
+            s(&input, "scheduleType"),
+        ))),
+        "schedule.runManually" => {
+            schedules::run_manually(shared, st, s(&input, "scheduleId")).map(Reply::Later)
+        }
+        "deployment.allByType" => Ok(Reply::Json(schedules::deployments_by_type(
+            st,
+            s(&input, "id"),
+            s(&input, "type"),
+        ))),
+        "deployment.readLogs" => {
+            // `tail` is an integer 1-10000, 100 by default.
+            let tail = input.get("tail").and_then(Value::as_f64).unwrap_or(100.0) as usize;
+            schedules::read_logs(st, s(&input, "deploymentId"), tail).map(Reply::Json)
+        }
         "deployment.all" | "deployment.allByCompose" => {
             let (kind, id_key, missing) = if name == "deployment.all" {
                 (Kind::Application, "applicationId", "Application not found")
@@ -563,7 +666,7 @@ fn pick(row: &Row, keys: &[&str]) -> Row {
 }
 
 /// environment/project rows for a service's `environment` relation.
-fn environment_with_project(st: &State, row: &Row) -> Value {
+pub(crate) fn environment_with_project(st: &State, row: &Row) -> Value {
     let Some(env) = st.environment_of(row) else {
         return Value::Null;
     };

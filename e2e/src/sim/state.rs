@@ -10,7 +10,7 @@ use rand::Rng;
 use serde_json::{Map, Value, json};
 
 use super::faults::FaultEntry;
-use super::{AppBehaviour, Fault};
+use super::{AppBehaviour, Fault, ScheduleRunScript};
 
 pub(crate) type Row = Map<String, Value>;
 
@@ -99,6 +99,20 @@ pub(crate) struct RunningApp {
     pub stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
+/// What a compose's last successful deploy left running: its containers (one per service of
+/// the compose file) and the env they were started with. `compose.stop` and `compose.start`
+/// act on all of them; `compose.start` restarts them from this env, as `docker compose up`
+/// reads the `.env` file the last deploy wrote.
+pub(crate) struct ComposeRuntime {
+    /// Every service of the compose file as deployed (the database too).
+    pub services: Vec<String>,
+    /// The services a compose domain routed to at deploy time: they get a loopback app.
+    pub web_services: Vec<String>,
+    pub env: String,
+    /// `false` after `compose.stop`, until `compose.start` or a deploy.
+    pub running: bool,
+}
+
 #[derive(Default)]
 pub(crate) struct State {
     pub organization_id: String,
@@ -119,6 +133,16 @@ pub(crate) struct State {
     pub behaviours: HashMap<String, AppBehaviour>,
     pub deploy_fail: HashMap<String, bool>,
     pub running_apps: HashMap<String, RunningApp>,
+    /// compose id -> what its last successful deploy left running.
+    pub compose_runtime: HashMap<String, ComposeRuntime>,
+    /// compose id -> the compose file on the server's disk (written by a deploy or by
+    /// `compose.loadServices` with `type=fetch`); what `type=cache` reads.
+    pub compose_files_on_disk: HashMap<String, String>,
+    pub schedules: HashMap<String, Entity>,
+    /// Scripted outcomes of schedule runs, newest first: (schedule id, schedule name or `*`).
+    pub run_scripts: Vec<(String, ScheduleRunScript)>,
+    /// deployment id -> its log file's content (`deployment.readLogs`).
+    pub logs: HashMap<String, String>,
 }
 
 const ID_ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-";
@@ -410,18 +434,20 @@ impl State {
             .collect()
     }
 
-    /// The service owning an enabled domain with this host (case-insensitive).
-    pub fn service_for_host(&self, host: &str) -> Option<(Kind, String)> {
+    /// The service owning an enabled domain with this host (case-insensitive), with the
+    /// domain's `serviceName` (the compose service it routes to).
+    pub fn service_for_host(&self, host: &str) -> Option<(Kind, String, Option<String>)> {
         State::sorted(&self.domains).into_iter().find_map(|e| {
             let matches = str_of(&e.row, "host").is_some_and(|h| h.eq_ignore_ascii_case(host))
                 && e.row.get("enabled").and_then(Value::as_bool).unwrap_or(true);
             if !matches {
                 return None;
             }
+            let service_name = str_of(&e.row, "serviceName").map(str::to_string);
             if let Some(id) = str_of(&e.row, "applicationId") {
-                return Some((Kind::Application, id.to_string()));
+                return Some((Kind::Application, id.to_string(), service_name));
             }
-            str_of(&e.row, "composeId").map(|id| (Kind::Compose, id.to_string()))
+            str_of(&e.row, "composeId").map(|id| (Kind::Compose, id.to_string(), service_name))
         })
     }
 
@@ -462,12 +488,40 @@ impl State {
         self.queues.remove(service_id);
         self.behaviours.remove(service_id);
         self.deploy_fail.remove(service_id);
-        if let Some(mut app) = self.running_apps.remove(service_id)
+        self.compose_runtime.remove(service_id);
+        self.compose_files_on_disk.remove(service_id);
+        // A service's schedules go with it (the schedule table's foreign keys cascade), and so
+        // do their runs.
+        let schedules: Vec<String> = self
+            .schedules
+            .iter()
+            .filter(|(_, e)| str_of(&e.row, key) == Some(service_id))
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in schedules {
+            self.schedules.remove(&id);
+            self.deployments.remove(&id);
+        }
+        let prefix = format!("{service_id}/");
+        let apps: Vec<String> = self
+            .running_apps
+            .keys()
+            .filter(|k| *k == service_id || k.starts_with(&prefix))
+            .cloned()
+            .collect();
+        for key in apps {
+            self.stop_app(&key);
+        }
+        Some(kind)
+    }
+
+    /// Stops and forgets the loopback app under `key`, if it runs.
+    pub fn stop_app(&mut self, key: &str) {
+        if let Some(mut app) = self.running_apps.remove(key)
             && let Some(stop) = app.stop.take()
         {
             let _ = stop.send(());
         }
-        Some(kind)
     }
 
     /// Is a `DeployError` fault injected for this deploy route (or for every route)?
@@ -695,5 +749,60 @@ pub(crate) fn deployment_row(
         "rollbackId": null,
         "volumeBackupId": null,
         "buildServerId": null,
+    }))
+}
+
+/// A run of a schedule, as `createDeploymentSchedule` inserts it: status `running`, the
+/// schedule's id and no service id, title and description `Schedule`, a log under the
+/// schedules path named after the schedule's `appName`.
+pub(crate) fn schedule_run_row(schedule_id: &str, schedule_app_name: &str) -> Row {
+    let now = now_iso();
+    let stamp = jiff::Timestamp::now().strftime("%Y-%m-%d:%H:%M:%S").to_string();
+    as_row(json!({
+        "deploymentId": new_id(),
+        "title": "Schedule",
+        "description": "Schedule",
+        "status": "running",
+        "logPath": format!("/etc/dokploy/schedules/{schedule_app_name}/{schedule_app_name}-{stamp}.log"),
+        "pid": null,
+        "applicationId": null,
+        "composeId": null,
+        "serverId": null,
+        "isPreviewDeployment": false,
+        "previewDeploymentId": null,
+        "createdAt": now,
+        "startedAt": now,
+        "finishedAt": null,
+        "errorMessage": null,
+        "scheduleId": schedule_id,
+        "backupId": null,
+        "rollbackId": null,
+        "volumeBackupId": null,
+        "buildServerId": null,
+    }))
+}
+
+/// A new schedule row: the columns of Dokploy's `schedule` table with their defaults
+/// (`shellType` bash, `scheduleType` application, `enabled` true, a generated `appName`).
+pub(crate) fn schedule_row(schedule_id: &str) -> Row {
+    as_row(json!({
+        "scheduleId": schedule_id,
+        "name": "",
+        "description": null,
+        "cronExpression": "",
+        "appName": app_name("schedule", None),
+        "serviceName": null,
+        "shellType": "bash",
+        "scheduleType": "application",
+        "command": "",
+        "script": null,
+        "applicationId": null,
+        "composeId": null,
+        "serverId": null,
+        "userId": null,
+        "organizationId": null,
+        "enabled": true,
+        "timezone": null,
+        "createdAt": now_iso(),
     }))
 }

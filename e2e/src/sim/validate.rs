@@ -129,6 +129,9 @@ pub(crate) fn validate(fields: &[Field], input: &Value) -> Result<Map<String, Va
         match value {
             None => match f.req {
                 Req::Optional => {}
+                // zod's enum reports any value outside the set, a missing one included, as
+                // `invalid_value`.
+                Req::Required if matches!(f.ty, Ty::Enum(_)) => check(f, &Value::Null, &mut issues),
                 Req::Required => issues.push(invalid_type(f.name, type_name(f.ty), None)),
                 Req::NonOptional => issues.push(invalid_type(f.name, "nonoptional", None)),
             },
@@ -514,4 +517,85 @@ pub(crate) const COMPOSE_UPDATE: &[Field] = &[
     field("bitbucketId", Str).nullable(),
     field("giteaId", Str).nullable(),
     field("serviceNetworks", ObjArray).nullable(),
+];
+
+const SHELL_TYPES: &[&str] = &["bash", "sh"];
+const SCHEDULE_TYPES: &[&str] = &["application", "compose", "server", "dokploy-server"];
+const DEPLOYMENT_TYPES: &[&str] = &[
+    "application",
+    "compose",
+    "server",
+    "schedule",
+    "previewDeployment",
+    "backup",
+    "volumeBackup",
+];
+const LOAD_SERVICES_TYPES: &[&str] = &["fetch", "cache"];
+
+/// `schedule.create`: the schedule table's insert schema (`name`, `cronExpression`, `command`
+/// are the columns without a default).
+pub(crate) const SCHEDULE_CREATE: &[Field] = &[
+    field("scheduleId", Str),
+    field("name", Str).required(),
+    field("description", Str).nullable(),
+    field("cronExpression", Str).required(),
+    field("appName", Str),
+    field("serviceName", Str).nullable(),
+    field("shellType", Ty::Enum(SHELL_TYPES)),
+    field("scheduleType", Ty::Enum(SCHEDULE_TYPES)),
+    field("command", Str).required(),
+    field("script", Str).nullable(),
+    field("applicationId", Str).nullable(),
+    field("composeId", Str).nullable(),
+    field("serverId", Str).nullable(),
+    field("organizationId", Str).nullable(),
+    field("enabled", Bool),
+    field("timezone", Str).nullable(),
+    field("createdAt", Str),
+];
+
+/// `schedule.update`: the insert schema with a required `scheduleId`, so `name`,
+/// `cronExpression` and `command` are required here too.
+pub(crate) const SCHEDULE_UPDATE: &[Field] = &[
+    field("scheduleId", Str).required().min(1.0),
+    field("name", Str).required(),
+    field("description", Str).nullable(),
+    field("cronExpression", Str).required(),
+    field("appName", Str),
+    field("serviceName", Str).nullable(),
+    field("shellType", Ty::Enum(SHELL_TYPES)),
+    field("scheduleType", Ty::Enum(SCHEDULE_TYPES)),
+    field("command", Str).required(),
+    field("script", Str).nullable(),
+    field("applicationId", Str).nullable(),
+    field("composeId", Str).nullable(),
+    field("serverId", Str).nullable(),
+    field("organizationId", Str).nullable(),
+    field("enabled", Bool),
+    field("timezone", Str).nullable(),
+    field("createdAt", Str),
+];
+
+/// `schedule.one`, `schedule.delete`: `z.object({scheduleId: z.string()})`.
+pub(crate) const SCHEDULE_ID: &[Field] = &[field("scheduleId", Str).required()];
+/// `schedule.runManually`: `scheduleId: z.string().min(1)`.
+pub(crate) const SCHEDULE_RUN: &[Field] = &[field("scheduleId", Str).required().min(1.0)];
+pub(crate) const SCHEDULE_LIST: &[Field] = &[
+    field("id", Str).required(),
+    field("scheduleType", Ty::Enum(SCHEDULE_TYPES)).required(),
+];
+
+pub(crate) const DEPLOYMENT_ALL_BY_TYPE: &[Field] = &[
+    field("id", Str).required().min(1.0),
+    field("type", Ty::Enum(DEPLOYMENT_TYPES)).required(),
+];
+
+pub(crate) const DEPLOYMENT_READ_LOGS: &[Field] = &[
+    field("deploymentId", Str).required().min(1.0),
+    field("tail", Num).min(1.0).max(10000.0),
+];
+
+pub(crate) const COMPOSE_LOAD_SERVICES: &[Field] = &[
+    field("composeId", Str).required().min(1.0),
+    field("type", Ty::Enum(LOAD_SERVICES_TYPES)),
 ];

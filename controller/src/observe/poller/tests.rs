@@ -285,6 +285,63 @@ async fn detail_reads_keep_each_tracked_targets_facts_for_the_lanes() {
     sim.shutdown().await;
 }
 
+/// The snapshot's env key names come from each target's last read: a poll that reads nothing
+/// keeps them (carried over from the previous snapshot), a re-read replaces them, and the one
+/// entry per target records how the listing showed the target when it was read.
+#[tokio::test]
+async fn the_snapshots_env_keys_follow_each_targets_last_read() {
+    let (sim, ids) = seeded().await;
+    let mut poller = Poller::new(client(&sim), settings(300));
+    let tracked = tracked(&ids[..2]);
+    poller.poll(&tracked, t(0)).await;
+    let keys = |snap: &Snapshot, id: &str| {
+        let target = snap
+            .targets
+            .as_ref()
+            .unwrap()
+            .iter()
+            .find(|t| t.id == id)
+            .unwrap();
+        target.env_keys.clone().unwrap()
+    };
+    let set = |keys: &[&str]| keys.iter().map(ToString::to_string).collect::<BTreeSet<_>>();
+
+    // An env edit does not show in the listing: nothing is read, the keys stay.
+    assert!(sim.edit(
+        &ids[0],
+        OutOfBandEdit {
+            env: Some("A=1\nC=3".into()),
+            ..Default::default()
+        }
+    ));
+    let snap = poller.poll(&tracked, t(30)).await.clone();
+    assert_eq!(snap.last_cycle.detail, 0);
+    assert_eq!(keys(&snap, &ids[0]), set(&["A", "B"]));
+
+    // A rename makes the target due: the re-read brings the new keys, and the next poll,
+    // reading nothing, keeps them; the other target keeps its own.
+    assert!(sim.edit(
+        &ids[0],
+        OutOfBandEdit {
+            name: Some("renamed".into()),
+            ..Default::default()
+        }
+    ));
+    let snap = poller.poll(&tracked, t(60)).await.clone();
+    assert_eq!(snap.last_cycle.detail, 1);
+    assert_eq!(keys(&snap, &ids[0]), set(&["A", "C"]));
+    let snap = poller.poll(&tracked, t(90)).await.clone();
+    assert_eq!(snap.last_cycle.detail, 0);
+    assert_eq!(keys(&snap, &ids[0]), set(&["A", "C"]));
+    assert_eq!(keys(&snap, &ids[1]), set(&["A", "B"]));
+
+    let facts = poller.facts();
+    let entry = facts.get(TargetCategory::Application, &ids[0]).unwrap();
+    assert_eq!(entry.read_at, t(60));
+    assert_eq!(entry.listed.name, "renamed");
+    sim.shutdown().await;
+}
+
 /// Issue 12: a domain turned off in Dokploy (`enabled: false` in overview.domains) does not
 /// count as present; one whose flag is absent (older servers) does.
 #[test]
