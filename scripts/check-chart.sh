@@ -67,7 +67,7 @@ service_monitor = service_monitor == "true"
 
 KINDS = {
     "providerconfigs", "providertargets", "products", "lanes", "previews",
-    "runtimeidentities", "artifacts", "deploymentrecords", "promotions", "backupgates",
+    "runtimeidentities", "artifacts", "deploymentrecords", "promotions", "backupgates", "approvals",
 }
 READ = {"get", "list", "watch"}
 LEASE_VERBS = {"get", "create", "update", "patch"}
