@@ -115,3 +115,12 @@ namespace only. Per kind:
   resources: ["events"]
   verbs: ["create", "patch"]
 {{- end }}
+
+{{/*
+The approval admission policy and its binding share this name. Both are cluster-scoped, so the
+release namespace is part of it: two namespace-mode installs with the same release name in
+different namespaces must not claim the same object.
+*/}}
+{{- define "launchplane.approvalPolicyName" -}}
+{{- printf "%s-%s-approver-is-creator" (include "launchplane.fullname" .) .Release.Namespace | trunc 253 | trimSuffix "-" }}
+{{- end }}
