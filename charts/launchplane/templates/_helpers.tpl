@@ -62,7 +62,7 @@ The controller's permissions on its own kinds and on what it reads, shared by th
 (whole cluster) and the Role (watchNamespace). Leases are granted separately, in the release
 namespace only. Per kind:
   - read only (spec written by users or GitOps): providerconfigs, providertargets, products,
-    lanes, promotions, artifacts, backupgates;
+    lanes, promotions, artifacts, backupgates, approvals;
   - previews: also patch/update, to add and remove the teardown finalizer, and delete, for
     previews whose spec.ttl has passed;
   - runtimeidentities, deploymentrecords: children the controller creates, applies (SSA patch)
@@ -117,4 +117,13 @@ namespace only. Per kind:
 - apiGroups: ["events.k8s.io"]
   resources: ["events"]
   verbs: ["create", "patch"]
+{{- end }}
+
+{{/*
+The approval admission policy and its binding share this name. Both are cluster-scoped, so the
+release namespace is part of it: two namespace-mode installs with the same release name in
+different namespaces must not claim the same object.
+*/}}
+{{- define "launchplane.approvalPolicyName" -}}
+{{- printf "%s-%s-approver-is-creator" (include "launchplane.fullname" .) .Release.Namespace | trunc 253 | trimSuffix "-" }}
 {{- end }}
