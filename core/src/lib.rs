@@ -12,12 +12,14 @@
 //!   probe asked and saw), [`health`], [`observation`] (a ProviderConfig's poll as data).
 //! - One module per kind: [`provider_config`], [`provider_target`], [`runtime_identity`],
 //!   [`lane`] (with [`deployment_record`], the phase machine of one deploy attempt),
-//!   [`preview`], [`product`], [`artifact`], and [`protected`] (what registry cleanup keeps).
+//!   [`preview`], [`product`], [`artifact`], [`protected`] (what registry cleanup keeps), and
+//!   [`history`] (what ran in a lane, from when to when).
 
 pub mod action;
 pub mod artifact;
 pub mod deployment_record;
 pub mod health;
+pub mod history;
 pub mod lane;
 pub mod observation;
 pub mod preview;
