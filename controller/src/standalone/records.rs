@@ -1,9 +1,10 @@
 //! Standalone mode's DeploymentRecords: the [`RecordStore`] of the state folder.
 
+use super::accepted;
 use super::state::StateDir;
 use crate::engine::store::{RecordStore, StoreError};
 use futures::future::BoxFuture;
-use launchplane_api::resources::{DeploymentRecord, DeploymentRecordStatus};
+use launchplane_api::resources::{DeploymentRecord, DeploymentRecordSpec, DeploymentRecordStatus};
 use launchplane_core::deployment_record::LANE_LABEL;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -64,7 +65,8 @@ impl FileRecordStore {
         })
     }
 
-    fn list_sync(&self, namespace: &str, lane: &str) -> Result<Vec<DeploymentRecord>, StoreError> {
+    /// The records of `lane` (what [`RecordStore::list`] answers), for readers outside a round.
+    pub fn list_sync(&self, namespace: &str, lane: &str) -> Result<Vec<DeploymentRecord>, StoreError> {
         let _guard = self
             .lock
             .lock()
@@ -163,6 +165,31 @@ impl FileRecordStore {
             Err(e) => Err(StoreError::Io(e.to_string())),
         }
     }
+}
+
+/// The DeploymentRecords given as manifests, as the state folder keeps them without the
+/// manifests folder: each spec as last accepted from the folder (`accepted/DeploymentRecord/`),
+/// named by its namespace and name. Their status is read by [`FileRecordStore`]. The folder's
+/// manifests carry more (labels), but nothing a record's lane, origin or evidence is read from.
+pub fn accepted_manifest_records(state: &StateDir) -> Result<Vec<DeploymentRecord>, StoreError> {
+    const KIND: &str = "DeploymentRecord";
+    let mut out = Vec::new();
+    for (namespace, name) in accepted::stored(state, KIND) {
+        let unreadable = |why: String| {
+            StoreError::Io(format!(
+                "{}: the accepted DeploymentRecord {namespace}/{name} {why}",
+                state.root().join("accepted").join(KIND).join(&namespace).display()
+            ))
+        };
+        let body = accepted::load(state, KIND, &namespace, &name)
+            .ok_or_else(|| unreadable("cannot be read as JSON".into()))?;
+        let spec: DeploymentRecordSpec = serde_json::from_value(body["spec"].clone())
+            .map_err(|e| unreadable(format!("has no readable spec: {e}")))?;
+        let mut record = DeploymentRecord::new(&name, spec);
+        record.metadata.namespace = Some(namespace);
+        out.push(record);
+    }
+    Ok(out)
 }
 
 impl RecordStore for FileRecordStore {
