@@ -10,8 +10,8 @@
 use crate::standalone::records::{FileRecordStore, accepted_manifest_records};
 use crate::standalone::state::StateDir;
 use jiff::Timestamp;
-use kube::api::{Api, ListParams};
 use kube::Client;
+use kube::api::{Api, ListParams};
 use launchplane_api::resources::{DeploymentRecord, Lane};
 use launchplane_core::history::{At, Attempt, LaneHistory, Period, Pruned, Whole, history, names_lane};
 use serde::Serialize;
@@ -140,7 +140,10 @@ pub async fn in_cluster(client: Client, args: &HistoryArgs, now: Timestamp) -> A
         Ok(list) => list.items,
         Err(e) => return unreadable(&format!("the DeploymentRecords of namespace {namespace}"), &e),
     };
-    let mine: Vec<DeploymentRecord> = records.into_iter().filter(|r| names_lane(r, &args.lane)).collect();
+    let mine: Vec<DeploymentRecord> = records
+        .into_iter()
+        .filter(|r| names_lane(r, &args.lane))
+        .collect();
     answer(args, &namespace, &mine)
 }
 
@@ -167,11 +170,15 @@ pub fn in_state_folder(args: &HistoryArgs, dir: &Path, now: Timestamp) -> Answer
     let namespace = args.namespace.clone().unwrap_or_else(|| "default".into());
     let state = StateDir::new(dir);
     let lanes = state.stored("Lane");
-    if !lanes.iter().any(|(ns, name)| *ns == namespace && *name == args.lane) {
+    if !lanes
+        .iter()
+        .any(|(ns, name)| *ns == namespace && *name == args.lane)
+    {
         return Answer::bad_input(unknown_lane_in_state(&args.lane, &namespace, dir, &lanes));
     }
-    let read = accepted_manifest_records(&state)
-        .and_then(|manifests| FileRecordStore::new(state.clone(), manifests).list_sync(&namespace, &args.lane));
+    let read = accepted_manifest_records(&state).and_then(|manifests| {
+        FileRecordStore::new(state.clone(), manifests).list_sync(&namespace, &args.lane)
+    });
     match read {
         Ok(records) => answer(args, &namespace, &records),
         Err(e) => Answer::bad_input(format!(
@@ -416,7 +423,10 @@ fn periods_table(periods: &[Period]) -> String {
             ]
         })
         .collect();
-    table(&["FROM", "TO", "ARTIFACT", "RECORD", "PROMOTION", "ORIGIN"], &rows)
+    table(
+        &["FROM", "TO", "ARTIFACT", "RECORD", "PROMOTION", "ORIGIN"],
+        &rows,
+    )
 }
 
 fn attempts_table(attempts: &[Attempt]) -> String {
@@ -507,7 +517,10 @@ mod tests {
     fn tables_pad_every_column_but_the_last() {
         let t = table(
             &["FROM", "TO"],
-            &[vec!["a-long-cell".into(), "x".into()], vec!["b".into(), "".into()]],
+            &[
+                vec!["a-long-cell".into(), "x".into()],
+                vec!["b".into(), "".into()],
+            ],
         );
         assert_eq!(t, "FROM          TO\na-long-cell   x\nb\n");
     }

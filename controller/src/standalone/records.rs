@@ -178,7 +178,12 @@ pub fn accepted_manifest_records(state: &StateDir) -> Result<Vec<DeploymentRecor
         let unreadable = |why: String| {
             StoreError::Io(format!(
                 "{}: the accepted DeploymentRecord {namespace}/{name} {why}",
-                state.root().join("accepted").join(KIND).join(&namespace).display()
+                state
+                    .root()
+                    .join("accepted")
+                    .join(KIND)
+                    .join(&namespace)
+                    .display()
             ))
         };
         let body = accepted::load(state, KIND, &namespace, &name)
