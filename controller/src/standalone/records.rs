@@ -177,13 +177,8 @@ pub fn accepted_manifest_records(state: &StateDir) -> Result<Vec<DeploymentRecor
     for (namespace, name) in accepted::stored(state, KIND) {
         let unreadable = |why: String| {
             StoreError::Io(format!(
-                "{}: the accepted DeploymentRecord {namespace}/{name} {why}",
-                state
-                    .root()
-                    .join("accepted")
-                    .join(KIND)
-                    .join(&namespace)
-                    .display()
+                "state folder {}: the accepted DeploymentRecord {namespace}/{name} {why}",
+                state.root().display()
             ))
         };
         let body = accepted::load(state, KIND, &namespace, &name)
@@ -285,6 +280,33 @@ mod tests {
         assert_eq!(names, vec!["dr-1.json"]);
         reopened.delete_sync("shop", "dr-1").unwrap();
         assert!(reopened.list_sync("shop", "testing").unwrap().is_empty());
+    }
+
+    #[test]
+    fn manifest_records_are_read_back_from_what_the_state_folder_accepted() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = StateDir::new(dir.path());
+        let evidence = record("ext-1", "prod", false);
+        let body = serde_json::json!({ "spec": evidence.spec });
+        state
+            .save("accepted/DeploymentRecord", "shop", "ext-1", &body)
+            .unwrap();
+        let read = accepted_manifest_records(&state).unwrap();
+        assert_eq!(read.len(), 1);
+        assert_eq!(read[0].metadata.namespace.as_deref(), Some("shop"));
+        assert_eq!(read[0].metadata.name.as_deref(), Some("ext-1"));
+        assert_eq!(read[0].spec, evidence.spec);
+
+        // A spec that cannot be read fails the whole read: a history without it would be wrong.
+        let broken = serde_json::json!({ "spec": { "laneRef": { "name": "prod" } } });
+        state
+            .save("accepted/DeploymentRecord", "shop", "ext-2", &broken)
+            .unwrap();
+        let e = accepted_manifest_records(&state).unwrap_err().to_string();
+        assert!(
+            e.contains("DeploymentRecord shop/ext-2 has no readable spec"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -338,7 +338,7 @@ fn args(lane: &str, at: Option<Timestamp>) -> HistoryArgs {
 async fn history_from_the_cluster_reads_the_lanes_records_and_writes_nothing() {
     use DeploymentPhase::{Failed, Succeeded};
     let server = FakeApiServer::new();
-    for name in ["prod", "testing"] {
+    for name in ["prod", "testing", "canary"] {
         let mut l = Lane::new(
             name,
             LaneSpec {
@@ -357,6 +357,9 @@ async fn history_from_the_cluster_reads_the_lanes_records_and_writes_nothing() {
         promoted,
         record("hotfix-by-ci", "prod", "shop-2h", None, Succeeded, 400),
         record("dr-testing-1", "testing", "shop-9", Some(1), Succeeded, 150),
+        // Attempts 1 and 2 of canary were pruned: before its first kept period, nobody can tell.
+        record("dr-canary-3", "canary", "shop-3", Some(3), Succeeded, 500),
+        record("dr-canary-4", "canary", "shop-4", Some(4), Failed, 600),
     ] {
         server.put(&r);
     }
@@ -415,6 +418,29 @@ async fn history_from_the_cluster_reads_the_lanes_records_and_writes_nothing() {
         answer.stdout,
         "FROM                   TO          ARTIFACT   RECORD         PROMOTION   ORIGIN\n\
          2027-01-15T08:02:30Z   <running>   shop-9     dr-testing-1   <none>      Controller\n"
+    );
+
+    let answer = in_cluster(client.clone(), &args("canary", None), now).await;
+    assert_eq!(answer.code, 0);
+    assert_eq!(
+        answer.stderr,
+        "note: lane shop/canary: the records of attempts 1-2 are gone (pruned by the lane's \
+         spec.historyLimit, or deleted); the periods are whole from 2027-01-15T08:08:20Z, earlier \
+         ones are unknown\n"
+    );
+    let answer = in_cluster(client.clone(), &args("canary", Some(t(400))), now).await;
+    assert_eq!(answer.code, 1);
+    let at: Value = serde_json::from_str(&answer.stdout).unwrap();
+    assert_eq!(
+        (at["answer"].as_str(), &at["period"]),
+        (Some("Unknown"), &Value::Null)
+    );
+    assert!(
+        answer
+            .stderr
+            .starts_with("cannot tell what ran in lane shop/canary"),
+        "{}",
+        answer.stderr
     );
 
     let writes = server
