@@ -16,6 +16,7 @@ mod controller_verifier;
 mod demo;
 mod fault_manifests;
 mod fault_provider;
+mod history_cli;
 mod lane_claims;
 mod lane_controller_loop;
 mod lane_controller_verifier;
