@@ -182,8 +182,11 @@ pub struct GateResult {
 pub struct ReleaseTuple {
     /// `rt-` and a hash of product, lane stage and artifact (as in the runtime identity).
     pub id: String,
+    /// The Product released.
     pub product: String,
+    /// The Lane released into.
     pub lane: String,
+    /// The Artifact released.
     pub artifact: String,
     /// `repository@sha256:...`.
     pub image: String,
@@ -192,9 +195,12 @@ pub struct ReleaseTuple {
     /// The other repositories' commits, `repository@commit`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub source_repos: Vec<String>,
+    /// The DeploymentRecord that deployed it; absent when the lane already ran and verified it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deployment_record: Option<String>,
+    /// The Promotion that released it.
     pub promotion: String,
+    /// The BackupGate the Promotion took, where the lane requires one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backup_gate: Option<String>,
 }

@@ -535,6 +535,7 @@ fn the_open_period_is_the_lanes_inventory_record() {
                 lane_key: "prod",
                 product: None,
                 target: None,
+                feed: &crate::promotion::feed(&lane, &[]),
                 artifact: None,
                 records: &records,
                 desired_env: Err("not resolved in this test".into()),
