@@ -44,7 +44,8 @@ lint "watchNamespace + serviceMonitor + networkPolicy" \
     --set watchNamespace=apps --set metrics.serviceMonitor.enabled=true --set networkPolicy.enabled=true
 
 # The schema must reject bad values, not just accept good ones.
-for bad in replicaCount=0 logFormat=xml image.digest=latest watchNamespace=Not_A_Namespace unknownKey=1; do
+for bad in replicaCount=0 logFormat=xml image.digest=latest watchNamespace=Not_A_Namespace unknownKey=1 \
+    approvalPolicy.enabled=maybe approvalPolicy.unknownKey=1; do
     if "$HELM" lint "$chart" --set "$bad" >"$work/lint.out" 2>&1; then
         fail "helm lint accepted the invalid value $bad: values.schema.json is not enforced"
     elif ! grep -q "values don't meet the specifications of the schema" "$work/lint.out"; then
@@ -60,14 +61,15 @@ cat >"$work/check.py" <<'PY'
 import sys
 import yaml
 
-path, scenario, replicas, leader, service_monitor, watch_ns, release_ns = sys.argv[1:]
+path, scenario, replicas, leader, service_monitor, watch_ns, release_ns, approval_policy = sys.argv[1:]
 replicas = int(replicas)
 leader = leader == "true"
 service_monitor = service_monitor == "true"
+approval_policy = approval_policy == "true"
 
 KINDS = {
     "providerconfigs", "providertargets", "products", "lanes", "previews",
-    "runtimeidentities", "artifacts", "deploymentrecords", "promotions", "backupgates",
+    "runtimeidentities", "artifacts", "deploymentrecords", "promotions", "backupgates", "approvals",
 }
 READ = {"get", "list", "watch"}
 LEASE_VERBS = {"get", "create", "update", "patch"}
@@ -206,6 +208,43 @@ for crd in by_kind.get("CustomResourceDefinition", []):
     check(names["plural"] in KINDS, f'CRD {crd["metadata"]["name"]}: kind {names["plural"]} has no RBAC in the chart')
 check(not by_kind.get("Secret"), "the chart must not render Secrets (API keys live in ProviderConfig refs)")
 
+# The admission policy that makes an Approval's approver the user who created it.
+policies = by_kind.get("ValidatingAdmissionPolicy", [])
+bindings = by_kind.get("ValidatingAdmissionPolicyBinding", [])
+if not approval_policy:
+    check(not policies and not bindings, "approvalPolicy.enabled=false but an admission policy is rendered")
+else:
+    check(len(policies) == 1 and len(bindings) == 1,
+          f"expected one ValidatingAdmissionPolicy and one binding, got {len(policies)} and {len(bindings)}")
+if approval_policy and len(policies) == 1 and len(bindings) == 1:
+    policy, binding = policies[0], bindings[0]
+    pspec, bspec = policy["spec"], binding["spec"]
+    check(policy["apiVersion"] == "admissionregistration.k8s.io/v1"
+          and binding["apiVersion"] == "admissionregistration.k8s.io/v1",
+          "the admission policy must use admissionregistration.k8s.io/v1 (GA since Kubernetes 1.30)")
+    check(release_ns in policy["metadata"]["name"],
+          f'the cluster-scoped policy name {policy["metadata"]["name"]} must hold the release namespace')
+    check(bspec.get("policyName") == policy["metadata"]["name"], "the binding names another policy")
+    check(bspec.get("validationActions") == ["Deny"], f'validationActions {bspec.get("validationActions")} != [Deny]')
+    check(pspec.get("failurePolicy") == "Fail", "failurePolicy must be Fail: an unproven approver must not pass")
+    rules = pspec.get("matchConstraints", {}).get("resourceRules", [])
+    check(any(r.get("apiGroups") == ["launchplane.dev"] and r.get("resources") == ["approvals"]
+              and {"CREATE", "UPDATE"} <= set(r.get("operations", [])) for r in rules),
+          f"the policy must match CREATE and UPDATE of launchplane.dev approvals: {rules}")
+    check(not any("*" in res or "/" in res for r in rules for res in r.get("resources", [])),
+          "the policy must not match subresources (the controller writes approvals/status)")
+    expressions = " ".join(v.get("expression", "") for v in pspec.get("validations", []))
+    check("object.spec.approver" in expressions and "request.userInfo.username" in expressions,
+          f"the policy must compare spec.approver with the requesting user: {expressions}")
+    check(all(v.get("message") and v.get("messageExpression") for v in pspec.get("validations", [])),
+          "every validation needs a message and a messageExpression naming the field and the user")
+    selector = (bspec.get("matchResources") or {}).get("namespaceSelector")
+    if watch_ns:
+        check(selector == {"matchLabels": {"kubernetes.io/metadata.name": watch_ns}},
+              f"namespace mode: the binding must cover {watch_ns} only, got {selector}")
+    else:
+        check(not bspec.get("matchResources"), "cluster mode: the binding must cover every namespace")
+
 if errors:
     for e in errors:
         print(f"[{scenario}] {e}", file=sys.stderr)
@@ -214,25 +253,26 @@ summary = ", ".join(f"{k} x{len(v)}" if len(v) > 1 else k for k, v in sorted(by_
 print(f"[{scenario}] {len(docs)} documents ok: {summary}")
 PY
 
-# render <scenario> <replicas> <leader> <serviceMonitor> <watchNamespace> -- <helm args>
+# render <scenario> <replicas> <leader> <serviceMonitor> <watchNamespace> <approvalPolicy> -- <helm args>
 render() {
-    local scenario="$1" replicas="$2" leader="$3" sm="$4" watch_ns="$5"; shift 6
+    local scenario="$1" replicas="$2" leader="$3" sm="$4" watch_ns="$5" approval="$6"; shift 7
     local out="$work/$scenario.yaml"
     if ! "$HELM" template "$release" "$chart" --namespace "$release_ns" "$@" >"$out" 2>"$work/template.err"; then
         cat "$work/template.err" >&2
         fail "helm template ($scenario)"
         return
     fi
-    if ! python3 "$work/check.py" "$out" "$scenario" "$replicas" "$leader" "$sm" "$watch_ns" "$release_ns" \
+    if ! python3 "$work/check.py" "$out" "$scenario" "$replicas" "$leader" "$sm" "$watch_ns" "$release_ns" "$approval" \
         | sed 's/^/check-chart: /'; then
         fail "rendered chart ($scenario)"
     fi
 }
-render defaults 1 false false "" -- --include-crds
-render ha-namespaced 2 true true apps -- \
+render defaults 1 false false "" true -- --include-crds
+render ha-namespaced 2 true true apps true -- \
     --set replicaCount=2 --set metrics.serviceMonitor.enabled=true --set watchNamespace=apps \
     --set networkPolicy.enabled=true
-render single-with-lease 1 true false "" -- --set leaderElection.enabled=true --set logFormat=plain
+render single-with-lease 1 true false "" true -- --set leaderElection.enabled=true --set logFormat=plain
+render no-approval-policy 1 false false "" false -- --set approvalPolicy.enabled=false
 
 # --- the chart's CRDs are exact copies of crds/ ------------------------------------------
 shopt -s nullglob

@@ -3,7 +3,7 @@
 //! test fails when it drifts.
 
 use crate::resources::{
-    Artifact, BackupGate, DeploymentRecord, Lane, Preview, Product, Promotion, ProviderConfig,
+    Approval, Artifact, BackupGate, DeploymentRecord, Lane, Preview, Product, Promotion, ProviderConfig,
     ProviderTarget, RuntimeIdentity,
 };
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
@@ -40,6 +40,7 @@ pub fn all() -> Vec<CustomResourceDefinition> {
         DeploymentRecord::crd(),
         Promotion::crd(),
         BackupGate::crd(),
+        Approval::crd(),
     ]
 }
 

@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 use support::{at, crds_by_kind, rules, schema_of, validate};
 
-const KINDS: [(&str, &str, &str); 10] = [
+const KINDS: [(&str, &str, &str); 11] = [
     ("ProviderConfig", "providerconfigs", "lpc"),
     ("ProviderTarget", "providertargets", "lpt"),
     ("Product", "products", "lpprod"),
@@ -21,6 +21,7 @@ const KINDS: [(&str, &str, &str); 10] = [
     ("DeploymentRecord", "deploymentrecords", "lpdr"),
     ("Promotion", "promotions", "lppromo"),
     ("BackupGate", "backupgates", "lpbg"),
+    ("Approval", "approvals", "lpapr"),
 ];
 
 /// Short names of built-in kinds (kubectl api-resources on a 1.33 cluster) that ours must
@@ -35,7 +36,7 @@ fn crds_dir() -> PathBuf {
 }
 
 #[test]
-fn all_ten_kinds_in_stable_order_with_names_and_categories() {
+fn all_eleven_kinds_in_stable_order_with_names_and_categories() {
     let crds = crd::all();
     let kinds: Vec<_> = crds.iter().map(|c| c.spec.names.kind.as_str()).collect();
     assert_eq!(kinds, KINDS.map(|k| k.0).to_vec());

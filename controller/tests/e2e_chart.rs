@@ -52,7 +52,9 @@ async fn the_chart_service_account_runs_the_controller_on_a_real_cluster() {
 }
 
 async fn scenario(helm: &Path, ns: &str, work: &Path) {
-    // 1. The chart, rendered for this namespace and applied as a user would.
+    // 1. The chart, rendered for this namespace and applied as a user would. Without the
+    //    approval admission policy: it is cluster-scoped (this test deletes namespaces only)
+    //    and has its own test, e2e_approval_policy.rs.
     let chart = Path::new(env!("CARGO_MANIFEST_DIR")).join("../charts/launchplane");
     let rendered = run(Command::new(helm).args(["template", RELEASE]).arg(&chart).args([
         "--namespace",
@@ -61,6 +63,8 @@ async fn scenario(helm: &Path, ns: &str, work: &Path) {
         &format!("watchNamespace={ns}"),
         "--set",
         "leaderElection.enabled=true",
+        "--set",
+        "approvalPolicy.enabled=false",
     ]))
     .await;
     let docs: Vec<Value> = serde_saphyr::from_multiple(&rendered).unwrap();

@@ -69,13 +69,17 @@ pub fn reconcile(artifact: &Artifact, lanes: &[Lane], now: Timestamp) -> Outcome
         .iter()
         .filter(|l| l.metadata.namespace == artifact.metadata.namespace)
         .filter_map(|l| {
-            let wanted = l.spec.artifact_ref.as_ref().is_some_and(|r| r.name == name);
-            let current = l
-                .status
-                .as_ref()
+            let status = l.status.as_ref();
+            let wanted = l.spec.artifact_ref.as_ref().is_some_and(|r| r.name == name)
+                || status
+                    .and_then(|s| s.desired.as_ref())
+                    .is_some_and(|d| d.artifact == name);
+            let current = status
                 .and_then(|s| s.inventory.as_ref())
                 .is_some_and(|i| i.artifact == name);
-            (wanted || current).then(|| ArtifactUser {
+            // A rollback may return to it: it stays.
+            let candidate = status.is_some_and(|s| s.rollback_candidates.contains(&name));
+            (wanted || current || candidate).then(|| ArtifactUser {
                 kind: "Lane".into(),
                 name: l.metadata.name.clone().unwrap_or_default(),
                 current,

@@ -48,11 +48,13 @@ use super::Outcome;
 use super::deployment_record::DeploySettings;
 use crate::health::HealthResult;
 use crate::probe::ProbeResult;
+use crate::promotion::Feed;
 use crate::target::{DesiredEnv, TargetFacts, TargetRef};
 pub use aspects::identity_child;
 pub use claim::{lane_owner, rival_lanes};
 pub use drift::{drift, record_env, spec_changed};
 pub use endpoint::{base_url, endpoint, health_urls};
+pub use history::rollback_candidates;
 pub use intent::new_record;
 use jiff::Timestamp;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, ObjectMeta};
@@ -142,7 +144,10 @@ pub struct LaneInputs<'a> {
     pub lane_key: &'a str,
     pub product: Option<&'a Product>,
     pub target: Option<&'a ProviderTarget>,
-    /// The Artifact `spec.artifactRef` names, if it exists.
+    /// What the lane should run and who set it: its `spec.artifactRef`, or its Promotions
+    /// ([`crate::promotion::feed`]).
+    pub feed: &'a Feed,
+    /// The Artifact the feed names, if it exists.
     pub artifact: Option<&'a Artifact>,
     /// The lane's DeploymentRecords, with status.
     pub records: &'a [DeploymentRecord],
@@ -219,6 +224,7 @@ pub fn plan(input: &LaneInputs<'_>, now: Timestamp) -> LanePlan {
         input.records,
         lane,
         resolved.desired.as_deref(),
+        input.feed,
         &input.settings.retry,
     );
     let aspects = aspects::judge(&aspects::Inputs {
@@ -233,6 +239,7 @@ pub fn plan(input: &LaneInputs<'_>, now: Timestamp) -> LanePlan {
         lane,
         lane_key: input.lane_key,
         resolved: &resolved,
+        feed: input.feed,
         history: &history,
         aspects: &aspects,
         observed,
@@ -241,6 +248,7 @@ pub fn plan(input: &LaneInputs<'_>, now: Timestamp) -> LanePlan {
     });
     let outcome = status::compute(status::Inputs {
         lane,
+        feed: input.feed,
         records: input.records,
         resolved: &resolved,
         history: &history,

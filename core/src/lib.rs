@@ -12,20 +12,29 @@
 //!   probe asked and saw), [`health`], [`observation`] (a ProviderConfig's poll as data).
 //! - One module per kind: [`provider_config`], [`provider_target`], [`runtime_identity`],
 //!   [`lane`] (with [`deployment_record`], the phase machine of one deploy attempt),
-//!   [`preview`], [`product`], [`artifact`], and [`protected`] (what registry cleanup keeps).
+//!   [`preview`], [`product`], [`artifact`], [`protected`] (what registry cleanup keeps), and
+//!   [`history`] (what ran in a lane, from when to when).
+//! - Promotions: [`promotion`] (which artifact a lane is fed, the gates, the queue, automatic
+//!   promotion), with the evidence kinds [`backup_gate`] and [`approval`]; [`ready`] writes
+//!   the conditions of kinds reported through `Ready` alone.
 
 pub mod action;
+pub mod approval;
 pub mod artifact;
+pub mod backup_gate;
 pub mod deployment_record;
 pub mod health;
+pub mod history;
 pub mod lane;
 pub mod observation;
 pub mod preview;
 pub mod probe;
 pub mod product;
+pub mod promotion;
 pub mod protected;
 pub mod provider_config;
 pub mod provider_target;
+pub mod ready;
 pub mod runtime_identity;
 pub mod target;
 

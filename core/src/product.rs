@@ -42,16 +42,26 @@ pub fn reconcile(
     let protected: BTreeSet<String> = mine
         .iter()
         .flat_map(|l| {
+            let status = l.status.as_ref();
             l.spec
                 .artifact_ref
                 .as_ref()
                 .map(|r| r.name.clone())
                 .into_iter()
                 .chain(
-                    l.status
-                        .as_ref()
+                    status
+                        .and_then(|s| s.desired.as_ref())
+                        .map(|d| d.artifact.clone()),
+                )
+                .chain(
+                    status
                         .and_then(|s| s.inventory.as_ref())
                         .map(|i| i.artifact.clone()),
+                )
+                .chain(
+                    status
+                        .into_iter()
+                        .flat_map(|s| s.rollback_candidates.iter().cloned()),
                 )
         })
         .collect();

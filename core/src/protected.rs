@@ -1,5 +1,6 @@
 //! Protected artifacts: every artifact a product still needs, so a registry-cleanup job
-//! never deletes an image that a lane runs, a release tuple names or a live preview serves.
+//! never deletes an image that a lane runs or wants, a release tuple names, a rollback may
+//! return to (each lane's `status.rollbackCandidates`) or a live preview serves.
 //!
 //! The set is conservative: a lane's desired artifact counts even before it is deployed, and
 //! every generation of a live preview counts, not only the serving one, since a rollback or a
@@ -48,11 +49,23 @@ pub fn protected(
         if let Some(desired) = &lane.spec.artifact_ref {
             add(&desired.name, format!("{name} spec.artifactRef"));
         }
-        if let Some(inventory) = lane.status.as_ref().and_then(|s| s.inventory.as_ref()) {
+        let status = lane.status.as_ref();
+        if let Some(desired) = status.and_then(|s| s.desired.as_ref()) {
+            let by = desired
+                .promotion
+                .as_ref()
+                .map(|p| format!(" (Promotion {p})"))
+                .unwrap_or_default();
+            add(&desired.artifact, format!("{name} status.desired{by}"));
+        }
+        if let Some(inventory) = status.and_then(|s| s.inventory.as_ref()) {
             add(
                 &inventory.artifact,
                 format!("{name} status.inventory (release tuple)"),
             );
+        }
+        for candidate in status.iter().flat_map(|s| s.rollback_candidates.iter()) {
+            add(candidate, format!("{name} status.rollbackCandidates"));
         }
     }
     for preview in previews.iter().filter(|p| p.spec.product_ref.name == product) {

@@ -11,9 +11,10 @@ use serde::{Deserialize, Serialize};
 /// The message of the immutability rule on BackupGate's spec.
 pub const BACKUP_GATE_IMMUTABLE_MESSAGE: &str = "spec is immutable: create a new BackupGate instead";
 
-/// Backup evidence for a destination lane. A promotion into a lane with
-/// `promotion.requireBackupGate` needs a Passed BackupGate newer than the lane's last
-/// promotion.
+/// Backup evidence for a destination lane, written by the workflow that took the backup (with
+/// its result). A promotion into a lane with `promotion.requireBackupGate` needs a Passed
+/// BackupGate taken after the lane's last deploy and within `backupMaxAge`; each BackupGate
+/// authorizes one Promotion only. No secret belongs in it.
 #[derive(CustomResource, KubeSchema, Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[kube(
     group = "launchplane.dev",
@@ -30,6 +31,7 @@ pub const BACKUP_GATE_IMMUTABLE_MESSAGE: &str = "spec is immutable: create a new
     printcolumn(name = "Backup", type_ = "string", json_path = ".spec.backupId"),
     printcolumn(name = "Taken", type_ = "date", json_path = ".spec.takenAt"),
     printcolumn(name = "Result", type_ = "string", json_path = ".status.result"),
+    printcolumn(name = "Used By", type_ = "string", json_path = ".status.usedBy"),
     printcolumn(name = "Verdict", type_ = "string", json_path = ".status.verdict"),
     printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
 )]
@@ -49,6 +51,8 @@ pub struct BackupGateSpec {
     /// Evidence that the backup is usable. Absent: only the fact that it was taken.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub evidence: Option<BackupEvidence>,
+    /// What the workflow that took the backup concluded: `Passed` or `Failed`.
+    pub result: BackupResult,
 }
 
 impl Default for BackupGateSpec {
@@ -60,6 +64,7 @@ impl Default for BackupGateSpec {
             taken_at: Time(jiff::Timestamp::UNIX_EPOCH),
             location: String::new(),
             evidence: None,
+            result: BackupResult::Failed,
         }
     }
 }

@@ -56,6 +56,9 @@ pub struct DeploymentRecordSpec {
     pub preview_ref: Option<LocalObjectRef>,
     /// The Artifact deployed.
     pub artifact_ref: LocalObjectRef,
+    /// The Promotion this deploy carries out, when one does (its lane is fed by promotions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub promotion_ref: Option<LocalObjectRef>,
     /// The ProviderTarget deployed to.
     pub target_ref: LocalObjectRef,
     /// The runtime identity the deploy injects and expects to read back.

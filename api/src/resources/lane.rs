@@ -2,9 +2,9 @@
 //! artifact it should run, with what env, and how it is verified.
 
 use super::common::{
-    DNS1123_LABEL_MAX_LEN, DNS1123_LABEL_PATTERN, ENV_NAME_MAX_LEN, ENV_NAME_PATTERN, HTTP_URL_PATTERN,
-    IdentityFields, IdentitySurface, LocalObjectRef, URL_MAX_LEN, URL_PATH_MAX_LEN, URL_PATH_PATTERN,
-    default_surfaces, default_true, keep_field_description,
+    DNS1123_LABEL_MAX_LEN, DNS1123_LABEL_PATTERN, DURATION_MAX_LEN, DURATION_PATTERN, ENV_NAME_MAX_LEN,
+    ENV_NAME_PATTERN, HTTP_URL_PATTERN, IdentityFields, IdentitySurface, LocalObjectRef, URL_MAX_LEN,
+    URL_PATH_MAX_LEN, URL_PATH_PATTERN, default_surfaces, default_true, keep_field_description,
 };
 use crate::identity::RuntimeIdentityPayload;
 use crate::verdict::{FieldMismatch, Verdict};
@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 /// A stable lane of a product: the provider target it runs on, the artifact it should run,
 /// its runtime env, its health and identity checks, and how drift and promotions are handled.
-#[derive(CustomResource, Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(CustomResource, KubeSchema, Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[kube(
     group = "launchplane.dev",
     version = "v1alpha1",
@@ -32,8 +32,15 @@ use serde::{Deserialize, Serialize};
     printcolumn(
         name = "Desired",
         type_ = "string",
-        json_path = ".spec.artifactRef.name",
-        description = "The Artifact the lane should run"
+        json_path = ".status.desired.artifact",
+        description = "The Artifact the lane should run (spec.artifactRef, or its current Promotion)"
+    ),
+    printcolumn(
+        name = "Promotion",
+        type_ = "string",
+        json_path = ".status.desired.promotion",
+        description = "The Promotion that set the desired Artifact",
+        priority = 1
     ),
     printcolumn(
         name = "Current",
@@ -47,10 +54,19 @@ use serde::{Deserialize, Serialize};
         json_path = ".spec.suspend",
         priority = 1
     ),
+    printcolumn(
+        name = "Hold",
+        type_ = "string",
+        json_path = ".status.hold.promotion",
+        description = "The rollback Promotion holding the lane",
+        priority = 1
+    ),
     printcolumn(name = "Verdict", type_ = "string", json_path = ".status.verdict"),
     printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
 )]
 #[serde(rename_all = "camelCase")]
+#[x_kube(validation = Rule::new("!has(self.promotion) || !has(self.artifactRef)")
+    .message("a lane fed by promotions (spec.promotion) takes its artifact from its Promotions: remove spec.artifactRef, or remove spec.promotion to set the artifact in spec.artifactRef"))]
 pub struct LaneSpec {
     /// The Product this lane belongs to.
     pub product_ref: LocalObjectRef,
@@ -60,7 +76,9 @@ pub struct LaneSpec {
     pub stage: String,
     /// The ProviderTarget the lane deploys to. It must be Matched before anything is deployed.
     pub target_ref: LocalObjectRef,
-    /// The Artifact the lane should run. Absent: nothing is deployed; the lane only observes.
+    /// The Artifact the lane should run. Absent: nothing is deployed; the lane only observes,
+    /// unless `promotion` is set: then its Promotions set the artifact, and `artifactRef` is
+    /// refused beside it (a sync from git never undoes a promotion).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub artifact_ref: Option<LocalObjectRef>,
     /// The runtime environment written to the target (besides Launchplane's own identity keys,
@@ -255,18 +273,134 @@ pub enum DriftPolicy {
     Correct,
 }
 
-/// Promotion rules of a lane.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+/// Promotion rules of a lane. A lane with them is fed by Promotions: its desired artifact is
+/// the one its current Promotion deploys (or last deployed), never a field of its spec.
+#[derive(KubeSchema, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LanePromotion {
     /// Name of the Lane object artifacts are promoted from, e.g. `shop-testing`. Its
-    /// inventory must hold the artifact.
+    /// inventory must hold the artifact, and its runtime identity must echo it.
     #[schemars(length(min = 1, max = DNS1123_LABEL_MAX_LEN), regex(pattern = DNS1123_LABEL_PATTERN))]
     pub source_lane: String,
-    /// When true, a promotion needs a Passed BackupGate for this lane, newer than its last
-    /// promotion. Default false.
+    /// When true, a promotion needs a Passed BackupGate for this lane, taken after the lane's
+    /// last deploy and no older than `backupMaxAge`; each BackupGate authorizes one Promotion.
+    /// Default false.
     #[serde(default)]
     pub require_backup_gate: bool,
+    /// How old a BackupGate may be, as hours, minutes and seconds, e.g. `24h` (the default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 2, max = DURATION_MAX_LEN), regex(pattern = DURATION_PATTERN))]
+    #[x_kube(validation = Rule::new("self.matches('[1-9]')")
+        .message("backupMaxAge must be longer than zero, e.g. 24h; leave it out for the default of 24h"))]
+    pub backup_max_age: Option<String>,
+    /// How long the source lane must have been verified on the artifact before it may be
+    /// promoted, as hours, minutes and seconds, e.g. `1h`. Absent: no soak.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 2, max = DURATION_MAX_LEN), regex(pattern = DURATION_PATTERN))]
+    // `0s` would read as "no soak" to a person and as a soak to nobody; leave it out instead.
+    #[x_kube(validation = Rule::new("self.matches('[1-9]')")
+        .message("soak must be longer than zero, e.g. 1h; leave soak out for none"))]
+    pub soak: Option<String>,
+    /// When promotions may deploy. Absent: any time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<PromotionWindow>,
+    /// When true, a promotion needs an Approval naming it (the chart's admission policy makes
+    /// sure an Approval's approver is the user who created it). Default false.
+    #[serde(default)]
+    pub require_approval: bool,
+    /// When true, a new artifact verified in the source lane is promoted by a Promotion the
+    /// controller creates itself (named `<lane>-auto-<artifact>`), through the same gates;
+    /// never while the lane is held by a rollback. Default false.
+    #[serde(default)]
+    pub auto: bool,
+    /// How many distinct verified artifacts of this lane stay protected for rollbacks (and in
+    /// `launchplane artifacts protected`). Default 3, 1-20.
+    #[serde(default = "default_rollback_candidates")]
+    #[schemars(range(min = 1, max = 20))]
+    pub rollback_candidates: i32,
+}
+
+fn default_rollback_candidates() -> i32 {
+    3
+}
+
+impl Default for LanePromotion {
+    fn default() -> Self {
+        LanePromotion {
+            source_lane: String::new(),
+            require_backup_gate: false,
+            backup_max_age: None,
+            soak: None,
+            window: None,
+            require_approval: false,
+            auto: false,
+            rollback_candidates: default_rollback_candidates(),
+        }
+    }
+}
+
+/// When promotions into a lane may deploy: some days of the week, between two hours, in a
+/// time zone.
+#[derive(KubeSchema, Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[x_kube(validation = Rule::new("self.startHour < self.endHour")
+    .message("window.startHour must be before window.endHour, e.g. 9 and 17"))]
+pub struct PromotionWindow {
+    /// An IANA time zone, e.g. `Europe/Berlin`. Default `UTC`.
+    #[serde(default = "default_time_zone")]
+    #[schemars(length(min = 1, max = 64))]
+    pub time_zone: String,
+    /// The days promotions may deploy on. Empty (the default): every day.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 7), extend("x-kubernetes-list-type" = "set"))]
+    pub days: Vec<Weekday>,
+    /// The first hour (0-23) promotions may deploy in.
+    #[schemars(range(min = 0, max = 23))]
+    pub start_hour: i32,
+    /// The hour (1-24) from which they may not any more.
+    #[schemars(range(min = 1, max = 24))]
+    pub end_hour: i32,
+}
+
+fn default_time_zone() -> String {
+    "UTC".into()
+}
+
+/// A day of the week.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+pub enum Weekday {
+    Monday,
+    Tuesday,
+    Wednesday,
+    Thursday,
+    Friday,
+    Saturday,
+    Sunday,
+}
+
+/// The artifact a lane should run, and what set it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DesiredArtifact {
+    /// Name of the Artifact.
+    pub artifact: String,
+    /// The Promotion that set it; absent when `spec.artifactRef` did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub promotion: Option<String>,
+}
+
+/// A lane held on a rolled-back artifact: automation never replaces it until a person
+/// promotes again.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LaneHold {
+    /// The rollback Promotion.
+    pub promotion: String,
+    /// The artifact it rolled back to.
+    pub artifact: String,
+    /// Since when.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since: Option<Time>,
 }
 
 /// What the lane runs and how it compares with what it should run.
@@ -276,6 +410,13 @@ pub struct LaneStatus {
     /// The `metadata.generation` this status was computed from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
+    /// The artifact the lane should run, and the Promotion that set it (absent: the lane only
+    /// observes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub desired: Option<DesiredArtifact>,
+    /// Set by a rollback: automatic promotions leave the lane alone until a person promotes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hold: Option<LaneHold>,
     /// The worst verdict of the lane's aspects (target, config, deploy, identity, health).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(transform = keep_field_description)]
@@ -301,6 +442,11 @@ pub struct LaneStatus {
     /// Fields that differ between desired and observed state.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub mismatches: Vec<FieldMismatch>,
+    /// The artifacts a rollback may return to, newest first: the last `rollbackCandidates`
+    /// distinct artifacts the lane verified (each with a Succeeded DeploymentRecord, kept from
+    /// pruning). Registry cleanup keeps them (`launchplane artifacts protected`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rollback_candidates: Vec<String>,
     /// Name of the most recent DeploymentRecord of the lane, whatever its outcome.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_deployment_record: Option<String>,
@@ -351,6 +497,12 @@ pub struct LaneInventory {
     /// The DeploymentRecord that put the artifact there.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deployment_record: Option<String>,
+    /// The Promotion that put it there, if one did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub promotion: Option<String>,
+    /// The BackupGate that authorized that Promotion, if one did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup_gate: Option<String>,
     /// Since when the lane runs it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub since: Option<Time>,

@@ -3,7 +3,7 @@
 //! ```text
 //! ProviderConfig ◄── ProviderTarget ◄── Lane ──► Artifact ◄── Preview
 //!   (Dokploy)          (one app/compose)  │  ▲                  │
-//!                                         │  └── Promotion      │
+//!                                         │  └── Promotion ◄── Approval (a person's yes)
 //!                     Product ◄───────────┴──────────────────────┘
 //!                                         │
 //!          DeploymentRecord (one attempt) ┘   BackupGate (evidence for a lane)
@@ -14,12 +14,13 @@
 //! string formats. Every kind is namespaced, has a status subresource whose status carries
 //! `observedGeneration`, `verdict` and `conditions`, a short name, the `launchplane` category
 //! and printer columns ending in Verdict and Age. Records (DeploymentRecord, Promotion,
-//! BackupGate) have an immutable spec, enforced by the API server.
+//! BackupGate, Approval) have an immutable spec, enforced by the API server.
 
 // kube's `#[kube(printcolumn(...))]` repeats keys such as `type_` across columns, which
 // clippy mistakes for duplicated attributes.
 #![allow(clippy::duplicated_attributes)]
 
+pub mod approval;
 pub mod artifact;
 pub mod backup_gate;
 pub mod common;
@@ -32,6 +33,7 @@ pub mod provider_config;
 pub mod provider_target;
 pub mod runtime_identity;
 
+pub use approval::*;
 pub use artifact::*;
 pub use backup_gate::*;
 pub use common::*;

@@ -38,6 +38,12 @@ pub const PROMOTION_IMMUTABLE_MESSAGE: &str = "spec is immutable: create a new P
     printcolumn(name = "To", type_ = "string", json_path = ".spec.toLane"),
     printcolumn(name = "Artifact", type_ = "string", json_path = ".status.artifact"),
     printcolumn(name = "Phase", type_ = "string", json_path = ".status.phase"),
+    printcolumn(
+        name = "Gate",
+        type_ = "string",
+        json_path = ".status.waitingOn",
+        description = "The first gate that did not allow the promotion"
+    ),
     printcolumn(name = "Verdict", type_ = "string", json_path = ".status.verdict"),
     printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
 )]
@@ -73,17 +79,26 @@ pub struct PromotionSpec {
 /// The phase of a promotion.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 pub enum PromotionPhase {
-    /// Not evaluated yet.
+    /// Waiting: behind another Promotion of the same lane, or a gate deferred it (it says
+    /// until when).
     #[default]
     Pending,
-    /// A gate has not passed; nothing was deployed.
+    /// A gate denied it; nothing was deployed. Looked at again when what the gate needs
+    /// changes (a BackupGate, an Approval, the source lane).
     Blocked,
-    /// The gates passed; the deploy is running.
+    /// The gates allowed it; the destination lane is deploying the artifact.
     Deploying,
-    /// Deployed and verified in the destination lane.
+    /// Deployed and verified in the destination lane (its runtime identity echoes the artifact).
     Succeeded,
-    /// The deploy or its verification failed.
+    /// The deploy or its verification failed; the destination's inventory stayed where it was.
     Failed,
+}
+
+impl PromotionPhase {
+    /// Succeeded and Failed are final.
+    pub fn is_final(self) -> bool {
+        matches!(self, PromotionPhase::Succeeded | PromotionPhase::Failed)
+    }
 }
 
 /// The gates and outcome of a promotion.
@@ -97,7 +112,7 @@ pub struct PromotionStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(transform = keep_field_description)]
     pub verdict: Option<Verdict>,
-    /// Conditions: `Ready`, `Reconciling`, `Stalled`.
+    /// Conditions: `Ready` (True once Succeeded), `Reconciling`, `Stalled`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["type"]))]
     pub conditions: Vec<Condition>,
@@ -105,29 +120,87 @@ pub struct PromotionStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(transform = keep_field_description)]
     pub phase: Option<PromotionPhase>,
-    /// The Artifact resolved for the promotion.
+    /// The Artifact resolved for the promotion (fixed once it deploys).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub artifact: Option<String>,
-    /// The result of each gate (source inventory, backup gate, ...).
+    /// Every gate's last answer, in the order they are asked.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["name"]))]
     pub gates: Vec<GateResult>,
-    /// The DeploymentRecord of the promotion's deploy.
+    /// The first gate that did not allow the promotion (or the Promotion it waits behind).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiting_on: Option<String>,
+    /// The BackupGate the promotion used (each authorizes one Promotion only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup_gate: Option<String>,
+    /// The DeploymentRecord of the promotion's deploy (absent when the destination already ran
+    /// and verified the artifact).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deployment_record: Option<String>,
+    /// What was released, once Succeeded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub release_tuple: Option<ReleaseTuple>,
+    /// When the gates allowed it (the deploy began).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_time: Option<Time>,
     /// When the promotion finished (Succeeded, Failed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub completion_time: Option<Time>,
+}
+
+/// A gate's answer.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+pub enum GateOutcome {
+    /// The gate lets the promotion go.
+    Allow,
+    /// It does not, until what it needs changes.
+    Deny,
+    /// Not yet: ask again at `retryAt`.
+    #[default]
+    Defer,
 }
 
 /// The result of one promotion gate.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct GateResult {
-    /// The gate, e.g. `SourceInventory`, `BackupGate`.
+    /// The gate: `SourceVerified`, `Soak`, `BackupGate`, `Window`, `Approval`, `RollbackTarget`,
+    /// `Hold`.
     pub name: String,
-    /// Whether it passed.
-    pub passed: bool,
-    /// Why, in a sentence (e.g. the BackupGate used).
+    /// `Allow`, `Deny` or `Defer`.
+    pub outcome: GateOutcome,
+    /// The evidence, in a sentence.
+    pub message: String,
+    /// When a deferred gate is asked again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
+    pub retry_at: Option<Time>,
+}
+
+/// What a Succeeded Promotion released into its lane.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ReleaseTuple {
+    /// `rt-` and a hash of product, lane stage and artifact (as in the runtime identity).
+    pub id: String,
+    /// The Product released.
+    pub product: String,
+    /// The Lane released into.
+    pub lane: String,
+    /// The Artifact released.
+    pub artifact: String,
+    /// `repository@sha256:...`.
+    pub image: String,
+    /// The product repository's commit.
+    pub source_commit: String,
+    /// The other repositories' commits, `repository@commit`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub source_repos: Vec<String>,
+    /// The DeploymentRecord that deployed it; absent when the lane already ran and verified it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deployment_record: Option<String>,
+    /// The Promotion that released it.
+    pub promotion: String,
+    /// The BackupGate the Promotion took, where the lane requires one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup_gate: Option<String>,
 }

@@ -62,7 +62,7 @@ The controller's permissions on its own kinds and on what it reads, shared by th
 (whole cluster) and the Role (watchNamespace). Leases are granted separately, in the release
 namespace only. Per kind:
   - read only (spec written by users or GitOps): providerconfigs, providertargets, products,
-    lanes, promotions, artifacts, backupgates;
+    lanes, promotions, artifacts, backupgates, approvals;
   - previews: also patch/update, to add and remove the teardown finalizer, and delete, for
     previews whose spec.ttl has passed;
   - runtimeidentities, deploymentrecords: children the controller creates, applies (SSA patch)
@@ -80,10 +80,14 @@ namespace only. Per kind:
     - providertargets
     - products
     - lanes
-    - promotions
     - artifacts
     - backupgates
+    - approvals
   verbs: ["get", "list", "watch"]
+# Promotions: created by the controller for lanes with promotion.auto.
+- apiGroups: ["launchplane.dev"]
+  resources: ["promotions"]
+  verbs: ["get", "list", "watch", "create"]
 - apiGroups: ["launchplane.dev"]
   resources: ["previews"]
   verbs: ["get", "list", "watch", "patch", "update", "delete"]
@@ -102,6 +106,7 @@ namespace only. Per kind:
     - deploymentrecords/status
     - promotions/status
     - backupgates/status
+    - approvals/status
   verbs: ["get", "patch", "update"]
 - apiGroups: ["launchplane.dev"]
   resources: ["lanes/finalizers", "previews/finalizers", "promotions/finalizers"]
@@ -112,4 +117,13 @@ namespace only. Per kind:
 - apiGroups: ["events.k8s.io"]
   resources: ["events"]
   verbs: ["create", "patch"]
+{{- end }}
+
+{{/*
+The approval admission policy and its binding share this name. Both are cluster-scoped, so the
+release namespace is part of it: two namespace-mode installs with the same release name in
+different namespaces must not claim the same object.
+*/}}
+{{- define "launchplane.approvalPolicyName" -}}
+{{- printf "%s-%s-approver-is-creator" (include "launchplane.fullname" .) .Release.Namespace | trunc 253 | trimSuffix "-" }}
 {{- end }}

@@ -86,6 +86,7 @@ async fn drive_all(held: &mut [Held], drivers: &Drivers<'_>, polled: Option<Poll
                 let world = LaneWorld {
                     lane: &h.lane,
                     lane_key: h.lane.metadata.name.clone().unwrap_or_default(),
+                    feed: launchplane_core::promotion::feed(&h.lane, &[]),
                     product: Some(product),
                     target: Some(&h.target),
                     artifact: Some(artifact),
@@ -206,6 +207,7 @@ async fn plans_per_second(
                 &LaneInputs {
                     lane: &h.lane,
                     lane_key: h.lane.metadata.name.as_deref().unwrap_or_default(),
+                    feed: &launchplane_core::promotion::feed(&h.lane, &[]),
                     product: Some(&product),
                     target: Some(&h.target),
                     artifact: Some(&artifact),

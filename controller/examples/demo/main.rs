@@ -20,17 +20,31 @@ fn main() -> Result<()> {
         .unwrap_or_else(|| root.join("target/debug/launchplane"));
     let work = root.join("target/demo");
     println!("Launchplane demo: standalone reconcile of docs/examples/ against a simulated Dokploy");
-    println!("manifests and state: {}\n", work.display());
+    println!("manifests and state: {}", work.display());
+    println!(
+        "(the demo cuts prod's soak from 1h to {}s so it can wait it out)\n",
+        scenario::SOAK_SECONDS
+    );
 
     let steps = scenario::run(&launchplane, &root.join("docs/examples"), &work)?;
     let mut seen = BTreeSet::new();
     for step in &steps {
         println!("== {}", step.title);
+        let rounds = match step.rounds {
+            1 => String::new(),
+            n => format!(", the last of {n} rounds a second apart"),
+        };
         println!(
-            "$ launchplane reconcile -f target/demo/manifests --once --state target/demo/state   (exit {})",
+            "$ launchplane reconcile -f target/demo/manifests --once --state target/demo/state   (exit {}{rounds})",
             step.exit_code
         );
         println!("{}", step.output);
+        for line in &step.details {
+            println!("{line}");
+        }
+        if !step.details.is_empty() {
+            println!();
+        }
         seen.extend(step.verdicts.iter().cloned());
     }
     println!(

@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand};
 pub mod artifacts;
 mod controller;
 mod crds;
+pub mod history;
 mod reconcile;
 
 /// Launchplane keeps the operational truth for web products deployed on Dokploy.
@@ -26,6 +27,8 @@ pub enum Command {
     Reconcile(reconcile::ReconcileArgs),
     /// Artifact tools for registry-cleanup jobs.
     Artifacts(artifacts::ArtifactsArgs),
+    /// What ran in a lane, from when to when, by which DeploymentRecord and Promotion.
+    History(history::HistoryArgs),
 }
 
 /// Run a parsed command line and return the process exit code.
@@ -35,5 +38,6 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Controller(args) => controller::run(args),
         Command::Reconcile(args) => reconcile::run(args),
         Command::Artifacts(args) => artifacts::run(args),
+        Command::History(args) => history::run(args),
     }
 }

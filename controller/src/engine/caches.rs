@@ -10,7 +10,8 @@ use super::kind::Kind;
 use kube::runtime::reflector::ObjectRef;
 use kube::runtime::watcher;
 use launchplane_api::resources::{
-    Artifact, DeploymentRecord, Lane, Preview, Product, ProviderConfig, ProviderTarget, RuntimeIdentity,
+    Approval, Artifact, BackupGate, DeploymentRecord, Lane, Preview, Product, Promotion, ProviderConfig,
+    ProviderTarget, RuntimeIdentity,
 };
 use std::sync::Arc;
 
@@ -25,6 +26,9 @@ pub struct Caches {
     pub lanes: Cache<Lane>,
     pub records: Cache<DeploymentRecord>,
     pub previews: Cache<Preview>,
+    pub promotions: Cache<Promotion>,
+    pub backup_gates: Cache<BackupGate>,
+    pub approvals: Cache<Approval>,
 }
 
 /// What fills [`Caches`], one writer per kind.
@@ -37,6 +41,9 @@ pub struct CacheWriters {
     pub lanes: CacheWriter<Lane>,
     pub records: CacheWriter<DeploymentRecord>,
     pub previews: CacheWriter<Preview>,
+    pub promotions: CacheWriter<Promotion>,
+    pub backup_gates: CacheWriter<BackupGate>,
+    pub approvals: CacheWriter<Approval>,
 }
 
 /// Empty caches and their writers.
@@ -49,6 +56,9 @@ pub fn caches() -> (Caches, CacheWriters) {
     let (lanes, lanes_w) = cache();
     let (records, records_w) = cache();
     let (previews, previews_w) = cache();
+    let (promotions, promotions_w) = cache();
+    let (backup_gates, backup_gates_w) = cache();
+    let (approvals, approvals_w) = cache();
     (
         Caches {
             configs,
@@ -59,6 +69,9 @@ pub fn caches() -> (Caches, CacheWriters) {
             lanes,
             records,
             previews,
+            promotions,
+            backup_gates,
+            approvals,
         },
         CacheWriters {
             configs: configs_w,
@@ -69,6 +82,9 @@ pub fn caches() -> (Caches, CacheWriters) {
             lanes: lanes_w,
             records: records_w,
             previews: previews_w,
+            promotions: promotions_w,
+            backup_gates: backup_gates_w,
+            approvals: approvals_w,
         },
     )
 }
@@ -101,6 +117,9 @@ cached!(Artifact, artifacts);
 cached!(Lane, lanes);
 cached!(DeploymentRecord, records);
 cached!(Preview, previews);
+cached!(Promotion, promotions);
+cached!(BackupGate, backup_gates);
+cached!(Approval, approvals);
 
 impl Caches {
     /// The cache of kind `K`.
@@ -137,6 +156,9 @@ impl CacheWriters {
         done::<Lane>(self);
         done::<DeploymentRecord>(self);
         done::<Preview>(self);
+        done::<Promotion>(self);
+        done::<BackupGate>(self);
+        done::<Approval>(self);
     }
 
     /// Put `object` in its cache (a first listing entry, or an update).

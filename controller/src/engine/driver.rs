@@ -24,6 +24,7 @@ use launchplane_api::resources::{
 use launchplane_core::deployment_record::{self as record, DeploySettings};
 use launchplane_core::lane::{self, LaneInputs, LanePlan, Step};
 use launchplane_core::observation::SharedFacts;
+use launchplane_core::promotion::Feed;
 use launchplane_core::target::{DesiredEnv, TargetFacts, TargetRef};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -53,6 +54,8 @@ pub struct LaneWorld<'a> {
     pub lane: &'a Lane,
     /// The lane's uid (cluster) or name (standalone).
     pub lane_key: String,
+    /// What the lane should run and who set it ([`launchplane_core::promotion::feed`]).
+    pub feed: Feed,
     pub product: Option<&'a Product>,
     pub target: Option<&'a ProviderTarget>,
     pub artifact: Option<&'a Artifact>,
@@ -170,6 +173,7 @@ async fn drive_inner(
             &LaneInputs {
                 lane: world.lane,
                 lane_key: &world.lane_key,
+                feed: &world.feed,
                 product: world.product,
                 target: world.target,
                 artifact: world.artifact,

@@ -6,9 +6,10 @@ use k8s_openapi::NamespaceResourceScope;
 use kube::Resource;
 use launchplane_api::Verdict;
 use launchplane_api::resources::{
-    Artifact, ArtifactStatus, DeploymentRecord, DeploymentRecordStatus, Lane, LaneStatus, Preview,
-    PreviewStatus, Product, ProductStatus, ProviderConfig, ProviderConfigStatus, ProviderTarget,
-    ProviderTargetStatus, RuntimeIdentity, RuntimeIdentityStatus,
+    Approval, ApprovalStatus, Artifact, ArtifactStatus, BackupGate, BackupGateStatus, DeploymentRecord,
+    DeploymentRecordStatus, Lane, LaneStatus, Preview, PreviewStatus, Product, ProductStatus, Promotion,
+    PromotionStatus, ProviderConfig, ProviderConfigStatus, ProviderTarget, ProviderTargetStatus,
+    RuntimeIdentity, RuntimeIdentityStatus,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -77,6 +78,9 @@ kind!(Artifact, ArtifactStatus);
 kind!(Lane, LaneStatus);
 kind!(DeploymentRecord, DeploymentRecordStatus);
 kind!(Preview, PreviewStatus);
+kind!(Promotion, PromotionStatus);
+kind!(BackupGate, BackupGateStatus);
+kind!(Approval, ApprovalStatus);
 
 #[cfg(test)]
 mod tests {

@@ -55,7 +55,7 @@ pub use world::World;
 
 use kube::runtime::reflector::ObjectRef;
 use launchplane_api::conditions::{find, types};
-use launchplane_api::resources::{Artifact, Lane, Product, ProviderTarget};
+use launchplane_api::resources::{Artifact, BackupGate, Lane, Product, Promotion, ProviderTarget};
 use std::time::Duration;
 
 /// Another object one reconcile's outcome concerns, so the cluster looks at it now instead of
@@ -70,6 +70,11 @@ pub enum Wake {
     Artifact(ObjectRef<Artifact>),
     /// A Preview of the product changed: counts, protected set, sweep.
     Product(ObjectRef<Product>),
+    /// What a Promotion's gates or outcome read changed: its lanes, a BackupGate, an Approval,
+    /// the Promotion ahead of it.
+    Promotion(ObjectRef<Promotion>),
+    /// A Promotion took (or let go of) the BackupGate: its `usedBy` follows.
+    BackupGate(ObjectRef<BackupGate>),
 }
 
 /// What one reconcile asks of its shell besides the status it already wrote.

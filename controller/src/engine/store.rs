@@ -7,7 +7,9 @@ use super::caches::Cached;
 use super::kind::Kind;
 use futures::future::BoxFuture;
 use launchplane_api::Verdict;
-use launchplane_api::resources::{DeploymentRecord, DeploymentRecordStatus, Lane, RuntimeIdentity};
+use launchplane_api::resources::{
+    DeploymentRecord, DeploymentRecordStatus, Lane, Promotion, RuntimeIdentity,
+};
 use thiserror::Error;
 
 /// A write that did not happen (secret-free: statuses and records hold no secrets).
@@ -40,6 +42,22 @@ pub trait StatusStore: Send + Sync {
         current: Verdict,
         message: &'a str,
     ) -> BoxFuture<'a, ()>;
+
+    /// Tell people something happened to `object` besides a verdict change (a promotion gate's
+    /// answer changed): an Event in the cluster (`warning`: of type Warning), nothing in
+    /// standalone mode (the printed table says it). Never fails.
+    fn notify<'a, K: Kind>(
+        &'a self,
+        object: &'a K,
+        reason: &'a str,
+        message: &'a str,
+        warning: bool,
+    ) -> BoxFuture<'a, ()>;
+
+    /// Create a Promotion the controller decided on (`promotion.auto`), unless it exists: its
+    /// name is deterministic, so an existing one is the same decision made before. Returns
+    /// whether it was created now.
+    fn create_promotion<'a>(&'a self, promotion: &'a Promotion) -> BoxFuture<'a, Result<bool, StoreError>>;
 
     /// The DeploymentRecords of `lane`; `evidence` are the records that name it only by
     /// `spec.laneRef` (from the cache).

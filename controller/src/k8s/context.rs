@@ -13,10 +13,10 @@ use crate::observe::prober::Prober;
 use futures::channel::mpsc::{UnboundedReceiver, UnboundedSender, unbounded};
 use futures::future::{BoxFuture, Shared};
 use kube::Client;
-use kube::runtime::events::{Recorder, Reporter};
+use kube::runtime::events::Reporter;
 use kube::runtime::reflector::ObjectRef;
 use launchplane_api::conditions::Clock;
-use launchplane_api::resources::{Artifact, Lane, Product, ProviderTarget};
+use launchplane_api::resources::{Artifact, BackupGate, Lane, Product, Promotion, ProviderTarget};
 use launchplane_core::deployment_record::DeploySettings;
 use std::sync::Arc;
 use std::time::Duration;
@@ -34,6 +34,8 @@ pub struct Wakes {
     pub lanes: UnboundedSender<ObjectRef<Lane>>,
     pub artifacts: UnboundedSender<ObjectRef<Artifact>>,
     pub products: UnboundedSender<ObjectRef<Product>>,
+    pub promotions: UnboundedSender<ObjectRef<Promotion>>,
+    pub backup_gates: UnboundedSender<ObjectRef<BackupGate>>,
 }
 
 /// The receiving ends of [`Wakes`], one per controller that can be woken.
@@ -42,6 +44,8 @@ pub struct Woken {
     pub lanes: UnboundedReceiver<ObjectRef<Lane>>,
     pub artifacts: UnboundedReceiver<ObjectRef<Artifact>>,
     pub products: UnboundedReceiver<ObjectRef<Product>>,
+    pub promotions: UnboundedReceiver<ObjectRef<Promotion>>,
+    pub backup_gates: UnboundedReceiver<ObjectRef<BackupGate>>,
 }
 
 /// Wake channels.
@@ -50,18 +54,24 @@ pub fn wakes() -> (Wakes, Woken) {
     let (lanes, lanes_rx) = unbounded();
     let (artifacts, artifacts_rx) = unbounded();
     let (products, products_rx) = unbounded();
+    let (promotions, promotions_rx) = unbounded();
+    let (backup_gates, backup_gates_rx) = unbounded();
     (
         Wakes {
             targets,
             lanes,
             artifacts,
             products,
+            promotions,
+            backup_gates,
         },
         Woken {
             targets: targets_rx,
             lanes: lanes_rx,
             artifacts: artifacts_rx,
             products: products_rx,
+            promotions: promotions_rx,
+            backup_gates: backup_gates_rx,
         },
     )
 }
@@ -79,6 +89,8 @@ impl Wakes {
             Wake::Lane(o) => self.lanes.unbounded_send(o).map_err(drop),
             Wake::Artifact(o) => self.artifacts.unbounded_send(o).map_err(drop),
             Wake::Product(o) => self.products.unbounded_send(o).map_err(drop),
+            Wake::Promotion(o) => self.promotions.unbounded_send(o).map_err(drop),
+            Wake::BackupGate(o) => self.backup_gates.unbounded_send(o).map_err(drop),
         };
     }
 }
@@ -110,8 +122,7 @@ impl Context {
             controller: REPORTER.into(),
             instance: replica,
         };
-        let recorder = Recorder::new(client.clone(), reporter);
-        let store = KubeStore::new(client.clone(), recorder, caches.identities.clone());
+        let store = KubeStore::new(client.clone(), reporter, caches.identities.clone());
         let providers = Registry::new(ClientSettings {
             observer: Some(Arc::new(MetricsObserver(metrics.clone()))),
             ..ClientSettings::default()

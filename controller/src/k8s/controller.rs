@@ -17,7 +17,8 @@ use kube::runtime::finalizer::{Event, finalizer};
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::watcher;
 use launchplane_api::resources::{
-    Artifact, DeploymentRecord, Lane, Preview, Product, ProviderConfig, ProviderTarget, RuntimeIdentity,
+    Approval, Artifact, BackupGate, DeploymentRecord, Lane, Preview, Product, Promotion, ProviderConfig,
+    ProviderTarget, RuntimeIdentity,
 };
 use launchplane_core::preview::FINALIZER;
 use std::sync::{Arc, Mutex};
@@ -44,6 +45,9 @@ reconciled_by!(RuntimeIdentity, runtime_identity);
 reconciled_by!(Artifact, artifact);
 reconciled_by!(Lane, lane);
 reconciled_by!(DeploymentRecord, deployment_record);
+reconciled_by!(Promotion, promotion);
+reconciled_by!(BackupGate, backup_gate);
+reconciled_by!(Approval, approval);
 
 impl Reconcile for Product {
     fn reconcile(object: Arc<Self>, ctx: &Context) -> BoxFuture<'_, Result<Reconciled, Error>> {

@@ -50,6 +50,28 @@ pub async fn publish_transition<K>(
     }
 }
 
+/// Publish an Event that is news of its own (a promotion gate's new answer). A failure to
+/// publish is logged, never fatal: the status already says it.
+pub async fn publish_note<K>(recorder: &Recorder, obj: &K, reason: &str, message: &str, warning: bool)
+where
+    K: Resource<DynamicType = ()>,
+{
+    let event = Event {
+        type_: if warning {
+            EventType::Warning
+        } else {
+            EventType::Normal
+        },
+        reason: reason.to_string(),
+        note: Some(message.chars().take(1000).collect()),
+        action: "Evaluate".to_string(),
+        secondary: None,
+    };
+    if let Err(error) = recorder.publish(&event, &obj.object_ref(&())).await {
+        tracing::warn!(%error, "could not publish the Event");
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {

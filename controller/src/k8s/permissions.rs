@@ -172,6 +172,44 @@ pub const CONTROLLERS: &[Permission] = &[
         &["patch"],
         "k8s::product server-side applies the status (lanes, previewCount, orphans, protectedArtifacts)",
     ),
+    // The Promotion, BackupGate and Approval controllers (engine::kinds::promotion, backup_gate,
+    // approval; k8s::run watches them, k8s::store creates automatic Promotions).
+    watched(
+        GROUP,
+        "promotions",
+        &["list", "watch", "create"],
+        "k8s::run watches them; k8s::store creates the Promotion a lane with promotion.auto wants",
+    ),
+    watched(
+        GROUP,
+        "promotions/status",
+        &["patch"],
+        "k8s::status server-side applies the status (phase, gates, release tuple)",
+    ),
+    watched(
+        GROUP,
+        "backupgates",
+        &["list", "watch"],
+        "k8s::run watches them; a Promotion's BackupGate gate reads them from the cache",
+    ),
+    watched(
+        GROUP,
+        "backupgates/status",
+        &["patch"],
+        "k8s::status server-side applies the status (result, usedBy)",
+    ),
+    watched(
+        GROUP,
+        "approvals",
+        &["list", "watch"],
+        "k8s::run watches them; a Promotion's Approval gate reads them from the cache",
+    ),
+    watched(
+        GROUP,
+        "approvals/status",
+        &["patch"],
+        "k8s::status server-side applies the status",
+    ),
 ];
 
 /// What `--leader-election` adds (k8s::leader: kube-lease-manager gets, creates and patches
@@ -211,6 +249,7 @@ mod tests {
             "DeploymentRecord" => "deploymentrecords",
             "Promotion" => "promotions",
             "BackupGate" => "backupgates",
+            "Approval" => "approvals",
             "Secret" => "secrets",
             "ConfigMap" => "configmaps",
             "Lease" => "leases",

@@ -8,9 +8,16 @@
 //!  RuntimeIdentity   ──────────────────────────────────────►    (its probe interval)
 //!  Product           ──────────────────────────────────────►    any change of one of its Previews
 //!  Artifact          ──────────────────────────────────────►    a Lane whose wish or inventory moved
-//!  Lane              ──────────────────────────────────────►    an Artifact it wants; a record of it
+//!  Lane              ──────────────────────────────────────►    an Artifact it wants; a record of it;
+//!                                                                a Promotion into it changing phase
+//!                                                                or deleted; its auto source's status
 //!  DeploymentRecord  ──────────────────────────────────────►    —
 //!  Preview           ──────────────────────────────────────►    —
+//!  Promotion         ──────────────────────────────────────►    a status change of a lane it is from
+//!                                                                or into; a BackupGate or Approval
+//!                                                                for it; the one ahead finishing
+//!  BackupGate        ──────────────────────────────────────►    a Promotion taking it
+//!  Approval          ──────────────────────────────────────►    —
 //! ```
 //!
 //! Each watch stream is filtered on `metadata.generation` (Previews also on finalizers): the
@@ -34,7 +41,8 @@ use kube::{Api, Client, Resource, ResourceExt};
 use launchplane_api::Verdict;
 use launchplane_api::conditions::SystemClock;
 use launchplane_api::resources::{
-    Artifact, DeploymentRecord, Lane, Preview, Product, ProviderConfig, ProviderTarget, RuntimeIdentity,
+    Approval, Artifact, BackupGate, DeploymentRecord, Lane, Preview, Product, Promotion, ProviderConfig,
+    ProviderTarget, RuntimeIdentity,
 };
 use serde::de::DeserializeOwned;
 use std::fmt::Debug;
@@ -167,6 +175,19 @@ pub async fn run(
         }
     });
 
+    // A deleted Promotion may have fed its destination lane (its status no longer names it):
+    // the lane looks again. Phase changes wake it from the Promotion's reconcile.
+    let lanes_woken_by_promotions = wakes.lanes.clone();
+    let promotion_events = watcher(api::<Promotion>(client.clone(), ns), watcher::Config::default())
+        .default_backoff()
+        .inspect(move |event| {
+            if let Ok(watcher::Event::Delete(p)) = event
+                && let Some(ns) = p.namespace()
+            {
+                let _ = lanes_woken_by_promotions.unbounded_send(ObjectRef::new(&p.spec.to_lane).within(&ns));
+            }
+        });
+
     let gauges = verdict_gauges(
         metrics,
         caches.configs.clone(),
@@ -217,6 +238,27 @@ pub async fn run(
             watched(api::<Lane>(client.clone(), ns), w.lanes),
             caches.lanes.store(),
             woken.lanes,
+            ctx.clone(),
+            shutdown.clone()
+        ),
+        controller::run(
+            filtered(promotion_events, w.promotions),
+            caches.promotions.store(),
+            woken.promotions,
+            ctx.clone(),
+            shutdown.clone()
+        ),
+        controller::run(
+            watched(api::<BackupGate>(client.clone(), ns), w.backup_gates),
+            caches.backup_gates.store(),
+            woken.backup_gates,
+            ctx.clone(),
+            shutdown.clone()
+        ),
+        controller::run(
+            watched(api::<Approval>(client.clone(), ns), w.approvals),
+            caches.approvals.store(),
+            futures::stream::pending(),
             ctx.clone(),
             shutdown.clone()
         ),

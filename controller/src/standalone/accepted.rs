@@ -18,6 +18,11 @@ pub fn load(state: &StateDir, kind: &str, namespace: &str, name: &str) -> Option
     state.load(&kind_dir(kind), namespace, name)
 }
 
+/// The `(namespace, name)` of every accepted object of `kind`.
+pub fn stored(state: &StateDir, kind: &str) -> Vec<(String, String)> {
+    state.stored(&kind_dir(kind))
+}
+
 /// Remember `objects` as accepted and forget every other object of `kinds`.
 pub fn record(state: &StateDir, kinds: &[String], objects: &[AcceptedObject]) -> std::io::Result<()> {
     for kind in kinds {

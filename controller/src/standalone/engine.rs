@@ -3,10 +3,17 @@
 //! kinds before it wrote, with statuses kept in the state folder; then one row per resource.
 //!
 //! The order: ProviderConfigs (each polls Dokploy once), ProviderTargets, RuntimeIdentities
-//! (probed together), DeploymentRecords given as evidence, Lanes (each runs its steps to
-//! completion within the round), Previews (with `--previews`: deploys, and the teardown of
-//! the ones whose manifest left the folder or whose ttl passed), Products (counts, protected
+//! (probed together), DeploymentRecords given as evidence, Promotions (their gates, so a
+//! Promotion allowed now feeds its lane this round), Lanes (each runs its steps to completion
+//! within the round, and creates the automatic Promotion it wants), Promotions again (what the
+//! lanes deployed and verified decides them; one row each), Previews (with `--previews`:
+//! deploys, and the teardown of the ones whose manifest left the folder or whose ttl passed),
+//! BackupGates and Approvals (which Promotion used or names them), Products (counts, protected
 //! set, sweep), Artifacts.
+//!
+//! Promotions the controller created (`promotion.auto`) are kept in the state folder and join
+//! every round's Promotions; a Promotion's creation time (its place in its lane's queue) is
+//! when the state folder first saw it.
 //!
 //! A round has a deadline (`--timeout`, [`DEFAULT_ROUND_TIMEOUT`]): every Dokploy client the
 //! engine builds shares it, so past it no Dokploy call is sent and a call still waiting is
@@ -19,6 +26,7 @@ use super::inputs::Inputs;
 use super::report::{self, Row};
 use super::secrets::{EnvLookup, FolderSecrets};
 use super::state::StateDir;
+use super::store::AUTO_PROMOTIONS;
 use super::store::FolderStore;
 use crate::engine::caches::caches;
 use crate::engine::driver::DriveLimits;
@@ -30,10 +38,11 @@ use crate::error_policy::{BackoffPolicy, FailureCounts};
 use crate::metrics::Metrics;
 use crate::observe::prober::Prober;
 use futures::future::join_all;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use launchplane_api::conditions::{Clock, SystemClock};
 use launchplane_api::resources::{
-    Artifact, DeploymentRecord, Lane, LaneSpec, Preview, Product, ProviderConfig, ProviderTarget,
-    RuntimeIdentity,
+    Approval, Artifact, BackupGate, DeploymentRecord, Lane, LaneSpec, Preview, Product, Promotion,
+    ProviderConfig, ProviderTarget, RuntimeIdentity,
 };
 use launchplane_core::deployment_record::DeploySettings;
 use launchplane_providers::Deadline;
@@ -59,6 +68,10 @@ const PREVIEW_OBJECTS: &str = "previews";
 /// A lane's spec as last seen and the generation it was given (manifests in a folder carry no
 /// `metadata.generation`). The spec holds references and literal, non-secret values only.
 const LANE_GENERATIONS: &str = "lane-generations";
+
+/// When the state folder first saw each Promotion: its `creationTimestamp` (manifests in a
+/// folder carry none), which orders the Promotions queued for one lane.
+const PROMOTIONS_SEEN: &str = "promotions-first-seen";
 
 #[derive(serde::Serialize, serde::Deserialize)]
 struct SeenSpec {
@@ -225,14 +238,35 @@ impl Engine {
                 tracing::warn!(%error, "cannot record the evidence's first status");
             }
         }
+        for promotion in all::<Promotion>(&world.caches) {
+            if let Err(error) = kinds::promotion::reconcile(promotion, world, &store).await {
+                tracing::warn!(%error, "cannot evaluate the Promotion before the lanes");
+            }
+        }
         for lane in cached::<Lane>(&world.caches, &inputs.lanes) {
             let result = kinds::lane::reconcile(lane.clone(), world, &store).await;
             rows.push(report::lane(&latest(&world.caches, &lane), result.err()));
+        }
+        // Automatic Promotions created by the lanes just now are among them.
+        for promotion in all::<Promotion>(&world.caches) {
+            let result = kinds::promotion::reconcile(promotion.clone(), world, &store).await;
+            rows.push(report::promotion(
+                &latest(&world.caches, &promotion),
+                result.err(),
+            ));
         }
         if world.previews.is_some() {
             rows.extend(self.previews(inputs, &store).await);
         }
         let world = &self.world;
+        for gate in cached::<BackupGate>(&world.caches, &inputs.backup_gates) {
+            let result = kinds::backup_gate::reconcile(gate.clone(), world, &store).await;
+            rows.push(report::backup_gate(&latest(&world.caches, &gate), result.err()));
+        }
+        for approval in cached::<Approval>(&world.caches, &inputs.approvals) {
+            let result = kinds::approval::reconcile(approval.clone(), world, &store).await;
+            rows.push(report::approval(&latest(&world.caches, &approval), result.err()));
+        }
         for product in cached::<Product>(&world.caches, &inputs.products) {
             let result = kinds::product::reconcile(product.clone(), world, &store).await;
             rows.push(report::product(&latest(&world.caches, &product), result));
@@ -267,6 +301,17 @@ impl Engine {
         put_all(self, &store, &inputs.artifacts);
         put_all(self, &store, &inputs.records);
         put_all(self, &store, &inputs.previews);
+        put_all(self, &store, &inputs.backup_gates);
+        put_all(self, &store, &inputs.approvals);
+        let promotions: Vec<Promotion> = self
+            .promotions(inputs)
+            .into_iter()
+            .map(|mut p| {
+                p.metadata.creation_timestamp = Some(self.first_seen(&p));
+                p
+            })
+            .collect();
+        put_all(self, &store, &promotions);
         let lanes: Vec<Lane> = inputs
             .lanes
             .iter()
@@ -286,6 +331,41 @@ impl Engine {
             }),
         ));
         store
+    }
+
+    /// The folder's Promotions and the ones the controller created (kept in the state folder).
+    fn promotions(&self, inputs: &Inputs) -> Vec<Promotion> {
+        let mut out = inputs.promotions.clone();
+        for (namespace, name) in self.state.stored(AUTO_PROMOTIONS) {
+            let in_folder = out
+                .iter()
+                .any(|p| p.namespace_or_default() == namespace && p.name_or_empty() == name);
+            if in_folder {
+                continue;
+            }
+            if let Some(p) = self.state.load::<Promotion>(AUTO_PROMOTIONS, &namespace, &name) {
+                out.push(p);
+            }
+        }
+        out
+    }
+
+    /// When the state folder first saw the Promotion (its own creation time, for one the
+    /// controller created): kept, so the queue's order holds across rounds.
+    fn first_seen(&self, p: &Promotion) -> Time {
+        let (namespace, name) = (p.namespace_or_default(), p.name_or_empty());
+        if let Some(seen) = self.state.load::<Time>(PROMOTIONS_SEEN, namespace, name) {
+            return seen;
+        }
+        let seen = p
+            .metadata
+            .creation_timestamp
+            .clone()
+            .unwrap_or_else(|| Time(self.world.now()));
+        if let Err(error) = self.state.save(PROMOTIONS_SEEN, namespace, name, &seen) {
+            tracing::warn!(namespace, name, %error, "cannot keep when the Promotion was first seen");
+        }
+        seen
     }
 
     /// The lane's generation, counted like the API server does: one more on each spec edit.
@@ -384,6 +464,15 @@ fn cached<K: Cached>(caches: &Caches, objects: &[K]) -> Vec<Arc<K>> {
         .iter()
         .filter_map(|o| caches.get::<K>(o.namespace_or_default(), o.name_or_empty()))
         .collect()
+}
+
+/// Every object of kind `K` the round's cache holds, by namespace and name.
+fn all<K: Cached>(caches: &Caches) -> Vec<Arc<K>> {
+    let mut out = caches.of::<K>().state();
+    out.sort_by(|a, b| {
+        (a.namespace_or_default(), a.name_or_empty()).cmp(&(b.namespace_or_default(), b.name_or_empty()))
+    });
+    out
 }
 
 /// The object as the cache holds it now (after its reconcile wrote its status).

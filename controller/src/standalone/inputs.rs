@@ -6,7 +6,8 @@ use super::manifests::{Manifest, ManifestError};
 use super::references::{self, Folder};
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use launchplane_api::resources::{
-    Artifact, DeploymentRecord, Lane, Preview, Product, ProviderConfig, ProviderTarget, RuntimeIdentity,
+    Approval, Artifact, BackupGate, DeploymentRecord, Lane, Preview, Product, Promotion, ProviderConfig,
+    ProviderTarget, RuntimeIdentity,
 };
 use launchplane_api::validation::{SchemaValidator, Violation, validate_metadata};
 use launchplane_api::{GROUP, VERSION, crd};
@@ -14,7 +15,7 @@ use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 
 /// Kinds standalone mode reconciles today (DeploymentRecords given as manifests are evidence).
-const RECONCILED: [&str; 8] = [
+const RECONCILED: [&str; 11] = [
     "ProviderConfig",
     "ProviderTarget",
     "RuntimeIdentity",
@@ -23,6 +24,9 @@ const RECONCILED: [&str; 8] = [
     "Lane",
     "DeploymentRecord",
     "Preview",
+    "Promotion",
+    "BackupGate",
+    "Approval",
 ];
 
 /// The typed contents of a folder.
@@ -38,6 +42,12 @@ pub struct Inputs {
     pub records: Vec<DeploymentRecord>,
     /// Pull-request previews (a recorded preview whose manifest is gone is torn down).
     pub previews: Vec<Preview>,
+    /// Promotions (the ones the controller creates itself live in the state folder).
+    pub promotions: Vec<Promotion>,
+    /// Backup evidence written by backup workflows.
+    pub backup_gates: Vec<BackupGate>,
+    /// People's approvals of Promotions.
+    pub approvals: Vec<Approval>,
     /// Secret data by `namespace/name`, then key. Values stay in memory only.
     pub secrets: HashMap<String, BTreeMap<String, Vec<u8>>>,
     /// ConfigMap data by `namespace/name`, then key (lanes' `env.configMapRefs`).
@@ -359,6 +369,24 @@ fn decode_kind(m: &Manifest, inputs: &mut Inputs) -> Result<(), ManifestError> {
             o.metadata = with_namespace(o.metadata);
             o.status = None;
             inputs.previews.push(o);
+        }
+        "Promotion" => {
+            let mut o: Promotion = m.decode()?;
+            o.metadata = with_namespace(o.metadata);
+            o.status = None;
+            inputs.promotions.push(o);
+        }
+        "BackupGate" => {
+            let mut o: BackupGate = m.decode()?;
+            o.metadata = with_namespace(o.metadata);
+            o.status = None;
+            inputs.backup_gates.push(o);
+        }
+        "Approval" => {
+            let mut o: Approval = m.decode()?;
+            o.metadata = with_namespace(o.metadata);
+            o.status = None;
+            inputs.approvals.push(o);
         }
         _ => {
             debug_assert!(!RECONCILED.contains(&m.kind.as_str()));

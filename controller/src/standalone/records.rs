@@ -1,9 +1,10 @@
 //! Standalone mode's DeploymentRecords: the [`RecordStore`] of the state folder.
 
+use super::accepted;
 use super::state::StateDir;
 use crate::engine::store::{RecordStore, StoreError};
 use futures::future::BoxFuture;
-use launchplane_api::resources::{DeploymentRecord, DeploymentRecordStatus};
+use launchplane_api::resources::{DeploymentRecord, DeploymentRecordSpec, DeploymentRecordStatus};
 use launchplane_core::deployment_record::LANE_LABEL;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -64,7 +65,8 @@ impl FileRecordStore {
         })
     }
 
-    fn list_sync(&self, namespace: &str, lane: &str) -> Result<Vec<DeploymentRecord>, StoreError> {
+    /// The records of `lane` (what [`RecordStore::list`] answers), for readers outside a round.
+    pub fn list_sync(&self, namespace: &str, lane: &str) -> Result<Vec<DeploymentRecord>, StoreError> {
         let _guard = self
             .lock
             .lock()
@@ -165,6 +167,31 @@ impl FileRecordStore {
     }
 }
 
+/// The DeploymentRecords given as manifests, as the state folder keeps them without the
+/// manifests folder: each spec as last accepted from the folder (`accepted/DeploymentRecord/`),
+/// named by its namespace and name. Their status is read by [`FileRecordStore`]. The folder's
+/// manifests carry more (labels), but nothing a record's lane, origin or evidence is read from.
+pub fn accepted_manifest_records(state: &StateDir) -> Result<Vec<DeploymentRecord>, StoreError> {
+    const KIND: &str = "DeploymentRecord";
+    let mut out = Vec::new();
+    for (namespace, name) in accepted::stored(state, KIND) {
+        let unreadable = |why: String| {
+            StoreError::Io(format!(
+                "state folder {}: the accepted DeploymentRecord {namespace}/{name} {why}",
+                state.root().display()
+            ))
+        };
+        let body = accepted::load(state, KIND, &namespace, &name)
+            .ok_or_else(|| unreadable("cannot be read as JSON".into()))?;
+        let spec: DeploymentRecordSpec = serde_json::from_value(body["spec"].clone())
+            .map_err(|e| unreadable(format!("has no readable spec: {e}")))?;
+        let mut record = DeploymentRecord::new(&name, spec);
+        record.metadata.namespace = Some(namespace);
+        out.push(record);
+    }
+    Ok(out)
+}
+
 impl RecordStore for FileRecordStore {
     fn list<'a>(
         &'a self,
@@ -253,6 +280,33 @@ mod tests {
         assert_eq!(names, vec!["dr-1.json"]);
         reopened.delete_sync("shop", "dr-1").unwrap();
         assert!(reopened.list_sync("shop", "testing").unwrap().is_empty());
+    }
+
+    #[test]
+    fn manifest_records_are_read_back_from_what_the_state_folder_accepted() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = StateDir::new(dir.path());
+        let evidence = record("ext-1", "prod", false);
+        let body = serde_json::json!({ "spec": evidence.spec });
+        state
+            .save("accepted/DeploymentRecord", "shop", "ext-1", &body)
+            .unwrap();
+        let read = accepted_manifest_records(&state).unwrap();
+        assert_eq!(read.len(), 1);
+        assert_eq!(read[0].metadata.namespace.as_deref(), Some("shop"));
+        assert_eq!(read[0].metadata.name.as_deref(), Some("ext-1"));
+        assert_eq!(read[0].spec, evidence.spec);
+
+        // A spec that cannot be read fails the whole read: a history without it would be wrong.
+        let broken = serde_json::json!({ "spec": { "laneRef": { "name": "prod" } } });
+        state
+            .save("accepted/DeploymentRecord", "shop", "ext-2", &broken)
+            .unwrap();
+        let e = accepted_manifest_records(&state).unwrap_err().to_string();
+        assert!(
+            e.contains("DeploymentRecord shop/ext-2 has no readable spec"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -27,7 +27,7 @@ const fn reference(kind: &'static str, path: &'static str, target: &'static str)
 }
 
 /// Every reference of every kind (a test checks it against the CRDs' `…Ref`/`…Refs` fields).
-pub const REFERENCES: [Reference; 20] = [
+pub const REFERENCES: [Reference; 22] = [
     reference("ProviderConfig", "spec.apiKeySecretRef.name", "Secret"),
     reference("ProviderTarget", "spec.providerConfigRef.name", "ProviderConfig"),
     reference("Product", "spec.preview.templateTargetRef.name", "ProviderTarget"),
@@ -43,11 +43,13 @@ pub const REFERENCES: [Reference; 20] = [
     reference("DeploymentRecord", "spec.previewRef.name", "Preview"),
     reference("DeploymentRecord", "spec.artifactRef.name", "Artifact"),
     reference("DeploymentRecord", "spec.targetRef.name", "ProviderTarget"),
+    reference("DeploymentRecord", "spec.promotionRef.name", "Promotion"),
     reference("Promotion", "spec.productRef.name", "Product"),
     reference("Promotion", "spec.fromLane", "Lane"),
     reference("Promotion", "spec.toLane", "Lane"),
     reference("Promotion", "spec.artifactRef.name", "Artifact"),
     reference("BackupGate", "spec.laneRef.name", "Lane"),
+    reference("Approval", "spec.promotionRef.name", "Promotion"),
     // RuntimeIdentity names no object: its expected ids are compared with what the app serves.
 ];
 
@@ -102,13 +104,21 @@ pub fn dangling(
                 errors.extend(api_key_problem(m, folder, name, variable));
                 continue;
             }
-            if folder.get(r.target, &m.namespace, name).is_some() {
+            if folder.get(r.target, &m.namespace, name).is_some() || made_by_the_controller(r) {
                 continue;
             }
             errors.push(m.error(Some(field), missing(folder, r.target, &m.namespace, name, "")));
         }
     }
     errors
+}
+
+/// Whether the kind a reference names may be one the controller creates itself, so that the
+/// folder need not hold it: a Promotion may be an automatic one (`spec.promotion.auto`), kept
+/// in the state folder. An Approval or a record naming a Promotion that exists nowhere is
+/// reported by its own status (Missing), not refused at load.
+fn made_by_the_controller(r: &Reference) -> bool {
+    r.target == "Promotion"
 }
 
 /// A ProviderConfig's key: from `LAUNCHPLANE_API_KEY_<NAME>` when that is set (the Secret may

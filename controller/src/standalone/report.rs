@@ -9,7 +9,8 @@ use launchplane_api::Verdict;
 use launchplane_api::conditions::{find, types};
 use launchplane_api::identity::ClassificationReason;
 use launchplane_api::resources::{
-    Artifact, Lane, Preview, PreviewStatus, Product, ProviderConfig, ProviderTarget, RuntimeIdentity,
+    Approval, Artifact, BackupGate, Lane, Preview, PreviewStatus, Product, Promotion, PromotionPhase,
+    ProviderConfig, ProviderTarget, RuntimeIdentity,
 };
 use serde::Serialize;
 
@@ -173,6 +174,42 @@ pub fn lane(lane: &Lane, error: Option<Error>) -> Row {
         .map(|s| s.conditions.as_slice())
         .unwrap_or_default();
     by_conditions(lane, conditions, error)
+}
+
+/// A Promotion's row: waiting (Pending, Deploying) is shown, not enforced; Blocked and Failed
+/// fail the run (a person has to act), Succeeded passes it.
+pub fn promotion(promotion: &Promotion, error: Option<Error>) -> Row {
+    let status = promotion.status.as_ref();
+    let conditions = status.map(|s| s.conditions.as_slice()).unwrap_or_default();
+    let phase = status.and_then(|s| s.phase).unwrap_or_default();
+    let mut row = by_conditions(promotion, conditions, error);
+    row.required = !matches!(phase, PromotionPhase::Pending | PromotionPhase::Deploying);
+    row
+}
+
+/// A BackupGate's row: evidence, shown (a failed backup is the workflow's news, and blocks the
+/// Promotions that need it there).
+pub fn backup_gate(gate: &BackupGate, error: Option<Error>) -> Row {
+    let conditions = gate
+        .status
+        .as_ref()
+        .map(|s| s.conditions.as_slice())
+        .unwrap_or_default();
+    let mut row = by_conditions(gate, conditions, error);
+    row.required = false;
+    row
+}
+
+/// An Approval's row: shown, not enforced (a Promotion it names not existing is its news).
+pub fn approval(approval: &Approval, error: Option<Error>) -> Row {
+    let conditions = approval
+        .status
+        .as_ref()
+        .map(|s| s.conditions.as_slice())
+        .unwrap_or_default();
+    let mut row = by_conditions(approval, conditions, error);
+    row.required = false;
+    row
 }
 
 pub fn artifact(artifact: &Artifact, error: Option<Error>) -> Row {

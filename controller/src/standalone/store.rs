@@ -1,8 +1,9 @@
 //! Standalone mode's [`StatusStore`]: statuses in the state folder (one JSON file per object,
 //! written atomically), each also put back into the round's cache so a kind reconciled later
 //! in the round reads it; DeploymentRecords as files ([`FileRecordStore`]); a lane's
-//! RuntimeIdentity child whole under `lane-identities/`. Nothing is announced: the printed
-//! table is standalone mode's announcement.
+//! RuntimeIdentity child whole under `lane-identities/`; the Promotions the controller creates
+//! itself (`promotion.auto`) whole under `auto-promotions/`, read back into every round.
+//! Nothing is announced: the printed table is standalone mode's announcement.
 
 use super::records::FileRecordStore;
 use super::state::StateDir;
@@ -10,11 +11,15 @@ use crate::engine::store::RecordStore;
 use crate::engine::{CacheWriters, Cached, Kind, StatusStore, StoreError};
 use futures::future::BoxFuture;
 use launchplane_api::Verdict;
-use launchplane_api::resources::{DeploymentRecord, Lane, RuntimeIdentity};
+use launchplane_api::resources::{DeploymentRecord, Lane, Promotion, RuntimeIdentity};
 use std::sync::Mutex;
 
 /// The kind under which a lane's RuntimeIdentity child is kept in the state folder.
 pub const LANE_IDENTITY: &str = "lane-identities";
+
+/// The kind under which the Promotions the controller created (`promotion.auto`) are kept
+/// whole: the folder does not hold them, the state folder does.
+pub const AUTO_PROMOTIONS: &str = "auto-promotions";
 
 /// Writes into the state folder and the round's caches.
 pub struct FolderStore {
@@ -71,6 +76,38 @@ impl StatusStore for FolderStore {
         _message: &'a str,
     ) -> BoxFuture<'a, ()> {
         Box::pin(async {})
+    }
+
+    fn notify<'a, K: Kind>(
+        &'a self,
+        _object: &'a K,
+        _reason: &'a str,
+        _message: &'a str,
+        _warning: bool,
+    ) -> BoxFuture<'a, ()> {
+        Box::pin(async {})
+    }
+
+    fn create_promotion<'a>(&'a self, promotion: &'a Promotion) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(async move {
+            let namespace = promotion.metadata.namespace.as_deref().unwrap_or("default");
+            let name = promotion.metadata.name.as_deref().unwrap_or_default();
+            if self
+                .state
+                .load::<Promotion>(AUTO_PROMOTIONS, namespace, name)
+                .is_some()
+            {
+                return Ok(false);
+            }
+            let mut stored = promotion.clone();
+            stored.status = None;
+            self.state
+                .save(AUTO_PROMOTIONS, namespace, name, &stored)
+                .map_err(|e| StoreError::Io(format!("keeping Promotion {namespace}/{name}: {e}")))?;
+            // The rest of the round sees it, as the cluster's watch would bring it back.
+            self.put(stored);
+            Ok(true)
+        })
     }
 
     fn lane_records<'a>(

@@ -249,6 +249,9 @@ impl Harness {
             lanes: store(vec![]),
             records: store(vec![]),
             previews: store(vec![]),
+            promotions: store(vec![]),
+            backup_gates: store(vec![]),
+            approvals: store(vec![]),
         };
         let ctx = Arc::new(Context::new(
             server.client(key.to_string()),

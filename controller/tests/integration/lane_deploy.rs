@@ -137,6 +137,7 @@ impl World {
         let world = LaneWorld {
             lane: &self.lane,
             lane_key: "shop-testing".into(),
+            feed: launchplane_core::promotion::feed(&self.lane, &[]),
             product: Some(&self.product),
             target: Some(&self.target),
             artifact,

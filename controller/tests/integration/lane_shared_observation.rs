@@ -154,6 +154,7 @@ impl Fleet {
         let world = LaneWorld {
             lane: &one.lane,
             lane_key: one.lane.metadata.name.clone().unwrap(),
+            feed: launchplane_core::promotion::feed(&one.lane, &[]),
             product: Some(&self.product),
             target: Some(&one.target),
             artifact: Some(&self.artifact),
@@ -334,6 +335,7 @@ async fn with_every_detail_stale_each_cycle_the_lanes_still_add_no_detail_call()
             let world = LaneWorld {
                 lane: &one.lane,
                 lane_key: one.lane.metadata.name.clone().unwrap(),
+                feed: launchplane_core::promotion::feed(&one.lane, &[]),
                 product: Some(&f.product),
                 target: Some(&one.target),
                 artifact: Some(&f.artifact),

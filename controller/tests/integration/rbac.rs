@@ -30,6 +30,7 @@ const KINDS: &[&str] = &[
     "deploymentrecords",
     "promotions",
     "backupgates",
+    "approvals",
 ];
 
 fn root() -> PathBuf {

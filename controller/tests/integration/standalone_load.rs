@@ -178,7 +178,12 @@ fn every_dangling_reference_kind_exits_2_naming_field_and_object() {
         ),
         ("Lane", "shop-prod", "/spec/productRef/name", "spec.productRef"),
         ("Lane", "shop-prod", "/spec/targetRef/name", "spec.targetRef"),
-        ("Lane", "shop-prod", "/spec/artifactRef/name", "spec.artifactRef"),
+        (
+            "Lane",
+            "shop-testing",
+            "/spec/artifactRef/name",
+            "spec.artifactRef",
+        ),
         (
             "Lane",
             "shop-testing",

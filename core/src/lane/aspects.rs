@@ -120,7 +120,7 @@ fn config_synced(lane: &Lane, resolved: &Resolved<'_>, history: &History<'_>, fa
         (None, _, _) => Aspect::advisory(
             types::CONFIG_SYNCED,
             Verdict::Unchecked,
-            "spec.artifactRef is not set: nothing to compare",
+            format!("{}: nothing to compare", resolved.nothing_desired()),
         ),
         (Some(_), None, _) => Aspect::required(
             types::CONFIG_SYNCED,
@@ -333,7 +333,7 @@ fn deployed(resolved: &Resolved<'_>, history: &History<'_>, policy: &DeployRetry
         return Aspect::advisory(
             types::DEPLOYED,
             Verdict::Matched,
-            "spec.artifactRef is not set: the lane only observes",
+            format!("{}: the lane only observes", resolved.nothing_desired()),
         );
     };
     let current = history.current_artifact();

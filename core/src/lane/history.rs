@@ -10,6 +10,7 @@ use super::name_of;
 use super::retry;
 use crate::deployment_record as record;
 use crate::deployment_record::DeployRetryPolicy;
+use crate::promotion::Feed;
 use launchplane_api::resources::{DeploymentPhase, DeploymentRecord, Lane, LaneInventory};
 use std::collections::BTreeSet;
 
@@ -35,6 +36,9 @@ pub(super) struct History<'a> {
     pub streak: Vec<&'a DeploymentRecord>,
     /// Whether a new attempt may be made, as the streak sets it.
     pub gate: retry::Gate,
+    /// The artifacts a rollback may return to, newest first, each with the newest Succeeded
+    /// record of it ([`rollback_candidates`]).
+    pub candidates: Vec<(String, &'a DeploymentRecord)>,
 }
 
 impl History<'_> {
@@ -44,7 +48,8 @@ impl History<'_> {
     }
 
     /// Controller records beyond `limit` (newest kept), never the inventory's, one in flight,
-    /// or a failed attempt of the current streak (they are what the retry count is read from).
+    /// a failed attempt of the current streak (they are what the retry count is read from), or
+    /// the record of a rollback candidate (a rollback needs it as proof the lane ran it).
     pub fn prunable(&self, limit: i32) -> Vec<String> {
         let keep = usize::try_from(limit.max(1)).unwrap_or(1);
         let protected: BTreeSet<String> = self
@@ -52,6 +57,7 @@ impl History<'_> {
             .into_iter()
             .chain(self.active)
             .chain(self.streak.iter().copied())
+            .chain(self.candidates.iter().map(|(_, r)| *r))
             .map(|r| name_of(&r.metadata))
             .collect();
         self.controller
@@ -64,12 +70,13 @@ impl History<'_> {
     }
 }
 
-/// Read `records` (the lane's) for `lane`, whose desired Artifact is `desired`; failed
-/// attempts are gated by `policy`.
+/// Read `records` (the lane's) for `lane`, whose desired Artifact is `desired` (set by the
+/// Promotion `feed` names, if one did); failed attempts are gated by `policy`.
 pub(super) fn read<'a>(
     records: &'a [DeploymentRecord],
     lane: &Lane,
     desired: Option<&str>,
+    feed: &Feed,
     policy: &DeployRetryPolicy,
 ) -> History<'a> {
     let mut controller: Vec<&DeploymentRecord> = records.iter().filter(|r| !record::is_evidence(r)).collect();
@@ -101,7 +108,15 @@ pub(super) fn read<'a>(
     let inventory = inventory_record
         .map(inventory_of)
         .or_else(|| lane.status.as_ref().and_then(|s| s.inventory.clone()));
-    let streak = retry::streak(&controller, desired, lane.metadata.generation, inventory_record);
+    let promotion = feed.desired.as_ref().and_then(|d| d.promotion.as_deref());
+    let streak = retry::streak(
+        &controller,
+        desired,
+        promotion,
+        lane.metadata.generation,
+        inventory_record,
+    );
+    let candidates = rollback_candidates(records, candidates_wanted(lane));
     let gate = retry::gate(&streak, policy);
     History {
         max_attempt,
@@ -114,7 +129,40 @@ pub(super) fn read<'a>(
         streak,
         gate,
         controller,
+        candidates,
     }
+}
+
+/// How many rollback candidates the lane keeps: `promotion.rollbackCandidates`, else 3.
+pub(super) fn candidates_wanted(lane: &Lane) -> usize {
+    let n = lane.spec.promotion.as_ref().map_or(3, |p| p.rollback_candidates);
+    usize::try_from(n.max(1)).unwrap_or(1)
+}
+
+/// The last `n` distinct artifacts with a Succeeded record, newest first, each with its
+/// newest Succeeded record.
+pub fn rollback_candidates(records: &[DeploymentRecord], n: usize) -> Vec<(String, &DeploymentRecord)> {
+    let mut succeeded: Vec<&DeploymentRecord> = records
+        .iter()
+        .filter(|r| record::phase(r) == DeploymentPhase::Succeeded)
+        .collect();
+    succeeded.sort_by_key(|r| {
+        std::cmp::Reverse((
+            record::finished_at(r),
+            record::attempt(r).unwrap_or(0),
+            r.metadata.name.clone(),
+        ))
+    });
+    let mut out: Vec<(String, &DeploymentRecord)> = Vec::new();
+    for r in succeeded {
+        if out.len() >= n {
+            break;
+        }
+        if !out.iter().any(|(a, _)| *a == r.spec.artifact_ref.name) {
+            out.push((r.spec.artifact_ref.name.clone(), r));
+        }
+    }
+    out
 }
 
 /// The inventory a verified record stands for.
@@ -124,6 +172,8 @@ fn inventory_of(r: &DeploymentRecord) -> LaneInventory {
         source_ref: r.spec.expected_identity.source_git_ref.clone(),
         image: r.spec.expected_identity.image_reference.clone(),
         deployment_record: Some(name_of(&r.metadata)),
+        promotion: r.spec.promotion_ref.as_ref().map(|p| p.name.clone()),
+        backup_gate: None,
         since: r
             .status
             .as_ref()

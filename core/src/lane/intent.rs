@@ -60,6 +60,7 @@ pub fn new_record(
             lane_ref: Some(LocalObjectRef::new(&lane_name)),
             preview_ref: None,
             artifact_ref: LocalObjectRef::new(&artifact_name),
+            promotion_ref: None,
             target_ref: lane.spec.target_ref.clone(),
             expected_identity: expected,
             origin: DeploymentOrigin::Controller,

@@ -3,8 +3,14 @@
 //!
 //! In order: a controller record in flight is continued; else a record written by others is
 //! verified; else a new attempt is recorded when the desired Artifact is not the inventory's,
-//! the lane's spec changed, drift is to be corrected, or the last attempt failed (unless the
-//! retry policy holds it back); else old records are pruned.
+//! a Promotion in flight has no record yet, the lane's spec changed, drift is to be corrected,
+//! or the last attempt failed (unless the retry policy holds it back); else old records are
+//! pruned.
+//!
+//! A Promotion in flight is deployed once: when its record failed, no new attempt is made (the
+//! Promotion fails, and the lane's feed goes back to what it ran), and its record's
+//! verification requires the runtime identity whatever the lane says (a Promotion succeeds only
+//! when the app echoes the artifact).
 
 use super::aspects::Aspects;
 use super::drift::{drift, record_env};
@@ -15,10 +21,13 @@ use super::retry;
 use super::{Observed, Step, name_of};
 use crate::deployment_record::{self as record, DeploySettings};
 use crate::probe::ProbeResult;
+use crate::promotion::Feed;
 use crate::target::TargetRef;
 use jiff::Timestamp;
 use launchplane_api::identity::RuntimeIdentityPayload;
-use launchplane_api::resources::{Artifact, DeploymentPhase, DeploymentRecord, DriftPolicy, Lane};
+use launchplane_api::resources::{
+    Artifact, DeploymentPhase, DeploymentRecord, DriftPolicy, Lane, LocalObjectRef,
+};
 
 /// What the next-step stage takes.
 pub(super) struct Inputs<'a> {
@@ -26,6 +35,7 @@ pub(super) struct Inputs<'a> {
     /// The seed of the lane's record ids.
     pub lane_key: &'a str,
     pub resolved: &'a Resolved<'a>,
+    pub feed: &'a Feed,
     pub history: &'a History<'a>,
     pub aspects: &'a Aspects,
     pub observed: Observed<'a>,
@@ -174,7 +184,7 @@ fn verification(r: &DeploymentRecord, probe: &ProbeResult, input: &Inputs<'_>) -
         r,
         probe,
         input.observed.health,
-        input.resolved.identity_required,
+        input.resolved.identity_required || r.spec.promotion_ref.is_some(),
         input.settings,
         input.now,
     );
@@ -201,7 +211,25 @@ enum Cause {
 /// its intent record, unless blocked or held back by the retry policy.
 fn new_attempt(artifact: &Artifact, desired: &str, input: &Inputs<'_>) -> Next {
     let (history, aspects) = (input.history, input.aspects);
-    let changed = history.current_artifact() != Some(desired);
+    let in_flight = input
+        .feed
+        .in_flight
+        .then_some(input.resolved.promotion.as_deref())
+        .flatten();
+    let mut unrecorded = false;
+    if let Some(promotion) = in_flight {
+        let named: Vec<&&DeploymentRecord> = history
+            .controller
+            .iter()
+            .filter(|r| r.spec.promotion_ref.as_ref().is_some_and(|p| p.name == promotion))
+            .collect();
+        if named.iter().any(|r| record::phase(r) == DeploymentPhase::Failed) {
+            // The Promotion's one deploy failed: the Promotion fails, and nothing is retried.
+            return Next::idle();
+        }
+        unrecorded = named.is_empty();
+    }
+    let changed = history.current_artifact() != Some(desired) || unrecorded;
     // A failed attempt leaves the desired state undeployed (and the target possibly half
     // changed), whatever the drift comparison says: it is retried under the policy.
     let retrying = !history.streak.is_empty();
@@ -223,7 +251,7 @@ fn new_attempt(artifact: &Artifact, desired: &str, input: &Inputs<'_>) -> Next {
         return held_back(desired, input);
     }
     let why = reason(&cause, desired, input);
-    let new = new_record(
+    let mut new = new_record(
         input.lane,
         input.lane_key,
         input.resolved.product_name.as_deref().unwrap_or_default(),
@@ -232,6 +260,8 @@ fn new_attempt(artifact: &Artifact, desired: &str, input: &Inputs<'_>) -> Next {
         &why,
         input.now,
     );
+    // The record names the Promotion it carries out: the Promotion follows it to its end.
+    new.spec.promotion_ref = input.resolved.promotion.as_deref().map(LocalObjectRef::new);
     let message = format!("writing deployment record {} for {why}", name_of(&new.metadata));
     Next::reconciling("Deploying", message, Some(Step::CreateRecord(Box::new(new))))
 }
@@ -271,7 +301,10 @@ fn reason(cause: &Cause, desired: &str, input: &Inputs<'_>) -> String {
             .join(", ")
     };
     let why = match cause {
-        Cause::NewArtifact => format!("artifact {desired}"),
+        Cause::NewArtifact => match input.resolved.promotion.as_deref() {
+            Some(p) => format!("artifact {desired} of Promotion {p}"),
+            None => format!("artifact {desired}"),
+        },
         Cause::SpecChange => format!(
             "spec change (generation {}: {})",
             input.lane.metadata.generation.unwrap_or_default(),

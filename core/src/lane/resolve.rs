@@ -11,7 +11,7 @@ use crate::artifact;
 use crate::provider_target::tracked_target;
 use crate::target::{DesiredEnv, TargetRef};
 use launchplane_api::resources::{
-    Artifact, Driver, Lane, LocalObjectRef, ManagementPolicy, Product, ProviderTarget, ProviderTargetStatus,
+    Artifact, DesiredArtifact, Driver, Lane, ManagementPolicy, Product, ProviderTarget, ProviderTargetStatus,
     TargetCategory,
 };
 use launchplane_api::verdict::{FieldMismatch, Verdict};
@@ -40,12 +40,28 @@ pub(super) struct Resolved<'a> {
     pub target_check: TargetCheck,
     /// The Artifact to deploy, when it exists and may be deployed.
     pub artifact: Option<&'a Artifact>,
-    /// The Artifact `spec.artifactRef` names (`None`: the lane only observes).
+    /// The Artifact the lane should run: its `spec.artifactRef`, or its Promotions' (`None`:
+    /// the lane only observes).
     pub desired: Option<String>,
+    /// The Promotion that set `desired`, when one did.
+    pub promotion: Option<String>,
+    /// The lane is fed by Promotions (`spec.promotion`), not by `spec.artifactRef`.
+    pub fed: bool,
     /// The lane's env (empty when it could not be resolved: the lane is blocked then).
     pub env: &'a DesiredEnv,
     /// Whether the runtime identity must be verified (the lane's or the Product's setting).
     pub identity_required: bool,
+}
+
+impl Resolved<'_> {
+    /// Why the lane deploys nothing: it is given no artifact.
+    pub fn nothing_desired(&self) -> &'static str {
+        if self.fed {
+            "no Promotion has set an artifact yet"
+        } else {
+            "spec.artifactRef is not set"
+        }
+    }
 }
 
 /// The env a lane whose env did not resolve is compared with (it mutates nothing then).
@@ -74,7 +90,8 @@ pub(super) fn resolve<'a>(input: &LaneInputs<'a>, facts: Facts<'_>) -> Resolved<
     blockers.extend(product(lane, input.product));
     let (target_check, found) = target(input, facts);
     blockers.extend(found);
-    let (artifact, found) = artifact(lane.spec.artifact_ref.as_ref(), input.artifact, input.product);
+    let desired = input.feed.desired.as_ref();
+    let (artifact, found) = artifact(desired, input.artifact, input.product);
     blockers.extend(found);
     let (env, found) = env(&input.desired_env);
     blockers.extend(found);
@@ -92,7 +109,9 @@ pub(super) fn resolve<'a>(input: &LaneInputs<'a>, facts: Facts<'_>) -> Resolved<
         target: input.target,
         target_check,
         artifact,
-        desired: lane.spec.artifact_ref.as_ref().map(|r| r.name.clone()),
+        desired: desired.map(|d| d.artifact.clone()),
+        promotion: desired.and_then(|d| d.promotion.clone()),
+        fed: lane.spec.promotion.is_some(),
         env,
         identity_required: lane.spec.runtime_identity.required
             || input.product.is_some_and(|p| p.spec.runtime_identity.required),
@@ -222,7 +241,7 @@ fn own_mismatches(status: &ProviderTargetStatus) -> Vec<FieldMismatch> {
 /// The Artifact to deploy: missing, not pinned to a digest and an exact commit, or not an
 /// image of the Product's `imageRepository` fails closed, before any provider call.
 fn artifact<'a>(
-    wanted: Option<&LocalObjectRef>,
+    wanted: Option<&DesiredArtifact>,
     found: Option<&'a Artifact>,
     product: Option<&Product>,
 ) -> (Option<&'a Artifact>, Option<Blocker>) {
@@ -230,14 +249,15 @@ fn artifact<'a>(
         return (None, None);
     };
     let Some(a) = found else {
-        let message = format!(
-            "spec.artifactRef: Artifact {} not found in this namespace",
-            wanted.name
-        );
+        let by = match &wanted.promotion {
+            Some(p) => format!("Promotion {p}"),
+            None => "spec.artifactRef".into(),
+        };
+        let message = format!("{by}: Artifact {} not found in this namespace", wanted.artifact);
         return (None, Some(blocker("ArtifactNotFound", message, true)));
     };
     if let Err(problem) = artifact::check(&a.spec) {
-        let message = format!("Artifact {} cannot be deployed: {problem}", wanted.name);
+        let message = format!("Artifact {} cannot be deployed: {problem}", wanted.artifact);
         return (None, Some(blocker("ArtifactInvalid", message, true)));
     }
     match product.map(|p| artifact::check_repository(a, p)) {

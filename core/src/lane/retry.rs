@@ -1,8 +1,9 @@
 //! Retrying a lane's failed deploys: exponential backoff with a cap, and a limit after which
 //! the lane is Stalled until its desired state changes.
 //!
-//! A lane's *desired state* is the pair its controller records remember: the Artifact
-//! (`spec.artifactRef`) and the lane's spec generation (`spec.laneGeneration`). The *streak* is
+//! A lane's *desired state* is what its controller records remember: the Artifact (its
+//! `spec.artifactRef`, or its Promotion's), the Promotion that set it (`spec.promotionRef`) and
+//! the lane's spec generation (`spec.laneGeneration`). The *streak* is
 //! the run of the lane's newest controller records that Failed for the current desired state;
 //! deploys for the first desired state, spec changes and drift corrections count alike. After
 //! the n-th failure in a row the next attempt waits `base × 2^(n-1)`, at most `max`; after
@@ -37,14 +38,15 @@ pub fn failed_at(r: &DeploymentRecord) -> Option<Timestamp> {
         .or_else(|| record::finished_at(r))
 }
 
-/// The failed attempts in a row for the desired state (`artifact`, `generation`), newest
-/// first. `controller` holds the lane's controller records, oldest attempt first. An attempt in
+/// The failed attempts in a row for the desired state (`artifact`, `promotion`, `generation`),
+/// newest first. `controller` holds the lane's controller records, oldest attempt first. An attempt in
 /// flight on top is skipped (it is the next attempt, not a failure yet). A verified deploy
 /// recorded by someone else (`settled`, the inventory's record) after the newest failure ends
 /// the streak: the lane reached a state since.
 pub fn streak<'a>(
     controller: &[&'a DeploymentRecord],
     artifact: Option<&str>,
+    promotion: Option<&str>,
     generation: Option<i64>,
     settled: Option<&DeploymentRecord>,
 ) -> Vec<&'a DeploymentRecord> {
@@ -58,6 +60,7 @@ pub fn streak<'a>(
         .take_while(|r| {
             record::phase(r) == DeploymentPhase::Failed
                 && r.spec.artifact_ref.name == artifact
+                && r.spec.promotion_ref.as_ref().map(|p| p.name.as_str()) == promotion
                 && r.spec.lane_generation == generation
         })
         .copied()

@@ -15,15 +15,18 @@ use super::{name_of, old_conditions};
 use crate::Outcome;
 use crate::deployment_record as record;
 use crate::deployment_record::DeployRetryPolicy;
+use crate::promotion::Feed;
 use jiff::Timestamp;
 use launchplane_api::conditions::{self, Progress};
 use launchplane_api::identity::release_tuple_id;
-use launchplane_api::resources::{DeploymentRecord, Lane, LaneStatus};
+use launchplane_api::resources::{DeploymentRecord, Lane, LaneInventory, LaneStatus};
 use launchplane_api::verdict::FieldMismatch;
 
 /// What the status stage takes.
 pub(super) struct Inputs<'a> {
     pub lane: &'a Lane,
+    /// What the lane should run and who set it; its hold.
+    pub feed: &'a Feed,
     /// The lane's records, all of them.
     pub records: &'a [DeploymentRecord],
     pub resolved: &'a Resolved<'a>,
@@ -38,6 +41,7 @@ pub(super) struct Inputs<'a> {
 pub(super) fn compute(input: Inputs<'_>) -> Outcome<LaneStatus> {
     let Inputs {
         lane,
+        feed,
         records,
         resolved,
         history,
@@ -58,15 +62,18 @@ pub(super) fn compute(input: Inputs<'_>) -> Outcome<LaneStatus> {
     let child = aspects.child.as_ref();
     let status = LaneStatus {
         observed_generation: lane.metadata.generation,
+        desired: feed.desired.clone(),
+        hold: feed.hold.clone(),
         verdict: Some(computed.verdict),
         conditions: computed.conditions,
-        inventory: history.inventory.clone(),
+        inventory: inventory(old, feed, history),
         release_tuple: release_tuple(lane, resolved.product_name.as_deref(), history),
         expected_identity: child.map(|c| c.spec.expected.clone()),
         observed_identity: child
             .and_then(|c| c.status.as_ref())
             .and_then(|s| s.observed.clone()),
         mismatches: mismatches(resolved, aspects),
+        rollback_candidates: rollback_candidates(old, history),
         last_deployment_record: last_record(records)
             .or_else(|| old.and_then(|o| o.last_deployment_record.clone())),
         deploy_retry: retry::status(&history.streak, &history.gate, policy, history.active.is_some()),
@@ -75,6 +82,31 @@ pub(super) fn compute(input: Inputs<'_>) -> Outcome<LaneStatus> {
         status,
         transitions: computed.transitions,
     }
+}
+
+/// The inventory, with the BackupGate that authorized the Promotion that put it there: the
+/// feed's when that Promotion set the desired artifact, else as the status already said.
+fn inventory(old: Option<&LaneStatus>, feed: &Feed, history: &History<'_>) -> Option<LaneInventory> {
+    let mut inventory = history.inventory.clone()?;
+    let promotion = inventory.promotion.as_deref();
+    let fed_by = feed.desired.as_ref().and_then(|d| d.promotion.as_deref());
+    inventory.backup_gate = if promotion.is_some() && promotion == fed_by {
+        feed.backup_gate.clone()
+    } else {
+        old.and_then(|o| o.inventory.as_ref())
+            .filter(|i| i.promotion.as_deref() == promotion && i.artifact == inventory.artifact)
+            .and_then(|i| i.backup_gate.clone())
+    };
+    Some(inventory)
+}
+
+/// The rollback candidates the records show; the status's when no record shows any (pruned
+/// by hand, or a state folder started afresh).
+fn rollback_candidates(old: Option<&LaneStatus>, history: &History<'_>) -> Vec<String> {
+    if history.candidates.is_empty() {
+        return old.map(|o| o.rollback_candidates.clone()).unwrap_or_default();
+    }
+    history.candidates.iter().map(|(a, _)| a.clone()).collect()
 }
 
 /// Reconciling while something is under way; else Stalled on the first blocker that needs

@@ -56,6 +56,8 @@ struct Fx {
     facts: TargetFacts,
     probe: Option<ProbeResult>,
     rivals: Vec<String>,
+    /// The namespace's Promotions (they feed a lane with `spec.promotion`).
+    promotions: Vec<launchplane_api::resources::Promotion>,
 }
 
 fn fx() -> Fx {
@@ -125,6 +127,7 @@ fn fx() -> Fx {
         },
         probe: None,
         rivals: Vec::new(),
+        promotions: Vec::new(),
     }
 }
 
@@ -134,6 +137,7 @@ impl Fx {
             &LaneInputs {
                 lane: &self.lane,
                 lane_key: "testing",
+                feed: &crate::promotion::feed(&self.lane, &self.promotions.iter().collect::<Vec<_>>()),
                 product: Some(&self.product),
                 target: Some(&self.target),
                 artifact: Some(&self.artifact),
@@ -264,6 +268,7 @@ fn nothing_is_mutated_when_a_reference_does_not_resolve() {
             &LaneInputs {
                 lane: &f.lane,
                 lane_key: "testing",
+                feed: &crate::promotion::feed(&f.lane, &[]),
                 product,
                 target: Some(&f.target),
                 artifact,
@@ -298,6 +303,7 @@ fn an_unresolved_env_reference_or_an_unmatched_target_blocks_too() {
         &LaneInputs {
             lane: &f.lane,
             lane_key: "testing",
+            feed: &crate::promotion::feed(&f.lane, &[]),
             product: Some(&f.product),
             target: Some(&f.target),
             artifact: Some(&f.artifact),
@@ -660,6 +666,7 @@ fn health_checks_feed_healthy_and_a_provider_check_fails_closed() {
             &LaneInputs {
                 lane: &f.lane,
                 lane_key: "testing",
+                feed: &crate::promotion::feed(&f.lane, &[]),
                 product: Some(&f.product),
                 target: Some(&f.target),
                 artifact: Some(&f.artifact),
@@ -836,4 +843,5 @@ fn a_spec_change_deploys_under_any_drift_policy_and_out_of_band_changes_stay_dri
 }
 
 mod claims;
+mod promoted;
 mod retry;

@@ -102,3 +102,26 @@ fn a_missing_manifest_stays_protected_and_is_reported_with_its_referrers() {
     let json = serde_json::to_value(&set).unwrap();
     assert_eq!(json["missing"][0]["artifact"], "shop-gone");
 }
+
+/// Issue 14: a lane fed by Promotions wants what its status says (no spec field holds it), and
+/// a rollback needs the artifacts it ran before: both stay protected.
+#[test]
+fn promoted_artifacts_and_rollback_candidates_are_protected() {
+    let mut prod = lane("shop-prod", "shop", None, Some("shop-3"));
+    let status = prod.status.as_mut().unwrap();
+    status.desired = Some(launchplane_api::resources::DesiredArtifact {
+        artifact: "shop-4".into(),
+        promotion: Some("p4".into()),
+    });
+    status.rollback_candidates = vec!["shop-3".into(), "shop-2".into(), "shop-1".into()];
+    let artifacts: Vec<Artifact> = ["shop-1", "shop-2", "shop-3", "shop-4"]
+        .into_iter()
+        .map(artifact)
+        .collect();
+    let set = protected("shop", "default", &[prod], &[], &artifacts);
+    assert_eq!(
+        set.artifacts.keys().cloned().collect::<Vec<_>>(),
+        ["shop-1", "shop-2", "shop-3", "shop-4"]
+    );
+    assert!(set.missing.is_empty());
+}

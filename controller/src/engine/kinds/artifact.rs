@@ -38,7 +38,12 @@ pub async fn reconcile<S: StatusStore>(
     let wanting = lanes
         .iter()
         .filter(|l| {
-            l.spec.artifact_ref.as_ref().is_some_and(|r| r.name == name)
+            let wanted = l.spec.artifact_ref.as_ref().is_some_and(|r| r.name == name)
+                || l.status
+                    .as_ref()
+                    .and_then(|s| s.desired.as_ref())
+                    .is_some_and(|d| d.artifact == name);
+            wanted
                 && l.status
                     .as_ref()
                     .and_then(|s| s.inventory.as_ref())

@@ -4,7 +4,8 @@
 //!
 //! ```text
 //!  caches: Product, ProviderTarget (status), Artifact, DeploymentRecord (evidence), the other
-//!          Lanes of the namespace (one Manage target per Lane)
+//!          Lanes of the namespace (one Manage target per Lane), the Promotions into it (a lane
+//!          with spec.promotion is fed by them: launchplane_core::promotion::feed)
 //!  secrets: the Secrets / ConfigMaps of spec.env (values never logged)
 //!  providers: the client and shared view of the ProviderTarget's ProviderConfig
 //!        │
@@ -12,8 +13,9 @@
 //!  drive ── CreateRecord before any provider mutation; every later phase on the record
 //!        ▼
 //!  RuntimeIdentity child ─► lane status ─► announcement on a verdict change ─► wake the
-//!  artifacts the lane wants or runs ─► look again soon while a step is in flight, when a
-//!  retry is due, else at the poll interval
+//!  artifacts the lane wants or runs, the Promotions from and into it, the lanes it feeds
+//!  automatically ─► create the automatic Promotion it wants (spec.promotion.auto) ─► look
+//!  again soon while a step is in flight, when a retry is due, else at the poll interval
 //! ```
 //!
 //! In the cluster one reconcile takes one step, so every persisted step is seen before the
@@ -29,9 +31,13 @@ use crate::engine::{
 };
 use crate::error_policy::jittered;
 use jiff::Timestamp;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::runtime::reflector::ObjectRef;
-use launchplane_api::resources::{Artifact, DeploymentRecord, Lane, LaneStatus, Product, ProviderTarget};
+use launchplane_api::resources::{
+    Artifact, DeploymentRecord, Lane, LaneStatus, Product, Promotion, ProviderTarget,
+};
 use launchplane_core::lane::rival_lanes;
+use launchplane_core::promotion::{self, Feed};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -51,14 +57,19 @@ pub async fn reconcile<S: StatusStore>(lane: Arc<Lane>, world: &World, store: &S
     caches.identities.synced().await;
     caches.lanes.synced().await;
     caches.targets.synced().await;
+    // Before they have listed, a lane fed by Promotions would look as if it had none.
+    caches.promotions.synced().await;
 
     let spec = &lane.spec;
     let product = caches.get::<Product>(&namespace, &spec.product_ref.name);
     let target = caches.get::<ProviderTarget>(&namespace, &spec.target_ref.name);
-    let artifact = spec
-        .artifact_ref
+    let promotions = caches.in_namespace::<Promotion>(&namespace);
+    let promotion_refs: Vec<&Promotion> = promotions.iter().map(AsRef::as_ref).collect();
+    let feed = promotion::feed(&lane, &promotion_refs);
+    let artifact = feed
+        .desired
         .as_ref()
-        .and_then(|r| caches.get::<Artifact>(&namespace, &r.name));
+        .and_then(|d| caches.get::<Artifact>(&namespace, &d.artifact));
     let identity = store.lane_identity(&lane);
     let desired_env = resolve_env(world.secrets.as_ref(), &lane).await?;
     let config_key = target
@@ -86,6 +97,7 @@ pub async fn reconcile<S: StatusStore>(lane: Arc<Lane>, world: &World, store: &S
     let inputs = LaneWorld {
         lane: &lane,
         lane_key: lane.metadata.uid.clone().unwrap_or_else(|| name.clone()),
+        feed: feed.clone(),
         product: product.as_deref(),
         target: target.as_deref(),
         artifact: artifact.as_deref(),
@@ -133,16 +145,46 @@ pub async fn reconcile<S: StatusStore>(lane: Arc<Lane>, world: &World, store: &S
     let written = commit(store, lane.as_ref(), status, Some(&message)).await?;
     let mut wake = Vec::new();
     if written {
-        // The artifacts this lane wants or runs recount their users.
+        // The artifacts this lane wants, runs or may roll back to recount their users.
+        let rollback = |s: Option<&LaneStatus>| {
+            s.map(|s| s.rollback_candidates.clone())
+                .unwrap_or_default()
+                .into_iter()
+        };
+        let mut artifacts: Vec<String> = feed
+            .desired
+            .iter()
+            .map(|d| d.artifact.clone())
+            .chain(old.and_then(|s| s.desired.as_ref()).map(|d| d.artifact.clone()))
+            .chain(old.and_then(|s| s.inventory.as_ref()).map(|i| i.artifact.clone()))
+            .chain(status.inventory.as_ref().map(|i| i.artifact.clone()))
+            .chain(rollback(old))
+            .chain(rollback(Some(status)))
+            .collect();
+        artifacts.sort();
+        artifacts.dedup();
         wake.extend(
-            spec.artifact_ref
+            artifacts
                 .iter()
-                .map(|r| r.name.clone())
-                .chain(old.and_then(|s| s.inventory.as_ref()).map(|i| i.artifact.clone()))
-                .chain(status.inventory.as_ref().map(|i| i.artifact.clone()))
-                .map(|a| Wake::Artifact(ObjectRef::new(&a).within(&namespace))),
+                .map(|a| Wake::Artifact(ObjectRef::new(a).within(&namespace))),
+        );
+        // Promotions from and into this lane read its inventory and identity; lanes promoted
+        // from it automatically look for a new artifact.
+        wake.extend(super::promotion::promotions_of_lane(world, &namespace, &name));
+        wake.extend(
+            caches
+                .in_namespace::<Lane>(&namespace)
+                .iter()
+                .filter(|l| {
+                    l.spec
+                        .promotion
+                        .as_ref()
+                        .is_some_and(|p| p.auto && p.source_lane == name)
+                })
+                .map(|l| Wake::Lane(ObjectRef::from_obj(l.as_ref()))),
         );
     }
+    wake.extend(auto_promote(&lane, status, &feed, &promotion_refs, world, store, &namespace).await?);
     if let Some(error) = report.error {
         // The status above already says where the lane stands; the step is retried.
         return Err(Error::LaneStep {
@@ -164,6 +206,40 @@ pub async fn reconcile<S: StatusStore>(lane: Arc<Lane>, world: &World, store: &S
         retry.map_or_else(|| jittered(interval), |due| due.min(jittered(interval)))
     };
     Ok(Reconciled::after(delay).waking(wake))
+}
+
+/// Create the Promotion this lane wants made automatically (`spec.promotion.auto`), if any:
+/// the source lane verifies an artifact this lane neither runs nor has a Promotion for, and no
+/// rollback holds it. The name is deterministic, so a restart creates nothing twice.
+async fn auto_promote<S: StatusStore>(
+    lane: &Lane,
+    status: &LaneStatus,
+    feed: &Feed,
+    promotions: &[&Promotion],
+    world: &World,
+    store: &S,
+    namespace: &str,
+) -> Result<Option<Wake>> {
+    let Some(rules) = lane.spec.promotion.as_ref().filter(|r| r.auto) else {
+        return Ok(None);
+    };
+    let source = world.caches.get::<Lane>(namespace, &rules.source_lane);
+    let mut current = lane.clone();
+    current.status = Some(status.clone());
+    let Some(mut wanted) = promotion::auto::wanted(&current, source.as_deref(), promotions, feed) else {
+        return Ok(None);
+    };
+    // The API server sets its own; standalone mode keeps this one (the queue's order).
+    wanted.metadata.creation_timestamp = Some(Time(world.now()));
+    let name = wanted.metadata.name.clone().unwrap_or_default();
+    let created = store
+        .create_promotion(&wanted)
+        .await
+        .map_err(|e| Error::write(format!("creating the automatic Promotion {namespace}/{name}"), e))?;
+    if created {
+        tracing::info!(promotion = %name, "automatic Promotion created");
+    }
+    Ok(Some(Wake::Promotion(ObjectRef::new(&name).within(namespace))))
 }
 
 /// How long until the lane's next deploy attempt is due (`status.deployRetry.nextAttemptTime`),

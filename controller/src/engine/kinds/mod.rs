@@ -2,11 +2,14 @@
 //! [`World`](super::World), let the pure core decide, perform at most what it decided, and
 //! [`commit`](super::commit) the status.
 
+pub mod approval;
 pub mod artifact;
+pub mod backup_gate;
 pub mod deployment_record;
 pub mod lane;
 pub mod preview;
 pub mod product;
+pub mod promotion;
 pub mod provider_config;
 pub mod provider_target;
 pub mod runtime_identity;

@@ -45,6 +45,9 @@ pub fn listed_caches() -> Caches {
         lanes: store(vec![]),
         records: store(vec![]),
         previews: store(vec![]),
+        promotions: store(vec![]),
+        backup_gates: store(vec![]),
+        approvals: store(vec![]),
     }
 }
 
@@ -223,6 +226,23 @@ impl launchplane::engine::StatusStore for StatusLog {
         _message: &'a str,
     ) -> futures::future::BoxFuture<'a, ()> {
         Box::pin(async {})
+    }
+
+    fn notify<'a, K: launchplane::engine::Kind>(
+        &'a self,
+        _object: &'a K,
+        _reason: &'a str,
+        _message: &'a str,
+        _warning: bool,
+    ) -> futures::future::BoxFuture<'a, ()> {
+        Box::pin(async {})
+    }
+
+    fn create_promotion<'a>(
+        &'a self,
+        _promotion: &'a launchplane_api::resources::Promotion,
+    ) -> futures::future::BoxFuture<'a, Result<bool, launchplane::engine::StoreError>> {
+        Box::pin(async { Ok(false) })
     }
 
     fn lane_records<'a>(

@@ -89,6 +89,7 @@ fn an_unmarked_target_is_marked_after_the_intent_and_before_any_other_mutation()
         &LaneInputs {
             lane: &f.lane,
             lane_key: "testing",
+            feed: &crate::promotion::feed(&f.lane, &[]),
             product: Some(&f.product),
             target: Some(&f.target),
             artifact: Some(&f.artifact),

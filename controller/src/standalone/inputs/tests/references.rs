@@ -37,7 +37,7 @@ const DANGLING: [(&str, &str, &str, &str, &str); 19] = [
     ),
     (
         "Lane",
-        "shop-prod",
+        "shop-testing",
         "/spec/artifactRef/name",
         "spec.artifactRef",
         "Artifact default/nope",

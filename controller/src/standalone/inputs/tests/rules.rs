@@ -79,6 +79,57 @@ fn cases() -> Vec<Case> {
             },
         },
         Case {
+            kind: "Lane",
+            name: "shop-prod",
+            rule_at: "spec",
+            rule: "!has(self.promotion) || !has(self.artifactRef)",
+            field: "spec",
+            bad: |v| set(v, "/spec/artifactRef", json!({"name": "shop-3f2a9c1"})),
+            good: |v| {
+                set(v, "/spec/artifactRef", json!({"name": "shop-3f2a9c1"}));
+                remove(v, "/spec/promotion");
+            },
+        },
+        Case {
+            kind: "Lane",
+            name: "shop-prod",
+            rule_at: "spec.promotion.soak",
+            rule: "[1-9]",
+            field: "spec.promotion.soak",
+            bad: |v| set(v, "/spec/promotion/soak", json!("0h0m")),
+            good: |v| set(v, "/spec/promotion/soak", json!("0h1m")),
+        },
+        Case {
+            kind: "Lane",
+            name: "shop-prod",
+            rule_at: "spec.promotion.backupMaxAge",
+            rule: "[1-9]",
+            field: "spec.promotion.backupMaxAge",
+            bad: |v| set(v, "/spec/promotion/backupMaxAge", json!("0s")),
+            good: |v| set(v, "/spec/promotion/backupMaxAge", json!("30m")),
+        },
+        Case {
+            kind: "Lane",
+            name: "shop-prod",
+            rule_at: "spec.promotion.window",
+            rule: "self.startHour < self.endHour",
+            field: "spec.promotion.window",
+            bad: |v| {
+                set(
+                    v,
+                    "/spec/promotion/window",
+                    json!({"timeZone": "Europe/Berlin", "startHour": 17, "endHour": 9}),
+                )
+            },
+            good: |v| {
+                set(
+                    v,
+                    "/spec/promotion/window",
+                    json!({"timeZone": "Europe/Berlin", "startHour": 9, "endHour": 17}),
+                )
+            },
+        },
+        Case {
             kind: "DeploymentRecord",
             name: "",
             rule_at: "spec",
@@ -335,6 +386,13 @@ fn transitions() -> Vec<Transition> {
             rule_at: "spec",
             field: "spec",
             edit: |v| set(v, "/spec/reason", json!("another reason")),
+        },
+        Transition {
+            kind: "Approval",
+            name: "",
+            rule_at: "spec",
+            field: "spec",
+            edit: |v| set(v, "/spec/comment", json!("approved again")),
         },
         Transition {
             kind: "BackupGate",

@@ -1,0 +1,118 @@
+//! BackupGate: evidence from the workflow that took a backup of a lane (spec immutable). Its
+//! status says whether it may authorize a Promotion, and which one used it.
+//!
+//! `status.result` is Passed only when the workflow concluded Passed (`spec.result`) and the
+//! evidence is sane: taken no later than now, for a Lane that exists. `status.usedBy` is the
+//! Promotion whose `status.backupGate` names it: this reconcile is the one writer of the
+//! BackupGate's status, and the Promotion's status is where the use is decided
+//! ([`crate::promotion::gates::backup_gate`]), so a BackupGate is never used twice.
+
+use super::Outcome;
+use super::ready::{self, Ready};
+use jiff::Timestamp;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use launchplane_api::conditions::Progress;
+use launchplane_api::resources::{BackupGate, BackupGateStatus, BackupResult, Promotion};
+use launchplane_api::verdict::Verdict;
+
+/// Why `gate` may not authorize a Promotion (`lane_exists`: its `spec.laneRef` resolves).
+pub fn check(gate: &BackupGate, lane_exists: bool, now: Timestamp) -> Result<(), String> {
+    if gate.spec.result != BackupResult::Passed {
+        return Err("failed: the backup workflow concluded Failed (spec.result)".into());
+    }
+    if gate.spec.taken_at.0 > now {
+        return Err(format!(
+            "is not sane evidence: spec.takenAt {} is in the future",
+            gate.spec.taken_at.0
+        ));
+    }
+    if !lane_exists {
+        return Err(format!(
+            "is not sane evidence: spec.laneRef: Lane {} not found in this namespace",
+            gate.spec.lane_ref.name
+        ));
+    }
+    Ok(())
+}
+
+/// The BackupGate's status from its evidence, whether its lane exists, and the namespace's
+/// Promotions (which one used it).
+pub fn reconcile(
+    gate: &BackupGate,
+    lane_exists: bool,
+    promotions: &[&Promotion],
+    now: Timestamp,
+) -> Outcome<BackupGateStatus> {
+    let old = gate.status.clone().unwrap_or_default();
+    let name = gate.metadata.name.clone().unwrap_or_default();
+    let mut users: Vec<String> = promotions
+        .iter()
+        .filter(|p| p.metadata.namespace == gate.metadata.namespace)
+        .filter(|p| p.status.as_ref().and_then(|s| s.backup_gate.as_deref()) == Some(name.as_str()))
+        .filter_map(|p| p.metadata.name.clone())
+        .collect();
+    users.sort();
+    let used_by = users.into_iter().next();
+    let checked = check(gate, lane_exists, now);
+    let (result, verdict, message) = match &checked {
+        Ok(()) => {
+            let use_note = used_by.as_ref().map_or_else(
+                || "; it may authorize one Promotion".to_string(),
+                |p| format!("; it authorized Promotion {p} and authorizes no other"),
+            );
+            (
+                BackupResult::Passed,
+                Verdict::Matched,
+                format!(
+                    "backup {} of Lane {} taken at {} passed{use_note}",
+                    gate.spec.backup_id, gate.spec.lane_ref.name, gate.spec.taken_at.0
+                ),
+            )
+        }
+        Err(why) => (
+            BackupResult::Failed,
+            if lane_exists {
+                Verdict::Mismatch
+            } else {
+                Verdict::Missing
+            },
+            format!("backup {} {why}", gate.spec.backup_id),
+        ),
+    };
+    let progress = match &checked {
+        Ok(()) => Progress::Settled,
+        Err(why) => Progress::Stalled {
+            reason: "BackupNotUsable".into(),
+            message: format!("backup {} {why}", gate.spec.backup_id),
+        },
+    };
+    let (conditions, transitions) = ready::conditions(
+        &old.conditions,
+        Ready {
+            ready: checked.is_ok(),
+            unknown: false,
+            reason: format!("{result:?}"),
+            message: message.clone(),
+        },
+        &progress,
+        gate.metadata.generation,
+        now,
+    );
+    let unchanged = old.result == Some(result) && old.message.as_deref() == Some(message.as_str());
+    Outcome {
+        status: BackupGateStatus {
+            observed_generation: gate.metadata.generation,
+            verdict: Some(verdict),
+            conditions,
+            result: Some(result),
+            message: Some(message),
+            used_by,
+            evaluated_at: if unchanged {
+                old.evaluated_at
+            } else {
+                Some(Time(now))
+            },
+        },
+        transitions,
+    }
+}
