@@ -477,7 +477,7 @@ pub use observation::{
     ApplicationQuery, ApplicationRead, DeploymentQuery, Needs, Observation, Placement, PlacementQuery,
     ProbeQuery, needs,
 };
-pub use plan::{BLOCKED_RECHECK, PreviewPlan, plan};
+pub use plan::{ARTIFACT_RECHECK, BLOCKED_RECHECK, PreviewPlan, plan};
 pub use resolve::{Job, PreviewInputs, expiry, preview_names, preview_owner, probe_target};
 pub use settings::{DEFAULT_INSTANCE, EXPIRED_RETRY, PROVIDER_RETRY, PreviewSettings, UNVERIFIABLE_RETRY};
 pub use step::PreviewStep;

@@ -30,6 +30,11 @@ pub enum Pace {
         message: String,
         retry: Option<Duration>,
     },
+    /// The Artifact the spec names does not exist yet: CI creates it after pushing the image
+    /// (a Preview made from a pull-request event names it before it is built). Nothing is
+    /// read or deployed; looked at again after [`ARTIFACT_RECHECK`](super::plan::ARTIFACT_RECHECK)
+    /// (in the cluster, sooner: the Artifact's creation wakes the Preview).
+    AwaitingArtifact(String),
     /// A read or a step failed in a way worth retrying soon.
     ProviderError(String),
     /// The ttl has passed: the shell deletes the Preview (its teardown follows).

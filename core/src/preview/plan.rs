@@ -42,6 +42,10 @@ use std::time::Duration;
 /// How soon a preview stopped before anything was read is looked at again.
 pub const BLOCKED_RECHECK: Duration = Duration::from_secs(300);
 
+/// How soon a preview waiting for its Artifact looks again (the cluster also wakes it when
+/// the Artifact is created).
+pub const ARTIFACT_RECHECK: Duration = Duration::from_secs(60);
+
 impl Pace {
     fn progress(&self) -> Progress {
         let reconciling = |reason: &str, message: &str| Progress::Reconciling {
@@ -55,6 +59,7 @@ impl Pace {
             Pace::Unverifiable(m) => reconciling("Unverifiable", m),
             Pace::ProviderError(m) => reconciling("ProviderError", m),
             Pace::Expired(m) => reconciling("Expired", m),
+            Pace::AwaitingArtifact(m) => reconciling("WaitingForArtifact", m),
             Pace::Stalled { reason, message } | Pace::Blocked { reason, message, .. } => Progress::Stalled {
                 reason: reason.clone(),
                 message: message.clone(),
@@ -111,6 +116,7 @@ impl PreviewPlan {
             Pace::Unverifiable(_) | Pace::ProviderError(_) => UNVERIFIABLE_RETRY,
             Pace::Blocked { retry, .. } => retry.unwrap_or(BLOCKED_RECHECK),
             Pace::Expired(_) => EXPIRED_RETRY,
+            Pace::AwaitingArtifact(_) => ARTIFACT_RECHECK,
         }
     }
 

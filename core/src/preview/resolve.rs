@@ -139,6 +139,19 @@ pub fn probe_target(
     )
 }
 
+/// What a Preview whose Artifact does not exist yet says: which Artifact, built from which
+/// commit, and who makes it.
+pub fn awaiting_artifact(preview: &Preview) -> String {
+    let head = &preview.spec.pull_request.head_sha;
+    format!(
+        "waiting for Artifact {}, the build of head commit {}: CI creates it after pushing the \
+         image (an Artifact with that name, source.commit {head}); nothing is deployed until it \
+         exists",
+        preview.spec.artifact_ref.name,
+        head.get(..12).unwrap_or(head),
+    )
+}
+
 fn blocked(reason: &str, message: String) -> Pace {
     Pace::Blocked {
         reason: reason.into(),
@@ -195,11 +208,7 @@ pub(super) fn resolve<'a>(
         return Resolved::Early(status, blocked("TemplateTargetNotBound", message));
     };
     let Some(artifact) = inputs.artifact else {
-        let message = format!(
-            "spec.artifactRef names Artifact {}, which does not exist; nothing is deployed",
-            preview.spec.artifact_ref.name
-        );
-        return Resolved::Early(status, blocked("ArtifactNotFound", message));
+        return Resolved::Early(status, Pace::AwaitingArtifact(awaiting_artifact(preview)));
     };
     if let Err(e) = artifact::check(&artifact.spec) {
         return Resolved::Early(status, blocked("ArtifactNotPinned", e));
