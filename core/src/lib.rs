@@ -17,6 +17,8 @@
 //! - Promotions: [`promotion`] (which artifact a lane is fed, the gates, the queue, automatic
 //!   promotion), with the evidence kinds [`backup_gate`] and [`approval`]; [`ready`] writes
 //!   the conditions of kinds reported through `Ready` alone.
+//! - [`pull_request`]: what a GitHub pull-request event (or a resync's listing) does to the
+//!   Previews of a Product (`launchplane webhooks`).
 
 pub mod action;
 pub mod approval;
@@ -34,6 +36,7 @@ pub mod promotion;
 pub mod protected;
 pub mod provider_config;
 pub mod provider_target;
+pub mod pull_request;
 pub mod ready;
 pub mod runtime_identity;
 pub mod target;

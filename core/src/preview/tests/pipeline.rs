@@ -459,12 +459,28 @@ fn a_missing_artifact_is_waited_for_not_stalled_and_says_who_makes_it() {
     assert!(matches!(p.pace, Pace::AwaitingArtifact(_)), "{:?}", p.pace);
     let (status, reason, message) = cond(&p, types::RECONCILING);
     assert_eq!((status.as_str(), reason.as_str()), ("True", "WaitingForArtifact"));
-    assert!(message.contains(&format!("waiting for Artifact {}", f.preview.spec.artifact_ref.name)), "{message}");
-    assert!(message.contains(&f.preview.spec.pull_request.head_sha), "names the commit: {message}");
+    assert!(
+        message.contains(&format!(
+            "waiting for Artifact {}",
+            f.preview.spec.artifact_ref.name
+        )),
+        "{message}"
+    );
+    assert!(
+        message.contains(&f.preview.spec.pull_request.head_sha),
+        "names the commit: {message}"
+    );
     assert!(message.contains("CI creates it"), "{message}");
-    assert_eq!(cond(&p, types::STALLED).0, "False", "waiting for CI is not a stall");
+    assert_eq!(
+        cond(&p, types::STALLED).0,
+        "False",
+        "waiting for CI is not a stall"
+    );
     assert_eq!(p.requeue(&f.settings), ARTIFACT_RECHECK);
-    assert!(p.status.generations.is_empty(), "no generation requested before the artifact exists");
+    assert!(
+        p.status.generations.is_empty(),
+        "no generation requested before the artifact exists"
+    );
     assert_ne!(p.status.verdict, Some(Verdict::Matched));
 }
 
