@@ -13,6 +13,7 @@
 
 pub mod cli;
 pub mod engine;
+pub mod github;
 pub mod error_policy;
 pub mod k8s;
 pub mod metrics;
@@ -20,3 +21,4 @@ pub mod observe;
 pub mod server;
 pub mod standalone;
 pub mod telemetry;
+pub mod webhooks;

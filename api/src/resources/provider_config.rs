@@ -79,7 +79,33 @@ pub struct ProviderConfigSpec {
     #[serde(default = "default_stale_after_polls")]
     #[schemars(range(min = 1, max = 100))]
     pub stale_after_polls: i32,
+    /// Have Dokploy call Launchplane's receiver (`launchplane webhooks`) when a deploy or
+    /// build finishes, so the config is polled at once instead of at the next interval: the
+    /// controller keeps one Dokploy custom notification for this config (created, marked and
+    /// found again by id). Absent: none is made, and one made before is removed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deploy_notifications: Option<DeployNotifications>,
 }
+
+/// A Dokploy custom notification that calls Launchplane's receiver on deploy events.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DeployNotifications {
+    /// The receiver's base URL as Dokploy reaches it, e.g. `https://launchplane-hooks.example.com`.
+    /// Dokploy calls `<receiverUrl>/dokploy/<namespace>/<name>` of this ProviderConfig.
+    #[schemars(length(min = 1, max = URL_MAX_LEN), regex(pattern = HTTP_URL_PATTERN))]
+    pub receiver_url: String,
+    /// The Secret key holding the token Dokploy sends in the `x-launchplane-token` header; the
+    /// receiver refuses a call without it. Never logged or written to status.
+    pub token_secret_ref: SecretKeyRef,
+}
+
+/// The header a Dokploy deploy notification carries the token in.
+pub const NOTIFICATION_TOKEN_HEADER: &str = "x-launchplane-token";
+
+/// The annotation the receiver sets on a ProviderConfig when Dokploy reports a deploy: the
+/// controller polls the config at once when its value is later than the last poll.
+pub const POLL_REQUESTED_ANNOTATION: &str = "launchplane.dev/poll-requested-at";
 
 fn default_poll_interval_seconds() -> i32 {
     60
@@ -99,6 +125,7 @@ impl Default for ProviderConfigSpec {
             detail_interval_seconds: None,
             rate_limit: RateLimit::default(),
             stale_after_polls: default_stale_after_polls(),
+            deploy_notifications: None,
         }
     }
 }

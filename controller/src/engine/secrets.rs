@@ -28,6 +28,9 @@ pub enum ReadPurpose {
     ApiKey,
     /// A lane's env (`spec.env.secretRefs`, `spec.env.configMapRefs`).
     Env,
+    /// A secret of the webhook receiver (GitHub's webhook secret or token, a Dokploy
+    /// notification token).
+    Webhook,
 }
 
 /// A Secret's data: `data` decoded, `stringData` merged. Values are secrets.

@@ -1,0 +1,271 @@
+//! A small GitHub REST client. It never retries on its own: a rate limit (403 or 429 with
+//! `x-ratelimit-remaining: 0`, or a `retry-after`) is returned as [`GitHubError::RateLimited`]
+//! with the time GitHub names, and the caller waits until then, so a limit never turns into a
+//! storm of retries. The token goes only to the configured base URL: a pagination link to
+//! another origin is refused.
+
+use jiff::Timestamp;
+use launchplane_providers::SecretString;
+use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderMap, LINK, USER_AGENT};
+use reqwest::{StatusCode, Url};
+use serde::Deserialize;
+use std::time::Duration;
+use thiserror::Error;
+
+/// GitHub's public API.
+pub const DEFAULT_API_URL: &str = "https://api.github.com";
+/// The most pages one listing follows (100 items each).
+pub const MAX_PAGES: usize = 50;
+/// How long to wait after a 429 that names no time.
+pub const DEFAULT_RATE_LIMIT_WAIT: Duration = Duration::from_secs(60);
+
+/// A failed call. Secret-free: the token is never part of it.
+#[derive(Clone, Debug, Error, PartialEq, Eq)]
+pub enum GitHubError {
+    #[error("GitHub rate limit reached ({status}); next call not before {until}")]
+    RateLimited { status: u16, until: Timestamp },
+    #[error("GitHub refused the token ({status}): check the token's scopes and expiry")]
+    Unauthorized { status: u16 },
+    #[error("GitHub answered {status} for {what}")]
+    Status { status: u16, what: String },
+    #[error("GitHub could not be reached: {0}")]
+    Unreachable(String),
+    #[error("GitHub's answer could not be read: {0}")]
+    Malformed(String),
+    #[error("cannot build the GitHub client: {0}")]
+    Config(String),
+}
+
+impl GitHubError {
+    /// Whether the caller should wait until [`GitHubError::RateLimited::until`].
+    pub fn rate_limited_until(&self) -> Option<Timestamp> {
+        match self {
+            GitHubError::RateLimited { until, .. } => Some(*until),
+            _ => None,
+        }
+    }
+}
+
+/// One item of `GET /repos/{owner}/{repo}/pulls` ("Pull Request Simple"): the fields used.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+pub struct PullRequestSimple {
+    pub number: i64,
+    pub state: String,
+    pub html_url: String,
+    pub updated_at: String,
+    pub head: HeadRef,
+    #[serde(default)]
+    pub labels: Vec<LabelName>,
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+pub struct HeadRef {
+    pub sha: String,
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+pub struct LabelName {
+    pub name: String,
+}
+
+/// The client: a base URL and a token.
+pub struct GitHubClient {
+    base: Url,
+    token: SecretString,
+    http: reqwest::Client,
+}
+
+impl std::fmt::Debug for GitHubClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GitHubClient")
+            .field("base", &self.base.as_str())
+            .field("token", &"<redacted>")
+            .finish()
+    }
+}
+
+impl GitHubClient {
+    /// A client of `base_url` (e.g. [`DEFAULT_API_URL`], or a GitHub Enterprise
+    /// `https://ghe.example.com/api/v3`) with `token`.
+    pub fn new(base_url: &str, token: SecretString) -> Result<Self, GitHubError> {
+        let mut base = Url::parse(base_url).map_err(|e| GitHubError::Config(format!("{base_url:?}: {e}")))?;
+        if !matches!(base.scheme(), "http" | "https") || base.host_str().is_none() {
+            return Err(GitHubError::Config(format!("{base_url:?} is not an http(s) URL")));
+        }
+        if !base.path().ends_with('/') {
+            let path = format!("{}/", base.path());
+            base.set_path(&path);
+        }
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .connect_timeout(Duration::from_secs(10))
+            .build()
+            .map_err(|e| GitHubError::Config(e.to_string()))?;
+        Ok(GitHubClient { base, token, http })
+    }
+
+    /// Every open pull request of `owner/repo` (`GET /repos/{owner}/{repo}/pulls?state=open`),
+    /// following the `Link: rel="next"` pages. Any failing page fails the whole listing: a
+    /// partial listing is never returned as if it were whole.
+    pub async fn open_pulls(&self, owner: &str, repo: &str) -> Result<Vec<PullRequestSimple>, GitHubError> {
+        let mut url = self
+            .base
+            .join(&format!("repos/{owner}/{repo}/pulls"))
+            .map_err(|e| GitHubError::Config(e.to_string()))?;
+        url.query_pairs_mut()
+            .append_pair("state", "open")
+            .append_pair("per_page", "100");
+        let mut all = Vec::new();
+        for _ in 0..MAX_PAGES {
+            let (page, next): (Vec<PullRequestSimple>, _) = self.get(url.clone(), &format!("the pulls of {owner}/{repo}")).await?;
+            all.extend(page);
+            match next {
+                Some(n) => url = n,
+                None => return Ok(all),
+            }
+        }
+        Err(GitHubError::Malformed(format!(
+            "the pulls of {owner}/{repo} span more than {MAX_PAGES} pages"
+        )))
+    }
+
+    async fn get<T: serde::de::DeserializeOwned>(&self, url: Url, what: &str) -> Result<(T, Option<Url>), GitHubError> {
+        let response = self
+            .http
+            .get(url)
+            .header(AUTHORIZATION, format!("Bearer {}", self.token.expose()))
+            .header(ACCEPT, "application/vnd.github+json")
+            .header("X-GitHub-Api-Version", "2022-11-28")
+            .header(USER_AGENT, "launchplane")
+            .send()
+            .await
+            .map_err(|e| GitHubError::Unreachable(e.without_url().to_string()))?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        if let Some(until) = rate_limited(status, &headers, Timestamp::now()) {
+            return Err(GitHubError::RateLimited {
+                status: status.as_u16(),
+                until,
+            });
+        }
+        if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
+            return Err(GitHubError::Unauthorized { status: status.as_u16() });
+        }
+        if !status.is_success() {
+            return Err(GitHubError::Status {
+                status: status.as_u16(),
+                what: what.to_string(),
+            });
+        }
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| GitHubError::Unreachable(e.without_url().to_string()))?;
+        let value = serde_json::from_slice(&bytes).map_err(|e| GitHubError::Malformed(format!("{what}: {e}")))?;
+        let next = next_link(&headers, &self.base)?;
+        Ok((value, next))
+    }
+}
+
+/// When a rate-limited answer lets the next call go, per GitHub's rules: 403 or 429 with
+/// `x-ratelimit-remaining: 0` waits until `x-ratelimit-reset` (epoch seconds); a `retry-after`
+/// (seconds) waits that long; a 429 naming neither waits [`DEFAULT_RATE_LIMIT_WAIT`]. `None`:
+/// not a rate limit.
+pub fn rate_limited(status: StatusCode, headers: &HeaderMap, now: Timestamp) -> Option<Timestamp> {
+    if status != StatusCode::FORBIDDEN && status != StatusCode::TOO_MANY_REQUESTS {
+        return None;
+    }
+    let number = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<i64>().ok())
+    };
+    let after = |d: Duration| now.checked_add(d).ok();
+    if let Some(seconds) = number("retry-after") {
+        return after(Duration::from_secs(seconds.clamp(1, 86_400).unsigned_abs()));
+    }
+    if number("x-ratelimit-remaining") == Some(0) {
+        let reset = number("x-ratelimit-reset").and_then(|s| Timestamp::from_second(s).ok());
+        return Some(match reset {
+            Some(at) if at > now => at,
+            _ => after(DEFAULT_RATE_LIMIT_WAIT)?,
+        });
+    }
+    (status == StatusCode::TOO_MANY_REQUESTS).then(|| after(DEFAULT_RATE_LIMIT_WAIT)).flatten()
+}
+
+/// The `rel="next"` URL of a `Link` header, refused unless it has `base`'s origin.
+pub fn next_link(headers: &HeaderMap, base: &Url) -> Result<Option<Url>, GitHubError> {
+    let Some(link) = headers.get(LINK).and_then(|v| v.to_str().ok()) else {
+        return Ok(None);
+    };
+    for part in link.split(',') {
+        let mut pieces = part.split(';');
+        let target = pieces.next().unwrap_or_default().trim();
+        if !pieces.any(|p| p.trim() == "rel=\"next\"") {
+            continue;
+        }
+        let raw = target.trim_start_matches('<').trim_end_matches('>');
+        let url = Url::parse(raw).map_err(|e| GitHubError::Malformed(format!("Link next {raw:?}: {e}")))?;
+        if url.origin() != base.origin() {
+            return Err(GitHubError::Malformed(format!(
+                "Link next points at {}, not at the API's origin {}; not followed (the token goes nowhere else)",
+                url.origin().ascii_serialization(),
+                base.origin().ascii_serialization()
+            )));
+        }
+        return Ok(Some(url));
+    }
+    Ok(None)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use reqwest::header::HeaderValue;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, HeaderValue::from_str(v).unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn rate_limits_are_read_as_github_documents_them() {
+        let now = Timestamp::from_second(1_800_000_000).unwrap();
+        let reset = "1800000900";
+        let exhausted = headers(&[("x-ratelimit-remaining", "0"), ("x-ratelimit-reset", reset)]);
+        for status in [StatusCode::FORBIDDEN, StatusCode::TOO_MANY_REQUESTS] {
+            assert_eq!(rate_limited(status, &exhausted, now), Some(Timestamp::from_second(1_800_000_900).unwrap()));
+        }
+        let retry = headers(&[("retry-after", "30")]);
+        assert_eq!(rate_limited(StatusCode::FORBIDDEN, &retry, now), Some(Timestamp::from_second(1_800_000_030).unwrap()));
+        assert_eq!(
+            rate_limited(StatusCode::TOO_MANY_REQUESTS, &HeaderMap::new(), now),
+            Some(Timestamp::from_second(1_800_000_060).unwrap())
+        );
+        // A plain 403 (no rights) is not a rate limit; nor is a 200 with remaining 0.
+        assert_eq!(rate_limited(StatusCode::FORBIDDEN, &headers(&[("x-ratelimit-remaining", "12")]), now), None);
+        assert_eq!(rate_limited(StatusCode::OK, &exhausted, now), None);
+    }
+
+    #[test]
+    fn the_next_page_is_followed_only_on_the_apis_origin() {
+        let base = Url::parse("https://api.github.com/").unwrap();
+        let link = |v: &str| headers(&[("link", v)]);
+        let next = next_link(
+            &link("<https://api.github.com/repositories/1/pulls?page=2>; rel=\"next\", <https://api.github.com/repositories/1/pulls?page=5>; rel=\"last\""),
+            &base,
+        )
+        .unwrap();
+        assert_eq!(next.unwrap().as_str(), "https://api.github.com/repositories/1/pulls?page=2");
+        assert_eq!(next_link(&link("<https://api.github.com/x?page=1>; rel=\"prev\""), &base).unwrap(), None);
+        assert_eq!(next_link(&HeaderMap::new(), &base).unwrap(), None);
+        assert!(next_link(&link("<https://evil.example/steal>; rel=\"next\""), &base).is_err());
+        assert!(next_link(&link("<http://api.github.com/x>; rel=\"next\""), &base).is_err());
+    }
+}
