@@ -5,6 +5,10 @@
 //! Dokploy provider without a Dokploy server. It is an independent model written from the
 //! Dokploy references in `shared/dokploy/`; it does not depend on the provider crate.
 
+//! [`github`] is a GitHub fake (the pulls listing, webhook delivery bodies) written from
+//! `shared/github/`.
+
+pub mod github;
 pub mod sim;
 
 pub use sim::{

@@ -4,7 +4,8 @@
 //! - `GET` an object or a collection (a `labelSelector=key=value` is honoured);
 //! - `POST` a new object (409 when it exists; a uid is assigned) or an Event (201);
 //! - `PATCH …/status` writes the status onto the stored object (404 when there is none);
-//! - `PATCH` an object (server-side apply) stores the body, keeping a stored status;
+//! - `PATCH` an object (server-side apply) stores the body, keeping a stored status; a JSON
+//!   merge patch (`application/merge-patch+json`) is merged into the stored object;
 //! - `DELETE` removes it.
 //!
 //! Every call is recorded ([`FakeApiServer::calls`]); a path can be made to fail
@@ -95,9 +96,13 @@ impl FakeApiServer {
                 let method = request.method().clone();
                 let path = request.uri().path().to_string();
                 let query = request.uri().query().unwrap_or_default().to_string();
+                let merge = request
+                    .headers()
+                    .get(http::header::CONTENT_TYPE)
+                    .is_some_and(|v| v.as_bytes().starts_with(b"application/merge-patch+json"));
                 let bytes = request.into_body().collect_bytes().await.unwrap_or_default();
                 let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-                let (code, answer) = me.answer(&method, &path, &query, body);
+                let (code, answer) = me.answer(&method, &path, &query, body, merge);
                 let response = Response::builder()
                     .status(code)
                     .body(Body::from(serde_json::to_vec(&answer).unwrap_or_default()));
@@ -207,7 +212,7 @@ impl FakeApiServer {
         }
     }
 
-    fn answer(&self, method: &Method, path: &str, query: &str, body: Value) -> (u16, Value) {
+    fn answer(&self, method: &Method, path: &str, query: &str, body: Value, merge: bool) -> (u16, Value) {
         self.lock(&self.inner.calls).push(Call {
             method: method.clone(),
             path: path.to_string(),
@@ -225,7 +230,7 @@ impl FakeApiServer {
         if *method == Method::POST && path.ends_with("/events") {
             return (201, body);
         }
-        let (code, answer, written) = self.serve(method, path, query, body);
+        let (code, answer, written) = self.serve(method, path, query, body, merge);
         if let Some(written) = written {
             let object_path = path.trim_end_matches("/status");
             self.wrote(object_path, &written);
@@ -234,7 +239,14 @@ impl FakeApiServer {
     }
 
     /// The answer, and the object a write left behind.
-    fn serve(&self, method: &Method, path: &str, query: &str, body: Value) -> (u16, Value, Option<Value>) {
+    fn serve(
+        &self,
+        method: &Method,
+        path: &str,
+        query: &str,
+        body: Value,
+        merge: bool,
+    ) -> (u16, Value, Option<Value>) {
         let mut objects = self.lock_objects();
         match *method {
             Method::GET if is_collection(path) => {
@@ -289,6 +301,14 @@ impl FakeApiServer {
                 let object = object.clone();
                 (200, object.clone(), Some(object))
             }
+            Method::PATCH if merge => {
+                let Some(object) = objects.get_mut(path) else {
+                    return (404, status(404, "NotFound"), None);
+                };
+                merge_into(object, &body);
+                let object = object.clone();
+                (200, object.clone(), Some(object))
+            }
             Method::PATCH => {
                 // Server-side apply of an object: its spec, labels and owners; a stored status
                 // stays.
@@ -310,5 +330,21 @@ impl FakeApiServer {
             },
             _ => (405, status(405, "MethodNotAllowed"), None),
         }
+    }
+}
+
+/// RFC 7386 JSON merge patch: objects merge key by key, `null` removes, anything else replaces.
+fn merge_into(target: &mut Value, patch: &Value) {
+    match (target, patch) {
+        (Value::Object(t), Value::Object(p)) => {
+            for (k, v) in p {
+                if v.is_null() {
+                    t.remove(k);
+                } else {
+                    merge_into(t.entry(k.clone()).or_insert(Value::Null), v);
+                }
+            }
+        }
+        (t, p) => *t = p.clone(),
     }
 }

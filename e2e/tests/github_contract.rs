@@ -1,0 +1,279 @@
+//! Contract test: the GitHub fake (`launchplane_e2e::github`) against GitHub's own descriptions in
+//! `shared/github/`: the route and query parameters it serves exist in
+//! `rest-openapi-subset.json`, its listing's items carry every property and type the "Pull
+//! Request Simple" schema requires, and the delivery bodies it builds for each `pull_request`
+//! action carry what `webhooks-schema.json` requires of that action; the fields the receiver
+//! and the resync read exist there with the types they expect.
+//!
+//! The documents are read from `$GITHUB_SHARED` (a folder), else `../shared/github` next to the
+//! workspace. Without them the test prints SKIPPED with the reason and passes: they are
+//! reference material, not part of this repository.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use launchplane_e2e::github::{FakePull, GitHubFake, pull_request_event};
+use serde_json::Value;
+use std::path::PathBuf;
+
+fn documents() -> Option<(Value, Value)> {
+    let dir = std::env::var_os("GITHUB_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/github"));
+    let read = |f: &str| std::fs::read(dir.join(f)).ok().and_then(|b| serde_json::from_slice(&b).ok());
+    match (read("rest-openapi-subset.json"), read("webhooks-schema.json")) {
+        (Some(rest), Some(hooks)) => Some((rest, hooks)),
+        _ => {
+            eprintln!(
+                "\n*** SKIPPED: GitHub contract test: {} lacks rest-openapi-subset.json or webhooks-schema.json; set GITHUB_SHARED ***\n",
+                dir.display()
+            );
+            None
+        }
+    }
+}
+
+fn resolve<'a>(doc: &'a Value, schema: &'a Value) -> &'a Value {
+    match schema.get("$ref").and_then(Value::as_str) {
+        Some(r) => r
+            .strip_prefix("#/")
+            .map(|p| p.split('/').fold(doc, |v, seg| &v[seg.replace("~1", "/")]))
+            .map(|s| resolve(doc, s))
+            .unwrap_or(schema),
+        None => schema,
+    }
+}
+
+fn type_of(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+/// Violations of `schema` by `value` at `path`. `required` is checked down to `depth` levels of
+/// objects (the fake's nested users and repositories are abbreviated below that); types
+/// everywhere.
+fn check(doc: &Value, schema: &Value, value: &Value, path: &str, depth: usize, out: &mut Vec<String>) {
+    let schema = resolve(doc, schema);
+    if let Some(all) = schema.get("allOf").and_then(Value::as_array) {
+        for s in all {
+            check(doc, s, value, path, depth, out);
+        }
+    }
+    for key in ["oneOf", "anyOf"] {
+        if let Some(alts) = schema.get(key).and_then(Value::as_array) {
+            let fits = alts.iter().any(|s| {
+                let mut o = Vec::new();
+                check(doc, s, value, path, depth, &mut o);
+                o.is_empty()
+            });
+            if !fits {
+                out.push(format!("{path}: fits none of {key}"));
+            }
+        }
+    }
+    let actual = type_of(value);
+    let mut allowed: Vec<&str> = match schema.get("type") {
+        Some(Value::String(t)) => vec![t.as_str()],
+        Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).collect(),
+        _ => vec![],
+    };
+    if schema.get("nullable") == Some(&Value::Bool(true)) {
+        allowed.push("null");
+    }
+    let ok = allowed.is_empty() || allowed.contains(&actual) || (actual == "integer" && allowed.contains(&"number"));
+    if !ok {
+        out.push(format!("{path}: {actual}, the schema admits {allowed:?}"));
+        return;
+    }
+    if let Some(e) = schema.get("enum").and_then(Value::as_array)
+        && !value.is_null()
+        && !e.contains(value)
+    {
+        out.push(format!("{path}: {value} not in {e:?}"));
+    }
+    if let (Value::Object(o), Some(props)) = (value, schema.get("properties").and_then(Value::as_object)) {
+        if depth > 0 {
+            for r in schema.get("required").and_then(Value::as_array).into_iter().flatten() {
+                if let Some(r) = r.as_str()
+                    && !o.contains_key(r)
+                {
+                    out.push(format!("{path}.{r}: required, missing"));
+                }
+            }
+        }
+        for (k, v) in o {
+            if let Some(s) = props.get(k) {
+                check(doc, s, v, &format!("{path}.{k}"), depth.saturating_sub(1), out);
+            }
+        }
+    }
+    if let (Value::Array(items), Some(s)) = (value, schema.get("items")) {
+        for (i, v) in items.iter().enumerate() {
+            check(doc, s, v, &format!("{path}[{i}]"), depth, out);
+        }
+    }
+}
+
+/// The schema a dotted property path (`pull_request.head.sha`) leads to in `schema`.
+fn property<'a>(doc: &'a Value, schema: &'a Value, path: &str) -> Option<&'a Value> {
+    let mut at = resolve(doc, schema);
+    for seg in path.split('.') {
+        let found = std::iter::once(at)
+            .chain(at.get("allOf").and_then(Value::as_array).into_iter().flatten().map(|s| resolve(doc, s)))
+            .find_map(|s| s.get("properties").and_then(|p| p.get(seg)))?;
+        at = resolve(doc, found);
+    }
+    Some(at)
+}
+
+fn pulls_operation(rest: &Value) -> &Value {
+    &rest["paths"]["/repos/{owner}/{repo}/pulls"]["get"]
+}
+
+fn pull(n: i64) -> FakePull {
+    FakePull {
+        number: n,
+        head_sha: format!("{:040x}", n),
+        labels: vec!["preview".into()],
+        updated_at: "2026-01-15T08:00:00Z".into(),
+    }
+}
+
+#[tokio::test]
+async fn the_fakes_listing_is_githubs() {
+    let Some((rest, _)) = documents() else { return };
+    let op = pulls_operation(&rest);
+    assert!(op.is_object(), "GET /repos/{{owner}}/{{repo}}/pulls is in the document");
+    let params: Vec<&str> = op["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["in"] == "query")
+        .filter_map(|p| p["name"].as_str())
+        .collect();
+    // What the fake honours and the client sends.
+    for q in ["state", "per_page", "page"] {
+        assert!(params.contains(&q), "query parameter {q} not in {params:?}");
+    }
+    assert!(op["responses"]["200"]["headers"]["Link"].is_object(), "pagination by Link");
+
+    let fake = GitHubFake::start("t0ken").await.unwrap();
+    fake.set_pulls("acme/shop", (1..=3).map(pull).collect());
+    fake.cap_page_size(2);
+    let http = reqwest_free_get(&format!("{}/repos/acme/shop/pulls?state=open&per_page=100", fake.base_url()), "t0ken").await;
+    let (link, body) = http;
+    assert!(link.is_some_and(|l| l.contains("rel=\"next\"") && l.contains("page=2")));
+    let schema = &op["responses"]["200"]["content"]["application/json"]["schema"];
+    let mut problems = Vec::new();
+    check(&rest, schema, &body, "$", 2, &mut problems);
+    assert!(problems.is_empty(), "the fake's listing disagrees with GitHub's:\n  {}", problems.join("\n  "));
+    assert_eq!(body.as_array().unwrap().len(), 2);
+    // The fields the resync reads.
+    let item = &schema["items"];
+    for (path, ty) in [
+        ("number", "integer"),
+        ("state", "string"),
+        ("html_url", "string"),
+        ("updated_at", "string"),
+        ("head.sha", "string"),
+        ("labels", "array"),
+    ] {
+        let s = property(&rest, item, path).unwrap_or_else(|| panic!("{path} not in Pull Request Simple"));
+        assert_eq!(s["type"], ty, "{path}");
+    }
+}
+
+#[test]
+fn the_fakes_deliveries_are_githubs() {
+    let Some((_, hooks)) = documents() else { return };
+    let cases = [
+        ("opened", true, None),
+        ("reopened", true, None),
+        ("synchronize", true, None),
+        ("labeled", true, Some("preview")),
+        ("unlabeled", true, Some("preview")),
+        ("closed", false, None),
+    ];
+    for (action, open, label) in cases {
+        let schema = &hooks["definitions"][format!("pull_request${action}")];
+        assert!(schema.is_object(), "pull_request${action} is in the schema");
+        let body = pull_request_event(action, "acme/shop", &pull(42), open, label);
+        let mut problems = Vec::new();
+        check(&hooks, schema, &body, "$", 2, &mut problems);
+        assert!(problems.is_empty(), "{action}: the fake's delivery disagrees:\n  {}", problems.join("\n  "));
+        // The fields the receiver reads, with the types it reads them as.
+        for (path, ty) in [
+            ("action", "string"),
+            ("number", "integer"),
+            ("pull_request.number", "integer"),
+            ("pull_request.state", "string"),
+            ("pull_request.html_url", "string"),
+            ("pull_request.updated_at", "string"),
+            ("pull_request.head.sha", "string"),
+            ("pull_request.labels", "array"),
+            ("repository.full_name", "string"),
+            ("repository.html_url", "string"),
+        ] {
+            let s = property(&hooks, schema, path).unwrap_or_else(|| panic!("{action}: {path} not in the schema"));
+            let t = s["type"].clone();
+            assert!(t == ty || t.as_array().is_some_and(|a| a.contains(&Value::from(ty))), "{action}: {path} is {t}");
+        }
+        if label.is_some() {
+            assert_eq!(property(&hooks, schema, "label.name").unwrap()["type"], "string");
+        }
+    }
+}
+
+/// The checker itself must be able to fail.
+#[test]
+fn the_checker_catches_violations() {
+    let Some((_, hooks)) = documents() else { return };
+    let schema = &hooks["definitions"]["pull_request$labeled"];
+    let good = pull_request_event("labeled", "acme/shop", &pull(1), true, Some("preview"));
+    let count = |v: &Value| {
+        let mut o = Vec::new();
+        check(&hooks, schema, v, "$", 2, &mut o);
+        o.len()
+    };
+    assert_eq!(count(&good), 0);
+    let mut no_label = good.clone();
+    no_label.as_object_mut().unwrap().remove("label");
+    assert!(count(&no_label) > 0);
+    let mut wrong_action = good.clone();
+    wrong_action["action"] = "opened".into();
+    assert!(count(&wrong_action) > 0);
+    let mut wrong_type = good.clone();
+    wrong_type["number"] = "42".into();
+    assert!(count(&wrong_type) > 0);
+    let mut no_head = good;
+    no_head["pull_request"].as_object_mut().unwrap().remove("head");
+    assert!(count(&no_head) > 0);
+}
+
+/// A GET with a bearer token over a plain TCP stream (the e2e crate has no HTTP client): the
+/// `Link` header and the JSON body.
+async fn reqwest_free_get(url: &str, token: &str) -> (Option<String>, Value) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let rest = url.strip_prefix("http://").unwrap();
+    let (host, path) = rest.split_at(rest.find('/').unwrap());
+    let mut stream = tokio::net::TcpStream::connect(host).await.unwrap();
+    let request = format!(
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).await.unwrap();
+    let text = String::from_utf8(raw).unwrap();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap();
+    let link = head
+        .lines()
+        .find_map(|l| l.strip_prefix("link: ").or_else(|| l.strip_prefix("Link: ")))
+        .map(str::to_string);
+    // axum answers with a Content-Length here (no chunking) for a JSON body.
+    (link, serde_json::from_str(body).unwrap())
+}
