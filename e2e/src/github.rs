@@ -37,6 +37,8 @@ pub enum GitHubFault {
     SecondaryRateLimit { retry_after: u64 },
     /// 200 with an empty list, whatever is open.
     Empty,
+    /// Answer as usual (to reach a later page's fault).
+    Pass,
 }
 
 /// One call the fake answered.
@@ -240,7 +242,7 @@ async fn list_pulls(
             return (StatusCode::TOO_MANY_REQUESTS, response_headers, axum::Json(body)).into_response();
         }
         Some(GitHubFault::Empty) => return axum::Json(json!([])).into_response(),
-        None => {}
+        Some(GitHubFault::Pass) | None => {}
     }
     if query.get("state").is_some_and(|s| s != "open") {
         return axum::Json(json!([])).into_response();
