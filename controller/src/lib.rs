@@ -13,8 +13,8 @@
 
 pub mod cli;
 pub mod engine;
-pub mod github;
 pub mod error_policy;
+pub mod github;
 pub mod k8s;
 pub mod metrics;
 pub mod observe;

@@ -231,5 +231,32 @@ pub fn shrink_note(listing: &ListingSummary) -> Option<String> {
     })
 }
 
+/// The least time between two polls that deploy notifications ask for: a burst of builds
+/// becomes one poll.
+pub const REQUESTED_POLL_GAP: jiff::SignedDuration = jiff::SignedDuration::from_secs(10);
+
+/// The time asked for in `launchplane.dev/poll-requested-at`, if it is one.
+pub fn poll_requested_at(config: &ProviderConfig) -> Option<Timestamp> {
+    config
+        .metadata
+        .annotations
+        .as_ref()?
+        .get(launchplane_api::resources::POLL_REQUESTED_ANNOTATION)?
+        .parse()
+        .ok()
+}
+
+/// When a requested poll (a Dokploy deploy notification, through the receiver) makes the next
+/// poll due: at once for a request later than the last poll, but never sooner than
+/// [`REQUESTED_POLL_GAP`] after it; `None` when the last poll already answers the request.
+pub fn requested_poll_due(requested: Option<Timestamp>, last_poll: Option<Timestamp>) -> Option<Timestamp> {
+    let requested = requested?;
+    match last_poll {
+        None => Some(requested),
+        Some(last) if requested > last => Some(requested.max(last + REQUESTED_POLL_GAP)),
+        Some(_) => None,
+    }
+}
+
 #[cfg(test)]
 mod tests;

@@ -211,7 +211,11 @@ async fn list_pulls(
     let mut state = shared.state.lock().unwrap_or_else(|p| p.into_inner());
     state.calls.push(GitHubCall {
         path: format!("/repos/{full_name}/pulls"),
-        query: query.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&"),
+        query: query
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("&"),
         authorized,
     });
     if !authorized {
@@ -253,7 +257,11 @@ async fn list_pulls(
         .unwrap_or(30)
         .clamp(1, 100)
         .min(state.per_page_cap);
-    let page = query.get("page").and_then(|v| v.parse::<usize>().ok()).unwrap_or(1).max(1);
+    let page = query
+        .get("page")
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(1)
+        .max(1);
     let all = state.pulls.get(&full_name).cloned().unwrap_or_default();
     let items: Vec<Value> = all
         .iter()
@@ -289,7 +297,10 @@ pub fn pull_request_event(
     let pr_object = pr.as_object_mut();
     if let Some(o) = pr_object {
         o.insert("state".into(), json!(state));
-        o.insert("html_url".into(), json!(format!("https://github.com/{full_name}/pull/{}", pull.number)));
+        o.insert(
+            "html_url".into(),
+            json!(format!("https://github.com/{full_name}/pull/{}", pull.number)),
+        );
         for (k, v) in [
             ("merged", json!(false)),
             ("mergeable", Value::Null),
@@ -346,11 +357,42 @@ pub fn repository(full_name: &str) -> Value {
         "web_commit_signoff_required": false, "topics": [], "visibility": "public", "custom_properties": {}
     });
     for key in [
-        "forks", "keys", "collaborators", "teams", "hooks", "issue_events", "events", "assignees", "branches",
-        "tags", "blobs", "git_tags", "git_refs", "trees", "statuses", "languages", "stargazers", "contributors",
-        "subscribers", "subscription", "commits", "git_commits", "comments", "issue_comment", "contents",
-        "compare", "merges", "archive", "downloads", "issues", "pulls", "milestones", "notifications",
-        "labels", "releases", "deployments",
+        "forks",
+        "keys",
+        "collaborators",
+        "teams",
+        "hooks",
+        "issue_events",
+        "events",
+        "assignees",
+        "branches",
+        "tags",
+        "blobs",
+        "git_tags",
+        "git_refs",
+        "trees",
+        "statuses",
+        "languages",
+        "stargazers",
+        "contributors",
+        "subscribers",
+        "subscription",
+        "commits",
+        "git_commits",
+        "comments",
+        "issue_comment",
+        "contents",
+        "compare",
+        "merges",
+        "archive",
+        "downloads",
+        "issues",
+        "pulls",
+        "milestones",
+        "notifications",
+        "labels",
+        "releases",
+        "deployments",
     ] {
         r[format!("{key}_url")] = json!(format!("{api}/{key}"));
     }

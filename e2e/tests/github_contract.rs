@@ -18,7 +18,11 @@ fn documents() -> Option<(Value, Value)> {
     let dir = std::env::var_os("GITHUB_SHARED")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/github"));
-    let read = |f: &str| std::fs::read(dir.join(f)).ok().and_then(|b| serde_json::from_slice(&b).ok());
+    let read = |f: &str| {
+        std::fs::read(dir.join(f))
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+    };
     match (read("rest-openapi-subset.json"), read("webhooks-schema.json")) {
         (Some(rest), Some(hooks)) => Some((rest, hooks)),
         _ => {
@@ -85,7 +89,9 @@ fn check(doc: &Value, schema: &Value, value: &Value, path: &str, depth: usize, o
     if schema.get("nullable") == Some(&Value::Bool(true)) {
         allowed.push("null");
     }
-    let ok = allowed.is_empty() || allowed.contains(&actual) || (actual == "integer" && allowed.contains(&"number"));
+    let ok = allowed.is_empty()
+        || allowed.contains(&actual)
+        || (actual == "integer" && allowed.contains(&"number"));
     if !ok {
         out.push(format!("{path}: {actual}, the schema admits {allowed:?}"));
         return;
@@ -98,7 +104,12 @@ fn check(doc: &Value, schema: &Value, value: &Value, path: &str, depth: usize, o
     }
     if let (Value::Object(o), Some(props)) = (value, schema.get("properties").and_then(Value::as_object)) {
         if depth > 0 {
-            for r in schema.get("required").and_then(Value::as_array).into_iter().flatten() {
+            for r in schema
+                .get("required")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
                 if let Some(r) = r.as_str()
                     && !o.contains_key(r)
                 {
@@ -124,7 +135,13 @@ fn property<'a>(doc: &'a Value, schema: &'a Value, path: &str) -> Option<&'a Val
     let mut at = resolve(doc, schema);
     for seg in path.split('.') {
         let found = std::iter::once(at)
-            .chain(at.get("allOf").and_then(Value::as_array).into_iter().flatten().map(|s| resolve(doc, s)))
+            .chain(
+                at.get("allOf")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .map(|s| resolve(doc, s)),
+            )
             .find_map(|s| s.get("properties").and_then(|p| p.get(seg)))?;
         at = resolve(doc, found);
     }
@@ -148,7 +165,10 @@ fn pull(n: i64) -> FakePull {
 async fn the_fakes_listing_is_githubs() {
     let Some((rest, _)) = documents() else { return };
     let op = pulls_operation(&rest);
-    assert!(op.is_object(), "GET /repos/{{owner}}/{{repo}}/pulls is in the document");
+    assert!(
+        op.is_object(),
+        "GET /repos/{{owner}}/{{repo}}/pulls is in the document"
+    );
     let params: Vec<&str> = op["parameters"]
         .as_array()
         .unwrap()
@@ -160,18 +180,32 @@ async fn the_fakes_listing_is_githubs() {
     for q in ["state", "per_page", "page"] {
         assert!(params.contains(&q), "query parameter {q} not in {params:?}");
     }
-    assert!(op["responses"]["200"]["headers"]["Link"].is_object(), "pagination by Link");
+    assert!(
+        op["responses"]["200"]["headers"]["Link"].is_object(),
+        "pagination by Link"
+    );
 
     let fake = GitHubFake::start("t0ken").await.unwrap();
     fake.set_pulls("acme/shop", (1..=3).map(pull).collect());
     fake.cap_page_size(2);
-    let http = reqwest_free_get(&format!("{}/repos/acme/shop/pulls?state=open&per_page=100", fake.base_url()), "t0ken").await;
+    let http = reqwest_free_get(
+        &format!(
+            "{}/repos/acme/shop/pulls?state=open&per_page=100",
+            fake.base_url()
+        ),
+        "t0ken",
+    )
+    .await;
     let (link, body) = http;
     assert!(link.is_some_and(|l| l.contains("rel=\"next\"") && l.contains("page=2")));
     let schema = &op["responses"]["200"]["content"]["application/json"]["schema"];
     let mut problems = Vec::new();
     check(&rest, schema, &body, "$", 2, &mut problems);
-    assert!(problems.is_empty(), "the fake's listing disagrees with GitHub's:\n  {}", problems.join("\n  "));
+    assert!(
+        problems.is_empty(),
+        "the fake's listing disagrees with GitHub's:\n  {}",
+        problems.join("\n  ")
+    );
     assert_eq!(body.as_array().unwrap().len(), 2);
     // The fields the resync reads.
     let item = &schema["items"];
@@ -205,7 +239,11 @@ fn the_fakes_deliveries_are_githubs() {
         let body = pull_request_event(action, "acme/shop", &pull(42), open, label);
         let mut problems = Vec::new();
         check(&hooks, schema, &body, "$", 2, &mut problems);
-        assert!(problems.is_empty(), "{action}: the fake's delivery disagrees:\n  {}", problems.join("\n  "));
+        assert!(
+            problems.is_empty(),
+            "{action}: the fake's delivery disagrees:\n  {}",
+            problems.join("\n  ")
+        );
         // The fields the receiver reads, with the types it reads them as.
         for (path, ty) in [
             ("action", "string"),
@@ -219,9 +257,13 @@ fn the_fakes_deliveries_are_githubs() {
             ("repository.full_name", "string"),
             ("repository.html_url", "string"),
         ] {
-            let s = property(&hooks, schema, path).unwrap_or_else(|| panic!("{action}: {path} not in the schema"));
+            let s = property(&hooks, schema, path)
+                .unwrap_or_else(|| panic!("{action}: {path} not in the schema"));
             let t = s["type"].clone();
-            assert!(t == ty || t.as_array().is_some_and(|a| a.contains(&Value::from(ty))), "{action}: {path} is {t}");
+            assert!(
+                t == ty || t.as_array().is_some_and(|a| a.contains(&Value::from(ty))),
+                "{action}: {path} is {t}"
+            );
         }
         if label.is_some() {
             assert_eq!(property(&hooks, schema, "label.name").unwrap()["type"], "string");

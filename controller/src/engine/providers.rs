@@ -58,6 +58,8 @@ pub struct PollerSlot {
     pub poller: Poller,
     /// When the next poll is due; `None` means now.
     pub next_poll_at: Option<Timestamp>,
+    /// When the last poll was made (a requested poll is due only when asked for after it).
+    pub last_poll_at: Option<Timestamp>,
 }
 
 /// How this shell builds its Dokploy clients, beyond what a ProviderConfig says.
@@ -142,6 +144,7 @@ impl Registry {
                 fingerprint,
                 poller: Poller::new(Arc::new(client), settings),
                 next_poll_at: None,
+                last_poll_at: None,
             },
         ))
     }

@@ -117,7 +117,9 @@ impl GitHubClient {
             .append_pair("per_page", "100");
         let mut all = Vec::new();
         for _ in 0..MAX_PAGES {
-            let (page, next): (Vec<PullRequestSimple>, _) = self.get(url.clone(), &format!("the pulls of {owner}/{repo}")).await?;
+            let (page, next): (Vec<PullRequestSimple>, _) = self
+                .get(url.clone(), &format!("the pulls of {owner}/{repo}"))
+                .await?;
             all.extend(page);
             match next {
                 Some(n) => url = n,
@@ -129,7 +131,11 @@ impl GitHubClient {
         )))
     }
 
-    async fn get<T: serde::de::DeserializeOwned>(&self, url: Url, what: &str) -> Result<(T, Option<Url>), GitHubError> {
+    async fn get<T: serde::de::DeserializeOwned>(
+        &self,
+        url: Url,
+        what: &str,
+    ) -> Result<(T, Option<Url>), GitHubError> {
         let response = self
             .http
             .get(url)
@@ -149,7 +155,9 @@ impl GitHubClient {
             });
         }
         if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
-            return Err(GitHubError::Unauthorized { status: status.as_u16() });
+            return Err(GitHubError::Unauthorized {
+                status: status.as_u16(),
+            });
         }
         if !status.is_success() {
             return Err(GitHubError::Status {
@@ -161,7 +169,8 @@ impl GitHubClient {
             .bytes()
             .await
             .map_err(|e| GitHubError::Unreachable(e.without_url().to_string()))?;
-        let value = serde_json::from_slice(&bytes).map_err(|e| GitHubError::Malformed(format!("{what}: {e}")))?;
+        let value =
+            serde_json::from_slice(&bytes).map_err(|e| GitHubError::Malformed(format!("{what}: {e}")))?;
         let next = next_link(&headers, &self.base)?;
         Ok((value, next))
     }
@@ -192,7 +201,9 @@ pub fn rate_limited(status: StatusCode, headers: &HeaderMap, now: Timestamp) -> 
             _ => after(DEFAULT_RATE_LIMIT_WAIT)?,
         });
     }
-    (status == StatusCode::TOO_MANY_REQUESTS).then(|| after(DEFAULT_RATE_LIMIT_WAIT)).flatten()
+    (status == StatusCode::TOO_MANY_REQUESTS)
+        .then(|| after(DEFAULT_RATE_LIMIT_WAIT))
+        .flatten()
 }
 
 /// The `rel="next"` URL of a `Link` header, refused unless it has `base`'s origin.
@@ -240,16 +251,29 @@ mod tests {
         let reset = "1800000900";
         let exhausted = headers(&[("x-ratelimit-remaining", "0"), ("x-ratelimit-reset", reset)]);
         for status in [StatusCode::FORBIDDEN, StatusCode::TOO_MANY_REQUESTS] {
-            assert_eq!(rate_limited(status, &exhausted, now), Some(Timestamp::from_second(1_800_000_900).unwrap()));
+            assert_eq!(
+                rate_limited(status, &exhausted, now),
+                Some(Timestamp::from_second(1_800_000_900).unwrap())
+            );
         }
         let retry = headers(&[("retry-after", "30")]);
-        assert_eq!(rate_limited(StatusCode::FORBIDDEN, &retry, now), Some(Timestamp::from_second(1_800_000_030).unwrap()));
+        assert_eq!(
+            rate_limited(StatusCode::FORBIDDEN, &retry, now),
+            Some(Timestamp::from_second(1_800_000_030).unwrap())
+        );
         assert_eq!(
             rate_limited(StatusCode::TOO_MANY_REQUESTS, &HeaderMap::new(), now),
             Some(Timestamp::from_second(1_800_000_060).unwrap())
         );
         // A plain 403 (no rights) is not a rate limit; nor is a 200 with remaining 0.
-        assert_eq!(rate_limited(StatusCode::FORBIDDEN, &headers(&[("x-ratelimit-remaining", "12")]), now), None);
+        assert_eq!(
+            rate_limited(
+                StatusCode::FORBIDDEN,
+                &headers(&[("x-ratelimit-remaining", "12")]),
+                now
+            ),
+            None
+        );
         assert_eq!(rate_limited(StatusCode::OK, &exhausted, now), None);
     }
 
@@ -262,8 +286,14 @@ mod tests {
             &base,
         )
         .unwrap();
-        assert_eq!(next.unwrap().as_str(), "https://api.github.com/repositories/1/pulls?page=2");
-        assert_eq!(next_link(&link("<https://api.github.com/x?page=1>; rel=\"prev\""), &base).unwrap(), None);
+        assert_eq!(
+            next.unwrap().as_str(),
+            "https://api.github.com/repositories/1/pulls?page=2"
+        );
+        assert_eq!(
+            next_link(&link("<https://api.github.com/x?page=1>; rel=\"prev\""), &base).unwrap(),
+            None
+        );
         assert_eq!(next_link(&HeaderMap::new(), &base).unwrap(), None);
         assert!(next_link(&link("<https://evil.example/steal>; rel=\"next\""), &base).is_err());
         assert!(next_link(&link("<http://api.github.com/x>; rel=\"next\""), &base).is_err());

@@ -3,7 +3,8 @@
 //!
 //! ```text
 //!  kind              watch feeds its cache and its controller   woken by
-//!  ProviderConfig    ──────────────────────────────────────►    (its own poll schedule)
+//!  ProviderConfig    ──────────────────────────────────────►    (its own poll schedule); its
+//!                                                                poll-requested-at annotation
 //!  ProviderTarget    ──────────────────────────────────────►    its ProviderConfig's poll
 //!  RuntimeIdentity   ──────────────────────────────────────►    (its probe interval)
 //!  Product           ──────────────────────────────────────►    any change of one of its Previews
@@ -107,6 +108,22 @@ where
         .predicate_filter(predicates::generation, Default::default())
 }
 
+/// The ProviderConfig watch: spec changes and first sightings, and *annotation changes*, so
+/// `launchplane.dev/poll-requested-at` (set by `launchplane webhooks` when Dokploy reports a
+/// deploy) makes the config poll at once rather than at its next interval.
+pub fn watched_configs(
+    api: Api<ProviderConfig>,
+    writer: CacheWriter<ProviderConfig>,
+) -> impl Stream<Item = Result<ProviderConfig, watcher::Error>> + Send + 'static {
+    writer
+        .reflect(watcher(api, watcher::Config::default()).default_backoff())
+        .applied_objects()
+        .predicate_filter(
+            predicates::generation::<ProviderConfig>.combine(predicates::annotations::<ProviderConfig>),
+            Default::default(),
+        )
+}
+
 /// Preview watch events reflected into `writer`, then filtered so spec changes, first
 /// sightings *and finalizer changes* reach the controller (status writes still do not).
 ///
@@ -200,7 +217,7 @@ pub async fn run(
     let w = writers;
     tokio::join!(
         controller::run(
-            watched(api::<ProviderConfig>(client.clone(), ns), w.configs),
+            watched_configs(api::<ProviderConfig>(client.clone(), ns), w.configs),
             caches.configs.store(),
             futures::stream::pending(),
             ctx.clone(),

@@ -89,7 +89,9 @@ impl WebhookMetrics {
 
     pub fn resync(&self, outcome: &str) {
         self.resyncs
-            .get_or_create(&OutcomeLabels { outcome: outcome.into() })
+            .get_or_create(&OutcomeLabels {
+                outcome: outcome.into(),
+            })
             .inc();
     }
 

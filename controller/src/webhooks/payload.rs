@@ -143,7 +143,10 @@ mod tests {
         let event = parse(body().to_string().as_bytes()).unwrap();
         let f = event.facts();
         assert_eq!(f.action, Action::Labeled);
-        assert_eq!((f.host.as_str(), f.full_name.as_str(), f.number), ("github.com", "acme/shop", 42));
+        assert_eq!(
+            (f.host.as_str(), f.full_name.as_str(), f.number),
+            ("github.com", "acme/shop", 42)
+        );
         assert_eq!(f.labels, vec!["preview".to_string()]);
         assert_eq!(f.label.as_deref(), Some("preview"));
         assert!(f.open);
@@ -155,18 +158,72 @@ mod tests {
         let cases: Vec<(serde_json::Value, &str)> = vec![
             (json!([]), "pull_request event"),
             (json!({"action": "opened"}), "number"),
-            ({ let mut b = body(); b["pull_request"]["head"] = json!({}); b }, "pull_request.head"),
-            ({ let mut b = body(); b["pull_request"]["head"]["sha"] = json!(7); b }, "pull_request.head.sha"),
-            ({ let mut b = body(); b["pull_request"]["labels"] = json!("preview"); b }, "pull_request.labels"),
-            ({ let mut b = body(); b["number"] = json!(43); b }, "pull_request.number"),
-            ({ let mut b = body(); b["pull_request"]["state"] = json!("merged"); b }, "pull_request.state"),
-            ({ let mut b = body(); b["pull_request"]["updated_at"] = json!("yesterday"); b }, "pull_request.updated_at"),
-            ({ let mut b = body(); b["repository"]["html_url"] = json!("acme/shop"); b }, "repository.html_url"),
+            (
+                {
+                    let mut b = body();
+                    b["pull_request"]["head"] = json!({});
+                    b
+                },
+                "pull_request.head",
+            ),
+            (
+                {
+                    let mut b = body();
+                    b["pull_request"]["head"]["sha"] = json!(7);
+                    b
+                },
+                "pull_request.head.sha",
+            ),
+            (
+                {
+                    let mut b = body();
+                    b["pull_request"]["labels"] = json!("preview");
+                    b
+                },
+                "pull_request.labels",
+            ),
+            (
+                {
+                    let mut b = body();
+                    b["number"] = json!(43);
+                    b
+                },
+                "pull_request.number",
+            ),
+            (
+                {
+                    let mut b = body();
+                    b["pull_request"]["state"] = json!("merged");
+                    b
+                },
+                "pull_request.state",
+            ),
+            (
+                {
+                    let mut b = body();
+                    b["pull_request"]["updated_at"] = json!("yesterday");
+                    b
+                },
+                "pull_request.updated_at",
+            ),
+            (
+                {
+                    let mut b = body();
+                    b["repository"]["html_url"] = json!("acme/shop");
+                    b
+                },
+                "repository.html_url",
+            ),
         ];
         for (value, field) in cases {
             let e = parse(value.to_string().as_bytes()).unwrap_err();
             assert!(e.0.contains(field), "{field}: {e}");
         }
-        assert!(parse(b"{not json").unwrap_err().0.contains("not a pull_request event"));
+        assert!(
+            parse(b"{not json")
+                .unwrap_err()
+                .0
+                .contains("not a pull_request event")
+        );
     }
 }

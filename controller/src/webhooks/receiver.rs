@@ -163,7 +163,10 @@ fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 
 /// A secret's value, or why it cannot be had (never the value).
 async fn read_secret(secrets: &dyn Secrets, at: &SecretKey) -> Result<Vec<u8>, String> {
-    match secrets.secret(&at.namespace, &at.name, ReadPurpose::Webhook).await {
+    match secrets
+        .secret(&at.namespace, &at.name, ReadPurpose::Webhook)
+        .await
+    {
         Ok(Some(data)) => match data.get(&at.key) {
             Some(v) if !v.is_empty() => Ok(v.clone()),
             Some(_) => Err(format!("{at} is empty")),
@@ -182,7 +185,11 @@ async fn github(State(r): State<Arc<Receiver>>, request: Request) -> Response {
         .take(64)
         .collect::<String>();
     let (code, answer) = r.github(source, request).await;
-    let label = if event.is_empty() { "unknown" } else { event.as_str() };
+    let label = if event.is_empty() {
+        "unknown"
+    } else {
+        event.as_str()
+    };
     if answer.changes.is_empty() {
         r.metrics.delivery(label, &answer.outcome);
     } else {
@@ -200,7 +207,10 @@ impl Receiver {
             return answer(
                 StatusCode::TOO_MANY_REQUESTS,
                 "rate_limited",
-                format!("too many deliveries from {source}; retry in {}s", wait.as_secs().max(1)),
+                format!(
+                    "too many deliveries from {source}; retry in {}s",
+                    wait.as_secs().max(1)
+                ),
             );
         }
         let headers = request.headers().clone();
@@ -249,11 +259,18 @@ impl Receiver {
         let (code, answer) = match event {
             "ping" => answer(StatusCode::OK, "pong", "pong"),
             "pull_request" => self.pull_request(&delivery, &body).await,
-            "" => answer(StatusCode::BAD_REQUEST, "invalid", "the X-GitHub-Event header is missing"),
+            "" => answer(
+                StatusCode::BAD_REQUEST,
+                "invalid",
+                "the X-GitHub-Event header is missing",
+            ),
             other => answer(
                 StatusCode::ACCEPTED,
                 "ignored",
-                format!("event {:?} does not change previews; only pull_request does", other.chars().take(64).collect::<String>()),
+                format!(
+                    "event {:?} does not change previews; only pull_request does",
+                    other.chars().take(64).collect::<String>()
+                ),
             ),
         };
         if code.is_server_error() {
@@ -290,7 +307,11 @@ impl Receiver {
                         message = c.message.as_deref().unwrap_or("-"), "pull_request delivery");
                 }
                 let failed = changes.iter().any(|c| c.outcome == "failed");
-                let code = if failed { StatusCode::SERVICE_UNAVAILABLE } else { StatusCode::OK };
+                let code = if failed {
+                    StatusCode::SERVICE_UNAVAILABLE
+                } else {
+                    StatusCode::OK
+                };
                 let outcome = if failed { "error" } else { "applied" };
                 (
                     code,
@@ -323,16 +344,21 @@ pub async fn apply(store: &dyn PreviewStore, facts: &PullRequestFacts) -> Result
         .iter()
         .filter(|p| names_repository(&p.spec.repository, &facts.host, &facts.full_name))
     {
-        let namespace = product.metadata.namespace.clone().unwrap_or_else(|| "default".into());
+        let namespace = product
+            .metadata
+            .namespace
+            .clone()
+            .unwrap_or_else(|| "default".into());
         let name = product.metadata.name.clone().unwrap_or_default();
-        let applied = |preview: Option<String>, outcome: &str, reason: Option<&str>, message: Option<String>| Applied {
-            namespace: namespace.clone(),
-            product: name.clone(),
-            preview,
-            outcome: outcome.into(),
-            reason: reason.map(Into::into),
-            message,
-        };
+        let applied =
+            |preview: Option<String>, outcome: &str, reason: Option<&str>, message: Option<String>| Applied {
+                namespace: namespace.clone(),
+                product: name.clone(),
+                preview,
+                outcome: outcome.into(),
+                reason: reason.map(Into::into),
+                message,
+            };
         let previews = match store.previews(&namespace).await {
             Ok(p) => p,
             Err(e) => {
@@ -387,12 +413,21 @@ async fn dokploy(
 
 impl Receiver {
     /// Handle Dokploy's notification for ProviderConfig `namespace/name`.
-    pub async fn dokploy(&self, source: IpAddr, namespace: &str, name: &str, request: Request) -> (StatusCode, Answer) {
+    pub async fn dokploy(
+        &self,
+        source: IpAddr,
+        namespace: &str,
+        name: &str,
+        request: Request,
+    ) -> (StatusCode, Answer) {
         if let Err(wait) = self.limiter.take(source, Instant::now()) {
             return answer(
                 StatusCode::TOO_MANY_REQUESTS,
                 "rate_limited",
-                format!("too many calls from {source}; retry in {}s", wait.as_secs().max(1)),
+                format!(
+                    "too many calls from {source}; retry in {}s",
+                    wait.as_secs().max(1)
+                ),
             );
         }
         let token = header_str(request.headers(), NOTIFICATION_TOKEN_HEADER).map(|t| t.as_bytes().to_vec());
@@ -445,7 +480,11 @@ impl Receiver {
         match self.store.request_poll(namespace, name, Timestamp::now()).await {
             Ok(()) => {
                 tracing::info!(%namespace, config = %name, "Dokploy reported a deploy; poll requested");
-                answer(StatusCode::ACCEPTED, "polled", format!("ProviderConfig {namespace}/{name} polls now"))
+                answer(
+                    StatusCode::ACCEPTED,
+                    "polled",
+                    format!("ProviderConfig {namespace}/{name} polls now"),
+                )
             }
             Err(e) => answer(StatusCode::SERVICE_UNAVAILABLE, "error", e.message),
         }

@@ -69,7 +69,12 @@ fn repositories(products: &[launchplane_api::resources::Product]) -> BTreeSet<(S
         .iter()
         .filter(|p| p.spec.preview.enabled)
         .filter_map(|p| {
-            let repo = p.spec.repository.trim().trim_start_matches("https://").trim_end_matches(".git");
+            let repo = p
+                .spec
+                .repository
+                .trim()
+                .trim_start_matches("https://")
+                .trim_end_matches(".git");
             let parts: Vec<&str> = repo.split('/').collect();
             match parts.as_slice() {
                 [owner, name] => Some(("github.com".to_string(), format!("{owner}/{name}"))),
@@ -126,7 +131,9 @@ pub async fn resync_once(
         .collect();
     for (host, full_name) in repositories(&products) {
         let key = format!("{host}/{full_name}");
-        let Some((owner, name)) = full_name.split_once('/') else { continue };
+        let Some((owner, name)) = full_name.split_once('/') else {
+            continue;
+        };
         let pulls = match github.open_pulls(owner, name).await {
             Ok(p) => p,
             Err(e) => {
@@ -164,7 +171,10 @@ pub async fn resync_once(
 }
 
 async fn token(secrets: &dyn Secrets, at: &SecretKey) -> Result<SecretString, String> {
-    match secrets.secret(&at.namespace, &at.name, ReadPurpose::Webhook).await {
+    match secrets
+        .secret(&at.namespace, &at.name, ReadPurpose::Webhook)
+        .await
+    {
         Ok(Some(data)) => match data.get(&at.key).map(|v| String::from_utf8(v.clone())) {
             Some(Ok(t)) if !t.trim().is_empty() => Ok(SecretString::new(t.trim().to_string())),
             Some(_) => Err(format!("{at} is empty or not UTF-8")),
@@ -204,7 +214,11 @@ pub async fn run(
                 }
                 Ok(github) => {
                     let report = resync_once(store.as_ref(), &github, &mut state, Timestamp::now()).await;
-                    let made = report.changes.iter().filter(|c| c.outcome == "created" || c.outcome == "updated").count();
+                    let made = report
+                        .changes
+                        .iter()
+                        .filter(|c| c.outcome == "created" || c.outcome == "updated")
+                        .count();
                     metrics.resync_created.inc_by(made as u64);
                     let outcome = if report.rate_limited.is_some() {
                         "rate_limited"

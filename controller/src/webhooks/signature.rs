@@ -19,7 +19,10 @@ pub enum SignatureError {
 /// Check `header` (the `X-Hub-Signature-256` value) against `body` under `secret`.
 pub fn verify(secret: &[u8], header: Option<&str>, body: &[u8]) -> Result<(), SignatureError> {
     let header = header.ok_or(SignatureError::Missing)?;
-    let hex_digest = header.trim().strip_prefix("sha256=").ok_or(SignatureError::Malformed)?;
+    let hex_digest = header
+        .trim()
+        .strip_prefix("sha256=")
+        .ok_or(SignatureError::Malformed)?;
     if hex_digest.len() != 64 {
         return Err(SignatureError::Malformed);
     }
@@ -49,20 +52,42 @@ mod tests {
         // GitHub's docs: secret "It's a Secret to Everybody", payload "Hello, World!".
         let header = "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17";
         assert_eq!(sign(b"It's a Secret to Everybody", b"Hello, World!"), header);
-        assert_eq!(verify(b"It's a Secret to Everybody", Some(header), b"Hello, World!"), Ok(()));
+        assert_eq!(
+            verify(b"It's a Secret to Everybody", Some(header), b"Hello, World!"),
+            Ok(())
+        );
     }
 
     #[test]
     fn a_wrong_secret_body_or_header_is_refused() {
         let good = sign(b"s3cret", b"{}");
-        assert_eq!(verify(b"other", Some(&good), b"{}"), Err(SignatureError::Mismatch));
-        assert_eq!(verify(b"s3cret", Some(&good), b"{ }"), Err(SignatureError::Mismatch));
+        assert_eq!(
+            verify(b"other", Some(&good), b"{}"),
+            Err(SignatureError::Mismatch)
+        );
+        assert_eq!(
+            verify(b"s3cret", Some(&good), b"{ }"),
+            Err(SignatureError::Mismatch)
+        );
         assert_eq!(verify(b"s3cret", None, b"{}"), Err(SignatureError::Missing));
-        for bad in ["", "sha1=abc", "sha256=zz", &good[..good.len() - 1], &good.replace("sha256=", "")] {
-            assert_eq!(verify(b"s3cret", Some(bad), b"{}"), Err(SignatureError::Malformed), "{bad}");
+        for bad in [
+            "",
+            "sha1=abc",
+            "sha256=zz",
+            &good[..good.len() - 1],
+            &good.replace("sha256=", ""),
+        ] {
+            assert_eq!(
+                verify(b"s3cret", Some(bad), b"{}"),
+                Err(SignatureError::Malformed),
+                "{bad}"
+            );
         }
         let mut flipped = good.clone();
         flipped.replace_range(good.len() - 1.., if good.ends_with('0') { "1" } else { "0" });
-        assert_eq!(verify(b"s3cret", Some(&flipped), b"{}"), Err(SignatureError::Mismatch));
+        assert_eq!(
+            verify(b"s3cret", Some(&flipped), b"{}"),
+            Err(SignatureError::Mismatch)
+        );
     }
 }

@@ -29,7 +29,11 @@ pub trait PreviewStore: Send + Sync {
     fn previews<'a>(&'a self, namespace: &'a str) -> BoxFuture<'a, Result<Vec<Preview>, StoreError>>;
     fn create<'a>(&'a self, preview: &'a Preview) -> BoxFuture<'a, Result<(), StoreError>>;
     /// Write `preview`'s labels, annotations and spec over `judged` (the object decided on).
-    fn replace<'a>(&'a self, preview: &'a Preview, judged: &'a Preview) -> BoxFuture<'a, Result<(), StoreError>>;
+    fn replace<'a>(
+        &'a self,
+        preview: &'a Preview,
+        judged: &'a Preview,
+    ) -> BoxFuture<'a, Result<(), StoreError>>;
     /// Delete `judged`, and only that object (same uid).
     fn delete<'a>(&'a self, judged: &'a Preview) -> BoxFuture<'a, Result<(), StoreError>>;
     fn provider_config<'a>(
@@ -111,7 +115,11 @@ impl PreviewStore for KubeStore {
         })
     }
 
-    fn replace<'a>(&'a self, preview: &'a Preview, judged: &'a Preview) -> BoxFuture<'a, Result<(), StoreError>> {
+    fn replace<'a>(
+        &'a self,
+        preview: &'a Preview,
+        judged: &'a Preview,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(async move {
             let (ns, name) = name_of(judged);
             // The resourceVersion of the object judged: if a person changed it meanwhile (took
@@ -129,7 +137,11 @@ impl PreviewStore for KubeStore {
                 "spec": preview.spec,
             });
             Api::<Preview>::namespaced(self.client.clone(), &ns)
-                .patch(&name, &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(&body))
+                .patch(
+                    &name,
+                    &PatchParams::apply(FIELD_MANAGER).force(),
+                    &Patch::Apply(&body),
+                )
                 .await
                 .map(drop)
                 .map_err(|e| failed(format!("updating Preview {ns}/{name}"), e))

@@ -192,6 +192,7 @@ impl Fixture {
                 },
                 poller: Poller::new(self.client.clone(), PollSettings::default()),
                 next_poll_at: None,
+                last_poll_at: None,
             },
         );
         (Arc::new(ctx), handle)

@@ -48,7 +48,11 @@ fn setup_with(max_body: usize, rate: Rate) -> Setup {
     });
     product.spec.repository = "github.com/acme/shop".into();
     api.put(&in_namespace(product, NS));
-    api.put_secret(HOOKS_NS, "launchplane-webhooks", &[("webhook-secret", SECRET.as_bytes())]);
+    api.put_secret(
+        HOOKS_NS,
+        "launchplane-webhooks",
+        &[("webhook-secret", SECRET.as_bytes())],
+    );
     let client = api.client();
     let metrics = Arc::new(WebhookMetrics::new());
     let receiver = Arc::new(Receiver {
@@ -64,7 +68,11 @@ fn setup_with(max_body: usize, rate: Rate) -> Setup {
         metrics: metrics.clone(),
         max_body,
     });
-    Setup { api, receiver, metrics }
+    Setup {
+        api,
+        receiver,
+        metrics,
+    }
 }
 
 fn setup() -> Setup {
@@ -81,7 +89,9 @@ fn pull(sha: &str, labels: &[&str], updated: &str) -> FakePull {
 }
 
 fn event(action: &str, pull: &FakePull, open: bool, label: Option<&str>) -> Vec<u8> {
-    pull_request_event(action, "acme/shop", pull, open, label).to_string().into_bytes()
+    pull_request_event(action, "acme/shop", pull, open, label)
+        .to_string()
+        .into_bytes()
 }
 
 fn delivery(id: &str, event: &str, body: Vec<u8>, signature: Option<String>) -> Request<Body> {
@@ -125,7 +135,19 @@ fn preview_writes(s: &Setup) -> usize {
 #[tokio::test]
 async fn opened_synchronize_and_closed_create_update_and_delete_the_receivers_preview() {
     let s = setup();
-    let (code, answer) = send(&s, signed("d-1", event("opened", &pull(SHA, &["preview"], "2026-01-15T08:00:00Z"), true, None))).await;
+    let (code, answer) = send(
+        &s,
+        signed(
+            "d-1",
+            event(
+                "opened",
+                &pull(SHA, &["preview"], "2026-01-15T08:00:00Z"),
+                true,
+                None,
+            ),
+        ),
+    )
+    .await;
     assert_eq!(code, StatusCode::OK, "{answer}");
     assert_eq!(answer["changes"][0]["outcome"], "created");
     let created = previews(&s);
@@ -135,23 +157,70 @@ async fn opened_synchronize_and_closed_create_update_and_delete_the_receivers_pr
     assert_eq!(p.metadata.labels.as_ref().unwrap()[MANAGED_BY_LABEL], MANAGED_BY);
     assert_eq!(p.spec.pull_request.head_sha, SHA);
     assert_eq!(p.spec.artifact_ref.name, "shop-b7e4d20");
-    assert_eq!(p.spec.pull_request.url.as_deref(), Some("https://github.com/acme/shop/pull/42"));
+    assert_eq!(
+        p.spec.pull_request.url.as_deref(),
+        Some("https://github.com/acme/shop/pull/42")
+    );
 
     // A new head: the same Preview, the new commit and artifact.
-    let (code, answer) = send(&s, signed("d-2", event("synchronize", &pull(SHA2, &["preview"], "2026-01-15T09:00:00Z"), true, None))).await;
-    assert_eq!((code, answer["changes"][0]["outcome"].clone()), (StatusCode::OK, "updated".into()), "{answer}");
+    let (code, answer) = send(
+        &s,
+        signed(
+            "d-2",
+            event(
+                "synchronize",
+                &pull(SHA2, &["preview"], "2026-01-15T09:00:00Z"),
+                true,
+                None,
+            ),
+        ),
+    )
+    .await;
+    assert_eq!(
+        (code, answer["changes"][0]["outcome"].clone()),
+        (StatusCode::OK, "updated".into()),
+        "{answer}"
+    );
     let updated = previews(&s);
     assert_eq!(updated.len(), 1);
     assert_eq!(updated[0].spec.pull_request.head_sha, SHA2);
     assert_eq!(updated[0].spec.artifact_ref.name, "shop-0123456");
 
     // An unlabeled event for another label changes nothing.
-    let (_, answer) = send(&s, signed("d-3", event("unlabeled", &pull(SHA2, &["preview"], "2026-01-15T09:30:00Z"), true, Some("bug")))).await;
+    let (_, answer) = send(
+        &s,
+        signed(
+            "d-3",
+            event(
+                "unlabeled",
+                &pull(SHA2, &["preview"], "2026-01-15T09:30:00Z"),
+                true,
+                Some("bug"),
+            ),
+        ),
+    )
+    .await;
     assert_eq!(answer["changes"][0]["reason"], "OtherLabel");
     assert_eq!(previews(&s).len(), 1);
 
-    let (code, answer) = send(&s, signed("d-4", event("closed", &pull(SHA2, &["preview"], "2026-01-15T10:00:00Z"), false, None))).await;
-    assert_eq!((code, answer["changes"][0]["outcome"].clone()), (StatusCode::OK, "deleted".into()), "{answer}");
+    let (code, answer) = send(
+        &s,
+        signed(
+            "d-4",
+            event(
+                "closed",
+                &pull(SHA2, &["preview"], "2026-01-15T10:00:00Z"),
+                false,
+                None,
+            ),
+        ),
+    )
+    .await;
+    assert_eq!(
+        (code, answer["changes"][0]["outcome"].clone()),
+        (StatusCode::OK, "deleted".into()),
+        "{answer}"
+    );
     assert!(previews(&s).is_empty());
     assert_eq!(s.metrics.count("pull_request", "created"), 1);
     assert_eq!(s.metrics.count("pull_request", "deleted"), 1);
@@ -160,30 +229,91 @@ async fn opened_synchronize_and_closed_create_update_and_delete_the_receivers_pr
 #[tokio::test]
 async fn labeled_creates_and_unlabeled_deletes() {
     let s = setup();
-    let (_, answer) = send(&s, signed("l-1", event("opened", &pull(SHA, &[], "2026-01-15T08:00:00Z"), true, None))).await;
+    let (_, answer) = send(
+        &s,
+        signed(
+            "l-1",
+            event("opened", &pull(SHA, &[], "2026-01-15T08:00:00Z"), true, None),
+        ),
+    )
+    .await;
     assert_eq!(answer["changes"][0]["reason"], "NotLabelled");
     assert!(previews(&s).is_empty());
-    send(&s, signed("l-2", event("labeled", &pull(SHA, &["preview"], "2026-01-15T08:01:00Z"), true, Some("preview")))).await;
+    send(
+        &s,
+        signed(
+            "l-2",
+            event(
+                "labeled",
+                &pull(SHA, &["preview"], "2026-01-15T08:01:00Z"),
+                true,
+                Some("preview"),
+            ),
+        ),
+    )
+    .await;
     assert_eq!(previews(&s).len(), 1);
-    let (_, answer) = send(&s, signed("l-3", event("unlabeled", &pull(SHA, &[], "2026-01-15T08:02:00Z"), true, Some("preview")))).await;
+    let (_, answer) = send(
+        &s,
+        signed(
+            "l-3",
+            event(
+                "unlabeled",
+                &pull(SHA, &[], "2026-01-15T08:02:00Z"),
+                true,
+                Some("preview"),
+            ),
+        ),
+    )
+    .await;
     assert_eq!(answer["changes"][0]["outcome"], "deleted");
     assert!(previews(&s).is_empty());
     // Reopened with the label: a preview again.
-    send(&s, signed("l-4", event("reopened", &pull(SHA, &["preview"], "2026-01-15T08:03:00Z"), true, None))).await;
+    send(
+        &s,
+        signed(
+            "l-4",
+            event(
+                "reopened",
+                &pull(SHA, &["preview"], "2026-01-15T08:03:00Z"),
+                true,
+                None,
+            ),
+        ),
+    )
+    .await;
     assert_eq!(previews(&s).len(), 1);
 }
 
 #[tokio::test]
 async fn refused_deliveries_touch_no_preview() {
     let s = setup_with(16 * 1024, Rate::default());
-    let body = event("opened", &pull(SHA, &["preview"], "2026-01-15T08:00:00Z"), true, None);
+    let body = event(
+        "opened",
+        &pull(SHA, &["preview"], "2026-01-15T08:00:00Z"),
+        true,
+        None,
+    );
     // No signature, a wrong one, a signature of another body.
     let (code, _) = send(&s, delivery("r-1", "pull_request", body.clone(), None)).await;
     assert_eq!(code, StatusCode::UNAUTHORIZED);
-    let (code, answer) = send(&s, delivery("r-2", "pull_request", body.clone(), Some(sign(b"wrong", &body)))).await;
+    let (code, answer) = send(
+        &s,
+        delivery("r-2", "pull_request", body.clone(), Some(sign(b"wrong", &body))),
+    )
+    .await;
     assert_eq!(code, StatusCode::UNAUTHORIZED);
     assert_eq!(answer["outcome"], "refused_signature");
-    let (code, _) = send(&s, delivery("r-3", "pull_request", body.clone(), Some(sign(SECRET.as_bytes(), b"{}")))).await;
+    let (code, _) = send(
+        &s,
+        delivery(
+            "r-3",
+            "pull_request",
+            body.clone(),
+            Some(sign(SECRET.as_bytes(), b"{}")),
+        ),
+    )
+    .await;
     assert_eq!(code, StatusCode::UNAUTHORIZED);
     assert_eq!(s.metrics.signatures_refused.get(), 3);
     // Oversized: refused before the signature is even computed.
@@ -192,10 +322,16 @@ async fn refused_deliveries_touch_no_preview() {
     assert_eq!(code, StatusCode::PAYLOAD_TOO_LARGE, "{answer}");
     // Malformed, though signed: 400 naming the field.
     let mut value: Value = serde_json::from_slice(&body).unwrap();
-    value["pull_request"]["head"].as_object_mut().unwrap().remove("sha");
+    value["pull_request"]["head"]
+        .as_object_mut()
+        .unwrap()
+        .remove("sha");
     let (code, answer) = send(&s, signed("r-5", value.to_string().into_bytes())).await;
     assert_eq!(code, StatusCode::BAD_REQUEST);
-    assert!(answer["message"].as_str().unwrap().contains("pull_request.head"), "{answer}");
+    assert!(
+        answer["message"].as_str().unwrap().contains("pull_request.head"),
+        "{answer}"
+    );
     let (code, _) = send(&s, signed("r-6", b"not json".to_vec())).await;
     assert_eq!(code, StatusCode::BAD_REQUEST);
     // A missing delivery id.
@@ -208,7 +344,12 @@ async fn refused_deliveries_touch_no_preview() {
     // A replay of a taken delivery, even correctly signed, is refused.
     assert_eq!(send(&s, signed("r-8", body.clone())).await.0, StatusCode::OK);
     let writes = preview_writes(&s);
-    let closing = event("closed", &pull(SHA, &["preview"], "2026-01-15T09:00:00Z"), false, None);
+    let closing = event(
+        "closed",
+        &pull(SHA, &["preview"], "2026-01-15T09:00:00Z"),
+        false,
+        None,
+    );
     let (code, answer) = send(&s, signed("r-8", closing)).await;
     assert_eq!(code, StatusCode::CONFLICT, "{answer}");
     assert_eq!(answer["outcome"], "replay");
@@ -219,10 +360,22 @@ async fn refused_deliveries_touch_no_preview() {
 
 #[tokio::test]
 async fn the_rate_limit_refuses_a_flood_from_one_source() {
-    let s = setup_with(64 * 1024, Rate { per_second: 0.001, burst: 2.0 });
+    let s = setup_with(
+        64 * 1024,
+        Rate {
+            per_second: 0.001,
+            burst: 2.0,
+        },
+    );
     let body = event("opened", &pull(SHA, &[], "2026-01-15T08:00:00Z"), true, None);
-    assert_ne!(send(&s, signed("f-1", body.clone())).await.0, StatusCode::TOO_MANY_REQUESTS);
-    assert_ne!(send(&s, signed("f-2", body.clone())).await.0, StatusCode::TOO_MANY_REQUESTS);
+    assert_ne!(
+        send(&s, signed("f-1", body.clone())).await.0,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    assert_ne!(
+        send(&s, signed("f-2", body.clone())).await.0,
+        StatusCode::TOO_MANY_REQUESTS
+    );
     let (code, answer) = send(&s, signed("f-3", body)).await;
     assert_eq!(code, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(answer["outcome"], "rate_limited");
@@ -232,9 +385,15 @@ async fn the_rate_limit_refuses_a_flood_from_one_source() {
 #[tokio::test]
 async fn unknown_repositories_and_other_events_are_ignored_with_202() {
     let s = setup();
-    let body = pull_request_event("opened", "other/repo", &pull(SHA, &["preview"], "2026-01-15T08:00:00Z"), true, None)
-        .to_string()
-        .into_bytes();
+    let body = pull_request_event(
+        "opened",
+        "other/repo",
+        &pull(SHA, &["preview"], "2026-01-15T08:00:00Z"),
+        true,
+        None,
+    )
+    .to_string()
+    .into_bytes();
     let (code, answer) = send(&s, signed("u-1", body)).await;
     assert_eq!(code, StatusCode::ACCEPTED);
     assert_eq!(answer["outcome"], "unknown_repository");
@@ -266,18 +425,41 @@ async fn a_persons_preview_is_never_touched() {
         ("p-3", "unlabeled", true, Some("preview")),
         ("p-4", "closed", false, None),
     ] {
-        let (_, answer) = send(&s, signed(id, event(action, &pull(SHA2, &["preview"], "2026-01-15T08:00:00Z"), open, label))).await;
-        assert_eq!(answer["changes"][0]["reason"], "MadeByAPerson", "{action}: {answer}");
+        let (_, answer) = send(
+            &s,
+            signed(
+                id,
+                event(
+                    action,
+                    &pull(SHA2, &["preview"], "2026-01-15T08:00:00Z"),
+                    open,
+                    label,
+                ),
+            ),
+        )
+        .await;
+        assert_eq!(
+            answer["changes"][0]["reason"], "MadeByAPerson",
+            "{action}: {answer}"
+        );
     }
     assert_eq!(preview_writes(&s), 0);
-    assert_eq!(previews(&s), vec![s.api.object::<Preview>(NS, "by-hand").unwrap()]);
+    assert_eq!(
+        previews(&s),
+        vec![s.api.object::<Preview>(NS, "by-hand").unwrap()]
+    );
 }
 
 #[tokio::test]
 async fn a_failed_write_answers_503_and_lets_the_redelivery_through() {
     let s = setup();
     s.api.fail("/previews", 500);
-    let body = event("opened", &pull(SHA, &["preview"], "2026-01-15T08:00:00Z"), true, None);
+    let body = event(
+        "opened",
+        &pull(SHA, &["preview"], "2026-01-15T08:00:00Z"),
+        true,
+        None,
+    );
     let (code, answer) = send(&s, signed("w-1", body.clone())).await;
     assert_eq!(code, StatusCode::SERVICE_UNAVAILABLE, "{answer}");
     assert!(previews(&s).is_empty());
@@ -300,7 +482,8 @@ async fn a_dokploy_notification_with_the_token_asks_its_config_to_poll() {
     });
     let config_name = config.metadata.name.clone().unwrap();
     s.api.put(&config);
-    s.api.put_secret(NS, "dokploy-notify", &[("token", b"n0tify-t0ken")]);
+    s.api
+        .put_secret(NS, "dokploy-notify", &[("token", b"n0tify-t0ken")]);
     let call = |token: Option<&str>| {
         let mut r = Request::builder()
             .method(Method::POST)
@@ -309,8 +492,10 @@ async fn a_dokploy_notification_with_the_token_asks_its_config_to_poll() {
         if let Some(t) = token {
             r = r.header("x-launchplane-token", t);
         }
-        r.body(Body::from(r#"{"title":"Build success","status":"success","type":"build"}"#))
-            .unwrap()
+        r.body(Body::from(
+            r#"{"title":"Build success","status":"success","type":"build"}"#,
+        ))
+        .unwrap()
     };
     let annotation = |s: &Setup| {
         s.api
@@ -369,28 +554,52 @@ async fn the_resync_creates_what_deliveries_missed_following_pages() {
     fake.set_pulls("acme/shop", pulls);
     fake.cap_page_size(2);
     let mut state = ResyncState::default();
-    let report = resync_once(s.receiver.store.as_ref(), &github, &mut state, jiff::Timestamp::now()).await;
+    let report = resync_once(
+        s.receiver.store.as_ref(),
+        &github,
+        &mut state,
+        jiff::Timestamp::now(),
+    )
+    .await;
     assert!(report.failed.is_empty(), "{report:?}");
     assert_eq!(fake.calls().len(), 3, "three pages followed");
     assert!(fake.calls().iter().all(|c| c.authorized));
     let mut names: Vec<String> = previews(&s).into_iter().filter_map(|p| p.metadata.name).collect();
     names.sort();
-    assert_eq!(names, ["shop-pr-1", "shop-pr-2", "shop-pr-3", "shop-pr-4", "shop-pr-5"]);
+    assert_eq!(
+        names,
+        ["shop-pr-1", "shop-pr-2", "shop-pr-3", "shop-pr-4", "shop-pr-5"]
+    );
     // Again: nothing new.
     let writes = preview_writes(&s);
-    resync_once(s.receiver.store.as_ref(), &github, &mut state, jiff::Timestamp::now()).await;
+    resync_once(
+        s.receiver.store.as_ref(),
+        &github,
+        &mut state,
+        jiff::Timestamp::now(),
+    )
+    .await;
     assert_eq!(preview_writes(&s), writes);
 }
 
 #[tokio::test]
 async fn the_resync_never_deletes_on_faults_empty_or_shrunk_listings() {
     let (s, fake, github) = resync_setup().await;
-    fake.set_pulls("acme/shop", (1..=4).map(|n| open_pull(n, &format!("{:040x}", n))).collect());
+    fake.set_pulls(
+        "acme/shop",
+        (1..=4).map(|n| open_pull(n, &format!("{:040x}", n))).collect(),
+    );
     let store: &dyn PreviewStore = s.receiver.store.as_ref();
     let mut state = ResyncState::default();
     resync_once(store, &github, &mut state, jiff::Timestamp::now()).await;
     assert_eq!(previews(&s).len(), 4);
-    let deletes = |s: &Setup| s.api.calls().iter().filter(|c| c.method == Method::DELETE).count();
+    let deletes = |s: &Setup| {
+        s.api
+            .calls()
+            .iter()
+            .filter(|c| c.method == Method::DELETE)
+            .count()
+    };
 
     // 5xx.
     fake.fault(GitHubFault::Status(502));
@@ -401,14 +610,22 @@ async fn the_resync_never_deletes_on_faults_empty_or_shrunk_listings() {
     let four: Vec<FakePull> = (1..=4).map(|n| open_pull(n, &format!("{:040x}", n))).collect();
     fake.set_pulls("acme/shop", vec![four[0].clone()]);
     let report = resync_once(store, &github, &mut state, jiff::Timestamp::now()).await;
-    assert_eq!(report.shrunk, vec!["github.com/acme/shop".to_string()], "called out");
+    assert_eq!(
+        report.shrunk,
+        vec!["github.com/acme/shop".to_string()],
+        "called out"
+    );
     fake.set_pulls("acme/shop", four.clone());
     resync_once(store, &github, &mut state, jiff::Timestamp::now()).await;
     // An empty answer.
     fake.fault(GitHubFault::Empty);
     let report = resync_once(store, &github, &mut state, jiff::Timestamp::now()).await;
     assert!(report.failed.is_empty());
-    assert_eq!(report.shrunk, vec!["github.com/acme/shop".to_string()], "called out");
+    assert_eq!(
+        report.shrunk,
+        vec!["github.com/acme/shop".to_string()],
+        "called out"
+    );
     // A failing second page: the whole listing counts as failed.
     fake.cap_page_size(2);
     let calls = fake.calls().len();
@@ -443,7 +660,13 @@ async fn a_rate_limit_pauses_the_resync_until_githubs_time_with_no_retry_storm()
     assert_eq!(fake.calls().len(), 1, "no call while paused");
     assert!(previews(&s).is_empty());
     // After the reset the listing is taken again.
-    let report = resync_once(store, &github, &mut state, now + jiff::SignedDuration::from_mins(16)).await;
+    let report = resync_once(
+        store,
+        &github,
+        &mut state,
+        now + jiff::SignedDuration::from_mins(16),
+    )
+    .await;
     assert_eq!(report.rate_limited, None);
     assert_eq!(previews(&s).len(), 1);
     // The secondary limit (429, retry-after): counted from the moment GitHub answered.
@@ -452,7 +675,13 @@ async fn a_rate_limit_pauses_the_resync_until_githubs_time_with_no_retry_storm()
     let report = resync_once(store, &github, &mut state, t).await;
     assert!(report.rate_limited.is_some());
     let calls = fake.calls().len();
-    resync_once(store, &github, &mut state, t + jiff::SignedDuration::from_secs(60)).await;
+    resync_once(
+        store,
+        &github,
+        &mut state,
+        t + jiff::SignedDuration::from_secs(60),
+    )
+    .await;
     assert_eq!(fake.calls().len(), calls, "paused for retry-after");
 }
 
@@ -472,7 +701,12 @@ async fn the_github_token_never_leaves_the_api_origin_and_never_shows_in_errors(
 #[tokio::test]
 async fn the_webhook_secret_appears_in_no_answer_or_metric() {
     let s = setup();
-    let body = event("opened", &pull(SHA, &["preview"], "2026-01-15T08:00:00Z"), true, None);
+    let body = event(
+        "opened",
+        &pull(SHA, &["preview"], "2026-01-15T08:00:00Z"),
+        true,
+        None,
+    );
     let mut answers = Vec::new();
     for request in [
         signed("s-1", body.clone()),
@@ -484,5 +718,103 @@ async fn the_webhook_secret_appears_in_no_answer_or_metric() {
     }
     let everything = format!("{}\n{}", answers.join("\n"), s.metrics.encode());
     assert!(!everything.contains(SECRET), "{everything}");
-    assert!(!everything.contains(&sign(SECRET.as_bytes(), &body)[7..]), "no expected digest either");
+    assert!(
+        !everything.contains(&sign(SECRET.as_bytes(), &body)[7..]),
+        "no expected digest either"
+    );
+}
+
+// === the controller's side of a Dokploy notification ===
+
+struct StepClock(std::sync::Mutex<jiff::Timestamp>);
+
+impl launchplane_api::conditions::Clock for StepClock {
+    fn now(&self) -> jiff::Timestamp {
+        *self.0.lock().unwrap()
+    }
+}
+
+#[tokio::test]
+async fn a_requested_poll_makes_the_config_poll_before_its_interval_once() {
+    use crate::support::{INSTANCE, StatusLog, listed_caches, start_sim, store};
+    use launchplane::engine::kinds::provider_config::reconcile;
+    use launchplane::k8s::context::{Context, Wakes};
+    use launchplane::metrics::Metrics;
+    use launchplane::observe::prober::{Prober, ProberConfig};
+
+    launchplane_providers::install_crypto_provider();
+    let sim = start_sim(10).await;
+    let api = FakeApiServer::new();
+    let config = provider_config(&sim.base_url());
+    let namespace = config.metadata.namespace.clone().unwrap();
+    api.put_secret(
+        &namespace,
+        "dokploy-key",
+        &[("api-key", sim.api_key().as_bytes())],
+    );
+    let t0 = jiff::Timestamp::now();
+    let clock = Arc::new(StepClock(std::sync::Mutex::new(t0)));
+    let ctx = Context::new(
+        api.client(),
+        None,
+        INSTANCE.into(),
+        Arc::new(Metrics::new()),
+        Prober::new(ProberConfig::default()).unwrap(),
+        launchplane::engine::Caches {
+            configs: store(vec![config.clone()]),
+            ..listed_caches()
+        },
+        Wakes::none(),
+        clock.clone(),
+    );
+    let statuses = StatusLog::default();
+    let polls = || sim.call_count("overview.services");
+    let advance = |secs: i64| {
+        let mut now = clock.0.lock().unwrap();
+        *now += jiff::SignedDuration::from_secs(secs);
+    };
+    reconcile(Arc::new(config.clone()), &ctx.world, &statuses)
+        .await
+        .unwrap();
+    assert_eq!(polls(), 1, "the first poll");
+    advance(20);
+    reconcile(Arc::new(config.clone()), &ctx.world, &statuses)
+        .await
+        .unwrap();
+    assert_eq!(polls(), 1, "not due before its 60s interval");
+
+    // Dokploy reported a deploy 5s ago: the receiver annotated the config.
+    let mut asked = config.clone();
+    asked.metadata.annotations = Some(
+        [(
+            POLL_REQUESTED_ANNOTATION.to_string(),
+            (t0 + jiff::SignedDuration::from_secs(15)).to_string(),
+        )]
+        .into(),
+    );
+    reconcile(Arc::new(asked.clone()), &ctx.world, &statuses)
+        .await
+        .unwrap();
+    assert_eq!(polls(), 2, "polled at once, 40s before the interval");
+    advance(5);
+    reconcile(Arc::new(asked.clone()), &ctx.world, &statuses)
+        .await
+        .unwrap();
+    assert_eq!(polls(), 2, "the same request polls once");
+    // A burst right after that poll waits for the gap, then polls once.
+    let mut again = asked.clone();
+    again.metadata.annotations = Some(
+        [(
+            POLL_REQUESTED_ANNOTATION.to_string(),
+            (t0 + jiff::SignedDuration::from_secs(25)).to_string(),
+        )]
+        .into(),
+    );
+    reconcile(Arc::new(again.clone()), &ctx.world, &statuses)
+        .await
+        .unwrap();
+    assert_eq!(polls(), 2, "within 10s of the last poll");
+    advance(10);
+    reconcile(Arc::new(again), &ctx.world, &statuses).await.unwrap();
+    assert_eq!(polls(), 3);
 }

@@ -225,3 +225,27 @@ fn small_drops_and_failed_polls_are_not_called_out() {
         "a failed poll made no listing"
     );
 }
+
+#[test]
+fn a_requested_poll_is_due_once_and_never_sooner_than_the_gap() {
+    use super::{REQUESTED_POLL_GAP, requested_poll_due};
+    let t = |s: i64| jiff::Timestamp::from_second(1_800_000_000 + s).unwrap();
+    assert_eq!(requested_poll_due(None, Some(t(0))), None, "nothing asked");
+    assert_eq!(requested_poll_due(Some(t(5)), None), Some(t(5)), "never polled");
+    assert_eq!(
+        requested_poll_due(Some(t(-1)), Some(t(0))),
+        None,
+        "the last poll answers it"
+    );
+    assert_eq!(requested_poll_due(Some(t(0)), Some(t(0))), None);
+    assert_eq!(
+        requested_poll_due(Some(t(60)), Some(t(0))),
+        Some(t(60)),
+        "due at once"
+    );
+    assert_eq!(
+        requested_poll_due(Some(t(2)), Some(t(0))),
+        Some(t(0) + REQUESTED_POLL_GAP),
+        "a burst right after a poll waits for the gap"
+    );
+}

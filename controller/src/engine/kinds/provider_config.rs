@@ -11,7 +11,9 @@ use kube::runtime::reflector::ObjectRef;
 use launchplane_api::resources::{ProviderConfig, ProviderTarget};
 use launchplane_api::verify::target::ProviderFailure;
 use launchplane_core::observation::{PollSettings, TrackedTarget};
-use launchplane_core::provider_config::{KeySource, reconcile as compute};
+use launchplane_core::provider_config::{
+    KeySource, poll_requested_at, reconcile as compute, requested_poll_due,
+};
 use launchplane_core::provider_target::{ClaimIndex, tracked_target};
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -65,11 +67,16 @@ pub async fn reconcile<S: StatusStore>(
         }
         Ok((slot, source)) => {
             let mut slot = slot.lock().await;
+            // A deploy Dokploy reported (through `launchplane webhooks`) brings the poll forward.
+            if let Some(at) = requested_poll_due(poll_requested_at(&config), slot.last_poll_at) {
+                slot.next_poll_at = Some(slot.next_poll_at.map_or(at, |next| next.min(at)));
+            }
             let due = slot.next_poll_at.is_none_or(|at| at <= now);
             news = due;
             if due {
                 let tracked = tracked(&targets);
                 let snapshot = slot.poller.poll(&tracked, now).await.clone();
+                slot.last_poll_at = Some(now);
                 let delay = next_poll_delay(world, &key, &snapshot.last_failure, slot.poller.settings());
                 slot.next_poll_at = Some(now + delay);
                 world.providers.publish(

@@ -162,6 +162,7 @@ pub fn lane_context_with_clock(
             },
             poller: Poller::new(Arc::new(dokploy), PollSettings::default()),
             next_poll_at: None,
+            last_poll_at: None,
         },
     );
     Arc::new(ctx)
