@@ -771,6 +771,7 @@ impl DokployClient {
 }
 
 mod compose;
+mod notifications;
 mod schedules;
 
 #[cfg(test)]

@@ -18,6 +18,7 @@ pub mod deadline;
 pub mod env_merge;
 pub mod errors;
 pub mod model;
+pub mod notifications;
 pub mod observer;
 #[cfg(feature = "client")]
 pub mod ops;
@@ -43,6 +44,8 @@ pub use model::{
     ServiceStatus, ServiceSummary, TargetCategory, TargetDetail,
 };
 pub use observer::{CallObserver, NoopObserver};
+#[cfg(feature = "client")]
+pub use notifications::{CustomNotificationSpec, CustomView, NotificationView};
 #[cfg(feature = "client")]
 pub use ops::{Method, Op, RequestSpec, request_spec};
 pub use provider::Provider;

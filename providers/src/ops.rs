@@ -12,6 +12,7 @@ use std::time::Duration;
 use serde_json::{Map, Value, json};
 
 use crate::model::{ComposeFileSource, RegistryCredentials};
+use crate::notifications::{CustomNotificationSpec, TOKEN_HEADER};
 use crate::schedules::{ComposeScheduleSpec, ShellType};
 use crate::secret::SecretString;
 
@@ -156,6 +157,22 @@ pub enum Op {
         deployment_id: String,
         tail: u32,
     },
+    /// A custom notification on deploys and build errors; the token header is a secret.
+    NotificationCreateCustom {
+        spec: CustomNotificationSpec,
+    },
+    NotificationUpdateCustom {
+        notification_id: String,
+        custom_id: String,
+        spec: CustomNotificationSpec,
+    },
+    NotificationOne {
+        notification_id: String,
+    },
+    NotificationAll,
+    NotificationRemove {
+        notification_id: String,
+    },
 }
 
 /// The shape of a request, without values.
@@ -248,6 +265,11 @@ impl Op {
             Self::ScheduleRunManually { .. } => "schedule.runManually",
             Self::DeploymentAllBySchedule { .. } => "deployment.allByType",
             Self::DeploymentReadLogs { .. } => "deployment.readLogs",
+            Self::NotificationCreateCustom { .. } => "notification.createCustom",
+            Self::NotificationUpdateCustom { .. } => "notification.updateCustom",
+            Self::NotificationOne { .. } => "notification.one",
+            Self::NotificationAll => "notification.all",
+            Self::NotificationRemove { .. } => "notification.remove",
         }
     }
 
@@ -268,7 +290,9 @@ impl Op {
             | Self::ScheduleOne { .. }
             | Self::ScheduleList { .. }
             | Self::DeploymentAllBySchedule { .. }
-            | Self::DeploymentReadLogs { .. } => Method::Get,
+            | Self::DeploymentReadLogs { .. }
+            | Self::NotificationOne { .. }
+            | Self::NotificationAll => Method::Get,
             Self::ApplicationUpdateEnv { .. }
             | Self::ApplicationUpdateDescription { .. }
             | Self::ComposeUpdateEnv { .. }
@@ -285,7 +309,10 @@ impl Op {
             | Self::ScheduleCreate { .. }
             | Self::ScheduleUpdate { .. }
             | Self::ScheduleDelete { .. }
-            | Self::ScheduleRunManually { .. } => Method::Post,
+            | Self::ScheduleRunManually { .. }
+            | Self::NotificationCreateCustom { .. }
+            | Self::NotificationUpdateCustom { .. }
+            | Self::NotificationRemove { .. } => Method::Post,
         }
     }
 
@@ -429,6 +456,25 @@ impl Op {
                 query.push(("tail", tail.to_string()));
                 None
             }
+            Self::NotificationCreateCustom { spec } => body(Value::Object(notification_body(spec))),
+            Self::NotificationUpdateCustom {
+                notification_id,
+                custom_id,
+                spec,
+            } => {
+                let mut m = notification_body(spec);
+                m.insert("notificationId".into(), json!(notification_id));
+                m.insert("customId".into(), json!(custom_id));
+                body(Value::Object(m))
+            }
+            Self::NotificationOne { notification_id } => {
+                query.push(("notificationId", notification_id.clone()));
+                None
+            }
+            Self::NotificationAll => None,
+            Self::NotificationRemove { notification_id } => {
+                body(json!({ "notificationId": notification_id }))
+            }
         };
         Request {
             method: self.method(),
@@ -453,6 +499,9 @@ impl Op {
             Self::ComposeUpdateFile { compose_file, .. } => vec![compose_file.expose().to_owned()],
             Self::ScheduleCreate { spec } | Self::ScheduleUpdate { spec, .. } => {
                 vec![spec.command.expose().to_owned()]
+            }
+            Self::NotificationCreateCustom { spec } | Self::NotificationUpdateCustom { spec, .. } => {
+                vec![spec.token.expose().to_owned()]
             }
             _ => Vec::new(),
         }
@@ -580,7 +629,43 @@ impl Op {
                 deployment_id: id(),
                 tail: 100,
             },
+            Op::NotificationCreateCustom {
+                spec: notification_spec(),
+            },
+            Op::NotificationUpdateCustom {
+                notification_id: id(),
+                custom_id: id(),
+                spec: notification_spec(),
+            },
+            Op::NotificationOne { notification_id: id() },
+            Op::NotificationAll,
+            Op::NotificationRemove { notification_id: id() },
         ]
+    }
+}
+
+/// `notification.createCustom`'s body (and `updateCustom`'s, less the ids): on deploys and
+/// build errors only; the token in its header.
+fn notification_body(spec: &CustomNotificationSpec) -> Map<String, Value> {
+    let mut headers = Map::new();
+    headers.insert(TOKEN_HEADER.into(), json!(spec.token.expose()));
+    let mut m = Map::new();
+    m.insert("name".into(), json!(spec.name));
+    m.insert("endpoint".into(), json!(spec.endpoint));
+    m.insert("headers".into(), Value::Object(headers));
+    m.insert("appDeploy".into(), json!(true));
+    m.insert("appBuildError".into(), json!(true));
+    for off in ["databaseBackup", "dokployBackup", "volumeBackup", "dokployRestart", "dockerCleanup", "serverThreshold"] {
+        m.insert(off.into(), json!(false));
+    }
+    m
+}
+
+fn notification_spec() -> CustomNotificationSpec {
+    CustomNotificationSpec {
+        name: "launchplane.dev/owner=launchplane/shop/ProviderConfig/dokploy/uid-1".into(),
+        endpoint: "https://hooks.example.com/dokploy/shop/dokploy".into(),
+        token: SecretString::new("t0ken"),
     }
 }
 
@@ -663,7 +748,7 @@ mod tests {
     #[test]
     fn examples_cover_every_route() {
         let routes: BTreeSet<_> = Op::examples().iter().map(Op::route).collect();
-        assert_eq!(routes.len(), 30, "{routes:?}");
+        assert_eq!(routes.len(), 35, "{routes:?}");
     }
 
     #[test]

@@ -20,6 +20,7 @@ use crate::model::{
     ComposeFileSource, Deployment, EnvChange, EnvironmentSummary, OrgSnapshot, QueuedDeploy,
     RegistryCredentials, TargetCategory, TargetDetail,
 };
+use crate::notifications::{CustomNotificationSpec, NotificationView};
 use crate::schedules::{ComposeScheduleSpec, ScheduleRun, ScheduleRunAnswer, ScheduleView};
 use crate::secret::{SecretString, SecretValue};
 
@@ -172,6 +173,27 @@ pub trait Provider: Send + Sync {
     /// command line and its output).
     fn deployment_log<'a>(&'a self, deployment_id: &'a str, tail: u32)
     -> BoxFuture<'a, Result<SecretString>>;
+
+    /// Create a custom notification (deploys and build errors); Dokploy answers with no id.
+    /// Never retried.
+    fn create_custom_notification<'a>(&'a self, spec: &'a CustomNotificationSpec) -> BoxFuture<'a, Result<()>>;
+
+    /// Make notification `notification_id` (custom part `custom_id`) `spec`. Never retried.
+    fn update_custom_notification<'a>(
+        &'a self,
+        notification_id: &'a str,
+        custom_id: &'a str,
+        spec: &'a CustomNotificationSpec,
+    ) -> BoxFuture<'a, Result<()>>;
+
+    /// One notification by id, with its custom part (404 `NotFound` when gone).
+    fn notification<'a>(&'a self, notification_id: &'a str) -> BoxFuture<'a, Result<NotificationView>>;
+
+    /// Every notification of the organization.
+    fn notifications(&self) -> BoxFuture<'_, Result<Vec<NotificationView>>>;
+
+    /// Remove a notification; already gone is success.
+    fn remove_notification<'a>(&'a self, notification_id: &'a str) -> BoxFuture<'a, Result<()>>;
 }
 
 #[cfg(feature = "client")]
@@ -357,5 +379,30 @@ impl Provider for DokployClient {
         tail: u32,
     ) -> BoxFuture<'a, Result<SecretString>> {
         Box::pin(DokployClient::deployment_log(self, deployment_id, tail))
+    }
+
+    fn create_custom_notification<'a>(&'a self, spec: &'a CustomNotificationSpec) -> BoxFuture<'a, Result<()>> {
+        Box::pin(DokployClient::create_custom_notification(self, spec))
+    }
+
+    fn update_custom_notification<'a>(
+        &'a self,
+        notification_id: &'a str,
+        custom_id: &'a str,
+        spec: &'a CustomNotificationSpec,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(DokployClient::update_custom_notification(self, notification_id, custom_id, spec))
+    }
+
+    fn notification<'a>(&'a self, notification_id: &'a str) -> BoxFuture<'a, Result<NotificationView>> {
+        Box::pin(DokployClient::notification(self, notification_id))
+    }
+
+    fn notifications(&self) -> BoxFuture<'_, Result<Vec<NotificationView>>> {
+        Box::pin(DokployClient::notifications(self))
+    }
+
+    fn remove_notification<'a>(&'a self, notification_id: &'a str) -> BoxFuture<'a, Result<()>> {
+        Box::pin(DokployClient::remove_notification(self, notification_id))
     }
 }
