@@ -84,6 +84,7 @@ pub fn reconcile(
                     last_poll_time: old.last_poll_time,
                     target_count,
                     last_listing: old.last_listing,
+                    deploy_notification: old.deploy_notification,
                 },
                 transitions: computed.transitions,
             };
@@ -191,6 +192,7 @@ pub fn reconcile(
             last_poll_time: snapshot.last_poll_at.map(Time).or(old.last_poll_time),
             target_count,
             last_listing,
+            deploy_notification: old.deploy_notification,
         },
         transitions: computed.transitions,
     }
@@ -230,6 +232,8 @@ pub fn shrink_note(listing: &ListingSummary) -> Option<String> {
         )
     })
 }
+
+pub mod notification;
 
 /// The least time between two polls that deploy notifications ask for: a burst of builds
 /// becomes one poll.

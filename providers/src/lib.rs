@@ -43,9 +43,8 @@ pub use model::{
     EnvironmentSummary, NamedRef, OrgSnapshot, QueuedDeploy, RegistryCredentials, ServiceCategory,
     ServiceStatus, ServiceSummary, TargetCategory, TargetDetail,
 };
-pub use observer::{CallObserver, NoopObserver};
-#[cfg(feature = "client")]
 pub use notifications::{CustomNotificationSpec, CustomView, NotificationView};
+pub use observer::{CallObserver, NoopObserver};
 #[cfg(feature = "client")]
 pub use ops::{Method, Op, RequestSpec, request_spec};
 pub use provider::Provider;

@@ -637,9 +637,13 @@ impl Op {
                 custom_id: id(),
                 spec: notification_spec(),
             },
-            Op::NotificationOne { notification_id: id() },
+            Op::NotificationOne {
+                notification_id: id(),
+            },
             Op::NotificationAll,
-            Op::NotificationRemove { notification_id: id() },
+            Op::NotificationRemove {
+                notification_id: id(),
+            },
         ]
     }
 }
@@ -655,7 +659,14 @@ fn notification_body(spec: &CustomNotificationSpec) -> Map<String, Value> {
     m.insert("headers".into(), Value::Object(headers));
     m.insert("appDeploy".into(), json!(true));
     m.insert("appBuildError".into(), json!(true));
-    for off in ["databaseBackup", "dokployBackup", "volumeBackup", "dokployRestart", "dockerCleanup", "serverThreshold"] {
+    for off in [
+        "databaseBackup",
+        "dokployBackup",
+        "volumeBackup",
+        "dokployRestart",
+        "dockerCleanup",
+        "serverThreshold",
+    ] {
         m.insert(off.into(), json!(false));
     }
     m

@@ -176,7 +176,10 @@ pub trait Provider: Send + Sync {
 
     /// Create a custom notification (deploys and build errors); Dokploy answers with no id.
     /// Never retried.
-    fn create_custom_notification<'a>(&'a self, spec: &'a CustomNotificationSpec) -> BoxFuture<'a, Result<()>>;
+    fn create_custom_notification<'a>(
+        &'a self,
+        spec: &'a CustomNotificationSpec,
+    ) -> BoxFuture<'a, Result<()>>;
 
     /// Make notification `notification_id` (custom part `custom_id`) `spec`. Never retried.
     fn update_custom_notification<'a>(
@@ -381,7 +384,10 @@ impl Provider for DokployClient {
         Box::pin(DokployClient::deployment_log(self, deployment_id, tail))
     }
 
-    fn create_custom_notification<'a>(&'a self, spec: &'a CustomNotificationSpec) -> BoxFuture<'a, Result<()>> {
+    fn create_custom_notification<'a>(
+        &'a self,
+        spec: &'a CustomNotificationSpec,
+    ) -> BoxFuture<'a, Result<()>> {
         Box::pin(DokployClient::create_custom_notification(self, spec))
     }
 
@@ -391,7 +397,12 @@ impl Provider for DokployClient {
         custom_id: &'a str,
         spec: &'a CustomNotificationSpec,
     ) -> BoxFuture<'a, Result<()>> {
-        Box::pin(DokployClient::update_custom_notification(self, notification_id, custom_id, spec))
+        Box::pin(DokployClient::update_custom_notification(
+            self,
+            notification_id,
+            custom_id,
+            spec,
+        ))
     }
 
     fn notification<'a>(&'a self, notification_id: &'a str) -> BoxFuture<'a, Result<NotificationView>> {

@@ -214,6 +214,26 @@ pub struct ProviderConfigStatus {
     /// `ProviderReachable` and `Ready` messages: a listing can be partial.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_listing: Option<ListingSummary>,
+    /// The Dokploy custom notification kept for `spec.deployNotifications`: its id (how it is
+    /// found again) and how it stands.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deploy_notification: Option<DeployNotificationStatus>,
+}
+
+/// How the config's Dokploy deploy notification stands.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DeployNotificationStatus {
+    /// The Dokploy `notificationId` Launchplane created and marked; the only notification it
+    /// changes or removes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notification_id: Option<String>,
+    /// `Ready` (as wanted), `Pending` (being made), `Failed` (Dokploy refused or could not be
+    /// read; retried at the next poll) or `Conflict` (the recorded id is not Launchplane's).
+    pub state: String,
+    /// What happened, for a person. Never holds the token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
 }
 
 /// The size of one Dokploy listing.

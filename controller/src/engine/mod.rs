@@ -40,6 +40,7 @@ pub mod error;
 pub mod executor;
 pub mod kind;
 pub mod kinds;
+pub mod notification;
 pub mod preview;
 pub mod providers;
 pub mod secrets;

@@ -818,3 +818,192 @@ async fn a_requested_poll_makes_the_config_poll_before_its_interval_once() {
     reconcile(Arc::new(again), &ctx.world, &statuses).await.unwrap();
     assert_eq!(polls(), 3);
 }
+
+// === the ProviderConfig's Dokploy notification ===
+
+#[tokio::test]
+async fn the_config_keeps_one_marked_notification_and_never_touches_anothers() {
+    use crate::support::{INSTANCE, StatusLog, listed_caches, start_sim, store};
+    use launchplane::engine::kinds::provider_config::reconcile;
+    use launchplane::k8s::context::{Context, Wakes};
+    use launchplane::metrics::Metrics;
+    use launchplane::observe::prober::{Prober, ProberConfig};
+    use launchplane_api::resources::ProviderConfigStatus;
+    use launchplane_providers::{CustomNotificationSpec, DokployClient, DokployConfig};
+
+    launchplane_providers::install_crypto_provider();
+    let sim = start_sim(10).await;
+    let dokploy = DokployClient::new(DokployConfig::new(sim.base_url(), sim.api_key())).unwrap();
+    // A person's notification, pointing at the same receiver: never Launchplane's.
+    dokploy
+        .create_custom_notification(&CustomNotificationSpec {
+            name: "ops alerts".into(),
+            endpoint: "https://hooks.example.com/dokploy/shop/dokploy".into(),
+            token: SecretString::new("theirs"),
+        })
+        .await
+        .unwrap();
+    let api = FakeApiServer::new();
+    let mut config = provider_config(&sim.base_url());
+    config.metadata.uid = Some("uid-pc".into());
+    config.metadata.generation = Some(1);
+    let namespace = config.metadata.namespace.clone().unwrap();
+    config.spec.deploy_notifications = Some(DeployNotifications {
+        receiver_url: "https://hooks.example.com/".into(),
+        token_secret_ref: SecretKeyRef {
+            name: "notify".into(),
+            key: "token".into(),
+        },
+    });
+    api.put_secret(
+        &namespace,
+        "dokploy-key",
+        &[("api-key", sim.api_key().as_bytes())],
+    );
+    api.put_secret(&namespace, "notify", &[("token", b"n0tify-1")]);
+    let clock = Arc::new(StepClock(std::sync::Mutex::new(jiff::Timestamp::now())));
+    let ctx = Context::new(
+        api.client(),
+        None,
+        INSTANCE.into(),
+        Arc::new(Metrics::new()),
+        Prober::new(ProberConfig::default()).unwrap(),
+        launchplane::engine::Caches {
+            configs: store(vec![config.clone()]),
+            ..listed_caches()
+        },
+        Wakes::none(),
+        clock.clone(),
+    );
+    let statuses = StatusLog::default();
+    // One reconcile, its status written back onto the object as the API server would.
+    let round = |config: &ProviderConfig| {
+        let config = config.clone();
+        let ctx = &ctx;
+        let statuses = &statuses;
+        let clock = clock.clone();
+        async move {
+            *clock.0.lock().unwrap() += jiff::SignedDuration::from_secs(120);
+            reconcile(Arc::new(config.clone()), &ctx.world, statuses)
+                .await
+                .unwrap();
+            let status: ProviderConfigStatus =
+                serde_json::from_value(statuses.writes().last().unwrap().clone()).unwrap();
+            let mut next = config;
+            next.status = Some(status);
+            next
+        }
+    };
+    let all = || async { dokploy.notifications().await.unwrap() };
+    let config = round(&config).await;
+    let note = config
+        .status
+        .as_ref()
+        .unwrap()
+        .deploy_notification
+        .clone()
+        .unwrap();
+    assert_eq!(note.state, "Ready", "{note:?}");
+    let id = note.notification_id.clone().unwrap();
+    assert_eq!(all().await.len(), 2);
+    let ours = dokploy.notification(&id).await.unwrap();
+    assert_eq!(
+        ours.name,
+        format!("launchplane.dev/owner={INSTANCE}/{namespace}/ProviderConfig/dokploy/uid-pc")
+    );
+    let custom = ours.custom.clone().unwrap();
+    assert_eq!(
+        custom.endpoint,
+        format!("https://hooks.example.com/dokploy/{namespace}/dokploy")
+    );
+    assert_eq!(custom.headers["x-launchplane-token"].expose(), "n0tify-1");
+    assert!(ours.app_deploy && ours.app_build_error);
+
+    // Again: found by id, nothing new.
+    let config = round(&config).await;
+    assert_eq!(all().await.len(), 2, "never a second one");
+    assert_eq!(
+        config
+            .status
+            .as_ref()
+            .unwrap()
+            .deploy_notification
+            .as_ref()
+            .unwrap()
+            .notification_id
+            .as_deref(),
+        Some(id.as_str())
+    );
+
+    // A lost status (id not recorded): found again by its marker, not made twice.
+    let mut lost = config.clone();
+    lost.status.as_mut().unwrap().deploy_notification = None;
+    let config = round(&lost).await;
+    assert_eq!(all().await.len(), 2);
+    assert_eq!(
+        config
+            .status
+            .as_ref()
+            .unwrap()
+            .deploy_notification
+            .as_ref()
+            .unwrap()
+            .notification_id
+            .as_deref(),
+        Some(id.as_str())
+    );
+
+    // A rotated token: updated in place.
+    api.put_secret(&namespace, "notify", &[("token", b"n0tify-2")]);
+    let config = round(&config).await;
+    assert_eq!(
+        dokploy.notification(&id).await.unwrap().custom.unwrap().headers["x-launchplane-token"].expose(),
+        "n0tify-2"
+    );
+    assert_eq!(all().await.len(), 2);
+
+    // A recorded id that is not ours (someone pointed the status at their own): left alone.
+    let theirs_id = all()
+        .await
+        .into_iter()
+        .find(|n| n.name == "ops alerts")
+        .unwrap()
+        .notification_id;
+    let theirs = dokploy.notification(&theirs_id).await.unwrap();
+    let mut pointed = config.clone();
+    pointed
+        .status
+        .as_mut()
+        .unwrap()
+        .deploy_notification
+        .as_mut()
+        .unwrap()
+        .notification_id = Some(theirs.notification_id.clone());
+    let conflicted = round(&pointed).await;
+    assert_eq!(
+        conflicted
+            .status
+            .as_ref()
+            .unwrap()
+            .deploy_notification
+            .as_ref()
+            .unwrap()
+            .state,
+        "Conflict"
+    );
+    let after = dokploy.notification(&theirs.notification_id).await.unwrap();
+    assert_eq!(after, theirs, "untouched");
+
+    // The spec drops deployNotifications: ours is removed, theirs stays.
+    let mut dropped = config.clone();
+    dropped.spec.deploy_notifications = None;
+    dropped.metadata.generation = Some(2);
+    let dropped = round(&dropped).await;
+    assert_eq!(dropped.status.as_ref().unwrap().deploy_notification, None);
+    let left = all().await;
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].name, "ops alerts");
+    // No status or log-bound message holds a token.
+    let written = serde_json::to_string(&statuses.writes()).unwrap();
+    assert!(!written.contains("n0tify-1") && !written.contains("n0tify-2") && !written.contains("theirs"));
+}

@@ -20,6 +20,7 @@ mod deploy;
 pub mod dotenv;
 mod errors;
 mod faults;
+mod notifications;
 mod routes;
 mod schedules;
 mod state;

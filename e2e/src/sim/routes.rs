@@ -12,6 +12,7 @@ use serde_json::{Map, Value, json};
 
 use super::errors::{self, TrpcError, json_response, raw_response};
 use super::faults::{self, FaultAction};
+use super::notifications;
 use super::schedules::{self, RunAnswer};
 use super::state::{Entity, Kind, Row, SharedRef, State, as_row, str_of};
 use super::validate::{self, Field, Ty};
@@ -93,6 +94,11 @@ const ROUTES: &[Route] = &[
     q("schedule.one", validate::SCHEDULE_ID),
     q("schedule.list", validate::SCHEDULE_LIST),
     m("schedule.runManually", validate::SCHEDULE_RUN),
+    m("notification.createCustom", validate::NOTIFICATION_CREATE_CUSTOM),
+    m("notification.updateCustom", validate::NOTIFICATION_UPDATE_CUSTOM),
+    q("notification.one", validate::NOTIFICATION_ID),
+    q("notification.all", validate::NONE),
+    m("notification.remove", validate::NOTIFICATION_ID),
 ];
 
 /// The canonical procedure name for a path segment (case-insensitive), if implemented.
@@ -617,6 +623,14 @@ fn dispatch(shared: &SharedRef, name: &str, input: Map<String, Value>) -> ProcRe
             input.get("type").and_then(Value::as_str) == Some("fetch"),
         )
         .map(Reply::Json),
+        "notification.createCustom" => {
+            notifications::create_custom(st, &input);
+            Ok(Reply::Empty)
+        }
+        "notification.updateCustom" => notifications::update_custom(st, &input).map(Reply::Json),
+        "notification.one" => notifications::one(st, s(&input, "notificationId")).map(Reply::Json),
+        "notification.all" => Ok(Reply::Json(notifications::all(st))),
+        "notification.remove" => notifications::remove(st, s(&input, "notificationId")).map(Reply::Json),
         "schedule.create" => schedules::create(st, input).map(Reply::Json),
         "schedule.update" => schedules::update(st, input).map(Reply::Json),
         "schedule.delete" => schedules::delete(st, s(&input, "scheduleId")).map(Reply::Json),

@@ -143,6 +143,8 @@ pub(crate) struct State {
     pub run_scripts: Vec<(String, ScheduleRunScript)>,
     /// deployment id -> its log file's content (`deployment.readLogs`).
     pub logs: HashMap<String, String>,
+    /// Notification rows, oldest first, each with its `custom` part (see `notifications`).
+    pub notifications: Vec<Value>,
 }
 
 const ID_ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-";

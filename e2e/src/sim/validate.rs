@@ -576,6 +576,40 @@ pub(crate) const SCHEDULE_UPDATE: &[Field] = &[
     field("createdAt", Str),
 ];
 
+/// `notification.createCustom` (`apiCreateCustom`): `name` and `endpoint` (min 1) required.
+pub(crate) const NOTIFICATION_CREATE_CUSTOM: &[Field] = &[
+    field("name", Str).required(),
+    field("endpoint", Str).required().min(1.0),
+    field("headers", Ty::Obj),
+    field("appDeploy", Bool),
+    field("appBuildError", Bool),
+    field("databaseBackup", Bool),
+    field("dokployBackup", Bool),
+    field("volumeBackup", Bool),
+    field("dokployRestart", Bool),
+    field("dockerCleanup", Bool),
+    field("serverThreshold", Bool),
+];
+/// `notification.updateCustom`: `notificationId` and `customId` (min 1) required.
+pub(crate) const NOTIFICATION_UPDATE_CUSTOM: &[Field] = &[
+    field("notificationId", Str).required().min(1.0),
+    field("customId", Str).required().min(1.0),
+    field("name", Str),
+    field("endpoint", Str).min(1.0),
+    field("headers", Ty::Obj),
+    field("appDeploy", Bool),
+    field("appBuildError", Bool),
+    field("databaseBackup", Bool),
+    field("dokployBackup", Bool),
+    field("volumeBackup", Bool),
+    field("dokployRestart", Bool),
+    field("dockerCleanup", Bool),
+    field("serverThreshold", Bool),
+    field("organizationId", Str),
+];
+/// `notification.one`, `notification.remove`: `notificationId` (min 1).
+pub(crate) const NOTIFICATION_ID: &[Field] = &[field("notificationId", Str).required().min(1.0)];
+
 /// `schedule.one`, `schedule.delete`: `z.object({scheduleId: z.string()})`.
 pub(crate) const SCHEDULE_ID: &[Field] = &[field("scheduleId", Str).required()];
 /// `schedule.runManually`: `scheduleId: z.string().min(1)`.

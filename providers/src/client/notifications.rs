@@ -14,8 +14,8 @@ use super::{DokployClient, malformed, parse, require};
 
 fn view(route: &'static str, v: &Value) -> Result<NotificationView> {
     let text = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
-    let notification_id =
-        text(v, "notificationId").ok_or_else(|| malformed(route, "a notification lacks its notificationId"))?;
+    let notification_id = text(v, "notificationId")
+        .ok_or_else(|| malformed(route, "a notification lacks its notificationId"))?;
     let custom = match v.get("custom") {
         Some(c) if c.is_object() => Some(CustomView {
             custom_id: text(c, "customId").unwrap_or_default(),
@@ -25,7 +25,9 @@ fn view(route: &'static str, v: &Value) -> Result<NotificationView> {
                 .and_then(Value::as_object)
                 .map(|h| {
                     h.iter()
-                        .filter_map(|(k, v)| v.as_str().map(|s| (k.to_ascii_lowercase(), SecretString::new(s))))
+                        .filter_map(|(k, v)| {
+                            v.as_str().map(|s| (k.to_ascii_lowercase(), SecretString::new(s)))
+                        })
                         .collect()
                 })
                 .unwrap_or_default(),

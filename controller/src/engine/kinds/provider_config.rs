@@ -1,6 +1,7 @@
 //! ProviderConfig: resolve the API key, keep one client and one poller per config, poll when
 //! due, publish the snapshot for the config's ProviderTargets, write status.
 
+use crate::engine::notification::keep as keep_notification;
 use crate::engine::providers::{ProviderView, resolve_api_key};
 use crate::engine::{
     Reconciled, Result, StatusStore, Wake, World, commit, namespace_and_name, ready_message,
@@ -93,10 +94,17 @@ pub async fn reconcile<S: StatusStore>(
                 .next_poll_at
                 .map(|at| at.duration_since(now).unsigned_abs())
                 .unwrap_or_default();
-            (
-                compute(&config, Ok(slot.poller.snapshot()), &source, targets.len(), now),
-                delay,
-            )
+            let mut outcome = compute(&config, Ok(slot.poller.snapshot()), &source, targets.len(), now);
+            // The deploy notification is looked after with each poll, and at once when the
+            // spec changed.
+            let spec_changed =
+                config.status.as_ref().and_then(|s| s.observed_generation) != config.metadata.generation;
+            if due || spec_changed {
+                let provider = slot.poller.provider();
+                outcome.status.deploy_notification =
+                    keep_notification(&config, world, provider.as_ref()).await;
+            }
+            (outcome, delay)
         }
     };
     let message = ready_message(&outcome.status.conditions);
