@@ -310,3 +310,124 @@ async fn secrets_reach_no_output_or_state_of_the_standalone_binary() {
     assert_hidden("the state folder", &files, &secrets);
     sim.shutdown().await;
 }
+
+/// `launchplane webhooks`: the webhook secret, the GitHub token and a Dokploy notification token
+/// reach no log line (trace level), answer or metric, on accepted and refused deliveries and
+/// through the resync's faults.
+#[tokio::test]
+async fn webhook_secrets_reach_no_log_answer_or_metric() {
+    use axum::body::Body;
+    use launchplane::github::client::GitHubClient;
+    use launchplane::k8s::secrets::KubeSecrets;
+    use launchplane::webhooks::limit::{Rate, RateLimiter};
+    use launchplane::webhooks::metrics::WebhookMetrics;
+    use launchplane::webhooks::receiver::{Receiver, SecretKey, router};
+    use launchplane::webhooks::replay::DeliveryLog;
+    use launchplane::webhooks::resync::{ResyncState, resync_once};
+    use launchplane::webhooks::signature::sign;
+    use launchplane::webhooks::store::KubeStore;
+    use launchplane_api::resources::{DeployNotifications, PreviewPolicy, SecretKeyRef};
+    use launchplane_e2e::github::{FakePull, GitHubFake, GitHubFault, pull_request_event};
+    use launchplane_testkit::api_server::FakeApiServer;
+    use launchplane_testkit::build::{provider_config, shop_product};
+    use tower::ServiceExt;
+
+    let logs_buffer = capture_logs();
+    const WEBHOOK: &str = "whsec-K9-webhook-s3cret-7781";
+    const TOKEN: &str = "ghp-T4-github-s3cret-token-9920";
+    const NOTIFY: &str = "notify-R2-dokploy-s3cret-5531";
+    let secrets = [WEBHOOK, TOKEN, NOTIFY];
+    tracing::info!("webhook capture canary");
+    assert!(logs().contains("webhook capture canary"));
+
+    launchplane_providers::install_crypto_provider();
+    let api = FakeApiServer::new();
+    api.put(&shop_product(PreviewPolicy {
+        enabled: true,
+        base_domain: Some("preview.shop.test".into()),
+        template_target_ref: Some(launchplane_api::resources::LocalObjectRef::new("tpl")),
+        ..PreviewPolicy::default()
+    }));
+    api.put_secret(NS, "hooks", &[("webhook-secret", WEBHOOK.as_bytes())]);
+    api.put_secret(NS, "notify", &[("token", NOTIFY.as_bytes())]);
+    let mut config = provider_config("http://dokploy.test");
+    config.spec.deploy_notifications = Some(DeployNotifications {
+        receiver_url: "https://hooks.example.com".into(),
+        token_secret_ref: SecretKeyRef {
+            name: "notify".into(),
+            key: "token".into(),
+        },
+    });
+    api.put(&config);
+    let client = api.client();
+    let metrics = Arc::new(WebhookMetrics::new());
+    let receiver = Arc::new(Receiver {
+        store: Arc::new(KubeStore::new(client.clone(), Some(NS.into()))),
+        secrets: Arc::new(KubeSecrets::new(client)),
+        webhook_secret: SecretKey {
+            namespace: NS.into(),
+            name: "hooks".into(),
+            key: "webhook-secret".into(),
+        },
+        deliveries: DeliveryLog::new(100),
+        limiter: RateLimiter::new(Rate::default()),
+        metrics: metrics.clone(),
+        max_body: 1 << 20,
+    });
+    let pull = FakePull {
+        number: 7,
+        head_sha: "b7e4d20f1a2b3c4d5e6f708192a3b4c5d6e7f809".into(),
+        labels: vec!["preview".into()],
+        updated_at: "2026-01-15T08:00:00Z".into(),
+    };
+    let body = pull_request_event("opened", "acme/shop", &pull, true, None).to_string().into_bytes();
+    let mut answers = String::new();
+    let requests = vec![
+        ("d1", sign(WEBHOOK.as_bytes(), &body), body.clone()),
+        ("d1", sign(WEBHOOK.as_bytes(), &body), body.clone()),
+        ("d2", sign(b"wrong", &body), body.clone()),
+        ("d3", sign(WEBHOOK.as_bytes(), b"{}"), b"{}".to_vec()),
+    ];
+    for (id, signature, body) in requests {
+        let request = http::Request::builder()
+            .method("POST")
+            .uri("/github")
+            .header("x-github-event", "pull_request")
+            .header("x-github-delivery", id)
+            .header("x-hub-signature-256", signature)
+            .body(Body::from(body))
+            .unwrap();
+        let response = router(receiver.clone()).oneshot(request).await.unwrap();
+        answers.push_str(&String::from_utf8_lossy(&axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap()));
+    }
+    for token in [NOTIFY, "not-the-token"] {
+        let request = http::Request::builder()
+            .method("POST")
+            .uri(format!("/dokploy/{NS}/dokploy"))
+            .header("x-launchplane-token", token)
+            .body(Body::from("{}"))
+            .unwrap();
+        let response = router(receiver.clone()).oneshot(request).await.unwrap();
+        answers.push_str(&String::from_utf8_lossy(&axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap()));
+    }
+    let fake = GitHubFake::start(TOKEN).await.unwrap();
+    fake.set_pulls("acme/shop", vec![pull]);
+    let github = GitHubClient::new(&fake.base_url(), launchplane_providers::SecretString::new(TOKEN)).unwrap();
+    answers.push_str(&format!("{github:?}"));
+    let mut state = ResyncState::default();
+    fake.fault(GitHubFault::Status(502));
+    let report = resync_once(receiver.store.as_ref(), &github, &mut state, jiff::Timestamp::now()).await;
+    answers.push_str(&format!("{report:?}"));
+    fake.fault(GitHubFault::PrimaryRateLimit { reset: jiff::Timestamp::now().as_second() + 1 });
+    let report = resync_once(receiver.store.as_ref(), &github, &mut state, jiff::Timestamp::now()).await;
+    answers.push_str(&format!("{report:?}"));
+    let wrong = GitHubClient::new(&fake.base_url(), launchplane_providers::SecretString::new("x")).unwrap();
+    answers.push_str(&format!("{:?}", wrong.open_pulls("acme", "shop").await));
+
+    assert!(answers.contains("refused_signature") && answers.contains("replay"), "{answers}");
+    assert_hidden("answers and errors", &answers, &secrets);
+    assert_hidden("metrics", &metrics.encode(), &secrets);
+    let all_logs = String::from_utf8_lossy(&logs_buffer.lock().unwrap()).into_owned();
+    assert!(all_logs.contains("delivery refused"), "the refusals were logged");
+    assert_hidden("logs", &all_logs, &secrets);
+}
