@@ -380,7 +380,9 @@ async fn webhook_secrets_reach_no_log_answer_or_metric() {
         labels: vec!["preview".into()],
         updated_at: "2026-01-15T08:00:00Z".into(),
     };
-    let body = pull_request_event("opened", "acme/shop", &pull, true, None).to_string().into_bytes();
+    let body = pull_request_event("opened", "acme/shop", &pull, true, None)
+        .to_string()
+        .into_bytes();
     let mut answers = String::new();
     let requests = vec![
         ("d1", sign(WEBHOOK.as_bytes(), &body), body.clone()),
@@ -398,7 +400,9 @@ async fn webhook_secrets_reach_no_log_answer_or_metric() {
             .body(Body::from(body))
             .unwrap();
         let response = router(receiver.clone()).oneshot(request).await.unwrap();
-        answers.push_str(&String::from_utf8_lossy(&axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap()));
+        answers.push_str(&String::from_utf8_lossy(
+            &axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap(),
+        ));
     }
     for token in [NOTIFY, "not-the-token"] {
         let request = http::Request::builder()
@@ -408,23 +412,43 @@ async fn webhook_secrets_reach_no_log_answer_or_metric() {
             .body(Body::from("{}"))
             .unwrap();
         let response = router(receiver.clone()).oneshot(request).await.unwrap();
-        answers.push_str(&String::from_utf8_lossy(&axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap()));
+        answers.push_str(&String::from_utf8_lossy(
+            &axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap(),
+        ));
     }
     let fake = GitHubFake::start(TOKEN).await.unwrap();
     fake.set_pulls("acme/shop", vec![pull]);
-    let github = GitHubClient::new(&fake.base_url(), launchplane_providers::SecretString::new(TOKEN)).unwrap();
+    let github =
+        GitHubClient::new(&fake.base_url(), launchplane_providers::SecretString::new(TOKEN)).unwrap();
     answers.push_str(&format!("{github:?}"));
     let mut state = ResyncState::default();
     fake.fault(GitHubFault::Status(502));
-    let report = resync_once(receiver.store.as_ref(), &github, &mut state, jiff::Timestamp::now()).await;
+    let report = resync_once(
+        receiver.store.as_ref(),
+        &github,
+        &mut state,
+        jiff::Timestamp::now(),
+    )
+    .await;
     answers.push_str(&format!("{report:?}"));
-    fake.fault(GitHubFault::PrimaryRateLimit { reset: jiff::Timestamp::now().as_second() + 1 });
-    let report = resync_once(receiver.store.as_ref(), &github, &mut state, jiff::Timestamp::now()).await;
+    fake.fault(GitHubFault::PrimaryRateLimit {
+        reset: jiff::Timestamp::now().as_second() + 1,
+    });
+    let report = resync_once(
+        receiver.store.as_ref(),
+        &github,
+        &mut state,
+        jiff::Timestamp::now(),
+    )
+    .await;
     answers.push_str(&format!("{report:?}"));
     let wrong = GitHubClient::new(&fake.base_url(), launchplane_providers::SecretString::new("x")).unwrap();
     answers.push_str(&format!("{:?}", wrong.open_pulls("acme", "shop").await));
 
-    assert!(answers.contains("refused_signature") && answers.contains("replay"), "{answers}");
+    assert!(
+        answers.contains("refused_signature") && answers.contains("replay"),
+        "{answers}"
+    );
     assert_hidden("answers and errors", &answers, &secrets);
     assert_hidden("metrics", &metrics.encode(), &secrets);
     let all_logs = String::from_utf8_lossy(&logs_buffer.lock().unwrap()).into_owned();

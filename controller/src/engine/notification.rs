@@ -142,9 +142,8 @@ pub async fn keep(
             NotificationStep::Forget => {
                 recorded = None;
                 facts = NotificationFacts::default();
-                if spec.is_none() {
-                    return None;
-                }
+                // Nothing wanted: forgetting was all there was to do.
+                spec.as_ref()?;
             }
         }
     }

@@ -3,6 +3,8 @@
 //! person's Preview left alone, unknown repositories, the Dokploy notification asking for a
 //! poll, and the resync against the GitHub fake never deleting on faults.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use axum::body::Body;
 use http::{Method, Request, StatusCode};
 use launchplane::github::client::GitHubClient;
