@@ -56,7 +56,7 @@ pub use world::World;
 
 use kube::runtime::reflector::ObjectRef;
 use launchplane_api::conditions::{find, types};
-use launchplane_api::resources::{Artifact, BackupGate, Lane, Product, Promotion, ProviderTarget};
+use launchplane_api::resources::{Artifact, BackupGate, Lane, Preview, Product, Promotion, ProviderTarget};
 use std::time::Duration;
 
 /// Another object one reconcile's outcome concerns, so the cluster looks at it now instead of
@@ -76,6 +76,8 @@ pub enum Wake {
     Promotion(ObjectRef<Promotion>),
     /// A Promotion took (or let go of) the BackupGate: its `usedBy` follows.
     BackupGate(ObjectRef<BackupGate>),
+    /// The Artifact a Preview waits for was created (or changed): it deploys now.
+    Preview(ObjectRef<Preview>),
 }
 
 /// What one reconcile asks of its shell besides the status it already wrote.

@@ -16,7 +16,7 @@ use kube::Client;
 use kube::runtime::events::Reporter;
 use kube::runtime::reflector::ObjectRef;
 use launchplane_api::conditions::Clock;
-use launchplane_api::resources::{Artifact, BackupGate, Lane, Product, Promotion, ProviderTarget};
+use launchplane_api::resources::{Artifact, BackupGate, Lane, Preview, Product, Promotion, ProviderTarget};
 use launchplane_core::deployment_record::DeploySettings;
 use std::sync::Arc;
 use std::time::Duration;
@@ -36,6 +36,7 @@ pub struct Wakes {
     pub products: UnboundedSender<ObjectRef<Product>>,
     pub promotions: UnboundedSender<ObjectRef<Promotion>>,
     pub backup_gates: UnboundedSender<ObjectRef<BackupGate>>,
+    pub previews: UnboundedSender<ObjectRef<Preview>>,
 }
 
 /// The receiving ends of [`Wakes`], one per controller that can be woken.
@@ -46,6 +47,7 @@ pub struct Woken {
     pub products: UnboundedReceiver<ObjectRef<Product>>,
     pub promotions: UnboundedReceiver<ObjectRef<Promotion>>,
     pub backup_gates: UnboundedReceiver<ObjectRef<BackupGate>>,
+    pub previews: UnboundedReceiver<ObjectRef<Preview>>,
 }
 
 /// Wake channels.
@@ -56,6 +58,7 @@ pub fn wakes() -> (Wakes, Woken) {
     let (products, products_rx) = unbounded();
     let (promotions, promotions_rx) = unbounded();
     let (backup_gates, backup_gates_rx) = unbounded();
+    let (previews, previews_rx) = unbounded();
     (
         Wakes {
             targets,
@@ -64,6 +67,7 @@ pub fn wakes() -> (Wakes, Woken) {
             products,
             promotions,
             backup_gates,
+            previews,
         },
         Woken {
             targets: targets_rx,
@@ -72,6 +76,7 @@ pub fn wakes() -> (Wakes, Woken) {
             products: products_rx,
             promotions: promotions_rx,
             backup_gates: backup_gates_rx,
+            previews: previews_rx,
         },
     )
 }
@@ -91,6 +96,7 @@ impl Wakes {
             Wake::Product(o) => self.products.unbounded_send(o).map_err(drop),
             Wake::Promotion(o) => self.promotions.unbounded_send(o).map_err(drop),
             Wake::BackupGate(o) => self.backup_gates.unbounded_send(o).map_err(drop),
+            Wake::Preview(o) => self.previews.unbounded_send(o).map_err(drop),
         };
     }
 }

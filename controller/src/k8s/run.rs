@@ -13,7 +13,7 @@
 //!                                                                a Promotion into it changing phase
 //!                                                                or deleted; its auto source's status
 //!  DeploymentRecord  ──────────────────────────────────────►    —
-//!  Preview           ──────────────────────────────────────►    —
+//!  Preview           ──────────────────────────────────────►    the Artifact it names appearing
 //!  Promotion         ──────────────────────────────────────►    a status change of a lane it is from
 //!                                                                or into; a BackupGate or Approval
 //!                                                                for it; the one ahead finishing
@@ -289,7 +289,7 @@ pub async fn run(
         controller::run(
             filtered_previews(preview_events, w.previews),
             caches.previews.store(),
-            futures::stream::pending(),
+            woken.previews,
             ctx,
             shutdown.clone()
         ),

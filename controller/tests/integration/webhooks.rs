@@ -1009,3 +1009,44 @@ async fn the_config_keeps_one_marked_notification_and_never_touches_anothers() {
     let written = serde_json::to_string(&statuses.writes()).unwrap();
     assert!(!written.contains("n0tify-1") && !written.contains("n0tify-2") && !written.contains("theirs"));
 }
+
+#[tokio::test]
+async fn a_new_artifact_wakes_the_previews_waiting_for_it() {
+    use crate::support::{INSTANCE, StatusLog, artifact, listed_caches, store};
+    use launchplane::engine::Wake;
+    use launchplane::engine::kinds::artifact::reconcile;
+    use launchplane::k8s::context::{Context, Wakes};
+    use launchplane::metrics::Metrics;
+    use launchplane::observe::prober::{Prober, ProberConfig};
+    use launchplane_api::conditions::SystemClock;
+
+    let built = artifact("shop-b7e4d20", 'b');
+    let waiting = preview("shop-pr-42", 42, "shop-b7e4d20");
+    let other = preview("shop-pr-7", 7, "shop-0000000");
+    let ctx = Context::new(
+        FakeApiServer::new().client(),
+        None,
+        INSTANCE.into(),
+        Arc::new(Metrics::new()),
+        Prober::new(ProberConfig::default()).unwrap(),
+        launchplane::engine::Caches {
+            artifacts: store(vec![built.clone()]),
+            previews: store(vec![waiting.clone(), other]),
+            ..listed_caches()
+        },
+        Wakes::none(),
+        Arc::new(SystemClock),
+    );
+    let done = reconcile(Arc::new(built), &ctx.world, &StatusLog::default())
+        .await
+        .unwrap();
+    let woken: Vec<String> = done
+        .wake
+        .iter()
+        .filter_map(|w| match w {
+            Wake::Preview(o) => Some(o.name.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(woken, vec!["shop-pr-42".to_string()]);
+}

@@ -1,13 +1,13 @@
 //! Artifact: check the manifest and record which lanes want or run it (so it is protected).
 //! Lanes wake it when their wish or inventory moves; a new or edited artifact wakes the lanes
-//! that want it and have not deployed it yet.
+//! that want it and have not deployed it yet, and the Previews that name it.
 
 use crate::engine::{
     Reconciled, Result, StatusStore, Wake, World, commit, namespace_and_name, ready_message,
 };
 use crate::error_policy::jittered;
 use kube::runtime::reflector::ObjectRef;
-use launchplane_api::resources::{Artifact, Lane};
+use launchplane_api::resources::{Artifact, Lane, Preview};
 use launchplane_core::artifact::reconcile as compute;
 use std::sync::Arc;
 use std::time::Duration;
@@ -50,5 +50,14 @@ pub async fn reconcile<S: StatusStore>(
                     .is_none_or(|i| i.artifact != name)
         })
         .map(|l| Wake::Lane(ObjectRef::from_obj(l)));
-    Ok(Reconciled::after(jittered(RECOUNT)).waking(wanting))
+    // Previews waiting for this artifact (CI creates it after pushing the image) deploy now
+    // rather than at their next look.
+    world.caches.previews.synced().await;
+    let waiting = world
+        .caches
+        .in_namespace::<Preview>(&namespace)
+        .into_iter()
+        .filter(|p| p.spec.artifact_ref.name == name)
+        .map(|p| Wake::Preview(ObjectRef::from_obj(p.as_ref())));
+    Ok(Reconciled::after(jittered(RECOUNT)).waking(wanting.chain(waiting)))
 }
