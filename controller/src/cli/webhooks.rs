@@ -112,3 +112,36 @@ async fn serve(args: WebhooksArgs) -> Result<()> {
     served.context("the receiver stopped")?;
     Ok(())
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::super::{Cli, Command};
+    use clap::Parser;
+
+    fn parse(args: &[&str]) -> Result<super::WebhooksArgs, clap::Error> {
+        let cli = Cli::try_parse_from(["launchplane", "webhooks"].iter().chain(args))?;
+        match cli.command {
+            Command::Webhooks(args) => Ok(args),
+            _ => unreachable!("parsed the webhooks subcommand"),
+        }
+    }
+
+    #[test]
+    fn the_resync_is_off_by_default_and_bounded() {
+        let args = parse(&[]).unwrap();
+        assert_eq!(args.resync.resync_interval, None);
+        assert_eq!(args.resync.github_api_url, "https://api.github.com");
+        assert_eq!(args.github_secret_key, "webhook-secret");
+        assert_eq!(
+            parse(&["--resync-interval", "600"])
+                .unwrap()
+                .resync
+                .resync_interval,
+            Some(600)
+        );
+        for bad in ["0", "59", "86401", "soon"] {
+            assert!(parse(&["--resync-interval", bad]).is_err(), "{bad} accepted");
+        }
+    }
+}

@@ -27,8 +27,13 @@ const fn reference(kind: &'static str, path: &'static str, target: &'static str)
 }
 
 /// Every reference of every kind (a test checks it against the CRDs' `…Ref`/`…Refs` fields).
-pub const REFERENCES: [Reference; 22] = [
+pub const REFERENCES: [Reference; 23] = [
     reference("ProviderConfig", "spec.apiKeySecretRef.name", "Secret"),
+    reference(
+        "ProviderConfig",
+        "spec.deployNotifications.tokenSecretRef.name",
+        "Secret",
+    ),
     reference("ProviderTarget", "spec.providerConfigRef.name", "ProviderConfig"),
     reference("Product", "spec.preview.templateTargetRef.name", "ProviderTarget"),
     reference("Lane", "spec.productRef.name", "Product"),

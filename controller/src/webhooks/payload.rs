@@ -63,7 +63,11 @@ pub fn parse(body: &[u8]) -> Result<PullRequestEvent, PayloadError> {
     let event: PullRequestEvent = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
-        if path == "." || path.is_empty() {
+        if !inner.is_data() {
+            PayloadError(format!(
+                "the body is not JSON, so not a pull_request event: {inner}"
+            ))
+        } else if path == "." || path.is_empty() {
             PayloadError(format!("the body is not a pull_request event: {inner}"))
         } else {
             PayloadError(format!("field {path}: {inner}"))
