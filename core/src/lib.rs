@@ -17,8 +17,11 @@
 //! - Promotions: [`promotion`] (which artifact a lane is fed, the gates, the queue, automatic
 //!   promotion), with the evidence kinds [`backup_gate`] and [`approval`]; [`ready`] writes
 //!   the conditions of kinds reported through `Ready` alone.
+//! - Adopting an existing Dokploy estate: [`adoption`] (what ProviderTargets claim of what
+//!   Dokploy lists, and which ones an import creates).
 
 pub mod action;
+pub mod adoption;
 pub mod approval;
 pub mod artifact;
 pub mod backup_gate;
