@@ -462,7 +462,7 @@ fn attempts_table(attempts: &[Attempt]) -> String {
 
 /// Columns padded to their widest cell, three spaces apart, as kubectl prints them; the last
 /// column is not padded.
-fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
+pub(crate) fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
     let mut widths: Vec<usize> = headers.iter().map(|h| h.len()).collect();
     for row in rows {
         for (w, cell) in widths.iter_mut().zip(row) {

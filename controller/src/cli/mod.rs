@@ -8,6 +8,7 @@ mod controller;
 mod crds;
 pub mod history;
 mod reconcile;
+pub mod targets;
 
 /// Launchplane keeps the operational truth for web products deployed on Dokploy.
 #[derive(Debug, Parser)]
@@ -29,6 +30,8 @@ pub enum Command {
     Artifacts(artifacts::ArtifactsArgs),
     /// What ran in a lane, from when to when, by which DeploymentRecord and Promotion.
     History(history::HistoryArgs),
+    /// Adopt an existing Dokploy estate: audit what ProviderTargets claim of it, import the rest.
+    Targets(targets::TargetsArgs),
 }
 
 /// Run a parsed command line and return the process exit code.
@@ -39,5 +42,6 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Reconcile(args) => reconcile::run(args),
         Command::Artifacts(args) => artifacts::run(args),
         Command::History(args) => history::run(args),
+        Command::Targets(args) => targets::run(args),
     }
 }

@@ -37,3 +37,4 @@ mod rbac;
 mod shell_parity;
 mod standalone_cli;
 mod standalone_load;
+mod targets_adoption;
