@@ -477,4 +477,11 @@ fn listings_stamped_alike_still_confirm_an_absence() {
     });
     let audit = audit(&config(), &[seen], &read, None).unwrap();
     assert_eq!(audit.targets[0].state, TargetState::Gone);
+    assert!(
+        audit.targets[0]
+            .detail
+            .starts_with("no application with id a-gone exists in the provider"),
+        "confirmed, not still waiting for a later listing: {}",
+        audit.targets[0].detail
+    );
 }

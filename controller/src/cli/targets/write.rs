@@ -191,3 +191,27 @@ async fn create(client: &Client, manifest: &ProviderTarget) -> Result<Outcome, S
         )),
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use launchplane_api::resources::ProviderTargetSpec;
+
+    #[test]
+    fn a_manifest_file_is_written_once_and_never_overwritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut target = ProviderTarget::new("shop-production-web", ProviderTargetSpec::default());
+        target.metadata.namespace = Some("shop".into());
+        assert_eq!(write_file(dir.path(), &target), Ok(Outcome::Written));
+        let path = dir.path().join("shop-production-web.yaml");
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), yaml(&target).unwrap());
+
+        std::fs::write(&path, "# edited by a person\n").unwrap();
+        assert_eq!(
+            write_file(dir.path(), &target),
+            Ok(Outcome::Planned(Decision::SkippedExists))
+        );
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "# edited by a person\n");
+    }
+}
