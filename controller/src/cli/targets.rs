@@ -317,3 +317,54 @@ async fn import_loaded(loaded: &Loaded, args: &ImportArgs, mode: write::Mode) ->
         },
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use crate::cli::{Cli, Command};
+    use clap::{CommandFactory, Parser};
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(["launchplane", "targets"].iter().chain(args))
+    }
+
+    #[test]
+    fn the_command_lines_it_takes_and_refuses() {
+        Cli::command().debug_assert();
+        let Command::Targets(targets) =
+            parse(&["import", "--provider-config", "d", "--selector", "shop/prod"])
+                .unwrap()
+                .command
+        else {
+            panic!("not a targets command");
+        };
+        let super::TargetsCommand::Import(import) = targets.command else {
+            panic!("not an import");
+        };
+        assert_eq!(import.selector.unwrap().to_string(), "shop/prod");
+        assert!(!import.apply && import.out.is_none(), "a dry run by default");
+
+        for refused in [
+            &["import", "--provider-config", "d", "--out", "x", "--apply"][..],
+            &["import", "--provider-config", "d", "--selector", "shop"],
+            &["audit", "--provider-config", "d", "--state", "s"],
+            &["audit"],
+        ] {
+            assert!(parse(refused).is_err(), "{refused:?}");
+        }
+        assert!(
+            parse(&[
+                "audit",
+                "--provider-config",
+                "d",
+                "-f",
+                "dir",
+                "--state",
+                "s",
+                "-o",
+                "json"
+            ])
+            .is_ok()
+        );
+    }
+}
