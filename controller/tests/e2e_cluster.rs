@@ -24,9 +24,9 @@ use launchplane::k8s::run::{self, RunOptions};
 use launchplane::metrics::Metrics;
 use launchplane_api::Verdict;
 use launchplane_api::resources::{
-    Artifact, BackupGate, DeploymentRecord, IdentityEndpoint, IdentityFields, Lane, LocalObjectRef, Preview,
-    PreviewPolicy, Product, Promotion, ProviderConfig, ProviderConfigSpec, ProviderTarget, RuntimeIdentity,
-    RuntimeIdentitySpec, SecretKeyRef,
+    Approval, Artifact, BackupGate, DeploymentRecord, IdentityEndpoint, IdentityFields, Lane, LocalObjectRef,
+    Preview, PreviewPolicy, Product, Promotion, ProviderConfig, ProviderConfigSpec, ProviderTarget,
+    RuntimeIdentity, RuntimeIdentitySpec, SecretKeyRef,
 };
 use launchplane_e2e::sim::{DokploySim, SeedApplication, SimConfig};
 use std::collections::BTreeMap;
@@ -644,6 +644,7 @@ fn api_resource(kind: &str) -> ApiResource {
         "DeploymentRecord" => ApiResource::erase::<DeploymentRecord>(&()),
         "Promotion" => ApiResource::erase::<Promotion>(&()),
         "BackupGate" => ApiResource::erase::<BackupGate>(&()),
+        "Approval" => ApiResource::erase::<Approval>(&()),
         other => panic!("docs/examples uses kind {other}; add it here"),
     }
 }

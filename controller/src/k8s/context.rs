@@ -13,7 +13,7 @@ use crate::observe::prober::Prober;
 use futures::channel::mpsc::{UnboundedReceiver, UnboundedSender, unbounded};
 use futures::future::{BoxFuture, Shared};
 use kube::Client;
-use kube::runtime::events::{Recorder, Reporter};
+use kube::runtime::events::Reporter;
 use kube::runtime::reflector::ObjectRef;
 use launchplane_api::conditions::Clock;
 use launchplane_api::resources::{Artifact, BackupGate, Lane, Product, Promotion, ProviderTarget};
@@ -122,8 +122,7 @@ impl Context {
             controller: REPORTER.into(),
             instance: replica,
         };
-        let recorder = Recorder::new(client.clone(), reporter);
-        let store = KubeStore::new(client.clone(), recorder, caches.identities.clone());
+        let store = KubeStore::new(client.clone(), reporter, caches.identities.clone());
         let providers = Registry::new(ClientSettings {
             observer: Some(Arc::new(MetricsObserver(metrics.clone()))),
             ..ClientSettings::default()

@@ -10,7 +10,7 @@ use crate::engine::store::RecordStore;
 use crate::engine::{Cached, Kind, StatusStore, StoreError};
 use futures::future::BoxFuture;
 use kube::api::{Api, Patch, PatchParams, PostParams};
-use kube::runtime::events::Recorder;
+use kube::runtime::events::{Recorder, Reporter};
 use kube::runtime::reflector::ObjectRef;
 use kube::{Client, Resource, ResourceExt};
 use launchplane_api::Verdict;
@@ -20,16 +20,21 @@ use launchplane_api::resources::{DeploymentRecord, Lane, Promotion, RuntimeIdent
 #[derive(Clone)]
 pub struct KubeStore {
     client: Client,
+    /// Verdict transitions (a verdict flapping back within kube's cache window adds to the
+    /// series of its first Event).
     recorder: Recorder,
+    /// Who publishes Events; each note gets a recorder of its own (see `notify`).
+    reporter: Reporter,
     /// The RuntimeIdentity cache (a lane's child is read from it).
     identities: Cache<RuntimeIdentity>,
 }
 
 impl KubeStore {
-    pub fn new(client: Client, recorder: Recorder, identities: Cache<RuntimeIdentity>) -> Self {
+    pub fn new(client: Client, reporter: Reporter, identities: Cache<RuntimeIdentity>) -> Self {
         KubeStore {
+            recorder: Recorder::new(client.clone(), reporter.clone()),
             client,
-            recorder,
+            reporter,
             identities,
         }
     }
@@ -109,7 +114,12 @@ impl StatusStore for KubeStore {
         message: &'a str,
         warning: bool,
     ) -> BoxFuture<'a, ()> {
-        Box::pin(publish_note(&self.recorder, object, reason, message, warning))
+        // Each note is news of its own: a gate's new answer, with its own sentence. kube's
+        // Recorder folds Events of one reason about one object into a series of the first,
+        // keeping the first note, so a shared recorder would show a Promotion's second
+        // GateAllowed with the first gate's sentence. A fresh recorder has nothing to fold into.
+        let recorder = Recorder::new(self.client.clone(), self.reporter.clone());
+        Box::pin(async move { publish_note(&recorder, object, reason, message, warning).await })
     }
 
     fn create_promotion<'a>(&'a self, promotion: &'a Promotion) -> BoxFuture<'a, Result<bool, StoreError>> {
@@ -209,5 +219,47 @@ impl StatusStore for KubeStore {
             .map_err(|e| store_error(format!("applying RuntimeIdentity {namespace}/{name}"), &e))?;
             Ok(())
         })
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::engine::caches::caches;
+    use launchplane_api::resources::PromotionSpec;
+    use launchplane_testkit::FakeApiServer;
+
+    #[tokio::test]
+    async fn each_gate_note_is_an_event_of_its_own_with_its_own_sentence() {
+        let server = FakeApiServer::new();
+        let (caches, _writers) = caches();
+        let store = KubeStore::new(
+            server.client(),
+            Reporter::from("launchplane"),
+            caches.identities.clone(),
+        );
+        let mut promotion = Promotion::new("prod-shop-a", PromotionSpec::default());
+        promotion.metadata.namespace = Some("shop".into());
+        let notes = [
+            "Route: Lane shop-prod takes promotions from Lane shop-testing",
+            "BackupGate: BackupGate nightly-2 passed",
+        ];
+        for note in notes {
+            store.notify(&promotion, "GateAllowed", note, false).await;
+        }
+        let sent: Vec<(http::Method, String)> = server
+            .calls()
+            .into_iter()
+            .filter(|c| c.path.contains("/events"))
+            .map(|c| (c.method, c.body["note"].as_str().unwrap_or_default().to_string()))
+            .collect();
+        assert_eq!(
+            sent,
+            notes
+                .iter()
+                .map(|n| (http::Method::POST, n.to_string()))
+                .collect::<Vec<_>>()
+        );
     }
 }

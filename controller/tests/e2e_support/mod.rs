@@ -125,3 +125,101 @@ pub fn artifact_a(name: &str) -> Artifact {
         },
     )
 }
+
+/// The controllers (`launchplane::k8s::run`), running in-process on a task until stopped.
+pub struct Controllers {
+    stop: futures::channel::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<Result<(), reqwest::Error>>,
+}
+
+impl Controllers {
+    /// Runs the controllers watching only `ns`, as replica `instance`.
+    pub fn start(client: &Client, ns: &str, instance: &str) -> Self {
+        use futures::FutureExt;
+        let (stop, shutdown) = futures::channel::oneshot::channel::<()>();
+        let task = tokio::spawn(launchplane::k8s::run::run(
+            client.clone(),
+            launchplane::k8s::run::RunOptions {
+                watch_namespace: Some(ns.to_string()),
+                instance: Some(instance.into()),
+                preview_probe_via: None,
+                instance_id: Some(format!("{instance}-{ns}")),
+            },
+            std::sync::Arc::new(launchplane::metrics::Metrics::new()),
+            std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false)),
+            shutdown.map(|_| ()).boxed().shared(),
+        ));
+        Self { stop, task }
+    }
+
+    /// Signals shutdown and waits up to 10 s for the controllers to end.
+    pub async fn stop(self) {
+        let _ = self.stop.send(());
+        let _ = tokio::time::timeout(Duration::from_secs(10), self.task).await;
+    }
+}
+
+/// The `dokploy-main-api-key` Secret and the `dokploy-main` ProviderConfig (polling every
+/// 5 s) for the simulator, created in `ns`.
+pub async fn create_sim_provider_config(client: &Client, ns: &str, sim: &launchplane_e2e::sim::DokploySim) {
+    use k8s_openapi::api::core::v1::Secret;
+    use launchplane_api::resources::{ProviderConfig, ProviderConfigSpec, SecretKeyRef};
+    let mut secret = Secret::default();
+    secret.metadata.name = Some("dokploy-main-api-key".into());
+    secret.string_data = Some(BTreeMap::from([("api-key".into(), sim.api_key())]));
+    Api::<Secret>::namespaced(client.clone(), ns)
+        .create(&PostParams::default(), &secret)
+        .await
+        .unwrap();
+    let config = ProviderConfig::new(
+        "dokploy-main",
+        ProviderConfigSpec {
+            url: sim.base_url(),
+            api_key_secret_ref: SecretKeyRef {
+                name: "dokploy-main-api-key".into(),
+                key: "api-key".into(),
+            },
+            poll_interval_seconds: 5,
+            ..ProviderConfigSpec::default()
+        },
+    );
+    Api::<ProviderConfig>::namespaced(client.clone(), ns)
+        .create(&PostParams::default(), &config)
+        .await
+        .unwrap();
+}
+
+/// Server-side apply every CRD in crds/ and wait until each is established (a test run by
+/// hand against a fresh cluster has no other step that applies them).
+pub async fn apply_crds(client: &Client) {
+    use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+    use kube::api::{Patch, PatchParams};
+    use kube::runtime::wait::{await_condition, conditions};
+    let api: Api<CustomResourceDefinition> = Api::all(client.clone());
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../crds");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    files.sort();
+    for file in files {
+        let crd: CustomResourceDefinition =
+            serde_saphyr::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+        let name = crd.metadata.name.clone().unwrap();
+        api.patch(
+            &name,
+            &PatchParams::apply("launchplane-e2e").force(),
+            &Patch::Apply(&crd),
+        )
+        .await
+        .unwrap();
+        tokio::time::timeout(
+            Duration::from_secs(30),
+            await_condition(api.clone(), &name, conditions::is_crd_established()),
+        )
+        .await
+        .expect("CRD established in time")
+        .unwrap();
+    }
+}
