@@ -7,6 +7,7 @@ pub mod artifacts;
 mod controller;
 mod crds;
 pub mod history;
+pub mod plugin;
 mod reconcile;
 
 /// Launchplane keeps the operational truth for web products deployed on Dokploy.
@@ -29,6 +30,9 @@ pub enum Command {
     Artifacts(artifacts::ArtifactsArgs),
     /// What ran in a lane, from when to when, by which DeploymentRecord and Promotion.
     History(history::HistoryArgs),
+    /// The kubectl plugin's commands (what `kubectl launchplane …` runs: this binary installed
+    /// as `kubectl-launchplane`).
+    Kubectl(plugin::PluginArgs),
 }
 
 /// Run a parsed command line and return the process exit code.
@@ -39,5 +43,6 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Reconcile(args) => reconcile::run(args),
         Command::Artifacts(args) => artifacts::run(args),
         Command::History(args) => history::run(args),
+        Command::Kubectl(args) => plugin::run(args),
     }
 }
