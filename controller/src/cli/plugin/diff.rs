@@ -146,14 +146,30 @@ pub fn target_verdict(status: Option<&ProviderTargetStatus>, field: &str, compar
     })
 }
 
-/// A lane field's verdict: Mismatch when the lane's status names it, else the verdict of the
-/// condition that compared it (Matched only when that comparison matched everything).
-pub fn lane_verdict(lane: &Lane, field: &str, condition: &str) -> Verdict {
+/// The fields the lane's drift check (`ConfigSynced`) compares.
+fn config_field(field: &str) -> bool {
+    field == "image" || field == "env" || field.starts_with("env.")
+}
+
+/// The fields the lane's runtime-identity check compares.
+fn identity_field(field: &str) -> bool {
+    field.starts_with("identity.")
+}
+
+/// A lane field's verdict, from the comparison the controller made (`condition`, over the
+/// fields `compares` owns): Mismatch when the lane's status names the field; Matched when the
+/// comparison matched, or found differences in other fields only; when it found a difference
+/// it names no field of, every field shares its Mismatch; when it could not compare
+/// (Unverifiable, Missing, Unchecked), every field has that verdict, never Matched.
+pub fn lane_verdict(lane: &Lane, field: &str, condition: &str, compares: fn(&str) -> bool) -> Verdict {
     let status = lane.status.clone().unwrap_or_default();
     if status.mismatches.iter().any(|m| m.field == field) {
         return Verdict::Mismatch;
     }
-    condition_verdict(&status.conditions, condition).unwrap_or_default()
+    match condition_verdict(&status.conditions, condition).unwrap_or_default() {
+        Verdict::Mismatch if status.mismatches.iter().any(|m| compares(&m.field)) => Verdict::Matched,
+        verdict => verdict,
+    }
 }
 
 fn name<K: Resource>(k: &K) -> String {
@@ -312,16 +328,25 @@ fn identity_rows(facts: &LaneFacts) -> Vec<FieldRow> {
         Some(r) => format!("DeploymentRecord {r}"),
         None => "the lane's current DeploymentRecord".to_string(),
     };
-    IdentityField::ALL
-        .into_iter()
+    // The image first: the one field all three sides show.
+    let order = std::iter::once(IdentityField::ImageReference).chain(
+        IdentityField::ALL
+            .into_iter()
+            .filter(|f| *f != IdentityField::ImageReference),
+    );
+    order
         .filter_map(|f| {
             let want = expected.get(f).filter(|v| !v.is_empty())?;
             let key = f.json_key();
-            let app_verdict =
-                lane_verdict(lane, &format!("identity.{key}"), types::RUNTIME_IDENTITY_VERIFIED);
+            let app_verdict = lane_verdict(
+                lane,
+                &format!("identity.{key}"),
+                types::RUNTIME_IDENTITY_VERIFIED,
+                identity_field,
+            );
             // The image is the one field Dokploy shows too: the lane's drift check compares it.
             let (field, dokploy, verdict) = if f == IdentityField::ImageReference {
-                let on_dokploy = lane_verdict(lane, "image", types::CONFIG_SYNCED);
+                let on_dokploy = lane_verdict(lane, "image", types::CONFIG_SYNCED, config_field);
                 (
                     "image".to_string(),
                     dokploy_image.clone(),
@@ -407,7 +432,12 @@ fn env_rows(facts: &LaneFacts) -> Vec<FieldRow> {
             withheld,
             dokploy: on_dokploy(key),
             app: None,
-            verdict: Some(lane_verdict(lane, &format!("env.{key}"), types::CONFIG_SYNCED)),
+            verdict: Some(lane_verdict(
+                lane,
+                &format!("env.{key}"),
+                types::CONFIG_SYNCED,
+                config_field,
+            )),
         });
     }
     // A drift the controller found on a key the view does not know (a source unreadable now).
@@ -494,6 +524,8 @@ pub fn render_table(view: &DiffView, now: Timestamp, colour: bool) -> String {
                 format!("(withheld: {})", r.source)
             } else if r.field == "env" {
                 r.source.clone()
+            } else if r.spec.is_none() && r.verdict.is_none() {
+                "(not the lane's)".to_string()
             } else {
                 value_cell(r.spec.as_deref())
             };
@@ -681,6 +713,54 @@ mod tests {
                 .collect(),
             ..ProviderTargetStatus::default()
         }
+    }
+
+    fn lane_with(condition: &str, verdict: &str, mismatched: &[&str]) -> Lane {
+        let mut lane = Lane::new("shop-prod", launchplane_api::resources::LaneSpec::default());
+        lane.status = Some(launchplane_api::resources::LaneStatus {
+            conditions: vec![k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition {
+                type_: condition.into(),
+                status: "False".into(),
+                reason: verdict.into(),
+                message: String::new(),
+                last_transition_time: k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
+                    Timestamp::UNIX_EPOCH,
+                ),
+                observed_generation: None,
+            }],
+            mismatches: mismatched.iter().map(|f| FieldMismatch::withheld(*f)).collect(),
+            ..Default::default()
+        });
+        lane
+    }
+
+    #[test]
+    fn a_lane_field_differs_only_where_the_controller_s_comparison_says_it_does() {
+        let c = types::CONFIG_SYNCED;
+        let drifted = lane_with(c, "Mismatch", &["env.DATABASE_URL", "target.domains"]);
+        assert_eq!(
+            lane_verdict(&drifted, "env.DATABASE_URL", c, config_field),
+            Verdict::Mismatch
+        );
+        assert_eq!(
+            lane_verdict(&drifted, "env.LOG_LEVEL", c, config_field),
+            Verdict::Matched
+        );
+        assert_eq!(lane_verdict(&drifted, "image", c, config_field), Verdict::Matched);
+        // A difference the status names no field of belongs to every field.
+        let unattributed = lane_with(c, "Mismatch", &["target.domains"]);
+        assert_eq!(
+            lane_verdict(&unattributed, "env.LOG_LEVEL", c, config_field),
+            Verdict::Mismatch
+        );
+        // No comparison, no Matched.
+        let unread = lane_with(c, "Unverifiable", &[]);
+        assert_eq!(
+            lane_verdict(&unread, "env.LOG_LEVEL", c, config_field),
+            Verdict::Unverifiable
+        );
+        let matched = lane_with(c, "Matched", &[]);
+        assert_eq!(lane_verdict(&matched, "image", c, config_field), Verdict::Matched);
     }
 
     #[test]

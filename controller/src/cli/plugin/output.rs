@@ -184,13 +184,19 @@ pub fn age(then: Timestamp, now: Timestamp) -> String {
     }
 }
 
-/// `text` cut to `max` characters for a table cell, with `…` when cut (the JSON keeps all).
+/// `text` cut to `max` characters for a table cell by taking out its middle, `…` in its
+/// place: two image references that differ in their digest still look different (the JSON
+/// keeps every value whole).
 pub fn clipped(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
+    let chars: Vec<char> = text.chars().collect();
+    if chars.len() <= max {
         return text.to_string();
     }
-    let mut out: String = text.chars().take(max.saturating_sub(1)).collect();
+    let tail = max.saturating_sub(1) / 2;
+    let head = max.saturating_sub(1) - tail;
+    let mut out: String = chars[..head].iter().collect();
     out.push('…');
+    out.extend(&chars[chars.len() - tail..]);
     out
 }
 
@@ -254,8 +260,16 @@ mod tests {
 
     #[test]
     fn long_cells_are_clipped_and_short_ones_kept() {
-        assert_eq!(clipped("abcdef", 4), "abc…");
+        assert_eq!(clipped("abcdefgh", 5), "ab…gh");
+        assert_eq!(clipped("abcdefgh", 4), "ab…h");
         assert_eq!(clipped("abcd", 4), "abcd");
+        let a = format!("ghcr.io/acme/shop@sha256:{}1", "0".repeat(63));
+        let b = format!("ghcr.io/acme/shop@sha256:{}2", "0".repeat(63));
+        assert_ne!(
+            clipped(&a, 48),
+            clipped(&b, 48),
+            "digests that differ still look different"
+        );
     }
 
     #[test]
