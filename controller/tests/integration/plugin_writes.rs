@@ -281,3 +281,37 @@ async fn approve_creates_an_approval_by_the_user_the_api_server_names() {
         "the two made and the one found made"
     );
 }
+
+#[tokio::test]
+async fn an_object_the_api_server_finds_invalid_is_bad_input_and_one_it_forbids_is_refused() {
+    let server = FakeApiServer::new();
+    shop(&server);
+    server.fail("/namespaces/shop/promotions", 422);
+    let invalid = kubectl(&server, &["rollback", "shop-prod", "--to", "shop-1a0b9c8"]).await;
+    assert_eq!(invalid.code, 2, "{}", invalid.stderr);
+    assert!(
+        invalid
+            .stderr
+            .starts_with("error: the API server refused Promotion shop/shop-prod-rollback-1a0b9c8: "),
+        "{}",
+        invalid.stderr
+    );
+    server.set_user("alice@example.com");
+    server.fail("/namespaces/shop/approvals", 403);
+    let forbidden = kubectl(&server, &["approve", "shop-prod-from-testing-2e1d0c9"]).await;
+    // A Succeeded Promotion is refused before asking; a pending one reaches the API server.
+    assert_eq!(forbidden.code, 1);
+    let mut pending: Promotion = server.object("shop", "shop-prod-from-testing-2e1d0c9").unwrap();
+    pending.metadata.name = Some("shop-prod-from-testing-3f2a9c1".into());
+    pending.status = None;
+    server.put(&pending);
+    let forbidden = kubectl(&server, &["approve", "shop-prod-from-testing-3f2a9c1"]).await;
+    assert_eq!(forbidden.code, 1, "{}", forbidden.stderr);
+    assert!(
+        forbidden
+            .stderr
+            .contains("the API server refused Approval shop/shop-prod-from-testing-3f2a9c1-alice-example-com by alice@example.com"),
+        "{}",
+        forbidden.stderr
+    );
+}

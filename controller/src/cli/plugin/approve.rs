@@ -3,7 +3,7 @@
 //! asks), so the chart's admission policy, which requires exactly that, accepts it. Named
 //! `<promotion>-<user>`: approving twice creates nothing twice.
 
-use super::output::{EXIT_OK, Format, not_found, serialized, unreadable};
+use super::output::{EXIT_OK, Format, not_found, refused, serialized, unreadable};
 use crate::cli::history::Answer;
 use k8s_openapi::api::authentication::v1::SelfSubjectReview;
 use kube::api::{Api, PostParams};
@@ -149,12 +149,7 @@ pub async fn approve(client: &Client, namespace: &str, args: &ApproveArgs, forma
             }
             Err(e) => return unreadable(&format!("approval {namespace}/{name}"), "get", &e),
         },
-        Err(kube::Error::Api(s)) => {
-            return not_found(format!(
-                "the API server refused Approval {namespace}/{name} by {user}: {} ({})",
-                s.message, s.reason
-            ));
-        }
+        Err(kube::Error::Api(s)) => return refused(&format!("Approval {namespace}/{name} by {user}"), &s),
         Err(e) => return not_found(format!("cannot create Approval {namespace}/{name}: {e}")),
     };
     let stdout = match format {

@@ -35,8 +35,9 @@ pub struct DiffArgs {
     pub lane: String,
 }
 
-/// The name in `lane/NAME`, `lanes/NAME`, `lpl/NAME`, `lane.launchplane.dev/NAME` or `NAME`.
-pub fn lane_name(text: &str) -> Result<String, String> {
+/// The name in `lane/NAME`, `lanes/NAME`, `lpl/NAME`, `lane.launchplane.dev/NAME` or `NAME`,
+/// given to `command`.
+pub fn lane_name(text: &str, command: &str) -> Result<String, String> {
     let (kind, name) = match text.split_once('/') {
         Some((kind, name)) => (Some(kind), name),
         None => (None, text),
@@ -48,7 +49,7 @@ pub fn lane_name(text: &str) -> Result<String, String> {
         )
     {
         return Err(format!(
-            "{text}: diff compares lanes, not {kind}; pass lane/NAME (`kubectl get lanes` lists them)"
+            "{text}: {command} takes a lane, not a {kind}; pass lane/NAME (`kubectl get lanes` lists them)"
         ));
     }
     if name.is_empty() || name.contains('/') {
@@ -672,7 +673,7 @@ pub async fn run(
         Ok(ns) => ns,
         Err(e) => return bad_input(e),
     };
-    let lane = match lane_name(&args.lane) {
+    let lane = match lane_name(&args.lane, "diff") {
         Ok(name) => name,
         Err(e) => return bad_input(e),
     };
@@ -691,16 +692,16 @@ mod tests {
 
     #[test]
     fn a_lane_is_named_as_kubectl_names_it() {
-        assert_eq!(lane_name("lane/shop-prod"), Ok("shop-prod".into()));
-        assert_eq!(lane_name("lpl/shop-prod"), Ok("shop-prod".into()));
-        assert_eq!(lane_name("shop-prod"), Ok("shop-prod".into()));
-        let e = lane_name("preview/shop-pr-1").unwrap_err();
+        assert_eq!(lane_name("lane/shop-prod", "diff"), Ok("shop-prod".into()));
+        assert_eq!(lane_name("lpl/shop-prod", "diff"), Ok("shop-prod".into()));
+        assert_eq!(lane_name("shop-prod", "diff"), Ok("shop-prod".into()));
+        let e = lane_name("preview/shop-pr-1", "diff").unwrap_err();
         assert!(
             e.contains("diff compares lanes, not preview") && e.contains("lane/NAME"),
             "{e}"
         );
-        assert!(lane_name("lane/").is_err());
-        assert!(lane_name("lane/a/b").is_err());
+        assert!(lane_name("lane/", "diff").is_err());
+        assert!(lane_name("lane/a/b", "diff").is_err());
     }
 
     fn observed_status(verdict: Verdict, mismatched: &[&str]) -> ProviderTargetStatus {

@@ -216,9 +216,9 @@ async fn lane_history(
     format: Format,
     now: Timestamp,
 ) -> Answer {
-    let lane = match diff::lane_name(&args.lane) {
+    let lane = match diff::lane_name(&args.lane, "history") {
         Ok(name) => name,
-        Err(e) => return bad_input(e.replace("diff compares", "history reads")),
+        Err(e) => return bad_input(e),
     };
     match Api::<Lane>::namespaced(client.clone(), namespace)
         .get_opt(&lane)

@@ -51,6 +51,20 @@ pub fn unreadable(what: &str, verb: &str, error: &kube::Error) -> Answer {
     ))
 }
 
+/// The API server's refusal to create `what`: invalid (422: a field the CRD's schema or CEL
+/// rules refuse, which its message names) is bad input; anything else was refused.
+pub fn refused(what: &str, status: &kube::core::Status) -> Answer {
+    let message = format!(
+        "the API server refused {what}: {} ({})",
+        status.message, status.reason
+    );
+    if status.code == 422 {
+        bad_input(message)
+    } else {
+        not_found(message)
+    }
+}
+
 /// Colour when stdout is a terminal and `NO_COLOR` is unset or empty (no-color.org).
 pub fn use_colour(stdout_is_terminal: bool, no_color: Option<&OsStr>) -> bool {
     stdout_is_terminal && no_color.is_none_or(OsStr::is_empty)

@@ -5,7 +5,9 @@
 //! asking (a lane not fed by Promotions, another source lane, an artifact the lane cannot roll
 //! back to); the controller's gates stay the authority on everything else.
 
-use super::output::{EXIT_NOT_FOUND, EXIT_OK, Format, bad_input, failure, not_found, serialized, unreadable};
+use super::output::{
+    EXIT_NOT_FOUND, EXIT_OK, Format, bad_input, failure, not_found, refused, serialized, unreadable,
+};
 use crate::cli::history::Answer;
 use kube::api::{Api, PostParams};
 use kube::{Client, Resource};
@@ -222,10 +224,7 @@ pub async fn create(client: &Client, wanted: &Promotion, format: Format) -> Answ
             )),
             Err(e) => unreadable(&format!("promotion {namespace}/{name}"), "get", &e),
         },
-        Err(kube::Error::Api(s)) => not_found(format!(
-            "the API server refused Promotion {namespace}/{name}: {} ({})",
-            s.message, s.reason
-        )),
+        Err(kube::Error::Api(s)) => refused(&format!("Promotion {namespace}/{name}"), &s),
         Err(e) => not_found(format!("cannot create Promotion {namespace}/{name}: {e}")),
     }
 }
