@@ -697,7 +697,7 @@ mod tests {
         assert_eq!(lane_name("shop-prod", "diff"), Ok("shop-prod".into()));
         let e = lane_name("preview/shop-pr-1", "diff").unwrap_err();
         assert!(
-            e.contains("diff compares lanes, not preview") && e.contains("lane/NAME"),
+            e.contains("diff takes a lane, not a preview") && e.contains("lane/NAME"),
             "{e}"
         );
         assert!(lane_name("lane/", "diff").is_err());
