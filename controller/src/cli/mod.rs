@@ -3,10 +3,12 @@
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 
+pub mod answer;
 pub mod artifacts;
 mod controller;
 mod crds;
 pub mod history;
+pub mod plugin;
 mod reconcile;
 pub mod targets;
 
@@ -32,6 +34,9 @@ pub enum Command {
     History(history::HistoryArgs),
     /// Adopt an existing Dokploy estate: audit what ProviderTargets claim of it, import the rest.
     Targets(targets::TargetsArgs),
+    /// The kubectl plugin's commands (what `kubectl launchplane …` runs: this binary installed
+    /// as `kubectl-launchplane`).
+    Kubectl(plugin::PluginArgs),
 }
 
 /// Run a parsed command line and return the process exit code.
@@ -43,5 +48,6 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Artifacts(args) => artifacts::run(args),
         Command::History(args) => history::run(args),
         Command::Targets(args) => targets::run(args),
+        Command::Kubectl(args) => plugin::run(args),
     }
 }

@@ -31,12 +31,9 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-/// Exit code: nothing blocks adoption (audit); the import did what it could.
-pub const EXIT_OK: i32 = 0;
+pub use crate::cli::answer::{Answer, EXIT_BAD_INPUT, EXIT_OK};
 /// Exit code: something blocks adoption (audit).
 pub const EXIT_BLOCKED: i32 = 1;
-/// Exit code: bad input, Dokploy or the cluster not read whole, or a write failed.
-pub const EXIT_BAD_INPUT: i32 = 2;
 
 #[derive(Debug, clap::Args)]
 pub struct TargetsArgs {
@@ -112,24 +109,6 @@ pub struct ImportArgs {
     /// How to print the import.
     #[arg(long, short = 'o', value_enum, default_value_t = Output::Table)]
     pub output: Output,
-}
-
-/// What a command prints and how it exits.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Answer {
-    pub stdout: String,
-    pub stderr: String,
-    pub code: i32,
-}
-
-impl Answer {
-    fn bad_input(message: impl std::fmt::Display) -> Answer {
-        Answer {
-            stderr: format!("error: {message}\n"),
-            code: EXIT_BAD_INPUT,
-            ..Answer::default()
-        }
-    }
 }
 
 pub fn run(args: TargetsArgs) -> anyhow::Result<i32> {

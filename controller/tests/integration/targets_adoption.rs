@@ -557,6 +557,23 @@ async fn audit_and_apply_in_the_cluster_create_only_and_only_once() {
         "{:?}",
         server.calls()
     );
+    // `kubectl launchplane audit` is the same command: the same answer, exit code and rows.
+    let plugin = launchplane::cli::plugin::answer(
+        &server.client(),
+        launchplane::cli::plugin::connect::Scope::Namespace("shop".into()),
+        &launchplane::cli::plugin::PluginCommand::Audit(launchplane::cli::plugin::AuditCmd {
+            provider_config: "dokploy".into(),
+            instance_id: Some(INSTANCE.into()),
+        }),
+        launchplane::cli::plugin::output::Format::Json,
+        jiff::Timestamp::now(),
+        false,
+    )
+    .await;
+    assert_eq!(plugin.code, audit.code, "{}", plugin.stderr);
+    let (plugin, audit) = (json_of(&plugin.stdout), json_of(&audit.stdout));
+    assert_eq!(states(&plugin), states(&audit));
+    assert_eq!(plugin["counts"], audit["counts"]);
 
     let args = ImportArgs {
         apply: true,
