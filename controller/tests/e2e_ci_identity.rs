@@ -69,7 +69,7 @@ const DEFAULT_CONFIG: &str =
     "apiVersion: apiserver.config.k8s.io/v1\nkind: AuthenticationConfiguration\njwt: []\n";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn github_actions_tokens_write_only_what_their_grant_says() {
+async fn ci_identity_github_tokens_write_only_what_their_grant_says() {
     let test = "e2e_ci_identity: GitHub Actions tokens write only what their grant says";
     let Some(admin) = connect(test).await else {
         return;
