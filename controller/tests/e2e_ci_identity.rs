@@ -49,6 +49,7 @@ use launchplane_api::resources::{
 use serde_json::{Value, json};
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant};
 
 const RELEASE: &str = "launchplane";
@@ -167,16 +168,8 @@ async fn scenario(
         "the API server authenticates the test issuer's tokens {} ms after the file was written \
          (discovery fetched {}x, JWKS {}x)",
         written.elapsed().as_millis(),
-        tokens
-            .issuer
-            .fetches
-            .discovery
-            .load(std::sync::atomic::Ordering::Relaxed),
-        tokens
-            .issuer
-            .fetches
-            .jwks
-            .load(std::sync::atomic::Ordering::Relaxed),
+        tokens.issuer.fetches.discovery.load(Relaxed),
+        tokens.issuer.fetches.jwks.load(Relaxed),
     );
     // RBAC reads Roles from an informer: wait, with a dry run, until the grant is in force.
     let granted = Instant::now();
@@ -312,6 +305,30 @@ async fn scenario(
         ..Run::deploy(RELEASE_BRANCH)
     };
     let production = bearer(&tokens.mint(&in_production, |_| {}, 300)).await;
+    let deploy_release = format!("{deploy_main}@{RELEASE_BRANCH}");
+    let mut groups = whoami(&production)
+        .await
+        .ok()
+        .and_then(|r| r.status?.user_info?.groups)
+        .unwrap_or_default();
+    groups.sort();
+    let expected = vec![
+        format!("{PREFIX}repository:{SHOP}"),
+        deploy_main.clone(),
+        format!("{deploy_main}:environment:{PRODUCTION}"),
+        deploy_release.clone(),
+        format!("{deploy_release}:environment:{PRODUCTION}"),
+        "system:authenticated".to_string(),
+    ];
+    table.check(
+        "deploy@release-1 in production has the environment's groups",
+        Outcome::Yes,
+        if groups == expected {
+            Outcome::Yes
+        } else {
+            Outcome::Other(format!("{groups:?}"))
+        },
+    );
     table.check(
         &other_ns("deploy@release-1 in production creates an Artifact"),
         Outcome::Allowed,
