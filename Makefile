@@ -4,7 +4,7 @@
 CARGO ?= cargo
 SHELL := /bin/bash
 
-.PHONY: help build demo test fmt fmt-check clippy core-deps-check unit crds crds-check chart-crds chart-check e2e cluster-start cluster-stop bench
+.PHONY: help build plugin demo test fmt fmt-check clippy core-deps-check unit crds crds-check chart-crds chart-check e2e cluster-start cluster-stop bench
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -21,6 +21,13 @@ LAUNCHPLANE := $(TARGET_DIR)/debug/launchplane
 define build-launchplane
 	$(CARGO) build -q --workspace --bins --tests
 endef
+
+# kubectl finds a plugin by its file name on PATH: the same binary, copied under the plugin's
+# name, takes the plugin's commands directly (docs/kubectl-plugin.md; `ln -s` works as well).
+plugin: ## build the kubectl plugin: target/debug/kubectl-launchplane, next to the launchplane binary
+	$(CARGO) build -q -p launchplane --bin launchplane
+	cp -f $(LAUNCHPLANE) $(TARGET_DIR)/debug/kubectl-launchplane
+	@echo "built $(TARGET_DIR)/debug/kubectl-launchplane: put it on PATH, then run: kubectl launchplane status"
 
 demo: ## the main job: standalone reconcile of docs/examples/ against the Dokploy simulator
 	$(CARGO) build -q -p launchplane --bin launchplane --example demo

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Check the Helm chart: lint (with the values schema), render it in several configurations,
-# parse the output, assert least-privilege RBAC and the controller's Deployment shape, and
-# verify the chart's CRDs are exact copies of crds/.
+# parse the output, assert least-privilege RBAC and the controller's Deployment shape, the CI
+# identity's AuthenticationConfiguration and per-workflow grants, and verify the chart's CRDs
+# are exact copies of crds/.
 #
 # Usage: scripts/check-chart.sh        (HELM=/path/to/helm to skip the pinned local install)
 # Exits non-zero when any check fails; every check runs, and the failures are listed at the end.
@@ -55,13 +56,103 @@ for bad in replicaCount=0 logFormat=xml image.digest=latest watchNamespace=Not_A
 done
 step "values.schema.json rejects invalid values: ok"
 
+# --- CI identity values (GitHub Actions OIDC; docs/ci-identity.md) --------------------------
+# Every form of grant: any ref, a ref, an environment, both; the owners derived from them.
+cat >"$work/ci-identity.json" <<'JSON'
+{"ciIdentity": {"enabled": true, "audiences": ["https://k8s.example.com", "launchplane"],
+  "issuer": {"url": "https://token.actions.githubusercontent.com",
+             "certificateAuthority": "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"}},
+ "ciGrants": [
+  {"repository": "acme/shop", "workflow": ".github/workflows/deploy.yml", "namespace": "shop",
+   "resources": ["artifacts"], "verbs": ["create"]},
+  {"repository": "acme/shop", "workflow": ".github/workflows/deploy.yml", "ref": "refs/heads/main",
+   "namespace": "shop", "resources": ["artifacts", "deploymentrecords"], "verbs": ["create", "get"]},
+  {"repository": "acme/shop", "workflow": ".github/workflows/release.yaml", "environment": "production",
+   "namespace": "shop-prod", "resources": ["deploymentrecords"], "verbs": ["create"]},
+  {"repository": "globex/Web.Site", "workflow": ".github/workflows/ci.yml", "ref": "refs/tags/v1.2.0",
+   "environment": "prod eu", "namespace": "web", "resources": ["artifacts"], "verbs": ["create", "get", "patch"]}]}
+JSON
+# Grants without the ConfigMap (the admin configured the API server otherwise), another prefix.
+cat >"$work/ci-grants-only.json" <<'JSON'
+{"ciIdentity": {"prefix": "gha:"},
+ "ciGrants": [{"repository": "acme/shop", "workflow": ".github/workflows/deploy.yml", "namespace": "shop",
+   "resources": ["artifacts"], "verbs": ["create"]}]}
+JSON
+# Owners set explicitly, no grants, the v1beta1 API of Kubernetes 1.30 to 1.33.
+cat >"$work/ci-owners-v1beta1.json" <<'JSON'
+{"ciIdentity": {"enabled": true, "apiVersion": "apiserver.config.k8s.io/v1beta1",
+  "audiences": ["https://k8s.example.com"], "repositoryOwners": ["acme", "globex"]}}
+JSON
+lint "ciIdentity + ciGrants" -f "$work/ci-identity.json"
+
+# grant '<JSON fields>': a valid ciGrants entry with those fields changed or added.
+grant() {
+    python3 -c 'import json, sys
+g = {"repository": "acme/shop", "workflow": ".github/workflows/deploy.yml", "namespace": "shop",
+     "resources": ["artifacts"], "verbs": ["create"]}
+g.update(json.loads(sys.argv[1]))
+print(json.dumps(g))' "${1:-"{}"}"
+}
+schema_refuses() { # schema_refuses --set|--set-json <value>
+    if "$HELM" lint "$chart" "$1" "$2" >"$work/lint.out" 2>&1; then
+        fail "helm lint accepted the invalid value $2: values.schema.json is not enforced"
+    elif ! grep -q "values don't meet the specifications of the schema" "$work/lint.out"; then
+        cat "$work/lint.out" >&2
+        fail "helm lint rejected $2, but not through values.schema.json"
+    fi
+}
+for bad in ciIdentity.apiVersion=apiserver.config.k8s.io/v2 ciIdentity.issuer.url=http://token.example \
+    ciIdentity.issuer.url=https://token.example/ ciIdentity.issuer.certificateAuthority=not-a-pem \
+    ciIdentity.prefix=GitHub ciIdentity.prefix=github-actions ciIdentity.unknownKey=1; do
+    schema_refuses --set "$bad"
+done
+for bad in 'ciIdentity.enabled=true' 'ciIdentity.repositoryOwners=["-acme"]' \
+    "ciGrants=[$(grant '{"resources": ["artifacts/status"]}')]" \
+    "ciGrants=[$(grant '{"resources": ["secrets"]}')]" \
+    "ciGrants=[$(grant '{"resources": []}')]" \
+    "ciGrants=[$(grant '{"verbs": ["*"]}')]" \
+    "ciGrants=[$(grant '{"verbs": ["escalate"]}')]" \
+    "ciGrants=[$(grant '{"workflow": "deploy.yml"}')]" \
+    "ciGrants=[$(grant '{"ref": "main"}')]" \
+    "ciGrants=[$(grant '{"ref": "refs/heads/a:b"}')]" \
+    "ciGrants=[$(grant '{"repository": "shop"}')]" \
+    "ciGrants=[$(grant '{"environment": ""}')]" \
+    "ciGrants=[$(grant '{"namespace": "Shop"}')]" \
+    "ciGrants=[$(grant '{"unknownKey": 1}')]"; do
+    schema_refuses --set-json "$bad"
+done
+step "values.schema.json rejects invalid ciIdentity and ciGrants values: ok"
+
+# What the schema cannot see across fields, the templates refuse with a message naming the fix.
+refuse() { # refuse <expected message part> -- <helm args>
+    local expected="$1"; shift 2
+    if "$HELM" template "$release" "$chart" --namespace "$release_ns" "$@" >"$work/template.out" 2>&1; then
+        fail "helm template accepted $*; expected a refusal saying: $expected"
+    elif ! grep -qF -- "$expected" "$work/template.out"; then
+        cat "$work/template.out" >&2
+        fail "helm template refused $*, but without saying: $expected"
+    fi
+}
+refuse 'starts with "system:", which Kubernetes reserves' -- --set ciIdentity.prefix=system: \
+    --set-json "ciGrants=[$(grant)]"
+refuse 'ciGrants[0] and ciGrants[1] both grant "github-actions:workflow:acme/shop/.github/workflows/deploy.yml" in namespace "shop": merge' -- \
+    --set-json "ciGrants=[$(grant), $(grant '{"verbs": ["get"]}')]"
+refuse 'its owner "acme" is not in ciIdentity.repositoryOwners [globex], so its tokens could never authenticate' -- \
+    --set-json 'ciIdentity={"enabled": true, "audiences": ["k8s"], "repositoryOwners": ["globex"]}' \
+    --set-json "ciGrants=[$(grant)]"
+refuse 'ciIdentity.repositoryOwners is empty and no ciGrants name a repository' -- \
+    --set-json 'ciIdentity={"enabled": true, "audiences": ["k8s"]}'
+step "the templates refuse a system: prefix, duplicate grants, a grant of an owner not allowed, no owners: ok"
+
 # --- render and check ------------------------------------------------------------------
 cat >"$work/check.py" <<'PY'
 """Parse one `helm template` output and assert what the chart promises."""
 import sys
 import yaml
 
-path, scenario, replicas, leader, service_monitor, watch_ns, release_ns, approval_policy = sys.argv[1:]
+import json
+
+path, scenario, replicas, leader, service_monitor, watch_ns, release_ns, approval_policy, ci_values = sys.argv[1:]
 replicas = int(replicas)
 leader = leader == "true"
 service_monitor = service_monitor == "true"
@@ -92,9 +183,18 @@ for d in docs:
     check(isinstance(d, dict) and d.get("apiVersion") and d.get("kind")
           and (d.get("metadata") or {}).get("name"),
           f"document without apiVersion/kind/metadata.name: {str(d)[:80]}")
+
+
+def component(d):
+    return ((d.get("metadata") or {}).get("labels") or {}).get("app.kubernetes.io/component")
+
+
+# The CI identity's objects are checked on their own (below); the rest is the controller's.
+ci_docs = [d for d in docs if component(d) in ("ci-identity", "ci-grant")]
 by_kind = {}
 for d in docs:
-    by_kind.setdefault(d["kind"], []).append(d)
+    if d not in ci_docs:
+        by_kind.setdefault(d["kind"], []).append(d)
 
 # RBAC: no wildcards, only the groups and resources the controller needs.
 roles = by_kind.get("Role", []) + by_kind.get("ClusterRole", [])
@@ -245,34 +345,122 @@ if approval_policy and len(policies) == 1 and len(bindings) == 1:
     else:
         check(not bspec.get("matchResources"), "cluster mode: the binding must cover every namespace")
 
+# CI identity: the AuthenticationConfiguration for the API server, and one Role and RoleBinding
+# per grant binding exactly the group the configuration gives that workflow. The group names
+# are computed here independently of the templates.
+ci = json.load(open(ci_values)) if ci_values != "-" else {}
+identity = ci.get("ciIdentity", {})
+grants = ci.get("ciGrants", [])
+prefix = identity.get("prefix", "github-actions:")
+CI_VERBS = {"get", "list", "watch", "create", "update", "patch", "delete", "deletecollection"}
+
+
+def ci_group(g):
+    group = f'{prefix}workflow:{g["repository"]}/{g["workflow"]}'
+    if g.get("ref"):
+        group += "@" + g["ref"]
+    if g.get("environment"):
+        group += ":environment:" + g["environment"]
+    return group
+
+
+config_maps = [d for d in ci_docs if d["kind"] == "ConfigMap"]
+if not identity.get("enabled"):
+    check(not config_maps, "ciIdentity.enabled is false but the authentication ConfigMap is rendered")
+elif check(len(config_maps) == 1, f"expected one authentication ConfigMap, got {len(config_maps)}") or len(config_maps) == 1:
+    cm = config_maps[0]
+    check(cm["metadata"].get("namespace") == release_ns, "the authentication ConfigMap must be in the release namespace")
+    config = yaml.safe_load(cm["data"]["authentication-config.yaml"])
+    check(config.get("kind") == "AuthenticationConfiguration", f'kind {config.get("kind")}')
+    check(config.get("apiVersion") == identity.get("apiVersion", "apiserver.config.k8s.io/v1"),
+          f'apiVersion {config.get("apiVersion")}')
+    jwt = config.get("jwt") or []
+    check(len(jwt) == 1, f"expected one JWT authenticator, got {len(jwt)}")
+    issuer = jwt[0]["issuer"] if jwt else {}
+    check(issuer.get("url") == (identity.get("issuer") or {}).get("url", "https://token.actions.githubusercontent.com"),
+          f'issuer url {issuer.get("url")}')
+    check(issuer.get("audiences") == identity["audiences"], f'audiences {issuer.get("audiences")}')
+    check(issuer.get("audienceMatchPolicy") == "MatchAny", "audienceMatchPolicy must be MatchAny")
+    ca = (identity.get("issuer") or {}).get("certificateAuthority", "")
+    check(bool(issuer.get("certificateAuthority")) == bool(ca), "certificateAuthority rendered iff set")
+    owners = identity.get("repositoryOwners") or list(dict.fromkeys(g["repository"].split("/")[0] for g in grants))
+    rules = jwt[0].get("claimValidationRules", []) if jwt else []
+    owner_rule = "claims.repository_owner in [" + ",".join(f"'{o}'" for o in owners) + "]"
+    check(any(r.get("expression") == owner_rule for r in rules), f"no rule `{owner_rule}`: {rules}")
+    check(all(r.get("message") for r in rules), "every claim validation rule needs a message")
+    mappings = jwt[0].get("claimMappings", {}) if jwt else {}
+    check(mappings.get("username", {}).get("expression") == f"'{prefix}' + claims.workflow_ref",
+          f'username expression {mappings.get("username")}')
+    groups_expression = mappings.get("groups", {}).get("expression", "")
+    for part in (f"'{prefix}repository:'", f"'{prefix}workflow:'", "claims.ref", "has(claims.environment)",
+                 "':environment:' + claims.environment"):
+        check(part in groups_expression, f"the groups expression lacks {part}: {groups_expression}")
+    for extra in mappings.get("extra", []):
+        check(extra["key"].startswith("launchplane.dev/"), f'extra key {extra["key"]} is not launchplane.dev/')
+
+ci_roles = [d for d in ci_docs if d["kind"] == "Role"]
+ci_bindings = [d for d in ci_docs if d["kind"] == "RoleBinding"]
+check(not [d for d in ci_docs if d["kind"] not in ("Role", "RoleBinding", "ConfigMap")],
+      "CI identity objects other than Roles, RoleBindings and the ConfigMap are rendered")
+check(len(ci_roles) == len(grants) and len(ci_bindings) == len(grants),
+      f"{len(grants)} grants but {len(ci_roles)} Roles and {len(ci_bindings)} RoleBindings")
+for i, g in enumerate(grants):
+    want = ci_group(g)
+    found = [b for b in ci_bindings if b["metadata"].get("namespace") == g["namespace"]
+             and [s.get("name") for s in b.get("subjects", [])] == [want]]
+    if not check(len(found) == 1, f"ciGrants[{i}]: no RoleBinding in {g['namespace']} binding exactly {want}") and len(found) == 1:
+        b = found[0]
+        subject = b["subjects"][0]
+        check(subject.get("kind") == "Group" and subject.get("apiGroup") == "rbac.authorization.k8s.io",
+              f"ciGrants[{i}]: subject {subject}")
+        roles_named = [r for r in ci_roles if r["metadata"].get("namespace") == g["namespace"]
+                       and b["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role",
+                                            "name": r["metadata"]["name"]}]
+        check(len(roles_named) == 1, f"ciGrants[{i}]: the RoleBinding's Role is missing")
+        for r in roles_named:
+            check(r.get("rules") == [{"apiGroups": ["launchplane.dev"], "resources": g["resources"], "verbs": g["verbs"]}],
+                  f"ciGrants[{i}]: rules {r.get('rules')}")
+for r in ci_roles:
+    for rule in r.get("rules", []):
+        check(rule.get("apiGroups") == ["launchplane.dev"], f'{r["metadata"]["name"]}: apiGroups {rule.get("apiGroups")}')
+        check(set(rule.get("resources", [])) <= KINDS, f'{r["metadata"]["name"]}: resources {rule.get("resources")}')
+        check(set(rule.get("verbs", [])) <= CI_VERBS, f'{r["metadata"]["name"]}: verbs {rule.get("verbs")}')
+        check(not rule.get("nonResourceURLs") and not rule.get("resourceNames"), f'{r["metadata"]["name"]}: {rule}')
+
 if errors:
     for e in errors:
         print(f"[{scenario}] {e}", file=sys.stderr)
     sys.exit(1)
 summary = ", ".join(f"{k} x{len(v)}" if len(v) > 1 else k for k, v in sorted(by_kind.items()))
+if ci_docs:
+    summary += f"; CI identity: {len(config_maps)} ConfigMap, {len(ci_roles)} grant(s)"
 print(f"[{scenario}] {len(docs)} documents ok: {summary}")
 PY
 
-# render <scenario> <replicas> <leader> <serviceMonitor> <watchNamespace> <approvalPolicy> -- <helm args>
+# render <scenario> <replicas> <leader> <serviceMonitor> <watchNamespace> <approvalPolicy> <CI values file or -> -- <helm args>
 render() {
-    local scenario="$1" replicas="$2" leader="$3" sm="$4" watch_ns="$5" approval="$6"; shift 7
+    local scenario="$1" replicas="$2" leader="$3" sm="$4" watch_ns="$5" approval="$6" ci="$7"; shift 8
     local out="$work/$scenario.yaml"
     if ! "$HELM" template "$release" "$chart" --namespace "$release_ns" "$@" >"$out" 2>"$work/template.err"; then
         cat "$work/template.err" >&2
         fail "helm template ($scenario)"
         return
     fi
-    if ! python3 "$work/check.py" "$out" "$scenario" "$replicas" "$leader" "$sm" "$watch_ns" "$release_ns" "$approval" \
+    if ! python3 "$work/check.py" "$out" "$scenario" "$replicas" "$leader" "$sm" "$watch_ns" "$release_ns" "$approval" "$ci" \
         | sed 's/^/check-chart: /'; then
         fail "rendered chart ($scenario)"
     fi
 }
-render defaults 1 false false "" true -- --include-crds
-render ha-namespaced 2 true true apps true -- \
+render defaults 1 false false "" true - -- --include-crds
+render ha-namespaced 2 true true apps true - -- \
     --set replicaCount=2 --set metrics.serviceMonitor.enabled=true --set watchNamespace=apps \
     --set networkPolicy.enabled=true
-render single-with-lease 1 true false "" true -- --set leaderElection.enabled=true --set logFormat=plain
-render no-approval-policy 1 false false "" false -- --set approvalPolicy.enabled=false
+render single-with-lease 1 true false "" true - -- --set leaderElection.enabled=true --set logFormat=plain
+render no-approval-policy 1 false false "" false - -- --set approvalPolicy.enabled=false
+render ci-identity 1 false false "" true "$work/ci-identity.json" -- -f "$work/ci-identity.json"
+render ci-grants-only 1 false false apps true "$work/ci-grants-only.json" -- -f "$work/ci-grants-only.json" \
+    --set watchNamespace=apps
+render ci-owners-v1beta1 1 false false "" true "$work/ci-owners-v1beta1.json" -- -f "$work/ci-owners-v1beta1.json"
 
 # --- the chart's CRDs are exact copies of crds/ ------------------------------------------
 shopt -s nullglob

@@ -19,6 +19,14 @@
 # Everything a run writes (certificates, etcd data, logs, pids, the admin kubeconfig) is in
 # $LAUNCHPLANE_CLUSTER_DIR (default target/cluster/). Ports are chosen free on 127.0.0.1 at
 # start. Extra kube-apiserver flags: LAUNCHPLANE_APISERVER_FLAGS="--flag=value ...".
+#
+# The API server reads its structured authentication configuration from
+# $LAUNCHPLANE_CLUSTER_DIR/authentication-config.yaml (--authentication-config), which starts
+# with no JWT authenticator (a copy stays in authentication-config.default.yaml). It reloads the
+# file when it changes, so a test can add an issuer and put the default back without a restart
+# (controller/tests/e2e_ci_identity.rs). `env` exports its path as
+# LAUNCHPLANE_AUTHENTICATION_CONFIG. Extra flags naming --authentication-config or --oidc-*
+# (which exclude it) replace it.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -122,6 +130,14 @@ client_cert() { # $1 file stem, $2 subject; runs inside the pki folder
         -extfile "$1.ext" -out "$1.crt" 2>/dev/null
 }
 
+authentication_config() { # the default: no JWT authenticator (client certificates and ServiceAccount tokens only)
+    cat <<EOF
+apiVersion: apiserver.config.k8s.io/v1
+kind: AuthenticationConfiguration
+jwt: []
+EOF
+}
+
 kubeconfig() { # $1 output file, $2 client cert stem, $3 server URL
     local pki="$run_dir/pki"
     cat >"$1" <<EOF
@@ -185,7 +201,15 @@ start() {
     wait_for etcd 60 curl -fsS "http://127.0.0.1:$etcd_client/health" ||
         { tail -n 20 "$run_dir/logs/etcd.log" >&2; die "etcd did not start (log: $run_dir/logs/etcd.log)"; }
 
-    local pki="$run_dir/pki"
+    local pki="$run_dir/pki" authn_flags=()
+    case " ${LAUNCHPLANE_APISERVER_FLAGS:-} " in
+    *" --authentication-config"* | *" --oidc-"*) ;;
+    *)
+        authentication_config >"$run_dir/authentication-config.default.yaml"
+        cp "$run_dir/authentication-config.default.yaml" "$run_dir/authentication-config.yaml"
+        authn_flags+=(--authentication-config "$run_dir/authentication-config.yaml")
+        ;;
+    esac
     # shellcheck disable=SC2086 # LAUNCHPLANE_APISERVER_FLAGS is a list of flags
     "$bin_dir/kube-apiserver" \
         --etcd-servers "http://127.0.0.1:$etcd_client" \
@@ -199,7 +223,7 @@ start() {
         --service-account-signing-key-file "$pki/sa.key" \
         --service-cluster-ip-range 10.96.0.0/24 \
         --allow-privileged=false --anonymous-auth=false \
-        ${LAUNCHPLANE_APISERVER_FLAGS:-} \
+        ${authn_flags[@]+"${authn_flags[@]}"} ${LAUNCHPLANE_APISERVER_FLAGS:-} \
         >"$run_dir/logs/kube-apiserver.log" 2>&1 &
     echo $! >"$run_dir/kube-apiserver.pid"
     kubeconfig "$run_dir/kubeconfig" admin "$server"
@@ -253,6 +277,9 @@ start) start ;;
 env)
     alive "$run_dir/kube-apiserver.pid" || die "no cluster is running; 'scripts/cluster.sh start' first"
     echo "export KUBECONFIG=$run_dir/kubeconfig"
+    if [[ -f "$run_dir/authentication-config.yaml" ]]; then
+        echo "export LAUNCHPLANE_AUTHENTICATION_CONFIG=$run_dir/authentication-config.yaml"
+    fi
     ;;
 status) alive "$run_dir/kube-apiserver.pid" && ready >/dev/null ;;
 stop) stop_processes ;;

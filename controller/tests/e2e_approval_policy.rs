@@ -14,7 +14,7 @@
 
 mod e2e_support;
 
-use e2e_support::{clean_up, connect, create_namespaces};
+use e2e_support::{clean_up, connect, create_namespaces, render_approval_policy};
 use futures::FutureExt;
 use jiff::Timestamp;
 use k8s_openapi::api::admissionregistration::v1::{
@@ -25,11 +25,10 @@ use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
 use kube::core::Status;
 use kube::{Api, Client, Config};
 use launchplane_api::resources::{Approval, ApprovalSpec, LocalObjectRef};
-use serde_json::{Value, json};
-use std::path::{Path, PathBuf};
+use serde_json::json;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-const RELEASE: &str = "launchplane";
 const ALICE: &str = "alice@example.com";
 const BOB: &str = "bob@example.com";
 /// How long the API server may take to start enforcing a new policy (it loads policies and
@@ -55,7 +54,7 @@ async fn only_the_approver_can_create_an_approval_on_a_real_cluster() {
     let unwatched = format!("launchplane-e2e-approval-other-{stamp}");
     let namespaces = create_namespaces(&admin, &[&ns, &unwatched]).await;
     // The release lives in the test namespace, so the cluster-scoped names are this run's own.
-    let (policy, binding) = render_policy(&helm, &ns).await;
+    let (policy, binding) = render_approval_policy(&helm, &ns).await;
     let name = policy.metadata.name.clone().expect("the policy has a name");
     let outcome = std::panic::AssertUnwindSafe(scenario(&admin, &ns, &unwatched, policy, binding))
         .catch_unwind()
@@ -160,36 +159,6 @@ async fn scenario(
     create(&alice, unwatched, "alice-as-bob", BOB, false)
         .await
         .expect("outside the watched namespace the install's policy does not apply");
-}
-
-/// The chart's ValidatingAdmissionPolicy and binding, rendered in namespace mode for `ns`.
-async fn render_policy(
-    helm: &Path,
-    ns: &str,
-) -> (ValidatingAdmissionPolicy, ValidatingAdmissionPolicyBinding) {
-    let chart = Path::new(env!("CARGO_MANIFEST_DIR")).join("../charts/launchplane");
-    let out = tokio::process::Command::new(helm)
-        .args(["template", RELEASE])
-        .arg(&chart)
-        .args(["--namespace", ns, "--set", &format!("watchNamespace={ns}")])
-        .output()
-        .await
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "helm template failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let docs: Vec<Value> = serde_saphyr::from_multiple(&String::from_utf8(out.stdout).unwrap()).unwrap();
-    let one = |kind: &str| {
-        let found: Vec<&Value> = docs.iter().filter(|d| d["kind"] == kind).collect();
-        assert_eq!(found.len(), 1, "the chart must render one {kind} by default");
-        found[0].clone()
-    };
-    (
-        serde_json::from_value(one("ValidatingAdmissionPolicy")).unwrap(),
-        serde_json::from_value(one("ValidatingAdmissionPolicyBinding")).unwrap(),
-    )
 }
 
 /// A client for the admin's cluster that acts as `user` (the admin is in system:masters, so it

@@ -16,7 +16,6 @@
 use futures::FutureExt;
 use jiff::Timestamp;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{ApiResource, DeleteParams, DynamicObject, Patch, PatchParams, PostParams};
 use kube::runtime::wait::{await_condition, conditions};
 use kube::{Api, Client};
@@ -37,9 +36,9 @@ use std::time::Duration;
 
 mod e2e_support;
 
-use e2e_support::{app_target, artifact_a, clean_up, connect, create_namespaces, shop_product};
-
-const MANAGER: &str = "launchplane-e2e";
+use e2e_support::{
+    MANAGER, app_target, apply_crds, artifact_a, clean_up, connect, create_namespaces, shop_product,
+};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn controller_shows_every_verdict_on_a_real_cluster() {
@@ -695,24 +694,4 @@ async fn refuse_bad_artifact(client: &Client, ns: &str) {
         .await
         .expect_err("a malformed digest must be refused");
     assert!(refused.to_string().contains("spec.image.digest"), "{refused}");
-}
-
-/// Server-side apply every CRD in crds/ and wait until each is established.
-async fn apply_crds(client: &Client) {
-    let api: Api<CustomResourceDefinition> = Api::all(client.clone());
-    for file in yaml_files("../crds") {
-        let text = std::fs::read_to_string(&file).unwrap();
-        let crd: CustomResourceDefinition = serde_saphyr::from_str(&text).unwrap();
-        let name = crd.metadata.name.clone().unwrap();
-        api.patch(&name, &PatchParams::apply(MANAGER).force(), &Patch::Apply(&crd))
-            .await
-            .unwrap();
-        tokio::time::timeout(
-            Duration::from_secs(30),
-            await_condition(api.clone(), &name, conditions::is_crd_established()),
-        )
-        .await
-        .expect("CRD established in time")
-        .unwrap();
-    }
 }

@@ -19,8 +19,11 @@
 //!   the conditions of kinds reported through `Ready` alone.
 //! - [`pull_request`]: what a GitHub pull-request event (or a resync's listing) does to the
 //!   Previews of a Product (`launchplane webhooks`).
+//! - Adopting an existing Dokploy estate: [`adoption`] (what ProviderTargets claim of what
+//!   Dokploy lists, and which ones an import creates).
 
 pub mod action;
+pub mod adoption;
 pub mod approval;
 pub mod artifact;
 pub mod backup_gate;

@@ -1,8 +1,10 @@
 //! A fake Kubernetes API server for tests: a [`kube::Client`] whose requests a task answers the
 //! way a real API server would for the calls Launchplane makes, keeping objects by path.
 //!
-//! - `GET` an object or a collection (a `labelSelector=key=value` is honoured);
-//! - `POST` a new object (409 when it exists; a uid is assigned) or an Event (201);
+//! - `GET` an object or a collection, in a namespace or across all of them (a
+//!   `labelSelector=key=value` is honoured);
+//! - `POST` a new object (409 when it exists; a uid is assigned) or an Event (201); a
+//!   `SelfSubjectReview` names the user [`FakeApiServer::set_user`] set;
 //! - `PATCH …/status` writes the status onto the stored object (404 when there is none);
 //! - `PATCH` an object (server-side apply) stores the body, keeping a stored status; a JSON
 //!   merge patch (`application/merge-patch+json`) is merged into the stored object;
@@ -42,6 +44,7 @@ struct Inner {
     failures: Mutex<Vec<(String, u16)>>,
     hooks: Mutex<Vec<WriteHook>>,
     uids: Mutex<u64>,
+    user: Mutex<Option<String>>,
 }
 
 /// The fake API server. Clones share one.
@@ -75,6 +78,26 @@ fn is_collection(path: &str) -> bool {
     let base = if path.starts_with("/api/") { 3 } else { 4 };
     let rest = parts.get(base..).unwrap_or_default();
     rest.len() == 1 || (rest.len() == 3 && rest[0] == "namespaces")
+}
+
+/// For a collection across all namespaces (`/apis/{group}/{version}/{plural}`): its base and
+/// plural.
+fn all_namespaces(path: &str) -> Option<(&str, &str)> {
+    let (base, plural) = path.rsplit_once('/')?;
+    let depth = if path.starts_with("/api/") { 3 } else { 4 };
+    (path.split('/').count() == depth + 1 && !base.contains("/namespaces")).then_some((base, plural))
+}
+
+/// Whether `key` is an object `{base}/namespaces/{ns}/{plural}/{name}`.
+fn in_some_namespace(key: &str, base: &str, plural: &str) -> bool {
+    let Some(rest) = key
+        .strip_prefix(base)
+        .and_then(|r| r.strip_prefix("/namespaces/"))
+    else {
+        return false;
+    };
+    let parts: Vec<&str> = rest.split('/').collect();
+    parts.len() == 3 && parts[1] == plural
 }
 
 fn status(code: u16, reason: &str) -> Value {
@@ -148,6 +171,11 @@ impl FakeApiServer {
     /// apply), as a watch would deliver it.
     pub fn on_write(&self, hook: impl Fn(&str, &Value) + Send + Sync + 'static) {
         self.lock(&self.inner.hooks).push(Box::new(hook));
+    }
+
+    /// The user a `SelfSubjectReview` names (as the API server answers `kubectl auth whoami`).
+    pub fn set_user(&self, name: &str) {
+        *self.lock(&self.inner.user) = Some(name.to_string());
     }
 
     /// The stored object at `path`.
@@ -230,6 +258,11 @@ impl FakeApiServer {
         if *method == Method::POST && path.ends_with("/events") {
             return (201, body);
         }
+        if *method == Method::POST && path == "/apis/authentication.k8s.io/v1/selfsubjectreviews" {
+            let mut review = body;
+            review["status"] = json!({"userInfo": {"username": *self.lock(&self.inner.user)}});
+            return (201, review);
+        }
         let (code, answer, written) = self.serve(method, path, query, body, merge);
         if let Some(written) = written {
             let object_path = path.trim_end_matches("/status");
@@ -251,13 +284,17 @@ impl FakeApiServer {
         match *method {
             Method::GET if is_collection(path) => {
                 let prefix = format!("{path}/");
+                let everywhere = all_namespaces(path);
                 let selector = query
                     .split('&')
                     .find_map(|kv| kv.strip_prefix("labelSelector="))
                     .map(|s| s.replace("%2F", "/").replace("%3D", "="));
                 let items: Vec<Value> = objects
                     .iter()
-                    .filter(|(k, _)| k.starts_with(&prefix) && !k[prefix.len()..].contains('/'))
+                    .filter(|(k, _)| match &everywhere {
+                        Some((base, plural)) => in_some_namespace(k, base, plural),
+                        None => k.starts_with(&prefix) && !k[prefix.len()..].contains('/'),
+                    })
                     .map(|(_, v)| v.clone())
                     .filter(|v| match selector.as_deref().and_then(|s| s.split_once('=')) {
                         Some((key, value)) => v["metadata"]["labels"][key] == value,

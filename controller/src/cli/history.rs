@@ -18,12 +18,9 @@ use serde::Serialize;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-/// Exit code: an answer.
-pub const EXIT_OK: i32 = 0;
+pub use crate::cli::answer::{Answer, EXIT_BAD_INPUT, EXIT_OK};
 /// Exit code: no verified record, or nothing ran (or nothing can be told) at `--at`.
 pub const EXIT_NOTHING: i32 = 1;
-/// Exit code: bad input, or the records cannot be read.
-pub const EXIT_BAD_INPUT: i32 = 2;
 
 #[derive(Debug, clap::Args)]
 pub struct HistoryArgs {
@@ -51,24 +48,6 @@ pub struct HistoryArgs {
 pub enum Output {
     Table,
     Json,
-}
-
-/// What the command prints and how it exits.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Answer {
-    pub stdout: String,
-    pub stderr: String,
-    pub code: i32,
-}
-
-impl Answer {
-    fn bad_input(message: String) -> Answer {
-        Answer {
-            stderr: format!("error: {message}\n"),
-            code: EXIT_BAD_INPUT,
-            ..Answer::default()
-        }
-    }
 }
 
 /// Read `--at`: an instant with its offset or zone, since a wall-clock time alone names a
@@ -462,7 +441,7 @@ fn attempts_table(attempts: &[Attempt]) -> String {
 
 /// Columns padded to their widest cell, three spaces apart, as kubectl prints them; the last
 /// column is not padded.
-fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
+pub(crate) fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
     let mut widths: Vec<usize> = headers.iter().map(|h| h.len()).collect();
     for row in rows {
         for (w, cell) in widths.iter_mut().zip(row) {

@@ -3,11 +3,14 @@
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 
+pub mod answer;
 pub mod artifacts;
 mod controller;
 mod crds;
 pub mod history;
+pub mod plugin;
 mod reconcile;
+pub mod targets;
 mod webhooks;
 
 /// Launchplane keeps the operational truth for web products deployed on Dokploy.
@@ -32,6 +35,11 @@ pub enum Command {
     History(history::HistoryArgs),
     /// Receive GitHub pull-request deliveries (Previews) and Dokploy deploy notifications.
     Webhooks(webhooks::WebhooksArgs),
+    /// Adopt an existing Dokploy estate: audit what ProviderTargets claim of it, import the rest.
+    Targets(targets::TargetsArgs),
+    /// The kubectl plugin's commands (what `kubectl launchplane …` runs: this binary installed
+    /// as `kubectl-launchplane`).
+    Kubectl(plugin::PluginArgs),
 }
 
 /// Run a parsed command line and return the process exit code.
@@ -43,5 +51,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Artifacts(args) => artifacts::run(args),
         Command::History(args) => history::run(args),
         Command::Webhooks(args) => webhooks::run(args),
+        Command::Targets(args) => targets::run(args),
+        Command::Kubectl(args) => plugin::run(args),
     }
 }

@@ -26,19 +26,24 @@ impl StateDir {
     /// in Dokploy name it, so two state folders (or a folder and a cluster) never take each
     /// other's applications for their own.
     pub fn instance_id(&self) -> std::io::Result<String> {
-        let path = self.root.join("instance-id");
-        if let Ok(text) = std::fs::read_to_string(&path) {
-            let id = text.trim();
-            if launchplane_api::ownership::valid_instance_id(id) {
-                return Ok(id.to_string());
-            }
+        if let Some(id) = self.stored_instance_id() {
+            return Ok(id);
         }
+        let path = self.root.join("instance-id");
         let id = format!("standalone-{:012x}", rand::random::<u64>() & 0xffff_ffff_ffff);
         std::fs::create_dir_all(&self.root)?;
         let tmp = self.root.join(".instance-id.tmp");
         std::fs::write(&tmp, format!("{id}\n"))?;
         std::fs::rename(&tmp, &path)?;
         Ok(id)
+    }
+
+    /// The instance id kept in the folder, if one is; never makes one (read-only commands
+    /// must not leave a state folder behind).
+    pub fn stored_instance_id(&self) -> Option<String> {
+        let text = std::fs::read_to_string(self.root.join("instance-id")).ok()?;
+        let id = text.trim();
+        launchplane_api::ownership::valid_instance_id(id).then(|| id.to_string())
     }
 
     fn path(&self, kind: &str, namespace: &str, name: &str) -> PathBuf {

@@ -3,15 +3,25 @@
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+use k8s_openapi::api::admissionregistration::v1::{
+    ValidatingAdmissionPolicy, ValidatingAdmissionPolicyBinding,
+};
 use k8s_openapi::api::core::v1::Namespace;
-use kube::api::{DeleteParams, PostParams};
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
+use kube::runtime::wait::{await_condition, conditions};
 use kube::{Api, Client};
 use launchplane_api::resources::{
     Artifact, ArtifactImage, ArtifactSpec, LocalObjectRef, PreviewPolicy, Product, ProductSpec,
     ProviderTarget, ProviderTargetSpec, SourceRef, TargetCategory,
 };
+use serde_json::Value;
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::time::Duration;
+
+/// The field manager of what the e2e tests apply.
+pub const MANAGER: &str = "launchplane-e2e";
 
 /// A client for the cluster in KUBECONFIG, or `None` after saying why the test is skipped.
 pub async fn connect(test: &str) -> Option<Client> {
@@ -189,14 +199,10 @@ pub async fn create_sim_provider_config(client: &Client, ns: &str, sim: &launchp
         .unwrap();
 }
 
-/// Server-side apply every CRD in crds/ and wait until each is established (a test run by
-/// hand against a fresh cluster has no other step that applies them).
+/// Server-side apply every CRD in crds/ and wait until each is established.
 pub async fn apply_crds(client: &Client) {
-    use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-    use kube::api::{Patch, PatchParams};
-    use kube::runtime::wait::{await_condition, conditions};
     let api: Api<CustomResourceDefinition> = Api::all(client.clone());
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../crds");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../crds");
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -204,16 +210,12 @@ pub async fn apply_crds(client: &Client) {
         .collect();
     files.sort();
     for file in files {
-        let crd: CustomResourceDefinition =
-            serde_saphyr::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+        let text = std::fs::read_to_string(&file).unwrap();
+        let crd: CustomResourceDefinition = serde_saphyr::from_str(&text).unwrap();
         let name = crd.metadata.name.clone().unwrap();
-        api.patch(
-            &name,
-            &PatchParams::apply("launchplane-e2e").force(),
-            &Patch::Apply(&crd),
-        )
-        .await
-        .unwrap();
+        api.patch(&name, &PatchParams::apply(MANAGER).force(), &Patch::Apply(&crd))
+            .await
+            .unwrap();
         tokio::time::timeout(
             Duration::from_secs(30),
             await_condition(api.clone(), &name, conditions::is_crd_established()),
@@ -222,4 +224,35 @@ pub async fn apply_crds(client: &Client) {
         .expect("CRD established in time")
         .unwrap();
     }
+}
+
+/// The chart's ValidatingAdmissionPolicy and binding, rendered by `helm` in namespace mode for
+/// `ns` (release `launchplane` in `ns`, so the cluster-scoped names are the namespace's own).
+pub async fn render_approval_policy(
+    helm: &Path,
+    ns: &str,
+) -> (ValidatingAdmissionPolicy, ValidatingAdmissionPolicyBinding) {
+    let chart = Path::new(env!("CARGO_MANIFEST_DIR")).join("../charts/launchplane");
+    let out = tokio::process::Command::new(helm)
+        .args(["template", "launchplane"])
+        .arg(&chart)
+        .args(["--namespace", ns, "--set", &format!("watchNamespace={ns}")])
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "helm template failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let docs: Vec<Value> = serde_saphyr::from_multiple(&String::from_utf8(out.stdout).unwrap()).unwrap();
+    let one = |kind: &str| {
+        let found: Vec<&Value> = docs.iter().filter(|d| d["kind"] == kind).collect();
+        assert_eq!(found.len(), 1, "the chart must render one {kind} by default");
+        found[0].clone()
+    };
+    (
+        serde_json::from_value(one("ValidatingAdmissionPolicy")).unwrap(),
+        serde_json::from_value(one("ValidatingAdmissionPolicyBinding")).unwrap(),
+    )
 }

@@ -20,7 +20,13 @@ pub const MAX_NAME_LEN: usize = 63;
 /// `<lane>-auto-<artifact>`, cut and suffixed with a hash of the whole when longer than
 /// [`MAX_NAME_LEN`] (so two long names never meet).
 pub fn name(lane: &str, artifact: &str) -> String {
-    let full = format!("{lane}-auto-{artifact}");
+    bounded(format!("{lane}-auto-{artifact}"))
+}
+
+/// `full` when it fits in [`MAX_NAME_LEN`]; else its start, cut, and a hash of the whole: a
+/// name derived from its parts that stays a DNS-1123 label. The Promotions and Approvals the
+/// `kubectl launchplane` plugin creates are named this way too.
+pub fn bounded(full: String) -> String {
     if full.len() <= MAX_NAME_LEN {
         return full;
     }
