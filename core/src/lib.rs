@@ -40,6 +40,7 @@ pub mod protected;
 pub mod provider_config;
 pub mod provider_target;
 pub mod pull_request;
+pub mod pull_request_feedback;
 pub mod ready;
 pub mod runtime_identity;
 pub mod target;

@@ -115,6 +115,48 @@ pub struct PreviewStatus {
     /// When the preview expires (creation time plus `ttl`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<Time>,
+    /// What was told the pull request on GitHub: its comment and deployment (see
+    /// docs/github.md, "Pull-request feedback"). Absent when feedback is not configured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub feedback: Option<PreviewFeedback>,
+}
+
+/// The pull-request feedback of a preview, as last delivered. Kept so a restart finds its
+/// comment and deployment again instead of making new ones. Never holds a token.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PreviewFeedback {
+    /// The id of the preview's comment on the pull request (one carrying its marker).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment_id: Option<i64>,
+    /// The SHA-256 of the comment body last written: an unchanged body is not written again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment_digest: Option<String>,
+    /// The GitHub deployment of `deploymentGeneration`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deployment_id: Option<i64>,
+    /// The preview generation the deployment is for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deployment_generation: Option<String>,
+    /// The deployment status last posted: `in_progress`, `success`, `failure` or `inactive`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deployment_state: Option<String>,
+    /// Whether everything due was delivered at the last attempt.
+    #[serde(default)]
+    pub delivered: bool,
+    /// Why the last attempt fell short (a GitHub error or rate limit); absent once delivered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// Failed attempts in a row; the next waits longer (backoff).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub failures: u32,
+    /// No GitHub call before this time (a rate limit's reset, or the backoff).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after: Option<Time>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// One deploy of a preview (a new head commit or artifact makes a new generation).
