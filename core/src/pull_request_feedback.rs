@@ -115,7 +115,11 @@ pub fn is_ours(body: &str, namespace: &str, name: &str) -> bool {
 
 /// The preview's comment among a pull request's comments (id, body): the oldest carrying
 /// the marker, so a duplicate made by some accident is never joined by another.
-pub fn find_ours<'a>(comments: impl IntoIterator<Item = (i64, &'a str)>, namespace: &str, name: &str) -> Option<i64> {
+pub fn find_ours<'a>(
+    comments: impl IntoIterator<Item = (i64, &'a str)>,
+    namespace: &str,
+    name: &str,
+) -> Option<i64> {
     comments
         .into_iter()
         .filter(|(_, body)| is_ours(body, namespace, name))
@@ -192,10 +196,15 @@ pub fn comment_body(facts: &FeedbackFacts<'_>) -> String {
     let commit = newest
         .and_then(|g| g.head_sha.clone())
         .unwrap_or_else(|| facts.pull_request.head_sha.clone());
-    let artifact = newest.and_then(|g| g.artifact.clone()).unwrap_or_else(|| dash.clone());
+    let artifact = newest
+        .and_then(|g| g.artifact.clone())
+        .unwrap_or_else(|| dash.clone());
     let generation = newest.map(|g| g.id.clone()).unwrap_or_else(|| dash.clone());
     let identity = if identity_verified(status) {
-        format!("verified, generation `{}`", status.serving_generation.as_deref().unwrap_or("—"))
+        format!(
+            "verified, generation `{}`",
+            status.serving_generation.as_deref().unwrap_or("—")
+        )
     } else {
         "not verified".to_string()
     };

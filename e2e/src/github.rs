@@ -3,7 +3,10 @@
 //! items), with scripted faults (a status, the primary rate limit as 403 with
 //! `x-ratelimit-remaining: 0`, the secondary one as 429 with `retry-after`), and the bodies of
 //! `pull_request` webhook deliveries ([`pull_request_event`]) shaped like
-//! `shared/github/webhooks-schema.json`'s. `e2e/tests/github_contract.rs` checks both against
+//! `shared/github/webhooks-schema.json`'s. For pull-request feedback it also serves issue
+//! comments (list, read, create, edit) and deployments with their statuses (list, create),
+//! answering with "Issue Comment", "Deployment" and "Deployment Status" objects; the scripted
+//! faults apply to every route. `e2e/tests/github_contract.rs` checks all of it against
 //! `shared/github`. Written from those documents; it depends on no Launchplane crate.
 
 use axum::Router;
@@ -26,7 +29,7 @@ pub struct FakePull {
     pub updated_at: String,
 }
 
-/// A scripted answer, taken by the next listing call (one per page).
+/// A scripted answer, taken by the next call to any route (one per page of a listing).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum GitHubFault {
     /// Answer with this status (e.g. 502).
@@ -41,9 +44,37 @@ pub enum GitHubFault {
     Pass,
 }
 
+/// A comment the fake holds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FakeComment {
+    pub id: i64,
+    /// `owner/repo`.
+    pub repository: String,
+    pub issue: i64,
+    pub body: String,
+    /// The login of its author (`launchplane-bot` for the token's, or a person's).
+    pub author: String,
+}
+
+/// A deployment the fake holds, with the states of its statuses, oldest first.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FakeDeployment {
+    pub id: i64,
+    pub repository: String,
+    pub sha: String,
+    pub git_ref: String,
+    pub environment: String,
+    pub description: Option<String>,
+    pub auto_merge: Option<bool>,
+    pub required_contexts: Option<Vec<String>>,
+    pub statuses: Vec<String>,
+}
+
 /// One call the fake answered.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GitHubCall {
+    /// `GET`, `POST`, `PATCH`.
+    pub method: String,
     pub path: String,
     pub query: String,
     /// The `Authorization` header was `Bearer <the expected token>`.
@@ -56,6 +87,9 @@ struct FakeState {
     faults: VecDeque<GitHubFault>,
     calls: Vec<GitHubCall>,
     per_page_cap: usize,
+    comments: Vec<FakeComment>,
+    deployments: Vec<FakeDeployment>,
+    next_id: i64,
 }
 
 /// The fake. Dropping it stops the server.
@@ -86,6 +120,7 @@ impl GitHubFake {
         let addr = listener.local_addr()?;
         let state = Arc::new(Mutex::new(FakeState {
             per_page_cap: 100,
+            next_id: 1000,
             ..FakeState::default()
         }));
         let shared = Shared {
@@ -95,6 +130,22 @@ impl GitHubFake {
         };
         let app = Router::new()
             .route("/repos/{owner}/{repo}/pulls", get(list_pulls))
+            .route(
+                "/repos/{owner}/{repo}/issues/{issue_number}/comments",
+                get(list_comments).post(create_comment),
+            )
+            .route(
+                "/repos/{owner}/{repo}/issues/comments/{comment_id}",
+                get(get_comment).patch(update_comment),
+            )
+            .route(
+                "/repos/{owner}/{repo}/deployments",
+                get(list_deployments).post(create_deployment),
+            )
+            .route(
+                "/repos/{owner}/{repo}/deployments/{deployment_id}/statuses",
+                axum::routing::post(create_deployment_status),
+            )
             .with_state(shared);
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
@@ -137,6 +188,432 @@ impl GitHubFake {
     pub fn calls(&self) -> Vec<GitHubCall> {
         self.lock().calls.clone()
     }
+
+    /// The comments held, in the order made.
+    pub fn comments(&self) -> Vec<FakeComment> {
+        self.lock().comments.clone()
+    }
+
+    /// Add a comment as `author` would (e.g. a person's, or one copying another's marker).
+    pub fn add_comment(&self, full_name: &str, issue: i64, author: &str, body: &str) -> i64 {
+        let mut state = self.lock();
+        state.next_id += 1;
+        let id = state.next_id;
+        state.comments.push(FakeComment {
+            id,
+            repository: full_name.into(),
+            issue,
+            body: body.into(),
+            author: author.into(),
+        });
+        id
+    }
+
+    /// Remove a comment (as a person deleting it would).
+    pub fn delete_comment(&self, id: i64) {
+        self.lock().comments.retain(|c| c.id != id);
+    }
+
+    /// The deployments held, in the order made.
+    pub fn deployments(&self) -> Vec<FakeDeployment> {
+        self.lock().deployments.clone()
+    }
+}
+
+/// The caller's token is checked, the call recorded and a scripted fault taken: `Err` is the
+/// answer to give instead of the route's own. `Empty` lists nothing.
+fn gate<'a>(
+    shared: &'a Shared,
+    headers: &HeaderMap,
+    method: &str,
+    path: String,
+    query: &BTreeMap<String, String>,
+) -> Result<(std::sync::MutexGuard<'a, FakeState>, bool), Response> {
+    let authorized = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v == format!("Bearer {}", shared.token));
+    let mut state = shared.state.lock().unwrap_or_else(|p| p.into_inner());
+    state.calls.push(GitHubCall {
+        method: method.into(),
+        path,
+        query: query
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("&"),
+        authorized,
+    });
+    if !authorized {
+        let body = json!({"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest"});
+        return Err((StatusCode::UNAUTHORIZED, axum::Json(body)).into_response());
+    }
+    let mut response_headers = HeaderMap::new();
+    match state.faults.pop_front() {
+        Some(GitHubFault::Status(code)) => {
+            let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            Err((status, axum::Json(json!({"message": "Server Error"}))).into_response())
+        }
+        Some(GitHubFault::PrimaryRateLimit { reset }) => {
+            response_headers.insert("x-ratelimit-limit", HeaderValue::from_static("5000"));
+            response_headers.insert("x-ratelimit-remaining", HeaderValue::from_static("0"));
+            if let Ok(v) = HeaderValue::from_str(&reset.to_string()) {
+                response_headers.insert("x-ratelimit-reset", v);
+            }
+            let body = json!({"message": "API rate limit exceeded", "documentation_url": "https://docs.github.com/rest"});
+            Err((StatusCode::FORBIDDEN, response_headers, axum::Json(body)).into_response())
+        }
+        Some(GitHubFault::SecondaryRateLimit { retry_after }) => {
+            if let Ok(v) = HeaderValue::from_str(&retry_after.to_string()) {
+                response_headers.insert("retry-after", v);
+            }
+            let body = json!({"message": "You have exceeded a secondary rate limit", "documentation_url": "https://docs.github.com/rest"});
+            Err((StatusCode::TOO_MANY_REQUESTS, response_headers, axum::Json(body)).into_response())
+        }
+        Some(GitHubFault::Empty) => Ok((state, true)),
+        Some(GitHubFault::Pass) | None => Ok((state, false)),
+    }
+}
+
+fn not_found() -> Response {
+    let body = json!({"message": "Not Found", "documentation_url": "https://docs.github.com/rest"});
+    (StatusCode::NOT_FOUND, axum::Json(body)).into_response()
+}
+
+fn unprocessable(message: &str) -> Response {
+    let body = json!({"message": message, "documentation_url": "https://docs.github.com/rest"});
+    (StatusCode::UNPROCESSABLE_ENTITY, axum::Json(body)).into_response()
+}
+
+/// An "Issue Comment" with every property the REST description requires.
+pub fn comment_item(base: &str, c: &FakeComment) -> Value {
+    let api = format!("{base}/repos/{}", c.repository);
+    json!({
+        "id": c.id, "node_id": format!("IC_{}", c.id),
+        "url": format!("{api}/issues/comments/{}", c.id),
+        "html_url": format!("https://github.com/{}/pull/{}#issuecomment-{}", c.repository, c.issue, c.id),
+        "issue_url": format!("{api}/issues/{}", c.issue),
+        "body": c.body, "user": user(&c.author),
+        "created_at": "2026-01-15T08:00:00Z", "updated_at": "2026-01-15T08:00:00Z",
+        "author_association": "NONE"
+    })
+}
+
+/// A "Deployment" with every property the REST description requires.
+pub fn deployment_item(base: &str, d: &FakeDeployment) -> Value {
+    let api = format!("{base}/repos/{}", d.repository);
+    json!({
+        "url": format!("{api}/deployments/{}", d.id), "id": d.id, "node_id": format!("DE_{}", d.id),
+        "sha": d.sha, "ref": d.git_ref, "task": "deploy", "payload": {},
+        "original_environment": d.environment, "environment": d.environment,
+        "description": d.description, "creator": user("launchplane-bot"),
+        "created_at": "2026-01-15T08:00:00Z", "updated_at": "2026-01-15T08:00:00Z",
+        "statuses_url": format!("{api}/deployments/{}/statuses", d.id),
+        "repository_url": api, "transient_environment": false, "production_environment": false
+    })
+}
+
+/// A "Deployment Status" with every property the REST description requires.
+pub fn deployment_status_item(
+    base: &str,
+    d: &FakeDeployment,
+    id: i64,
+    state: &str,
+    environment_url: &str,
+) -> Value {
+    let api = format!("{base}/repos/{}", d.repository);
+    json!({
+        "url": format!("{api}/deployments/{}/statuses/{id}", d.id), "id": id, "node_id": format!("DES_{id}"),
+        "state": state, "creator": user("launchplane-bot"), "description": "",
+        "environment": d.environment, "target_url": "", "log_url": "", "environment_url": environment_url,
+        "created_at": "2026-01-15T08:00:00Z", "updated_at": "2026-01-15T08:00:00Z",
+        "deployment_url": format!("{api}/deployments/{}", d.id), "repository_url": api
+    })
+}
+
+/// One page of `items` per `page`/`per_page`, with a `Link: rel="next"` to `path` while more.
+fn paged(
+    shared: &Shared,
+    per_page_cap: usize,
+    path: &str,
+    query: &BTreeMap<String, String>,
+    items: Vec<Value>,
+) -> Response {
+    let per_page = query
+        .get("per_page")
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(30)
+        .clamp(1, 100)
+        .min(per_page_cap);
+    let page = query
+        .get("page")
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(1)
+        .max(1);
+    let total = items.len();
+    let shown: Vec<Value> = items
+        .into_iter()
+        .skip((page - 1) * per_page)
+        .take(per_page)
+        .collect();
+    let mut response_headers = HeaderMap::new();
+    if page * per_page < total {
+        let mut rest: Vec<String> = query
+            .iter()
+            .filter(|(k, _)| k.as_str() != "page" && k.as_str() != "per_page")
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        rest.push(format!("per_page={per_page}"));
+        rest.push(format!("page={}", page + 1));
+        let next = format!("<{}{path}?{}>; rel=\"next\"", shared.base, rest.join("&"));
+        if let Ok(v) = HeaderValue::from_str(&next) {
+            response_headers.insert("link", v);
+        }
+    }
+    (response_headers, axum::Json(Value::Array(shown))).into_response()
+}
+
+async fn list_comments(
+    State(shared): State<Shared>,
+    Path((owner, repo, issue)): Path<(String, String, i64)>,
+    Query(query): Query<BTreeMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    let full_name = format!("{owner}/{repo}");
+    let path = format!("/repos/{full_name}/issues/{issue}/comments");
+    let (state, empty) = match gate(&shared, &headers, "GET", path.clone(), &query) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let items: Vec<Value> = if empty {
+        vec![]
+    } else {
+        let mut mine: Vec<&FakeComment> = state
+            .comments
+            .iter()
+            .filter(|c| c.repository == full_name && c.issue == issue)
+            .collect();
+        mine.sort_by_key(|c| c.id);
+        mine.into_iter().map(|c| comment_item(&shared.base, c)).collect()
+    };
+    let cap = state.per_page_cap;
+    drop(state);
+    paged(&shared, cap, &path, &query, items)
+}
+
+#[derive(serde::Deserialize)]
+struct CommentBody {
+    body: String,
+}
+
+async fn create_comment(
+    State(shared): State<Shared>,
+    Path((owner, repo, issue)): Path<(String, String, i64)>,
+    headers: HeaderMap,
+    body: Option<axum::Json<CommentBody>>,
+) -> Response {
+    let full_name = format!("{owner}/{repo}");
+    let path = format!("/repos/{full_name}/issues/{issue}/comments");
+    let (mut state, _) = match gate(&shared, &headers, "POST", path, &BTreeMap::new()) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let Some(axum::Json(body)) = body else {
+        return unprocessable("body is required");
+    };
+    state.next_id += 1;
+    let c = FakeComment {
+        id: state.next_id,
+        repository: full_name,
+        issue,
+        body: body.body,
+        author: "launchplane-bot".into(),
+    };
+    state.comments.push(c.clone());
+    (StatusCode::CREATED, axum::Json(comment_item(&shared.base, &c))).into_response()
+}
+
+async fn get_comment(
+    State(shared): State<Shared>,
+    Path((owner, repo, id)): Path<(String, String, i64)>,
+    headers: HeaderMap,
+) -> Response {
+    let full_name = format!("{owner}/{repo}");
+    let path = format!("/repos/{full_name}/issues/comments/{id}");
+    let (state, _) = match gate(&shared, &headers, "GET", path, &BTreeMap::new()) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    match state
+        .comments
+        .iter()
+        .find(|c| c.id == id && c.repository == full_name)
+    {
+        Some(c) => axum::Json(comment_item(&shared.base, c)).into_response(),
+        None => not_found(),
+    }
+}
+
+async fn update_comment(
+    State(shared): State<Shared>,
+    Path((owner, repo, id)): Path<(String, String, i64)>,
+    headers: HeaderMap,
+    body: Option<axum::Json<CommentBody>>,
+) -> Response {
+    let full_name = format!("{owner}/{repo}");
+    let path = format!("/repos/{full_name}/issues/comments/{id}");
+    let (mut state, _) = match gate(&shared, &headers, "PATCH", path, &BTreeMap::new()) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let Some(axum::Json(body)) = body else {
+        return unprocessable("body is required");
+    };
+    match state
+        .comments
+        .iter_mut()
+        .find(|c| c.id == id && c.repository == full_name)
+    {
+        Some(c) => {
+            c.body = body.body;
+            axum::Json(comment_item(&shared.base, c)).into_response()
+        }
+        None => not_found(),
+    }
+}
+
+async fn list_deployments(
+    State(shared): State<Shared>,
+    Path((owner, repo)): Path<(String, String)>,
+    Query(query): Query<BTreeMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    let full_name = format!("{owner}/{repo}");
+    let path = format!("/repos/{full_name}/deployments");
+    let (state, empty) = match gate(&shared, &headers, "GET", path.clone(), &query) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let items: Vec<Value> = if empty {
+        vec![]
+    } else {
+        // GitHub lists the newest first.
+        state
+            .deployments
+            .iter()
+            .rev()
+            .filter(|d| d.repository == full_name)
+            .filter(|d| query.get("environment").is_none_or(|e| *e == d.environment))
+            .filter(|d| query.get("sha").is_none_or(|s| *s == d.sha))
+            .filter(|d| query.get("ref").is_none_or(|r| *r == d.git_ref))
+            .map(|d| deployment_item(&shared.base, d))
+            .collect()
+    };
+    let cap = state.per_page_cap;
+    drop(state);
+    paged(&shared, cap, &path, &query, items)
+}
+
+#[derive(serde::Deserialize)]
+struct DeploymentBody {
+    #[serde(rename = "ref")]
+    git_ref: String,
+    #[serde(default)]
+    environment: Option<String>,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    auto_merge: Option<bool>,
+    #[serde(default)]
+    required_contexts: Option<Vec<String>>,
+}
+
+async fn create_deployment(
+    State(shared): State<Shared>,
+    Path((owner, repo)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Option<axum::Json<DeploymentBody>>,
+) -> Response {
+    let full_name = format!("{owner}/{repo}");
+    let path = format!("/repos/{full_name}/deployments");
+    let (mut state, _) = match gate(&shared, &headers, "POST", path, &BTreeMap::new()) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let Some(axum::Json(body)) = body else {
+        return unprocessable("ref is required");
+    };
+    state.next_id += 1;
+    let d = FakeDeployment {
+        id: state.next_id,
+        repository: full_name,
+        // The fake takes refs to be SHAs (what Launchplane sends).
+        sha: body.git_ref.clone(),
+        git_ref: body.git_ref,
+        environment: body.environment.unwrap_or_else(|| "production".into()),
+        description: body.description,
+        auto_merge: body.auto_merge,
+        required_contexts: body.required_contexts,
+        statuses: vec![],
+    };
+    state.deployments.push(d.clone());
+    (StatusCode::CREATED, axum::Json(deployment_item(&shared.base, &d))).into_response()
+}
+
+#[derive(serde::Deserialize)]
+struct DeploymentStatusBody {
+    state: String,
+    #[serde(default)]
+    environment_url: Option<String>,
+}
+
+const DEPLOYMENT_STATES: [&str; 7] = [
+    "error",
+    "failure",
+    "inactive",
+    "in_progress",
+    "queued",
+    "pending",
+    "success",
+];
+
+async fn create_deployment_status(
+    State(shared): State<Shared>,
+    Path((owner, repo, id)): Path<(String, String, i64)>,
+    headers: HeaderMap,
+    body: Option<axum::Json<DeploymentStatusBody>>,
+) -> Response {
+    let full_name = format!("{owner}/{repo}");
+    let path = format!("/repos/{full_name}/deployments/{id}/statuses");
+    let (mut state, _) = match gate(&shared, &headers, "POST", path, &BTreeMap::new()) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let Some(axum::Json(body)) = body else {
+        return unprocessable("state is required");
+    };
+    if !DEPLOYMENT_STATES.contains(&body.state.as_str()) {
+        return unprocessable("state is not one of the allowed values");
+    }
+    state.next_id += 1;
+    let status_id = state.next_id;
+    let Some(d) = state
+        .deployments
+        .iter_mut()
+        .find(|d| d.id == id && d.repository == full_name)
+    else {
+        return not_found();
+    };
+    d.statuses.push(body.state.clone());
+    let d = d.clone();
+    let item = deployment_status_item(
+        &shared.base,
+        &d,
+        status_id,
+        &body.state,
+        body.environment_url.as_deref().unwrap_or_default(),
+    );
+    (StatusCode::CREATED, axum::Json(item)).into_response()
 }
 
 /// A "Pull Request Simple" item, with every property the REST description requires.
@@ -204,50 +681,20 @@ async fn list_pulls(
     headers: HeaderMap,
 ) -> Response {
     let full_name = format!("{owner}/{repo}");
-    let authorized = headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v == format!("Bearer {}", shared.token));
-    let mut state = shared.state.lock().unwrap_or_else(|p| p.into_inner());
-    state.calls.push(GitHubCall {
-        path: format!("/repos/{full_name}/pulls"),
-        query: query
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join("&"),
-        authorized,
-    });
-    if !authorized {
-        let body = json!({"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest"});
-        return (StatusCode::UNAUTHORIZED, axum::Json(body)).into_response();
+    let (state, empty) = match gate(
+        &shared,
+        &headers,
+        "GET",
+        format!("/repos/{full_name}/pulls"),
+        &query,
+    ) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    if empty {
+        return axum::Json(json!([])).into_response();
     }
-    let fault = state.faults.pop_front();
     let mut response_headers = HeaderMap::new();
-    match fault {
-        Some(GitHubFault::Status(code)) => {
-            let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            return (status, axum::Json(json!({"message": "Server Error"}))).into_response();
-        }
-        Some(GitHubFault::PrimaryRateLimit { reset }) => {
-            response_headers.insert("x-ratelimit-limit", HeaderValue::from_static("5000"));
-            response_headers.insert("x-ratelimit-remaining", HeaderValue::from_static("0"));
-            if let Ok(v) = HeaderValue::from_str(&reset.to_string()) {
-                response_headers.insert("x-ratelimit-reset", v);
-            }
-            let body = json!({"message": "API rate limit exceeded", "documentation_url": "https://docs.github.com/rest"});
-            return (StatusCode::FORBIDDEN, response_headers, axum::Json(body)).into_response();
-        }
-        Some(GitHubFault::SecondaryRateLimit { retry_after }) => {
-            if let Ok(v) = HeaderValue::from_str(&retry_after.to_string()) {
-                response_headers.insert("retry-after", v);
-            }
-            let body = json!({"message": "You have exceeded a secondary rate limit", "documentation_url": "https://docs.github.com/rest"});
-            return (StatusCode::TOO_MANY_REQUESTS, response_headers, axum::Json(body)).into_response();
-        }
-        Some(GitHubFault::Empty) => return axum::Json(json!([])).into_response(),
-        Some(GitHubFault::Pass) | None => {}
-    }
     if query.get("state").is_some_and(|s| s != "open") {
         return axum::Json(json!([])).into_response();
     }

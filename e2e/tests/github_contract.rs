@@ -10,7 +10,7 @@
 //! reference material, not part of this repository.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use launchplane_e2e::github::{FakePull, GitHubFake, pull_request_event};
+use launchplane_e2e::github::{FakePull, GitHubFake, GitHubFault, pull_request_event};
 use serde_json::Value;
 use std::path::PathBuf;
 
@@ -295,6 +295,265 @@ fn the_checker_catches_violations() {
     let mut no_head = good;
     no_head["pull_request"].as_object_mut().unwrap().remove("head");
     assert!(count(&no_head) > 0);
+}
+
+fn schema_of<'a>(rest: &'a Value, path: &str, method: &str, code: &str) -> &'a Value {
+    &rest["paths"][path][method]["responses"][code]["content"]["application/json"]["schema"]
+}
+
+fn conforms(rest: &Value, schema: &Value, body: &Value, what: &str) {
+    assert!(schema.is_object(), "{what}: a schema in the document");
+    let mut problems = Vec::new();
+    check(rest, schema, body, "$", 2, &mut problems);
+    assert!(
+        problems.is_empty(),
+        "{what}: the fake disagrees with GitHub:\n  {}",
+        problems.join("\n  ")
+    );
+}
+
+/// The request body Launchplane sends fits the operation's request schema: its properties
+/// exist there with their types, and the required ones are present.
+fn request_fits(rest: &Value, path: &str, method: &str, body: &Value) {
+    let schema = &rest["paths"][path][method]["requestBody"]["content"]["application/json"]["schema"];
+    let mut problems = Vec::new();
+    check(rest, schema, body, "$", 1, &mut problems);
+    let props = schema["properties"].as_object().unwrap();
+    for k in body.as_object().unwrap().keys() {
+        if !props.contains_key(k) {
+            problems.push(format!("$.{k}: not a property of the request"));
+        }
+    }
+    assert!(problems.is_empty(), "{method} {path}: {}", problems.join("; "));
+}
+
+fn query_params(rest: &Value, path: &str, method: &str) -> Vec<String> {
+    rest["paths"][path][method]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["in"] == "query")
+        .filter_map(|p| p["name"].as_str().map(str::to_string))
+        .collect()
+}
+
+#[tokio::test]
+async fn the_fakes_comments_are_githubs() {
+    let Some((rest, _)) = documents() else { return };
+    let list = "/repos/{owner}/{repo}/issues/{issue_number}/comments";
+    let one = "/repos/{owner}/{repo}/issues/comments/{comment_id}";
+    for q in ["per_page", "page"] {
+        assert!(query_params(&rest, list, "get").iter().any(|p| p == q), "{q}");
+    }
+    let fake = GitHubFake::start("t0ken").await.unwrap();
+    let base = fake.base_url();
+    // What the client sends on create and edit.
+    let body = serde_json::json!({"body": "<!-- launchplane:preview shop/shop-pr-42 -->\nhello"});
+    request_fits(&rest, list, "post", &body);
+    request_fits(&rest, one, "patch", &body);
+    let (code, _, created) = raw(
+        "POST",
+        &format!("{base}/repos/acme/shop/issues/42/comments"),
+        "t0ken",
+        Some(&body),
+    )
+    .await;
+    assert_eq!(code, 201);
+    conforms(
+        &rest,
+        schema_of(&rest, list, "post", "201"),
+        &created,
+        "create comment",
+    );
+    let id = created["id"].as_i64().unwrap();
+    fake.add_comment("acme/shop", 42, "octocat", "LGTM");
+    fake.cap_page_size(1);
+    let (code, link, listed) = raw(
+        "GET",
+        &format!("{base}/repos/acme/shop/issues/42/comments?per_page=100"),
+        "t0ken",
+        None,
+    )
+    .await;
+    assert_eq!(code, 200);
+    assert!(link.is_some_and(|l| l.contains("rel=\"next\"") && l.contains("page=2")));
+    conforms(
+        &rest,
+        schema_of(&rest, list, "get", "200"),
+        &listed,
+        "list comments",
+    );
+    let edit = serde_json::json!({"body": "edited"});
+    let (code, _, edited) = raw(
+        "PATCH",
+        &format!("{base}/repos/acme/shop/issues/comments/{id}"),
+        "t0ken",
+        Some(&edit),
+    )
+    .await;
+    assert_eq!(code, 200);
+    conforms(
+        &rest,
+        schema_of(&rest, one, "patch", "200"),
+        &edited,
+        "edit comment",
+    );
+    let (code, _, read) = raw(
+        "GET",
+        &format!("{base}/repos/acme/shop/issues/comments/{id}"),
+        "t0ken",
+        None,
+    )
+    .await;
+    assert_eq!((code, read["body"].as_str()), (200, Some("edited")));
+    conforms(&rest, schema_of(&rest, one, "get", "200"), &read, "get comment");
+    let (code, _, _) = raw(
+        "GET",
+        &format!("{base}/repos/acme/shop/issues/comments/999999"),
+        "t0ken",
+        None,
+    )
+    .await;
+    assert_eq!(code, 404, "a missing comment is 404, as documented");
+    assert!(rest["paths"][one]["get"]["responses"]["404"].is_object());
+    // The fields the feedback reads.
+    for (path, ty) in [("id", "integer"), ("body", "string"), ("html_url", "string")] {
+        let s = property(&rest, schema_of(&rest, one, "get", "200"), path).unwrap();
+        assert_eq!(s["type"], ty, "{path}");
+    }
+}
+
+#[tokio::test]
+async fn the_fakes_deployments_are_githubs() {
+    let Some((rest, _)) = documents() else { return };
+    let list = "/repos/{owner}/{repo}/deployments";
+    let statuses = "/repos/{owner}/{repo}/deployments/{deployment_id}/statuses";
+    for q in ["environment", "sha", "per_page", "page"] {
+        assert!(query_params(&rest, list, "get").iter().any(|p| p == q), "{q}");
+    }
+    let fake = GitHubFake::start("t0ken").await.unwrap();
+    let base = fake.base_url();
+    let sha = "b".repeat(40);
+    // What the client sends (controller/src/github/client.rs NewDeployment, NewDeploymentStatus).
+    let new = serde_json::json!({
+        "ref": sha, "environment": "shop-pr-42", "description": "launchplane preview generation g1",
+        "auto_merge": false, "required_contexts": [], "transient_environment": true,
+        "production_environment": false
+    });
+    request_fits(&rest, list, "post", &new);
+    let (code, _, created) = raw(
+        "POST",
+        &format!("{base}/repos/acme/shop/deployments"),
+        "t0ken",
+        Some(&new),
+    )
+    .await;
+    assert_eq!(code, 201);
+    conforms(
+        &rest,
+        schema_of(&rest, list, "post", "201"),
+        &created,
+        "create deployment",
+    );
+    let id = created["id"].as_i64().unwrap();
+    let (code, _, listed) = raw(
+        "GET",
+        &format!("{base}/repos/acme/shop/deployments?environment=shop-pr-42&sha={sha}&per_page=100"),
+        "t0ken",
+        None,
+    )
+    .await;
+    assert_eq!(code, 200);
+    conforms(
+        &rest,
+        schema_of(&rest, list, "get", "200"),
+        &listed,
+        "list deployments",
+    );
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    let (_, _, other) = raw(
+        "GET",
+        &format!("{base}/repos/acme/shop/deployments?environment=prod"),
+        "t0ken",
+        None,
+    )
+    .await;
+    assert_eq!(other.as_array().unwrap().len(), 0, "filtered by environment");
+    for state in ["in_progress", "success", "failure", "inactive"] {
+        let body = serde_json::json!({"state": state, "environment_url": "https://pr-42.preview.example.com", "description": "x"});
+        request_fits(&rest, statuses, "post", &body);
+        let (code, _, posted) = raw(
+            "POST",
+            &format!("{base}/repos/acme/shop/deployments/{id}/statuses"),
+            "t0ken",
+            Some(&body),
+        )
+        .await;
+        assert_eq!(code, 201, "{state}");
+        conforms(
+            &rest,
+            schema_of(&rest, statuses, "post", "201"),
+            &posted,
+            "create deployment status",
+        );
+    }
+    let bad = serde_json::json!({"state": "finished"});
+    let (code, _, _) = raw(
+        "POST",
+        &format!("{base}/repos/acme/shop/deployments/{id}/statuses"),
+        "t0ken",
+        Some(&bad),
+    )
+    .await;
+    assert_eq!(code, 422, "a state outside the enum is refused, as GitHub does");
+    assert_eq!(
+        fake.deployments()[0].statuses,
+        ["in_progress", "success", "failure", "inactive"]
+    );
+    for (path, ty) in [
+        ("id", "integer"),
+        ("sha", "string"),
+        ("environment", "string"),
+        ("description", "string"),
+    ] {
+        let s = property(&rest, schema_of(&rest, list, "post", "201"), path).unwrap();
+        assert_eq!(s["type"], ty, "{path}");
+    }
+    // Faults apply to these routes too.
+    fake.fault(GitHubFault::SecondaryRateLimit { retry_after: 5 });
+    let (code, _, _) = raw(
+        "POST",
+        &format!("{base}/repos/acme/shop/deployments"),
+        "t0ken",
+        Some(&new),
+    )
+    .await;
+    assert_eq!(code, 429);
+}
+
+/// A request with a bearer token over a plain TCP stream (the e2e crate has no HTTP client):
+/// the status, the `Link` header and the JSON body.
+async fn raw(method: &str, url: &str, token: &str, body: Option<&Value>) -> (u16, Option<String>, Value) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let rest = url.strip_prefix("http://").unwrap();
+    let (host, path) = rest.split_at(rest.find('/').unwrap());
+    let mut stream = tokio::net::TcpStream::connect(host).await.unwrap();
+    let payload = body.map(|b| b.to_string()).unwrap_or_default();
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{payload}",
+        payload.len()
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).await.unwrap();
+    let text = String::from_utf8(raw).unwrap();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap();
+    let code = head.split_whitespace().nth(1).unwrap().parse().unwrap();
+    let link = head
+        .lines()
+        .find_map(|l| l.strip_prefix("link: ").or_else(|| l.strip_prefix("Link: ")))
+        .map(str::to_string);
+    (code, link, serde_json::from_str(body).unwrap_or(Value::Null))
 }
 
 /// A GET with a bearer token over a plain TCP stream (the e2e crate has no HTTP client): the

@@ -68,6 +68,54 @@ pub struct LabelName {
     pub name: String,
 }
 
+/// An "Issue Comment": the fields used.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+pub struct IssueComment {
+    pub id: i64,
+    #[serde(default)]
+    pub body: Option<String>,
+    pub html_url: String,
+}
+
+/// A "Deployment": the fields used.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+pub struct Deployment {
+    pub id: i64,
+    pub sha: String,
+    pub environment: String,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+/// A "Deployment Status": the fields used.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+pub struct DeploymentStatus {
+    pub id: i64,
+    pub state: String,
+}
+
+/// What `POST /repos/{owner}/{repo}/deployments` is asked for.
+#[derive(Clone, Debug, serde::Serialize, PartialEq, Eq)]
+pub struct NewDeployment {
+    #[serde(rename = "ref")]
+    pub git_ref: String,
+    pub environment: String,
+    pub description: String,
+    pub auto_merge: bool,
+    pub required_contexts: Vec<String>,
+    pub transient_environment: bool,
+    pub production_environment: bool,
+}
+
+/// What `POST .../deployments/{deployment_id}/statuses` is asked for.
+#[derive(Clone, Debug, serde::Serialize, PartialEq, Eq)]
+pub struct NewDeploymentStatus {
+    pub state: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub environment_url: Option<String>,
+    pub description: String,
+}
+
 /// The client: a base URL and a token.
 pub struct GitHubClient {
     base: Url,
@@ -131,14 +179,200 @@ impl GitHubClient {
         )))
     }
 
+    /// Every comment of issue (or pull request) `number`
+    /// (`GET /repos/{owner}/{repo}/issues/{issue_number}/comments`), all pages; a failing page
+    /// fails the whole listing.
+    pub async fn issue_comments(
+        &self,
+        owner: &str,
+        repo: &str,
+        number: i64,
+    ) -> Result<Vec<IssueComment>, GitHubError> {
+        let url = self.url(
+            &format!("repos/{owner}/{repo}/issues/{number}/comments"),
+            &[("per_page", "100")],
+        )?;
+        self.all_pages(url, &format!("the comments of {owner}/{repo}#{number}"))
+            .await
+    }
+
+    /// One comment (`GET /repos/{owner}/{repo}/issues/comments/{comment_id}`).
+    pub async fn issue_comment(&self, owner: &str, repo: &str, id: i64) -> Result<IssueComment, GitHubError> {
+        let url = self.url(&format!("repos/{owner}/{repo}/issues/comments/{id}"), &[])?;
+        let (c, _) = self
+            .send(
+                reqwest::Method::GET,
+                url,
+                None,
+                &format!("comment {id} of {owner}/{repo}"),
+            )
+            .await?;
+        Ok(c)
+    }
+
+    /// Comment `body` on issue (or pull request) `number`
+    /// (`POST /repos/{owner}/{repo}/issues/{issue_number}/comments`).
+    pub async fn create_issue_comment(
+        &self,
+        owner: &str,
+        repo: &str,
+        number: i64,
+        body: &str,
+    ) -> Result<IssueComment, GitHubError> {
+        let url = self.url(&format!("repos/{owner}/{repo}/issues/{number}/comments"), &[])?;
+        let payload = serde_json::json!({ "body": body });
+        let (c, _) = self
+            .send(
+                reqwest::Method::POST,
+                url,
+                Some(payload),
+                &format!("a new comment on {owner}/{repo}#{number}"),
+            )
+            .await?;
+        Ok(c)
+    }
+
+    /// Replace comment `id`'s body (`PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}`).
+    pub async fn update_issue_comment(
+        &self,
+        owner: &str,
+        repo: &str,
+        id: i64,
+        body: &str,
+    ) -> Result<IssueComment, GitHubError> {
+        let url = self.url(&format!("repos/{owner}/{repo}/issues/comments/{id}"), &[])?;
+        let payload = serde_json::json!({ "body": body });
+        let (c, _) = self
+            .send(
+                reqwest::Method::PATCH,
+                url,
+                Some(payload),
+                &format!("the edit of comment {id} of {owner}/{repo}"),
+            )
+            .await?;
+        Ok(c)
+    }
+
+    /// The deployments of `environment` at `sha` (`GET /repos/{owner}/{repo}/deployments`), all
+    /// pages.
+    pub async fn deployments(
+        &self,
+        owner: &str,
+        repo: &str,
+        environment: &str,
+        sha: &str,
+    ) -> Result<Vec<Deployment>, GitHubError> {
+        let url = self.url(
+            &format!("repos/{owner}/{repo}/deployments"),
+            &[("environment", environment), ("sha", sha), ("per_page", "100")],
+        )?;
+        self.all_pages(
+            url,
+            &format!("the deployments of {owner}/{repo} in {environment}"),
+        )
+        .await
+    }
+
+    /// Create a deployment (`POST /repos/{owner}/{repo}/deployments`). GitHub answers 202 when
+    /// it merged the default branch instead; with `auto_merge: false` that does not happen, and
+    /// an answer without an id is reported as malformed.
+    pub async fn create_deployment(
+        &self,
+        owner: &str,
+        repo: &str,
+        new: &NewDeployment,
+    ) -> Result<Deployment, GitHubError> {
+        let url = self.url(&format!("repos/{owner}/{repo}/deployments"), &[])?;
+        let payload = serde_json::to_value(new).map_err(|e| GitHubError::Config(e.to_string()))?;
+        let (d, _) = self
+            .send(
+                reqwest::Method::POST,
+                url,
+                Some(payload),
+                &format!("a new deployment of {owner}/{repo} in {}", new.environment),
+            )
+            .await?;
+        Ok(d)
+    }
+
+    /// Post a status on deployment `id`
+    /// (`POST /repos/{owner}/{repo}/deployments/{deployment_id}/statuses`).
+    pub async fn create_deployment_status(
+        &self,
+        owner: &str,
+        repo: &str,
+        id: i64,
+        new: &NewDeploymentStatus,
+    ) -> Result<DeploymentStatus, GitHubError> {
+        let url = self.url(&format!("repos/{owner}/{repo}/deployments/{id}/statuses"), &[])?;
+        let payload = serde_json::to_value(new).map_err(|e| GitHubError::Config(e.to_string()))?;
+        let (d, _) = self
+            .send(
+                reqwest::Method::POST,
+                url,
+                Some(payload),
+                &format!("a {} status of deployment {id} of {owner}/{repo}", new.state),
+            )
+            .await?;
+        Ok(d)
+    }
+
+    fn url(&self, path: &str, query: &[(&str, &str)]) -> Result<Url, GitHubError> {
+        let mut url = self
+            .base
+            .join(path)
+            .map_err(|e| GitHubError::Config(e.to_string()))?;
+        {
+            let mut q = url.query_pairs_mut();
+            for (k, v) in query {
+                q.append_pair(k, v);
+            }
+        }
+        if url.query() == Some("") {
+            url.set_query(None);
+        }
+        Ok(url)
+    }
+
+    async fn all_pages<T: serde::de::DeserializeOwned>(
+        &self,
+        mut url: Url,
+        what: &str,
+    ) -> Result<Vec<T>, GitHubError> {
+        let mut all = Vec::new();
+        for _ in 0..MAX_PAGES {
+            let (page, next): (Vec<T>, _) = self.get(url.clone(), what).await?;
+            all.extend(page);
+            match next {
+                Some(n) => url = n,
+                None => return Ok(all),
+            }
+        }
+        Err(GitHubError::Malformed(format!(
+            "{what} span more than {MAX_PAGES} pages"
+        )))
+    }
+
     async fn get<T: serde::de::DeserializeOwned>(
         &self,
         url: Url,
         what: &str,
     ) -> Result<(T, Option<Url>), GitHubError> {
-        let response = self
-            .http
-            .get(url)
+        self.send(reqwest::Method::GET, url, None, what).await
+    }
+
+    async fn send<T: serde::de::DeserializeOwned>(
+        &self,
+        method: reqwest::Method,
+        url: Url,
+        body: Option<serde_json::Value>,
+        what: &str,
+    ) -> Result<(T, Option<Url>), GitHubError> {
+        let mut request = self.http.request(method, url);
+        if let Some(b) = body {
+            request = request.json(&b);
+        }
+        let response = request
             .header(AUTHORIZATION, format!("Bearer {}", self.token.expose()))
             .header(ACCEPT, "application/vnd.github+json")
             .header("X-GitHub-Api-Version", "2022-11-28")

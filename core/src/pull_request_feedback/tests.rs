@@ -18,7 +18,12 @@ fn pull() -> PullRequest {
 fn identity(verified: bool) -> Condition {
     Condition {
         type_: types::RUNTIME_IDENTITY_VERIFIED.into(),
-        status: if verified { cond_status::TRUE } else { cond_status::FALSE }.into(),
+        status: if verified {
+            cond_status::TRUE
+        } else {
+            cond_status::FALSE
+        }
+        .into(),
         reason: "R".into(),
         message: String::new(),
         observed_generation: None,
@@ -68,29 +73,102 @@ fn deployment_states_follow_the_generation_and_the_identity() {
     use GenerationPhase::*;
     let pr = pull();
     // (phase, identity verified, recorded (id, generation, state), going) → expected write
-    let cases: Vec<(GenerationPhase, bool, PreviewFeedback, bool, Option<DeploymentWrite>)> = vec![
+    let cases: Vec<(
+        GenerationPhase,
+        bool,
+        PreviewFeedback,
+        bool,
+        Option<DeploymentWrite>,
+    )> = vec![
         // A new generation: create (find first) its deployment, in progress.
-        (Deploying, false, recorded(None, None, None), false, Some(create("g1", InProgress))),
-        (Requested, false, recorded(None, None, None), false, Some(create("g1", InProgress))),
+        (
+            Deploying,
+            false,
+            recorded(None, None, None),
+            false,
+            Some(create("g1", InProgress)),
+        ),
+        (
+            Requested,
+            false,
+            recorded(None, None, None),
+            false,
+            Some(create("g1", InProgress)),
+        ),
         // Recorded, same state: nothing.
-        (Deploying, false, recorded(Some(5), Some("g1"), Some(InProgress)), false, None),
+        (
+            Deploying,
+            false,
+            recorded(Some(5), Some("g1"), Some(InProgress)),
+            false,
+            None,
+        ),
         // Ready but the identity not verified: still in progress, never success.
-        (Ready, false, recorded(Some(5), Some("g1"), Some(InProgress)), false, None),
+        (
+            Ready,
+            false,
+            recorded(Some(5), Some("g1"), Some(InProgress)),
+            false,
+            None,
+        ),
         // Ready and verified: success.
-        (Ready, true, recorded(Some(5), Some("g1"), Some(InProgress)), false, Some(status_write(5, Success))),
-        (Ready, true, recorded(Some(5), Some("g1"), Some(Success)), false, None),
-        (Failed, false, recorded(Some(5), Some("g1"), Some(InProgress)), false, Some(status_write(5, Failure))),
+        (
+            Ready,
+            true,
+            recorded(Some(5), Some("g1"), Some(InProgress)),
+            false,
+            Some(status_write(5, Success)),
+        ),
+        (
+            Ready,
+            true,
+            recorded(Some(5), Some("g1"), Some(Success)),
+            false,
+            None,
+        ),
+        (
+            Failed,
+            false,
+            recorded(Some(5), Some("g1"), Some(InProgress)),
+            false,
+            Some(status_write(5, Failure)),
+        ),
         // The recorded deployment is an older generation's: a new one.
-        (Deploying, true, recorded(Some(5), Some("g0"), Some(Success)), false, Some(create("g1", InProgress))),
+        (
+            Deploying,
+            true,
+            recorded(Some(5), Some("g0"), Some(Success)),
+            false,
+            Some(create("g1", InProgress)),
+        ),
         // Teardown: inactive, once; nothing without a deployment.
-        (Ready, true, recorded(Some(5), Some("g1"), Some(Success)), true, Some(DeploymentWrite::Status { id: 5, state: Inactive, url: None })),
-        (Ready, true, recorded(Some(5), Some("g1"), Some(Inactive)), true, None),
+        (
+            Ready,
+            true,
+            recorded(Some(5), Some("g1"), Some(Success)),
+            true,
+            Some(DeploymentWrite::Status {
+                id: 5,
+                state: Inactive,
+                url: None,
+            }),
+        ),
+        (
+            Ready,
+            true,
+            recorded(Some(5), Some("g1"), Some(Inactive)),
+            true,
+            None,
+        ),
         (Ready, true, recorded(None, None, None), true, None),
     ];
     for (i, (phase, verified, rec, going, want)) in cases.into_iter().enumerate() {
         let s = status("g1", phase, verified);
         let got = due(&facts(&s, &pr, going), &rec, t(10));
-        assert_eq!(got.deployment, want, "case {i}: {phase:?} verified={verified} going={going}");
+        assert_eq!(
+            got.deployment, want,
+            "case {i}: {phase:?} verified={verified} going={going}"
+        );
     }
 }
 
@@ -133,14 +211,19 @@ fn the_comment_is_written_only_when_its_body_changes() {
     assert_eq!(due(&facts(&s, &pr, false), &after, t(1)).comment, None);
     // The identity verifies: the comment is edited in place (the recorded id).
     let ready = status("g1", GenerationPhase::Ready, true);
-    let Some(CommentWrite::Upsert { known, body, .. }) = due(&facts(&ready, &pr, false), &after, t(2)).comment else {
+    let Some(CommentWrite::Upsert { known, body, .. }) =
+        due(&facts(&ready, &pr, false), &after, t(2)).comment
+    else {
         panic!("an edit is due")
     };
     assert_eq!(known, Some(9));
     assert!(body.contains("ready") && body.contains("verified, generation `g1`"));
     // Teardown edits an existing comment, and makes none.
     assert!(due(&facts(&ready, &pr, true), &after, t(3)).comment.is_some());
-    assert_eq!(due(&facts(&ready, &pr, true), &PreviewFeedback::default(), t(3)).comment, None);
+    assert_eq!(
+        due(&facts(&ready, &pr, true), &PreviewFeedback::default(), t(3)).comment,
+        None
+    );
 }
 
 #[test]
@@ -171,15 +254,27 @@ fn only_comments_with_this_previews_marker_are_ours() {
         (6, ours.as_str()),
     ];
     assert_eq!(find_ours(comments, "shop", "shop-pr-42"), Some(6));
-    assert_eq!(find_ours([(3, "LGTM"), (5, quoted.as_str())], "shop", "shop-pr-42"), None);
-    assert!(!is_ours("launchplane:preview shop/shop-pr-42", "shop", "shop-pr-42"));
+    assert_eq!(
+        find_ours([(3, "LGTM"), (5, quoted.as_str())], "shop", "shop-pr-42"),
+        None
+    );
+    assert!(!is_ours(
+        "launchplane:preview shop/shop-pr-42",
+        "shop",
+        "shop-pr-42"
+    ));
 }
 
 #[test]
 fn a_deployment_is_found_by_its_generation() {
     let g1 = deployment_description("g1");
     let g2 = deployment_description("g2");
-    let list = [(11, Some(g2.as_str())), (12, None), (10, Some(g1.as_str())), (13, Some(g1.as_str()))];
+    let list = [
+        (11, Some(g2.as_str())),
+        (12, None),
+        (10, Some(g1.as_str())),
+        (13, Some(g1.as_str())),
+    ];
     assert_eq!(find_deployment(list, "g1"), Some(10));
     assert_eq!(find_deployment(list, "g3"), None);
 }
