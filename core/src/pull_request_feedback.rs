@@ -286,6 +286,27 @@ fn deployment_due(facts: &FeedbackFacts<'_>, recorded: &PreviewFeedback) -> Opti
     }
 }
 
+/// `owner` and `repo` of a pull request's `repository` (`owner/name`, `host/owner/name`, with or
+/// without `https://` and `.git`). `None`: not a repository GitHub's API can be asked about.
+pub fn owner_and_repo(repository: &str) -> Option<(String, String)> {
+    let trimmed = repository
+        .trim()
+        .trim_start_matches("https://")
+        .trim_end_matches('/')
+        .trim_end_matches(".git");
+    let parts: Vec<&str> = trimmed.split('/').collect();
+    let (owner, repo) = match parts.as_slice() {
+        [owner, repo] | [_, owner, repo] => (*owner, *repo),
+        _ => return None,
+    };
+    let fine = |s: &str| {
+        !s.is_empty()
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+    };
+    (fine(owner) && fine(repo)).then(|| (owner.to_string(), repo.to_string()))
+}
+
 /// The backoff after `failures` failed deliveries in a row (1 → 30 s, doubling, ≤ 30 min).
 pub fn backoff(failures: u32) -> SignedDuration {
     let shift = failures.saturating_sub(1).min(10);

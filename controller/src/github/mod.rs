@@ -4,3 +4,4 @@
 //! method on the client and one shape here.
 
 pub mod client;
+pub mod feedback;

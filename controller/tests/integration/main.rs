@@ -30,6 +30,7 @@ mod ownership_property;
 mod plugin_binary;
 mod plugin_views;
 mod plugin_writes;
+mod pr_feedback;
 mod preview_controller_verifier;
 mod preview_deploys;
 mod preview_lifecycle;

@@ -287,3 +287,17 @@ fn backoff_doubles_and_is_capped() {
     assert_eq!(backoff(30), MAX_BACKOFF);
     assert_eq!(backoff(0), SignedDuration::from_secs(30));
 }
+
+#[test]
+fn repositories_are_read_as_owner_and_name() {
+    let ok = |s: &str| owner_and_repo(s).map(|(o, r)| format!("{o}|{r}"));
+    assert_eq!(ok("acme/shop").as_deref(), Some("acme|shop"));
+    assert_eq!(ok("github.com/acme/shop").as_deref(), Some("acme|shop"));
+    assert_eq!(
+        ok("https://github.com/acme/shop.git").as_deref(),
+        Some("acme|shop")
+    );
+    assert_eq!(ok("shop"), None);
+    assert_eq!(ok("a/b/c/d"), None);
+    assert_eq!(ok("acme/sh?op"), None);
+}
