@@ -272,6 +272,7 @@ impl Controllers {
                 instance: Some(instance.into()),
                 preview_probe_via,
                 instance_id: Some(format!("{instance}-{ns}")),
+                feedback: None,
             },
             Arc::new(Metrics::new()),
             Arc::new(AtomicBool::new(false)),

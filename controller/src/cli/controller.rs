@@ -40,6 +40,8 @@ pub struct ControllerArgs {
     /// install) that shares a Dokploy its own id.
     #[arg(long, env = "LAUNCHPLANE_INSTANCE_ID", default_value = crate::engine::preview::DEFAULT_INSTANCE, value_parser = instance_id)]
     pub instance_id: String,
+    #[command(flatten)]
+    pub feedback: crate::engine::feedback::FeedbackArgs,
 }
 
 fn instance_id(value: &str) -> Result<String, String> {
@@ -88,6 +90,7 @@ async fn controller(args: ControllerArgs) -> Result<()> {
         instance: std::env::var("POD_NAME").ok(),
         preview_probe_via: args.preview_probe_via,
         instance_id: Some(args.instance_id),
+        feedback: args.feedback.settings(),
     };
     let ready = state.ready.clone();
     let controllers = async {

@@ -52,6 +52,8 @@ pub struct ReconcileArgs {
         value_parser = clap::value_parser!(u64).range(1..=86_400)
     )]
     pub timeout: u64,
+    #[command(flatten)]
+    pub feedback: crate::engine::feedback::FeedbackArgs,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -136,6 +138,9 @@ async fn watch(args: ReconcileArgs, inputs: Inputs) -> Result<i32> {
             probe_via: args.preview_probe_via.clone(),
             ..crate::standalone::engine::standalone_preview_settings()
         });
+    }
+    if let Some(settings) = args.feedback.settings() {
+        engine = engine.with_feedback(settings);
     }
     let interval = Engine::interval(&inputs);
     let mut last: Option<Vec<Row>> = None;

@@ -38,6 +38,7 @@ pub mod driver;
 pub mod env;
 pub mod error;
 pub mod executor;
+pub mod feedback;
 pub mod kind;
 pub mod kinds;
 pub mod notification;

@@ -48,6 +48,9 @@ pub struct World {
     /// The deadline of standalone mode's round, which every Dokploy client shares; the waits
     /// of lanes and previews end by it too. `None` in the cluster.
     pub round: Option<Deadline>,
+    /// Where pull-request feedback (the preview's comment and GitHub deployment) is posted;
+    /// `None`: none is.
+    pub feedback: Option<crate::engine::feedback::FeedbackSettings>,
 }
 
 /// No lane or preview step starts in the round's last seconds. A deploy step records its phase

@@ -153,6 +153,7 @@ impl Context {
                 preview_steps: CLUSTER_PREVIEW_STEPS,
                 previews: Some(PreviewSettings::default()),
                 round: None,
+                feedback: None,
             },
             store,
             client,
@@ -164,6 +165,12 @@ impl Context {
     /// With these deploy timings (tests: quick polling).
     pub fn with_deploy(mut self, settings: DeploySettings) -> Self {
         self.world.deploy = settings;
+        self
+    }
+
+    /// Post pull-request feedback for Previews.
+    pub fn with_feedback(mut self, settings: crate::engine::feedback::FeedbackSettings) -> Self {
+        self.world.feedback = Some(settings);
         self
     }
 

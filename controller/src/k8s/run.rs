@@ -68,6 +68,8 @@ pub struct RunOptions {
     /// This controller instance in the ownership markers of what it creates and manages in
     /// Dokploy (`--instance-id`); `None`: [`DEFAULT_INSTANCE`].
     pub instance_id: Option<String>,
+    /// Post pull-request feedback for Previews (`--pr-feedback`); `None`: none.
+    pub feedback: Option<crate::engine::feedback::FeedbackSettings>,
 }
 
 /// An Api over every namespace, or one.
@@ -157,22 +159,24 @@ pub async fn run(
         .instance_id
         .clone()
         .unwrap_or_else(|| DEFAULT_INSTANCE.into());
-    let ctx = Arc::new(
-        Context::new(
-            client.clone(),
-            options.instance.clone(),
-            instance,
-            metrics.clone(),
-            Prober::new(ProberConfig::default())?,
-            caches.clone(),
-            wakes.clone(),
-            Arc::new(SystemClock),
-        )
-        .with_previews(PreviewSettings {
-            probe_via: options.preview_probe_via.clone(),
-            ..PreviewSettings::default()
-        }),
-    );
+    let mut context = Context::new(
+        client.clone(),
+        options.instance.clone(),
+        instance,
+        metrics.clone(),
+        Prober::new(ProberConfig::default())?,
+        caches.clone(),
+        wakes.clone(),
+        Arc::new(SystemClock),
+    )
+    .with_previews(PreviewSettings {
+        probe_via: options.preview_probe_via.clone(),
+        ..PreviewSettings::default()
+    });
+    if let Some(settings) = options.feedback.clone() {
+        context = context.with_feedback(settings);
+    }
+    let ctx = Arc::new(context);
 
     // Every Preview event (status and deletion included) wakes its Product: previewCount and
     // the protected set follow the previews without waiting for the resync. Taken from the

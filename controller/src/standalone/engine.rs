@@ -144,6 +144,7 @@ impl Engine {
                 preview_steps: DriveLimits::default().max_steps,
                 previews: None,
                 round: Some(deadline.clone()),
+                feedback: None,
             },
             state,
             env,
@@ -168,6 +169,12 @@ impl Engine {
     /// ([`Engine::instance`]), whatever `settings.instance` says.
     pub fn with_previews(mut self, settings: PreviewSettings) -> Self {
         self.world.previews = Some(settings);
+        self
+    }
+
+    /// Post pull-request feedback for Previews.
+    pub fn with_feedback(mut self, settings: crate::engine::feedback::FeedbackSettings) -> Self {
+        self.world.feedback = Some(settings);
         self
     }
 

@@ -154,6 +154,7 @@ impl Controllers {
                 instance: Some(instance.into()),
                 preview_probe_via: None,
                 instance_id: Some(format!("{instance}-{ns}")),
+                feedback: None,
             },
             std::sync::Arc::new(launchplane::metrics::Metrics::new()),
             std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false)),

@@ -325,3 +325,86 @@ async fn github_faults_are_recorded_and_retried_after_a_wait_without_the_token()
         "{message}"
     );
 }
+
+mod standalone {
+    //! Through the Preview reconcile of standalone mode (the Dokploy simulator and the GitHub
+    //! fake): a GitHub rate limit leaves the Preview's own verdict alone and is retried; the
+    //! comment is not duplicated by a restart; teardown marks the deployment inactive.
+    use super::{TOKEN, ours};
+    use crate::support::{NS, sim_with_preview_template};
+    use launchplane::engine::feedback::FeedbackSettings;
+    use launchplane::standalone::state::StateDir;
+    use launchplane_api::resources::PreviewStatus;
+    use launchplane_api::verdict::Verdict;
+    use launchplane_e2e::github::{GitHubFake, GitHubFault};
+
+    fn settings(fake: &GitHubFake) -> FeedbackSettings {
+        FeedbackSettings {
+            api_url: fake.base_url(),
+            token_namespace: None,
+            token_name: "launchplane-github".into(),
+            token_key: "token".into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_preview_reconcile_posts_feedback_without_waiting_on_github() {
+        launchplane_providers::install_crypto_provider();
+        let (sim, _env, template_id) = sim_with_preview_template().await;
+        let fake = GitHubFake::start(TOKEN).await.unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let state = StateDir::new(dir.path());
+        let mut folder = crate::preview_standalone::inputs(&sim, &template_id);
+        folder.secrets.insert(
+            format!("{NS}/launchplane-github"),
+            [("token".to_string(), TOKEN.as_bytes().to_vec())].into_iter().collect(),
+        );
+        let mut engine = crate::preview_standalone::engine(&sim, &state).with_feedback(settings(&fake));
+
+        // GitHub rate-limits the first call: the Preview is Ready all the same.
+        fake.fault(GitHubFault::SecondaryRateLimit { retry_after: 1 });
+        let rows = engine.round(&folder).await;
+        let row = rows.iter().find(|r| r.kind == "Preview").unwrap();
+        assert_eq!(row.verdict, Verdict::Matched, "{row:?}");
+        let status: PreviewStatus = state.load("Preview", NS, "shop-pr-42").unwrap();
+        let fb = status.feedback.clone().unwrap();
+        assert!(!fb.delivered);
+        assert!(fb.message.as_deref().unwrap().contains("rate limit"), "{fb:?}");
+        assert!(fb.retry_after.is_some());
+        assert!(fake.comments().is_empty());
+        let text = std::fs::read_dir(dir.path())
+            .unwrap()
+            .flatten()
+            .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+            .collect::<String>();
+        assert!(!text.contains(TOKEN), "the token is in the state folder");
+
+        // Before the reset nothing is sent; after it, delivered.
+        let calls = fake.calls().len();
+        engine.round(&folder).await;
+        assert_eq!(fake.calls().len(), calls, "no call before the rate limit's reset");
+        tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+        engine.round(&folder).await;
+        let status: PreviewStatus = state.load("Preview", NS, "shop-pr-42").unwrap();
+        let fb = status.feedback.clone().unwrap();
+        assert!(fb.delivered, "{fb:?}");
+        assert_eq!(ours(&fake).len(), 1);
+        assert!(ours(&fake)[0].body.contains("ready"), "{}", ours(&fake)[0].body);
+        assert_eq!(fake.deployments().len(), 1);
+        assert_eq!(fake.deployments()[0].statuses, ["success"]);
+
+        // A restart (a new Engine over the same folder): nothing new on GitHub.
+        let mut engine = crate::preview_standalone::engine(&sim, &state).with_feedback(settings(&fake));
+        engine.round(&folder).await;
+        assert_eq!(ours(&fake).len(), 1);
+        assert_eq!(fake.deployments().len(), 1);
+
+        // The manifest leaves: torn down, the deployment inactive, the comment says so.
+        folder.previews.clear();
+        engine.round(&folder).await;
+        assert_eq!(fake.deployments()[0].statuses, ["success", "inactive"]);
+        assert!(ours(&fake)[0].body.contains("torn down"));
+        assert!(fake.calls().iter().all(|c| c.authorized));
+        sim.shutdown().await;
+    }
+}

@@ -29,7 +29,7 @@ use std::time::Duration;
 
 use support::{NS, artifact, ns, preview_policy, shop_product, sim_with_preview_template};
 
-fn inputs(sim: &DokploySim, template_id: &str) -> Inputs {
+pub(crate) fn inputs(sim: &DokploySim, template_id: &str) -> Inputs {
     let config = ns(ProviderConfig::new(
         "dokploy",
         ProviderConfigSpec {
@@ -82,7 +82,7 @@ fn inputs(sim: &DokploySim, template_id: &str) -> Inputs {
 }
 
 /// An Engine over `state` that reconciles previews against `sim`.
-fn engine(sim: &DokploySim, state: &StateDir) -> Engine {
+pub(crate) fn engine(sim: &DokploySim, state: &StateDir) -> Engine {
     let key = sim.api_key();
     Engine::new(
         Prober::new(ProberConfig::default()).unwrap(),

@@ -9,6 +9,7 @@
 //! Previews whose manifest left the folder, and the expired ones, itself.
 
 use crate::engine::driver::DriveLimits;
+use crate::engine::feedback::{feedback, until_retry};
 use crate::engine::executor::Executor;
 use crate::engine::preview::{
     PreviewSettings, PreviewWorld, TeardownReport, TeardownTarget, drive, teardown,
@@ -111,7 +112,7 @@ pub async fn reconcile<S: StatusStore>(
         deadline: settings.deadline,
     };
     let clock = WholeSeconds(world.clock.as_ref());
-    let report = drive(
+    let mut report = drive(
         &inputs,
         executor.as_ref(),
         &world.prober,
@@ -124,8 +125,16 @@ pub async fn reconcile<S: StatusStore>(
     if !report.steps.is_empty() {
         tracing::info!(steps = ?report.steps, "preview steps taken");
     }
+    // After the verdict is settled: GitHub's answer changes only `status.feedback`.
+    if let Some(record) = feedback(world, &preview, &namespace, &report.status, false).await {
+        report.status.feedback = Some(record);
+    }
     commit(store, preview.as_ref(), &report.status, None).await?;
-    let requeue = until_expiry(&report.status, world.now(), report.requeue);
+    let requeue = until_retry(
+        report.status.feedback.as_ref(),
+        world.now(),
+        until_expiry(&report.status, world.now(), report.requeue),
+    );
     Ok(PreviewRun {
         reconciled: if report.expired {
             Reconciled::on_change()
@@ -183,6 +192,13 @@ pub async fn tear_down<S: StatusStore>(
     let executor = provider.map(Executor::new);
     match teardown(&target, executor.as_ref(), &world.prober, &settings).await {
         Ok(done) => {
+            // Best effort: the Preview goes whatever GitHub answers; a failure is logged.
+            let status = preview.status.clone().unwrap_or_default();
+            if let Some(record) = feedback(world, preview, &namespace, &status, true).await
+                && let Some(message) = record.message
+            {
+                tracing::warn!(%message, "the pull request was not told of the teardown");
+            }
             if done.left_alone.is_some() {
                 // The Preview goes (it is the user's to delete), but what was not ours stays in
                 // Dokploy, and the log says why.
