@@ -47,7 +47,12 @@ pub struct FeedbackArgs {
     #[arg(long, value_name = "URL", default_value = DEFAULT_API_URL, requires = "pr_feedback")]
     pub pr_feedback_api_url: String,
     /// The Secret holding the GitHub token (rights: issues and deployments, write).
-    #[arg(long, value_name = "NAME", default_value = "launchplane-github", requires = "pr_feedback")]
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "launchplane-github",
+        requires = "pr_feedback"
+    )]
     pub pr_feedback_token_secret: String,
     /// The key of the token in that Secret.
     #[arg(long, value_name = "KEY", default_value = "token", requires = "pr_feedback")]

@@ -200,6 +200,13 @@ async fn deployment_statuses_go_to_success_only_once_the_identity_is_verified() 
         )
         .await;
         assert!(record.delivered, "{:?}", record.message);
+        if !verified {
+            assert_eq!(
+                fake.deployments()[0].statuses,
+                ["in_progress"],
+                "{phase:?} without a verified identity is not success"
+            );
+        }
     }
     let deployments = fake.deployments();
     assert_eq!(deployments.len(), 1);
@@ -357,7 +364,9 @@ mod standalone {
         let mut folder = crate::preview_standalone::inputs(&sim, &template_id);
         folder.secrets.insert(
             format!("{NS}/launchplane-github"),
-            [("token".to_string(), TOKEN.as_bytes().to_vec())].into_iter().collect(),
+            [("token".to_string(), TOKEN.as_bytes().to_vec())]
+                .into_iter()
+                .collect(),
         );
         let mut engine = crate::preview_standalone::engine(&sim, &state).with_feedback(settings(&fake));
 

@@ -9,8 +9,8 @@
 //! Previews whose manifest left the folder, and the expired ones, itself.
 
 use crate::engine::driver::DriveLimits;
-use crate::engine::feedback::{feedback, until_retry};
 use crate::engine::executor::Executor;
+use crate::engine::feedback::{feedback, until_retry};
 use crate::engine::preview::{
     PreviewSettings, PreviewWorld, TeardownReport, TeardownTarget, drive, teardown,
 };
