@@ -437,7 +437,7 @@ async fn the_fakes_deployments_are_githubs() {
     // What the client sends (controller/src/github/client.rs NewDeployment, NewDeploymentStatus).
     let new = serde_json::json!({
         "ref": sha, "environment": "shop-pr-42", "description": "launchplane preview generation g1",
-        "auto_merge": false, "required_contexts": [], "transient_environment": true,
+        "auto_merge": false, "required_contexts": [], "transient_environment": false,
         "production_environment": false
     });
     request_fits(&rest, list, "post", &new);

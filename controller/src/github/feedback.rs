@@ -161,7 +161,9 @@ impl Where<'_> {
                             description: description.clone(),
                             auto_merge: false,
                             required_contexts: vec![],
-                            transient_environment: true,
+                            // Not transient: GitHub then marks the previous generation's successful
+                            // deployment inactive when this one succeeds (`auto_inactive`).
+                            transient_environment: false,
                             production_environment: false,
                         };
                         self.client
