@@ -78,6 +78,15 @@ async fn send(
     deliver(client, &facts, record, t(now)).await
 }
 
+pub(crate) fn settings_for(fake: &GitHubFake) -> launchplane::engine::feedback::FeedbackSettings {
+    launchplane::engine::feedback::FeedbackSettings {
+        api_url: fake.base_url(),
+        token_namespace: None,
+        token_name: "launchplane-github".into(),
+        token_key: "token".into(),
+    }
+}
+
 async fn setup() -> (GitHubFake, GitHubClient) {
     launchplane_providers::install_crypto_provider();
     let fake = GitHubFake::start(TOKEN).await.unwrap();
@@ -414,6 +423,135 @@ mod standalone {
         assert_eq!(fake.deployments()[0].statuses, ["success", "inactive"]);
         assert!(ours(&fake)[0].body.contains("torn down"));
         assert!(fake.calls().iter().all(|c| c.authorized));
+        sim.shutdown().await;
+    }
+}
+
+mod cluster {
+    //! Through the cluster shell's Preview reconcile: the token Secret read from the API
+    //! server, a GitHub 5xx leaving the Preview's verdict alone, the deployment reaching success
+    //! once the identity is verified, and the teardown marking it inactive.
+    use super::{TOKEN, ours, settings_for};
+    use crate::support::{
+        NS, StatusLog, artifact, listed_caches, preview_policy, shop_product, sim_with_preview_template,
+        single_attempt_config, store, template_target,
+    };
+    use launchplane::engine::kinds::preview::{reconcile, tear_down};
+    use launchplane::engine::preview::PreviewSettings;
+    use launchplane::engine::providers::{Fingerprint, PollerSlot};
+    use launchplane::k8s::context::{Context, Wakes};
+    use launchplane::metrics::Metrics;
+    use launchplane::observe::poller::Poller;
+    use launchplane::observe::prober::{Prober, ProberConfig};
+    use launchplane_api::conditions::{SystemClock, find, types};
+    use launchplane_api::resources::{PreviewStatus, Product};
+    use launchplane_core::observation::PollSettings;
+    use launchplane_e2e::github::{GitHubFake, GitHubFault};
+    use launchplane_providers::{ApiKey, DokployClient};
+    use launchplane_testkit::api_server::FakeApiServer;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    #[tokio::test]
+    async fn the_cluster_reconcile_posts_feedback_and_a_github_5xx_leaves_the_verdict_alone() {
+        launchplane_providers::install_crypto_provider();
+        let (sim, _env, template_id) = sim_with_preview_template().await;
+        let fake = GitHubFake::start(TOKEN).await.unwrap();
+        let api = FakeApiServer::new();
+        api.put_secret(NS, "launchplane-github", &[("token", TOKEN.as_bytes())]);
+        let product: Product = shop_product(preview_policy());
+        let template = template_target(&template_id);
+        let client = Arc::new(DokployClient::new(single_attempt_config(&sim)).unwrap());
+        let ctx = Context::new(
+            api.client(),
+            None,
+            "feedback-test".into(),
+            Arc::new(Metrics::new()),
+            Prober::new(ProberConfig::default()).unwrap(),
+            launchplane::engine::Caches {
+                targets: store(vec![template.clone()]),
+                products: store(vec![product.clone()]),
+                artifacts: store(vec![artifact("shop-a", 'a')]),
+                ..listed_caches()
+            },
+            Wakes::none(),
+            Arc::new(SystemClock),
+        )
+        .with_previews(PreviewSettings {
+            poll_delay: Duration::from_millis(40),
+            deploy_timeout: Duration::from_secs(20),
+            resend_after: Duration::from_secs(60),
+            verify_timeout: Duration::from_secs(5),
+            deadline: Duration::from_secs(20),
+            probe_via: Some(sim.ingress_url()),
+            resync: Duration::from_secs(300),
+            instance: "feedback-test".into(),
+        })
+        .with_feedback(settings_for(&fake));
+        ctx.world.providers.set_slot(
+            &format!("{NS}/dokploy"),
+            PollerSlot {
+                fingerprint: Fingerprint {
+                    url: sim.base_url(),
+                    api_key: ApiKey::new(sim.api_key()),
+                    rate_limit: (1000, 1000),
+                },
+                poller: Poller::new(client, PollSettings::default()),
+                next_poll_at: None,
+                last_poll_at: None,
+            },
+        );
+        let statuses = StatusLog::default();
+        let mut preview = crate::preview_lifecycle::preview(42, 'a', "shop-a");
+        preview.metadata.uid = Some("uid-42".into());
+
+        // GitHub answers 502 to the first call: the reconcile succeeds and the preview deploys.
+        fake.fault(GitHubFault::Status(502));
+        let mut status = PreviewStatus::default();
+        for _ in 0..10 {
+            let run = reconcile(Arc::new(preview.clone()), &ctx.world, &statuses)
+                .await
+                .expect("a GitHub failure never fails the reconcile");
+            assert!(run.error.is_none(), "{:?}", run.error);
+            status = serde_json::from_value(statuses.writes().last().unwrap().clone()).unwrap();
+            preview.status = Some(status.clone());
+            if find(&status.conditions, types::READY).is_some_and(|c| c.status == "True") {
+                break;
+            }
+        }
+        assert!(
+            find(&status.conditions, types::READY).is_some_and(|c| c.status == "True"),
+            "the preview is Ready whatever GitHub said: {status:?}"
+        );
+        let fb = status.feedback.clone().unwrap();
+        assert!(!fb.delivered, "held by the backoff after the 502: {fb:?}");
+        assert!(fb.message.as_deref().unwrap().contains("502"));
+        assert!(!serde_json::to_string(&status).unwrap().contains(TOKEN));
+
+        // After the backoff (moved to the past here): delivered, success, one comment.
+        let mut fb_past = fb.clone();
+        fb_past.retry_after = None;
+        status.feedback = Some(fb_past);
+        preview.status = Some(status.clone());
+        reconcile(Arc::new(preview.clone()), &ctx.world, &statuses)
+            .await
+            .unwrap();
+        let status: PreviewStatus =
+            serde_json::from_value(statuses.writes().last().unwrap().clone()).unwrap();
+        let fb = status.feedback.clone().unwrap();
+        assert!(fb.delivered, "{fb:?}");
+        assert_eq!(ours(&fake).len(), 1);
+        assert_eq!(fake.deployments().len(), 1);
+        assert_eq!(fake.deployments()[0].statuses, ["success"]);
+        assert!(fake.calls().iter().all(|c| c.authorized));
+
+        // The teardown: inactive.
+        preview.status = Some(status);
+        tear_down(&preview, &ctx.world, &statuses, "the finalizer holds the Preview")
+            .await
+            .unwrap();
+        assert_eq!(fake.deployments()[0].statuses, ["success", "inactive"]);
+        assert!(ours(&fake)[0].body.contains("torn down"));
         sim.shutdown().await;
     }
 }
