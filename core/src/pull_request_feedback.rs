@@ -245,7 +245,7 @@ pub fn due(facts: &FeedbackFacts<'_>, recorded: &PreviewFeedback, now: Timestamp
     let comment = (recorded.comment_digest.as_deref() != Some(body_digest.as_str())
         // Teardown edits only a comment that exists: a preview that never commented says nothing.
         && !(facts.going && recorded.comment_id.is_none()))
-    .then(|| CommentWrite::Upsert {
+    .then_some(CommentWrite::Upsert {
         known: recorded.comment_id,
         body,
         digest: body_digest,

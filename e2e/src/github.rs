@@ -228,7 +228,7 @@ fn gate<'a>(
     method: &str,
     path: String,
     query: &BTreeMap<String, String>,
-) -> Result<(std::sync::MutexGuard<'a, FakeState>, bool), Response> {
+) -> Result<(std::sync::MutexGuard<'a, FakeState>, bool), Box<Response>> {
     let authorized = headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
@@ -246,13 +246,17 @@ fn gate<'a>(
     });
     if !authorized {
         let body = json!({"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest"});
-        return Err((StatusCode::UNAUTHORIZED, axum::Json(body)).into_response());
+        return Err(Box::new(
+            (StatusCode::UNAUTHORIZED, axum::Json(body)).into_response(),
+        ));
     }
     let mut response_headers = HeaderMap::new();
     match state.faults.pop_front() {
         Some(GitHubFault::Status(code)) => {
             let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            Err((status, axum::Json(json!({"message": "Server Error"}))).into_response())
+            Err(Box::new(
+                (status, axum::Json(json!({"message": "Server Error"}))).into_response(),
+            ))
         }
         Some(GitHubFault::PrimaryRateLimit { reset }) => {
             response_headers.insert("x-ratelimit-limit", HeaderValue::from_static("5000"));
@@ -261,14 +265,18 @@ fn gate<'a>(
                 response_headers.insert("x-ratelimit-reset", v);
             }
             let body = json!({"message": "API rate limit exceeded", "documentation_url": "https://docs.github.com/rest"});
-            Err((StatusCode::FORBIDDEN, response_headers, axum::Json(body)).into_response())
+            Err(Box::new(
+                (StatusCode::FORBIDDEN, response_headers, axum::Json(body)).into_response(),
+            ))
         }
         Some(GitHubFault::SecondaryRateLimit { retry_after }) => {
             if let Ok(v) = HeaderValue::from_str(&retry_after.to_string()) {
                 response_headers.insert("retry-after", v);
             }
             let body = json!({"message": "You have exceeded a secondary rate limit", "documentation_url": "https://docs.github.com/rest"});
-            Err((StatusCode::TOO_MANY_REQUESTS, response_headers, axum::Json(body)).into_response())
+            Err(Box::new(
+                (StatusCode::TOO_MANY_REQUESTS, response_headers, axum::Json(body)).into_response(),
+            ))
         }
         Some(GitHubFault::Empty) => Ok((state, true)),
         Some(GitHubFault::Pass) | None => Ok((state, false)),
@@ -383,7 +391,7 @@ async fn list_comments(
     let path = format!("/repos/{full_name}/issues/{issue}/comments");
     let (state, empty) = match gate(&shared, &headers, "GET", path.clone(), &query) {
         Ok(s) => s,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let items: Vec<Value> = if empty {
         vec![]
@@ -416,7 +424,7 @@ async fn create_comment(
     let path = format!("/repos/{full_name}/issues/{issue}/comments");
     let (mut state, _) = match gate(&shared, &headers, "POST", path, &BTreeMap::new()) {
         Ok(s) => s,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let Some(axum::Json(body)) = body else {
         return unprocessable("body is required");
@@ -442,7 +450,7 @@ async fn get_comment(
     let path = format!("/repos/{full_name}/issues/comments/{id}");
     let (state, _) = match gate(&shared, &headers, "GET", path, &BTreeMap::new()) {
         Ok(s) => s,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     match state
         .comments
@@ -464,7 +472,7 @@ async fn update_comment(
     let path = format!("/repos/{full_name}/issues/comments/{id}");
     let (mut state, _) = match gate(&shared, &headers, "PATCH", path, &BTreeMap::new()) {
         Ok(s) => s,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let Some(axum::Json(body)) = body else {
         return unprocessable("body is required");
@@ -492,7 +500,7 @@ async fn list_deployments(
     let path = format!("/repos/{full_name}/deployments");
     let (state, empty) = match gate(&shared, &headers, "GET", path.clone(), &query) {
         Ok(s) => s,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let items: Vec<Value> = if empty {
         vec![]
@@ -538,7 +546,7 @@ async fn create_deployment(
     let path = format!("/repos/{full_name}/deployments");
     let (mut state, _) = match gate(&shared, &headers, "POST", path, &BTreeMap::new()) {
         Ok(s) => s,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let Some(axum::Json(body)) = body else {
         return unprocessable("ref is required");
@@ -587,7 +595,7 @@ async fn create_deployment_status(
     let path = format!("/repos/{full_name}/deployments/{id}/statuses");
     let (mut state, _) = match gate(&shared, &headers, "POST", path, &BTreeMap::new()) {
         Ok(s) => s,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let Some(axum::Json(body)) = body else {
         return unprocessable("state is required");
@@ -689,7 +697,7 @@ async fn list_pulls(
         &query,
     ) {
         Ok(s) => s,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     if empty {
         return axum::Json(json!([])).into_response();
