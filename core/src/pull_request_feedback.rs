@@ -273,7 +273,11 @@ fn deployment_due(facts: &FeedbackFacts<'_>, recorded: &PreviewFeedback) -> Opti
     let url = facts.status.url.clone();
     match recorded.deployment_id {
         Some(id) if recorded.deployment_generation.as_deref() == Some(newest.id.as_str()) => {
-            (posted != Some(state.as_str())).then_some(DeploymentWrite::Status { id, state, url })
+            // A settled preview's identity is probed again at every reconcile; a probe that
+            // could not verify it for a moment does not take a posted success back.
+            let regress =
+                posted == Some(DeploymentState::Success.as_str()) && state == DeploymentState::InProgress;
+            (posted != Some(state.as_str()) && !regress).then_some(DeploymentWrite::Status { id, state, url })
         }
         _ => Some(DeploymentWrite::Create {
             environment: facts.name.to_string(),

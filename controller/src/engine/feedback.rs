@@ -10,7 +10,7 @@ use crate::github::feedback::deliver;
 use jiff::Timestamp;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use launchplane_api::resources::{Preview, PreviewFeedback, PreviewStatus};
-use launchplane_core::pull_request_feedback::{FeedbackFacts, backoff};
+use launchplane_core::pull_request_feedback::{FeedbackFacts, backoff, due};
 use launchplane_providers::SecretString;
 use std::time::Duration;
 
@@ -94,7 +94,9 @@ pub async fn feedback(
         status,
         going,
     };
-    if recorded.retry_after.as_ref().is_some_and(|t| t.0 > now) {
+    // Nothing due (the usual reconcile of a settled preview), or waiting out a rate limit or
+    // backoff: no Secret read, no GitHub call.
+    if due(&facts, &recorded, now).is_empty() {
         return Some(recorded);
     }
     let client = match client(world, settings, namespace).await {
@@ -146,4 +148,49 @@ pub fn until_retry(record: Option<&PreviewFeedback>, now: Timestamp, requeue: Du
         Duration::ZERO
     };
     requeue.min(left.max(Duration::from_secs(1)))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        feedback: FeedbackArgs,
+    }
+
+    #[test]
+    fn feedback_is_off_unless_asked_for_and_its_flags_need_it() {
+        let off = Cli::try_parse_from(["x"]).unwrap();
+        assert_eq!(off.feedback.settings(), None);
+        let on = Cli::try_parse_from(["x", "--pr-feedback"]).unwrap();
+        assert_eq!(on.feedback.settings(), Some(FeedbackSettings::default()));
+        let custom = Cli::try_parse_from([
+            "x",
+            "--pr-feedback",
+            "--pr-feedback-token-secret",
+            "gh",
+            "--pr-feedback-token-key",
+            "pat",
+            "--pr-feedback-token-namespace",
+            "launchplane",
+            "--pr-feedback-api-url",
+            "https://ghe.example.com/api/v3",
+        ])
+        .unwrap();
+        assert_eq!(
+            custom.feedback.settings(),
+            Some(FeedbackSettings {
+                api_url: "https://ghe.example.com/api/v3".into(),
+                token_namespace: Some("launchplane".into()),
+                token_name: "gh".into(),
+                token_key: "pat".into(),
+            })
+        );
+        // A token flag without --pr-feedback is a mistake, not silently ignored.
+        assert!(Cli::try_parse_from(["x", "--pr-feedback-token-secret", "gh"]).is_err());
+    }
 }

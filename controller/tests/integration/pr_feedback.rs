@@ -545,6 +545,16 @@ mod cluster {
         assert_eq!(fake.deployments()[0].statuses, ["success"]);
         assert!(fake.calls().iter().all(|c| c.authorized));
 
+        // A settled preview's next reconcile: no Secret read, no GitHub call.
+        preview.status = Some(status.clone());
+        let secret_reads = || api.count(&http::Method::GET, "/secrets/launchplane-github");
+        let (reads, calls) = (secret_reads(), fake.calls().len());
+        assert!(reads >= 1);
+        reconcile(Arc::new(preview.clone()), &ctx.world, &statuses)
+            .await
+            .unwrap();
+        assert_eq!((secret_reads(), fake.calls().len()), (reads, calls));
+
         // The teardown: inactive.
         preview.status = Some(status);
         tear_down(&preview, &ctx.world, &statuses, "the finalizer holds the Preview")

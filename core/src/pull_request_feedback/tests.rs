@@ -95,6 +95,14 @@ fn deployment_states_follow_the_generation_and_the_identity() {
             false,
             Some(create("g1", InProgress)),
         ),
+        // Verified once, then a probe that could not verify: success stands.
+        (
+            Ready,
+            false,
+            recorded(Some(5), Some("g1"), Some(Success)),
+            false,
+            None,
+        ),
         // Recorded, same state: nothing.
         (
             Deploying,
