@@ -200,7 +200,7 @@ fn service_with_environment(st: &State, kind: Kind, id: Option<&str>) -> Value {
     let mut out = entity.row.clone();
     out.insert(
         "environment".into(),
-        super::routes::environment_with_project(st, &entity.row),
+        st.environment_with_project(&entity.row),
     );
     Value::Object(out)
 }
