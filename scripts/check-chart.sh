@@ -189,11 +189,12 @@ def component(d):
     return ((d.get("metadata") or {}).get("labels") or {}).get("app.kubernetes.io/component")
 
 
-# The CI identity's objects are checked on their own (below); the rest is the controller's.
+# The CI identity's objects are checked on their own (below), the webhook receiver's by
+# webhooks.py; the rest is the controller's.
 ci_docs = [d for d in docs if component(d) in ("ci-identity", "ci-grant")]
 by_kind = {}
 for d in docs:
-    if d not in ci_docs:
+    if d not in ci_docs and component(d) != "webhooks":
         by_kind.setdefault(d["kind"], []).append(d)
 
 # RBAC: no wildcards, only the groups and resources the controller needs.
@@ -437,6 +438,159 @@ if ci_docs:
 print(f"[{scenario}] {len(docs)} documents ok: {summary}")
 PY
 
+cat >"$work/webhooks.py" <<'PY'
+"""Assert the webhook receiver's objects in one `helm template` output (docs/github.md).
+
+expect (JSON): {"enabled": bool} and, when enabled, replicas, watch_ns, own_secrets,
+notification_secrets, resync (interval or 0), ingress_host, tls.
+"""
+import json
+import sys
+import yaml
+
+path, scenario, release_ns, expect = sys.argv[1:]
+expect = json.loads(expect)
+errors = []
+
+
+def check(cond, msg):
+    if not cond:
+        errors.append(msg)
+    return cond
+
+
+docs = [d for d in yaml.safe_load_all(open(path)) if d is not None]
+labels = lambda d: (d.get("metadata") or {}).get("labels") or {}
+mine = [d for d in docs if labels(d).get("app.kubernetes.io/component") == "webhooks"]
+others = [d for d in docs if d not in mine]
+of = lambda kind, ds=mine: [d for d in ds if d["kind"] == kind]
+
+if not expect["enabled"]:
+    check(not mine, f"webhooks.enabled is false but {[d['kind'] for d in mine]} are rendered")
+    check(not any("webhooks" in d["metadata"]["name"] for d in others),
+          "webhooks.enabled is false but an object named *webhooks* is rendered")
+else:
+    watch_ns, replicas = expect["watch_ns"], expect["replicas"]
+    deps, sas, svcs = of("Deployment"), of("ServiceAccount"), of("Service")
+    check(len(deps) == 1 and len(sas) == 1 and len(svcs) == 1,
+          f"expected one Deployment, ServiceAccount and Service, got {[d['kind'] for d in mine]}")
+    check(len(of("PodDisruptionBudget")) == (1 if replicas > 1 else 0),
+          f"a PodDisruptionBudget iff replicas > 1 (replicas {replicas})")
+    check(not of("Secret", docs), "the chart must not render Secrets: the webhook secret and token are referenced")
+    sa = sas[0]["metadata"]["name"] if sas else None
+    controller_deps = of("Deployment", others)
+    if deps and controller_deps:
+        dep, ctl = deps[0], controller_deps[0]
+        pod_labels = dep["spec"]["template"]["metadata"]["labels"]
+        ctl_selector = ctl["spec"]["selector"]["matchLabels"]
+        check(not all(pod_labels.get(k) == v for k, v in ctl_selector.items()),
+              f"the controller's selector {ctl_selector} picks up the receiver's pods")
+        check(all(pod_labels.get(k) == v for k, v in dep["spec"]["selector"]["matchLabels"].items()),
+              "the receiver's Deployment does not select its own pods")
+        for svc in svcs:
+            check(svc["spec"]["selector"] == dep["spec"]["selector"]["matchLabels"]
+                  and svc["spec"]["ports"][0]["targetPort"] == "http", "the Service must select the receiver's pods on http")
+        for s in of("Service", others):
+            check(not all(pod_labels.get(k) == v for k, v in s["spec"]["selector"].items()),
+                  f"Service {s['metadata']['name']} selects the receiver's pods")
+        check(dep["spec"]["replicas"] == replicas, f'replicas {dep["spec"]["replicas"]} != {replicas}')
+        pod, cpod = dep["spec"]["template"]["spec"], ctl["spec"]["template"]["spec"]
+        check(pod["serviceAccountName"] == sa and sa != cpod["serviceAccountName"],
+              "the receiver must run as its own ServiceAccount, never the controller's")
+        c, cc = pod["containers"][0], cpod["containers"][0]
+        check(pod.get("securityContext") == cpod.get("securityContext")
+              and c.get("securityContext") == cc.get("securityContext"),
+              "the receiver's security contexts must be the controller's")
+        check(c["securityContext"].get("readOnlyRootFilesystem") is True
+              and c["securityContext"].get("allowPrivilegeEscalation") is False, "restricted securityContext")
+        check(c["image"] == cc["image"], "the receiver runs the controller's image")
+        args = c["args"]
+        check(args[0] == "webhooks" and "--addr=0.0.0.0:8090" in args, f"must run `launchplane webhooks --addr=0.0.0.0:8090`: {args}")
+        check((f"--watch-namespace={watch_ns}" in args) == bool(watch_ns)
+              and (bool(watch_ns) or not any(a.startswith("--watch-namespace") for a in args)), f"--watch-namespace: {args}")
+        own = expect["own_secrets"]
+        check(f"--github-secret={own[0]}" in args and "--github-secret-key=webhook-secret" in args, f"--github-secret: {args}")
+        resync = expect["resync"]
+        check((f"--resync-interval={resync}" in args) == bool(resync)
+              and (bool(resync) or not any(a.startswith(("--resync", "--github-token", "--github-api")) for a in args)),
+              f"resync flags with interval {resync}: {args}")
+        if resync:
+            check(f"--github-token-secret={own[-1]}" in args and "--github-token-key=github-token" in args,
+                  f"--github-token-secret: {args}")
+        env = {e["name"]: e for e in c.get("env", [])}
+        check(env.get("POD_NAMESPACE", {}).get("valueFrom", {}).get("fieldRef", {}).get("fieldPath") == "metadata.namespace",
+              "POD_NAMESPACE (the --secret-namespace) must come from the pod's namespace")
+        check(not any("secretKeyRef" in json.dumps(e) for e in c.get("env", [])) and not c.get("envFrom"),
+              "no Secret value may reach the receiver's environment: it reads them from the API server")
+        check({"name": "http", "containerPort": 8090, "protocol": "TCP"} in c["ports"], "port 8090 named http")
+        for probe in ("livenessProbe", "readinessProbe"):
+            check(c.get(probe, {}).get("httpGet") == {"path": "/healthz", "port": "http"}, f"{probe} must GET /healthz on http")
+
+    # RBAC: exactly these rules, where they belong, bound to the receiver's account only.
+    want_watched = {
+        ("launchplane.dev", "products", ()): {"get", "list"},
+        ("launchplane.dev", "previews", ()): {"get", "list", "create", "patch", "delete"},
+        ("launchplane.dev", "providerconfigs", ()): {"get", "patch"},
+    }
+    if expect["notification_secrets"]:
+        want_watched[("", "secrets", tuple(sorted(expect["notification_secrets"])))] = {"get"}
+    want_own = {("", "secrets", tuple(sorted(set(expect["own_secrets"])))): {"get"}}
+
+    def rules_of(role):
+        got = {}
+        for r in role.get("rules", []):
+            for g in r.get("apiGroups", []):
+                for res in r.get("resources", []):
+                    key = (g, res, tuple(sorted(r.get("resourceNames", []))))
+                    got.setdefault(key, set()).update(r.get("verbs", []))
+        return got
+
+    roles = of("Role") + of("ClusterRole")
+    if watch_ns:
+        check(not of("ClusterRole") and not of("ClusterRoleBinding"), "namespace mode: nothing cluster-wide")
+        watched = [r for r in of("Role") if r["metadata"].get("namespace") == watch_ns and not r["metadata"]["name"].endswith("-secrets")]
+    else:
+        watched = of("ClusterRole")
+    own_roles = [r for r in of("Role") if r["metadata"].get("namespace") == release_ns and r["metadata"]["name"].endswith("-secrets")]
+    if check(len(watched) == 1, f"expected one role where the receiver serves, got {len(watched)}"):
+        check(rules_of(watched[0]) == want_watched, f"rules where it serves: {rules_of(watched[0])} != {want_watched}")
+    if check(len(own_roles) == 1, f"expected one Role for its own Secrets in {release_ns}"):
+        check(rules_of(own_roles[0]) == want_own, f"rules on its own Secrets: {rules_of(own_roles[0])} != {want_own}")
+    check(len(roles) == 2, f"unexpected roles: {[(r['kind'], r['metadata']['name']) for r in roles]}")
+    role_refs = {(r["kind"], r["metadata"]["name"], r["metadata"].get("namespace")) for r in roles}
+    bindings = of("RoleBinding") + of("ClusterRoleBinding")
+    check(len(bindings) == 2, f"expected two bindings, got {len(bindings)}")
+    for b in bindings:
+        ns = b["metadata"].get("namespace")
+        check((b["roleRef"]["kind"], b["roleRef"]["name"], ns) in role_refs, f"{b['metadata']['name']} binds a missing role")
+        check(b["subjects"] == [{"kind": "ServiceAccount", "name": sa, "namespace": release_ns}],
+              f"{b['metadata']['name']}: subjects {b['subjects']}")
+    for b in of("RoleBinding", others) + of("ClusterRoleBinding", others):
+        check(not any(s.get("name") == sa and s.get("kind") == "ServiceAccount" for s in b.get("subjects", [])),
+              f"the receiver's ServiceAccount is bound by the controller's {b['metadata']['name']}")
+
+    ingresses = of("Ingress")
+    host = expect.get("ingress_host")
+    check(len(ingresses) == (1 if host else 0), f"an Ingress iff webhooks.ingress.enabled, got {len(ingresses)}")
+    for ing in ingresses:
+        rules = ing["spec"]["rules"]
+        check([r["host"] for r in rules] == [host], f"Ingress hosts {rules}")
+        paths = {(p["path"], p["pathType"]) for p in rules[0]["http"]["paths"]}
+        check(paths == {("/github", "Exact"), ("/dokploy/", "Prefix")},
+              f"the Ingress must route /github and /dokploy/ only (never /metrics): {paths}")
+        check(all(p["backend"]["service"] == {"name": svcs[0]["metadata"]["name"], "port": {"name": "http"}}
+                  for p in rules[0]["http"]["paths"]), "Ingress backends must be the receiver's Service")
+        tls = ing["spec"].get("tls")
+        check(tls == ([{"hosts": [host], "secretName": expect["tls"]}] if expect.get("tls") else None), f"tls {tls}")
+
+if errors:
+    for e in errors:
+        print(f"[{scenario}] webhooks: {e}", file=sys.stderr)
+    sys.exit(1)
+if mine:
+    print(f"[{scenario}] webhooks: {len(mine)} objects ok: " + ", ".join(sorted(d["kind"] for d in mine)))
+PY
+
 # render <scenario> <replicas> <leader> <serviceMonitor> <watchNamespace> <approvalPolicy> <CI values file or -> -- <helm args>
 render() {
     local scenario="$1" replicas="$2" leader="$3" sm="$4" watch_ns="$5" approval="$6" ci="$7"; shift 8
@@ -450,6 +604,13 @@ render() {
         | sed 's/^/check-chart: /'; then
         fail "rendered chart ($scenario)"
     fi
+    # WEBHOOKS: what the receiver's objects should be (webhooks.py); default: none.
+    local webhooks="${WEBHOOKS:-}"
+    [[ -n "$webhooks" ]] || webhooks='{"enabled": false}'
+    if ! python3 "$work/webhooks.py" "$out" "$scenario" "$release_ns" "$webhooks" \
+        | sed 's/^/check-chart: /'; then
+        fail "rendered webhooks ($scenario)"
+    fi
 }
 render defaults 1 false false "" true - -- --include-crds
 render ha-namespaced 2 true true apps true - -- \
@@ -461,6 +622,50 @@ render ci-identity 1 false false "" true "$work/ci-identity.json" -- -f "$work/c
 render ci-grants-only 1 false false apps true "$work/ci-grants-only.json" -- -f "$work/ci-grants-only.json" \
     --set watchNamespace=apps
 render ci-owners-v1beta1 1 false false "" true "$work/ci-owners-v1beta1.json" -- -f "$work/ci-owners-v1beta1.json"
+
+# --- the webhook receiver (docs/github.md) -------------------------------------------------
+# Off by default (every scenario above checks that nothing of it renders); on: cluster mode
+# with everything, namespace mode with the least, and the schema's refusals.
+cat >"$work/webhooks-full.json" <<'JSON'
+{"webhooks": {"enabled": true, "replicaCount": 3,
+  "githubSecret": {"name": "gh-hook", "key": "webhook-secret"},
+  "resync": {"intervalSeconds": 600, "githubApiUrl": "https://ghe.example.com/api/v3",
+             "tokenSecret": {"name": "gh-token", "key": "github-token"}},
+  "notificationTokenSecrets": ["dokploy-notify", "dokploy-notify-eu"],
+  "ingress": {"enabled": true, "className": "nginx", "host": "hooks.example.com", "tlsSecretName": "hooks-tls"}}}
+JSON
+lint "webhooks (cluster mode, resync, ingress, PDB)" -f "$work/webhooks-full.json"
+lint "webhooks (namespace mode)" --set webhooks.enabled=true --set watchNamespace=apps
+WEBHOOKS='{"enabled": true, "replicas": 3, "watch_ns": "", "own_secrets": ["gh-hook", "gh-token"],
+  "notification_secrets": ["dokploy-notify", "dokploy-notify-eu"], "resync": 600,
+  "ingress_host": "hooks.example.com", "tls": "hooks-tls"}' \
+    render webhooks-cluster 1 false false "" true - -- -f "$work/webhooks-full.json"
+WEBHOOKS='{"enabled": true, "replicas": 1, "watch_ns": "apps", "own_secrets": ["launchplane-webhooks"],
+  "notification_secrets": [], "resync": 0}' \
+    render webhooks-namespaced 1 false false apps true - -- --set webhooks.enabled=true --set watchNamespace=apps
+# The token shares the webhook secret's Secret unless named: one name in the own-Secrets Role.
+WEBHOOKS='{"enabled": true, "replicas": 2, "watch_ns": "", "own_secrets": ["launchplane-webhooks"],
+  "notification_secrets": ["dokploy-notify"], "resync": 3600, "ingress_host": "hooks.example.com"}' \
+    render webhooks-shared-secret 1 false false "" true - -- --set webhooks.enabled=true \
+    --set webhooks.replicaCount=2 --set webhooks.resync.intervalSeconds=3600 \
+    --set-json 'webhooks.notificationTokenSecrets=["dokploy-notify"]' \
+    --set webhooks.ingress.enabled=true --set webhooks.ingress.host=hooks.example.com
+for bad in webhooks.enabled=yes webhooks.replicaCount=0 webhooks.unknownKey=1 webhooks.githubSecret.value=s3cret \
+    webhooks.githubSecret.name=Not_A_Secret webhooks.githubSecret.key=a/b webhooks.resync.intervalSeconds=59 \
+    webhooks.resync.intervalSeconds=86401 webhooks.resync.githubApiUrl=http://api.github.com \
+    webhooks.resync.tokenSecret.token=ghp_x webhooks.maxBodyBytes=0 webhooks.rateLimit.perSecond=0 \
+    webhooks.rateLimit.burst=0 webhooks.replayMemory=0 webhooks.service.port=0 webhooks.ingress.host=Hooks_Example; do
+    schema_refuses --set "$bad"
+done
+for bad in 'webhooks.notificationTokenSecrets=["*"]' 'webhooks.notificationTokenSecrets=""'; do
+    schema_refuses --set-json "$bad"
+done
+step "values.schema.json rejects invalid webhooks values: ok"
+refuse 'webhooks.ingress.host is required when webhooks.ingress.enabled is true' -- \
+    --set webhooks.enabled=true --set webhooks.ingress.enabled=true
+refuse 'webhooks.serviceAccount.name is required when webhooks.serviceAccount.create is false' -- \
+    --set webhooks.enabled=true --set webhooks.serviceAccount.create=false
+step "the templates refuse an Ingress without a host and a missing ServiceAccount name: ok"
 
 # --- the chart's CRDs are exact copies of crds/ ------------------------------------------
 shopt -s nullglob

@@ -2,7 +2,8 @@
 //! Helm chart grants: the chart is rendered (namespace mode, leader election on) and applied
 //! with kubectl, the binary runs as a child process with the args of the chart's Deployment
 //! and a token of the chart's ServiceAccount, and every verdict is awaited with
-//! `kubectl wait`. Its log must not mention `forbidden`, and its Events must be there.
+//! `kubectl wait`. Its log must not mention `forbidden`, and its Events must be there. The
+//! same for `launchplane webhooks` and the ServiceAccount the chart gives it (`webhooks.*`).
 //!
 //! Needs `KUBECONFIG`, `kubectl` and helm (`HELM`, as scripts/e2e.sh sets it): without them the
 //! test says `SKIPPED: ...` and passes, unless scripts/e2e.sh set up the cluster (then it fails).
@@ -300,6 +301,313 @@ async fn scenario(helm: &Path, ns: &str, work: &Path) {
         "the chart's RBAC refused the controller something:\n{log}"
     );
     assert!(log.contains("controllers started"), "{log}");
+}
+
+/// The real `launchplane webhooks` binary with exactly the rights the chart gives its own
+/// ServiceAccount (namespace mode, resync and one notification token Secret): a signed
+/// `opened` delivery creates a Preview, the resync (GitHub fake on loopback, token from the
+/// receiver's own Secret) creates another, a `closed` delivery deletes the first, a Dokploy
+/// notification sets the poll annotation, and nothing it did was forbidden. The account can do
+/// nothing beyond that (`kubectl auth can-i`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_chart_service_account_runs_the_webhook_receiver_on_a_real_cluster() {
+    let test = "e2e_chart: the chart's webhooks ServiceAccount runs the receiver";
+    let Some(client) = connect(test).await else {
+        return;
+    };
+    let Some(helm) = std::env::var_os("HELM").map(PathBuf::from) else {
+        assert!(
+            std::env::var_os("LAUNCHPLANE_E2E_REQUIRED").is_none(),
+            "{test}: HELM is not set although scripts/e2e.sh set up the cluster"
+        );
+        eprintln!("SKIPPED: {test} (HELM is not set; scripts/e2e.sh installs helm and sets it)");
+        return;
+    };
+    let ns = format!("launchplane-e2e-hooks-{}", Timestamp::now().as_millisecond());
+    let namespaces = create_namespaces(&client, &[&ns]).await;
+    let work = tempfile::tempdir().unwrap();
+    let outcome = std::panic::AssertUnwindSafe(webhooks_scenario(&helm, &ns, work.path()))
+        .catch_unwind()
+        .await;
+    clean_up(&namespaces, &[&ns], outcome).await;
+}
+
+async fn webhooks_scenario(helm: &Path, ns: &str, work: &Path) {
+    use launchplane::webhooks::signature::sign;
+    use launchplane_api::resources::DeployNotifications;
+    use launchplane_e2e::github::{FakePull, GitHubFake, pull_request_event};
+
+    const WEBHOOK: &str = "e2e-webhook-secret";
+    const TOKEN: &str = "e2e-github-token";
+    // 1. The chart with the receiver, applied as a user would.
+    let chart = Path::new(env!("CARGO_MANIFEST_DIR")).join("../charts/launchplane");
+    let rendered = run(Command::new(helm).args(["template", RELEASE]).arg(&chart).args([
+        "--namespace",
+        ns,
+        "--set",
+        &format!("watchNamespace={ns}"),
+        "--set",
+        "approvalPolicy.enabled=false",
+        "--set",
+        "webhooks.enabled=true",
+        "--set",
+        "webhooks.resync.intervalSeconds=60",
+        "--set",
+        "webhooks.resync.tokenSecret.name=github-token",
+        "--set-json",
+        "webhooks.notificationTokenSecrets=[\"dokploy-notify\"]",
+    ]))
+    .await;
+    let docs: Vec<Value> = serde_saphyr::from_multiple(&rendered).unwrap();
+    let docs: Vec<Value> = docs.into_iter().filter(|d| !d.is_null()).collect();
+    kubectl_apply(&docs, ns).await;
+    let deployment = docs
+        .iter()
+        .find(|d| {
+            d["kind"] == "Deployment" && d["metadata"]["labels"]["app.kubernetes.io/component"] == "webhooks"
+        })
+        .expect("the chart renders the receiver's Deployment");
+    let container = &deployment["spec"]["template"]["spec"]["containers"][0];
+    let service_account = deployment["spec"]["template"]["spec"]["serviceAccountName"]
+        .as_str()
+        .expect("the Deployment names its ServiceAccount")
+        .to_string();
+
+    // 2. A kubeconfig holding only a token of the receiver's ServiceAccount, which can do
+    //    nothing beyond its rules.
+    let token = run(&mut kubectl(&[
+        "create",
+        "token",
+        &service_account,
+        "-n",
+        ns,
+        "--duration=1h",
+    ]))
+    .await;
+    let kubeconfig = token_kubeconfig(work, token.trim()).await;
+    let can_i = |args: &[&str]| {
+        let mut c = kubectl(&["auth", "can-i"]);
+        c.args(args).args(["-n", ns]).env("KUBECONFIG", &kubeconfig);
+        async move {
+            let out = c.output().await.unwrap();
+            String::from_utf8_lossy(&out.stdout).trim().to_string()
+        }
+    };
+    for (args, want) in [
+        (&["create", "previews.launchplane.dev"][..], "yes"),
+        (&["delete", "previews.launchplane.dev"], "yes"),
+        (&["patch", "providerconfigs.launchplane.dev"], "yes"),
+        (&["get", "secrets/dokploy-notify"], "yes"),
+        (&["get", "secrets/launchplane-webhooks"], "yes"),
+        (&["get", "secrets/github-token"], "yes"),
+        (&["get", "secrets/dokploy-main-api-key"], "no"),
+        (&["list", "secrets"], "no"),
+        (&["update", "previews.launchplane.dev"], "no"),
+        (
+            &["patch", "previews.launchplane.dev", "--subresource=status"],
+            "no",
+        ),
+        (&["create", "products.launchplane.dev"], "no"),
+        (&["patch", "lanes.launchplane.dev"], "no"),
+        (&["create", "artifacts.launchplane.dev"], "no"),
+        (&["list", "previews.launchplane.dev", "--all-namespaces"], "no"),
+    ] {
+        assert_eq!(
+            can_i(args).await,
+            want,
+            "kubectl auth can-i {args:?} as the receiver"
+        );
+    }
+
+    // 3. The receiver's Secrets, a Product with previews, a ProviderConfig taking Dokploy's
+    //    notifications, and GitHub (a fake on loopback) with one more open labelled pull.
+    let github = GitHubFake::start(TOKEN).await.unwrap();
+    let pull = |number: i64, sha: char| FakePull {
+        number,
+        head_sha: sha.to_string().repeat(40),
+        labels: vec!["preview".into()],
+        updated_at: "2026-01-15T08:00:00Z".into(),
+    };
+    github.set_pulls("acme/shop", vec![pull(8, 'c')]);
+    let secret = |name: &str, key: &str, value: &str| {
+        json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name},
+               "stringData": {key: value}})
+    };
+    let mut config = ProviderConfig::new(
+        "dokploy-main",
+        ProviderConfigSpec {
+            url: "https://dokploy.invalid".into(),
+            api_key_secret_ref: SecretKeyRef {
+                name: "dokploy-main-api-key".into(),
+                key: "api-key".into(),
+            },
+            ..ProviderConfigSpec::default()
+        },
+    );
+    config.spec.deploy_notifications = Some(DeployNotifications {
+        receiver_url: "https://hooks.example.com".into(),
+        token_secret_ref: SecretKeyRef {
+            name: "dokploy-notify".into(),
+            key: "token".into(),
+        },
+    });
+    let objects = vec![
+        secret("launchplane-webhooks", "webhook-secret", WEBHOOK),
+        secret("github-token", "github-token", TOKEN),
+        secret("dokploy-notify", "token", "e2e-notify-token"),
+        secret("dokploy-main-api-key", "api-key", "unused"),
+        to_value(&config),
+        to_value(&shop_product(PreviewPolicy {
+            enabled: true,
+            base_domain: Some("preview.shop.test".into()),
+            template_target_ref: Some(LocalObjectRef::new("shop-template")),
+            ..PreviewPolicy::default()
+        })),
+    ];
+    kubectl_apply(&objects, ns).await;
+
+    // 4. The binary with the Deployment's args (loopback address, the fake's API URL: the
+    //    chart takes https only) and env, as the receiver's ServiceAccount.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let args: Vec<String> = container["args"]
+        .as_array()
+        .expect("the container has args")
+        .iter()
+        .map(|a| a.as_str().unwrap().to_string())
+        .map(|a| {
+            if a.starts_with("--addr=") {
+                format!("--addr=127.0.0.1:{port}")
+            } else if a.starts_with("--github-api-url=") {
+                format!("--github-api-url={}", github.base_url())
+            } else {
+                a
+            }
+        })
+        .collect();
+    assert_eq!(args[0], "webhooks", "{args:?}");
+    let log_path = work.join("webhooks.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let mut receiver = Command::new(env!("CARGO_BIN_EXE_launchplane"))
+        .args(&args)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("KUBECONFIG", &kubeconfig)
+        .env("POD_NAMESPACE", ns)
+        .env("RUST_LOG", "info")
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+
+    // 5. Deliveries, as GitHub and Dokploy make them.
+    let http = reqwest::Client::new();
+    let base = format!("http://127.0.0.1:{port}");
+    let deliver = |id: &'static str, action: &'static str, open: bool| {
+        let body = pull_request_event(action, "acme/shop", &pull(7, 'b'), open, None).to_string();
+        http.post(format!("{base}/github"))
+            .header("content-type", "application/json")
+            .header("x-github-event", "pull_request")
+            .header("x-github-delivery", id)
+            .header("x-hub-signature-256", sign(WEBHOOK.as_bytes(), body.as_bytes()))
+            .body(body)
+            .send()
+    };
+    let preview_exists = |name: &'static str| async move {
+        kubectl(&[
+            "get",
+            "-n",
+            ns,
+            "previews.launchplane.dev",
+            name,
+            "--ignore-not-found",
+            "-o",
+            "name",
+        ])
+        .output()
+        .await
+        .map(|o| !String::from_utf8_lossy(&o.stdout).trim().is_empty())
+        .unwrap_or(false)
+    };
+    let steps = async {
+        for _ in 0..100 {
+            if http
+                .get(format!("{base}/healthz"))
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success())
+            {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let opened = deliver("e2e-1", "opened", true)
+            .await
+            .map_err(|e| e.to_string())?;
+        let (status, text) = (opened.status(), opened.text().await.unwrap_or_default());
+        if !status.is_success() || !text.contains("created") || !preview_exists("shop-pr-7").await {
+            return Err(format!("opened: {status} {text}; Preview shop-pr-7 not created"));
+        }
+        // The resync's first pass runs at start: its Preview shows without a delivery.
+        let mut resynced = false;
+        for _ in 0..60 {
+            if preview_exists("shop-pr-8").await {
+                resynced = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        if !resynced {
+            return Err("the resync did not create Preview shop-pr-8".into());
+        }
+        let closed = deliver("e2e-2", "closed", false)
+            .await
+            .map_err(|e| e.to_string())?;
+        let (status, text) = (closed.status(), closed.text().await.unwrap_or_default());
+        if !status.is_success() || !text.contains("deleted") || preview_exists("shop-pr-7").await {
+            return Err(format!("closed: {status} {text}; Preview shop-pr-7 not deleted"));
+        }
+        let notified = http
+            .post(format!("{base}/dokploy/{ns}/dokploy-main"))
+            .header("x-launchplane-token", "e2e-notify-token")
+            .body("{}")
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        let (status, text) = (notified.status(), notified.text().await.unwrap_or_default());
+        if status.as_u16() != 202 || !text.contains("polled") {
+            return Err(format!("Dokploy notification: {status} {text}"));
+        }
+        Ok::<(), String>(())
+    };
+    let done = tokio::time::timeout(Duration::from_secs(120), steps).await;
+    let _ = receiver.start_kill();
+    let _ = receiver.wait().await;
+    let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+    match done {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => panic!("{e}; receiver log:\n{log}"),
+        Err(_) => panic!("the receiver did not finish in 120 s; log:\n{log}"),
+    }
+    let annotation = run(&mut kubectl(&[
+        "get",
+        "-n",
+        ns,
+        "providerconfigs.launchplane.dev",
+        "dokploy-main",
+        "-o",
+        "jsonpath={.metadata.annotations.launchplane\\.dev/poll-requested-at}",
+    ]))
+    .await;
+    assert!(!annotation.trim().is_empty(), "no poll-requested-at annotation");
+    assert!(
+        !log.to_lowercase().contains("forbidden"),
+        "the chart's RBAC refused the receiver something:\n{log}"
+    );
 }
 
 fn jsonpath_verdict(verdict: &str) -> String {

@@ -16,6 +16,11 @@ use super::dotenv;
 use super::errors::{close_connection, json_response, raw_response};
 use super::state::{Kind, RunningApp, Shared, SharedRef, State};
 
+/// The key of the loopback app standing in for one service of a compose.
+pub(crate) fn app_key(compose_id: &str, service: &str) -> String {
+    format!("{compose_id}/{service}")
+}
+
 pub(crate) const IDENTITY_ENV: &str = "LAUNCHPLANE_RUNTIME_IDENTITY_JSON";
 pub(crate) const RECORD_ENV: &str = "LAUNCHPLANE_DEPLOYMENT_RECORD_ID";
 pub(crate) const DEPLOYMENT_HEADER: &str = "x-launchplane-deployment";
@@ -215,7 +220,7 @@ pub(crate) async fn ingress_handler(AxState(shared): AxState<SharedRef>, req: Re
         None => return raw_response(404, Some("text/plain; charset=utf-8"), "404 page not found\n"),
         Some((Kind::Application, id, _)) => id,
         // A compose domain routes to one service of the compose; without one it has no backend.
-        Some((Kind::Compose, id, Some(service))) => super::compose::app_key(&id, &service),
+        Some((Kind::Compose, id, Some(service))) => app_key(&id, &service),
         Some((Kind::Compose, _, None)) => return bad_gateway(),
     };
     render(&shared, &key, req.uri().path()).unwrap_or_else(bad_gateway)

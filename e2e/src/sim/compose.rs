@@ -22,11 +22,6 @@ use super::apps;
 use super::errors::TrpcError;
 use super::state::{ComposeRuntime, Kind, SharedRef, State, str_of};
 
-/// The key of the loopback app standing in for one service of a compose.
-pub(crate) fn app_key(compose_id: &str, service: &str) -> String {
-    format!("{compose_id}/{service}")
-}
-
 /// The top-level service names of a compose file, in file order.
 ///
 /// A line-based reader, not a YAML parser: it finds the `services:` key at column 0 and takes
@@ -134,7 +129,7 @@ fn start_apps(shared: &SharedRef, st: &mut State, compose_id: &str) {
     let starts: Vec<(String, String)> = runtime
         .web_services
         .iter()
-        .map(|s| (app_key(compose_id, s), runtime.env.clone()))
+        .map(|s| (apps::app_key(compose_id, s), runtime.env.clone()))
         .collect();
     for (key, env) in starts {
         apps::start_or_reconfigure(shared, st, &key, env);

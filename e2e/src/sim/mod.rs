@@ -689,7 +689,7 @@ impl DokploySim {
     /// Its app is keyed `composeId/service` (for [`Self::set_app_behaviour`]; a behaviour set
     /// on the compose id applies to all its services).
     pub fn compose_app_url(&self, compose_id: &str, service: &str) -> Option<String> {
-        self.app_url(&compose::app_key(compose_id, service))
+        self.app_url(&apps::app_key(compose_id, service))
     }
 
     /// The loopback URL of the app standing in for the service's container, while it runs.

@@ -679,24 +679,11 @@ fn pick(row: &Row, keys: &[&str]) -> Row {
         .collect()
 }
 
-/// environment/project rows for a service's `environment` relation.
-pub(crate) fn environment_with_project(st: &State, row: &Row) -> Value {
-    let Some(env) = st.environment_of(row) else {
-        return Value::Null;
-    };
-    let mut out = env.row.clone();
-    let project = st
-        .project_of_env(&env.row)
-        .map_or(Value::Null, |p| Value::Object(p.row.clone()));
-    out.insert("project".into(), project);
-    Value::Object(out)
-}
-
 /// `application.one` / `compose.one`: every column plus relations and the two extra fields.
 pub(crate) fn full_service(st: &State, kind: Kind, id: &str) -> Option<Value> {
     let entity = st.service(kind, id)?;
     let mut out = entity.row.clone();
-    out.insert("environment".into(), environment_with_project(st, &entity.row));
+    out.insert("environment".into(), st.environment_with_project(&entity.row));
     let domains: Vec<Value> = st
         .domains_of(kind, id)
         .into_iter()

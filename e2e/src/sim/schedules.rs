@@ -198,10 +198,7 @@ fn service_with_environment(st: &State, kind: Kind, id: Option<&str>) -> Value {
         return Value::Null;
     };
     let mut out = entity.row.clone();
-    out.insert(
-        "environment".into(),
-        super::routes::environment_with_project(st, &entity.row),
-    );
+    out.insert("environment".into(), st.environment_with_project(&entity.row));
     Value::Object(out)
 }
 

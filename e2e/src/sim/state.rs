@@ -232,6 +232,19 @@ pub(crate) fn str_of<'a>(row: &'a Row, key: &str) -> Option<&'a str> {
 }
 
 impl State {
+    /// The environment row of a service, with its project: a service's `environment` relation.
+    pub(crate) fn environment_with_project(&self, row: &Row) -> Value {
+        let Some(env) = self.environment_of(row) else {
+            return Value::Null;
+        };
+        let mut out = env.row.clone();
+        let project = self
+            .project_of_env(&env.row)
+            .map_or(Value::Null, |p| Value::Object(p.row.clone()));
+        out.insert("project".into(), project);
+        Value::Object(out)
+    }
+
     pub fn new() -> State {
         State {
             organization_id: new_id(),
