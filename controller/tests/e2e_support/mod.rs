@@ -145,10 +145,8 @@ pub struct Controllers {
 impl Controllers {
     /// Runs the controllers watching only `ns`, as replica `instance`.
     pub fn start(client: &Client, ns: &str, instance: &str) -> Self {
-        use futures::FutureExt;
-        let (stop, shutdown) = futures::channel::oneshot::channel::<()>();
-        let task = tokio::spawn(launchplane::k8s::run::run(
-            client.clone(),
+        Self::start_with(
+            client,
             launchplane::k8s::run::RunOptions {
                 watch_namespace: Some(ns.to_string()),
                 instance: Some(instance.into()),
@@ -156,6 +154,16 @@ impl Controllers {
                 instance_id: Some(format!("{instance}-{ns}")),
                 feedback: None,
             },
+        )
+    }
+
+    /// Runs the controllers with `options` (probe path, PR feedback, ...).
+    pub fn start_with(client: &Client, options: launchplane::k8s::run::RunOptions) -> Self {
+        use futures::FutureExt;
+        let (stop, shutdown) = futures::channel::oneshot::channel::<()>();
+        let task = tokio::spawn(launchplane::k8s::run::run(
+            client.clone(),
+            options,
             std::sync::Arc::new(launchplane::metrics::Metrics::new()),
             std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false)),
             shutdown.map(|_| ()).boxed().shared(),
