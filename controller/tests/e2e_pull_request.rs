@@ -259,7 +259,7 @@ async fn steps(
         .await
         .unwrap();
     bounded(
-        "the Preview to be deployed and waiting for its URL, its deployment in_progress",
+        "the Preview to be deployed and waiting for its URL, its deployment posted",
         await_condition(previews.clone(), PREVIEW, |p: Option<&Preview>| {
             let Some(s) = p.and_then(|p| p.status.as_ref()) else {
                 return false;
@@ -267,14 +267,15 @@ async fn steps(
             let serving_wait = s.conditions.iter().any(|c| {
                 c.type_ == "Reconciling" && c.status == "True" && c.message.contains("to serve generation")
             });
-            let in_progress = s.feedback.as_ref().is_some_and(|f| {
-                f.deployment_id.is_some() && f.deployment_state.as_deref() == Some("in_progress")
-            });
-            serving_wait && in_progress && s.target_id.is_some()
+            let posted = s
+                .feedback
+                .as_ref()
+                .is_some_and(|f| f.deployment_id.is_some() && f.deployment_state.is_some());
+            serving_wait && posted && s.target_id.is_some()
         }),
     )
     .await;
-    lap("deployed, identity not verified, deployment in_progress");
+    lap("deployed, identity not verified, deployment posted");
     let waiting = previews.get(PREVIEW).await.unwrap();
     let app = waiting.status.as_ref().and_then(|s| s.target_id.clone()).unwrap();
     assert!(sim.app_urls().contains_key(&app), "the preview app was deployed");
@@ -291,6 +292,15 @@ async fn steps(
         !verified(&waiting),
         "the identity cannot have verified behind the closed gate: {:#?}",
         waiting.status
+    );
+    assert_eq!(
+        waiting
+            .status
+            .as_ref()
+            .and_then(|s| s.feedback.as_ref())
+            .and_then(|f| f.deployment_state.as_deref()),
+        Some("in_progress"),
+        "deployed but not verified: the recorded deployment state must be in_progress"
     );
     let deployments = preview_deployments(github);
     assert_eq!(deployments.len(), 1, "{deployments:#?}");
