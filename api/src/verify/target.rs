@@ -72,6 +72,18 @@ pub struct ObservedTarget {
     pub image: Option<String>,
     /// Names of the env keys set on the target (never values).
     pub env_keys: Option<BTreeSet<String>>,
+    /// The target's newest deployment in `deployment.allCentralized` (same poll), if any.
+    pub last_deployment: Option<LastDeployment>,
+}
+
+/// The newest deployment of a target as the org-wide poll listed it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LastDeployment {
+    pub id: String,
+    /// The deployment row's `status` (`running`, `done`, `error`, `cancelled`).
+    pub status: String,
+    /// When it finished (`finishedAt`), else when it was created (`createdAt`).
+    pub at: Option<String>,
 }
 
 /// Why the provider could not be observed.

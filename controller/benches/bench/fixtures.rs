@@ -120,6 +120,7 @@ pub fn observed_target(i: usize) -> ObservedTarget {
         target_type: Some("docker".into()),
         image: Some(format!("ghcr.io/acme/app-{i:05}:1")),
         env_keys: Some(["A".to_string(), "B".to_string()].into_iter().collect()),
+        last_deployment: None,
     }
 }
 

@@ -327,6 +327,7 @@ pub async fn child(args: ChildArgs) {
     let polled = |poller: &Poller| PolledFacts {
         facts: poller.facts(),
         max_age: poller.settings().detail_interval,
+        listing: None,
     };
 
     let rss_loaded_kb = proc_status_kb("VmRSS:");

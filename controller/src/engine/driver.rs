@@ -22,8 +22,9 @@ use launchplane_api::resources::{
     Artifact, DeploymentPhase, DeploymentRecord, Lane, Product, ProviderTarget, RuntimeIdentity,
 };
 use launchplane_core::deployment_record::{self as record, DeploySettings};
+use launchplane_core::health::{self, HealthResult, LastChange};
 use launchplane_core::lane::{self, LaneInputs, LanePlan, Step};
-use launchplane_core::observation::SharedFacts;
+use launchplane_core::observation::{PollSettings, SharedFacts, Snapshot};
 use launchplane_core::promotion::Feed;
 use launchplane_core::target::{DesiredEnv, TargetFacts, TargetRef};
 use std::sync::Arc;
@@ -79,6 +80,9 @@ pub struct LaneWorld<'a> {
 pub struct PolledFacts {
     pub facts: Arc<SharedFacts>,
     pub max_age: SignedDuration,
+    /// The org-wide listing of the same poller and its settings: what `provider` health
+    /// checks judge (no call of their own). `None`: they are Unverifiable.
+    pub listing: Option<(Arc<Snapshot>, PollSettings)>,
 }
 
 /// Why a step could not be performed (secret-free).
@@ -103,6 +107,8 @@ pub struct DriveReport {
     pub records: Vec<DeploymentRecord>,
     /// A step that failed in a way worth retrying later (the plan still stands).
     pub error: Option<DriveError>,
+    /// The health checks as the last plan saw them, in `spec.healthChecks` order.
+    pub health: Vec<HealthResult>,
 }
 
 /// Run the lane's loop. `executor` is `None` when the lane's provider could not be set up (the
@@ -168,7 +174,19 @@ async fn drive_inner(
             Some(ep) => Some(probe_identity(prober, ep).await),
             None => None,
         };
-        let health = run_health(prober, &checks, now).await;
+        let window = world
+            .polled
+            .as_ref()
+            .and_then(|p| p.listing.as_ref())
+            .map(|(snapshot, settings)| snapshot.window(settings));
+        let changed = if mutated {
+            // This drive's own step: the poll cannot have seen it.
+            LastChange::InFlight
+        } else {
+            lane_changed(&records)
+        };
+        let sight = health::provider_sight(window.as_ref(), target_ref.as_ref(), changed, now);
+        let health = run_health(prober, &checks, &sight, now).await;
         let plan = lane::plan(
             &LaneInputs {
                 lane: world.lane,
@@ -200,6 +218,7 @@ async fn drive_inner(
             steps,
             records,
             error,
+            health: health.clone(),
         };
         if list_error.is_some() {
             return done(plan, steps, records, list_error);
@@ -281,6 +300,19 @@ fn last_change(record: &DeploymentRecord) -> Option<Timestamp> {
         return record::finished_at(record).max(started);
     }
     started.or_else(|| record::finished_at(record))
+}
+
+/// Since when the lane's records say its target may have changed ([`last_change`] of each).
+fn lane_changed(records: &[DeploymentRecord]) -> LastChange {
+    let mut latest = LastChange::Never;
+    for record in records {
+        match (last_change(record), latest) {
+            (None, _) => return LastChange::InFlight,
+            (Some(at), LastChange::At(l)) if l >= at => {}
+            (Some(at), _) => latest = LastChange::At(at),
+        }
+    }
+    latest
 }
 
 fn find<'a>(records: &'a [DeploymentRecord], name: &str) -> Result<&'a DeploymentRecord, DriveError> {

@@ -7,9 +7,11 @@ use crate::observe::prober::Prober;
 
 use jiff::Timestamp;
 use launchplane_api::resources::HealthCheck;
+use launchplane_api::resources::HealthCheckType;
+use launchplane_api::verify::target::ObservedTarget;
 pub use launchplane_core::action::{Action, ExecError, Performed};
 use launchplane_core::deployment_record::DeployActivity;
-use launchplane_core::health::{HealthResult, health_result};
+use launchplane_core::health::{HealthResult, health_result, provider_result};
 use launchplane_core::probe::{ProbeResult, ProbeTarget, Surfaces};
 use launchplane_core::target::{TargetFacts, TargetRef};
 use launchplane_providers::{
@@ -150,17 +152,23 @@ pub async fn probe_as(prober: &Prober, target: &ProbeTarget, host: Option<&str>)
     prober.probe_as(target, host).await
 }
 
-/// Run every health check: one GET each (provider checks fail closed without a request).
+/// Run every health check: one GET each for HTTP checks; a `provider` check is judged from
+/// `sight`, what the shared poll shows of the target (no request of its own).
 pub async fn run_health(
     prober: &Prober,
     checks: &[(HealthCheck, Option<String>)],
+    sight: &Result<&ObservedTarget, String>,
     now: Timestamp,
 ) -> Vec<HealthResult> {
     let mut out = Vec::with_capacity(checks.len());
     for (check, url) in checks {
-        let answer = match (check.check_type, url) {
-            (launchplane_api::resources::HealthCheckType::Provider, _) | (_, None) => None,
-            (_, Some(url)) => Some(get_status(prober, url).await),
+        if check.check_type == HealthCheckType::Provider {
+            out.push(provider_result(check, sight.clone(), now));
+            continue;
+        }
+        let answer = match url {
+            None => None,
+            Some(url) => Some(get_status(prober, url).await),
         };
         out.push(health_result(check, url.as_deref(), answer, now));
     }

@@ -16,7 +16,7 @@
 //! and the benchmarks drive it the same way and tests can count its calls.
 
 use jiff::Timestamp;
-use launchplane_api::verify::target::{ObservedTarget, ProviderFailure};
+use launchplane_api::verify::target::{LastDeployment, ObservedTarget, ProviderFailure};
 use launchplane_core::observation::{
     CycleCalls, ListedAs, PollSettings, ReadFacts, SharedFacts, Snapshot, TrackedTarget,
 };
@@ -231,7 +231,7 @@ pub fn observed_targets(org: &OrgSnapshot) -> Vec<ObservedTarget> {
     into_observed_targets(OrgSnapshot {
         services: org.services.clone(),
         domains: org.domains.clone(),
-        deployments: Vec::new(),
+        deployments: org.deployments.clone(),
     })
 }
 
@@ -240,9 +240,21 @@ pub fn into_observed_targets(org: OrgSnapshot) -> Vec<ObservedTarget> {
     let OrgSnapshot {
         services,
         domains: listed_domains,
-        // No verdict reads deployments: freed before the listing is built.
-        deployments: _,
+        deployments,
     } = org;
+    // Only each target's newest deployment is kept (the `provider` health check reads its
+    // status); the rest is freed before the listing is built. The listing is newest first.
+    let mut last_deployments: HashMap<String, LastDeployment> = HashMap::new();
+    for deployment in deployments {
+        let Some(service) = deployment.service_id else {
+            continue;
+        };
+        last_deployments.entry(service).or_insert_with(|| LastDeployment {
+            id: deployment.deployment_id,
+            status: deployment_status_text(deployment.status),
+            at: deployment.finished_at.or(deployment.created_at),
+        });
+    }
     let mut domains: HashMap<String, BTreeSet<String>> = HashMap::new();
     // A disabled domain (domain.toggleEnable, `enabled: false`) routes nothing: not present.
     for domain in listed_domains.into_iter().filter(|d| d.enabled != Some(false)) {
@@ -257,6 +269,7 @@ pub fn into_observed_targets(org: OrgSnapshot) -> Vec<ObservedTarget> {
             Some(ObservedTarget {
                 // A service is listed once, so its domains are taken, not copied.
                 domains: domains.remove(&service.id).unwrap_or_default(),
+                last_deployment: last_deployments.remove(&service.id),
                 id: service.id,
                 category: category.as_str().to_string(),
                 name: service.name.unwrap_or_default(),
@@ -270,6 +283,17 @@ pub fn into_observed_targets(org: OrgSnapshot) -> Vec<ObservedTarget> {
             })
         })
         .collect()
+}
+
+fn deployment_status_text(status: launchplane_providers::DeploymentStatus) -> String {
+    use launchplane_providers::DeploymentStatus as D;
+    match status {
+        D::Running => "running".into(),
+        D::Done => "done".into(),
+        D::Error => "error".into(),
+        D::Cancelled => "cancelled".into(),
+        D::Other(other) => other,
+    }
 }
 
 fn status_text(status: launchplane_providers::ServiceStatus) -> String {

@@ -87,6 +87,7 @@ fn observed(id: &str, name: &str) -> ObservedTarget {
         target_type: None,
         image: None,
         env_keys: None,
+        last_deployment: None,
     }
 }
 

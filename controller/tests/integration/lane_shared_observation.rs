@@ -149,6 +149,7 @@ impl Fleet {
         let polled = PolledFacts {
             facts: self.poller.facts(),
             max_age: self.poller.settings().detail_interval,
+            listing: None,
         };
         let one = &self.lanes[i];
         let world = LaneWorld {
@@ -348,6 +349,7 @@ async fn with_every_detail_stale_each_cycle_the_lanes_still_add_no_detail_call()
                 polled: Some(PolledFacts {
                     facts: f.poller.facts(),
                     max_age: f.poller.settings().poll_interval,
+                    listing: None,
                 }),
                 instance: INSTANCE,
                 rivals: Vec::new(),

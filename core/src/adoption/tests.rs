@@ -50,6 +50,7 @@ pub(super) fn service(
         target_type: Some("docker".into()),
         image: None,
         env_keys: Some(BTreeSet::new()),
+        last_deployment: None,
     }
 }
 

@@ -626,7 +626,7 @@ fn records_beyond_the_history_limit_are_pruned_but_never_the_inventory() {
 }
 
 #[test]
-fn health_checks_feed_healthy_and_a_provider_check_fails_closed() {
+fn health_checks_feed_healthy_and_a_provider_check_without_the_poll_fails_closed() {
     let check = |t: HealthCheckType, required| HealthCheck {
         check_type: t,
         url: None,
@@ -658,7 +658,13 @@ fn health_checks_feed_healthy_and_a_provider_check_fails_closed() {
     assert_eq!(down.evidence.verdict, Some(Verdict::Unverifiable));
     let provider = health_result(&check(HealthCheckType::Provider, true), None, None, t(0));
     assert_eq!(provider.evidence.verdict, Some(Verdict::Unverifiable));
-    assert!(provider.evidence.message.unwrap().contains("not supported yet"));
+    assert!(
+        provider
+            .evidence
+            .message
+            .unwrap()
+            .contains("no observation of the provider")
+    );
 
     let f = deployed_fixture();
     let run = |health: &[HealthResult]| {

@@ -42,6 +42,7 @@ fn observed(id: &str, name: &str) -> ObservedTarget {
         target_type: Some("docker".into()),
         image: Some("ghcr.io/acme/shop@sha256:aa".into()),
         env_keys: Some(BTreeSet::from(["SECRET_TOKEN".to_string()])),
+        last_deployment: None,
     }
 }
 

@@ -84,6 +84,7 @@ pub async fn reconcile<S: StatusStore>(lane: Arc<Lane>, world: &World, store: &S
     let polled = view.as_ref().map(|v| PolledFacts {
         facts: v.facts.clone(),
         max_age: v.settings.detail_interval,
+        listing: Some((v.snapshot.clone(), v.settings)),
     });
     let evidence: Vec<DeploymentRecord> = caches
         .in_namespace::<DeploymentRecord>(&namespace)

@@ -389,3 +389,50 @@ fn a_disabled_domain_is_not_present() {
     let hosts: Vec<&str> = observed[0].domains.iter().map(String::as_str).collect();
     assert_eq!(hosts, vec!["on.test", "unknown.test"]);
 }
+
+/// Issue 16: the listing carries each target's newest deployment from the same poll
+/// (`deployment.allCentralized`, newest first), for the `provider` health check.
+#[test]
+fn each_target_keeps_its_newest_deployment() {
+    use launchplane_providers::{
+        DeploymentStatus, DeploymentSummary, OrgSnapshot, ServiceCategory, ServiceSummary,
+    };
+    let service = |id: &str| ServiceSummary {
+        id: id.into(),
+        category: ServiceCategory::Application,
+        name: Some(id.into()),
+        app_name: None,
+        status: Some(launchplane_providers::ServiceStatus::Done),
+        last_deploy_at: None,
+        created_at: None,
+        project_id: None,
+        project_name: None,
+        environment_id: None,
+        environment_name: None,
+        server_id: None,
+    };
+    let deployment = |id: &str, service: &str, status: DeploymentStatus| DeploymentSummary {
+        deployment_id: id.into(),
+        title: None,
+        status,
+        service_id: Some(service.into()),
+        category: None,
+        created_at: Some(format!("created-{id}")),
+        finished_at: None,
+    };
+    let org = OrgSnapshot {
+        services: vec![service("app-1"), service("app-2")],
+        domains: Vec::new(),
+        deployments: vec![
+            deployment("d3", "app-1", DeploymentStatus::Error),
+            deployment("d2", "app-1", DeploymentStatus::Done),
+            deployment("d1", "app-3", DeploymentStatus::Done),
+        ],
+    };
+    let observed = into_observed_targets(org);
+    let last = observed[0].last_deployment.as_ref().unwrap();
+    assert_eq!((last.id.as_str(), last.status.as_str()), ("d3", "error"));
+    assert_eq!(last.at.as_deref(), Some("created-d3"));
+    assert_eq!(observed[0].status.as_deref(), Some("done"));
+    assert_eq!(observed[1].last_deployment, None);
+}
