@@ -17,6 +17,8 @@
 //! - Promotions: [`promotion`] (which artifact a lane is fed, the gates, the queue, automatic
 //!   promotion), with the evidence kinds [`backup_gate`] and [`approval`]; [`ready`] writes
 //!   the conditions of kinds reported through `Ready` alone.
+//! - [`incident`]: when a lane, preview or check that stays wrong opens an Incident, and
+//!   when it resolves.
 //! - Adopting an existing Dokploy estate: [`adoption`] (what ProviderTargets claim of what
 //!   Dokploy lists, and which ones an import creates).
 
@@ -28,6 +30,7 @@ pub mod backup_gate;
 pub mod deployment_record;
 pub mod health;
 pub mod history;
+pub mod incident;
 pub mod lane;
 pub mod observation;
 pub mod preview;
