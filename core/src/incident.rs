@@ -116,7 +116,10 @@ pub fn track(
     let state = existing.and_then(|s| s.state);
     let mut status = existing.cloned().unwrap_or_default();
     let failing = match seen {
-        Seen::Now { verdict, .. } if verdict == Verdict::Unchecked => {
+        Seen::Now {
+            verdict: Verdict::Unchecked,
+            ..
+        } => {
             // No evidence either way: nothing moves, but a clock already running still ends on time.
             return Tracked {
                 status: existing.cloned(),
@@ -201,7 +204,7 @@ pub fn track(
             status.verdict = Some(Verdict::Matched);
             if gone || now.duration_since(since) >= policy.resolve_after {
                 let why = if gone {
-                    "no longer checked: the check was removed from the resource".to_string()
+                    "no longer watched: the check was removed, or a Lane now covers the resource".to_string()
                 } else {
                     format!(
                         "Matched since {since} (for {}s)",
