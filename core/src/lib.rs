@@ -41,6 +41,7 @@ pub mod protected;
 pub mod provider_config;
 pub mod provider_target;
 pub mod ready;
+pub mod redact;
 pub mod runtime_identity;
 pub mod target;
 

@@ -2,13 +2,14 @@
 //! and its evidence made safe to keep ([`evidence`]).
 
 use crate::health::HealthResult;
+use crate::redact::without_credentials;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use launchplane_api::conditions::{Aspect, find, status as condition_status, types};
 use launchplane_api::resources::{
     CHECK_MAX_LEN, HealthCheck, HealthCheckType, IncidentSpec, IncidentSubjectKind, TEXT_MAX_LEN,
 };
 use launchplane_api::verdict::Verdict;
-use launchplane_providers::redact::{is_sensitive_key, truncate};
+use launchplane_providers::redact::truncate;
 use sha2::{Digest, Sha256};
 
 /// Longest Incident name (and label value): a DNS-1123 label's length, so a name is also a
@@ -252,42 +253,9 @@ pub fn from_conditions(conditions: &[Condition], aspect_types: &[&str]) -> Vec<W
 }
 
 /// Evidence safe to keep on an Incident: a URL's user and password and the values of
-/// secret-looking query parameters (`token=`, `key=`, ...) withheld, cut to the status
-/// field's length. Conditions carry no secrets by contract; this holds even if one slipped in.
+/// secret-looking query parameters (`token=`, `key=`, ...) withheld
+/// ([`crate::redact::without_credentials`]), cut to the status field's length. Conditions carry
+/// no secrets by contract; this holds even if one slipped in.
 pub fn evidence(message: &str) -> String {
-    let mut out = String::with_capacity(message.len());
-    let mut rest = message;
-    while let Some(at) = rest.find("://") {
-        let end = rest[at + 3..]
-            .find(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '<' | '>' | ')' | ']'))
-            .map_or(rest.len(), |e| at + 3 + e);
-        out.push_str(&rest[..at + 3]);
-        out.push_str(&safe_url_tail(&rest[at + 3..end]));
-        rest = &rest[end..];
-    }
-    out.push_str(rest);
-    truncate(&out, TEXT_MAX_LEN - 1)
-}
-
-/// A URL after its `scheme://`, with credentials and secret query values withheld.
-fn safe_url_tail(tail: &str) -> String {
-    let authority_end = tail.find(['/', '?', '#']).unwrap_or(tail.len());
-    let (authority, path) = tail.split_at(authority_end);
-    let authority = match authority.rfind('@') {
-        Some(at) => format!("<redacted>@{}", &authority[at + 1..]),
-        None => authority.to_string(),
-    };
-    let Some(q) = path.find('?') else {
-        return format!("{authority}{path}");
-    };
-    let (before, query) = path.split_at(q + 1);
-    let (query, fragment) = query.split_at(query.find('#').unwrap_or(query.len()));
-    let query: Vec<String> = query
-        .split('&')
-        .map(|pair| match pair.split_once('=') {
-            Some((key, _)) if is_sensitive_key(key) => format!("{key}=<redacted>"),
-            _ => pair.to_string(),
-        })
-        .collect();
-    format!("{authority}{before}{}{fragment}", query.join("&"))
+    truncate(&without_credentials(message), TEXT_MAX_LEN - 1)
 }
