@@ -161,6 +161,7 @@ approval_policy = approval_policy == "true"
 KINDS = {
     "providerconfigs", "providertargets", "products", "lanes", "previews",
     "runtimeidentities", "artifacts", "deploymentrecords", "promotions", "backupgates", "approvals",
+    "incidents",
 }
 READ = {"get", "list", "watch"}
 LEASE_VERBS = {"get", "create", "update", "patch"}
@@ -232,12 +233,15 @@ for kind in KINDS:
     check(READ <= granted.get(("launchplane.dev", kind), set()), f"{kind}: get/list/watch missing")
     check("patch" in granted.get(("launchplane.dev", kind + "/status"), set()), f"{kind}/status: patch missing")
     # Children the controller owns are deleted with history pruning; a Preview whose ttl has
-    # passed is deleted by the controller (its finalizer then tears the preview down).
-    if kind not in ("runtimeidentities", "deploymentrecords", "previews"):
+    # passed is deleted by the controller (its finalizer then tears the preview down); a
+    # pending Incident that cleared before it opened is deleted by the controller.
+    if kind not in ("runtimeidentities", "deploymentrecords", "previews", "incidents"):
         check("delete" not in granted.get(("launchplane.dev", kind), set()), f"{kind}: must not be deletable")
-for child in ("runtimeidentities", "deploymentrecords"):
-    check({"create", "patch", "delete"} <= granted.get(("launchplane.dev", child), set()),
-          f"{child}: create/patch/delete missing")
+for child in ("runtimeidentities", "deploymentrecords", "incidents"):
+    # Incidents are created and deleted; their status is patched on /status.
+    needed = {"create", "delete"} if child == "incidents" else {"create", "patch", "delete"}
+    check(needed <= granted.get(("launchplane.dev", child), set()),
+          f"{child}: {'/'.join(sorted(needed))} missing")
 
 if leader:
     check(lease_rules, "leader election is on but no leases rule is rendered")

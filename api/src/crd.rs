@@ -3,8 +3,8 @@
 //! test fails when it drifts.
 
 use crate::resources::{
-    Approval, Artifact, BackupGate, DeploymentRecord, Lane, Preview, Product, Promotion, ProviderConfig,
-    ProviderTarget, RuntimeIdentity,
+    Approval, Artifact, BackupGate, DeploymentRecord, Incident, Lane, Preview, Product, Promotion,
+    ProviderConfig, ProviderTarget, RuntimeIdentity,
 };
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::CustomResourceExt;
@@ -41,6 +41,7 @@ pub fn all() -> Vec<CustomResourceDefinition> {
         Promotion::crd(),
         BackupGate::crd(),
         Approval::crd(),
+        Incident::crd(),
     ]
 }
 

@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 use support::{at, crds_by_kind, rules, schema_of, validate};
 
-const KINDS: [(&str, &str, &str); 11] = [
+const KINDS: [(&str, &str, &str); 12] = [
     ("ProviderConfig", "providerconfigs", "lpc"),
     ("ProviderTarget", "providertargets", "lpt"),
     ("Product", "products", "lpprod"),
@@ -22,6 +22,7 @@ const KINDS: [(&str, &str, &str); 11] = [
     ("Promotion", "promotions", "lppromo"),
     ("BackupGate", "backupgates", "lpbg"),
     ("Approval", "approvals", "lpapr"),
+    ("Incident", "incidents", "lpinc"),
 ];
 
 /// Short names of built-in kinds (kubectl api-resources on a 1.33 cluster) that ours must
@@ -36,7 +37,7 @@ fn crds_dir() -> PathBuf {
 }
 
 #[test]
-fn all_eleven_kinds_in_stable_order_with_names_and_categories() {
+fn all_twelve_kinds_in_stable_order_with_names_and_categories() {
     let crds = crd::all();
     let kinds: Vec<_> = crds.iter().map(|c| c.spec.names.kind.as_str()).collect();
     assert_eq!(kinds, KINDS.map(|k| k.0).to_vec());
@@ -431,6 +432,10 @@ fn record_specs_are_immutable() {
         ),
         ("Promotion", "spec is immutable: create a new Promotion instead"),
         ("BackupGate", "spec is immutable: create a new BackupGate instead"),
+        (
+            "Incident",
+            "spec is immutable: Incidents are written by the controller, which names one per product, lane and check",
+        ),
     ] {
         let schema = schema_of(kind);
         let spec = at(&schema, "spec");

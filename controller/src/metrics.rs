@@ -11,8 +11,9 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::{Registry, Unit};
-use std::sync::Arc;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -43,6 +44,12 @@ pub struct VerdictLabels {
     pub verdict: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, PartialOrd, Ord, EncodeLabelSet)]
+pub struct IncidentLabels {
+    pub product: String,
+    pub severity: String,
+}
+
 /// Every series Launchplane exports.
 pub struct Metrics {
     registry: Registry,
@@ -56,6 +63,10 @@ pub struct Metrics {
     pub resources: Family<VerdictLabels, Gauge>,
     pub verdict_age: Family<KindLabels, Gauge<f64, AtomicU64>>,
     pub leader: Gauge,
+    pub incidents_open: Family<IncidentLabels, Gauge>,
+    /// Every label set `incidents_open` has had: one whose incidents all resolved reads 0
+    /// rather than vanishing (an alert on `> 0` then resolves instead of going stale).
+    incident_series: Mutex<BTreeSet<IncidentLabels>>,
 }
 
 impl Default for Metrics {
@@ -126,6 +137,12 @@ impl Metrics {
             "1 while this replica runs the controllers (holds the Lease, or runs without leader election)",
             leader.clone(),
         );
+        let incidents_open = Family::<IncidentLabels, Gauge>::default();
+        registry.register(
+            "incidents_open",
+            "Open Incidents by product and severity (critical: Mismatch or Missing; warning: Unverifiable)",
+            incidents_open.clone(),
+        );
         Metrics {
             registry,
             reconciles,
@@ -138,6 +155,19 @@ impl Metrics {
             resources,
             verdict_age,
             leader,
+            incidents_open,
+            incident_series: Mutex::default(),
+        }
+    }
+
+    /// Replace the open-incident counts (`(product, severity)` → count; absent means 0).
+    pub fn set_incidents_open(&self, counts: &BTreeMap<IncidentLabels, i64>) {
+        let mut seen = self.incident_series.lock().unwrap_or_else(|p| p.into_inner());
+        seen.extend(counts.keys().cloned());
+        for labels in seen.iter() {
+            self.incidents_open
+                .get_or_create(labels)
+                .set(counts.get(labels).copied().unwrap_or(0));
         }
     }
 
@@ -232,6 +262,17 @@ mod tests {
         m.set_verdict_counts("ProviderTarget", &[(Verdict::Matched, 2), (Verdict::Mismatch, 1)]);
         m.set_verdict_age("ProviderTarget", 12.5);
         m.leader.set(1);
+        let shop_critical = IncidentLabels {
+            product: "shop".into(),
+            severity: "critical".into(),
+        };
+        let blog_warning = IncidentLabels {
+            product: "blog".into(),
+            severity: "warning".into(),
+        };
+        m.set_incidents_open(&BTreeMap::from([(shop_critical.clone(), 2), (blog_warning, 1)]));
+        // The blog's incident resolved: its series reads 0, it does not vanish.
+        m.set_incidents_open(&BTreeMap::from([(shop_critical, 2)]));
         let text = m.encode();
         for needle in [
             r#"launchplane_reconciles_total{kind="Lane"} 1"#,
@@ -245,6 +286,8 @@ mod tests {
             r#"launchplane_resources{kind="ProviderTarget",verdict="Missing"} 0"#,
             r#"launchplane_verdict_age_seconds{kind="ProviderTarget"} 12.5"#,
             "launchplane_leader 1",
+            r#"launchplane_incidents_open{product="shop",severity="critical"} 2"#,
+            r#"launchplane_incidents_open{product="blog",severity="warning"} 0"#,
         ] {
             assert!(text.contains(needle), "missing {needle:?} in\n{text}");
         }

@@ -1,6 +1,7 @@
 //! Health checks: the outcome of one check, judged from what its GET answered (`publicHttp`,
 //! `privateHttp`) or from Dokploy's own view of the target in the shared poll (`provider`).
 
+use crate::redact::without_credentials;
 use crate::target::TargetRef;
 use jiff::Timestamp;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
@@ -38,12 +39,24 @@ pub fn health_result(
              the ProviderTarget's domains"
                 .to_string(),
         ),
-        (_, Some(url), None) => (url.to_string(), Verdict::Unchecked, None, "not run yet".into()),
-        (_, Some(url), Some(Err(reason))) => (url.to_string(), Verdict::Unverifiable, None, reason),
+        // The URL is the user's to write and may carry a password or a token: the evidence
+        // (lane status, Events, records, incidents) never does.
+        (_, Some(url), None) => (
+            without_credentials(url),
+            Verdict::Unchecked,
+            None,
+            "not run yet".into(),
+        ),
+        (_, Some(url), Some(Err(reason))) => (
+            without_credentials(url),
+            Verdict::Unverifiable,
+            None,
+            without_credentials(&reason),
+        ),
         (_, Some(url), Some(Ok(code))) => {
             let ok = i32::from(code) == check.expect_status;
             (
-                url.to_string(),
+                without_credentials(url),
                 if ok { Verdict::Matched } else { Verdict::Mismatch },
                 Some(i32::from(code)),
                 format!("answered HTTP {code}, expected {}", check.expect_status),

@@ -173,6 +173,9 @@ pub struct LaneInputs<'a> {
 #[derive(Clone, Debug, PartialEq)]
 pub struct LanePlan {
     pub outcome: Outcome<LaneStatus>,
+    /// The aspects the status was computed from, each marked required or advisory (what
+    /// incidents watch).
+    pub aspects: Vec<launchplane_api::conditions::Aspect>,
     /// The lane's RuntimeIdentity child (spec and status), when there is something to expect.
     pub identity: Option<RuntimeIdentity>,
     pub step: Option<Step>,
@@ -259,6 +262,7 @@ pub fn plan(input: &LaneInputs<'_>, now: Timestamp) -> LanePlan {
     });
     LanePlan {
         outcome,
+        aspects: aspects.list.into(),
         identity: aspects.child,
         step: next.step,
     }

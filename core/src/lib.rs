@@ -19,6 +19,8 @@
 //!   the conditions of kinds reported through `Ready` alone.
 //! - [`pull_request`]: what a GitHub pull-request event (or a resync's listing) does to the
 //!   Previews of a Product (`launchplane webhooks`).
+//! - [`incident`]: when a lane, preview or check that stays wrong opens an Incident, and
+//!   when it resolves.
 //! - Adopting an existing Dokploy estate: [`adoption`] (what ProviderTargets claim of what
 //!   Dokploy lists, and which ones an import creates).
 
@@ -30,6 +32,7 @@ pub mod backup_gate;
 pub mod deployment_record;
 pub mod health;
 pub mod history;
+pub mod incident;
 pub mod lane;
 pub mod observation;
 pub mod preview;
@@ -42,6 +45,7 @@ pub mod provider_target;
 pub mod pull_request;
 pub mod pull_request_feedback;
 pub mod ready;
+pub mod redact;
 pub mod runtime_identity;
 pub mod target;
 

@@ -8,6 +8,7 @@
 //!                                         │
 //!          DeploymentRecord (one attempt) ┘   BackupGate (evidence for a lane)
 //!          RuntimeIdentity (expected identity + where to probe it)
+//!          Incident (a lane, preview or check that stayed wrong; written by the controller)
 //! ```
 //!
 //! One module per kind; [`common`] holds references, the expected-identity fields and the
@@ -25,6 +26,7 @@ pub mod artifact;
 pub mod backup_gate;
 pub mod common;
 pub mod deployment_record;
+pub mod incident;
 pub mod lane;
 pub mod preview;
 pub mod product;
@@ -38,6 +40,7 @@ pub use artifact::*;
 pub use backup_gate::*;
 pub use common::*;
 pub use deployment_record::*;
+pub use incident::*;
 pub use lane::*;
 pub use preview::*;
 pub use product::*;

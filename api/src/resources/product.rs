@@ -2,9 +2,9 @@
 //! and runtime-identity policy) and, in status, the read model over its lanes and previews.
 
 use super::common::{
-    DNS1123_SUBDOMAIN_PATTERN, IMAGE_REPOSITORY_MAX_LEN, IMAGE_REPOSITORY_PATTERN, LocalObjectRef,
-    SOURCE_REPOSITORY_MAX_LEN, SOURCE_REPOSITORY_PATTERN, URL_PATH_MAX_LEN, URL_PATH_PATTERN,
-    default_health_path, keep_field_description, pattern_rule,
+    DNS1123_SUBDOMAIN_PATTERN, DURATION_MAX_LEN, DURATION_PATTERN, IMAGE_REPOSITORY_MAX_LEN,
+    IMAGE_REPOSITORY_PATTERN, LocalObjectRef, SOURCE_REPOSITORY_MAX_LEN, SOURCE_REPOSITORY_PATTERN,
+    URL_PATH_MAX_LEN, URL_PATH_PATTERN, default_health_path, keep_field_description, pattern_rule,
 };
 use crate::verdict::Verdict;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
@@ -65,6 +65,57 @@ pub struct ProductSpec {
     /// failures are advisory.
     #[serde(default)]
     pub runtime_identity: RuntimeIdentityPolicy,
+    /// When a lane, preview or health check of the product that stays wrong becomes an
+    /// Incident, and when it is resolved. Default: open after 10m, resolve after 5m, 20
+    /// transitions kept.
+    #[serde(default)]
+    pub incidents: IncidentPolicy,
+}
+
+/// When failures of a product's resources become Incidents.
+#[derive(KubeSchema, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IncidentPolicy {
+    /// How long a required verdict or health check must stay not Matched before its Incident
+    /// opens, as hours, minutes and seconds, e.g. `10m` (the default).
+    #[serde(default = "default_open_after")]
+    #[schemars(length(min = 2, max = DURATION_MAX_LEN), regex(pattern = DURATION_PATTERN))]
+    #[x_kube(validation = Rule::new("self.matches('[1-9]')")
+        .message("openAfter must be longer than zero, e.g. 10m"))]
+    pub open_after: String,
+    /// How long the resource must be Matched again before its open Incident resolves, e.g.
+    /// `5m` (the default).
+    #[serde(default = "default_resolve_after")]
+    #[schemars(length(min = 2, max = DURATION_MAX_LEN), regex(pattern = DURATION_PATTERN))]
+    #[x_kube(validation = Rule::new("self.matches('[1-9]')")
+        .message("resolveAfter must be longer than zero, e.g. 5m"))]
+    pub resolve_after: String,
+    /// How many transitions each Incident keeps in its status. Default 20, 1-100.
+    #[serde(default = "default_incident_history_limit")]
+    #[schemars(range(min = 1, max = 100))]
+    pub history_limit: i32,
+}
+
+fn default_open_after() -> String {
+    "10m".to_string()
+}
+
+fn default_resolve_after() -> String {
+    "5m".to_string()
+}
+
+fn default_incident_history_limit() -> i32 {
+    20
+}
+
+impl Default for IncidentPolicy {
+    fn default() -> Self {
+        IncidentPolicy {
+            open_after: default_open_after(),
+            resolve_after: default_resolve_after(),
+            history_limit: default_incident_history_limit(),
+        }
+    }
 }
 
 impl Default for ProductSpec {
@@ -78,6 +129,7 @@ impl Default for ProductSpec {
             health_path: default_health_path(),
             preview: PreviewPolicy::default(),
             runtime_identity: RuntimeIdentityPolicy::default(),
+            incidents: IncidentPolicy::default(),
         }
     }
 }

@@ -94,6 +94,11 @@ namespace only. Per kind:
 - apiGroups: ["launchplane.dev"]
   resources: ["runtimeidentities", "deploymentrecords"]
   verbs: ["get", "list", "watch", "create", "patch", "update", "delete"]
+# Incidents: written by the controller only (created when a failure starts, deleted when a
+# pending one clears before it opens).
+- apiGroups: ["launchplane.dev"]
+  resources: ["incidents"]
+  verbs: ["get", "list", "watch", "create", "delete"]
 - apiGroups: ["launchplane.dev"]
   resources:
     - providerconfigs/status
@@ -107,6 +112,7 @@ namespace only. Per kind:
     - promotions/status
     - backupgates/status
     - approvals/status
+    - incidents/status
   verbs: ["get", "patch", "update"]
 - apiGroups: ["launchplane.dev"]
   resources: ["lanes/finalizers", "previews/finalizers", "promotions/finalizers"]

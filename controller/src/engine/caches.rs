@@ -10,8 +10,8 @@ use super::kind::Kind;
 use kube::runtime::reflector::ObjectRef;
 use kube::runtime::watcher;
 use launchplane_api::resources::{
-    Approval, Artifact, BackupGate, DeploymentRecord, Lane, Preview, Product, Promotion, ProviderConfig,
-    ProviderTarget, RuntimeIdentity,
+    Approval, Artifact, BackupGate, DeploymentRecord, Incident, Lane, Preview, Product, Promotion,
+    ProviderConfig, ProviderTarget, RuntimeIdentity,
 };
 use std::sync::Arc;
 
@@ -29,6 +29,9 @@ pub struct Caches {
     pub promotions: Cache<Promotion>,
     pub backup_gates: Cache<BackupGate>,
     pub approvals: Cache<Approval>,
+    /// The controller's own Incidents (the cluster's gauges read them; incidents are tracked
+    /// from fresh reads, see [`crate::engine::incidents`]).
+    pub incidents: Cache<Incident>,
 }
 
 /// What fills [`Caches`], one writer per kind.
@@ -44,6 +47,7 @@ pub struct CacheWriters {
     pub promotions: CacheWriter<Promotion>,
     pub backup_gates: CacheWriter<BackupGate>,
     pub approvals: CacheWriter<Approval>,
+    pub incidents: CacheWriter<Incident>,
 }
 
 /// Empty caches and their writers.
@@ -59,6 +63,7 @@ pub fn caches() -> (Caches, CacheWriters) {
     let (promotions, promotions_w) = cache();
     let (backup_gates, backup_gates_w) = cache();
     let (approvals, approvals_w) = cache();
+    let (incidents, incidents_w) = cache();
     (
         Caches {
             configs,
@@ -72,6 +77,7 @@ pub fn caches() -> (Caches, CacheWriters) {
             promotions,
             backup_gates,
             approvals,
+            incidents,
         },
         CacheWriters {
             configs: configs_w,
@@ -85,6 +91,7 @@ pub fn caches() -> (Caches, CacheWriters) {
             promotions: promotions_w,
             backup_gates: backup_gates_w,
             approvals: approvals_w,
+            incidents: incidents_w,
         },
     )
 }
@@ -120,6 +127,7 @@ cached!(Preview, previews);
 cached!(Promotion, promotions);
 cached!(BackupGate, backup_gates);
 cached!(Approval, approvals);
+cached!(Incident, incidents);
 
 impl Caches {
     /// The cache of kind `K`.
@@ -159,6 +167,7 @@ impl CacheWriters {
         done::<Promotion>(self);
         done::<BackupGate>(self);
         done::<Approval>(self);
+        done::<Incident>(self);
     }
 
     /// Put `object` in its cache (a first listing entry, or an update).

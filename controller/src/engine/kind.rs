@@ -7,9 +7,9 @@ use kube::Resource;
 use launchplane_api::Verdict;
 use launchplane_api::resources::{
     Approval, ApprovalStatus, Artifact, ArtifactStatus, BackupGate, BackupGateStatus, DeploymentRecord,
-    DeploymentRecordStatus, Lane, LaneStatus, Preview, PreviewStatus, Product, ProductStatus, Promotion,
-    PromotionStatus, ProviderConfig, ProviderConfigStatus, ProviderTarget, ProviderTargetStatus,
-    RuntimeIdentity, RuntimeIdentityStatus,
+    DeploymentRecordStatus, Incident, IncidentStatus, Lane, LaneStatus, Preview, PreviewStatus, Product,
+    ProductStatus, Promotion, PromotionStatus, ProviderConfig, ProviderConfigStatus, ProviderTarget,
+    ProviderTargetStatus, RuntimeIdentity, RuntimeIdentityStatus,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -81,6 +81,7 @@ kind!(Preview, PreviewStatus);
 kind!(Promotion, PromotionStatus);
 kind!(BackupGate, BackupGateStatus);
 kind!(Approval, ApprovalStatus);
+kind!(Incident, IncidentStatus);
 
 #[cfg(test)]
 mod tests {

@@ -31,6 +31,9 @@
 //!   classification); [`driver`]: a lane's plan → step → plan loop; [`preview`]: a preview's
 //!   loop, its teardown and the orphan sweep.
 //! - [`env`]: a lane's env from its ConfigMaps, Secrets and values.
+//! - [`incidents`]: after a Lane, Preview, ProviderTarget or RuntimeIdentity wrote its status,
+//!   its Incidents opened, updated, resolved or forgotten (the rule is
+//!   `launchplane_core::incident`).
 
 pub mod cache;
 pub mod caches;
@@ -39,6 +42,7 @@ pub mod env;
 pub mod error;
 pub mod executor;
 pub mod feedback;
+pub mod incidents;
 pub mod kind;
 pub mod kinds;
 pub mod notification;

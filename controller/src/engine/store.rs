@@ -8,7 +8,7 @@ use super::kind::Kind;
 use futures::future::BoxFuture;
 use launchplane_api::Verdict;
 use launchplane_api::resources::{
-    DeploymentRecord, DeploymentRecordStatus, Lane, Promotion, RuntimeIdentity,
+    DeploymentRecord, DeploymentRecordStatus, Incident, Lane, Promotion, RuntimeIdentity,
 };
 use thiserror::Error;
 
@@ -79,6 +79,21 @@ pub trait StatusStore: Send + Sync {
         child: &'a RuntimeIdentity,
         stored: Option<&'a RuntimeIdentity>,
     ) -> BoxFuture<'a, Result<(), StoreError>>;
+
+    /// The Incidents of one subject (label `launchplane.dev/incident-of=<subject>`) in
+    /// `namespace`, with status, read fresh: not from a cache that may lag behind the last write.
+    fn incidents<'a>(
+        &'a self,
+        namespace: &'a str,
+        subject: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<Incident>, StoreError>>;
+
+    /// Create an Incident (spec, labels, owner; no status) and return it as stored. Its name
+    /// is deterministic, so one that exists already is returned as it is.
+    fn create_incident<'a>(&'a self, incident: &'a Incident) -> BoxFuture<'a, Result<Incident, StoreError>>;
+
+    /// Delete an Incident the controller wrote (a pending one that cleared before it opened).
+    fn delete_incident<'a>(&'a self, incident: &'a Incident) -> BoxFuture<'a, Result<(), StoreError>>;
 }
 
 /// The records of lanes. Implementations must make `create` durable before it returns.

@@ -210,6 +210,20 @@ pub const CONTROLLERS: &[Permission] = &[
         &["patch"],
         "k8s::status server-side applies the status",
     ),
+    // Incidents (engine::incidents; k8s::store writes them, k8s::run watches them for the
+    // gauges).
+    watched(
+        GROUP,
+        "incidents",
+        &["get", "list", "watch", "create", "delete"],
+        "k8s::store lists a resource's Incidents by label, creates one when a failure starts,          reads one it finds already created, deletes a pending one that cleared before it opened;          k8s::run watches them for the incidents_open gauge",
+    ),
+    watched(
+        GROUP,
+        "incidents/status",
+        &["patch"],
+        "k8s::status server-side applies the status (state, times, transitions)",
+    ),
 ];
 
 /// What `--leader-election` adds (k8s::leader: kube-lease-manager gets, creates and patches
@@ -250,6 +264,7 @@ mod tests {
             "Promotion" => "promotions",
             "BackupGate" => "backupgates",
             "Approval" => "approvals",
+            "Incident" => "incidents",
             "Secret" => "secrets",
             "ConfigMap" => "configmaps",
             "Lease" => "leases",

@@ -19,6 +19,8 @@
 //!                                                                for it; the one ahead finishing
 //!  BackupGate        ──────────────────────────────────────►    a Promotion taking it
 //!  Approval          ──────────────────────────────────────►    —
+//!  Incident          its cache only (no controller: the Lane, Preview, ProviderTarget and
+//!                    RuntimeIdentity reconciles write them; the gauges count them)
 //! ```
 //!
 //! Each watch stream is filtered on `metadata.generation` (Previews also on finalizers): the
@@ -32,6 +34,7 @@ use super::controller;
 use crate::engine::cache::{Cache, CacheWriter};
 use crate::engine::caches::caches;
 use crate::engine::preview::{DEFAULT_INSTANCE, PreviewSettings};
+use crate::metrics::IncidentLabels;
 use crate::metrics::Metrics;
 use crate::observe::prober::{Prober, ProberConfig};
 use futures::{FutureExt, Stream, StreamExt};
@@ -42,10 +45,11 @@ use kube::{Api, Client, Resource, ResourceExt};
 use launchplane_api::Verdict;
 use launchplane_api::conditions::SystemClock;
 use launchplane_api::resources::{
-    Approval, Artifact, BackupGate, DeploymentRecord, Lane, Preview, Product, Promotion, ProviderConfig,
-    ProviderTarget, RuntimeIdentity,
+    Approval, Artifact, BackupGate, DeploymentRecord, Incident, IncidentState, Lane, Preview, Product,
+    Promotion, ProviderConfig, ProviderTarget, RuntimeIdentity,
 };
 use serde::de::DeserializeOwned;
+use std::collections::BTreeMap;
 use std::fmt::Debug;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -214,11 +218,23 @@ pub async fn run(
         caches.configs.clone(),
         caches.targets.clone(),
         caches.identities.clone(),
+        caches.incidents.clone(),
         shutdown.clone(),
     );
     ready.store(true, Ordering::Relaxed);
     tracing::info!(namespace = ns.unwrap_or("<all>"), "controllers started");
     let w = writers;
+    // Incidents have no controller: the watch only keeps their cache (the gauges; a healthy
+    // resource with none skips the read), until shutdown.
+    let incident_watch = {
+        let drain = watched(api::<Incident>(client.clone(), ns), w.incidents)
+            .for_each(|_| futures::future::ready(()));
+        let shutdown = shutdown.clone();
+        async move {
+            futures::pin_mut!(drain);
+            futures::future::select(drain, shutdown).await;
+        }
+    };
     tokio::join!(
         controller::run(
             watched_configs(api::<ProviderConfig>(client.clone(), ns), w.configs),
@@ -298,6 +314,7 @@ pub async fn run(
             shutdown.clone()
         ),
         gauges,
+        incident_watch,
     );
     ready.store(false, Ordering::Relaxed);
     tracing::info!("controllers stopped");
@@ -311,6 +328,7 @@ async fn verdict_gauges(
     configs: Cache<ProviderConfig>,
     targets: Cache<ProviderTarget>,
     identities: Cache<RuntimeIdentity>,
+    incidents: Cache<Incident>,
     shutdown: Shutdown,
 ) {
     let tick = async {
@@ -342,6 +360,7 @@ async fn verdict_gauges(
                 now,
                 is.map(|s| (s.verdict, s.last_probe_time.as_ref())),
             );
+            metrics.set_incidents_open(&open_incidents(&incidents.state()));
         }
     };
     futures::pin_mut!(tick);
@@ -374,6 +393,25 @@ fn record<'a>(
     metrics.set_verdict_counts(kind, &counts);
     let age = oldest.map_or(0.0, |o| now.duration_since(o).as_secs_f64().max(0.0));
     metrics.set_verdict_age(kind, age);
+}
+
+/// Open Incidents by product and severity.
+pub fn open_incidents(incidents: &[Arc<Incident>]) -> BTreeMap<IncidentLabels, i64> {
+    let mut counts = BTreeMap::new();
+    for incident in incidents {
+        let Some(status) = incident.status.as_ref() else {
+            continue;
+        };
+        if status.state != Some(IncidentState::Open) {
+            continue;
+        }
+        let labels = IncidentLabels {
+            product: incident.spec.product.clone(),
+            severity: status.severity.unwrap_or_default().as_str().to_string(),
+        };
+        *counts.entry(labels).or_insert(0) += 1;
+    }
+    counts
 }
 
 /// A [`Shutdown`] that resolves on SIGTERM or ctrl-c.

@@ -6,15 +6,16 @@ use super::events::{publish_note, publish_transition};
 use super::records::{KubeRecordStore, lane_owner};
 use super::status::{FIELD_MANAGER, apply_status};
 use crate::engine::cache::Cache;
+use crate::engine::incidents::SUBJECT_LABEL;
 use crate::engine::store::RecordStore;
 use crate::engine::{Cached, Kind, StatusStore, StoreError};
 use futures::future::BoxFuture;
-use kube::api::{Api, Patch, PatchParams, PostParams};
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams, Preconditions};
 use kube::runtime::events::{Recorder, Reporter};
 use kube::runtime::reflector::ObjectRef;
 use kube::{Client, Resource, ResourceExt};
 use launchplane_api::Verdict;
-use launchplane_api::resources::{DeploymentRecord, Lane, Promotion, RuntimeIdentity};
+use launchplane_api::resources::{DeploymentRecord, Incident, Lane, Promotion, RuntimeIdentity};
 
 /// Writes through the API server.
 #[derive(Clone)]
@@ -218,6 +219,67 @@ impl StatusStore for KubeStore {
             .await
             .map_err(|e| store_error(format!("applying RuntimeIdentity {namespace}/{name}"), &e))?;
             Ok(())
+        })
+    }
+
+    fn incidents<'a>(
+        &'a self,
+        namespace: &'a str,
+        subject: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<Incident>, StoreError>> {
+        Box::pin(async move {
+            let api: Api<Incident> = Api::namespaced(self.client.clone(), namespace);
+            let selector = format!("{SUBJECT_LABEL}={subject}");
+            Ok(api
+                .list(&ListParams::default().labels(&selector))
+                .await
+                .map_err(|e| store_error(format!("listing Incidents {namespace}/{selector}"), &e))?
+                .items)
+        })
+    }
+
+    fn create_incident<'a>(&'a self, incident: &'a Incident) -> BoxFuture<'a, Result<Incident, StoreError>> {
+        Box::pin(async move {
+            let namespace = incident.namespace_or_default();
+            let name = incident.name_any();
+            let api: Api<Incident> = Api::namespaced(self.client.clone(), namespace);
+            let mut body = incident.clone();
+            body.status = None;
+            body.metadata.creation_timestamp = None;
+            let params = PostParams {
+                dry_run: false,
+                field_manager: Some(FIELD_MANAGER.to_string()),
+            };
+            match api.create(&params, &body).await {
+                Ok(created) => Ok(created),
+                // Written before (the name is the subject's and the check's): take it as it is.
+                Err(kube::Error::Api(status)) if status.code == 409 => api
+                    .get(&name)
+                    .await
+                    .map_err(|e| store_error(format!("reading Incident {namespace}/{name}"), &e)),
+                Err(e) => Err(store_error(format!("creating Incident {namespace}/{name}"), &e)),
+            }
+        })
+    }
+
+    fn delete_incident<'a>(&'a self, incident: &'a Incident) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            let namespace = incident.namespace_or_default();
+            let name = incident.name_any();
+            let api: Api<Incident> = Api::namespaced(self.client.clone(), namespace);
+            // Only the object read: one recreated since is another decision's.
+            let params = DeleteParams {
+                preconditions: incident.metadata.uid.clone().map(|uid| Preconditions {
+                    uid: Some(uid),
+                    resource_version: None,
+                }),
+                ..DeleteParams::default()
+            };
+            match api.delete(&name, &params).await {
+                Ok(_) => Ok(()),
+                Err(kube::Error::Api(status)) if status.code == 404 => Ok(()),
+                Err(e) => Err(store_error(format!("deleting Incident {namespace}/{name}"), &e)),
+            }
         })
     }
 }

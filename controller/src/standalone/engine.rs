@@ -9,7 +9,9 @@
 //! lanes deployed and verified decides them; one row each), Previews (with `--previews`:
 //! deploys, and the teardown of the ones whose manifest left the folder or whose ttl passed),
 //! BackupGates and Approvals (which Promotion used or names them), Products (counts, protected
-//! set, sweep), Artifacts.
+//! set, sweep), Artifacts. Lanes, Previews, ProviderTargets and RuntimeIdentities move their
+//! Incidents on as they are reconciled (kept whole in the state folder); one row per Incident
+//! ends the table, shown but never failing the run.
 //!
 //! Promotions the controller created (`promotion.auto`) are kept in the state folder and join
 //! every round's Promotions; a Promotion's creation time (its place in its lane's queue) is
@@ -41,8 +43,8 @@ use futures::future::join_all;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use launchplane_api::conditions::{Clock, SystemClock};
 use launchplane_api::resources::{
-    Approval, Artifact, BackupGate, DeploymentRecord, Lane, LaneSpec, Preview, Product, Promotion,
-    ProviderConfig, ProviderTarget, RuntimeIdentity,
+    Approval, Artifact, BackupGate, DeploymentRecord, IncidentSubjectKind, Lane, LaneSpec, Preview, Product,
+    Promotion, ProviderConfig, ProviderTarget, RuntimeIdentity,
 };
 use launchplane_core::deployment_record::DeploySettings;
 use launchplane_providers::Deadline;
@@ -282,6 +284,7 @@ impl Engine {
             let result = kinds::artifact::reconcile(artifact.clone(), world, &store).await;
             rows.push(report::artifact(&latest(&world.caches, &artifact), result.err()));
         }
+        rows.extend(incidents(inputs, &store));
         rows
     }
 
@@ -329,6 +332,11 @@ impl Engine {
             })
             .collect();
         put_all(self, &store, &lanes);
+        // The Incidents the state folder keeps, with their statuses: a healthy resource with
+        // none needs no read of them.
+        for incident in store.stored_incidents() {
+            store.put(incident);
+        }
         self.world.caches = caches;
         self.world.secrets = Arc::new(FolderSecrets::new(
             inputs,
@@ -463,6 +471,34 @@ impl Engine {
         }
         rows
     }
+}
+
+/// One row per Incident the state folder keeps, after forgetting those whose resource left the
+/// folder (as garbage collection removes them with their owner in the cluster).
+fn incidents(inputs: &Inputs, store: &FolderStore) -> Vec<Row> {
+    fn has<K: Kind>(objects: &[K], namespace: &str, name: &str) -> bool {
+        objects
+            .iter()
+            .any(|o| o.namespace_or_default() == namespace && o.name_or_empty() == name)
+    }
+    let mut rows = Vec::new();
+    for incident in store.stored_incidents() {
+        let (namespace, subject) = (incident.namespace_or_default(), incident.spec.lane.as_str());
+        let present = match incident.spec.kind {
+            IncidentSubjectKind::Lane => has(&inputs.lanes, namespace, subject),
+            IncidentSubjectKind::Preview => has(&inputs.previews, namespace, subject),
+            IncidentSubjectKind::ProviderTarget => has(&inputs.targets, namespace, subject),
+            IncidentSubjectKind::RuntimeIdentity => has(&inputs.identities, namespace, subject),
+        };
+        if !present {
+            if let Err(error) = store.forget_incident(&incident) {
+                tracing::warn!(%error, "cannot forget the Incident of a resource that left the folder");
+            }
+            continue;
+        }
+        rows.push(report::incident(&incident));
+    }
+    rows
 }
 
 /// `objects` as the round's cache holds them (with their stored status), in folder order.

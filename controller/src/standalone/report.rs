@@ -9,8 +9,8 @@ use launchplane_api::Verdict;
 use launchplane_api::conditions::{find, types};
 use launchplane_api::identity::ClassificationReason;
 use launchplane_api::resources::{
-    Approval, Artifact, BackupGate, Lane, Preview, PreviewStatus, Product, Promotion, PromotionPhase,
-    ProviderConfig, ProviderTarget, RuntimeIdentity,
+    Approval, Artifact, BackupGate, Incident, Lane, Preview, PreviewStatus, Product, Promotion,
+    PromotionPhase, ProviderConfig, ProviderTarget, RuntimeIdentity,
 };
 use serde::Serialize;
 
@@ -328,6 +328,29 @@ pub fn removed_preview(preview: &Preview, torn: Result<TeardownReport, Error>) -
         ),
     };
     row_of(preview, Some(verdict), reason, message, true)
+}
+
+/// An Incident's row: shown, never enforced (the lane's own row fails the run). Its reason is
+/// its state; its message what failed and the `Resolved` condition's sentence.
+pub fn incident(incident: &Incident) -> Row {
+    let status = incident.status.clone().unwrap_or_default();
+    let state = status.state.unwrap_or_default();
+    let said = find(&status.conditions, launchplane_core::incident::RESOLVED)
+        .map(|c| c.message.clone())
+        .unwrap_or_default();
+    let spec = &incident.spec;
+    let whose = if spec.product.is_empty() {
+        format!("{} {}", spec.kind.as_str(), spec.lane)
+    } else {
+        format!("{}/{}", spec.product, spec.lane)
+    };
+    row_of(
+        incident,
+        status.verdict,
+        state.as_str().to_string(),
+        format!("{whose} {}: {said}", spec.check),
+        false,
+    )
 }
 
 fn teardown_failure(error: Error) -> String {

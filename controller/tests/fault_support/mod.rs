@@ -252,6 +252,7 @@ impl Harness {
             promotions: store(vec![]),
             backup_gates: store(vec![]),
             approvals: store(vec![]),
+            incidents: store(vec![]),
         };
         let ctx = Arc::new(Context::new(
             server.client(key.to_string()),

@@ -209,6 +209,65 @@ async fn expect_event(handle: &mut Verifier) -> Value {
     body
 }
 
+/// Expect the calls of a resource's first failure (issue 16): its Incidents listed by
+/// subject label (none), a Pending Incident created, owned by the resource, and its status
+/// applied. Returns the status applied.
+async fn expect_pending_incident(handle: &mut Verifier, subject: &str, name: &str) -> Value {
+    let base = format!("/apis/launchplane.dev/v1alpha1/namespaces/{NS}/incidents");
+    let next = async |handle: &mut Verifier| {
+        let (request, send) = tokio::time::timeout(Duration::from_secs(5), handle.next_request())
+            .await
+            .expect("timed out waiting for an Incident call")
+            .expect("client gone before an Incident call");
+        let method = request.method().clone();
+        let uri = request.uri().to_string();
+        let bytes = request.into_body().collect_bytes().await.unwrap();
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice::<Value>(&bytes).unwrap()
+        };
+        (method, uri, body, send)
+    };
+    let reply = |send: tower_test::mock::SendResponse<Response<Body>>, status: u16, body: &Value| {
+        send.send_response(
+            Response::builder()
+                .status(status)
+                .body(Body::from(serde_json::to_vec(body).unwrap()))
+                .unwrap(),
+        );
+    };
+    let (method, uri, _, send) = next(handle).await;
+    assert_eq!(method, Method::GET, "{uri}");
+    assert!(uri.starts_with(&base), "{uri}");
+    assert!(
+        uri.contains(&format!(
+            "labelSelector=launchplane.dev%2Fincident-of%3D{subject}"
+        )),
+        "{uri}"
+    );
+    reply(
+        send,
+        200,
+        &json!({"apiVersion": "launchplane.dev/v1alpha1", "kind": "IncidentList",
+                "metadata": {"resourceVersion": "1"}, "items": []}),
+    );
+    let (method, uri, created, send) = next(handle).await;
+    assert_eq!(method, Method::POST, "{uri}");
+    assert!(uri.starts_with(&format!("{base}?")), "{uri}");
+    assert_eq!(created["metadata"]["name"], name);
+    assert_eq!(
+        created["metadata"]["labels"]["launchplane.dev/incident-of"],
+        subject
+    );
+    assert!(created.get("status").is_none_or(Value::is_null), "{created}");
+    let mut stored = created.clone();
+    stored["metadata"]["uid"] = json!("incident-uid");
+    stored["metadata"]["generation"] = json!(1);
+    reply(send, 201, &stored);
+    expect_status_patch(handle, "incidents", name, &stored).await["status"].clone()
+}
+
 /// After the reconcile dropped every client, no request may be left.
 async fn expect_silence(handle: &mut Verifier) {
     if let Ok(Some((request, _))) = tokio::time::timeout(Duration::from_secs(1), handle.next_request()).await
@@ -293,6 +352,15 @@ async fn provider_target_publishes_an_event_only_when_the_verdict_changes() {
                 .unwrap()
                 .starts_with("verdict Unverifiable -> Missing")
         );
+        // No Lane names the target: its failure starts an incident's clock.
+        let incident = expect_pending_incident(
+            &mut handle,
+            "target.shop-prod",
+            "target.shop-prod.target-verified",
+        )
+        .await;
+        assert_eq!(incident["state"], "Pending");
+        assert_eq!(incident["verdict"], "Missing");
         handle
     });
     controller::reconcile(Arc::new(pt), ctx).await.unwrap();
@@ -339,6 +407,13 @@ async fn provider_target_whose_config_is_missing_is_stalled_and_names_it() {
         // A first verdict that is not Matched is news.
         let event = expect_event(&mut handle).await;
         assert_eq!(event["reason"], "Unverifiable");
+        let incident = expect_pending_incident(
+            &mut handle,
+            "target.shop-prod",
+            "target.shop-prod.target-verified",
+        )
+        .await;
+        assert_eq!(incident["verdict"], "Unverifiable");
         handle
     });
     controller::reconcile(Arc::new(pt), ctx).await.unwrap();

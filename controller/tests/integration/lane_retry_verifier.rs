@@ -1,8 +1,9 @@
 //! One Lane reconcile in the cluster shell while a failed attempt waits out its backoff,
 //! against a scripted API server (kube's tower-test `ApiServerVerifier` pattern) and the
 //! Dokploy simulator: the records are listed, nothing is created or deployed, the lane's status
-//! says which attempt failed and when the next is due, and the lane is requeued for that
-//! moment — not a poll interval later, and not in a tight loop.
+//! says which attempt failed and when the next is due, the failure starts its Incident's clock
+//! (issue 16), and the lane is requeued for the attempt's moment — not a poll interval later,
+//! and not in a tight loop.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -175,6 +176,40 @@ async fn a_lane_waiting_on_backoff_writes_where_it_stands_and_requeues_when_the_
         let (method, uri, body, send) = next(&mut handle, "the Event").await;
         assert_eq!(method, Method::POST, "{uri}");
         answer(send, 201, &body);
+
+        // 4. The failure starts the clock of the lane's incidents: its Incidents listed by
+        //    label, a Pending one created for each failing aspect (owned by the lane) and its
+        //    status applied.
+        let (method, uri, _, send) = next(&mut handle, "the incident list").await;
+        assert_eq!(method, Method::GET, "{uri}");
+        assert!(
+            uri.contains("/incidents?&labelSelector=launchplane.dev%2Fincident-of%3Dlane.shop-testing"),
+            "{uri}"
+        );
+        answer(
+            send,
+            200,
+            &json!({"apiVersion": "launchplane.dev/v1alpha1", "kind": "IncidentList",
+                    "metadata": {"resourceVersion": "1"}, "items": []}),
+        );
+        // ConfigSynced (the target differs from the reference record) and Deployed (the
+        // failed attempt), in the lane's order of aspects: one Incident each.
+        for (aspect, verdict) in [("config-synced", "Missing"), ("deployed", "Mismatch")] {
+            let name = format!("lane.shop-testing.{aspect}");
+            let (method, uri, body, send) = next(&mut handle, "the incident").await;
+            assert_eq!(method, Method::POST, "{uri}");
+            assert_eq!(body["metadata"]["name"], name.as_str());
+            assert_eq!(body["metadata"]["ownerReferences"][0]["kind"], "Lane");
+            answer(send, 201, &body);
+            let mut stored = body;
+            let (method, uri, body, send) = next(&mut handle, "the incident status").await;
+            assert_eq!(method, Method::PATCH, "{uri}");
+            assert!(uri.contains(&format!("/incidents/{name}/status")), "{uri}");
+            assert_eq!(body["status"]["state"], "Pending");
+            assert_eq!(body["status"]["verdict"], verdict);
+            stored["status"] = body["status"].clone();
+            answer(send, 200, &stored);
+        }
         handle
     });
 

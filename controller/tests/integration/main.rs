@@ -17,6 +17,7 @@ mod demo;
 mod fault_manifests;
 mod fault_provider;
 mod history_cli;
+mod incidents;
 mod lane_claims;
 mod lane_controller_loop;
 mod lane_controller_verifier;

@@ -31,6 +31,7 @@ const KINDS: &[&str] = &[
     "promotions",
     "backupgates",
     "approvals",
+    "incidents",
 ];
 
 fn root() -> PathBuf {

@@ -9,6 +9,8 @@
 //! server whose writes come back into the caches as a watch would bring them), each against its
 //! own Dokploy simulator seeded id for id. Every object's status must then agree: verdict, and
 //! the type, status, reason and message of every condition (URLs of the two simulators aside).
+//! So must the Incidents both shells write (issue 16): the two ProviderTargets no lane covers
+//! are failing, so each shell keeps the same Pending Incident for each, by the same name.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -25,8 +27,8 @@ use launchplane::standalone::inputs::Inputs;
 use launchplane::standalone::state::StateDir;
 use launchplane_api::conditions::{Clock, SystemClock};
 use launchplane_api::resources::{
-    Artifact, Lane, LanePromotion, LaneStatus, LocalObjectRef, ManagementPolicy, PreviewPolicy, Product,
-    Promotion, PromotionSpec, ProviderConfig, ProviderTarget, RuntimeIdentity,
+    Artifact, Incident, Lane, LanePromotion, LaneStatus, LocalObjectRef, ManagementPolicy, PreviewPolicy,
+    Product, Promotion, PromotionSpec, ProviderConfig, ProviderTarget, RuntimeIdentity,
 };
 use launchplane_e2e::sim::DokploySim;
 use launchplane_testkit::FakeApiServer;
@@ -105,6 +107,44 @@ async fn scenario() -> (DokploySim, Scenario) {
         promotions: vec![promotion],
     };
     (sim, scenario)
+}
+
+/// `text` with every RFC 3339 time replaced by `<time>` (the shells ran at different moments).
+fn timeless(text: &str) -> String {
+    let mut out = String::new();
+    for word in text.split_inclusive([' ', ';', ',', '(', ')']) {
+        let core = word.trim_end_matches([' ', ';', ',', '(', ')']);
+        if core.parse::<jiff::Timestamp>().is_ok() {
+            out.push_str("<time>");
+            out.push_str(&word[core.len()..]);
+        } else {
+            out.push_str(word);
+        }
+    }
+    out
+}
+
+/// What an Incident says, for comparing: its name and spec, state, occurrence, verdicts,
+/// severity, evidence and conditions, times aside.
+fn incident_said(incident: &Incident, sim: &DokploySim) -> Value {
+    let status = serde_json::to_value(incident.status.clone().unwrap_or_default()).unwrap();
+    let mut said = said(Some(status.clone()), sim);
+    for c in said["conditions"].as_array_mut().unwrap() {
+        c["message"] = timeless(c["message"].as_str().unwrap_or_default()).into();
+    }
+    serde_json::json!({
+        "name": incident.metadata.name,
+        "spec": incident.spec,
+        "labels": incident.metadata.labels,
+        "state": status["state"],
+        "occurrence": status["occurrence"],
+        "verdict": status["verdict"],
+        "worstVerdict": status["worstVerdict"],
+        "severity": status["severity"],
+        "message": said["message"],
+        "conditions": said["conditions"],
+        "transitions": status["transitions"].as_array().map_or(0, Vec::len),
+    })
 }
 
 /// What a status says, for comparing: the verdict and every condition's type, status,
@@ -196,6 +236,12 @@ async fn standalone(sim: &DokploySim, s: &Scenario) -> BTreeMap<String, Value> {
     read(&mut out, &state, &s.artifacts, sim);
     read(&mut out, &state, &s.lanes, sim);
     read(&mut out, &state, &s.promotions, sim);
+    for incident in launchplane::standalone::store::stored_incidents(&state) {
+        out.insert(
+            format!("Incident/{}", incident.metadata.name.clone().unwrap_or_default()),
+            incident_said(&incident, sim),
+        );
+    }
     out
 }
 
@@ -239,6 +285,7 @@ async fn cluster(sim: &DokploySim, s: &Scenario) -> BTreeMap<String, Value> {
             "artifacts" => back::<Artifact>(&mut w, object),
             "lanes" => back::<Lane>(&mut w, object),
             "promotions" => back::<Promotion>(&mut w, object),
+            "incidents" => back::<Incident>(&mut w, object),
             _ => {}
         }
     });
@@ -317,6 +364,12 @@ async fn cluster(sim: &DokploySim, s: &Scenario) -> BTreeMap<String, Value> {
     read(&mut out, &server, &s.artifacts, sim);
     read(&mut out, &server, &s.lanes, sim);
     read(&mut out, &server, &s.promotions, sim);
+    for incident in server.objects::<Incident>(NS) {
+        out.insert(
+            format!("Incident/{}", incident.metadata.name.clone().unwrap_or_default()),
+            incident_said(&incident, sim),
+        );
+    }
     out
 }
 
@@ -337,6 +390,25 @@ async fn both_shells_write_the_same_verdicts_reasons_and_messages() {
     assert_eq!(verdict("Lane", "shop-testing"), "Matched", "{standalone:#?}");
     assert_eq!(verdict("Lane", "shop-prod"), "Matched", "{standalone:#?}");
     assert_eq!(verdict("Promotion", "prod-shop-a"), "Matched", "{standalone:#?}");
+    // The two targets no lane covers are failing: one Pending Incident each, in both shells
+    // (compared with everything else below). The lanes and the covered targets have none.
+    let incidents: Vec<(&String, &Value)> = standalone
+        .iter()
+        .filter(|(k, _)| k.starts_with("Incident/"))
+        .collect();
+    let names: Vec<&str> = incidents.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "Incident/target.shop-gone.target-verified",
+            "Incident/target.shop-renamed.target-verified"
+        ],
+        "{standalone:#?}"
+    );
+    for (_, incident) in &incidents {
+        assert_eq!(incident["state"], "Pending");
+        assert_eq!(incident["severity"], "critical");
+    }
     // testing once, prod once (the Promotion's deploy).
     assert_eq!(sim_a.call_count("application.deploy"), 2);
     assert_eq!(sim_b.call_count("application.deploy"), 2);

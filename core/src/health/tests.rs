@@ -186,3 +186,37 @@ fn a_poll_from_before_the_lanes_last_deploy_is_not_evidence_of_it() {
             .contains("changing the target")
     );
 }
+
+/// A health check's URL may carry credentials; its evidence (the lane's `Healthy` message, the
+/// record's verification, Events, incidents) never does.
+#[test]
+fn an_http_checks_evidence_keeps_no_credentials_of_its_url() {
+    let check = HealthCheck {
+        check_type: HealthCheckType::PublicHttp,
+        url: Some("https://ops:pa55-w0rd@shop.example.com/healthz?token=t0k3n".into()),
+        path: None,
+        expect_status: 200,
+        timeout_seconds: 5,
+        required: true,
+    };
+    let url = check.url.as_deref();
+    for answer in [
+        None,
+        Some(Ok(503)),
+        Some(Err(
+            "error sending request for url (https://ops:pa55-w0rd@shop.example.com/healthz?token=t0k3n)"
+                .into(),
+        )),
+    ] {
+        let r = health_result(&check, url, answer.clone(), t(0));
+        let kept = format!("{:?}", r.evidence);
+        assert!(
+            !kept.contains("pa55-w0rd") && !kept.contains("t0k3n"),
+            "{answer:?}: {kept}"
+        );
+        assert_eq!(
+            r.evidence.target,
+            "https://<redacted>@shop.example.com/healthz?token=<redacted>"
+        );
+    }
+}

@@ -12,7 +12,8 @@
 //!        ▼
 //!  drive ── CreateRecord before any provider mutation; every later phase on the record
 //!        ▼
-//!  RuntimeIdentity child ─► lane status ─► announcement on a verdict change ─► wake the
+//!  RuntimeIdentity child ─► lane status ─► announcement on a verdict change ─► its Incidents
+//!  (required aspects and health checks: crate::engine::incidents) ─► wake the
 //!  artifacts the lane wants or runs, the Promotions from and into it, the lanes it feeds
 //!  automatically ─► create the automatic Promotion it wants (spec.promotion.auto) ─► look
 //!  again soon while a step is in flight, when a retry is due, else at the poll interval
@@ -22,9 +23,10 @@
 //! next is planned; standalone mode runs the loop to completion within its round. A restart
 //! resumes from the records either way.
 
-use crate::engine::driver::{DriveLimits, LaneWorld, PolledFacts, drive};
+use crate::engine::driver::{DriveLimits, DriveReport, LaneWorld, PolledFacts, drive};
 use crate::engine::env::resolve_env;
 use crate::engine::executor::Executor;
+use crate::engine::incidents::{self, Tracking, owner_of};
 use crate::engine::world::WholeSeconds;
 use crate::engine::{
     Error, Reconciled, Result, StatusStore, Wake, World, commit, namespace_and_name, ready_message,
@@ -34,8 +36,9 @@ use jiff::Timestamp;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::runtime::reflector::ObjectRef;
 use launchplane_api::resources::{
-    Artifact, DeploymentRecord, Lane, LaneStatus, Product, Promotion, ProviderTarget,
+    Artifact, DeploymentRecord, IncidentSubjectKind, Lane, LaneStatus, Product, Promotion, ProviderTarget,
 };
+use launchplane_core::incident::{self, Subject};
 use launchplane_core::lane::rival_lanes;
 use launchplane_core::promotion::{self, Feed};
 use std::sync::Arc;
@@ -144,6 +147,12 @@ pub async fn reconcile<S: StatusStore>(lane: Arc<Lane>, world: &World, store: &S
     let old = lane.status.as_ref();
     let message = ready_message(&status.conditions);
     let written = commit(store, lane.as_ref(), status, Some(&message)).await?;
+    let incident_due = incidents::track(
+        world,
+        store,
+        &tracking(&lane, &report, product.as_deref(), &namespace, &name),
+    )
+    .await?;
     let mut wake = Vec::new();
     if written {
         // The artifacts this lane wants, runs or may roll back to recount their users.
@@ -206,7 +215,34 @@ pub async fn reconcile<S: StatusStore>(lane: Arc<Lane>, world: &World, store: &S
         let retry = retry_due_in(status, world.now());
         retry.map_or_else(|| jittered(interval), |due| due.min(jittered(interval)))
     };
-    Ok(Reconciled::after(delay).waking(wake))
+    Ok(Reconciled::after(incidents::sooner(delay, incident_due)).waking(wake))
+}
+
+/// What of the lane incidents watch ([`incident::lane_watched`]).
+fn tracking(
+    lane: &Lane,
+    report: &DriveReport,
+    product: Option<&Product>,
+    namespace: &str,
+    name: &str,
+) -> Tracking {
+    let watched = incident::lane_watched(
+        &report.plan.aspects,
+        &lane.spec.health_checks,
+        &report.health,
+        &report.plan.outcome.status.conditions,
+    );
+    Tracking {
+        subject: Subject {
+            namespace: namespace.to_string(),
+            kind: IncidentSubjectKind::Lane,
+            name: name.to_string(),
+            product: lane.spec.product_ref.name.clone(),
+        },
+        owner: owner_of(lane),
+        watched,
+        policy: incident::policy(product),
+    }
 }
 
 /// Create the Promotion this lane wants made automatically (`spec.promotion.auto`), if any:

@@ -11,13 +11,18 @@
 use crate::engine::driver::DriveLimits;
 use crate::engine::executor::Executor;
 use crate::engine::feedback::{feedback, until_retry};
+use crate::engine::incidents::{self, Tracking, owner_of};
 use crate::engine::preview::{
     PreviewSettings, PreviewWorld, TeardownReport, TeardownTarget, drive, teardown,
 };
 use crate::engine::world::WholeSeconds;
 use crate::engine::{Error, Reconciled, Result, StatusStore, World, commit, namespace_and_name};
 use jiff::Timestamp;
-use launchplane_api::resources::{Artifact, Preview, PreviewStatus, Product, ProviderTarget};
+use launchplane_api::conditions::types;
+use launchplane_api::resources::{
+    Artifact, IncidentSubjectKind, Preview, PreviewStatus, Product, ProviderTarget,
+};
+use launchplane_core::incident::{self, Subject};
 use launchplane_core::preview::teardown_stalled;
 use launchplane_providers::Provider;
 use std::sync::Arc;
@@ -130,11 +135,34 @@ pub async fn reconcile<S: StatusStore>(
         report.status.feedback = Some(record);
     }
     commit(store, preview.as_ref(), &report.status, None).await?;
-    let requeue = until_retry(
+    let mut requeue = until_retry(
         report.status.feedback.as_ref(),
         world.now(),
         until_expiry(&report.status, world.now(), report.requeue),
     );
+    if !report.expired {
+        let tracking = Tracking {
+            subject: Subject {
+                namespace: namespace.clone(),
+                kind: IncidentSubjectKind::Preview,
+                name: preview.metadata.name.clone().unwrap_or_default(),
+                product: preview.spec.product_ref.name.clone(),
+            },
+            owner: owner_of(preview.as_ref()),
+            // Every aspect of a preview is required.
+            watched: incident::from_conditions(
+                &report.status.conditions,
+                &[
+                    types::TARGET_VERIFIED,
+                    types::DEPLOYED,
+                    types::RUNTIME_IDENTITY_VERIFIED,
+                ],
+            ),
+            policy: incident::policy(looked.product.as_deref()),
+        };
+        let due = incidents::track(world, store, &tracking).await?;
+        requeue = incidents::sooner(requeue, due);
+    }
     Ok(PreviewRun {
         reconciled: if report.expired {
             Reconciled::on_change()

@@ -1,9 +1,14 @@
 //! ProviderTarget: verify one target against its config's shared snapshot. No Dokploy call is
 //! made here; the ProviderConfig polls and then wakes its targets.
 
+use crate::engine::incidents::{self, Tracking, owner_of};
 use crate::engine::{Reconciled, Result, StatusStore, World, commit, namespace_and_name, ready_message};
 use crate::error_policy::jittered;
-use launchplane_api::resources::{ProviderConfig, ProviderTarget};
+use launchplane_api::conditions::types;
+use launchplane_api::resources::{
+    IncidentSubjectKind, Lane, Product, ProviderConfig, ProviderTarget, ProviderTargetStatus,
+};
+use launchplane_core::incident::{self, Subject};
 use launchplane_core::provider_target::{ConfigState, config_unavailable, reconcile as compute};
 use std::sync::Arc;
 use std::time::Duration;
@@ -53,5 +58,63 @@ pub async fn reconcile<S: StatusStore>(
         .clone()
         .unwrap_or_else(|| ready_message(&outcome.status.conditions));
     commit(store, target.as_ref(), &outcome.status, Some(&message)).await?;
-    Ok(Reconciled::after(requeue))
+    // Before they have listed, every target would look uncovered by a lane.
+    world.caches.lanes.synced().await;
+    world.caches.products.synced().await;
+    let due = incidents::track(
+        world,
+        store,
+        &tracking(&target, &outcome.status, world, &namespace),
+    )
+    .await?;
+    Ok(Reconciled::after(incidents::sooner(requeue, due)))
+}
+
+/// What of the target incidents watch: its verdict, unless a Lane names it (the lane's
+/// `TargetVerified` carries it then, in the lane's incident). A target a Product clones
+/// previews from belongs to that Product.
+fn tracking(
+    target: &ProviderTarget,
+    status: &ProviderTargetStatus,
+    world: &World,
+    namespace: &str,
+) -> Tracking {
+    let name = target.metadata.name.clone().unwrap_or_default();
+    let covered = world
+        .caches
+        .in_namespace::<Lane>(namespace)
+        .iter()
+        .any(|l| l.spec.target_ref.name == name);
+    let product = world
+        .caches
+        .in_namespace::<Product>(namespace)
+        .into_iter()
+        .find(|p| {
+            p.spec
+                .preview
+                .template_target_ref
+                .as_ref()
+                .is_some_and(|r| r.name == name)
+        });
+    let watched = if covered {
+        Vec::new()
+    } else {
+        incident::watched_by_ready(types::TARGET_VERIFIED, &status.conditions)
+            .into_iter()
+            .collect()
+    };
+    Tracking {
+        subject: Subject {
+            namespace: namespace.to_string(),
+            kind: IncidentSubjectKind::ProviderTarget,
+            name,
+            product: product
+                .as_ref()
+                .and_then(|p| p.metadata.name.clone())
+                .unwrap_or_default(),
+        },
+        owner: owner_of(target),
+        watched,
+        policy: incident::policy(product.as_deref()),
+    }
 }

@@ -48,6 +48,7 @@ pub fn listed_caches() -> Caches {
         promotions: store(vec![]),
         backup_gates: store(vec![]),
         approvals: store(vec![]),
+        incidents: store(vec![]),
     }
 }
 
@@ -188,16 +189,22 @@ pub async fn eventually(secs: u64, what: &str, mut check: impl FnMut() -> bool) 
 
 /// A [`StatusStore`](launchplane::engine::StatusStore) for driving one kind directly: it keeps
 /// every status it is asked to write (in order, as JSON) and writes nowhere; it holds no lane
-/// records or children.
+/// records or children. Incidents it keeps apart (objects with their statuses).
 #[derive(Default)]
 pub struct StatusLog {
     writes: std::sync::Mutex<Vec<serde_json::Value>>,
+    incidents: std::sync::Mutex<Vec<launchplane_api::resources::Incident>>,
 }
 
 impl StatusLog {
-    /// The statuses written so far, oldest first.
+    /// The statuses written so far, oldest first (Incidents' aside).
     pub fn writes(&self) -> Vec<serde_json::Value> {
         self.writes.lock().unwrap().clone()
+    }
+
+    /// The Incidents kept, each with its last status.
+    pub fn incidents(&self) -> Vec<launchplane_api::resources::Incident> {
+        self.incidents.lock().unwrap().clone()
     }
 }
 
@@ -211,10 +218,15 @@ impl launchplane::engine::StatusStore for StatusLog {
             if object.status() == Some(status) {
                 return Ok(false);
             }
-            self.writes
-                .lock()
-                .unwrap()
-                .push(serde_json::to_value(status).unwrap());
+            let json = serde_json::to_value(status).unwrap();
+            if K::KIND == "Incident" {
+                let mut kept = self.incidents.lock().unwrap();
+                if let Some(i) = kept.iter_mut().find(|i| i.metadata.name == object.meta().name) {
+                    i.status = Some(serde_json::from_value(json).unwrap());
+                }
+                return Ok(true);
+            }
+            self.writes.lock().unwrap().push(json);
             Ok(true)
         })
     }
@@ -265,6 +277,62 @@ impl launchplane::engine::StatusStore for StatusLog {
         _stored: Option<&'a launchplane_api::resources::RuntimeIdentity>,
     ) -> futures::future::BoxFuture<'a, Result<(), launchplane::engine::StoreError>> {
         Box::pin(async { Ok(()) })
+    }
+
+    fn incidents<'a>(
+        &'a self,
+        namespace: &'a str,
+        subject: &'a str,
+    ) -> futures::future::BoxFuture<
+        'a,
+        Result<Vec<launchplane_api::resources::Incident>, launchplane::engine::StoreError>,
+    > {
+        Box::pin(async move {
+            let label = launchplane::engine::incidents::SUBJECT_LABEL;
+            Ok(self
+                .incidents()
+                .into_iter()
+                .filter(|i| {
+                    i.metadata.namespace.as_deref() == Some(namespace)
+                        && i.metadata
+                            .labels
+                            .as_ref()
+                            .and_then(|l| l.get(label))
+                            .map(String::as_str)
+                            == Some(subject)
+                })
+                .collect())
+        })
+    }
+
+    fn create_incident<'a>(
+        &'a self,
+        incident: &'a launchplane_api::resources::Incident,
+    ) -> futures::future::BoxFuture<
+        'a,
+        Result<launchplane_api::resources::Incident, launchplane::engine::StoreError>,
+    > {
+        Box::pin(async move {
+            let mut kept = self.incidents.lock().unwrap();
+            if let Some(i) = kept.iter().find(|i| i.metadata.name == incident.metadata.name) {
+                return Ok(i.clone());
+            }
+            kept.push(incident.clone());
+            Ok(incident.clone())
+        })
+    }
+
+    fn delete_incident<'a>(
+        &'a self,
+        incident: &'a launchplane_api::resources::Incident,
+    ) -> futures::future::BoxFuture<'a, Result<(), launchplane::engine::StoreError>> {
+        Box::pin(async move {
+            self.incidents
+                .lock()
+                .unwrap()
+                .retain(|i| i.metadata.name != incident.metadata.name);
+            Ok(())
+        })
     }
 }
 

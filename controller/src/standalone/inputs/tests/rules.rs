@@ -5,6 +5,44 @@
 use super::*;
 use serde_json::json;
 
+/// An Incident as the controller writes it. docs/examples holds none (people never write
+/// one), but a folder may, and its spec's immutability is a CRD rule like any other.
+const INCIDENT: &str = "apiVersion: launchplane.dev/v1alpha1
+kind: Incident
+metadata:
+  name: lane.shop-prod.deployed
+spec:
+  product: shop
+  kind: Lane
+  lane: shop-prod
+  check: Deployed
+";
+
+/// docs/examples and [`INCIDENT`] (shadowing the shared helper for this module's cases).
+fn examples() -> Vec<Manifest> {
+    let mut manifests = super::examples();
+    let mut errors = Vec::new();
+    crate::standalone::manifests::parse_file(
+        Path::new("incident.yaml"),
+        INCIDENT,
+        &mut manifests,
+        &mut errors,
+    );
+    assert!(errors.is_empty(), "{errors:?}");
+    manifests
+}
+
+/// [`super::edited`] over this module's [`examples`].
+fn edited(kind: &str, name: &str, edit: &dyn Fn(&mut Value)) -> Vec<Manifest> {
+    let mut manifests = examples();
+    let m = manifests
+        .iter_mut()
+        .find(|m| m.kind == kind && (name.is_empty() || m.name == name))
+        .unwrap_or_else(|| panic!("no {kind} {name} in docs/examples"));
+    edit(&mut m.value);
+    manifests
+}
+
 /// One rule broken: the manifest edited, where the rule sits in the schema, and where the
 /// failure must be reported.
 struct Case {
@@ -46,6 +84,24 @@ fn cases() -> Vec<Case> {
                 remove(v, "/spec/preview/baseDomain");
                 set(v, "/spec/preview/enabled", json!(false));
             },
+        },
+        Case {
+            kind: "Product",
+            name: "shop",
+            rule_at: "spec.incidents.openAfter",
+            rule: "self.matches('[1-9]')",
+            field: "spec.incidents.openAfter",
+            bad: |v| set(v, "/spec/incidents/openAfter", json!("0m")),
+            good: |v| set(v, "/spec/incidents/openAfter", json!("90s")),
+        },
+        Case {
+            kind: "Product",
+            name: "shop",
+            rule_at: "spec.incidents.resolveAfter",
+            rule: "self.matches('[1-9]')",
+            field: "spec.incidents.resolveAfter",
+            bad: |v| set(v, "/spec/incidents/resolveAfter", json!("0h0s")),
+            good: |v| set(v, "/spec/incidents/resolveAfter", json!("1h")),
         },
         Case {
             kind: "Product",
@@ -393,6 +449,13 @@ fn transitions() -> Vec<Transition> {
             rule_at: "spec",
             field: "spec",
             edit: |v| set(v, "/spec/comment", json!("approved again")),
+        },
+        Transition {
+            kind: "Incident",
+            name: "",
+            rule_at: "spec",
+            field: "spec",
+            edit: |v| set(v, "/spec/check", json!("ConfigSynced")),
         },
         Transition {
             kind: "BackupGate",
