@@ -146,6 +146,7 @@ impl Cluster {
                 },
                 poller: Poller::new(Arc::new(dokploy), Default::default()),
                 next_poll_at: None,
+                last_poll_at: None,
             },
         );
         (Arc::new(ctx), caches)
