@@ -17,6 +17,7 @@ pub mod error_policy;
 pub mod github;
 pub mod k8s;
 pub mod metrics;
+pub mod notify;
 pub mod observe;
 pub mod server;
 pub mod standalone;
