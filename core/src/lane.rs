@@ -12,8 +12,9 @@
 //!                                                   Pace)
 //! ```
 //!
-//! 1. `resolve`: the Product (driver `generic-web` only), the ProviderTarget (Matched and
-//!    `Manage`, else the lane does not mutate and says why; for a `Manage` target also: not
+//! 1. `resolve`: the Product (driver `generic-web`, deploying an application, or `odoo`,
+//!    deploying a compose whose image is pinned through its env: [`ImagePin`]), the
+//!    ProviderTarget (Matched and `Manage`, else the lane does not mutate and says why; for a `Manage` target also: not
 //!    marked by another owner, docker-sourced unless `spec.allowSourceConversion`, named by
 //!    no other Lane of the namespace, see `claim`), the Artifact (missing, not pinned to a
 //!    digest and an exact commit, or not an image of the Product's `imageRepository`: fail
@@ -56,6 +57,7 @@ pub use drift::{drift, record_env, spec_changed};
 pub use endpoint::{base_url, endpoint, health_urls};
 pub use history::rollback_candidates;
 pub use intent::new_record;
+pub use pin::ImagePin;
 use jiff::Timestamp;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, ObjectMeta};
 use launchplane_api::identity::RuntimeIdentityPayload;
@@ -87,12 +89,14 @@ pub enum Step {
         image: String,
     },
     /// Merge the identity keys of `identity` and the lane's resolved env into the target's
-    /// env, keeping every other key. `keys` names what is written (values are not carried).
+    /// env, keeping every other key; on a compose also the image, through `pin`'s env key.
+    /// `keys` names what is written (values are not carried).
     MergeEnv {
         record: String,
         target: TargetRef,
         identity: Box<RuntimeIdentityPayload>,
         keys: Vec<String>,
+        pin: ImagePin,
     },
     /// Write `status` (phase Deploying) on the record, then queue the deploy titled `title`.
     Deploy {
@@ -276,6 +280,7 @@ mod endpoint;
 mod history;
 mod intent;
 mod next_step;
+mod pin;
 mod resolve;
 pub mod retry;
 mod status;

@@ -83,11 +83,12 @@ pub fn reconcile(
         (worst, message)
     };
     let progress = match product.spec.driver {
-        Driver::GenericWeb => Progress::Settled,
+        Driver::GenericWeb | Driver::Odoo => Progress::Settled,
         other => Progress::Stalled {
             reason: "DriverNotSupported".into(),
             message: format!(
-                "driver {} is not deployed by Launchplane yet; its lanes do not deploy (only generic-web does)",
+                "driver {} is not deployed by Launchplane yet; its lanes do not deploy (generic-web and \
+                 odoo do)",
                 driver_name(other)
             ),
         },
@@ -206,8 +207,11 @@ mod tests {
     }
 
     #[test]
-    fn odoo_and_verireel_are_refused_with_a_clear_condition() {
-        for driver in [Driver::Odoo, Driver::Verireel] {
+    fn odoo_is_accepted_and_verireel_refused_with_a_clear_condition() {
+        let out = reconcile(&product(Driver::Odoo), &[], None, t());
+        let stalled = conditions::find(&out.status.conditions, types::STALLED).unwrap();
+        assert_eq!(stalled.status, "False", "{}", stalled.message);
+        for driver in [Driver::Verireel] {
             let out = reconcile(&product(driver), &[], None, t());
             let stalled = conditions::find(&out.status.conditions, types::STALLED).unwrap();
             assert_eq!(stalled.status, "True");

@@ -581,14 +581,21 @@ impl DokployClient {
         Ok(change)
     }
 
-    /// `application.update {applicationId, description}`: replace the application's
-    /// description (only that column changes). Sent once, never retried.
-    pub async fn set_description(&self, application_id: &str, description: &str) -> Result<()> {
-        let op = Op::ApplicationUpdateDescription {
-            application_id: application_id.to_owned(),
-            description: description.to_owned(),
+    /// `application.update {applicationId, description}` / `compose.update {composeId,
+    /// description}`: replace the target's description (only that column changes). Sent once,
+    /// never retried.
+    pub async fn set_description(&self, category: TargetCategory, id: &str, description: &str) -> Result<()> {
+        let op = match category {
+            TargetCategory::Application => Op::ApplicationUpdateDescription {
+                application_id: id.to_owned(),
+                description: description.to_owned(),
+            },
+            TargetCategory::Compose => Op::ComposeUpdateDescription {
+                compose_id: id.to_owned(),
+                description: description.to_owned(),
+            },
         };
-        require(op.route(), "application id", application_id)?;
+        require(op.route(), "target id", id)?;
         self.call(&op).await.map(drop)
     }
 

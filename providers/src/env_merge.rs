@@ -292,6 +292,18 @@ pub fn keys(text: &str) -> Vec<String> {
         .collect()
 }
 
+/// The decoded value `key` is assigned in `text` (its last assignment, which is the one that
+/// takes effect), or `None` when it is not assigned. For values that are not secret, such as
+/// an image reference pinned through the env.
+pub fn value_of(text: &str, key: &str) -> Option<String> {
+    segments(text)
+        .into_iter()
+        .filter_map(|s| s.assign)
+        .filter(|a| a.key == key)
+        .last()
+        .map(|a| decode_value(&text[a.value_start..a.value_end]))
+}
+
 /// Every parsed value in `text` (used to scrub error messages; never logged).
 #[cfg(feature = "client")]
 pub(crate) fn values(text: &str) -> Vec<String> {

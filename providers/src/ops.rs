@@ -63,6 +63,12 @@ pub enum Op {
         application_id: String,
         description: String,
     },
+    /// `compose.update {composeId, description}`: only the description column changes; the
+    /// compose file, its env and every other column are left as they are.
+    ComposeUpdateDescription {
+        compose_id: String,
+        description: String,
+    },
     ApplicationSaveDockerProvider {
         application_id: String,
         docker_image: String,
@@ -243,7 +249,9 @@ impl Op {
                 "application.update"
             }
             Self::EnvironmentByProjectId { .. } => "environment.byProjectId",
-            Self::ComposeUpdateEnv { .. } | Self::ComposeUpdateFile { .. } => "compose.update",
+            Self::ComposeUpdateEnv { .. }
+            | Self::ComposeUpdateFile { .. }
+            | Self::ComposeUpdateDescription { .. } => "compose.update",
             Self::ApplicationSaveDockerProvider { .. } => "application.saveDockerProvider",
             Self::ApplicationDeploy { .. } => "application.deploy",
             Self::ComposeDeploy { .. } => "compose.deploy",
@@ -295,6 +303,7 @@ impl Op {
             | Self::NotificationAll => Method::Get,
             Self::ApplicationUpdateEnv { .. }
             | Self::ApplicationUpdateDescription { .. }
+            | Self::ComposeUpdateDescription { .. }
             | Self::ComposeUpdateEnv { .. }
             | Self::ApplicationSaveDockerProvider { .. }
             | Self::ComposeUpdateFile { .. }
@@ -346,6 +355,10 @@ impl Op {
                 application_id,
                 description,
             } => body(json!({ "applicationId": application_id, "description": description })),
+            Self::ComposeUpdateDescription {
+                compose_id,
+                description,
+            } => body(json!({ "composeId": compose_id, "description": description })),
             // All five keys are required; null credentials mean a public image.
             Self::ApplicationSaveDockerProvider {
                 application_id,
@@ -534,6 +547,10 @@ impl Op {
             Op::ApplicationUpdateDescription {
                 application_id: id(),
                 description: "made by hand\nlaunchplane.dev/owner=i/ns/Lane/web/-".into(),
+            },
+            Op::ComposeUpdateDescription {
+                compose_id: id(),
+                description: "odoo stack\nlaunchplane.dev/owner=i/ns/Lane/prod/-".into(),
             },
             Op::ApplicationSaveDockerProvider {
                 application_id: id(),

@@ -56,11 +56,12 @@ pub trait Provider: Send + Sync {
         remove: BTreeSet<String>,
     ) -> BoxFuture<'a, Result<EnvChange>>;
 
-    /// Replace an application's description (where Launchplane's ownership marker lives),
-    /// changing nothing else.
+    /// Replace an application's or a compose's description (where Launchplane's ownership
+    /// marker lives), changing nothing else.
     fn set_description<'a>(
         &'a self,
-        application_id: &'a str,
+        category: TargetCategory,
+        id: &'a str,
         description: &'a str,
     ) -> BoxFuture<'a, Result<()>>;
 
@@ -236,10 +237,11 @@ impl Provider for DokployClient {
 
     fn set_description<'a>(
         &'a self,
-        application_id: &'a str,
+        category: TargetCategory,
+        id: &'a str,
         description: &'a str,
     ) -> BoxFuture<'a, Result<()>> {
-        Box::pin(DokployClient::set_description(self, application_id, description))
+        Box::pin(DokployClient::set_description(self, category, id, description))
     }
 
     fn set_image<'a>(

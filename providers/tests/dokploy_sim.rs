@@ -319,7 +319,9 @@ async fn set_description_changes_only_the_description() {
         .await
         .unwrap();
     let description = "made by hand\nlaunchplane.dev/owner=i/ns/Lane/web/-";
-    c.set_description(&s.app, description).await.unwrap();
+    c.set_description(TargetCategory::Application, &s.app, description)
+        .await
+        .unwrap();
     assert_eq!(sim.call_count("application.update"), 1);
     let after = c
         .target_detail(TargetCategory::Application, &s.app)
@@ -331,9 +333,30 @@ async fn set_description_changes_only_the_description() {
     assert_eq!(after.source_type, before.source_type);
     // Dokploy answers an unknown application with 400 "Error updating application".
     assert!(matches!(
-        c.set_description("doesNotExist123", "x").await,
+        c.set_description(TargetCategory::Application, "doesNotExist123", "x")
+            .await,
         Err(ProviderError::BadRequest { .. })
     ));
+}
+
+#[tokio::test]
+async fn set_description_of_a_compose_keeps_its_file_and_env_byte_for_byte() {
+    let sim = sim().await;
+    let s = seed(&sim).await;
+    let c = client(&sim);
+    let before = c.target_detail(TargetCategory::Compose, &s.compose).await.unwrap();
+    let description = "odoo stack\nlaunchplane.dev/owner=i/ns/Lane/prod/-";
+    c.set_description(TargetCategory::Compose, &s.compose, description)
+        .await
+        .unwrap();
+    assert_eq!(sim.call_count("compose.update"), 1);
+    let after = c.target_detail(TargetCategory::Compose, &s.compose).await.unwrap();
+    assert_eq!(after.description.as_deref(), Some(description));
+    assert_eq!(
+        after.compose_file.as_ref().map(|f| f.expose().to_owned()),
+        before.compose_file.as_ref().map(|f| f.expose().to_owned())
+    );
+    assert_eq!(after.env, before.env);
 }
 
 #[tokio::test]

@@ -6,6 +6,7 @@ use super::common::{
     IMAGE_REPOSITORY_PATTERN, LocalObjectRef, SOURCE_REPOSITORY_MAX_LEN, SOURCE_REPOSITORY_PATTERN,
     URL_PATH_MAX_LEN, URL_PATH_PATTERN, default_health_path, keep_field_description, pattern_rule,
 };
+use super::odoo::OdooSpec;
 use crate::verdict::Verdict;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use kube::{CustomResource, KubeSchema};
@@ -70,6 +71,10 @@ pub struct ProductSpec {
     /// transitions kept.
     #[serde(default)]
     pub incidents: IncidentPolicy,
+    /// How the `odoo` driver deploys the product to a Dokploy compose. Absent: the defaults
+    /// (`imageEnvKey: ODOO_IMAGE`, `webService: web`). Only read when `driver` is `odoo`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub odoo: Option<OdooSpec>,
 }
 
 /// When failures of a product's resources become Incidents.
@@ -130,6 +135,7 @@ impl Default for ProductSpec {
             preview: PreviewPolicy::default(),
             runtime_identity: RuntimeIdentityPolicy::default(),
             incidents: IncidentPolicy::default(),
+            odoo: None,
         }
     }
 }
@@ -141,7 +147,8 @@ pub enum Driver {
     #[default]
     #[serde(rename = "generic-web")]
     GenericWeb,
-    /// Odoo, with its database bootstrap handled separately.
+    /// Odoo on a Dokploy compose: the image pinned through the compose env
+    /// (`spec.odoo.imageEnvKey`), with its database bootstrap handled separately.
     #[serde(rename = "odoo")]
     Odoo,
     /// VeriReel.

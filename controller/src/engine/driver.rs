@@ -431,12 +431,13 @@ async fn perform(
             record: name,
             target,
             identity,
+            pin,
             ..
         } => {
             let lane_env = world.desired_env.clone().unwrap_or_default();
             let action = Action::MergeEnv {
                 target: target.clone(),
-                env: lane::record_env(identity, &lane_env),
+                env: lane::record_env(identity, &lane_env, pin),
             };
             mutate(executor, &action, records, name, &namespace, store, clock).await
         }

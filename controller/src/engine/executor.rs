@@ -38,13 +38,9 @@ impl Executor {
         let provider = self.provider.as_ref();
         match action {
             Action::SetDescription { target, description } => {
-                if target.category != TargetCategory::Application {
-                    return Err(ExecError::Refused(format!(
-                        "{} is not a Dokploy application; only applications are marked",
-                        target.id
-                    )));
-                }
-                provider.set_description(&target.id, description).await?;
+                provider
+                    .set_description(target.category, &target.id, description)
+                    .await?;
             }
             Action::SetImage { target, image } => provider.set_image(&target.id, image, None).await?,
             Action::MergeEnv { target, env } => {

@@ -105,7 +105,7 @@ struct Config {
 fn config_synced(lane: &Lane, resolved: &Resolved<'_>, history: &History<'_>, facts: Facts<'_>) -> Config {
     let reference = history.reference;
     let drift: Option<Vec<FieldMismatch>> = match (reference, facts) {
-        (Some(r), Some(Ok(f))) => Some(drift(r, f, resolved.env)),
+        (Some(r), Some(Ok(f))) => Some(drift(r, f, resolved.env, &resolved.pin)),
         _ => None,
     };
     // A difference after a spec change is desired state to deploy, not drift.

@@ -97,6 +97,7 @@ pub(super) fn judge(
     let names = Names {
         target: target.metadata.name.as_deref().unwrap_or_default(),
         app: target_id.unwrap_or("(unbound)"),
+        noun: target.spec.target_category.as_str(),
     };
     if !rivals.is_empty() {
         claim.shared(rivals, &names);
@@ -105,7 +106,7 @@ pub(super) fn judge(
         return claim;
     };
     claim.marker(facts.description.as_deref(), &lane_owner(lane, instance), &names);
-    // Compose targets are refused by the plan already (the lane deploys applications only).
+    // A compose has no source to convert: its image is pinned through its env.
     if target.spec.target_category != TargetCategory::Application {
         return claim;
     }
@@ -117,10 +118,13 @@ pub(super) fn judge(
     claim
 }
 
-/// How the claim's messages name the target: the ProviderTarget and the Dokploy application.
+/// How the claim's messages name the target: the ProviderTarget and the Dokploy application
+/// or compose.
 struct Names<'a> {
     target: &'a str,
     app: &'a str,
+    /// `application` or `compose`.
+    noun: &'a str,
 }
 
 impl TargetClaim {
@@ -149,6 +153,7 @@ impl TargetClaim {
         let Names {
             target: target_name,
             app,
+            noun,
         } = *names;
         match ownership(description, me) {
             Ownership::Ours => {}
@@ -162,11 +167,11 @@ impl TargetClaim {
                     "TargetOwnedElsewhere",
                     Verdict::Mismatch,
                     format!(
-                        "Conflict: Dokploy application {app} (ProviderTarget {target_name}) is managed by {}, \
+                        "Conflict: Dokploy {noun} {app} (ProviderTarget {target_name}) is managed by {}, \
                          as the ownership marker in its description says ({MARKER_KEY}{owner}); Launchplane \
-                         never changes an application another owner manages. Point spec.targetRef at \
+                         never changes a target another owner manages. Point spec.targetRef at \
                          another ProviderTarget, or, if that owner is really gone, remove that marker line \
-                         from the application's description in Dokploy",
+                         from the {noun}'s description in Dokploy",
                         whose(&owner, me)
                     ),
                     true,
@@ -177,7 +182,7 @@ impl TargetClaim {
                     "TargetOwnedElsewhere",
                     Verdict::Mismatch,
                     format!(
-                        "Conflict: the description of Dokploy application {app} (ProviderTarget \
+                        "Conflict: the description of Dokploy {noun} {app} (ProviderTarget \
                          {target_name}) has a {MARKER_KEY} line that does not parse, so whose it is cannot \
                          be told; Launchplane changes nothing on it. Correct or remove that line in Dokploy"
                     ),
@@ -194,6 +199,7 @@ impl TargetClaim {
         let Names {
             target: target_name,
             app,
+            ..
         } = *names;
         match source_type {
             Some(DOCKER_SOURCE) => {}

@@ -1,6 +1,7 @@
 //! What differs on the lane's target from what its reference record deployed, and whether
 //! that difference is the lane's own spec change (to deploy) or drift out of band.
 
+use super::pin::ImagePin;
 use crate::deployment_record as record;
 use crate::target::{DesiredEnv, TargetFacts};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
@@ -11,30 +12,42 @@ use launchplane_api::verdict::FieldMismatch;
 use launchplane_providers::SecretString;
 use std::collections::BTreeSet;
 
-/// The full env a record writes: its identity keys and the lane's env.
-pub fn record_env(identity: &RuntimeIdentityPayload, lane_env: &DesiredEnv) -> DesiredEnv {
+/// The full env a record writes: its identity keys and the lane's env, and its image when the
+/// target pins the image through the env (`pin`).
+pub fn record_env(identity: &RuntimeIdentityPayload, lane_env: &DesiredEnv, pin: &ImagePin) -> DesiredEnv {
     let mut env: DesiredEnv = lane_env.clone();
     for (k, v) in identity_env(identity) {
         env.insert(k, SecretString::new(v));
     }
-    env
+    pin.pinned(env, identity.image_reference.as_deref())
 }
 
 /// Fields in which the observed target differs from what `reference` deployed: the image
-/// (values shown: not secret) and each owned env key (names only). For evidence records only
-/// the image is compared (someone else wrote the env).
-pub fn drift(reference: &DeploymentRecord, facts: &TargetFacts, lane_env: &DesiredEnv) -> Vec<FieldMismatch> {
+/// (values shown: not secret; on a compose, the value of the pin's env key) and each owned env
+/// key (names only). For evidence records only the image is compared (someone else wrote the
+/// env).
+pub fn drift(
+    reference: &DeploymentRecord,
+    facts: &TargetFacts,
+    lane_env: &DesiredEnv,
+    pin: &ImagePin,
+) -> Vec<FieldMismatch> {
     let mut out = Vec::new();
+    let observed = pin.observed(facts);
     if let Some(image) = reference.spec.expected_identity.image_reference.as_deref()
-        && facts.image.as_deref() != Some(image)
+        && observed.as_deref() != Some(image)
     {
-        out.push(FieldMismatch::values("image", Some(image), facts.image.clone()));
+        out.push(FieldMismatch::values("image", Some(image), observed));
     }
     if record::is_evidence(reference) {
         return out;
     }
     let identity = RuntimeIdentityPayload::from(&reference.spec.expected_identity);
-    let wanted = record_env(&identity, lane_env);
+    let mut wanted = record_env(&identity, lane_env, pin);
+    // The pinned image is compared above, as `image`.
+    if let Some(key) = pin.env_key() {
+        wanted.remove(key);
+    }
     match launchplane_providers::env_merge::merge(facts.env.expose(), &wanted, &BTreeSet::new()) {
         Ok(m) => {
             let mut keys: Vec<String> = m.added.into_iter().chain(m.updated).collect();

@@ -147,8 +147,11 @@ fn prepare(r: &DeploymentRecord, name: String, target: &TargetRef, input: &Input
             description,
         });
     }
-    let d = drift(r, facts, env);
-    Some(if d.iter().any(|m| m.field == "image") {
+    let pin = &input.resolved.pin;
+    let d = drift(r, facts, env, pin);
+    // A compose pins its image through its env: the env merge below writes it.
+    let set_image = pin.env_key().is_none() && d.iter().any(|m| m.field == "image");
+    Some(if set_image {
         Step::SetImage {
             record: name,
             target,
@@ -164,8 +167,9 @@ fn prepare(r: &DeploymentRecord, name: String, target: &TargetRef, input: &Input
         Step::MergeEnv {
             record: name,
             target,
-            keys: record_env(&identity, env).into_keys().collect(),
+            keys: record_env(&identity, env, pin).into_keys().collect(),
             identity: Box::new(identity),
+            pin: pin.clone(),
         }
     } else {
         Step::Deploy {

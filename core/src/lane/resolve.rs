@@ -6,6 +6,7 @@
 //! phase a record is in.
 
 use super::blocker::{Blocker, Blockers, blocker};
+use super::pin::ImagePin;
 use super::{Facts, LaneInputs, RESERVED_ENV_PREFIX, claim, name_of};
 use crate::artifact;
 use crate::provider_target::tracked_target;
@@ -51,6 +52,8 @@ pub(super) struct Resolved<'a> {
     pub env: &'a DesiredEnv,
     /// Whether the runtime identity must be verified (the lane's or the Product's setting).
     pub identity_required: bool,
+    /// Where the image is pinned on the target.
+    pub pin: ImagePin,
 }
 
 impl Resolved<'_> {
@@ -88,7 +91,8 @@ pub(super) fn resolve<'a>(input: &LaneInputs<'a>, facts: Facts<'_>) -> Resolved<
     let lane = input.lane;
     let mut blockers = Blockers::default();
     blockers.extend(product(lane, input.product));
-    let (target_check, found) = target(input, facts);
+    let driver = input.product.map(|p| p.spec.driver);
+    let (target_check, found) = target(input, driver, facts);
     blockers.extend(found);
     let desired = input.feed.desired.as_ref();
     let (artifact, found) = artifact(desired, input.artifact, input.product);
@@ -115,6 +119,7 @@ pub(super) fn resolve<'a>(input: &LaneInputs<'a>, facts: Facts<'_>) -> Resolved<
         env,
         identity_required: lane.spec.runtime_identity.required
             || input.product.is_some_and(|p| p.spec.runtime_identity.required),
+        pin: ImagePin::of(input.product, input.target),
     }
 }
 
@@ -127,11 +132,11 @@ fn product(lane: &Lane, product: Option<&Product>) -> Option<Blocker> {
             format!("spec.productRef: Product {name} not found in this namespace"),
             true,
         )),
-        Some(p) if p.spec.driver != Driver::GenericWeb => Some(blocker(
+        Some(p) if p.spec.driver == Driver::Verireel => Some(blocker(
             "DriverNotSupported",
             format!(
                 "Product {name} uses driver {}, which Launchplane does not deploy yet; only generic-web \
-                 lanes are deployed",
+                 and odoo lanes are deployed",
                 driver_name(p.spec.driver)
             ),
             true,
@@ -142,7 +147,7 @@ fn product(lane: &Lane, product: Option<&Product>) -> Option<Blocker> {
 
 /// The ProviderTarget: Matched and `Manage`, or no mutation; then whether it is the lane's to
 /// change (marker, source type, other lanes; see [`claim`]).
-fn target(input: &LaneInputs<'_>, facts: Facts<'_>) -> (TargetCheck, Vec<Blocker>) {
+fn target(input: &LaneInputs<'_>, driver: Option<Driver>, facts: Facts<'_>) -> (TargetCheck, Vec<Blocker>) {
     let name = &input.lane.spec.target_ref.name;
     let Some(pt) = input.target else {
         let message = format!("spec.targetRef: ProviderTarget {name} not found in this namespace");
@@ -161,7 +166,7 @@ fn target(input: &LaneInputs<'_>, facts: Facts<'_>) -> (TargetCheck, Vec<Blocker
         .message
         .clone()
         .unwrap_or_else(|| "not verified yet".into());
-    let mut blockers = unusable(name, pt, verdict, &detail);
+    let mut blockers = unusable(name, pt, driver, verdict, &detail);
     let target_ref = target_ref(pt);
     let claim = claim::judge(
         input.lane,
@@ -189,9 +194,15 @@ fn target(input: &LaneInputs<'_>, facts: Facts<'_>) -> (TargetCheck, Vec<Blocker
     (check, blockers)
 }
 
-/// Why the ProviderTarget itself rules out mutation: not Matched, not `Manage`, not an
-/// application.
-fn unusable(name: &str, pt: &ProviderTarget, verdict: Verdict, detail: &str) -> Vec<Blocker> {
+/// Why the ProviderTarget itself rules out mutation: not Matched, not `Manage`, not the kind
+/// of target the Product's driver deploys (generic-web: an application; odoo: a compose).
+fn unusable(
+    name: &str,
+    pt: &ProviderTarget,
+    driver: Option<Driver>,
+    verdict: Verdict,
+    detail: &str,
+) -> Vec<Blocker> {
     let mut blockers = Vec::new();
     if verdict != Verdict::Matched {
         blockers.push(blocker(
@@ -213,15 +224,26 @@ fn unusable(name: &str, pt: &ProviderTarget, verdict: Verdict, detail: &str) -> 
             true,
         ));
     }
-    if pt.spec.target_category != TargetCategory::Application {
-        blockers.push(blocker(
+    match (driver, pt.spec.target_category) {
+        (Some(Driver::Odoo), TargetCategory::Application) => blockers.push(blocker(
+            "TargetNotCompose",
+            format!(
+                "the odoo driver deploys a Dokploy compose (its image pinned through the compose env); \
+                 ProviderTarget {name} is an application target. Point spec.targetRef at a compose \
+                 ProviderTarget"
+            ),
+            true,
+        )),
+        (Some(Driver::Odoo), TargetCategory::Compose) => {}
+        (_, TargetCategory::Compose) => blockers.push(blocker(
             "TargetNotApplication",
             format!(
                 "the generic-web driver deploys a Dokploy application; ProviderTarget {name} is a compose \
-                 target"
+                 target (compose targets are deployed by the odoo driver)"
             ),
             true,
-        ));
+        )),
+        (_, TargetCategory::Application) => {}
     }
     blockers
 }

@@ -168,7 +168,7 @@ impl Fx {
     /// Make the target look exactly as `r` deployed it.
     fn converge(&mut self, r: &DeploymentRecord) {
         let identity = RuntimeIdentityPayload::from(&r.spec.expected_identity);
-        let env = record_env(&identity, &self.env);
+        let env = record_env(&identity, &self.env, &ImagePin::Application);
         let merged =
             launchplane_providers::env_merge::merge(self.facts.env.expose(), &env, &BTreeSet::new()).unwrap();
         self.facts = TargetFacts {
@@ -216,9 +216,9 @@ fn nothing_is_mutated_when_a_reference_does_not_resolve() {
             "ProductNotFound",
         ),
         (
-            "odoo",
+            "odoo on an application target",
             |f| f.product.spec.driver = Driver::Odoo,
-            "DriverNotSupported",
+            "TargetNotCompose",
         ),
         (
             "verireel",
@@ -851,3 +851,96 @@ fn a_spec_change_deploys_under_any_drift_policy_and_out_of_band_changes_stay_dri
 mod claims;
 mod promoted;
 mod retry;
+
+/// The fixture as an Odoo product deploying to a compose target.
+fn odoo() -> Fx {
+    let mut f = fx();
+    f.product.spec.driver = Driver::Odoo;
+    f.product.spec.odoo = Some(launchplane_api::resources::OdooSpec {
+        image_env_key: "SHOP_IMAGE".into(),
+        ..Default::default()
+    });
+    f.target.spec.target_category = TargetCategory::Compose;
+    f.facts.image = None;
+    f.facts.source_type = Some("raw".into());
+    f.facts.env = SecretString::new("POSTGRES_DB=shop\nSHOP_IMAGE=ghcr.io/acme/shop@sha256:old\n");
+    f
+}
+
+#[test]
+fn an_odoo_compose_lane_pins_its_image_through_the_compose_env_then_deploys() {
+    let mut f = odoo();
+    let p = f.plan(t(0));
+    let Some(Step::CreateRecord(r)) = p.step else {
+        panic!("an odoo compose lane is deployed: {:?}", p.outcome.status.conditions)
+    };
+    let mut r = *r;
+    r.status.as_mut().unwrap().phase = Some(DeploymentPhase::Pending);
+    let id = r.metadata.name.clone().unwrap();
+    let image = r.spec.expected_identity.image_reference.clone().unwrap();
+    f.records = vec![r.clone()];
+    // The image is never set as an application's: it travels in the env merge.
+    match f.plan(t(1)).step.unwrap() {
+        Step::MergeEnv { keys, pin, .. } => {
+            assert_eq!(
+                pin,
+                ImagePin::ComposeEnv {
+                    key: "SHOP_IMAGE".into()
+                }
+            );
+            assert!(keys.contains(&"SHOP_IMAGE".to_string()), "{keys:?}");
+            assert!(keys.contains(&"LAUNCHPLANE_DEPLOYMENT_RECORD_ID".to_string()));
+            assert!(!keys.contains(&"POSTGRES_DB".to_string()), "unrelated keys are kept");
+        }
+        other => panic!("{other:?}"),
+    }
+    let c = cond(&f.plan(t(1)), types::CONFIG_SYNCED);
+    assert!(c.2.contains("image"), "{c:?}");
+    // Merged: the compose env holds the image and identity, and the deploy goes out titled
+    // with the record id.
+    let identity = RuntimeIdentityPayload::from(&r.spec.expected_identity);
+    let pin = ImagePin::ComposeEnv {
+        key: "SHOP_IMAGE".into(),
+    };
+    let env = record_env(&identity, &f.env, &pin);
+    assert_eq!(env["SHOP_IMAGE"].expose(), image);
+    let merged =
+        launchplane_providers::env_merge::merge(f.facts.env.expose(), &env, &BTreeSet::new()).unwrap();
+    assert!(merged.env.expose().starts_with("POSTGRES_DB=shop\n"));
+    f.facts.env = merged.env;
+    match f.plan(t(1)).step.unwrap() {
+        Step::Deploy { title, .. } => assert_eq!(title, id),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn an_unmarked_compose_is_marked_first_and_a_foreign_one_is_a_conflict() {
+    let mut f = odoo();
+    let r = f.record(DeploymentPhase::Pending);
+    f.records = vec![r];
+    f.facts.description = Some("odoo stack".into());
+    match f.plan(t(1)).step.unwrap() {
+        Step::MarkTarget { description, .. } => {
+            assert!(description.starts_with("odoo stack\n"), "{description}");
+            assert!(description.contains(&lane_owner(&f.lane, INSTANCE).marker()));
+        }
+        other => panic!("{other:?}"),
+    }
+    let other = launchplane_api::ownership::Owner::new("cluster-b", "shop", "Lane", "prod", Some("u9"));
+    f.facts.description = Some(other.describe("odoo stack"));
+    let p = f.plan(t(1));
+    assert_eq!(p.step, None, "a foreign compose is never changed");
+    let (status, _, message) = cond(&p, types::TARGET_VERIFIED);
+    assert_eq!(status, "False");
+    assert!(message.contains("Conflict: Dokploy compose app-1"), "{message}");
+}
+
+#[test]
+fn a_generic_web_lane_still_refuses_a_compose_target() {
+    let mut f = odoo();
+    f.product.spec.driver = Driver::GenericWeb;
+    let p = f.plan(t(0));
+    assert_eq!(p.step, None);
+    assert_eq!(cond(&p, types::STALLED).1, "TargetNotApplication");
+}

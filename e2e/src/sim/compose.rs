@@ -103,7 +103,13 @@ pub(crate) fn deployed(shared: &SharedRef, st: &mut State, compose_id: &str, sna
         .collect();
     st.compose_files_on_disk
         .insert(compose_id.to_string(), snap.compose_file);
-    stop_apps(st, compose_id);
+    // A web service that stays is recreated behind the same domain: its app keeps its port and
+    // takes the new env; a service no longer routed (or gone) stops.
+    let keep: Vec<String> = web_services
+        .iter()
+        .map(|s| apps::app_key(compose_id, s))
+        .collect();
+    stop_apps_except(st, compose_id, &keep);
     st.compose_runtime.insert(
         compose_id.to_string(),
         ComposeRuntime {
@@ -137,11 +143,15 @@ fn start_apps(shared: &SharedRef, st: &mut State, compose_id: &str) {
 }
 
 fn stop_apps(st: &mut State, compose_id: &str) {
+    stop_apps_except(st, compose_id, &[]);
+}
+
+fn stop_apps_except(st: &mut State, compose_id: &str, keep: &[String]) {
     let prefix = format!("{compose_id}/");
     let keys: Vec<String> = st
         .running_apps
         .keys()
-        .filter(|k| k.starts_with(&prefix))
+        .filter(|k| k.starts_with(&prefix) && !keep.contains(k))
         .cloned()
         .collect();
     for key in keys {

@@ -320,3 +320,15 @@ fn set_remove_and_add_together() {
     assert_eq!(o.updated, ["LAUNCHPLANE_ARTIFACT_ID"]);
     assert_eq!(o.removed, ["LAUNCHPLANE_STALE"]);
 }
+
+#[test]
+fn value_of_reads_the_last_assignment_decoded() {
+    let text = "# pinned\nODOO_IMAGE=old\nDB=x\nODOO_IMAGE=\"ghcr.io/acme/odoo@sha256:ab\"\n";
+    assert_eq!(
+        value_of(text, "ODOO_IMAGE").as_deref(),
+        Some("ghcr.io/acme/odoo@sha256:ab")
+    );
+    assert_eq!(value_of(text, "DB").as_deref(), Some("x"));
+    assert_eq!(value_of(text, "MISSING"), None);
+    assert_eq!(value_of("", "ODOO_IMAGE"), None);
+}
