@@ -30,7 +30,9 @@
 //!    [`Step::MergeEnv`] / [`Step::Deploy`] (whichever the observed target still lacks);
 //!    Deploying → [`Step::FollowDeployment`] (found by its title, the record id; a deploy that
 //!    never appeared is sent again at most once, when Dokploy shows nothing under way for the
-//!    target); Verifying → [`Step::WriteRecord`] with the verification outcome. Records
+//!    target); Verifying → first the driver's post-deploy command when it has one
+//!    ([`post_deploy`]: [`Step::EnsureSchedule`], [`Step::RunCommand`],
+//!    [`Step::SettleCommand`]), then [`Step::WriteRecord`] with the verification outcome. Records
 //!    written by others (evidence) are verified the same way, without deploying. Otherwise,
 //!    when the desired artifact is not the inventory's, the lane's spec changed and the target
 //!    lacks it, the target drifted out of band and `driftPolicy` is `Correct`, or the last
@@ -123,6 +125,21 @@ pub enum Step {
     },
     /// Delete these records (beyond `historyLimit`; never the inventory's or one in flight).
     PruneRecords { names: Vec<String> },
+    /// Find the lane's post-deploy schedule on its compose by its marker (else create it;
+    /// update it when its command changed) and write its id on the record.
+    EnsureSchedule {
+        record: String,
+        want: Box<crate::schedule::ScheduleWant>,
+    },
+    /// Write `status` (the run's intent) on the record, then run the schedule and write how it
+    /// ended; a lost answer leaves it Unknown, settled by [`Step::SettleCommand`].
+    RunCommand {
+        record: String,
+        schedule: String,
+        status: Box<DeploymentRecordStatus>,
+    },
+    /// Read the schedule's runs and settle the record's Unknown post-deploy run.
+    SettleCommand { record: String, schedule: String },
 }
 
 impl Step {
@@ -137,6 +154,9 @@ impl Step {
             Step::FollowDeployment { .. } => "FollowDeployment",
             Step::WriteRecord { .. } => "WriteRecord",
             Step::PruneRecords { .. } => "PruneRecords",
+            Step::EnsureSchedule { .. } => "EnsureSchedule",
+            Step::RunCommand { .. } => "RunCommand",
+            Step::SettleCommand { .. } => "SettleCommand",
         }
     }
 }
@@ -281,6 +301,7 @@ mod history;
 mod intent;
 mod next_step;
 mod pin;
+pub mod post_deploy;
 mod resolve;
 pub mod retry;
 mod status;

@@ -47,6 +47,7 @@ pub mod pull_request_feedback;
 pub mod ready;
 pub mod redact;
 pub mod runtime_identity;
+pub mod schedule;
 pub mod target;
 
 use launchplane_api::conditions::Transition;

@@ -147,6 +147,10 @@ pub struct DeploymentRecordStatus {
     /// Data bootstrap (e.g. an Odoo database), kept apart from the deploy itself.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bootstrap: Option<StepEvidence>,
+    /// The driver's post-deploy command (Odoo: `spec.odoo.postDeploy`), run after the deploy
+    /// finished and before verification; a Failed one fails the attempt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub post_deploy_command: Option<super::odoo::CommandRun>,
 }
 
 /// The provider's account of a deploy.

@@ -117,6 +117,9 @@ pub struct LaneSpec {
     #[serde(default = "default_history_limit")]
     #[schemars(range(min = 1, max = 100))]
     pub history_limit: i32,
+    /// For lanes of an `odoo` Product: overrides of its `spec.odoo` (the post-deploy command).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub odoo: Option<super::odoo::LaneOdoo>,
 }
 
 fn default_history_limit() -> i32 {
@@ -138,6 +141,7 @@ impl Default for LaneSpec {
             suspend: false,
             allow_source_conversion: false,
             history_limit: default_history_limit(),
+            odoo: None,
         }
     }
 }

@@ -2,6 +2,9 @@
 //! a deploy) and the overrides a Lane may make.
 
 use super::common::{ENV_NAME_MAX_LEN, ENV_NAME_PATTERN, pattern_rule};
+use super::lane::LaneEnv;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use schemars::JsonSchema;
 use kube::KubeSchema;
 use serde::{Deserialize, Serialize};
 
@@ -26,6 +29,88 @@ pub struct OdooSpec {
     #[serde(default = "default_web_service")]
     #[schemars(length(min = 1, max = 63))]
     pub web_service: String,
+    /// What runs in the web service after every deploy, before verification (update modules,
+    /// apply settings), as a Dokploy schedule Launchplane owns. Absent: nothing runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub post_deploy: Option<CommandSpec>,
+}
+
+/// A command Launchplane runs in a compose service through a Dokploy schedule.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CommandSpec {
+    /// The command line, run as `sh -c <command>` in the service's container, e.g.
+    /// `odoo -u all --stop-after-init`. It is stored in Dokploy and written to every run's log:
+    /// never put a secret in it; refer to an env key (`$SMTP_PASSWORD`) delivered by `env`.
+    #[schemars(length(min = 1, max = 4096))]
+    pub command: String,
+    /// Env keys the command needs, written into the compose env with the lane's (the same
+    /// owned-key merge): literal values, ConfigMaps and Secrets of the namespace.
+    #[serde(default)]
+    pub env: LaneEnv,
+}
+
+/// What a Lane of an Odoo product changes of its Product's `spec.odoo`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LaneOdoo {
+    /// Overrides of the post-deploy command. Absent: the Product's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub post_deploy: Option<CommandOverride>,
+}
+
+/// A lane's override of a command of its Product.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CommandOverride {
+    /// The command line instead of the Product's. Absent: the Product's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 4096))]
+    pub command: Option<String>,
+    /// Env keys added to the Product's (a key set here wins).
+    #[serde(default)]
+    pub env: LaneEnv,
+}
+
+/// How a command Launchplane ran as a Dokploy schedule ended.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+pub enum CommandResult {
+    /// The command exited 0.
+    Succeeded,
+    /// The command failed (non-zero exit, container missing, run cancelled).
+    Failed,
+    /// Asked for, outcome not known yet: settled from the schedule's run history.
+    #[default]
+    Unknown,
+}
+
+/// One run of a command Launchplane owns as a Dokploy schedule: the schedule, the intent (written
+/// before the run is asked for, so a restart never asks twice) and the outcome. No secret: the
+/// command's output is not kept.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CommandRun {
+    /// `Succeeded`, `Failed` or `Unknown` (asked for, not settled yet). Absent: not asked for yet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result: Option<CommandResult>,
+    /// The Dokploy schedule (marked as Launchplane's in its description) the command runs as.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule_id: Option<String>,
+    /// The schedule's newest run before this one: the runs after it are this one's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_run_id: Option<String>,
+    /// When the run was asked for (written before `schedule.runManually`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requested_at: Option<Time>,
+    /// The run's Dokploy deployment id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deployment_id: Option<String>,
+    /// When the run ended (as Launchplane learnt it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<Time>,
+    /// What happened, in a sentence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
 }
 
 fn default_image_env_key() -> String {
@@ -41,6 +126,7 @@ impl Default for OdooSpec {
         OdooSpec {
             image_env_key: default_image_env_key(),
             web_service: default_web_service(),
+            post_deploy: None,
         }
     }
 }

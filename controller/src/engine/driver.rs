@@ -23,7 +23,10 @@ use launchplane_api::resources::{
 };
 use launchplane_core::deployment_record::{self as record, DeploySettings};
 use launchplane_core::health::{self, HealthResult, LastChange};
-use launchplane_core::lane::{self, LaneInputs, LanePlan, Step};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use launchplane_api::resources::{CommandResult, CommandRun};
+use launchplane_core::lane::{self, LaneInputs, LanePlan, Step, post_deploy};
+use launchplane_core::schedule::{self, Settled};
 use launchplane_core::observation::{PollSettings, SharedFacts, Snapshot};
 use launchplane_core::promotion::Feed;
 use launchplane_core::target::{DesiredEnv, TargetFacts, TargetRef};
@@ -31,6 +34,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use thiserror::Error;
 use tracing::Instrument;
+
+/// The least a post-deploy command is waited for before its outcome is left to its run history.
+const MIN_COMMAND_WAIT: Duration = Duration::from_secs(5);
 
 /// How far one call of [`drive`] may go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -232,7 +238,12 @@ async fn drive_inner(
         // Only the next plan reads it: no copy of the child when the drive ends here.
         identity = plan.identity.clone().or(identity);
         tracing::info!(step = step.name(), "lane step");
-        let result = perform(&step, &records, world, executor, store, settings, clock).await;
+        // A command run waits for its answer no longer than what is left of the drive.
+        let budget = limits
+            .deadline
+            .saturating_sub(started.elapsed())
+            .max(MIN_COMMAND_WAIT);
+        let result = perform(&step, &records, world, executor, store, settings, clock, budget).await;
         mutated |= matches!(
             step,
             Step::MarkTarget { .. } | Step::SetImage { .. } | Step::MergeEnv { .. } | Step::Deploy { .. }
@@ -381,6 +392,7 @@ fn action_step(action: &Action) -> &'static str {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn perform(
     step: &Step,
     records: &[DeploymentRecord],
@@ -389,6 +401,7 @@ async fn perform(
     store: &dyn RecordStore,
     settings: &DeploySettings,
     clock: &dyn Clock,
+    budget: Duration,
 ) -> Result<Option<Duration>, DriveError> {
     let namespace = world
         .lane
@@ -537,6 +550,76 @@ async fn perform(
                 store.delete(&namespace, n).await?;
             }
             Ok(None)
+        }
+        Step::EnsureSchedule { record: name, want } => {
+            let exec = executor.ok_or_else(|| no_provider("PostDeploy"))?;
+            let rec = find(records, name)?;
+            match exec.ensure_schedule(want).await {
+                Ok((schedule, previous)) => {
+                    let status = post_deploy::scheduled(rec, &schedule, previous, clock.now());
+                    store.write_status(&namespace, name, &status).await?;
+                    Ok(None)
+                }
+                Err(e) => refused_fails_record(store, rec, &namespace, "PostDeploy", e, clock).await,
+            }
+        }
+        Step::RunCommand {
+            record: name,
+            schedule: schedule_id,
+            status,
+        } => {
+            let exec = executor.ok_or_else(|| no_provider("PostDeploy"))?;
+            // The intent first: a restart from here reads the run history, never runs it again.
+            store.write_status(&namespace, name, status).await?;
+            let mut rec = find(records, name)?.clone();
+            rec.status = Some((**status).clone());
+            let Some(intent) = post_deploy::run_of(&rec).cloned() else {
+                return Err(DriveError::RecordGone(name.clone()));
+            };
+            let run = match exec.run_schedule(schedule_id, budget).await {
+                Ok(answer) => schedule::answered(&intent, &answer, clock.now()),
+                Err(ExecError::Transient(e)) => {
+                    // Maybe running, maybe done, maybe never started: the history settles it.
+                    tracing::warn!(error = %e, schedule = %schedule_id, "no answer from the post-deploy run; reading its history next");
+                    return Ok(Some(settings.poll_delay));
+                }
+                Err(e) => CommandRun {
+                    result: Some(CommandResult::Failed),
+                    finished_at: Some(Time(clock.now())),
+                    message: Some(format!("Dokploy refused to run the post-deploy schedule: {}", e.message())),
+                    ..intent
+                },
+            };
+            let wait = run.result == Some(CommandResult::Unknown);
+            store
+                .write_status(&namespace, name, &post_deploy::with_run(&rec, run, clock.now()))
+                .await?;
+            Ok(wait.then_some(settings.poll_delay))
+        }
+        Step::SettleCommand {
+            record: name,
+            schedule: schedule_id,
+        } => {
+            let exec = executor.ok_or_else(|| no_provider("PostDeploy"))?;
+            let rec = find(records, name)?;
+            let Some(run) = post_deploy::run_of(rec) else {
+                return Ok(None);
+            };
+            let runs = exec
+                .schedule_runs(schedule_id)
+                .await
+                .map_err(|error| DriveError::Step {
+                    step: "PostDeploy",
+                    error,
+                })?;
+            match schedule::settle(run, &runs, settings.start_timeout, clock.now()) {
+                Settled::Done(run) => {
+                    let status = post_deploy::with_run(rec, run, clock.now());
+                    store.write_status(&namespace, name, &status).await?;
+                    Ok(None)
+                }
+                Settled::Wait => Ok(Some(settings.poll_delay)),
+            }
         }
     }
 }

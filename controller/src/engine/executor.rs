@@ -14,9 +14,12 @@ use launchplane_core::deployment_record::DeployActivity;
 use launchplane_core::health::{HealthResult, health_result, provider_result};
 use launchplane_core::probe::{ProbeResult, ProbeTarget, Surfaces};
 use launchplane_core::target::{TargetFacts, TargetRef};
+use launchplane_core::schedule::{self, ScheduleWant};
 use launchplane_providers::{
-    Deployment, EnvironmentSummary, OrgSnapshot, Provider, ServiceStatus, TargetCategory, TargetDetail,
+    Deployment, EnvironmentSummary, OrgSnapshot, Provider, ScheduleRun, ScheduleRunAnswer, ServiceStatus,
+    TargetCategory, TargetDetail,
 };
+use std::time::Duration;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
@@ -124,6 +127,43 @@ impl Executor {
             queued,
             running: detail.status == Some(ServiceStatus::Running),
         })
+    }
+
+    /// Find the schedule `want` describes among its compose's (by our marker and purpose, never
+    /// by name); create it when there is none, update it (ours, by id) when what it runs
+    /// differs. Returns its id and its newest run before now.
+    pub async fn ensure_schedule(&self, want: &ScheduleWant) -> Result<(String, Option<String>), ExecError> {
+        let schedules = self.provider.compose_schedules(&want.compose_id).await?;
+        let spec = want.spec();
+        match schedule::find(want, &schedules) {
+            Some(ours) => {
+                if want.differs(ours) {
+                    tracing::info!(schedule = %ours.schedule_id, purpose = %want.purpose, "updating our schedule");
+                    self.provider.update_schedule(&ours.schedule_id, &spec).await?;
+                }
+                let newest = ours
+                    .runs
+                    .as_ref()
+                    .and_then(|runs| runs.first())
+                    .map(|r| r.deployment_id.clone());
+                Ok((ours.schedule_id.clone(), newest))
+            }
+            None => {
+                let created = self.provider.create_schedule(&spec).await?;
+                tracing::info!(schedule = %created.schedule_id, purpose = %want.purpose, "created our schedule");
+                Ok((created.schedule_id, None))
+            }
+        }
+    }
+
+    /// Run a schedule now, waiting up to `wait` for its answer (sent once, never retried).
+    pub async fn run_schedule(&self, schedule_id: &str, wait: Duration) -> Result<ScheduleRunAnswer, ExecError> {
+        Ok(self.provider.run_schedule(schedule_id, wait).await?)
+    }
+
+    /// A schedule's runs, newest first.
+    pub async fn schedule_runs(&self, schedule_id: &str) -> Result<Vec<ScheduleRun>, ExecError> {
+        Ok(self.provider.schedule_runs(schedule_id).await?)
     }
 
     pub async fn find_deployment(

@@ -28,6 +28,7 @@ mod lane_shared_observation;
 mod leader_election;
 mod listing_absence;
 mod odoo_compose;
+mod odoo_post_deploy;
 mod ownership_property;
 mod plugin_binary;
 mod plugin_views;

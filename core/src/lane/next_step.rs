@@ -127,7 +127,10 @@ fn continue_active(r: &DeploymentRecord, input: &Inputs<'_>) -> Next {
                 .unwrap_or_else(|| name.clone()),
             description: deploy_description(&name_of(&input.lane.metadata), r),
         }),
-        DeploymentPhase::Verifying => input.observed.probe.map(|p| verification(r, p, input)),
+        DeploymentPhase::Verifying => match super::post_deploy::pending(r, &name, input) {
+            Some(step) => step,
+            None => input.observed.probe.map(|p| verification(r, p, input)),
+        },
         DeploymentPhase::Succeeded | DeploymentPhase::Failed => None,
     };
     Next::reconciling(format!("{phase:?}"), message, step)

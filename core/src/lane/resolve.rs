@@ -54,6 +54,8 @@ pub(super) struct Resolved<'a> {
     pub identity_required: bool,
     /// Where the image is pinned on the target.
     pub pin: ImagePin,
+    /// The driver's post-deploy schedule, when it has a command (Odoo on a bound compose).
+    pub post_deploy: Option<crate::schedule::ScheduleWant>,
 }
 
 impl Resolved<'_> {
@@ -106,6 +108,9 @@ pub(super) fn resolve<'a>(input: &LaneInputs<'a>, facts: Facts<'_>) -> Resolved<
             true,
         )]);
     }
+    let post_deploy = target_check.target_ref.as_ref().and_then(|t| {
+        super::post_deploy::want(lane, input.product, t.category, &t.id, input.instance)
+    });
     Resolved {
         blockers,
         product: input.product,
@@ -120,6 +125,7 @@ pub(super) fn resolve<'a>(input: &LaneInputs<'a>, facts: Facts<'_>) -> Resolved<
         identity_required: lane.spec.runtime_identity.required
             || input.product.is_some_and(|p| p.spec.runtime_identity.required),
         pin: ImagePin::of(input.product, input.target),
+        post_deploy,
     }
 }
 

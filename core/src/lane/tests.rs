@@ -944,3 +944,68 @@ fn a_generic_web_lane_still_refuses_a_compose_target() {
     assert_eq!(p.step, None);
     assert_eq!(cond(&p, types::STALLED).1, "TargetNotApplication");
 }
+
+#[test]
+fn post_deploy_comes_between_the_deploy_and_verification_and_is_never_asked_twice() {
+    use launchplane_api::resources::{CommandResult, CommandSpec};
+    let mut f = odoo();
+    if let Some(o) = f.product.spec.odoo.as_mut() {
+        o.post_deploy = Some(CommandSpec {
+            command: "odoo -u all --stop-after-init".into(),
+            ..Default::default()
+        });
+    }
+    let r = f.record(DeploymentPhase::Verifying);
+    let name = r.metadata.name.clone().unwrap();
+    f.records = vec![r.clone()];
+    f.converge(&r);
+    // Deployed and serving, but the command comes first.
+    match f.plan(t(1)).step.unwrap() {
+        Step::EnsureSchedule { want, .. } => {
+            assert_eq!(want.service, "web");
+            assert_eq!(want.compose_id, "app-1");
+            assert!(want.description().contains(&lane_owner(&f.lane, INSTANCE).marker()));
+        }
+        other => panic!("{other:?}"),
+    }
+    let scheduled = post_deploy::scheduled(&r, "s1", Some("d0".into()), t(2));
+    let mut r2 = r.clone();
+    r2.status = Some(scheduled);
+    f.records = vec![r2.clone()];
+    let Step::RunCommand { schedule, status, .. } = f.plan(t(3)).step.unwrap() else {
+        panic!()
+    };
+    assert_eq!(schedule, "s1");
+    let intent = status.post_deploy_command.clone().unwrap();
+    assert_eq!(intent.result, Some(CommandResult::Unknown));
+    assert_eq!(intent.previous_run_id.as_deref(), Some("d0"));
+    // Stopped after the intent was written: the history is read, the command is not run again,
+    // whatever holds the lane back.
+    let mut r3 = r2.clone();
+    r3.status = Some(*status);
+    f.records = vec![r3.clone()];
+    f.lane.spec.suspend = true;
+    match f.plan(t(4)).step.unwrap() {
+        Step::SettleCommand { record, schedule } => assert_eq!((record, schedule), (name.clone(), "s1".into())),
+        other => panic!("{other:?}"),
+    }
+    f.lane.spec.suspend = false;
+    // Succeeded: verification. Failed: the record is Failed and nothing runs.
+    let mut ok = r3.clone();
+    let mut run = intent.clone();
+    run.result = Some(CommandResult::Succeeded);
+    ok.status = Some(post_deploy::with_run(&r3, run, t(5)));
+    f.records = vec![ok];
+    assert_eq!(f.plan(t(6)).step.unwrap().name(), "WriteRecord");
+    let mut failed = r3.clone();
+    let mut run = intent;
+    run.result = Some(CommandResult::Failed);
+    failed.status = Some(post_deploy::with_run(&r3, run, t(5)));
+    assert_eq!(failed.status.as_ref().unwrap().phase, Some(DeploymentPhase::Failed));
+    // No post-deploy for an application lane or without a command.
+    let mut plain = fx();
+    let r = plain.record(DeploymentPhase::Verifying);
+    plain.records = vec![r.clone()];
+    plain.converge(&r);
+    assert_eq!(plain.plan(t(1)).step.unwrap().name(), "WriteRecord");
+}

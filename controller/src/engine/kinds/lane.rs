@@ -74,7 +74,7 @@ pub async fn reconcile<S: StatusStore>(lane: Arc<Lane>, world: &World, store: &S
         .as_ref()
         .and_then(|d| caches.get::<Artifact>(&namespace, &d.artifact));
     let identity = store.lane_identity(&lane);
-    let desired_env = resolve_env(world.secrets.as_ref(), &lane).await?;
+    let desired_env = resolve_env(world.secrets.as_ref(), &lane, product.as_deref()).await?;
     let config_key = target
         .as_ref()
         .map(|t| format!("{namespace}/{}", t.spec.provider_config_ref.name));
