@@ -713,3 +713,39 @@ fn write_crds() {
         std::fs::write(dir.join(name), yaml).unwrap();
     }
 }
+
+#[test]
+fn a_backup_gate_is_either_a_workflows_or_a_capture_never_both_nor_neither() {
+    let schema = schema_of("BackupGate");
+    let gate = |spec: Value| {
+        serde_json::json!({
+            "apiVersion": "launchplane.dev/v1alpha1", "kind": "BackupGate",
+            "metadata": {"name": "prod-1"},
+            "spec": spec
+        })
+    };
+    let workflow = serde_json::json!({
+        "laneRef": {"name": "shop-prod"}, "backupId": "b1", "takenAt": "2026-11-20T03:00:00Z",
+        "location": "s3://b/1", "result": "Passed"
+    });
+    let capture = serde_json::json!({"laneRef": {"name": "shop-prod"}, "capture": {"stopWeb": false}});
+    let mut both = workflow.clone();
+    both["capture"] = serde_json::json!({});
+    let mut partial = workflow.clone();
+    partial.as_object_mut().unwrap().remove("location");
+    let mut validator = launchplane_api::validation::SchemaValidator::new();
+    for fine in [workflow, capture] {
+        assert_eq!(validator.validate_object(&schema, &gate(fine.clone()), None), vec![], "{fine}");
+    }
+    for bad in [both, partial, serde_json::json!({"laneRef": {"name": "shop-prod"}})] {
+        let problems: Vec<String> = validator
+            .validate_object(&schema, &gate(bad.clone()), None)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert!(
+            problems.iter().any(|p| p.contains("either written by a workflow")),
+            "{bad}: {problems:?}"
+        );
+    }
+}

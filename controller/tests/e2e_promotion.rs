@@ -429,11 +429,12 @@ impl Scene {
             name,
             BackupGateSpec {
                 lane_ref: LocalObjectRef::new(PROD),
-                backup_id: name.into(),
-                taken_at: Time(Timestamp::now()),
-                location: format!("s3://backups/shop-prod/{name}"),
+                capture: None,
+                backup_id: Some(name.into()),
+                taken_at: Some(Time(Timestamp::now())),
+                location: Some(format!("s3://backups/shop-prod/{name}")),
                 evidence: None,
-                result: BackupResult::Passed,
+                result: Some(BackupResult::Passed),
             },
         );
         self.gates.create(&PostParams::default(), &gate).await.unwrap();

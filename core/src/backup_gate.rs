@@ -1,13 +1,16 @@
-//! BackupGate: evidence from the workflow that took a backup of a lane (spec immutable). Its
+//! BackupGate: evidence from the workflow that took a backup of a lane, or a backup the
+//! controller captured itself (`spec.capture`, [`crate::backup_capture`]); spec immutable. Its
 //! status says whether it may authorize a Promotion, and which one used it.
 //!
-//! `status.result` is Passed only when the workflow concluded Passed (`spec.result`) and the
-//! evidence is sane: taken no later than now, for a Lane that exists. `status.usedBy` is the
+//! `status.result` is Passed only when the workflow concluded Passed (`spec.result`), or the
+//! capture succeeded with its evidence and left the compose running, and the evidence is
+//! sane: taken no later than now, for a Lane that exists. A capture under way has no result. `status.usedBy` is the
 //! Promotion whose `status.backupGate` names it: this reconcile is the one writer of the
 //! BackupGate's status, and the Promotion's status is where the use is decided
 //! ([`crate::promotion::gates::backup_gate`]), so a BackupGate is never used twice.
 
 use super::Outcome;
+use super::backup_capture;
 use super::ready::{self, Ready};
 use jiff::Timestamp;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
@@ -15,16 +18,56 @@ use launchplane_api::conditions::Progress;
 use launchplane_api::resources::{BackupGate, BackupGateStatus, BackupResult, Promotion};
 use launchplane_api::verdict::Verdict;
 
+/// When the gate's backup was taken: the workflow's `spec.takenAt`, or when the capture's
+/// command ended.
+pub fn taken_at(gate: &BackupGate) -> Option<Timestamp> {
+    match &gate.spec.capture {
+        Some(_) => gate
+            .status
+            .as_ref()
+            .and_then(|s| s.capture.as_ref())
+            .and_then(|c| c.taken_at.as_ref())
+            .map(|t| t.0),
+        None => gate.spec.taken_at.as_ref().map(|t| t.0),
+    }
+}
+
+/// The gate's backup, as messages name it: the workflow's `spec.backupId`, or where the
+/// capture's command said it wrote it.
+pub fn backup_name(gate: &BackupGate) -> String {
+    match &gate.spec.capture {
+        Some(_) => gate
+            .status
+            .as_ref()
+            .and_then(|s| s.capture.as_ref())
+            .and_then(|c| c.location.clone())
+            .map_or_else(|| "(being captured)".to_string(), |l| format!("captured at {l}")),
+        None => gate.spec.backup_id.clone().unwrap_or_default(),
+    }
+}
+
 /// Why `gate` may not authorize a Promotion (`lane_exists`: its `spec.laneRef` resolves).
 pub fn check(gate: &BackupGate, lane_exists: bool, now: Timestamp) -> Result<(), String> {
-    if gate.spec.result != BackupResult::Passed {
+    if gate.spec.capture.is_some() {
+        let capture = gate.status.as_ref().and_then(|s| s.capture.as_ref());
+        match backup_capture::outcome(capture) {
+            backup_capture::Outcome::Passed => {}
+            backup_capture::Outcome::Failed(why) => return Err(format!("failed: the capture failed: {why}")),
+            backup_capture::Outcome::InProgress(why) => return Err(format!("is not captured yet: {why}")),
+        }
+    } else if gate.spec.result != Some(BackupResult::Passed) {
         return Err("failed: the backup workflow concluded Failed (spec.result)".into());
     }
-    if gate.spec.taken_at.0 > now {
-        return Err(format!(
-            "is not sane evidence: spec.takenAt {} is in the future",
-            gate.spec.taken_at.0
-        ));
+    let Some(taken) = taken_at(gate) else {
+        return Err("is not sane evidence: it says nothing of when it was taken".into());
+    };
+    if taken > now {
+        let field = if gate.spec.capture.is_some() {
+            "status.capture.takenAt"
+        } else {
+            "spec.takenAt"
+        };
+        return Err(format!("is not sane evidence: {field} {taken} is in the future"));
     }
     if !lane_exists {
         return Err(format!(
@@ -65,7 +108,9 @@ pub fn reconcile(
                 Verdict::Matched,
                 format!(
                     "backup {} of Lane {} taken at {} passed{use_note}",
-                    gate.spec.backup_id, gate.spec.lane_ref.name, gate.spec.taken_at.0
+                    backup_name(gate),
+                    gate.spec.lane_ref.name,
+                    taken_at(gate).map(|t| t.to_string()).unwrap_or_default()
                 ),
             )
         }
@@ -76,35 +121,49 @@ pub fn reconcile(
             } else {
                 Verdict::Missing
             },
-            format!("backup {} {why}", gate.spec.backup_id),
+            format!("backup {} {why}", backup_name(gate)),
         ),
     };
+    let capture = gate.status.as_ref().and_then(|s| s.capture.clone());
+    let capturing = gate.spec.capture.is_some()
+        && matches!(backup_capture::outcome(capture.as_ref()), backup_capture::Outcome::InProgress(_));
+    let verdict = if capturing { Verdict::Unchecked } else { verdict };
     let progress = match &checked {
         Ok(()) => Progress::Settled,
+        Err(why) if capturing => Progress::Reconciling {
+            reason: "Capturing".into(),
+            message: format!("backup {why}", why = why.trim_start_matches("is not captured yet: ")),
+        },
         Err(why) => Progress::Stalled {
             reason: "BackupNotUsable".into(),
-            message: format!("backup {} {why}", gate.spec.backup_id),
+            message: format!("backup {} {why}", backup_name(gate)),
         },
     };
     let (conditions, transitions) = ready::conditions(
         &old.conditions,
         Ready {
             ready: checked.is_ok(),
-            unknown: false,
-            reason: format!("{result:?}"),
+            unknown: capturing,
+            reason: if capturing {
+                "Capturing".to_string()
+            } else {
+                format!("{result:?}")
+            },
             message: message.clone(),
         },
         &progress,
         gate.metadata.generation,
         now,
     );
-    let unchanged = old.result == Some(result) && old.message.as_deref() == Some(message.as_str());
+    // A capture under way has no result yet: never Passed, not Failed either.
+    let result = (!capturing).then_some(result);
+    let unchanged = old.result == result && old.message.as_deref() == Some(message.as_str());
     Outcome {
         status: BackupGateStatus {
             observed_generation: gate.metadata.generation,
             verdict: Some(verdict),
             conditions,
-            result: Some(result),
+            result,
             message: Some(message),
             used_by,
             evaluated_at: if unchanged {
@@ -112,6 +171,7 @@ pub fn reconcile(
             } else {
                 Some(Time(now))
             },
+            capture,
         },
         transitions,
     }

@@ -28,6 +28,7 @@ pub mod action;
 pub mod adoption;
 pub mod approval;
 pub mod artifact;
+pub mod backup_capture;
 pub mod backup_gate;
 pub mod deployment_record;
 pub mod health;

@@ -11,10 +11,12 @@ use serde::{Deserialize, Serialize};
 /// The message of the immutability rule on BackupGate's spec.
 pub const BACKUP_GATE_IMMUTABLE_MESSAGE: &str = "spec is immutable: create a new BackupGate instead";
 
-/// Backup evidence for a destination lane, written by the workflow that took the backup (with
-/// its result). A promotion into a lane with `promotion.requireBackupGate` needs a Passed
-/// BackupGate taken after the lane's last deploy and within `backupMaxAge`; each BackupGate
-/// authorizes one Promotion only. No secret belongs in it.
+/// Backup evidence for a destination lane: written by the workflow that took the backup (with
+/// its result), or, with `capture`, taken by the controller itself by running the lane's backup
+/// command (the Odoo driver's `spec.odoo.backup`). A promotion into a lane with
+/// `promotion.requireBackupGate` needs a Passed BackupGate taken after the lane's last deploy
+/// and within `backupMaxAge`; each BackupGate authorizes one Promotion only. No secret belongs
+/// in it.
 #[derive(CustomResource, KubeSchema, Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[kube(
     group = "launchplane.dev",
@@ -26,7 +28,7 @@ pub const BACKUP_GATE_IMMUTABLE_MESSAGE: &str = "spec is immutable: create a new
     derive = "PartialEq",
     shortname = "lpbg",
     category = "launchplane",
-    doc = "Backup evidence for a destination lane (spec immutable).",
+    doc = "Backup evidence for a destination lane, written by a workflow or captured by the controller (spec immutable).",
     printcolumn(name = "Lane", type_ = "string", json_path = ".spec.laneRef.name"),
     printcolumn(name = "Backup", type_ = "string", json_path = ".spec.backupId"),
     printcolumn(name = "Taken", type_ = "date", json_path = ".spec.takenAt"),
@@ -37,36 +39,59 @@ pub const BACKUP_GATE_IMMUTABLE_MESSAGE: &str = "spec is immutable: create a new
 )]
 #[serde(rename_all = "camelCase")]
 #[x_kube(validation = immutable_rule(BACKUP_GATE_IMMUTABLE_MESSAGE))]
+#[x_kube(validation = Rule::new("has(self.capture) ? !has(self.backupId) && !has(self.takenAt) && !has(self.location) && !has(self.result) && !has(self.evidence) : has(self.backupId) && has(self.takenAt) && has(self.location) && has(self.result)")
+    .message("a BackupGate is either written by a workflow (backupId, takenAt, location and result, no capture) or captured by the controller (capture, and none of backupId, takenAt, location, result, evidence)"))]
 pub struct BackupGateSpec {
     /// The Lane the backup protects (the promotion's destination).
     pub lane_ref: LocalObjectRef,
-    /// The backup's id in the backup system.
+    /// Take the backup now: the controller runs the lane's backup command (its Product's
+    /// `spec.odoo.backup`) and writes the evidence to status. Exclusive with the workflow fields.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capture: Option<BackupCapture>,
+    /// The backup's id in the backup system (workflow gates).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 253))]
-    pub backup_id: String,
-    /// When the backup was taken (RFC 3339, e.g. `2026-11-20T03:00:00Z`).
-    pub taken_at: Time,
-    /// Where the backup is stored, e.g. `s3://acme-backups/shop/prod/2026-11-20.dump`.
+    pub backup_id: Option<String>,
+    /// When the backup was taken (RFC 3339, e.g. `2026-11-20T03:00:00Z`; workflow gates).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub taken_at: Option<Time>,
+    /// Where the backup is stored, e.g. `s3://acme-backups/shop/prod/2026-11-20.dump`
+    /// (workflow gates).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 1024))]
-    pub location: String,
+    pub location: Option<String>,
     /// Evidence that the backup is usable. Absent: only the fact that it was taken.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub evidence: Option<BackupEvidence>,
-    /// What the workflow that took the backup concluded: `Passed` or `Failed`.
-    pub result: BackupResult,
+    /// What the workflow that took the backup concluded: `Passed` or `Failed` (workflow gates).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result: Option<BackupResult>,
 }
 
 impl Default for BackupGateSpec {
-    /// An empty gate taken at the Unix epoch (a fixture, not a valid gate).
+    /// An empty workflow gate (a fixture, not a valid gate).
     fn default() -> Self {
         BackupGateSpec {
             lane_ref: LocalObjectRef::default(),
-            backup_id: String::new(),
-            taken_at: Time(jiff::Timestamp::UNIX_EPOCH),
-            location: String::new(),
+            capture: None,
+            backup_id: None,
+            taken_at: None,
+            location: None,
             evidence: None,
-            result: BackupResult::Failed,
+            result: None,
         }
     }
+}
+
+/// How the controller captures a backup for a gate.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BackupCapture {
+    /// Whether to stop the compose's web service while capturing, instead of the Product's
+    /// `spec.odoo.backup.stopWeb`. Dokploy can only stop a whole compose: stopping stops every
+    /// service of it, and it is started again whatever happens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_web: Option<bool>,
 }
 
 /// Evidence that a backup is usable.
@@ -128,4 +153,41 @@ pub struct BackupGateStatus {
     /// When the gate was last evaluated.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub evaluated_at: Option<Time>,
+    /// A captured gate's capture: the run of the backup command, whether (and when) the
+    /// controller stopped and started the compose, and the evidence the command reported.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capture: Option<CaptureStatus>,
+}
+
+/// What the controller did to capture a backup (no secret: the command's output is not kept,
+/// only the evidence it reported on its last line).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CaptureStatus {
+    /// The compose service the command ran in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
+    /// The run of the backup command (a Dokploy schedule Launchplane owns).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run: Option<super::odoo::CommandRun>,
+    /// When the controller stopped the compose for the capture (written before
+    /// `compose.stop`; Dokploy stops every service of a compose, not the web service alone).
+    /// Set and `webStartedAt` absent: the compose is started again before anything else.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub web_stopped_at: Option<Time>,
+    /// When the controller started the compose again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub web_started_at: Option<Time>,
+    /// When the backup was taken (its command ended successfully).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub taken_at: Option<Time>,
+    /// Where the command said it wrote the backup (`path` on its last output line).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+    /// The size in bytes the command reported (`sizeBytes`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size_bytes: Option<i64>,
+    /// The checksum the command reported (`checksum`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checksum: Option<String>,
 }

@@ -33,6 +33,32 @@ pub struct OdooSpec {
     /// apply settings), as a Dokploy schedule Launchplane owns. Absent: nothing runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub post_deploy: Option<CommandSpec>,
+    /// The lane's backup command, run by the controller for a BackupGate with `capture`.
+    /// Absent: such gates fail.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup: Option<BackupCommand>,
+}
+
+/// The backup command of an Odoo lane (database and filestore).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BackupCommand {
+    /// The command line, run as `sh -c <command>` in `service`'s container. Its last output
+    /// line reports the backup as JSON (`{"path": "...", "sizeBytes": 123, "checksum":
+    /// "sha256:..."}`) or as `key=value` pairs (`path=... sizeBytes=123 checksum=...`); `path`
+    /// is required. Never put a secret in it (Dokploy logs the command line).
+    #[schemars(length(min = 1, max = 4096))]
+    pub command: String,
+    /// The compose service it runs in. Default: `webService`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 63))]
+    pub service: Option<String>,
+    /// Stop the web service while capturing. Dokploy can only stop a whole compose
+    /// (`compose.stop`), so every service stops, and a schedule's command runs by `docker exec`
+    /// in a running container: on Dokploy v0.30 a capture with `stopWeb` therefore fails
+    /// ("Container not found"); the compose is started again whatever happens. Default false.
+    #[serde(default)]
+    pub stop_web: bool,
 }
 
 /// A command Launchplane runs in a compose service through a Dokploy schedule.
@@ -127,6 +153,7 @@ impl Default for OdooSpec {
             image_env_key: default_image_env_key(),
             web_service: default_web_service(),
             post_deploy: None,
+            backup: None,
         }
     }
 }

@@ -16,8 +16,8 @@ use launchplane_core::probe::{ProbeResult, ProbeTarget, Surfaces};
 use launchplane_core::target::{TargetFacts, TargetRef};
 use launchplane_core::schedule::{self, ScheduleWant};
 use launchplane_providers::{
-    Deployment, EnvironmentSummary, OrgSnapshot, Provider, ScheduleRun, ScheduleRunAnswer, ServiceStatus,
-    TargetCategory, TargetDetail,
+    Deployment, EnvironmentSummary, OrgSnapshot, Provider, ScheduleRun, ScheduleRunAnswer, SecretString,
+    ServiceStatus, TargetCategory, TargetDetail,
 };
 use std::time::Duration;
 use std::collections::BTreeSet;
@@ -159,6 +159,21 @@ impl Executor {
     /// Run a schedule now, waiting up to `wait` for its answer (sent once, never retried).
     pub async fn run_schedule(&self, schedule_id: &str, wait: Duration) -> Result<ScheduleRunAnswer, ExecError> {
         Ok(self.provider.run_schedule(schedule_id, wait).await?)
+    }
+
+    /// Stop every service of a compose (Dokploy has no per-service stop).
+    pub async fn stop_compose(&self, compose_id: &str) -> Result<(), ExecError> {
+        Ok(self.provider.stop_compose(compose_id).await?)
+    }
+
+    /// Start every service of a compose again.
+    pub async fn start_compose(&self, compose_id: &str) -> Result<(), ExecError> {
+        Ok(self.provider.start_compose(compose_id).await?)
+    }
+
+    /// The last `tail` lines of a run's log (a secret: it holds the command line and output).
+    pub async fn run_log(&self, deployment_id: &str, tail: u32) -> Result<SecretString, ExecError> {
+        Ok(self.provider.deployment_log(deployment_id, tail).await?)
     }
 
     /// A schedule's runs, newest first.

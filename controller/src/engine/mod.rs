@@ -35,6 +35,7 @@
 //!   its Incidents opened, updated, resolved or forgotten (the rule is
 //!   `launchplane_core::incident`).
 
+pub mod backup_capture;
 pub mod cache;
 pub mod caches;
 pub mod driver;

@@ -27,6 +27,7 @@ mod lane_retry_verifier;
 mod lane_shared_observation;
 mod leader_election;
 mod listing_absence;
+mod odoo_backup_capture;
 mod odoo_compose;
 mod odoo_post_deploy;
 mod ownership_property;

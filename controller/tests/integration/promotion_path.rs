@@ -204,11 +204,14 @@ async fn a_promotion_restarted_at_every_step_deploys_once_and_succeeds() {
                 "prod-nightly",
                 BackupGateSpec {
                     lane_ref: LocalObjectRef::new("shop-prod"),
-                    backup_id: "nightly-1".into(),
-                    taken_at: k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(jiff::Timestamp::now()),
-                    location: "s3://backups/shop-prod/nightly-1".into(),
+                    capture: None,
+                    backup_id: Some("nightly-1".into()),
+                    taken_at: Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
+                        jiff::Timestamp::now(),
+                    )),
+                    location: Some("s3://backups/shop-prod/nightly-1".into()),
                     evidence: None,
-                    result: BackupResult::Passed,
+                    result: Some(BackupResult::Passed),
                 },
             );
             gate.metadata.namespace = Some(NS.into());

@@ -350,11 +350,12 @@ pub fn backup_gate(input: &BackupGateInputs<'_>) -> BackupGateAnswer {
         .copied()
         .filter(|g| g.metadata.namespace == input.to.metadata.namespace && g.spec.lane_ref.name == to)
         .collect();
-    mine.sort_by_key(|g| std::cmp::Reverse((g.spec.taken_at.0, g.metadata.name.clone())));
+    mine.sort_by_key(|g| std::cmp::Reverse((backup_gate::taken_at(g), g.metadata.name.clone())));
     let mut refused = Vec::new();
     for g in mine {
         let name = g.metadata.name.clone().unwrap_or_default();
-        let taken = g.spec.taken_at.0;
+        // A gate not taken yet (a capture under way) is refused by `check` below.
+        let taken = backup_gate::taken_at(g).unwrap_or(Timestamp::UNIX_EPOCH);
         let other = used_by_other(&name).or_else(|| {
             g.status
                 .as_ref()
@@ -383,7 +384,7 @@ pub fn backup_gate(input: &BackupGateInputs<'_>) -> BackupGateAnswer {
                         format!(
                             "BackupGate {name} (backup {}, taken at {taken}) passed, was taken after Lane {to}'s last \
                              deploy {after}, is at most {max_age_text} old and authorizes no other Promotion",
-                            g.spec.backup_id
+                            backup_gate::backup_name(g)
                         ),
                     ),
                     chosen: Some(name),

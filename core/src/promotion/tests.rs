@@ -179,11 +179,12 @@ fn backup(name: &str, taken: i64, result: BackupResult) -> BackupGate {
         name,
         BackupGateSpec {
             lane_ref: LocalObjectRef::new("shop-prod"),
-            backup_id: format!("backup-{name}"),
-            taken_at: Time(t(taken)),
-            location: "s3://backups/shop".into(),
+            capture: None,
+            backup_id: Some(format!("backup-{name}")),
+            taken_at: Some(Time(t(taken))),
+            location: Some("s3://backups/shop".into()),
             evidence: None,
-            result,
+            result: Some(result),
         },
     );
     g.metadata.namespace = Some(NS.into());
@@ -1150,4 +1151,61 @@ fn an_approval_is_matched_while_its_promotion_exists() {
             .iter()
             .any(|c| c.message.contains("Promotion p1 not found"))
     );
+}
+
+#[test]
+fn a_captured_backup_gate_is_accepted_like_a_workflow_one_once_passed() {
+    use launchplane_api::resources::{BackupCapture, BackupGateStatus, CaptureStatus, CommandResult, CommandRun};
+    let p = promote("p1", "shop-a");
+    let to = prod();
+    let records = vec![record(
+        "dr-1",
+        "shop-0",
+        DeploymentPhase::Succeeded,
+        None,
+        hours(10),
+    )];
+    let captured = |name: &str, result: CommandResult, started: bool| {
+        let mut g = backup(name, 0, BackupResult::Passed);
+        g.spec = BackupGateSpec {
+            lane_ref: LocalObjectRef::new("shop-prod"),
+            capture: Some(BackupCapture { stop_web: Some(true) }),
+            ..Default::default()
+        };
+        g.status = Some(BackupGateStatus {
+            capture: Some(CaptureStatus {
+                run: Some(CommandRun {
+                    result: Some(result),
+                    ..Default::default()
+                }),
+                web_stopped_at: Some(Time(t(hours(11)))),
+                web_started_at: started.then(|| Time(t(hours(11)))),
+                taken_at: Some(Time(t(hours(11)))),
+                location: Some("/backups/prod.zip".into()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        });
+        g
+    };
+    let ask = |gate: &BackupGate| {
+        gates::backup_gate(&BackupGateInputs {
+            promotion: &p,
+            to: &to,
+            records: &records,
+            gates: &[gate],
+            promotions: &[&p],
+            max_age: None,
+            now: t(hours(12)),
+        })
+    };
+    let passed = captured("cap", CommandResult::Succeeded, true);
+    let a = ask(&passed);
+    assert_eq!(a.result.outcome, GateOutcome::Allow, "{}", a.result.message);
+    assert!(a.result.message.contains("captured at /backups/prod.zip"), "{}", a.result.message);
+    // Never while the compose it stopped is not running again, nor when the capture failed.
+    for (result, started) in [(CommandResult::Succeeded, false), (CommandResult::Failed, true), (CommandResult::Unknown, true)] {
+        let a = ask(&captured("cap", result, started));
+        assert_eq!(a.result.outcome, GateOutcome::Deny, "{result:?} {started}: {}", a.result.message);
+    }
 }

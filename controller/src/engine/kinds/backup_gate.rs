@@ -1,4 +1,5 @@
 //! BackupGate: judge the evidence a backup workflow wrote ([`launchplane_core::backup_gate`]),
+//! or take the backup itself for a gate with `spec.capture` ([`crate::engine::backup_capture`]),
 //! name the Promotion that used it, and wake the Promotions into its lane when it becomes
 //! usable. This reconcile is the one writer of a BackupGate's status.
 
@@ -7,7 +8,12 @@ use crate::engine::{
 };
 use crate::error_policy::jittered;
 use kube::runtime::reflector::ObjectRef;
-use launchplane_api::resources::{BackupGate, BackupResult, Lane, Promotion};
+use crate::engine::backup_capture::{CaptureSink, CaptureWorld, capture};
+use crate::engine::executor::Executor;
+use futures::future::BoxFuture;
+use launchplane_api::resources::{
+    BackupGate, BackupResult, CaptureStatus, Lane, Product, Promotion, ProviderTarget,
+};
 use launchplane_core::{backup_gate, promotion};
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,10 +32,64 @@ pub async fn reconcile<S: StatusStore>(
     let caches = &world.caches;
     caches.lanes.synced().await;
     caches.promotions.synced().await;
-    let lane = &gate.spec.lane_ref.name;
-    let lane_exists = caches.get::<Lane>(&namespace, lane).is_some();
+    let lane = gate.spec.lane_ref.name.clone();
+    let lane = &lane;
+    let lane_object = caches.get::<Lane>(&namespace, lane);
+    let lane_exists = lane_object.is_some();
     let promotions = caches.in_namespace::<Promotion>(&namespace);
     let refs: Vec<&Promotion> = promotions.iter().map(AsRef::as_ref).collect();
+    let mut gate = gate;
+    let mut capture_error = None;
+    if gate.spec.capture.is_some() {
+        caches.products.synced().await;
+        caches.targets.synced().await;
+        let product = lane_object
+            .as_ref()
+            .and_then(|l| caches.get::<Product>(&namespace, &l.spec.product_ref.name));
+        let target = lane_object
+            .as_ref()
+            .and_then(|l| caches.get::<ProviderTarget>(&namespace, &l.spec.target_ref.name));
+        let executor = target
+            .as_ref()
+            .and_then(|t| {
+                world
+                    .providers
+                    .provider(&format!("{namespace}/{}", t.spec.provider_config_ref.name))
+            })
+            .map(Executor::new);
+        let capture_world = CaptureWorld {
+            lane: lane_object.as_deref(),
+            product: product.as_deref(),
+            target: target.as_deref(),
+            instance: &world.instance,
+            settle_timeout: world.deploy.start_timeout,
+            poll_delay: world.deploy.poll_delay,
+        };
+        let sink = GateSink {
+            store,
+            gate: gate.as_ref(),
+            lane_exists,
+            promotions: &refs,
+            world,
+        };
+        let report = capture(
+            &gate,
+            &capture_world,
+            executor.as_ref(),
+            &sink,
+            world.clock.as_ref(),
+            world.drive.max_steps,
+            world.wait_budget(world.drive.deadline),
+        )
+        .await;
+        capture_error = report.error;
+        if let Some(c) = report.capture {
+            Arc::make_mut(&mut gate)
+                .status
+                .get_or_insert_with(Default::default)
+                .capture = Some(c);
+        }
+    }
     let outcome = backup_gate::reconcile(&gate, lane_exists, &refs, world.now());
     let status = &outcome.status;
     let was_passed = gate.status.as_ref().and_then(|s| s.result) == Some(BackupResult::Passed);
@@ -44,5 +104,37 @@ pub async fn reconcile<S: StatusStore>(
                 .map(|p| Wake::Promotion(ObjectRef::from_obj(*p))),
         );
     }
-    Ok(Reconciled::after(jittered(RECHECK)).waking(wake))
+    if let Some(e) = capture_error {
+        tracing::warn!(error = %e, "backup capture interrupted; retried");
+        return Ok(Reconciled::after(jittered(CAPTURE_RETRY)).waking(wake));
+    }
+    let capturing = gate.spec.capture.is_some() && status.result.is_none();
+    let after = if capturing { CAPTURE_RETRY } else { RECHECK };
+    Ok(Reconciled::after(jittered(after)).waking(wake))
+}
+
+/// A capture under way (or interrupted) is looked at again soon.
+const CAPTURE_RETRY: Duration = Duration::from_secs(10);
+
+/// Saves each capture step as the gate's whole status, in both shells.
+struct GateSink<'a, S: StatusStore> {
+    store: &'a S,
+    gate: &'a BackupGate,
+    lane_exists: bool,
+    promotions: &'a [&'a Promotion],
+    world: &'a World,
+}
+
+impl<S: StatusStore + Sync> CaptureSink for GateSink<'_, S> {
+    fn save<'a>(&'a self, capture: &'a CaptureStatus) -> BoxFuture<'a, std::result::Result<(), String>> {
+        Box::pin(async move {
+            let mut gate = self.gate.clone();
+            gate.status.get_or_insert_with(Default::default).capture = Some(capture.clone());
+            let outcome = backup_gate::reconcile(&gate, self.lane_exists, self.promotions, self.world.now());
+            commit(self.store, self.gate, &outcome.status, None)
+                .await
+                .map(drop)
+                .map_err(|e| e.to_string())
+        })
+    }
 }

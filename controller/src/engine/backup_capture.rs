@@ -1,0 +1,219 @@
+//! A BackupGate's capture: plan ([`launchplane_core::backup_capture::plan`]), perform the one
+//! step, save the gate's `status.capture`, and again, within limits. Every step's intent is
+//! saved before its call (`webStoppedAt` before `compose.stop`, the run's `requestedAt` before
+//! `schedule.runManually`), so stopping after any step loses nothing and repeats nothing.
+
+use super::executor::{ExecError, Executor};
+use futures::future::BoxFuture;
+use jiff::Timestamp;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use launchplane_api::conditions::Clock;
+use launchplane_api::resources::{
+    BackupGate, BackupGateStatus, CaptureStatus, CommandResult, Lane, Product, ProviderTarget,
+};
+use launchplane_core::backup_capture::{self, CaptureInputs, CaptureStep};
+use launchplane_core::lane;
+use launchplane_core::schedule::{self, Settled};
+use std::time::{Duration, Instant};
+
+/// Lines of a run's log read for the evidence (the command's last line and Dokploy's own).
+const LOG_TAIL: u32 = 20;
+
+/// Where each step's capture status goes (the gate's status in both shells; a test's memory).
+pub trait CaptureSink: Sync {
+    fn save<'a>(&'a self, capture: &'a CaptureStatus) -> BoxFuture<'a, Result<(), String>>;
+}
+
+/// What a capture acts on, read by the caller.
+pub struct CaptureWorld<'a> {
+    pub lane: Option<&'a Lane>,
+    pub product: Option<&'a Product>,
+    pub target: Option<&'a ProviderTarget>,
+    pub instance: &'a str,
+    /// How long an unanswered run may take to appear in the history (the deploy settings'
+    /// `startTimeout`), and the wait between looks.
+    pub settle_timeout: jiff::SignedDuration,
+    pub poll_delay: Duration,
+}
+
+/// What one call of [`capture`] did.
+#[derive(Debug, Default)]
+pub struct CaptureReport {
+    pub steps: Vec<&'static str>,
+    /// The capture as last saved.
+    pub capture: Option<CaptureStatus>,
+    /// A step that failed in a way worth retrying later (secret-free).
+    pub error: Option<String>,
+}
+
+/// Run `gate`'s capture, at most `max_steps` steps and within `deadline`.
+pub async fn capture(
+    gate: &BackupGate,
+    world: &CaptureWorld<'_>,
+    executor: Option<&Executor>,
+    sink: &dyn CaptureSink,
+    clock: &dyn Clock,
+    max_steps: usize,
+    deadline: Duration,
+) -> CaptureReport {
+    let started = Instant::now();
+    let mut gate = gate.clone();
+    let mut report = CaptureReport {
+        capture: gate.status.as_ref().and_then(|s| s.capture.clone()),
+        ..Default::default()
+    };
+    let target_ref = world.target.and_then(lane::target_ref);
+    loop {
+        let now = clock.now();
+        let current = gate.status.as_ref().and_then(|s| s.capture.clone()).unwrap_or_default();
+        // The marker is read fresh before anything runs; once a run is under way the compose
+        // is not consulted again.
+        let untouched = current.run.as_ref().and_then(|r| r.result).is_none();
+        let read = match (executor, &target_ref, untouched) {
+            (Some(e), Some(t), true) => Some(e.read_target(t).await.map_err(|e| e.to_string())),
+            _ => None,
+        };
+        let description = read.as_ref().map(|r| match r {
+            Ok(facts) => Ok(facts.description.as_deref()),
+            Err(e) => Err(e.as_str()),
+        });
+        let step = backup_capture::plan(
+            &CaptureInputs {
+                gate: &gate,
+                lane: world.lane,
+                product: world.product,
+                target: world.target,
+                description,
+                instance: world.instance,
+            },
+            now,
+        );
+        let Some(step) = step else {
+            return report;
+        };
+        if report.steps.len() >= max_steps || started.elapsed() >= deadline {
+            return report;
+        }
+        tracing::info!(step = step.name(), "backup capture step");
+        report.steps.push(step.name());
+        let budget = deadline.saturating_sub(started.elapsed()).max(Duration::from_secs(5));
+        let outcome = perform(&step, &current, world, executor, sink, now, budget).await;
+        let (next, wait) = match outcome {
+            Ok(done) => done,
+            Err(e) => {
+                tracing::warn!(step = step.name(), error = %e, "backup capture step failed");
+                report.error = Some(e);
+                return report;
+            }
+        };
+        if let Err(e) = sink.save(&next).await {
+            report.error = Some(e);
+            return report;
+        }
+        report.capture = Some(next.clone());
+        gate.status.get_or_insert_with(BackupGateStatus::default).capture = Some(next);
+        if let Some(wait) = wait {
+            if started.elapsed() + wait >= deadline {
+                return report;
+            }
+            tokio::time::sleep(wait).await;
+        }
+    }
+}
+
+type Done = (CaptureStatus, Option<Duration>);
+
+fn failed(current: &CaptureStatus, why: String, now: Timestamp) -> CaptureStatus {
+    let mut out = current.clone();
+    let mut run = out.run.clone().unwrap_or_default();
+    run.result = Some(CommandResult::Failed);
+    run.finished_at = Some(Time(now));
+    run.message = Some(why);
+    out.run = Some(run);
+    out
+}
+
+async fn perform(
+    step: &CaptureStep,
+    current: &CaptureStatus,
+    world: &CaptureWorld<'_>,
+    executor: Option<&Executor>,
+    sink: &dyn CaptureSink,
+    now: Timestamp,
+    budget: Duration,
+) -> Result<Done, String> {
+    let exec = || executor.ok_or_else(|| "no provider client for this gate's lane".to_string());
+    match step {
+        CaptureStep::Refuse { status } => Ok(((**status).clone(), None)),
+        CaptureStep::EnsureSchedule { want } => match exec()?.ensure_schedule(want).await {
+            Ok((id, previous)) => Ok((backup_capture::scheduled(current, want, &id, previous), None)),
+            Err(ExecError::Transient(e)) => Err(format!("EnsureSchedule: {e}")),
+            Err(e) => Ok((failed(current, format!("the backup schedule: {}", e.message()), now), None)),
+        },
+        CaptureStep::StopCompose { compose_id, status } => {
+            // Stopped-at first: whatever happens next, the compose is started again.
+            sink.save(status).await?;
+            match exec()?.stop_compose(compose_id).await {
+                Ok(()) => Ok(((**status).clone(), None)),
+                Err(ExecError::Transient(e)) => Err(format!("StopCompose: {e}")),
+                Err(e) => Ok((
+                    failed(status, format!("compose.stop was refused: {}", e.message()), now),
+                    None,
+                )),
+            }
+        }
+        CaptureStep::RunCommand { schedule_id, status } => {
+            sink.save(status).await?;
+            let Some(intent) = status.run.clone() else {
+                return Err("the run's intent is missing".into());
+            };
+            let mut out = (**status).clone();
+            match exec()?.run_schedule(schedule_id, budget).await {
+                Ok(answer) => {
+                    out.run = Some(schedule::answered(&intent, &answer, now));
+                    let wait = out.run.as_ref().and_then(|r| r.result) == Some(CommandResult::Unknown);
+                    Ok((out, wait.then_some(world.poll_delay)))
+                }
+                Err(ExecError::Transient(e)) => {
+                    tracing::warn!(error = %e, "no answer from the backup run; reading its history next");
+                    Ok((out, Some(world.poll_delay)))
+                }
+                Err(e) => Ok((
+                    failed(&out, format!("Dokploy refused to run the backup schedule: {}", e.message()), now),
+                    None,
+                )),
+            }
+        }
+        CaptureStep::SettleCommand { schedule_id } => {
+            let runs = exec()?
+                .schedule_runs(schedule_id)
+                .await
+                .map_err(|e| format!("SettleCommand: {e}"))?;
+            let Some(run) = current.run.as_ref() else {
+                return Err("the run is missing".into());
+            };
+            match schedule::settle(run, &runs, world.settle_timeout, now) {
+                Settled::Done(run) => {
+                    let mut out = current.clone();
+                    out.run = Some(run);
+                    Ok((out, None))
+                }
+                Settled::Wait => Ok((current.clone(), Some(world.poll_delay))),
+            }
+        }
+        CaptureStep::StartCompose { compose_id } => {
+            exec()?
+                .start_compose(compose_id)
+                .await
+                .map_err(|e| format!("StartCompose (the compose the capture stopped is still stopped): {e}"))?;
+            let mut out = current.clone();
+            out.web_started_at = Some(Time(now));
+            Ok((out, None))
+        }
+        CaptureStep::ReadEvidence { deployment_id } => match exec()?.run_log(deployment_id, LOG_TAIL).await {
+            Ok(log) => Ok((backup_capture::evidence(current, Some(log.expose()), now), None)),
+            Err(ExecError::Transient(e)) => Err(format!("ReadEvidence: {e}")),
+            Err(_) => Ok((backup_capture::evidence(current, None, now), None)),
+        },
+    }
+}

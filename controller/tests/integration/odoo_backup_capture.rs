@@ -1,0 +1,244 @@
+//! BackupGate capture against the Dokploy simulator: the lane's backup command runs as a
+//! Dokploy schedule the lane owns, the gate's status records each step before it is taken
+//! (restarted after every step, nothing runs twice), Passed only after the capture succeeded
+//! with the evidence of the command's last line, Failed (never Passed) on failure, settled from
+//! the run history when the answer is lost, and with `stopWeb` the compose (Dokploy stops a
+//! whole compose) is started again whatever happens.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use crate::odoo_compose::{LANE_SECRET, TENANT_SECRET, World, world};
+use crate::support::{INSTANCE, NS};
+use futures::future::BoxFuture;
+use launchplane::engine::backup_capture::{CaptureReport, CaptureSink, CaptureWorld, capture};
+use launchplane_api::conditions::SystemClock;
+use launchplane_api::resources::{
+    BackupCapture, BackupCommand, BackupGate, BackupGateSpec, BackupResult, CaptureStatus, CommandResult,
+    LocalObjectRef,
+};
+use launchplane_core::backup_gate;
+use launchplane_e2e::sim::ScheduleRunScript;
+use std::sync::Mutex;
+use std::time::Duration;
+
+const BACKUP: &str = "odoo-backup --to /backups/prod";
+
+/// The gate's status in memory, as a shell would store it.
+#[derive(Default)]
+struct Memory(Mutex<Option<CaptureStatus>>);
+
+impl CaptureSink for Memory {
+    fn save<'a>(&'a self, capture: &'a CaptureStatus) -> BoxFuture<'a, Result<(), String>> {
+        *self.0.lock().unwrap() = Some(capture.clone());
+        Box::pin(async { Ok(()) })
+    }
+}
+
+/// The lane deployed (its compose marked), with a backup command on the Product.
+async fn deployed(stop_web: bool) -> World {
+    let mut w = world().await;
+    if let Some(odoo) = w.product.spec.odoo.as_mut() {
+        odoo.backup = Some(BackupCommand {
+            command: BACKUP.into(),
+            service: Some("db".into()),
+            stop_web,
+        });
+    }
+    w.run(40).await;
+    assert_eq!(
+        w.lane.status.as_ref().unwrap().inventory.as_ref().map(|i| i.artifact.as_str()),
+        Some("shop-a")
+    );
+    w
+}
+
+fn gate() -> BackupGate {
+    let mut g = BackupGate::new(
+        "prod-before-release",
+        BackupGateSpec {
+            lane_ref: LocalObjectRef::new("shop-prod"),
+            capture: Some(BackupCapture::default()),
+            ..Default::default()
+        },
+    );
+    g.metadata.namespace = Some(NS.into());
+    g
+}
+
+/// One controller run of the capture, from the status as stored (as after a restart).
+async fn run(w: &World, gate: &mut BackupGate, memory: &Memory, max_steps: usize) -> CaptureReport {
+    gate.status.get_or_insert_with(Default::default).capture = memory.0.lock().unwrap().clone();
+    let cw = CaptureWorld {
+        lane: Some(&w.lane),
+        product: Some(&w.product),
+        target: Some(&w.target),
+        instance: INSTANCE,
+        settle_timeout: jiff::SignedDuration::from_secs(60),
+        poll_delay: Duration::from_millis(50),
+    };
+    let report = capture(
+        gate,
+        &cw,
+        Some(&w.executor),
+        memory,
+        &SystemClock,
+        max_steps,
+        Duration::from_secs(20),
+    )
+    .await;
+    gate.status.get_or_insert_with(Default::default).capture = memory.0.lock().unwrap().clone();
+    report
+}
+
+/// Restarted after every step until nothing is left; the steps.
+async fn restarting(w: &World, gate: &mut BackupGate, memory: &Memory) -> Vec<&'static str> {
+    let mut steps = Vec::new();
+    for _ in 0..40 {
+        let report = run(w, gate, memory, 1).await;
+        assert!(report.error.is_none(), "{:?}", report.error);
+        if report.steps.is_empty() {
+            break;
+        }
+        steps.extend(report.steps);
+    }
+    steps
+}
+
+fn judged(gate: &BackupGate) -> Option<BackupResult> {
+    backup_gate::reconcile(gate, true, &[], jiff::Timestamp::now() + jiff::SignedDuration::from_secs(1))
+        .status
+        .result
+}
+
+fn assert_no_secret(w: &World, gate: &BackupGate) {
+    let mut texts = vec![serde_json::to_string(&gate.status).unwrap()];
+    for schedule in w.sim.compose_schedules(&w.compose) {
+        texts.push(schedule.to_string());
+    }
+    for text in texts {
+        for secret in [TENANT_SECRET, LANE_SECRET] {
+            assert!(!text.contains(secret), "{secret} leaked into {text}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_capture_restarted_after_every_step_runs_once_and_passes_with_its_evidence() {
+    let w = deployed(false).await;
+    w.sim.script_schedule_runs(
+        "launchplane-backup",
+        ScheduleRunScript::succeed(
+            "dumping shop...\n{\"path\": \"/backups/prod/2026-12-06.zip\", \"sizeBytes\": 52428800, \"checksum\": \"sha256:abc\"}",
+        ),
+    );
+    let mut g = gate();
+    let memory = Memory::default();
+    let steps = restarting(&w, &mut g, &memory).await;
+    assert_eq!(steps, vec!["EnsureSchedule", "RunCommand", "ReadEvidence"]);
+    assert_eq!(w.sim.call_count("schedule.create"), 1);
+    assert_eq!(w.sim.call_count("schedule.runManually"), 1);
+    assert_eq!(w.sim.call_count("compose.stop"), 0);
+    let c = g.status.as_ref().unwrap().capture.clone().unwrap();
+    assert_eq!(c.run.as_ref().unwrap().result, Some(CommandResult::Succeeded));
+    assert_eq!(c.location.as_deref(), Some("/backups/prod/2026-12-06.zip"));
+    assert_eq!(c.size_bytes, Some(52_428_800));
+    assert_eq!(c.checksum.as_deref(), Some("sha256:abc"));
+    assert_eq!(c.service.as_deref(), Some("db"));
+    assert!(c.taken_at.is_some());
+    assert_eq!(judged(&g), Some(BackupResult::Passed));
+    // The schedule runs in db, marked as the lane's, apart from a post-deploy one.
+    let schedules = w.sim.compose_schedules(&w.compose);
+    assert_eq!(schedules.len(), 1);
+    assert_eq!(schedules[0]["serviceName"], "db");
+    assert!(schedules[0]["description"].as_str().unwrap().starts_with("launchplane backup of Lane"));
+    // Nothing more: a Passed gate is never captured again.
+    let again = run(&w, &mut g, &memory, 10).await;
+    assert!(again.steps.is_empty(), "{:?}", again.steps);
+    assert_eq!(w.sim.call_count("schedule.runManually"), 1);
+    // Another gate reuses the lane's backup schedule.
+    let mut second = gate();
+    second.metadata.name = Some("prod-2".into());
+    let other = Memory::default();
+    restarting(&w, &mut second, &other).await;
+    assert_eq!(w.sim.call_count("schedule.create"), 1);
+    assert_eq!(w.sim.call_count("schedule.runManually"), 2);
+    assert_no_secret(&w, &g);
+    w.sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_failed_or_unreported_capture_is_failed_never_passed() {
+    let w = deployed(false).await;
+    w.sim
+        .script_schedule_runs("launchplane-backup", ScheduleRunScript::fail("pg_dump: connection refused"));
+    let mut g = gate();
+    let memory = Memory::default();
+    restarting(&w, &mut g, &memory).await;
+    assert_eq!(judged(&g), Some(BackupResult::Failed));
+    // A command that succeeds without reporting its backup does not pass either.
+    w.sim
+        .script_schedule_runs("launchplane-backup", ScheduleRunScript::succeed("all good"));
+    let mut quiet = gate();
+    quiet.metadata.name = Some("quiet".into());
+    let memory = Memory::default();
+    restarting(&w, &mut quiet, &memory).await;
+    let c = quiet.status.as_ref().unwrap().capture.clone().unwrap();
+    assert_eq!(c.run.unwrap().result, Some(CommandResult::Failed));
+    assert_eq!(judged(&quiet), Some(BackupResult::Failed));
+    w.sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_lost_answer_is_settled_from_the_history_and_never_run_twice() {
+    let w = deployed(false).await;
+    w.sim.script_schedule_runs(
+        "launchplane-backup",
+        ScheduleRunScript::succeed("{\"path\": \"/b/1.zip\"}")
+            .taking(Duration::from_millis(800))
+            .dropping_connection(),
+    );
+    let mut g = gate();
+    let memory = Memory::default();
+    let steps = restarting(&w, &mut g, &memory).await;
+    assert!(steps.contains(&"SettleCommand"), "{steps:?}");
+    assert_eq!(w.sim.call_count("schedule.runManually"), 1);
+    assert_eq!(judged(&g), Some(BackupResult::Passed));
+    w.sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn with_stop_web_the_whole_compose_is_stopped_and_started_again_whatever_happens() {
+    let w = deployed(true).await;
+    let services = w.sim.compose_running_services(&w.compose);
+    assert!(!services.is_empty());
+    let mut g = gate();
+    let memory = Memory::default();
+    let mut steps = Vec::new();
+    for _ in 0..20 {
+        let report = run(&w, &mut g, &memory, 1).await;
+        if report.steps.is_empty() {
+            break;
+        }
+        if report.steps == ["StopCompose"] {
+            // Restarted mid-capture: the status already says the capture stopped it.
+            let c = memory.0.lock().unwrap().clone().unwrap();
+            assert!(c.web_stopped_at.is_some() && c.web_started_at.is_none());
+            assert!(w.sim.compose_running_services(&w.compose).is_empty(), "every service stops");
+        }
+        steps.extend(report.steps);
+    }
+    assert_eq!(
+        steps,
+        vec!["EnsureSchedule", "StopCompose", "RunCommand", "StartCompose"]
+    );
+    assert_eq!(w.sim.call_count("compose.stop"), 1);
+    assert_eq!(w.sim.call_count("compose.start"), 1);
+    assert_eq!(w.sim.compose_running_services(&w.compose), services, "started again");
+    // With the whole compose stopped the command has no container to run in: Failed.
+    let c = g.status.as_ref().unwrap().capture.clone().unwrap();
+    assert!(c.web_started_at.is_some());
+    let run = c.run.unwrap();
+    assert_eq!(run.result, Some(CommandResult::Failed), "{:?}", run.message);
+    assert_eq!(judged(&g), Some(BackupResult::Failed));
+    w.sim.shutdown().await;
+}

@@ -1,0 +1,482 @@
+//! A BackupGate with `spec.capture`: the controller takes the backup itself by running its
+//! lane's backup command (the Odoo Product's `spec.odoo.backup`) as a Dokploy schedule the lane
+//! owns ([`crate::schedule`], purpose `backup`), and the gate's `status.capture` records every
+//! step before it is taken, so a restart resumes and never runs the command twice:
+//!
+//! ```text
+//! EnsureSchedule ─► [stopWeb: StopCompose (webStoppedAt first)] ─► RunCommand (intent first)
+//!   ─► [Unknown: SettleCommand] ─► [stopped: StartCompose, whatever the outcome] ─► ReadEvidence
+//!   ─► Passed (taken, with the evidence of the command's last line) │ Failed
+//! ```
+//!
+//! Dokploy stops a whole compose (`compose.stop`), never one service: `stopWeb` stops every
+//! service, and the compose is started again whatever happens, also after a restart mid-capture
+//! (`webStoppedAt` set and `webStartedAt` absent). A refusal before anything was changed (no
+//! lane, not an Odoo lane on a compose it owns, no backup command) fails the gate at once.
+
+use crate::lane::lane_owner;
+use crate::schedule::ScheduleWant;
+use jiff::Timestamp;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use launchplane_api::ownership::{Ownership, ownership};
+use launchplane_api::resources::{
+    BackupGate, CaptureStatus, CommandResult, CommandRun, Driver, Lane, ManagementPolicy, Product,
+    ProviderTarget, TargetCategory,
+};
+use launchplane_api::verdict::Verdict;
+
+/// The purpose the backup schedule's description names.
+pub const PURPOSE: &str = "backup";
+
+/// The most characters of a reported path or checksum kept.
+const MAX_FIELD: usize = 1024;
+
+/// What a capture's plan looks at.
+pub struct CaptureInputs<'a> {
+    pub gate: &'a BackupGate,
+    pub lane: Option<&'a Lane>,
+    pub product: Option<&'a Product>,
+    pub target: Option<&'a ProviderTarget>,
+    /// The compose's description as read now (`None`: not read; `Err`: the read failed).
+    pub description: Option<Result<Option<&'a str>, &'a str>>,
+    pub instance: &'a str,
+}
+
+/// The one next thing a capture does.
+#[derive(Clone, Debug, PartialEq)]
+pub enum CaptureStep {
+    /// Find (by marker and purpose) or create the lane's backup schedule; record its id.
+    EnsureSchedule { want: Box<ScheduleWant> },
+    /// Write `status` (webStoppedAt) first, then stop the whole compose.
+    StopCompose { compose_id: String, status: Box<CaptureStatus> },
+    /// Write `status` (the run's intent) first, then run the schedule.
+    RunCommand { schedule_id: String, status: Box<CaptureStatus> },
+    /// Read the schedule's runs and settle the Unknown run.
+    SettleCommand { schedule_id: String },
+    /// Start the compose the capture stopped.
+    StartCompose { compose_id: String },
+    /// Read the run's log and take the evidence from the command's last line.
+    ReadEvidence { deployment_id: String },
+    /// Nothing can be done: write `status` (Failed) and stop.
+    Refuse { status: Box<CaptureStatus> },
+}
+
+impl CaptureStep {
+    pub fn name(&self) -> &'static str {
+        match self {
+            CaptureStep::EnsureSchedule { .. } => "EnsureSchedule",
+            CaptureStep::StopCompose { .. } => "StopCompose",
+            CaptureStep::RunCommand { .. } => "RunCommand",
+            CaptureStep::SettleCommand { .. } => "SettleCommand",
+            CaptureStep::StartCompose { .. } => "StartCompose",
+            CaptureStep::ReadEvidence { .. } => "ReadEvidence",
+            CaptureStep::Refuse { .. } => "Refuse",
+        }
+    }
+}
+
+/// Where a capture stands.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Taken, the compose running again: the gate may be Passed.
+    Passed,
+    /// Failed (never Passed), with why.
+    Failed(String),
+    /// Under way, with what it waits for.
+    InProgress(String),
+}
+
+fn run_of(c: &CaptureStatus) -> Option<&CommandRun> {
+    c.run.as_ref()
+}
+
+/// Where `capture` stands.
+pub fn outcome(capture: Option<&CaptureStatus>) -> Outcome {
+    let Some(c) = capture else {
+        return Outcome::InProgress("the capture has not started".into());
+    };
+    let restarted = c.web_stopped_at.is_none() || c.web_started_at.is_some();
+    let run = run_of(c);
+    match run.and_then(|r| r.result) {
+        Some(CommandResult::Failed) if restarted => Outcome::Failed(
+            run.and_then(|r| r.message.clone())
+                .unwrap_or_else(|| "the backup command failed".into()),
+        ),
+        Some(CommandResult::Failed) => Outcome::InProgress(
+            "the backup failed; starting the compose the capture stopped again".into(),
+        ),
+        Some(CommandResult::Succeeded) if !restarted => {
+            Outcome::InProgress("backup taken; starting the compose the capture stopped again".into())
+        }
+        Some(CommandResult::Succeeded) if c.taken_at.is_some() && c.location.is_some() => Outcome::Passed,
+        Some(CommandResult::Succeeded) => Outcome::InProgress("reading the evidence the command reported".into()),
+        Some(CommandResult::Unknown) => Outcome::InProgress(
+            "the backup command was asked to run; waiting for its end in Dokploy's run history".into(),
+        ),
+        None => Outcome::InProgress("preparing the backup schedule".into()),
+    }
+}
+
+/// The compose a capture acts on and its backup schedule, or why the gate cannot be captured.
+fn resolve(input: &CaptureInputs<'_>) -> Result<(ScheduleWant, bool), String> {
+    let gate = input.gate;
+    let lane_name = &gate.spec.lane_ref.name;
+    let lane = input
+        .lane
+        .ok_or_else(|| format!("spec.laneRef: Lane {lane_name} not found in this namespace"))?;
+    let product = input
+        .product
+        .ok_or_else(|| format!("Lane {lane_name}'s Product {} not found", lane.spec.product_ref.name))?;
+    if product.spec.driver != Driver::Odoo {
+        return Err(format!(
+            "capture runs the Odoo driver's backup command; Lane {lane_name}'s Product is not an odoo \
+             product: take the backup with a workflow instead"
+        ));
+    }
+    let odoo = product.spec.odoo.clone().unwrap_or_default();
+    let backup = odoo.backup.clone().ok_or_else(|| {
+        format!(
+            "Product {} has no spec.odoo.backup (the backup command to run); add it, or take the backup \
+             with a workflow",
+            lane.spec.product_ref.name
+        )
+    })?;
+    let target = input
+        .target
+        .ok_or_else(|| format!("Lane {lane_name}'s ProviderTarget {} not found", lane.spec.target_ref.name))?;
+    let name = target.metadata.name.clone().unwrap_or_default();
+    let status = target.status.clone().unwrap_or_default();
+    if target.spec.target_category != TargetCategory::Compose {
+        return Err(format!("ProviderTarget {name} is not a compose"));
+    }
+    if target.spec.management_policy != ManagementPolicy::Manage {
+        return Err(format!("ProviderTarget {name} has managementPolicy Observe; nothing is run on it"));
+    }
+    if status.verdict != Some(Verdict::Matched) {
+        return Err(format!("ProviderTarget {name} is not Matched; nothing is run on it"));
+    }
+    let compose_id = crate::lane::target_ref(target)
+        .map(|t| t.id)
+        .ok_or_else(|| format!("ProviderTarget {name} is not bound to a Dokploy compose yet"))?;
+    let owner = lane_owner(lane, input.instance);
+    match input.description {
+        None => return Err("the compose was not read".into()),
+        Some(Err(e)) => return Err(format!("the compose could not be read: {e}")),
+        Some(Ok(description)) => {
+            if ownership(description, &owner) != Ownership::Ours {
+                return Err(format!(
+                    "Dokploy compose {compose_id} does not carry Lane {lane_name}'s ownership marker \
+                     (the lane marks it on its first deploy); Launchplane runs nothing on a compose \
+                     that is not its lane's"
+                ));
+            }
+        }
+    }
+    let stop_web = gate.spec.capture.as_ref().and_then(|c| c.stop_web).unwrap_or(backup.stop_web);
+    Ok((
+        ScheduleWant {
+            compose_id,
+            service: backup.service.unwrap_or(odoo.web_service),
+            purpose: PURPOSE.into(),
+            owner,
+            command: backup.command,
+        },
+        stop_web,
+    ))
+}
+
+/// The capture's next step, from its status as written (`None`: nothing more to do).
+pub fn plan(input: &CaptureInputs<'_>, now: Timestamp) -> Option<CaptureStep> {
+    let capture = input
+        .gate
+        .status
+        .as_ref()
+        .and_then(|s| s.capture.clone())
+        .unwrap_or_default();
+    let run = capture.run.clone();
+    let result = run.as_ref().and_then(|r| r.result);
+    let schedule = run.as_ref().and_then(|r| r.schedule_id.clone());
+    // The compose the capture stopped is started before anything else, once the command is
+    // over or was never run.
+    let stopped = capture.web_stopped_at.is_some() && capture.web_started_at.is_none();
+    if stopped && result != Some(CommandResult::Unknown) && (result.is_some() || schedule.is_none()) {
+        let compose_id = input.target.and_then(crate::lane::target_ref).map(|t| t.id)?;
+        return Some(CaptureStep::StartCompose { compose_id });
+    }
+    match result {
+        Some(CommandResult::Failed) => return None,
+        Some(CommandResult::Unknown) => {
+            return schedule.map(|schedule_id| CaptureStep::SettleCommand { schedule_id });
+        }
+        Some(CommandResult::Succeeded) => {
+            if capture.taken_at.is_some() {
+                return None;
+            }
+            let deployment_id = run.as_ref().and_then(|r| r.deployment_id.clone())?;
+            return Some(CaptureStep::ReadEvidence { deployment_id });
+        }
+        None => {}
+    }
+    // Nothing has run: every rule is checked again before each change.
+    let (want, stop_web) = match resolve(input) {
+        Ok(ok) => ok,
+        // Stopped already: the refusal is written, then the compose started again (above).
+        Err(why) => {
+            let mut status = capture.clone();
+            status.run = Some(failed(run.as_ref(), &why, now));
+            return Some(CaptureStep::Refuse { status: Box::new(status) });
+        }
+    };
+    let Some(schedule_id) = schedule else {
+        return Some(CaptureStep::EnsureSchedule { want: Box::new(want) });
+    };
+    if stop_web && capture.web_stopped_at.is_none() {
+        let mut status = capture.clone();
+        status.web_stopped_at = Some(Time(now));
+        return Some(CaptureStep::StopCompose {
+            compose_id: want.compose_id,
+            status: Box::new(status),
+        });
+    }
+    let previous = run.as_ref().and_then(|r| r.previous_run_id.clone());
+    let mut status = capture;
+    status.run = Some(crate::schedule::requested(&schedule_id, previous, now));
+    Some(CaptureStep::RunCommand {
+        schedule_id,
+        status: Box::new(status),
+    })
+}
+
+fn failed(run: Option<&CommandRun>, why: &str, now: Timestamp) -> CommandRun {
+    CommandRun {
+        result: Some(CommandResult::Failed),
+        finished_at: Some(Time(now)),
+        message: Some(why.to_string()),
+        ..run.cloned().unwrap_or_default()
+    }
+}
+
+/// The capture once its schedule is known.
+pub fn scheduled(capture: &CaptureStatus, want: &ScheduleWant, schedule_id: &str, previous: Option<String>) -> CaptureStatus {
+    let mut out = capture.clone();
+    out.service = Some(want.service.clone());
+    out.run = Some(CommandRun {
+        schedule_id: Some(schedule_id.to_string()),
+        previous_run_id: previous,
+        message: Some(format!("backup schedule {schedule_id} is ready to run")),
+        ..Default::default()
+    });
+    out
+}
+
+/// What the backup command reported on its last output line.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Reported {
+    pub path: Option<String>,
+    pub size_bytes: Option<i64>,
+    pub checksum: Option<String>,
+}
+
+/// The evidence in a run's log: the last line that reads as a JSON object or as `key=value`
+/// pairs naming `path` (Dokploy's own closing lines, such as `✅ Command executed
+/// successfully`, do not). Keys: `path` (or `location`), `sizeBytes` (or `size_bytes`,
+/// `size`), `checksum`. Nothing else of the log is kept.
+pub fn reported(log: &str) -> Option<Reported> {
+    log.lines().rev().find_map(|line| {
+        let line = line.trim();
+        let r = if line.starts_with('{') {
+            json_line(line)?
+        } else {
+            pairs_line(line)?
+        };
+        r.path.is_some().then_some(r)
+    })
+}
+
+fn clip(s: &str) -> Option<String> {
+    let s = s.trim();
+    (!s.is_empty() && s.len() <= MAX_FIELD).then(|| s.to_string())
+}
+
+fn json_line(line: &str) -> Option<Reported> {
+    let value: serde_json::Value = serde_json::from_str(line).ok()?;
+    let obj = value.as_object()?;
+    let text = |keys: &[&str]| keys.iter().find_map(|k| obj.get(*k)?.as_str().and_then(clip));
+    Some(Reported {
+        path: text(&["path", "location"]),
+        size_bytes: ["sizeBytes", "size_bytes", "size"]
+            .iter()
+            .find_map(|k| obj.get(*k)?.as_i64())
+            .filter(|n| *n >= 0),
+        checksum: text(&["checksum"]),
+    })
+}
+
+fn pairs_line(line: &str) -> Option<Reported> {
+    let mut r = Reported::default();
+    for pair in line.split_whitespace() {
+        let (k, v) = pair.split_once('=')?;
+        match k {
+            "path" | "location" => r.path = clip(v),
+            "sizeBytes" | "size_bytes" | "size" => r.size_bytes = v.parse().ok().filter(|n: &i64| *n >= 0),
+            "checksum" => r.checksum = clip(v),
+            _ => {}
+        }
+    }
+    Some(r)
+}
+
+/// The capture once its evidence was read from `log` (`None`: the log could not be read).
+pub fn evidence(capture: &CaptureStatus, log: Option<&str>, now: Timestamp) -> CaptureStatus {
+    let mut out = capture.clone();
+    match log.and_then(reported) {
+        Some(r) => {
+            out.taken_at = Some(
+                capture
+                    .run
+                    .as_ref()
+                    .and_then(|r| r.finished_at.clone())
+                    .unwrap_or(Time(now)),
+            );
+            out.location = r.path;
+            out.size_bytes = r.size_bytes;
+            out.checksum = r.checksum;
+        }
+        None => {
+            out.run = Some(failed(
+                capture.run.as_ref(),
+                "the backup command succeeded but reported no backup on its last output line (a JSON \
+                 object or key=value pairs with path); the gate cannot pass without it",
+                now,
+            ));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn evidence_is_the_last_line_naming_a_path_json_or_pairs() {
+        let log = "Initializing schedule\ndocker exec abc sh -c backup\ndumping...\n{\"path\": \"/backups/prod.zip\", \"sizeBytes\": 2048, \"checksum\": \"sha256:ab\"}\n✅ Command executed successfully\n";
+        assert_eq!(
+            reported(log),
+            Some(Reported {
+                path: Some("/backups/prod.zip".into()),
+                size_bytes: Some(2048),
+                checksum: Some("sha256:ab".into()),
+            })
+        );
+        let pairs = "x\npath=s3://b/prod.dump size=12\n✅ Command executed successfully\n";
+        assert_eq!(reported(pairs).unwrap().size_bytes, Some(12));
+        assert_eq!(reported("done\n✅ Command executed successfully\n"), None);
+        assert_eq!(reported("{\"sizeBytes\": 3}\n"), None, "a path is required");
+    }
+
+    #[test]
+    fn a_capture_passes_only_when_taken_with_evidence_and_the_compose_running() {
+        let mut c = CaptureStatus {
+            run: Some(CommandRun {
+                result: Some(CommandResult::Succeeded),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        assert!(matches!(outcome(Some(&c)), Outcome::InProgress(_)));
+        c.taken_at = Some(Time(Timestamp::UNIX_EPOCH));
+        c.location = Some("/b".into());
+        assert_eq!(outcome(Some(&c)), Outcome::Passed);
+        c.web_stopped_at = Some(Time(Timestamp::UNIX_EPOCH));
+        assert!(matches!(outcome(Some(&c)), Outcome::InProgress(_)), "stopped, not started");
+        c.web_started_at = Some(Time(Timestamp::UNIX_EPOCH));
+        assert_eq!(outcome(Some(&c)), Outcome::Passed);
+        if let Some(r) = c.run.as_mut() {
+            r.result = Some(CommandResult::Failed);
+        }
+        assert!(matches!(outcome(Some(&c)), Outcome::Failed(_)), "never Passed when failed");
+        if let Some(r) = c.run.as_mut() {
+            r.result = Some(CommandResult::Unknown);
+        }
+        assert!(matches!(outcome(Some(&c)), Outcome::InProgress(_)));
+    }
+
+    #[test]
+    fn a_compose_the_capture_stopped_is_started_again_before_anything_else() {
+        use launchplane_api::resources::{
+            BackupCapture, BackupGateSpec, BackupGateStatus, LocalObjectRef, ProviderTargetSpec,
+        };
+        let target = ProviderTarget::new(
+            "odoo",
+            ProviderTargetSpec {
+                target_category: TargetCategory::Compose,
+                target_id: Some("c1".into()),
+                ..Default::default()
+            },
+        );
+        let gate = |capture: CaptureStatus| {
+            let mut g = BackupGate::new(
+                "g",
+                BackupGateSpec {
+                    lane_ref: LocalObjectRef::new("prod"),
+                    capture: Some(BackupCapture::default()),
+                    ..Default::default()
+                },
+            );
+            g.status = Some(BackupGateStatus {
+                capture: Some(capture),
+                ..Default::default()
+            });
+            g
+        };
+        let plan_of = |g: &BackupGate| {
+            plan(
+                &CaptureInputs {
+                    gate: g,
+                    lane: None,
+                    product: None,
+                    target: Some(&target),
+                    description: None,
+                    instance: "i",
+                },
+                Timestamp::UNIX_EPOCH,
+            )
+        };
+        let run = |result| CommandRun {
+            result,
+            schedule_id: Some("s1".into()),
+            ..Default::default()
+        };
+        let stopped = |result| CaptureStatus {
+            web_stopped_at: Some(Time(Timestamp::UNIX_EPOCH)),
+            run: Some(run(result)),
+            ..Default::default()
+        };
+        // Failed, or refused (even with no lane any more): started again.
+        for result in [Some(CommandResult::Failed), Some(CommandResult::Succeeded)] {
+            assert_eq!(
+                plan_of(&gate(stopped(result))),
+                Some(CaptureStep::StartCompose {
+                    compose_id: "c1".into()
+                })
+            );
+        }
+        // Unknown: the history first (the command may still run).
+        assert_eq!(
+            plan_of(&gate(stopped(Some(CommandResult::Unknown)))),
+            Some(CaptureStep::SettleCommand {
+                schedule_id: "s1".into()
+            })
+        );
+        // Stopped before the run was asked for, and the lane is gone: refused, then started.
+        let Some(CaptureStep::Refuse { status }) = plan_of(&gate(stopped(None))) else {
+            panic!()
+        };
+        assert_eq!(status.run.as_ref().and_then(|r| r.result), Some(CommandResult::Failed));
+        assert!(matches!(
+            plan_of(&gate(*status)),
+            Some(CaptureStep::StartCompose { .. })
+        ));
+    }
+}
