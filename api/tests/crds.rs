@@ -735,16 +735,26 @@ fn a_backup_gate_is_either_a_workflows_or_a_capture_never_both_nor_neither() {
     partial.as_object_mut().unwrap().remove("location");
     let mut validator = launchplane_api::validation::SchemaValidator::new();
     for fine in [workflow, capture] {
-        assert_eq!(validator.validate_object(&schema, &gate(fine.clone()), None), vec![], "{fine}");
+        assert_eq!(
+            validator.validate_object(&schema, &gate(fine.clone()), None),
+            vec![],
+            "{fine}"
+        );
     }
-    for bad in [both, partial, serde_json::json!({"laneRef": {"name": "shop-prod"}})] {
+    for bad in [
+        both,
+        partial,
+        serde_json::json!({"laneRef": {"name": "shop-prod"}}),
+    ] {
         let problems: Vec<String> = validator
             .validate_object(&schema, &gate(bad.clone()), None)
             .iter()
             .map(ToString::to_string)
             .collect();
         assert!(
-            problems.iter().any(|p| p.contains("either written by a workflow")),
+            problems
+                .iter()
+                .any(|p| p.contains("either written by a workflow")),
             "{bad}: {problems:?}"
         );
     }

@@ -48,9 +48,15 @@ pub enum CaptureStep {
     /// Find (by marker and purpose) or create the lane's backup schedule; record its id.
     EnsureSchedule { want: Box<ScheduleWant> },
     /// Write `status` (webStoppedAt) first, then stop the whole compose.
-    StopCompose { compose_id: String, status: Box<CaptureStatus> },
+    StopCompose {
+        compose_id: String,
+        status: Box<CaptureStatus>,
+    },
     /// Write `status` (the run's intent) first, then run the schedule.
-    RunCommand { schedule_id: String, status: Box<CaptureStatus> },
+    RunCommand {
+        schedule_id: String,
+        status: Box<CaptureStatus>,
+    },
     /// Read the schedule's runs and settle the Unknown run.
     SettleCommand { schedule_id: String },
     /// Start the compose the capture stopped.
@@ -102,14 +108,16 @@ pub fn outcome(capture: Option<&CaptureStatus>) -> Outcome {
             run.and_then(|r| r.message.clone())
                 .unwrap_or_else(|| "the backup command failed".into()),
         ),
-        Some(CommandResult::Failed) => Outcome::InProgress(
-            "the backup failed; starting the compose the capture stopped again".into(),
-        ),
+        Some(CommandResult::Failed) => {
+            Outcome::InProgress("the backup failed; starting the compose the capture stopped again".into())
+        }
         Some(CommandResult::Succeeded) if !restarted => {
             Outcome::InProgress("backup taken; starting the compose the capture stopped again".into())
         }
         Some(CommandResult::Succeeded) if c.taken_at.is_some() && c.location.is_some() => Outcome::Passed,
-        Some(CommandResult::Succeeded) => Outcome::InProgress("reading the evidence the command reported".into()),
+        Some(CommandResult::Succeeded) => {
+            Outcome::InProgress("reading the evidence the command reported".into())
+        }
         Some(CommandResult::Unknown) => Outcome::InProgress(
             "the backup command was asked to run; waiting for its end in Dokploy's run history".into(),
         ),
@@ -124,9 +132,12 @@ fn resolve(input: &CaptureInputs<'_>) -> Result<(ScheduleWant, bool), String> {
     let lane = input
         .lane
         .ok_or_else(|| format!("spec.laneRef: Lane {lane_name} not found in this namespace"))?;
-    let product = input
-        .product
-        .ok_or_else(|| format!("Lane {lane_name}'s Product {} not found", lane.spec.product_ref.name))?;
+    let product = input.product.ok_or_else(|| {
+        format!(
+            "Lane {lane_name}'s Product {} not found",
+            lane.spec.product_ref.name
+        )
+    })?;
     if product.spec.driver != Driver::Odoo {
         return Err(format!(
             "capture runs the Odoo driver's backup command; Lane {lane_name}'s Product is not an odoo \
@@ -141,19 +152,26 @@ fn resolve(input: &CaptureInputs<'_>) -> Result<(ScheduleWant, bool), String> {
             lane.spec.product_ref.name
         )
     })?;
-    let target = input
-        .target
-        .ok_or_else(|| format!("Lane {lane_name}'s ProviderTarget {} not found", lane.spec.target_ref.name))?;
+    let target = input.target.ok_or_else(|| {
+        format!(
+            "Lane {lane_name}'s ProviderTarget {} not found",
+            lane.spec.target_ref.name
+        )
+    })?;
     let name = target.metadata.name.clone().unwrap_or_default();
     let status = target.status.clone().unwrap_or_default();
     if target.spec.target_category != TargetCategory::Compose {
         return Err(format!("ProviderTarget {name} is not a compose"));
     }
     if target.spec.management_policy != ManagementPolicy::Manage {
-        return Err(format!("ProviderTarget {name} has managementPolicy Observe; nothing is run on it"));
+        return Err(format!(
+            "ProviderTarget {name} has managementPolicy Observe; nothing is run on it"
+        ));
     }
     if status.verdict != Some(Verdict::Matched) {
-        return Err(format!("ProviderTarget {name} is not Matched; nothing is run on it"));
+        return Err(format!(
+            "ProviderTarget {name} is not Matched; nothing is run on it"
+        ));
     }
     let compose_id = crate::lane::target_ref(target)
         .map(|t| t.id)
@@ -172,7 +190,12 @@ fn resolve(input: &CaptureInputs<'_>) -> Result<(ScheduleWant, bool), String> {
             }
         }
     }
-    let stop_web = gate.spec.capture.as_ref().and_then(|c| c.stop_web).unwrap_or(backup.stop_web);
+    let stop_web = gate
+        .spec
+        .capture
+        .as_ref()
+        .and_then(|c| c.stop_web)
+        .unwrap_or(backup.stop_web);
     Ok((
         ScheduleWant {
             compose_id,
@@ -224,7 +247,9 @@ pub fn plan(input: &CaptureInputs<'_>, now: Timestamp) -> Option<CaptureStep> {
         Err(why) => {
             let mut status = capture.clone();
             status.run = Some(failed(run.as_ref(), &why, now));
-            return Some(CaptureStep::Refuse { status: Box::new(status) });
+            return Some(CaptureStep::Refuse {
+                status: Box::new(status),
+            });
         }
     };
     let Some(schedule_id) = schedule else {
@@ -257,7 +282,12 @@ fn failed(run: Option<&CommandRun>, why: &str, now: Timestamp) -> CommandRun {
 }
 
 /// The capture once its schedule is known.
-pub fn scheduled(capture: &CaptureStatus, want: &ScheduleWant, schedule_id: &str, previous: Option<String>) -> CaptureStatus {
+pub fn scheduled(
+    capture: &CaptureStatus,
+    want: &ScheduleWant,
+    schedule_id: &str,
+    previous: Option<String>,
+) -> CaptureStatus {
     let mut out = capture.clone();
     out.service = Some(want.service.clone());
     out.run = Some(CommandRun {
@@ -356,6 +386,8 @@ pub fn evidence(capture: &CaptureStatus, log: Option<&str>, now: Timestamp) -> C
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
+
     use super::*;
 
     #[test]
@@ -389,13 +421,19 @@ mod tests {
         c.location = Some("/b".into());
         assert_eq!(outcome(Some(&c)), Outcome::Passed);
         c.web_stopped_at = Some(Time(Timestamp::UNIX_EPOCH));
-        assert!(matches!(outcome(Some(&c)), Outcome::InProgress(_)), "stopped, not started");
+        assert!(
+            matches!(outcome(Some(&c)), Outcome::InProgress(_)),
+            "stopped, not started"
+        );
         c.web_started_at = Some(Time(Timestamp::UNIX_EPOCH));
         assert_eq!(outcome(Some(&c)), Outcome::Passed);
         if let Some(r) = c.run.as_mut() {
             r.result = Some(CommandResult::Failed);
         }
-        assert!(matches!(outcome(Some(&c)), Outcome::Failed(_)), "never Passed when failed");
+        assert!(
+            matches!(outcome(Some(&c)), Outcome::Failed(_)),
+            "never Passed when failed"
+        );
         if let Some(r) = c.run.as_mut() {
             r.result = Some(CommandResult::Unknown);
         }
@@ -473,7 +511,10 @@ mod tests {
         let Some(CaptureStep::Refuse { status }) = plan_of(&gate(stopped(None))) else {
             panic!()
         };
-        assert_eq!(status.run.as_ref().and_then(|r| r.result), Some(CommandResult::Failed));
+        assert_eq!(
+            status.run.as_ref().and_then(|r| r.result),
+            Some(CommandResult::Failed)
+        );
         assert!(matches!(
             plan_of(&gate(*status)),
             Some(CaptureStep::StartCompose { .. })

@@ -126,13 +126,19 @@ pub fn reconcile(
     };
     let capture = gate.status.as_ref().and_then(|s| s.capture.clone());
     let capturing = gate.spec.capture.is_some()
-        && matches!(backup_capture::outcome(capture.as_ref()), backup_capture::Outcome::InProgress(_));
+        && matches!(
+            backup_capture::outcome(capture.as_ref()),
+            backup_capture::Outcome::InProgress(_)
+        );
     let verdict = if capturing { Verdict::Unchecked } else { verdict };
     let progress = match &checked {
         Ok(()) => Progress::Settled,
         Err(why) if capturing => Progress::Reconciling {
             reason: "Capturing".into(),
-            message: format!("backup {why}", why = why.trim_start_matches("is not captured yet: ")),
+            message: format!(
+                "backup {why}",
+                why = why.trim_start_matches("is not captured yet: ")
+            ),
         },
         Err(why) => Progress::Stalled {
             reason: "BackupNotUsable".into(),

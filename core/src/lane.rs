@@ -59,7 +59,6 @@ pub use drift::{drift, record_env, spec_changed};
 pub use endpoint::{base_url, endpoint, health_urls};
 pub use history::rollback_candidates;
 pub use intent::new_record;
-pub use pin::ImagePin;
 use jiff::Timestamp;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, ObjectMeta};
 use launchplane_api::identity::RuntimeIdentityPayload;
@@ -67,6 +66,7 @@ use launchplane_api::resources::{
     Artifact, DeploymentRecord, DeploymentRecordStatus, Lane, LaneStatus, Product, ProviderTarget,
     RuntimeIdentity,
 };
+pub use pin::ImagePin;
 pub use resolve::{driver_name, target_ref};
 
 /// Prefix of env keys reserved for the runtime identity.

@@ -177,10 +177,16 @@ pub fn settle(run: &CommandRun, runs: &[ScheduleRun], timeout: SignedDuration, n
     };
     out.deployment_id = Some(found.deployment_id.clone());
     let (result, message) = match &found.status {
-        DeploymentStatus::Done => (CommandResult::Succeeded, "the command succeeded (from the run history)".to_string()),
+        DeploymentStatus::Done => (
+            CommandResult::Succeeded,
+            "the command succeeded (from the run history)".to_string(),
+        ),
         DeploymentStatus::Error => (
             CommandResult::Failed,
-            format!("the command failed (Dokploy run {}; its log is in Dokploy)", found.deployment_id),
+            format!(
+                "the command failed (Dokploy run {}; its log is in Dokploy)",
+                found.deployment_id
+            ),
         ),
         DeploymentStatus::Cancelled => (
             CommandResult::Failed,
@@ -269,7 +275,10 @@ mod tests {
             purpose: "backup".into(),
             ..want()
         };
-        assert!(!backup.is_ours(&ours), "the same owner's schedule for another purpose");
+        assert!(
+            !backup.is_ours(&ours),
+            "the same owner's schedule for another purpose"
+        );
         assert_eq!(find(&w, &[unmarked, ours.clone()]), Some(&ours));
         let spec = w.spec();
         assert!(!spec.enabled);
@@ -282,10 +291,19 @@ mod tests {
         assert_eq!(asked.result, Some(CommandResult::Unknown));
         // Only the old run: not there yet.
         let old = [run("d1", DeploymentStatus::Error)];
-        assert_eq!(settle(&asked, &old, SignedDuration::from_secs(60), t(10)), Settled::Wait);
+        assert_eq!(
+            settle(&asked, &old, SignedDuration::from_secs(60), t(10)),
+            Settled::Wait
+        );
         // Ours running, then done.
-        let running = [run("d2", DeploymentStatus::Running), run("d1", DeploymentStatus::Error)];
-        assert_eq!(settle(&asked, &running, SignedDuration::from_secs(60), t(10)), Settled::Wait);
+        let running = [
+            run("d2", DeploymentStatus::Running),
+            run("d1", DeploymentStatus::Error),
+        ];
+        assert_eq!(
+            settle(&asked, &running, SignedDuration::from_secs(60), t(10)),
+            Settled::Wait
+        );
         let done = [
             run("d3", DeploymentStatus::Error),
             run("d2", DeploymentStatus::Done),
@@ -295,8 +313,15 @@ mod tests {
             panic!()
         };
         assert_eq!(r.result, Some(CommandResult::Succeeded));
-        assert_eq!(r.deployment_id.as_deref(), Some("d2"), "the first run after the intent");
-        let cancelled = [run("d2", DeploymentStatus::Cancelled), run("d1", DeploymentStatus::Done)];
+        assert_eq!(
+            r.deployment_id.as_deref(),
+            Some("d2"),
+            "the first run after the intent"
+        );
+        let cancelled = [
+            run("d2", DeploymentStatus::Cancelled),
+            run("d1", DeploymentStatus::Done),
+        ];
         let Settled::Done(r) = settle(&asked, &cancelled, SignedDuration::from_secs(60), t(10)) else {
             panic!()
         };

@@ -299,8 +299,7 @@ pub fn value_of(text: &str, key: &str) -> Option<String> {
     segments(text)
         .into_iter()
         .filter_map(|s| s.assign)
-        .filter(|a| a.key == key)
-        .last()
+        .rfind(|a| a.key == key)
         .map(|a| decode_value(&text[a.value_start..a.value_end]))
 }
 

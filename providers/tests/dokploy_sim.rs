@@ -344,13 +344,19 @@ async fn set_description_of_a_compose_keeps_its_file_and_env_byte_for_byte() {
     let sim = sim().await;
     let s = seed(&sim).await;
     let c = client(&sim);
-    let before = c.target_detail(TargetCategory::Compose, &s.compose).await.unwrap();
+    let before = c
+        .target_detail(TargetCategory::Compose, &s.compose)
+        .await
+        .unwrap();
     let description = "odoo stack\nlaunchplane.dev/owner=i/ns/Lane/prod/-";
     c.set_description(TargetCategory::Compose, &s.compose, description)
         .await
         .unwrap();
     assert_eq!(sim.call_count("compose.update"), 1);
-    let after = c.target_detail(TargetCategory::Compose, &s.compose).await.unwrap();
+    let after = c
+        .target_detail(TargetCategory::Compose, &s.compose)
+        .await
+        .unwrap();
     assert_eq!(after.description.as_deref(), Some(description));
     assert_eq!(
         after.compose_file.as_ref().map(|f| f.expose().to_owned()),

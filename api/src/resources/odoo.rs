@@ -4,8 +4,8 @@
 use super::common::{ENV_NAME_MAX_LEN, ENV_NAME_PATTERN, pattern_rule};
 use super::lane::LaneEnv;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
-use schemars::JsonSchema;
 use kube::KubeSchema;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// The env key a compose lane pins its image through when the Product names none.

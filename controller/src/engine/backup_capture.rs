@@ -65,7 +65,11 @@ pub async fn capture(
     let target_ref = world.target.and_then(lane::target_ref);
     loop {
         let now = clock.now();
-        let current = gate.status.as_ref().and_then(|s| s.capture.clone()).unwrap_or_default();
+        let current = gate
+            .status
+            .as_ref()
+            .and_then(|s| s.capture.clone())
+            .unwrap_or_default();
         // The marker is read fresh before anything runs; once a run is under way the compose
         // is not consulted again.
         let untouched = current.run.as_ref().and_then(|r| r.result).is_none();
@@ -96,7 +100,9 @@ pub async fn capture(
         }
         tracing::info!(step = step.name(), "backup capture step");
         report.steps.push(step.name());
-        let budget = deadline.saturating_sub(started.elapsed()).max(Duration::from_secs(5));
+        let budget = deadline
+            .saturating_sub(started.elapsed())
+            .max(Duration::from_secs(5));
         let outcome = perform(&step, &current, world, executor, sink, now, budget).await;
         let (next, wait) = match outcome {
             Ok(done) => done,
@@ -148,7 +154,10 @@ async fn perform(
         CaptureStep::EnsureSchedule { want } => match exec()?.ensure_schedule(want).await {
             Ok((id, previous)) => Ok((backup_capture::scheduled(current, want, &id, previous), None)),
             Err(ExecError::Transient(e)) => Err(format!("EnsureSchedule: {e}")),
-            Err(e) => Ok((failed(current, format!("the backup schedule: {}", e.message()), now), None)),
+            Err(e) => Ok((
+                failed(current, format!("the backup schedule: {}", e.message()), now),
+                None,
+            )),
         },
         CaptureStep::StopCompose { compose_id, status } => {
             // Stopped-at first: whatever happens next, the compose is started again.
@@ -179,7 +188,11 @@ async fn perform(
                     Ok((out, Some(world.poll_delay)))
                 }
                 Err(e) => Ok((
-                    failed(&out, format!("Dokploy refused to run the backup schedule: {}", e.message()), now),
+                    failed(
+                        &out,
+                        format!("Dokploy refused to run the backup schedule: {}", e.message()),
+                        now,
+                    ),
                     None,
                 )),
             }
@@ -202,10 +215,9 @@ async fn perform(
             }
         }
         CaptureStep::StartCompose { compose_id } => {
-            exec()?
-                .start_compose(compose_id)
-                .await
-                .map_err(|e| format!("StartCompose (the compose the capture stopped is still stopped): {e}"))?;
+            exec()?.start_compose(compose_id).await.map_err(|e| {
+                format!("StartCompose (the compose the capture stopped is still stopped): {e}")
+            })?;
             let mut out = current.clone();
             out.web_started_at = Some(Time(now));
             Ok((out, None))

@@ -17,18 +17,18 @@ use super::executor::{Action, ExecError, Executor, Performed, probe_identity, ru
 use super::store::{RecordStore, StoreError};
 use crate::observe::prober::Prober;
 use jiff::{SignedDuration, Timestamp};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use launchplane_api::conditions::Clock;
 use launchplane_api::resources::{
     Artifact, DeploymentPhase, DeploymentRecord, Lane, Product, ProviderTarget, RuntimeIdentity,
 };
+use launchplane_api::resources::{CommandResult, CommandRun};
 use launchplane_core::deployment_record::{self as record, DeploySettings};
 use launchplane_core::health::{self, HealthResult, LastChange};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
-use launchplane_api::resources::{CommandResult, CommandRun};
 use launchplane_core::lane::{self, LaneInputs, LanePlan, Step, post_deploy};
-use launchplane_core::schedule::{self, Settled};
 use launchplane_core::observation::{PollSettings, SharedFacts, Snapshot};
 use launchplane_core::promotion::Feed;
+use launchplane_core::schedule::{self, Settled};
 use launchplane_core::target::{DesiredEnv, TargetFacts, TargetRef};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -586,7 +586,10 @@ async fn perform(
                 Err(e) => CommandRun {
                     result: Some(CommandResult::Failed),
                     finished_at: Some(Time(clock.now())),
-                    message: Some(format!("Dokploy refused to run the post-deploy schedule: {}", e.message())),
+                    message: Some(format!(
+                        "Dokploy refused to run the post-deploy schedule: {}",
+                        e.message()
+                    )),
                     ..intent
                 },
             };

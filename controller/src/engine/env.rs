@@ -174,7 +174,10 @@ mod tests {
             },
         );
         lane.metadata.namespace = Some("shop".into());
-        let env = resolve_env(&OneSecret, &lane, Some(&product)).await.unwrap().unwrap();
+        let env = resolve_env(&OneSecret, &lane, Some(&product))
+            .await
+            .unwrap()
+            .unwrap();
         let shown: BTreeMap<&str, &str> = env.iter().map(|(k, v)| (k.as_str(), v.expose())).collect();
         assert_eq!(
             shown,
@@ -188,14 +191,23 @@ mod tests {
         // A generic-web product's odoo settings are not read.
         let mut generic = product.clone();
         generic.spec.driver = Driver::GenericWeb;
-        let env = resolve_env(&OneSecret, &lane, Some(&generic)).await.unwrap().unwrap();
+        let env = resolve_env(&OneSecret, &lane, Some(&generic))
+            .await
+            .unwrap()
+            .unwrap();
         assert!(!env.contains_key("SMTP_PASSWORD"));
         // A missing Secret names the field.
         let mut missing = product;
         if let Some(pd) = missing.spec.odoo.as_mut().and_then(|o| o.post_deploy.as_mut()) {
             pd.env.secret_refs = vec![LocalObjectRef::new("gone")];
         }
-        let problem = resolve_env(&OneSecret, &lane, Some(&missing)).await.unwrap().unwrap_err();
-        assert!(problem.starts_with("Product spec.odoo.postDeploy.env.secretRefs: Secret shop/gone"), "{problem}");
+        let problem = resolve_env(&OneSecret, &lane, Some(&missing))
+            .await
+            .unwrap()
+            .unwrap_err();
+        assert!(
+            problem.starts_with("Product spec.odoo.postDeploy.env.secretRefs: Secret shop/gone"),
+            "{problem}"
+        );
     }
 }

@@ -13,15 +13,15 @@ pub use launchplane_core::action::{Action, ExecError, Performed};
 use launchplane_core::deployment_record::DeployActivity;
 use launchplane_core::health::{HealthResult, health_result, provider_result};
 use launchplane_core::probe::{ProbeResult, ProbeTarget, Surfaces};
-use launchplane_core::target::{TargetFacts, TargetRef};
 use launchplane_core::schedule::{self, ScheduleWant};
+use launchplane_core::target::{TargetFacts, TargetRef};
 use launchplane_providers::{
     Deployment, EnvironmentSummary, OrgSnapshot, Provider, ScheduleRun, ScheduleRunAnswer, SecretString,
     ServiceStatus, TargetCategory, TargetDetail,
 };
-use std::time::Duration;
 use std::collections::BTreeSet;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Performs every kind's steps through a provider: one [`Action`] at a time, each failure one
 /// [`ExecError`] (the one classification: refused or transient). The reads the plans need go
@@ -157,7 +157,11 @@ impl Executor {
     }
 
     /// Run a schedule now, waiting up to `wait` for its answer (sent once, never retried).
-    pub async fn run_schedule(&self, schedule_id: &str, wait: Duration) -> Result<ScheduleRunAnswer, ExecError> {
+    pub async fn run_schedule(
+        &self,
+        schedule_id: &str,
+        wait: Duration,
+    ) -> Result<ScheduleRunAnswer, ExecError> {
         Ok(self.provider.run_schedule(schedule_id, wait).await?)
     }
 

@@ -27,7 +27,7 @@ const fn reference(kind: &'static str, path: &'static str, target: &'static str)
 }
 
 /// Every reference of every kind (a test checks it against the CRDs' `…Ref`/`…Refs` fields).
-pub const REFERENCES: [Reference; 23] = [
+pub const REFERENCES: [Reference; 27] = [
     reference("ProviderConfig", "spec.apiKeySecretRef.name", "Secret"),
     reference(
         "ProviderConfig",
@@ -42,6 +42,18 @@ pub const REFERENCES: [Reference; 23] = [
     reference("Lane", "spec.env.configMapRefs[].name", "ConfigMap"),
     reference("Lane", "spec.env.secretRefs[].name", "Secret"),
     reference("Lane", "spec.promotion.sourceLane", "Lane"),
+    reference(
+        "Lane",
+        "spec.odoo.postDeploy.env.configMapRefs[].name",
+        "ConfigMap",
+    ),
+    reference("Lane", "spec.odoo.postDeploy.env.secretRefs[].name", "Secret"),
+    reference(
+        "Product",
+        "spec.odoo.postDeploy.env.configMapRefs[].name",
+        "ConfigMap",
+    ),
+    reference("Product", "spec.odoo.postDeploy.env.secretRefs[].name", "Secret"),
     reference("Preview", "spec.productRef.name", "Product"),
     reference("Preview", "spec.artifactRef.name", "Artifact"),
     reference("DeploymentRecord", "spec.laneRef.name", "Lane"),

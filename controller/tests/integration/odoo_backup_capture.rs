@@ -46,7 +46,13 @@ async fn deployed(stop_web: bool) -> World {
     }
     w.run(40).await;
     assert_eq!(
-        w.lane.status.as_ref().unwrap().inventory.as_ref().map(|i| i.artifact.as_str()),
+        w.lane
+            .status
+            .as_ref()
+            .unwrap()
+            .inventory
+            .as_ref()
+            .map(|i| i.artifact.as_str()),
         Some("shop-a")
     );
     w
@@ -105,9 +111,14 @@ async fn restarting(w: &World, gate: &mut BackupGate, memory: &Memory) -> Vec<&'
 }
 
 fn judged(gate: &BackupGate) -> Option<BackupResult> {
-    backup_gate::reconcile(gate, true, &[], jiff::Timestamp::now() + jiff::SignedDuration::from_secs(1))
-        .status
-        .result
+    backup_gate::reconcile(
+        gate,
+        true,
+        &[],
+        jiff::Timestamp::now() + jiff::SignedDuration::from_secs(1),
+    )
+    .status
+    .result
 }
 
 fn assert_no_secret(w: &World, gate: &BackupGate) {
@@ -150,7 +161,12 @@ async fn a_capture_restarted_after_every_step_runs_once_and_passes_with_its_evid
     let schedules = w.sim.compose_schedules(&w.compose);
     assert_eq!(schedules.len(), 1);
     assert_eq!(schedules[0]["serviceName"], "db");
-    assert!(schedules[0]["description"].as_str().unwrap().starts_with("launchplane backup of Lane"));
+    assert!(
+        schedules[0]["description"]
+            .as_str()
+            .unwrap()
+            .starts_with("launchplane backup of Lane")
+    );
     // Nothing more: a Passed gate is never captured again.
     let again = run(&w, &mut g, &memory, 10).await;
     assert!(again.steps.is_empty(), "{:?}", again.steps);
@@ -169,8 +185,10 @@ async fn a_capture_restarted_after_every_step_runs_once_and_passes_with_its_evid
 #[tokio::test]
 async fn a_failed_or_unreported_capture_is_failed_never_passed() {
     let w = deployed(false).await;
-    w.sim
-        .script_schedule_runs("launchplane-backup", ScheduleRunScript::fail("pg_dump: connection refused"));
+    w.sim.script_schedule_runs(
+        "launchplane-backup",
+        ScheduleRunScript::fail("pg_dump: connection refused"),
+    );
     let mut g = gate();
     let memory = Memory::default();
     restarting(&w, &mut g, &memory).await;
@@ -223,7 +241,10 @@ async fn with_stop_web_the_whole_compose_is_stopped_and_started_again_whatever_h
             // Restarted mid-capture: the status already says the capture stopped it.
             let c = memory.0.lock().unwrap().clone().unwrap();
             assert!(c.web_stopped_at.is_some() && c.web_started_at.is_none());
-            assert!(w.sim.compose_running_services(&w.compose).is_empty(), "every service stops");
+            assert!(
+                w.sim.compose_running_services(&w.compose).is_empty(),
+                "every service stops"
+            );
         }
         steps.extend(report.steps);
     }
@@ -233,7 +254,11 @@ async fn with_stop_web_the_whole_compose_is_stopped_and_started_again_whatever_h
     );
     assert_eq!(w.sim.call_count("compose.stop"), 1);
     assert_eq!(w.sim.call_count("compose.start"), 1);
-    assert_eq!(w.sim.compose_running_services(&w.compose), services, "started again");
+    assert_eq!(
+        w.sim.compose_running_services(&w.compose),
+        services,
+        "started again"
+    );
     // With the whole compose stopped the command has no container to run in: Failed.
     let c = g.status.as_ref().unwrap().capture.clone().unwrap();
     assert!(c.web_started_at.is_some());

@@ -225,7 +225,12 @@ async fn an_odoo_lane_restarted_after_every_step_pins_the_image_in_the_compose_e
     assert_eq!(records.len(), 1);
     let record = &records[0];
     let id = record.metadata.name.clone().unwrap();
-    assert_eq!(phase(record), Some(DeploymentPhase::Succeeded), "{:?}", record.status);
+    assert_eq!(
+        phase(record),
+        Some(DeploymentPhase::Succeeded),
+        "{:?}",
+        record.status
+    );
     let deployments = w.sim.deployments(&w.compose);
     assert!(
         deployments.iter().any(|d| d["title"] == id.as_str()),
@@ -259,9 +264,17 @@ async fn an_odoo_lane_restarted_after_every_step_pins_the_image_in_the_compose_e
     // The web service serves the injected identity: verified, and the inventory advanced.
     let status = w.lane.status.clone().unwrap();
     assert_eq!(status.verdict, Some(Verdict::Matched), "{:?}", status.conditions);
-    assert_eq!(status.inventory.unwrap().deployment_record.as_deref(), Some(id.as_str()));
+    assert_eq!(
+        status.inventory.unwrap().deployment_record.as_deref(),
+        Some(id.as_str())
+    );
     assert_eq!(w.condition(types::RUNTIME_IDENTITY_VERIFIED).0, "True");
-    assert_eq!(w.condition(types::CONFIG_SYNCED).0, "True", "{:?}", w.condition(types::CONFIG_SYNCED));
+    assert_eq!(
+        w.condition(types::CONFIG_SYNCED).0,
+        "True",
+        "{:?}",
+        w.condition(types::CONFIG_SYNCED)
+    );
 
     // No secret in what Launchplane wrote.
     let written = serde_json::to_string(&(w.records().await, &w.lane.status)).unwrap();
@@ -294,7 +307,10 @@ async fn a_compose_marked_by_another_owner_is_never_touched() {
     assert_eq!(w.sim.call_count("compose.update"), 0);
     assert_eq!(w.sim.call_count("compose.deploy"), 0);
     let (stalled, reason, message) = w.condition(types::STALLED);
-    assert_eq!((stalled.as_str(), reason.as_str()), ("True", "TargetOwnedElsewhere"));
+    assert_eq!(
+        (stalled.as_str(), reason.as_str()),
+        ("True", "TargetOwnedElsewhere")
+    );
     assert!(message.contains("Dokploy compose"), "{message}");
     w.sim.shutdown().await;
 }

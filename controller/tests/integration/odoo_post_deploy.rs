@@ -92,8 +92,19 @@ async fn post_deploy_runs_once_between_deploy_and_verification_across_restarts()
 
     let records = w.records().await;
     let record = &records[0];
-    assert_eq!(phase(record), Some(DeploymentPhase::Succeeded), "{:?}", record.status);
-    let run = record.status.as_ref().unwrap().post_deploy_command.clone().unwrap();
+    assert_eq!(
+        phase(record),
+        Some(DeploymentPhase::Succeeded),
+        "{:?}",
+        record.status
+    );
+    let run = record
+        .status
+        .as_ref()
+        .unwrap()
+        .post_deploy_command
+        .clone()
+        .unwrap();
     assert_eq!(run.result, Some(CommandResult::Succeeded));
     assert!(run.deployment_id.is_some() && run.requested_at.is_some() && run.finished_at.is_some());
 
@@ -106,7 +117,10 @@ async fn post_deploy_runs_once_between_deploy_and_verification_across_restarts()
     assert_eq!(schedule["command"], COMMAND);
     assert_eq!(schedule["enabled"], false);
     let owner = lane_owner(&w.lane, INSTANCE);
-    assert_eq!(ownership(schedule["description"].as_str(), &owner), Ownership::Ours);
+    assert_eq!(
+        ownership(schedule["description"].as_str(), &owner),
+        Ownership::Ours
+    );
     assert_eq!(w.lane.status.as_ref().unwrap().verdict, Some(Verdict::Matched));
     assert_no_secret(&w).await;
 
@@ -149,7 +163,14 @@ async fn a_failed_post_deploy_fails_the_record_and_the_inventory_stays() {
     let run = status.post_deploy_command.clone().unwrap();
     assert_eq!(run.result, Some(CommandResult::Failed));
     assert!(
-        status.post_deploy.as_ref().unwrap().message.as_deref().unwrap().starts_with("PostDeploy failed"),
+        status
+            .post_deploy
+            .as_ref()
+            .unwrap()
+            .message
+            .as_deref()
+            .unwrap()
+            .starts_with("PostDeploy failed"),
         "{status:?}"
     );
     // Deployed, but never verified: the inventory did not move.
@@ -176,8 +197,19 @@ async fn a_lost_answer_is_settled_from_the_run_history_without_running_again() {
     assert!(w.sim.call_count("deployment.allByType") >= 1);
     let records = w.records().await;
     let record = &records[0];
-    assert_eq!(phase(record), Some(DeploymentPhase::Succeeded), "{:?}", record.status);
-    let run = record.status.as_ref().unwrap().post_deploy_command.clone().unwrap();
+    assert_eq!(
+        phase(record),
+        Some(DeploymentPhase::Succeeded),
+        "{:?}",
+        record.status
+    );
+    let run = record
+        .status
+        .as_ref()
+        .unwrap()
+        .post_deploy_command
+        .clone()
+        .unwrap();
     assert_eq!(run.result, Some(CommandResult::Succeeded));
     w.sim.shutdown().await;
 }
@@ -194,7 +226,13 @@ async fn a_run_that_ended_in_error_while_unanswered_fails_the_record() {
     w.run(60).await;
     let records = w.records().await;
     assert_eq!(phase(&records[0]), Some(DeploymentPhase::Failed));
-    let run = records[0].status.as_ref().unwrap().post_deploy_command.clone().unwrap();
+    let run = records[0]
+        .status
+        .as_ref()
+        .unwrap()
+        .post_deploy_command
+        .clone()
+        .unwrap();
     assert_eq!(run.result, Some(CommandResult::Failed));
     assert_eq!(w.sim.call_count("schedule.runManually"), 1);
     w.sim.shutdown().await;

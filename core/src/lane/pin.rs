@@ -117,10 +117,23 @@ mod tests {
             ..Default::default()
         };
         let pin = ImagePin::of(Some(&product(Driver::Odoo, None)), Some(&compose));
-        assert_eq!(pin.observed(&facts).as_deref(), Some("ghcr.io/acme/odoo@sha256:aa"));
-        assert_eq!(ImagePin::Application.observed(&facts).as_deref(), Some("app-image"));
+        assert_eq!(
+            pin.observed(&facts).as_deref(),
+            Some("ghcr.io/acme/odoo@sha256:aa")
+        );
+        assert_eq!(
+            ImagePin::Application.observed(&facts).as_deref(),
+            Some("app-image")
+        );
         let env = pin.pinned(DesiredEnv::new(), Some("img@sha256:bb"));
-        assert_eq!(env.get("ODOO_IMAGE").map(|v| v.expose().to_string()), Some("img@sha256:bb".into()));
-        assert!(ImagePin::Application.pinned(DesiredEnv::new(), Some("x")).is_empty());
+        assert_eq!(
+            env.get("ODOO_IMAGE").map(|v| v.expose().to_string()),
+            Some("img@sha256:bb".into())
+        );
+        assert!(
+            ImagePin::Application
+                .pinned(DesiredEnv::new(), Some("x"))
+                .is_empty()
+        );
     }
 }

@@ -24,8 +24,8 @@ use launchplane_api::resources::{
     CommandResult, CommandRun, DeploymentPhase, DeploymentRecord, DeploymentRecordStatus, Driver, Lane,
     Product, StepEvidence,
 };
-use launchplane_providers::TargetCategory;
 use launchplane_api::verdict::Verdict;
+use launchplane_providers::TargetCategory;
 
 /// The purpose the post-deploy schedule's description names.
 pub const PURPOSE: &str = "post-deploy";
@@ -80,12 +80,13 @@ pub(super) fn pending(r: &DeploymentRecord, name: &str, input: &Inputs<'_>) -> O
         // Written together with the record's Failed phase: nothing more to do.
         Some(CommandResult::Failed) => None,
         // Reading the history changes nothing: it goes on whatever holds the lane back.
-        Some(CommandResult::Unknown) => run.and_then(|run| run.schedule_id.clone()).map(|schedule| {
-            Step::SettleCommand {
-                record: name.to_string(),
-                schedule,
-            }
-        }),
+        Some(CommandResult::Unknown) => {
+            run.and_then(|run| run.schedule_id.clone())
+                .map(|schedule| Step::SettleCommand {
+                    record: name.to_string(),
+                    schedule,
+                })
+        }
         None if input.resolved.blockers.any() => None,
         None => Some(match run.and_then(|run| run.schedule_id.clone()) {
             None => Step::EnsureSchedule {

@@ -108,9 +108,10 @@ pub(super) fn resolve<'a>(input: &LaneInputs<'a>, facts: Facts<'_>) -> Resolved<
             true,
         )]);
     }
-    let post_deploy = target_check.target_ref.as_ref().and_then(|t| {
-        super::post_deploy::want(lane, input.product, t.category, &t.id, input.instance)
-    });
+    let post_deploy = target_check
+        .target_ref
+        .as_ref()
+        .and_then(|t| super::post_deploy::want(lane, input.product, t.category, &t.id, input.instance));
     Resolved {
         blockers,
         product: input.product,

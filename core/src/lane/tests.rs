@@ -872,7 +872,10 @@ fn an_odoo_compose_lane_pins_its_image_through_the_compose_env_then_deploys() {
     let mut f = odoo();
     let p = f.plan(t(0));
     let Some(Step::CreateRecord(r)) = p.step else {
-        panic!("an odoo compose lane is deployed: {:?}", p.outcome.status.conditions)
+        panic!(
+            "an odoo compose lane is deployed: {:?}",
+            p.outcome.status.conditions
+        )
     };
     let mut r = *r;
     r.status.as_mut().unwrap().phase = Some(DeploymentPhase::Pending);
@@ -890,7 +893,10 @@ fn an_odoo_compose_lane_pins_its_image_through_the_compose_env_then_deploys() {
             );
             assert!(keys.contains(&"SHOP_IMAGE".to_string()), "{keys:?}");
             assert!(keys.contains(&"LAUNCHPLANE_DEPLOYMENT_RECORD_ID".to_string()));
-            assert!(!keys.contains(&"POSTGRES_DB".to_string()), "unrelated keys are kept");
+            assert!(
+                !keys.contains(&"POSTGRES_DB".to_string()),
+                "unrelated keys are kept"
+            );
         }
         other => panic!("{other:?}"),
     }
@@ -964,7 +970,10 @@ fn post_deploy_comes_between_the_deploy_and_verification_and_is_never_asked_twic
         Step::EnsureSchedule { want, .. } => {
             assert_eq!(want.service, "web");
             assert_eq!(want.compose_id, "app-1");
-            assert!(want.description().contains(&lane_owner(&f.lane, INSTANCE).marker()));
+            assert!(
+                want.description()
+                    .contains(&lane_owner(&f.lane, INSTANCE).marker())
+            );
         }
         other => panic!("{other:?}"),
     }
@@ -986,7 +995,9 @@ fn post_deploy_comes_between_the_deploy_and_verification_and_is_never_asked_twic
     f.records = vec![r3.clone()];
     f.lane.spec.suspend = true;
     match f.plan(t(4)).step.unwrap() {
-        Step::SettleCommand { record, schedule } => assert_eq!((record, schedule), (name.clone(), "s1".into())),
+        Step::SettleCommand { record, schedule } => {
+            assert_eq!((record, schedule), (name.clone(), "s1".into()))
+        }
         other => panic!("{other:?}"),
     }
     f.lane.spec.suspend = false;
@@ -1001,7 +1012,10 @@ fn post_deploy_comes_between_the_deploy_and_verification_and_is_never_asked_twic
     let mut run = intent;
     run.result = Some(CommandResult::Failed);
     failed.status = Some(post_deploy::with_run(&r3, run, t(5)));
-    assert_eq!(failed.status.as_ref().unwrap().phase, Some(DeploymentPhase::Failed));
+    assert_eq!(
+        failed.status.as_ref().unwrap().phase,
+        Some(DeploymentPhase::Failed)
+    );
     // No post-deploy for an application lane or without a command.
     let mut plain = fx();
     let r = plain.record(DeploymentPhase::Verifying);

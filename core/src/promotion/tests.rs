@@ -1155,7 +1155,9 @@ fn an_approval_is_matched_while_its_promotion_exists() {
 
 #[test]
 fn a_captured_backup_gate_is_accepted_like_a_workflow_one_once_passed() {
-    use launchplane_api::resources::{BackupCapture, BackupGateStatus, CaptureStatus, CommandResult, CommandRun};
+    use launchplane_api::resources::{
+        BackupCapture, BackupGateStatus, CaptureStatus, CommandResult, CommandRun,
+    };
     let p = promote("p1", "shop-a");
     let to = prod();
     let records = vec![record(
@@ -1202,10 +1204,23 @@ fn a_captured_backup_gate_is_accepted_like_a_workflow_one_once_passed() {
     let passed = captured("cap", CommandResult::Succeeded, true);
     let a = ask(&passed);
     assert_eq!(a.result.outcome, GateOutcome::Allow, "{}", a.result.message);
-    assert!(a.result.message.contains("captured at /backups/prod.zip"), "{}", a.result.message);
+    assert!(
+        a.result.message.contains("captured at /backups/prod.zip"),
+        "{}",
+        a.result.message
+    );
     // Never while the compose it stopped is not running again, nor when the capture failed.
-    for (result, started) in [(CommandResult::Succeeded, false), (CommandResult::Failed, true), (CommandResult::Unknown, true)] {
+    for (result, started) in [
+        (CommandResult::Succeeded, false),
+        (CommandResult::Failed, true),
+        (CommandResult::Unknown, true),
+    ] {
         let a = ask(&captured("cap", result, started));
-        assert_eq!(a.result.outcome, GateOutcome::Deny, "{result:?} {started}: {}", a.result.message);
+        assert_eq!(
+            a.result.outcome,
+            GateOutcome::Deny,
+            "{result:?} {started}: {}",
+            a.result.message
+        );
     }
 }

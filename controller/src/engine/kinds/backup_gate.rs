@@ -3,14 +3,14 @@
 //! name the Promotion that used it, and wake the Promotions into its lane when it becomes
 //! usable. This reconcile is the one writer of a BackupGate's status.
 
+use crate::engine::backup_capture::{CaptureSink, CaptureWorld, capture};
+use crate::engine::executor::Executor;
 use crate::engine::{
     Reconciled, Result, StatusStore, Wake, World, commit, namespace_and_name, ready_message,
 };
 use crate::error_policy::jittered;
-use kube::runtime::reflector::ObjectRef;
-use crate::engine::backup_capture::{CaptureSink, CaptureWorld, capture};
-use crate::engine::executor::Executor;
 use futures::future::BoxFuture;
+use kube::runtime::reflector::ObjectRef;
 use launchplane_api::resources::{
     BackupGate, BackupResult, CaptureStatus, Lane, Product, Promotion, ProviderTarget,
 };

@@ -106,6 +106,27 @@ fn cases() -> Vec<Case> {
         Case {
             kind: "Product",
             name: "shop",
+            rule_at: "spec.odoo.imageEnvKey",
+            rule: "self.matches",
+            field: "spec.odoo.imageEnvKey",
+            bad: |v| set(v, "/spec/odoo", json!({"imageEnvKey": "1-IMAGE"})),
+            good: |v| set(v, "/spec/odoo", json!({"imageEnvKey": "SHOP_IMAGE"})),
+        },
+        Case {
+            kind: "BackupGate",
+            name: "",
+            rule_at: "spec",
+            rule: "has(self.capture)",
+            field: "spec",
+            bad: |v| remove(v, "/spec/location"),
+            good: |v| {
+                let lane = v["spec"]["laneRef"].clone();
+                set(v, "/spec", json!({"laneRef": lane, "capture": {}}));
+            },
+        },
+        Case {
+            kind: "Product",
+            name: "shop",
             rule_at: "spec.imageRepository",
             rule: "self.matches",
             field: "spec.imageRepository",
