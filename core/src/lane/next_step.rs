@@ -133,6 +133,14 @@ fn continue_active(r: &DeploymentRecord, input: &Inputs<'_>) -> Next {
         },
         DeploymentPhase::Succeeded | DeploymentPhase::Failed => None,
     };
+    let post_deploy = matches!(
+        step,
+        Some(Step::EnsureSchedule { .. } | Step::RunCommand { .. } | Step::SettleCommand { .. })
+    );
+    if post_deploy {
+        let message = format!("{message}: running its post-deploy command");
+        return Next::reconciling("PostDeploying", message, step);
+    }
     Next::reconciling(format!("{phase:?}"), message, step)
 }
 

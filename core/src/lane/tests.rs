@@ -966,6 +966,9 @@ fn post_deploy_comes_between_the_deploy_and_verification_and_is_never_asked_twic
     f.records = vec![r.clone()];
     f.converge(&r);
     // Deployed and serving, but the command comes first.
+    let (_, reason, message) = cond(&f.plan(t(1)), types::RECONCILING);
+    assert_eq!(reason, "PostDeploying");
+    assert!(message.ends_with("running its post-deploy command"), "{message}");
     match f.plan(t(1)).step.unwrap() {
         Step::EnsureSchedule { want, .. } => {
             assert_eq!(want.service, "web");
