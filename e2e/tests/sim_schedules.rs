@@ -26,6 +26,7 @@ fn deployed_compose(sim: &DokploySim) -> String {
             domains: vec!["erp.test".into()],
             service_name: Some("odoo".into()),
             deployed: true,
+            ..Default::default()
         },
     )
     .unwrap()

@@ -75,6 +75,7 @@ pub(crate) async fn world() -> World {
                 domains: vec!["odoo.shop.test".into()],
                 service_name: Some("web".into()),
                 deployed: true,
+                ..Default::default()
             },
         )
         .unwrap();

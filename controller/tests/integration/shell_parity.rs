@@ -27,10 +27,12 @@ use launchplane::standalone::inputs::Inputs;
 use launchplane::standalone::state::StateDir;
 use launchplane_api::conditions::{Clock, SystemClock};
 use launchplane_api::resources::{
-    Artifact, Incident, Lane, LanePromotion, LaneStatus, LocalObjectRef, ManagementPolicy, PreviewPolicy,
-    Product, Promotion, PromotionSpec, ProviderConfig, ProviderTarget, RuntimeIdentity,
+    Artifact, BackupCapture, BackupCommand, BackupGate, BackupGateSpec, CommandSpec, Driver, Incident, Lane,
+    LanePromotion, LaneStatus, LocalObjectRef, ManagementPolicy, OdooSpec, PreviewPolicy, Product, Promotion,
+    PromotionSpec, ProviderConfig, ProviderTarget, RuntimeIdentity, TargetCategory,
 };
 use launchplane_e2e::sim::DokploySim;
+use launchplane_e2e::sim::{ScheduleRunScript, SeedCompose};
 use launchplane_testkit::FakeApiServer;
 use launchplane_testkit::build::{
     NS, artifact, lane, provider_config, runtime_identity, shop_product, target,
@@ -59,6 +61,7 @@ struct Scenario {
     artifacts: Vec<Artifact>,
     lanes: Vec<Lane>,
     promotions: Vec<Promotion>,
+    gates: Vec<BackupGate>,
 }
 
 async fn scenario() -> (DokploySim, Scenario) {
@@ -105,6 +108,7 @@ async fn scenario() -> (DokploySim, Scenario) {
         artifacts: vec![artifact("shop-a", 'a')],
         lanes: vec![testing_lane, prod_lane],
         promotions: vec![promotion],
+        gates: Vec::new(),
     };
     (sim, scenario)
 }
@@ -204,6 +208,7 @@ async fn standalone(sim: &DokploySim, s: &Scenario) -> BTreeMap<String, Value> {
         artifacts: s.artifacts.clone(),
         lanes: s.lanes.clone(),
         promotions: s.promotions.clone(),
+        backup_gates: s.gates.clone(),
         secrets: [(
             format!("{NS}/dokploy-key"),
             BTreeMap::from([("api-key".to_string(), API_KEY_VALUE.to_vec())]),
@@ -236,6 +241,7 @@ async fn standalone(sim: &DokploySim, s: &Scenario) -> BTreeMap<String, Value> {
     read(&mut out, &state, &s.artifacts, sim);
     read(&mut out, &state, &s.lanes, sim);
     read(&mut out, &state, &s.promotions, sim);
+    read(&mut out, &state, &s.gates, sim);
     for incident in launchplane::standalone::store::stored_incidents(&state) {
         out.insert(
             format!("Incident/{}", incident.metadata.name.clone().unwrap_or_default()),
@@ -267,6 +273,7 @@ async fn cluster(sim: &DokploySim, s: &Scenario) -> BTreeMap<String, Value> {
     seed(&server, &writers, &s.artifacts);
     seed(&server, &writers, &s.lanes);
     seed(&server, &writers, &s.promotions);
+    seed(&server, &writers, &s.gates);
     // As the watches would: every write comes back into the caches.
     let feed = writers.clone();
     server.on_write(move |path, object| {
@@ -285,6 +292,7 @@ async fn cluster(sim: &DokploySim, s: &Scenario) -> BTreeMap<String, Value> {
             "artifacts" => back::<Artifact>(&mut w, object),
             "lanes" => back::<Lane>(&mut w, object),
             "promotions" => back::<Promotion>(&mut w, object),
+            "backupgates" => back::<BackupGate>(&mut w, object),
             "incidents" => back::<Incident>(&mut w, object),
             _ => {}
         }
@@ -340,6 +348,21 @@ async fn cluster(sim: &DokploySim, s: &Scenario) -> BTreeMap<String, Value> {
         }
         each(&ctx, &s.promotions).await;
     }
+    // A captured gate takes one step per reconcile too: until it has a result.
+    for g in &s.gates {
+        for _ in 0..40 {
+            let current = caches.get::<BackupGate>(NS, g.name_or_empty()).unwrap();
+            controller::reconcile(current, ctx.clone()).await.unwrap();
+            let done = caches
+                .get::<BackupGate>(NS, g.name_or_empty())
+                .and_then(|g| g.status.clone())
+                .is_some_and(|s| s.result.is_some());
+            if done {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(30)).await;
+        }
+    }
     each(&ctx, &s.products).await;
     each(&ctx, &s.artifacts).await;
     let mut out = BTreeMap::new();
@@ -364,6 +387,7 @@ async fn cluster(sim: &DokploySim, s: &Scenario) -> BTreeMap<String, Value> {
     read(&mut out, &server, &s.artifacts, sim);
     read(&mut out, &server, &s.lanes, sim);
     read(&mut out, &server, &s.promotions, sim);
+    read(&mut out, &server, &s.gates, sim);
     for incident in server.objects::<Incident>(NS) {
         out.insert(
             format!("Incident/{}", incident.metadata.name.clone().unwrap_or_default()),
@@ -417,6 +441,121 @@ async fn both_shells_write_the_same_verdicts_reasons_and_messages() {
         assert_eq!(
             Some(said),
             cluster.get(object),
+            "{object}: the standalone shell (left) and the cluster shell (right) disagree"
+        );
+    }
+    assert_eq!(standalone.len(), cluster.len());
+    sim_a.shutdown().await;
+    sim_b.shutdown().await;
+}
+
+/// An Odoo product on a compose: a lane deploying to it (mark, env pin, compose deploy,
+/// post-deploy schedule, verification) and a BackupGate the controller captures.
+async fn odoo_scenario() -> (DokploySim, Scenario) {
+    let sim = start_sim(20).await;
+    let (_, environment) = sim.seed_project("erp");
+    let compose = sim
+        .seed_compose(
+            &environment,
+            SeedCompose {
+                id: Some("compose-0".into()),
+                name: "erp".into(),
+                compose_file: "services:\n  web:\n    image: ${ODOO_IMAGE}\n  db:\n    image: postgres:16\n"
+                    .into(),
+                env: Some("POSTGRES_DB=erp\n".into()),
+                domains: vec!["erp.test".into()],
+                service_name: Some("web".into()),
+                deployed: true,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    sim.script_schedule_runs(
+        "launchplane-backup",
+        ScheduleRunScript::succeed("{\"path\": \"/backups/erp.zip\", \"sizeBytes\": 10}"),
+    );
+    let url = sim.compose_app_url(&compose, "web").unwrap();
+    let mut product = shop_product(PreviewPolicy::default());
+    product.metadata.name = Some("erp".into());
+    product.spec.driver = Driver::Odoo;
+    product.spec.odoo = Some(OdooSpec {
+        post_deploy: Some(CommandSpec {
+            command: "odoo -u all --stop-after-init".into(),
+            ..Default::default()
+        }),
+        backup: Some(BackupCommand {
+            command: "odoo-backup".into(),
+            service: Some("db".into()),
+            stop_web: false,
+        }),
+        ..Default::default()
+    });
+    let mut erp_target = target("erp-prod", &compose, "erp", ManagementPolicy::Manage);
+    erp_target.spec.target_category = TargetCategory::Compose;
+    let mut erp_lane = lane("erp-prod", "erp-prod", "shop-a", &url);
+    erp_lane.spec.product_ref = LocalObjectRef::new("erp");
+    erp_lane.metadata.generation = Some(1);
+    let mut gate = BackupGate::new(
+        "erp-prod-backup",
+        BackupGateSpec {
+            lane_ref: LocalObjectRef::new("erp-prod"),
+            capture: Some(BackupCapture::default()),
+            ..Default::default()
+        },
+    );
+    gate.metadata.namespace = Some(NS.into());
+    gate.metadata.generation = Some(1);
+    let scenario = Scenario {
+        configs: vec![provider_config(&sim.base_url())],
+        targets: vec![erp_target],
+        identities: Vec::new(),
+        products: vec![product],
+        artifacts: vec![artifact("shop-a", 'a')],
+        lanes: vec![erp_lane],
+        promotions: Vec::new(),
+        gates: vec![gate],
+    };
+    (sim, scenario)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_odoo_lane_and_a_captured_backup_gate_read_the_same_in_both_shells() {
+    let (sim_a, scenario_a) = odoo_scenario().await;
+    let (sim_b, scenario_b) = odoo_scenario().await;
+    let standalone = standalone(&sim_a, &scenario_a).await;
+    let cluster = cluster(&sim_b, &scenario_b).await;
+    let verdict = |kind: &str, name: &str| standalone[&format!("{kind}/{name}")]["verdict"].clone();
+    assert_eq!(
+        verdict("ProviderTarget", "erp-prod"),
+        "Matched",
+        "{standalone:#?}"
+    );
+    assert_eq!(verdict("Lane", "erp-prod"), "Matched", "{standalone:#?}");
+    assert_eq!(
+        verdict("BackupGate", "erp-prod-backup"),
+        "Matched",
+        "{standalone:#?}"
+    );
+    for sim in [&sim_a, &sim_b] {
+        assert_eq!(sim.call_count("compose.deploy"), 1);
+        assert_eq!(sim.call_count("schedule.create"), 2, "post-deploy and backup");
+        assert_eq!(sim.call_count("schedule.runManually"), 2);
+    }
+    // The gate's message says when the backup was taken: the shells took it at other times.
+    let timeless_said = |said: &Value| {
+        let mut said = said.clone();
+        if let Some(m) = said["message"].as_str() {
+            said["message"] = timeless(m).into();
+        }
+        for c in said["conditions"].as_array_mut().into_iter().flatten() {
+            c["message"] = timeless(c["message"].as_str().unwrap_or_default()).into();
+        }
+        said
+    };
+    for (object, said) in &standalone {
+        assert_eq!(
+            Some(timeless_said(said)),
+            cluster.get(object).map(timeless_said),
             "{object}: the standalone shell (left) and the cluster shell (right) disagree"
         );
     }

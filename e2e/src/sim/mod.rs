@@ -153,6 +153,8 @@ pub struct SeedApplication {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct SeedCompose {
+    /// The compose's id; generated when absent (or taken).
+    pub id: Option<String>,
     pub name: String,
     /// The compose's description (where Launchplane's ownership marker lives).
     pub description: Option<String>,
@@ -400,6 +402,19 @@ impl DokploySim {
             "raw",
             &seed.compose_file,
         );
+        let id = match seed.id.as_deref() {
+            Some(wanted) if !wanted.is_empty() && st.kind_of(wanted).is_none() => {
+                match st.composes.remove(&id) {
+                    Some(mut entity) => {
+                        entity.row.insert("composeId".into(), json!(wanted));
+                        st.composes.insert(wanted.to_string(), entity);
+                        wanted.to_string()
+                    }
+                    None => id,
+                }
+            }
+            _ => id,
+        };
         if let Some(c) = st.composes.get_mut(&id) {
             c.row.insert("env".into(), json!(seed.env));
         }
