@@ -455,3 +455,120 @@ async fn webhook_secrets_reach_no_log_answer_or_metric() {
     assert!(all_logs.contains("delivery refused"), "the refusals were logged");
     assert_hidden("logs", &all_logs, &secrets);
 }
+
+/// The Odoo driver through the real `launchplane reconcile` binary (trace logs): a Secret the
+/// post-deploy command needs (`spec.odoo.postDeploy.env.secretRefs`) and a tenant secret in the
+/// compose env reach no output, no state file, no schedule's command and no run log, while the
+/// lane deploys, runs its post-deploy command and a BackupGate is captured.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn odoo_secrets_reach_no_output_state_schedule_or_run_log() {
+    use launchplane_e2e::sim::{DokploySim, ScheduleRunScript, SeedCompose, SimConfig};
+    const KEY: &str = "lpkey-odoo-Q7-s3cret-0091";
+    const SMTP: &str = "smtp-sentinel-K4-s3cret";
+    const TENANT: &str = "tenant-db-sentinel-V2-s3cret";
+    let secrets = [KEY, SMTP, TENANT];
+    let sim = DokploySim::start(SimConfig {
+        api_key: KEY.into(),
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap();
+    let (_, env) = sim.seed_project("erp");
+    let compose = sim
+        .seed_compose(
+            &env,
+            SeedCompose {
+                name: "erp".into(),
+                compose_file: "services:\n  web:\n    image: ${ODOO_IMAGE}\n  db:\n    image: postgres:16\n"
+                    .into(),
+                env: Some(format!("POSTGRES_PASSWORD={TENANT}\n")),
+                domains: vec!["erp.test".into()],
+                service_name: Some("web".into()),
+                deployed: true,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    sim.script_schedule_runs(
+        "launchplane-backup",
+        ScheduleRunScript::succeed("{\"path\": \"/backups/erp.zip\"}"),
+    );
+    let app_url = sim.compose_app_url(&compose, "web").unwrap();
+    let digest = format!("sha256:{}", "a".repeat(64));
+    let commit = "a".repeat(40);
+    let dir = tempfile::tempdir().unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let manifests = format!(
+        "apiVersion: v1\nkind: Secret\nmetadata: {{name: dokploy-key, namespace: {NS}}}\n\
+         stringData:\n  api-key: {KEY}\n---\n\
+         apiVersion: v1\nkind: Secret\nmetadata: {{name: smtp, namespace: {NS}}}\n\
+         stringData:\n  SMTP_PASSWORD: {SMTP}\n---\n\
+         apiVersion: launchplane.dev/v1alpha1\nkind: ProviderConfig\n\
+         metadata: {{name: main, namespace: {NS}}}\n\
+         spec:\n  providerType: Dokploy\n  url: {url}\n  apiKeySecretRef: {{name: dokploy-key, key: api-key}}\n---\n\
+         apiVersion: launchplane.dev/v1alpha1\nkind: ProviderTarget\n\
+         metadata: {{name: erp-prod, namespace: {NS}}}\n\
+         spec:\n  providerConfigRef: {{name: main}}\n  targetCategory: compose\n  targetId: {compose}\n  \
+         displayName: erp\n  managementPolicy: Manage\n---\n\
+         apiVersion: launchplane.dev/v1alpha1\nkind: Product\n\
+         metadata: {{name: erp, namespace: {NS}}}\n\
+         spec:\n  displayName: ERP\n  repository: github.com/acme/erp\n  driver: odoo\n  \
+         imageRepository: ghcr.io/acme/erp\n  runtimePort: 8069\n  odoo:\n    postDeploy:\n      \
+         command: odoo -u all --smtp-password=\"$SMTP_PASSWORD\"\n      env:\n        secretRefs: [{{name: smtp}}]\n    \
+         backup:\n      command: odoo-backup\n      service: db\n---\n\
+         apiVersion: launchplane.dev/v1alpha1\nkind: Artifact\n\
+         metadata: {{name: erp-a, namespace: {NS}}}\n\
+         spec:\n  image: {{repository: ghcr.io/acme/erp, digest: '{digest}'}}\n  \
+         source: {{repository: github.com/acme/erp, commit: '{commit}'}}\n---\n\
+         apiVersion: launchplane.dev/v1alpha1\nkind: Lane\n\
+         metadata: {{name: erp-prod, namespace: {NS}}}\n\
+         spec:\n  productRef: {{name: erp}}\n  stage: prod\n  targetRef: {{name: erp-prod}}\n  \
+         artifactRef: {{name: erp-a}}\n  runtimeIdentity: {{baseUrl: '{app_url}'}}\n---\n\
+         apiVersion: launchplane.dev/v1alpha1\nkind: BackupGate\n\
+         metadata: {{name: erp-prod-backup, namespace: {NS}}}\n\
+         spec:\n  laneRef: {{name: erp-prod}}\n  capture: {{}}\n",
+        url = sim.base_url(),
+    );
+    std::fs::write(dir.path().join("all.yaml"), manifests).unwrap();
+    let (d, s) = (dir.path().to_path_buf(), state.path().to_path_buf());
+    let (code, stdout, stderr) = tokio::task::spawn_blocking(move || run_binary(&d, &s, "table", "trace"))
+        .await
+        .unwrap();
+    assert_eq!(code, 0, "all Matched: {stdout}\n{stderr}");
+    assert_eq!(sim.call_count("compose.deploy"), 1);
+    assert_eq!(
+        sim.call_count("schedule.runManually"),
+        2,
+        "post-deploy and backup"
+    );
+    // The secret did reach the compose env (how the command gets it)...
+    let env = sim.service_json(&compose).unwrap()["env"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        env.contains(&format!("SMTP_PASSWORD={SMTP}")),
+        "delivered through the compose env"
+    );
+    // ...and nowhere else.
+    let mut seen = format!("{stdout}\n{stderr}");
+    assert!(
+        seen.contains("TRACE") || seen.contains("DEBUG"),
+        "the logs were on"
+    );
+    for schedule in sim.compose_schedules(&compose) {
+        seen.push_str(&schedule.to_string());
+        for run in sim.schedule_runs(schedule["scheduleId"].as_str().unwrap_or_default()) {
+            seen.push_str(
+                &sim.deployment_log(run["deploymentId"].as_str().unwrap_or_default())
+                    .unwrap_or_default(),
+            );
+        }
+    }
+    assert_hidden("the output, schedules and run logs", &seen, &secrets);
+    let mut files = String::new();
+    read_tree(state.path(), &mut files);
+    assert!(files.contains("postDeployCommand"), "the record was kept");
+    assert_hidden("the state folder", &files, &secrets);
+    sim.shutdown().await;
+}
