@@ -77,12 +77,17 @@ impl ScheduleWant {
             && view.compose_id.as_deref().is_none_or(|c| c == self.compose_id)
     }
 
-    /// Whether our schedule `view` must be updated to run what is wanted.
+    /// Whether our schedule `view` must be updated to run what is wanted. A column Dokploy did
+    /// not report counts as differing only for the command and service (what runs, and where);
+    /// an unreported shell or `enabled` is left as it is rather than rewritten on every use.
     pub fn differs(&self, view: &ScheduleView) -> bool {
         view.command.as_ref().map(SecretString::expose) != Some(self.command.as_str())
             || view.service_name.as_deref() != Some(self.service.as_str())
-            || view.shell_type.as_deref() != Some(ShellType::Sh.as_str())
-            || view.enabled != Some(false)
+            || view
+                .shell_type
+                .as_deref()
+                .is_some_and(|s| s != ShellType::Sh.as_str())
+            || view.enabled == Some(true)
     }
 }
 
@@ -264,6 +269,13 @@ mod tests {
         assert!(w.is_ours(&ours));
         assert!(!w.differs(&ours));
         assert!(w.differs(&view(&w.description(), "odoo -u sale")));
+        let mut enabled = ours.clone();
+        enabled.enabled = Some(true);
+        assert!(w.differs(&enabled), "Dokploy's cron must never run it");
+        let mut quiet = ours.clone();
+        quiet.enabled = None;
+        quiet.shell_type = None;
+        assert!(!w.differs(&quiet), "unreported columns are not rewritten");
         let other_lane = Owner::new("i", "shop", "Lane", "testing", Some("u2"));
         let mut theirs = ours.clone();
         theirs.description = Some(other_lane.describe("launchplane post-deploy of Lane shop/prod"));
