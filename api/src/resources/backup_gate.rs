@@ -32,6 +32,7 @@ pub const BACKUP_GATE_IMMUTABLE_MESSAGE: &str = "spec is immutable: create a new
     printcolumn(name = "Lane", type_ = "string", json_path = ".spec.laneRef.name"),
     printcolumn(name = "Backup", type_ = "string", json_path = ".spec.backupId"),
     printcolumn(name = "Taken", type_ = "date", json_path = ".spec.takenAt"),
+    printcolumn(name = "Captured", type_ = "date", json_path = ".status.capture.takenAt"),
     printcolumn(name = "Result", type_ = "string", json_path = ".status.result"),
     printcolumn(name = "Used By", type_ = "string", json_path = ".status.usedBy"),
     printcolumn(name = "Verdict", type_ = "string", json_path = ".status.verdict"),
