@@ -710,6 +710,16 @@ fn a_data_bootstrap_source_digest_is_64_hex_digits_without_prefix() {
             "{bad}: {problems:?}"
         );
     }
+    // Of the right length, the CEL rule also says what to write.
+    let problems = problems_of(&mut validator, &schema, &with(&"A".repeat(64)));
+    assert!(
+        problems.contains(
+            &"spec.source.sha256: source.sha256 must be 64 lowercase hex digits (the digest alone, without a \
+              sha256: prefix)"
+                .to_string()
+        ),
+        "{problems:?}"
+    );
     assert_eq!(
         problems_of(&mut validator, &schema, &with(&"a".repeat(64))),
         Vec::<String>::new()
