@@ -68,6 +68,10 @@ pub enum Step {
 pub struct BootstrapPlan {
     pub outcome: Outcome<DataBootstrapStatus>,
     pub step: Step,
+    /// When to look again if nothing wakes it sooner: [`RECHECK`] after now while a run is
+    /// settled or the checks run (a shell performs those once per reconcile), the `Wait`'s
+    /// time when waiting; None when Blocked (woken by what it needs) or Done.
+    pub requeue_at: Option<Timestamp>,
 }
 
 /// The status and step of a DataBootstrap.
@@ -254,11 +258,18 @@ fn finish(
     s.observed_generation = b.metadata.generation;
     s.verdict = Some(verdict);
     s.conditions = conditions;
+    let requeue_at = match step {
+        Step::Wait { retry_at } => retry_at,
+        Step::Settle(_) | Step::Verify => now.checked_add(RECHECK).ok(),
+        Step::RunBootstrap | Step::RunPostDeploy => Some(now),
+        Step::Done => None,
+    };
     BootstrapPlan {
         outcome: Outcome {
             status: s,
             transitions,
         },
         step,
+        requeue_at,
     }
 }

@@ -673,6 +673,7 @@ fn a_blocked_bootstrap_waits_for_a_wake_and_says_why() {
     let w = World::bootstrapped();
     let mut b = bootstrap("boot", 0);
     assert_eq!(plan_and_write(&w, &mut b, t(0)), Step::Wait { retry_at: None });
+    assert_eq!(w.plan(&b, t(0)).requeue_at, None);
     let s = status(&b);
     assert_eq!(s.phase, Some(BootstrapPhase::Blocked));
     assert_eq!(s.verdict, Some(Verdict::Mismatch));
@@ -743,6 +744,7 @@ fn a_restart_after_the_intent_never_sends_the_run_again() {
         assert_eq!(s.verdict, Some(Verdict::Unverifiable));
         assert!(s.message.as_ref().unwrap().contains("was not recorded"), "{s:?}");
         assert_eq!(plan_and_write(&w, &mut b, t(200)), Step::Settle(stage));
+        assert_eq!(w.plan(&b, t(200)).requeue_at, Some(t(230)));
     }
 }
 
