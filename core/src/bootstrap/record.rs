@@ -109,7 +109,7 @@ pub enum Event {
     /// The schedule's history, read to settle a run whose answer was lost.
     History { stage: RunStage, history: History },
     /// The checks ran.
-    Verified(Verification),
+    Verified(Box<Verification>),
 }
 
 fn result(
@@ -152,7 +152,7 @@ pub fn record(b: &DataBootstrap, event: Event, now: Timestamp) -> DataBootstrapS
         }
         Event::Verified(v) => {
             if s.phase == Some(BootstrapPhase::Verifying) {
-                verified(&mut s, v, now);
+                verified(&mut s, *v, now);
             }
         }
     }

@@ -628,7 +628,7 @@ fn the_phase_machine_runs_each_step_once_to_success() {
     // The logo is not there yet: verifying, looked at again after RECHECK.
     record_on(
         &mut b,
-        Event::Verified(checks(StepOutcome::Passed, StepOutcome::Failed)),
+        Event::Verified(Box::new(checks(StepOutcome::Passed, StepOutcome::Failed))),
         t(91),
     );
     assert_eq!(
@@ -645,7 +645,7 @@ fn the_phase_machine_runs_each_step_once_to_success() {
     assert_eq!(plan_and_write(&w, &mut b, t(121)), Step::Verify);
     record_on(
         &mut b,
-        Event::Verified(checks(StepOutcome::Passed, StepOutcome::Passed)),
+        Event::Verified(Box::new(checks(StepOutcome::Passed, StepOutcome::Passed))),
         t(122),
     );
     assert_eq!(plan_and_write(&w, &mut b, t(122)), Step::Done);
@@ -953,7 +953,7 @@ fn the_post_deploy_and_the_checks_fail_into_a_partial_bootstrap() {
     let end = t(90).checked_add(VERIFY_WINDOW).unwrap();
     record_on(
         &mut b,
-        Event::Verified(checks(StepOutcome::Unknown, StepOutcome::Passed)),
+        Event::Verified(Box::new(checks(StepOutcome::Unknown, StepOutcome::Passed))),
         end,
     );
     assert_eq!(plan_and_write(&w, &mut b, end), Step::Done);
