@@ -83,8 +83,9 @@ pub enum History {
         runs: Vec<ScheduleRun>,
         observed_at: Timestamp,
     },
-    /// No schedule carries this DataBootstrap's marker (the schedule is created before the run,
-    /// so the run never started), listed at `observed_at`.
+    /// No schedule of Launchplane's for the run exists (for the bootstrap: none carries this
+    /// DataBootstrap's marker; the schedule is created before the run, so it never started),
+    /// listed at `observed_at`.
     NoSchedule { observed_at: Timestamp },
     /// It could not be read.
     Unreadable { message: String },
@@ -322,8 +323,8 @@ fn settle(s: &mut DataBootstrapStatus, stage: RunStage, sent: Timestamp, history
                 false,
                 None,
                 format!(
-                    "{what} never started, so nothing was changed: at {observed_at} no Dokploy schedule carries this \
-                     DataBootstrap's marker"
+                    "{what} never started, so nothing was changed: at {observed_at} Dokploy holds no schedule of \
+                     Launchplane's for it (the schedule is created before the run)"
                 ),
                 now,
             );

@@ -847,7 +847,7 @@ fn a_lost_answer_is_unknown_and_settled_by_history() {
             BootstrapPhase::Failed,
             BootstrapOutcome::NotStarted,
             StepOutcome::Failed,
-            "no Dokploy schedule carries this DataBootstrap's marker",
+            "Dokploy holds no schedule of Launchplane's for it",
         ),
         (
             history(
