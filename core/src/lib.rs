@@ -19,6 +19,8 @@
 //!   the conditions of kinds reported through `Ready` alone.
 //! - [`pull_request`]: what a GitHub pull-request event (or a resync's listing) does to the
 //!   Previews of a Product (`launchplane webhooks`).
+//! - [`bootstrap`]: a DataBootstrap's admission, phase machine and what its outcome does to
+//!   its lane (its own provenance, never a deploy's).
 //! - [`incident`]: when a lane, preview or check that stays wrong opens an Incident, and
 //!   when it resolves.
 //! - Adopting an existing Dokploy estate: [`adoption`] (what ProviderTargets claim of what
@@ -29,6 +31,7 @@ pub mod adoption;
 pub mod approval;
 pub mod artifact;
 pub mod backup_gate;
+pub mod bootstrap;
 pub mod deployment_record;
 pub mod health;
 pub mod history;

@@ -18,16 +18,33 @@ spec:
   check: Deployed
 ";
 
-/// docs/examples and [`INCIDENT`] (shadowing the shared helper for this module's cases).
+/// A DataBootstrap. docs/examples holds none (the folder is applied whole, and a bootstrap
+/// replaces a lane's data), but a folder may, and its rules are CRD rules like any other.
+const DATA_BOOTSTRAP: &str = "apiVersion: launchplane.dev/v1alpha1
+kind: DataBootstrap
+metadata:
+  name: shop-prod-demo-data
+spec:
+  laneRef:
+    name: shop-prod
+  source:
+    dataset: demo-2026-11
+  confirmDestructive: true
+  backupGateRef:
+    name: shop-prod-backup-20261121
+";
+
+/// docs/examples, [`INCIDENT`] and [`DATA_BOOTSTRAP`] (shadowing the shared helper for this
+/// module's cases).
 fn examples() -> Vec<Manifest> {
     let mut manifests = super::examples();
     let mut errors = Vec::new();
-    crate::standalone::manifests::parse_file(
-        Path::new("incident.yaml"),
-        INCIDENT,
-        &mut manifests,
-        &mut errors,
-    );
+    for (file, text) in [
+        ("incident.yaml", INCIDENT),
+        ("data-bootstrap.yaml", DATA_BOOTSTRAP),
+    ] {
+        crate::standalone::manifests::parse_file(Path::new(file), text, &mut manifests, &mut errors);
+    }
     assert!(errors.is_empty(), "{errors:?}");
     manifests
 }
@@ -284,6 +301,24 @@ fn cases() -> Vec<Case> {
                 set(v, "/spec/toLane", json!("shop-testing"));
             },
         },
+        Case {
+            kind: "DataBootstrap",
+            name: "",
+            rule_at: "spec",
+            rule: "self.confirmDestructive",
+            field: "spec",
+            bad: |v| set(v, "/spec/confirmDestructive", json!(false)),
+            good: |v| set(v, "/spec/source/dataset", json!("demo-2026-12")),
+        },
+        Case {
+            kind: "DataBootstrap",
+            name: "",
+            rule_at: "spec.source.sha256",
+            rule: "self.matches",
+            field: "spec.source.sha256",
+            bad: |v| set(v, "/spec/source/sha256", json!("A".repeat(64))),
+            good: |v| set(v, "/spec/source/sha256", json!("a".repeat(64))),
+        },
     ]
 }
 
@@ -456,6 +491,13 @@ fn transitions() -> Vec<Transition> {
             rule_at: "spec",
             field: "spec",
             edit: |v| set(v, "/spec/check", json!("ConfigSynced")),
+        },
+        Transition {
+            kind: "DataBootstrap",
+            name: "",
+            rule_at: "spec",
+            field: "spec",
+            edit: |v| set(v, "/spec/source/dataset", json!("demo-2026-12")),
         },
         Transition {
             kind: "BackupGate",
