@@ -23,7 +23,7 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 
 
 # aiosmtpd warns about its own deprecated attribute on each AUTH; noise in test logs.
-warnings.filterwarnings("ignore", message="Session.login_data")
+warnings.filterwarnings("ignore", message=".*login_data")
 
 
 def main():
@@ -78,7 +78,9 @@ def main():
                 "mail_from": envelope.mail_from,
                 "rcpt_tos": envelope.rcpt_tos,
                 "auth_login": login,
-                "tls": session.ssl is not None,
+                # session.ssl is set by STARTTLS only; an implicit-TLS transport says so itself.
+                "tls": session.ssl is not None
+                or server.transport.get_extra_info("ssl_object") is not None,
                 "received_at": time.time(),
             }
             with open(base + ".json", "w") as f:
@@ -93,13 +95,15 @@ def main():
         port=args.port,
         authenticator=authenticator,
         auth_required=True,
-        auth_require_tls=True,
         server_hostname="launchplane-test-smtp",
     )
     if args.implicit_tls:
-        controller = Controller(Handler(), ssl_context=ctx, **common)
+        # aiosmtpd's auth_require_tls looks only at STARTTLS; here every byte is under TLS.
+        controller = Controller(Handler(), ssl_context=ctx, auth_require_tls=False, **common)
     else:
-        controller = Controller(Handler(), tls_context=ctx, require_starttls=True, **common)
+        controller = Controller(
+            Handler(), tls_context=ctx, require_starttls=True, auth_require_tls=True, **common
+        )
     controller.start()
     print(f"READY {args.host}:{args.port}", flush=True)
     try:

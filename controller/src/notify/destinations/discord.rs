@@ -35,6 +35,8 @@ impl DiscordDestination {
     }
 
     pub fn with_timeout(config: &DiscordConfig, timeout: Duration) -> Result<Self, BuildError> {
+        // reqwest and lettre are built without a default TLS provider: ring, as everywhere.
+        launchplane_providers::install_crypto_provider();
         // The parse error is dropped on purpose: url's messages can quote the input.
         let mut url = Url::parse(config.webhook_url.expose().trim()).map_err(|_| {
             BuildError(

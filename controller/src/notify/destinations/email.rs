@@ -25,6 +25,8 @@ pub struct EmailDestination {
     from: Mailbox,
     to: Vec<Mailbox>,
     relay: String,
+    /// The budget of one send once connected (lettre bounds only the connect on tokio).
+    timeout: Duration,
     /// Kept only to scrub it from any error text a server or library might echo.
     password: Option<SecretString>,
 }
@@ -34,8 +36,11 @@ impl EmailDestination {
         Self::with_timeout(config, Duration::from_secs(60))
     }
 
-    /// A destination whose every SMTP command (connecting included) gives up after `timeout`.
+    /// A destination that gives up connecting after `timeout` (at most 10 s), and gives up on
+    /// the whole exchange `timeout` after that.
     pub fn with_timeout(config: &EmailConfig, timeout: Duration) -> Result<Self, BuildError> {
+        // reqwest and lettre are built without a default TLS provider: ring, as everywhere.
+        launchplane_providers::install_crypto_provider();
         let host = config.host.trim();
         if host.is_empty() || host.contains(['/', ' ']) {
             return Err(BuildError(format!(
@@ -87,7 +92,7 @@ impl EmailDestination {
         let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
             .port(config.port)
             .tls(tls)
-            .timeout(Some(timeout));
+            .timeout(Some(timeout.min(Duration::from_secs(10))));
         match (&config.username, &config.password) {
             (Some(user), Some(password)) => {
                 builder = builder.credentials(Credentials::new(user.clone(), password.expose().to_string()));
@@ -109,6 +114,7 @@ impl EmailDestination {
             from,
             to,
             relay: format!("{host}:{}", config.port),
+            timeout: timeout + timeout.min(Duration::from_secs(10)),
             password: config.password.clone(),
         })
     }
@@ -143,11 +149,18 @@ impl EmailDestination {
 
     async fn deliver(&self, notice: &Notice) -> Result<Sent, SendError> {
         let message = self.message(notice)?;
-        match self.transport.send(message).await {
-            Ok(_) => Ok(Sent {
+        match tokio::time::timeout(self.timeout, self.transport.send(message)).await {
+            Ok(Ok(_)) => Ok(Sent {
                 remote_id: Some(message_id(&notice.id)),
             }),
-            Err(e) => Err(self.send_error(&e)),
+            Ok(Err(e)) => Err(self.send_error(&e)),
+            // Which command was waiting is not known: possibly the answer to DATA.
+            Err(_) => Err(SendError::Unknown {
+                message: format!(
+                    "the SMTP relay {} did not finish the exchange within {:?}; the message may have been delivered (a resend carries the same Message-ID)",
+                    self.relay, self.timeout
+                ),
+            }),
         }
     }
 

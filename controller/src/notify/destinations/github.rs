@@ -32,13 +32,13 @@ pub struct GitHubIssueDestination {
 impl GitHubIssueDestination {
     /// A destination with the client's default timeouts.
     pub fn new(config: &GitHubIssueConfig) -> Result<Self, BuildError> {
-        let client = GitHubClient::new(&config.api_url, config.token.clone())
-            .map_err(|e| BuildError(format!("github.apiUrl: {e}")))?;
-        Self::with_client(config, client)
+        Self::with_timeout(config, Duration::from_secs(30))
     }
 
     /// A destination whose calls give up after `timeout` (tests, and callers with a deadline).
     pub fn with_timeout(config: &GitHubIssueConfig, timeout: Duration) -> Result<Self, BuildError> {
+        // reqwest and lettre are built without a default TLS provider: ring, as everywhere.
+        launchplane_providers::install_crypto_provider();
         let client = GitHubClient::with_timeout(&config.api_url, config.token.clone(), timeout)
             .map_err(|e| BuildError(format!("github.apiUrl: {e}")))?;
         Self::with_client(config, client)
@@ -196,8 +196,11 @@ impl Destination for GitHubIssueDestination {
     }
 }
 
+/// Whether a body carries `marker` on a line of its own (as written), not merely quoted in
+/// a sentence.
 fn carries(body: &Option<String>, marker: &str) -> bool {
-    body.as_deref().is_some_and(|b| b.contains(marker))
+    body.as_deref()
+        .is_some_and(|b| b.lines().any(|l| l.trim() == marker))
 }
 
 /// The hidden marker of an incident occurrence's issue.
@@ -295,7 +298,11 @@ pub fn send_error(e: GitHubError, now: Timestamp) -> SendError {
     match e {
         GitHubError::RateLimited { until, .. } => SendError::Retryable {
             message,
-            retry_after: Some(Duration::try_from(until.duration_since(now)).unwrap_or(Duration::ZERO)),
+            // Whole seconds, rounded up: GitHub names seconds, and an early retry only earns
+            // another refusal.
+            retry_after: Some(Duration::from_secs(
+                until.duration_since(now).as_secs_f64().max(0.0).ceil() as u64,
+            )),
         },
         GitHubError::Status { status, .. } if status >= 500 => SendError::Retryable {
             message,
@@ -333,6 +340,16 @@ mod tests {
             e,
             SendError::Retryable { retry_after: Some(d), .. } if d == Duration::from_secs(42)
         ));
+        let almost = send_error(
+            GitHubError::RateLimited {
+                status: 429,
+                until: until.checked_add(jiff::SignedDuration::from_millis(-1)).unwrap(),
+            },
+            now,
+        );
+        assert!(
+            matches!(almost, SendError::Retryable { retry_after: Some(d), .. } if d == Duration::from_secs(42))
+        );
         let past = send_error(
             GitHubError::RateLimited {
                 status: 429,
