@@ -147,12 +147,20 @@ fn error(status: StatusCode, code: i64, message: &str) -> Response {
     (status, axum::Json(json!({"code": code, "message": message}))).into_response()
 }
 
+fn now_epoch() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or_default()
+}
+
 fn rate_limit_headers(retry_after: f64) -> HeaderMap {
     let mut h = HeaderMap::new();
     let pairs = [
         ("x-ratelimit-limit", "5".to_string()),
         ("x-ratelimit-remaining", "0".to_string()),
         ("x-ratelimit-reset-after", format!("{retry_after:.3}")),
+        ("x-ratelimit-reset", format!("{:.3}", now_epoch() + retry_after)),
         ("x-ratelimit-bucket", "fake-bucket".to_string()),
         ("retry-after", format!("{}", retry_after.ceil() as u64)),
     ];
