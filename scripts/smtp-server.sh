@@ -19,6 +19,12 @@ site="$tools_dir/python/aiosmtpd-$AIOSMTPD_VERSION"
 die() { echo "smtp-server: $*" >&2; exit 1; }
 
 command -v python3 >/dev/null || die "python3 is required"
+# Tests start several servers at once: one installs, the others wait for it.
+mkdir -p "$tools_dir/python"
+if command -v flock >/dev/null; then
+    exec 9>"$tools_dir/python/.aiosmtpd.lock"
+    flock 9
+fi
 if ! PYTHONPATH="$site" python3 -c "import aiosmtpd, sys; sys.exit(aiosmtpd.__version__ != '$AIOSMTPD_VERSION')" 2>/dev/null; then
     python3 -m pip --version >/dev/null 2>&1 || die "python3 -m pip is required to install aiosmtpd"
     echo "smtp-server: installing aiosmtpd==$AIOSMTPD_VERSION from PyPI into $site" >&2
@@ -29,6 +35,9 @@ if ! PYTHONPATH="$site" python3 -c "import aiosmtpd, sys; sys.exit(aiosmtpd.__ve
     rm -rf "$site"
     mv "$site.partial" "$site"
 fi
+
+# Installed: let the next one in.
+exec 9>&- 2>/dev/null || true
 
 if [[ "${1:-}" == "--install-only" ]]; then
     echo "$site"
