@@ -651,7 +651,8 @@ async fn email_bad_settings_are_refused_naming_the_field() {
         username: Some("lp".into()),
         password: Some(SecretString::new(SMTP_PASSWORD)),
     };
-    let cases: Vec<(&str, Box<dyn Fn(&mut EmailConfig)>)> = vec![
+    type Edit = Box<dyn Fn(&mut EmailConfig)>;
+    let cases: Vec<(&str, Edit)> = vec![
         ("email.from", Box::new(|c| c.from = "not an address".into())),
         ("email.to[1]", Box::new(|c| c.to.push("nope".into()))),
         ("email.to", Box::new(|c| c.to.clear())),
