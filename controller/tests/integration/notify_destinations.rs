@@ -675,3 +675,64 @@ async fn email_bad_settings_are_refused_naming_the_field() {
     }
     EmailDestination::new(&base).unwrap();
 }
+
+/// A relay that offers no STARTTLS is refused before anything is sent: no AUTH, no MAIL, no
+/// message in plain text.
+#[tokio::test]
+async fn email_a_relay_without_starttls_is_refused_before_anything_is_sent() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let heard = tokio::spawn(async move {
+        let (stream, _) = listener.accept().await.unwrap();
+        let (read, mut write) = stream.into_split();
+        let mut lines = BufReader::new(read).lines();
+        let mut heard = Vec::new();
+        write.write_all(b"220 plain.example ESMTP\r\n").await.unwrap();
+        while let Ok(Some(line)) = lines.next_line().await {
+            let verb = line
+                .split_whitespace()
+                .next()
+                .unwrap_or_default()
+                .to_ascii_uppercase();
+            heard.push(line);
+            let answer: &[u8] = match verb.as_str() {
+                "EHLO" => b"250-plain.example\r\n250 AUTH PLAIN LOGIN\r\n",
+                "QUIT" => b"221 bye\r\n",
+                _ => b"250 ok\r\n",
+            };
+            if write.write_all(answer).await.is_err() || verb == "QUIT" {
+                break;
+            }
+        }
+        heard
+    });
+    let config = EmailConfig {
+        host: "127.0.0.1".into(),
+        port,
+        security: SmtpSecurity::StartTls,
+        extra_ca_pem: None,
+        from: "launchplane@example.com".into(),
+        to: vec!["oncall@example.com".into()],
+        username: Some("lp".into()),
+        password: Some(SecretString::new(SMTP_PASSWORD)),
+    };
+    let e = EmailDestination::with_timeout(&config, Duration::from_secs(2))
+        .unwrap()
+        .send(&opened(1))
+        .await
+        .unwrap_err();
+    assert!(matches!(&e, SendError::Permanent { .. }), "{e:?}");
+    assert!(e.to_string().contains("TLS"), "{e}");
+    let heard = tokio::time::timeout(Duration::from_secs(5), heard)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(heard.first().is_some_and(|l| l.starts_with("EHLO")), "{heard:?}");
+    assert!(
+        heard
+            .iter()
+            .all(|l| !l.starts_with("AUTH") && !l.starts_with("MAIL") && !l.starts_with("DATA")),
+        "nothing sent in plain text: {heard:?}"
+    );
+    assert_secret_free(&[e], &[SMTP_PASSWORD]);
+}
