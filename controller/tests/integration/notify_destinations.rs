@@ -217,6 +217,23 @@ async fn github_a_restart_finds_the_issue_by_its_marker_and_never_touches_a_look
 }
 
 #[tokio::test]
+async fn github_a_reminder_with_no_issue_files_one_and_a_retry_does_not_repeat_it() {
+    let fake = GitHubFake::start(GH_TOKEN).await.unwrap();
+    let github = build_github(&fake);
+    let repeat = notice(NoticeKind::Repeat(3), 1, vec![]);
+    let sent = github.send(&repeat).await.unwrap();
+    github.send(&repeat).await.unwrap();
+    let issues = fake.issues();
+    assert_eq!(issues.len(), 1, "the incident's home is filed");
+    assert_eq!(sent.remote_id, Some(issues[0].number.to_string()));
+    assert!(
+        fake.comments().is_empty(),
+        "the issue already says it: {:?}",
+        fake.comments()
+    );
+}
+
+#[tokio::test]
 async fn github_a_resolution_with_no_issue_files_nothing() {
     let fake = GitHubFake::start(GH_TOKEN).await.unwrap();
     let resolved = notice(

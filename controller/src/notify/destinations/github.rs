@@ -78,7 +78,7 @@ impl GitHubIssueDestination {
                 let Some((issue, _)) = self.home(notice, &marker, false).await? else {
                     return Ok(Sent { remote_id: None });
                 };
-                self.comment_once(issue.number, notice).await?;
+                self.comment_once(&issue, notice).await?;
                 if issue.state != "closed" {
                     let close = IssueUpdate {
                         state: Some("closed".into()),
@@ -101,7 +101,7 @@ impl GitHubIssueDestination {
                     // Just filed with this notice's words: no comment repeating them.
                     Some((issue, true)) => issue,
                     Some((issue, false)) => {
-                        self.comment_once(issue.number, notice).await?;
+                        self.comment_once(&issue, notice).await?;
                         issue
                     }
                     None => return Ok(Sent { remote_id: None }),
@@ -160,9 +160,14 @@ impl GitHubIssueDestination {
         Ok(Some((issue, true)))
     }
 
-    /// Comment the notice on `number` unless a comment already carries its marker.
-    async fn comment_once(&self, number: i64, notice: &Notice) -> Result<(), GitHubError> {
+    /// Comment the notice on `issue` unless it is already there: in a comment, or in the body
+    /// (an issue filed by this very notice, when the occurrence had no issue yet).
+    async fn comment_once(&self, issue: &Issue, notice: &Notice) -> Result<(), GitHubError> {
         let marker = notice_marker(notice);
+        if carries(&issue.body, &marker) {
+            return Ok(());
+        }
+        let number = issue.number;
         let comments = self
             .client
             .issue_comments(&self.owner, &self.repo, number)
