@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 use support::{at, crds_by_kind, rules, schema_of, validate};
 
-const KINDS: [(&str, &str, &str); 12] = [
+const KINDS: [(&str, &str, &str); 13] = [
     ("ProviderConfig", "providerconfigs", "lpc"),
     ("ProviderTarget", "providertargets", "lpt"),
     ("Product", "products", "lpprod"),
@@ -23,6 +23,7 @@ const KINDS: [(&str, &str, &str); 12] = [
     ("BackupGate", "backupgates", "lpbg"),
     ("Approval", "approvals", "lpapr"),
     ("Incident", "incidents", "lpinc"),
+    ("NotificationPolicy", "notificationpolicies", "lpnp"),
 ];
 
 /// Short names of built-in kinds (kubectl api-resources on a 1.33 cluster) that ours must
@@ -37,7 +38,7 @@ fn crds_dir() -> PathBuf {
 }
 
 #[test]
-fn all_twelve_kinds_in_stable_order_with_names_and_categories() {
+fn all_thirteen_kinds_in_stable_order_with_names_and_categories() {
     let crds = crd::all();
     let kinds: Vec<_> = crds.iter().map(|c| c.spec.names.kind.as_str()).collect();
     assert_eq!(kinds, KINDS.map(|k| k.0).to_vec());

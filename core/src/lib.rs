@@ -20,7 +20,8 @@
 //! - [`pull_request`]: what a GitHub pull-request event (or a resync's listing) does to the
 //!   Previews of a Product (`launchplane webhooks`).
 //! - [`incident`]: when a lane, preview or check that stays wrong opens an Incident, and
-//!   when it resolves.
+//!   when it resolves; [`notification`]: which destinations hear of it, what is due for each
+//!   (send, retry, remind, give up), and a NotificationPolicy's status.
 //! - Adopting an existing Dokploy estate: [`adoption`] (what ProviderTargets claim of what
 //!   Dokploy lists, and which ones an import creates).
 
@@ -34,6 +35,7 @@ pub mod health;
 pub mod history;
 pub mod incident;
 pub mod lane;
+pub mod notification;
 pub mod observation;
 pub mod preview;
 pub mod probe;
