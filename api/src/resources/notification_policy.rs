@@ -50,21 +50,12 @@ pub const UNIQUE_DESTINATION_MESSAGE: &str =
         description = "How many destinations deliver, of how many"
     ),
     printcolumn(
-        name = "Ready",
+        name = "Failing",
         type_ = "string",
-        json_path = ".status.conditions[?(@.type==\"Ready\")].status"
+        json_path = ".status.failing",
+        description = "The destinations not configured or not delivering"
     ),
-    printcolumn(
-        name = "Delivering",
-        type_ = "string",
-        json_path = ".status.conditions[?(@.type==\"Delivering\")].status"
-    ),
-    printcolumn(
-        name = "Message",
-        type_ = "string",
-        json_path = ".status.conditions[?(@.type==\"Delivering\")].message",
-        priority = 1
-    ),
+    printcolumn(name = "Verdict", type_ = "string", json_path = ".status.verdict"),
     printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
 )]
 #[serde(rename_all = "camelCase")]
@@ -319,6 +310,11 @@ pub struct NotificationPolicyStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 16))]
     pub summary: Option<String>,
+    /// The destinations not configured or not delivering, comma-separated (the conditions say
+    /// why).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 1024))]
+    pub failing: Option<String>,
     /// Each destination's configuration and last delivery.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = MAX_DESTINATIONS))]

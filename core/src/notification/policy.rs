@@ -107,7 +107,7 @@ pub fn status(
             last_incident: last.map(|l| l.incident.clone()),
         });
     }
-    let healthy = destinations.iter().filter(|d| d.healthy).count();
+    let healthy_count = destinations.iter().filter(|d| d.healthy).count();
     let total = destinations.len();
     let (verdict, reason, message) = if !unconfigured.is_empty() {
         (
@@ -167,7 +167,15 @@ pub fn status(
         status: NotificationPolicyStatus {
             observed_generation: generation,
             verdict: Some(verdict),
-            summary: Some(format!("{healthy}/{total}")),
+            summary: Some(format!("{healthy_count}/{total}")),
+            failing: {
+                let names: Vec<&str> = destinations
+                    .iter()
+                    .filter(|d| !d.healthy)
+                    .map(|d| d.name.as_str())
+                    .collect();
+                (!names.is_empty()).then(|| names.join(","))
+            },
             destinations,
             conditions,
         },

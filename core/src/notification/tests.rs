@@ -597,6 +597,7 @@ fn the_policy_status_names_each_failing_or_unconfigured_destination() {
     let out = status(&p, &all_ok, &latest, t(11 * M)).status;
     assert_eq!(out.verdict, Some(Verdict::Unverifiable));
     assert_eq!(out.summary.as_deref(), Some("1/2"));
+    assert_eq!(out.failing.as_deref(), Some("chat"));
     let delivering = out.conditions.iter().find(|c| c.type_ == "Delivering").unwrap();
     assert_eq!(delivering.status, "False");
     assert!(
