@@ -715,3 +715,233 @@ async fn without_notify_nothing_is_sent_and_a_missing_secret_names_the_field() {
     assert_eq!(folder.deliveries(), [d("issues", 1, None, 1, "Delivered")]);
     folder.sim.shutdown().await;
 }
+
+/// The cluster shell over the fake API server: the same story gives the same deliveries as
+/// standalone runs, a restart (fresh caches and context) sends nothing twice, and the
+/// NotificationPolicy's status is applied on its `/status`.
+mod cluster {
+    use super::*;
+    use launchplane::engine::Caches;
+    use launchplane::engine::caches::caches;
+    use launchplane::engine::providers::{Fingerprint, PollerSlot};
+    use launchplane::k8s::context::{Context, Wakes};
+    use launchplane::k8s::controller;
+    use launchplane::metrics::Metrics;
+    use launchplane::observe::poller::Poller;
+    use launchplane_providers::{ApiKey, DokployClient, DokployConfig};
+    use launchplane_testkit::FakeApiServer;
+    use launchplane_testkit::build::managed_target;
+
+    struct Cluster {
+        server: FakeApiServer,
+        clock: Arc<Shifted>,
+        recorder: Arc<Recorder>,
+    }
+
+    impl Cluster {
+        fn context(&self, sim: &DokploySim, app: &str) -> (Arc<Context>, Caches) {
+            let (caches, mut writers) = caches();
+            writers.listed();
+            for l in self.server.objects::<Lane>(NS) {
+                writers.put(l);
+            }
+            for i in self.server.objects::<Incident>(NS) {
+                writers.put(i);
+            }
+            for p in self.server.objects::<NotificationPolicy>(NS) {
+                writers.put(p);
+            }
+            writers.put(managed_target("shop-testing", app));
+            writers.put(product());
+            writers.put(artifact("shop-a", 'a'));
+            let writers = Arc::new(Mutex::new(writers));
+            let feed = writers.clone();
+            self.server.on_write(move |path, object| {
+                let mut w = feed.lock().unwrap();
+                if path.contains("/lanes/")
+                    && let Ok(o) = serde_json::from_value::<Lane>(object.clone())
+                {
+                    w.put(o);
+                }
+                if path.contains("/incidents/")
+                    && let Ok(o) = serde_json::from_value::<Incident>(object.clone())
+                {
+                    w.put(o);
+                }
+                if path.contains("/notificationpolicies/")
+                    && let Ok(o) = serde_json::from_value::<NotificationPolicy>(object.clone())
+                {
+                    w.put(o);
+                }
+            });
+            let ctx = Context::new(
+                self.server.client(),
+                None,
+                support::INSTANCE.into(),
+                Arc::new(Metrics::new()),
+                Prober::new(ProberConfig::default()).unwrap(),
+                caches.clone(),
+                Wakes::none(),
+                self.clock.clone(),
+            )
+            .with_deploy(support::deploy_settings())
+            .with_notify(Arc::new(Factory(self.recorder.clone())));
+            let dokploy = DokployClient::new(DokployConfig::new(sim.base_url(), sim.api_key())).unwrap();
+            ctx.world.providers.set_slot(
+                &format!("{NS}/dokploy"),
+                PollerSlot {
+                    fingerprint: Fingerprint {
+                        url: sim.base_url(),
+                        api_key: ApiKey::new(sim.api_key()),
+                        rate_limit: (10, 10),
+                    },
+                    poller: Poller::new(Arc::new(dokploy), Default::default()),
+                    next_poll_at: None,
+                    last_poll_at: None,
+                },
+            );
+            (Arc::new(ctx), caches)
+        }
+
+        fn deliveries(&self) -> Vec<(String, i64, Option<i32>, i32, String)> {
+            let all = self.server.objects::<Incident>(NS);
+            assert_eq!(all.len(), 1, "{all:#?}");
+            all[0]
+                .status
+                .clone()
+                .unwrap()
+                .deliveries
+                .into_iter()
+                .map(|d| (d.destination, d.transition, d.repeat, d.attempt, d.outcome))
+                .collect()
+        }
+    }
+
+    async fn lane_once(ctx: &Arc<Context>, caches: &Caches) -> kube::runtime::controller::Action {
+        let current = caches.get::<Lane>(NS, "shop-testing").unwrap();
+        controller::reconcile(current, ctx.clone()).await.unwrap()
+    }
+
+    async fn settle(ctx: &Arc<Context>, caches: &Caches) {
+        for _ in 0..200 {
+            lane_once(ctx, caches).await;
+            let lane = caches.get::<Lane>(NS, "shop-testing").unwrap();
+            let settled = lane.status.as_ref().is_some_and(|s| {
+                s.conditions
+                    .iter()
+                    .any(|c| c.type_ == "Reconciling" && c.status == "False")
+            });
+            if settled {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(30)).await;
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_cluster_sends_what_standalone_sends_once_across_a_restart() {
+        let (sim, app) = sim_with_testing_app().await;
+        let url = sim.app_url(&app).unwrap();
+        let cluster = Cluster {
+            server: FakeApiServer::new(),
+            clock: Arc::new(Shifted::default()),
+            recorder: Arc::new(Recorder::default()),
+        };
+        cluster
+            .server
+            .put_secret(NS, "github", &[("token", TOKEN.as_bytes())]);
+        cluster
+            .server
+            .put_secret(NS, "discord", &[("url", WEBHOOK.as_bytes())]);
+        cluster.server.put(&the_lane(&url));
+        let mut p = policy(&["issues", "chat"]);
+        p.metadata.generation = Some(1);
+        cluster.server.put(&p);
+        cluster.recorder.script("github", &[Answer::Retryable(None)]);
+        let (ctx, caches) = cluster.context(&sim, &app);
+        settle(&ctx, &caches).await;
+        assert!(cluster.server.objects::<Incident>(NS).is_empty());
+
+        sim.set_app_behaviour(&app, wrong_artifact());
+        cluster.clock.0.store(minutes(1).as_secs(), Ordering::SeqCst);
+        lane_once(&ctx, &caches).await;
+        let open_at = minutes(11) + SignedDuration::from_secs(2);
+        cluster.clock.0.store(open_at.as_secs(), Ordering::SeqCst);
+        let action = lane_once(&ctx, &caches).await;
+        assert_eq!(
+            cluster.deliveries(),
+            [
+                d("issues", 1, None, 1, "Retrying"),
+                d("chat", 1, None, 1, "Delivered")
+            ]
+        );
+        // The retry is due in 30s: the lane is looked at again by then.
+        assert!(
+            (29..=31).any(|s| action == kube::runtime::controller::Action::requeue(Duration::from_secs(s))),
+            "{action:?}"
+        );
+        // The policy's status, applied on /status, names the failing destination.
+        let policy = caches.get::<NotificationPolicy>(NS, "oncall").unwrap();
+        controller::reconcile(policy, ctx.clone()).await.unwrap();
+        let stored: NotificationPolicy = cluster.server.object(NS, "oncall").unwrap();
+        let status = stored.status.unwrap();
+        assert_eq!(status.failing.as_deref(), Some("issues"));
+        let delivering = status
+            .conditions
+            .iter()
+            .find(|c| c.type_ == "Delivering")
+            .unwrap();
+        assert_eq!(delivering.status, "False");
+        assert!(
+            delivering.message.starts_with("issues: Retrying on Incident"),
+            "{}",
+            delivering.message
+        );
+
+        // A restart: fresh caches and context. Nothing is sent twice; the retry goes when due.
+        drop(ctx);
+        let (ctx, caches) = cluster.context(&sim, &app);
+        cluster.clock.0.store(
+            (open_at + SignedDuration::from_secs(10)).as_secs(),
+            Ordering::SeqCst,
+        );
+        lane_once(&ctx, &caches).await;
+        assert_eq!(cluster.recorder.calls("github").len(), 1);
+        assert_eq!(cluster.recorder.calls("discord").len(), 1);
+        cluster.clock.0.store(
+            (open_at + SignedDuration::from_secs(31)).as_secs(),
+            Ordering::SeqCst,
+        );
+        lane_once(&ctx, &caches).await;
+        let in_cluster = cluster.deliveries();
+        assert_eq!(
+            in_cluster,
+            [
+                d("issues", 1, None, 1, "Retrying"),
+                d("chat", 1, None, 1, "Delivered"),
+                d("issues", 1, None, 2, "Delivered")
+            ]
+        );
+        // No credential in anything written to the API server (statuses, Events).
+        let written: String = cluster
+            .server
+            .calls()
+            .into_iter()
+            .map(|c| c.body.to_string())
+            .collect();
+        for secret in [TOKEN, WEBHOOK] {
+            assert!(!written.contains(secret), "{secret} written to the API server");
+        }
+
+        // Standalone runs over the same facts record the same deliveries.
+        let folder = Folder::new(&["issues", "chat"]).await;
+        folder.recorder.script("github", &[Answer::Retryable(None)]);
+        folder.open(open_at).await;
+        folder.run(open_at).await;
+        folder.run(open_at + SignedDuration::from_secs(10)).await;
+        folder.run(open_at + SignedDuration::from_secs(31)).await;
+        assert_eq!(folder.deliveries(), in_cluster);
+        folder.sim.shutdown().await;
+        sim.shutdown().await;
+    }
+}
