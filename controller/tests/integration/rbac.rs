@@ -32,6 +32,7 @@ const KINDS: &[&str] = &[
     "backupgates",
     "approvals",
     "incidents",
+    "notificationpolicies",
 ];
 
 fn root() -> PathBuf {
