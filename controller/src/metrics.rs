@@ -299,6 +299,9 @@ mod tests {
         m.set_incidents_open(&BTreeMap::from([(shop_critical.clone(), 2), (blog_warning, 1)]));
         // The blog's incident resolved: its series reads 0, it does not vanish.
         m.set_incidents_open(&BTreeMap::from([(shop_critical, 2)]));
+        m.notified("github", "Delivered");
+        m.notified("github", "Delivered");
+        m.notified("discord", "Unknown");
         let text = m.encode();
         for needle in [
             r#"launchplane_reconciles_total{kind="Lane"} 1"#,
@@ -314,6 +317,8 @@ mod tests {
             "launchplane_leader 1",
             r#"launchplane_incidents_open{product="shop",severity="critical"} 2"#,
             r#"launchplane_incidents_open{product="blog",severity="warning"} 0"#,
+            r#"launchplane_notifications_total{destination_type="github",outcome="Delivered"} 2"#,
+            r#"launchplane_notifications_total{destination_type="discord",outcome="Unknown"} 1"#,
         ] {
             assert!(text.contains(needle), "missing {needle:?} in\n{text}");
         }

@@ -49,6 +49,28 @@ spec:
       repeatMax: 24h
     - destinations: [chat]
       notifyResolved: false
+---
+apiVersion: v1
+kind: Secret
+metadata:
+  name: github-token
+stringData:
+  token: FAKE-TOKEN
+---
+apiVersion: v1
+kind: Secret
+metadata:
+  name: smtp
+stringData:
+  username: FAKE-USER
+  password: FAKE-PASSWORD
+---
+apiVersion: v1
+kind: Secret
+metadata:
+  name: discord
+stringData:
+  url: https://discord.example/api/webhooks/FAKE
 ";
 
 /// docs/examples, [`INCIDENT`] and [`NOTIFICATION_POLICY`] (shadowing the shared helper for
