@@ -36,8 +36,9 @@ use std::time::Duration;
 /// How long an unconfigured destination, or a delivery whose record could not be written,
 /// waits before it is tried again.
 const CONFIG_RETRY: SignedDuration = SignedDuration::from_secs(60);
-/// The longest a send may take before its outcome is taken as unknown.
-pub const SEND_TIMEOUT: Duration = Duration::from_secs(60);
+/// The longest a send may take before its outcome is taken as unknown (less in standalone
+/// mode's last seconds: a send never outlives the round).
+pub const SEND_TIMEOUT: Duration = Duration::from_secs(30);
 /// Actions per destination in one pass (a transition and the next one queued behind it).
 const STEPS_PER_DESTINATION: usize = 4;
 
@@ -239,7 +240,8 @@ pub async fn deliver<S: StatusStore>(world: &World, store: &S, incident: &Incide
                 match build(world, factory.as_ref(), &namespace, &target.policy, spec).await {
                     Ok(d) => built = Some(d),
                     Err(why) => {
-                        tracing::warn!(incident = incident.name_or_empty(), destination = %target.id, %why, "destination not configured; its notices wait");
+                        // The policy's status says so; a warning per reconcile would be noise.
+                        tracing::debug!(incident = incident.name_or_empty(), destination = %target.id, %why, "destination not configured; its notices wait");
                         sooner(now.checked_add(CONFIG_RETRY).ok());
                         break;
                     }
@@ -256,6 +258,10 @@ pub async fn deliver<S: StatusStore>(world: &World, store: &S, incident: &Incide
                     world.metrics.notified(kind, rule::outcome::UNKNOWN);
                     save(store, &mut incident, updated).await
                 }
+                Step::Send { .. } if world.wait_budget(SEND_TIMEOUT).is_zero() => {
+                    // The round is over: the next one sends it.
+                    break;
+                }
                 Step::Send { notice, attempt } => {
                     let intended = rule::intend(&status, &target.id, notice, attempt, now);
                     if !save(store, &mut incident, intended).await {
@@ -266,7 +272,7 @@ pub async fn deliver<S: StatusStore>(world: &World, store: &S, incident: &Incide
                             break;
                         };
                         let notice_now = notice_of(&incident, &after, target, notice, now);
-                        let sent = send(destination, &notice_now).await;
+                        let sent = send(destination, &notice_now, world.wait_budget(SEND_TIMEOUT)).await;
                         let settled = rule::record(
                             &after,
                             &target.id,
@@ -306,11 +312,15 @@ async fn save<S: StatusStore>(store: &S, incident: &mut Incident, status: Incide
     }
 }
 
-/// Send one notice, bounded by [`SEND_TIMEOUT`].
-async fn send(destination: &dyn crate::notify::destination::Destination, notice: &Notice) -> Sending {
-    match tokio::time::timeout(SEND_TIMEOUT, destination.send(notice)).await {
+/// Send one notice, bounded by `budget`.
+async fn send(
+    destination: &dyn crate::notify::destination::Destination,
+    notice: &Notice,
+    budget: Duration,
+) -> Sending {
+    match tokio::time::timeout(budget, destination.send(notice)).await {
         Err(_) => Sending::Unknown {
-            message: format!("no answer within {}s", SEND_TIMEOUT.as_secs()),
+            message: format!("no answer within {}s", budget.as_secs()),
         },
         Ok(Ok(sent)) => Sending::Delivered {
             remote_id: sent.remote_id,
