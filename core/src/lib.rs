@@ -22,7 +22,8 @@
 //! - [`bootstrap`]: a DataBootstrap's admission, phase machine and what its outcome does to
 //!   its lane (its own provenance, never a deploy's).
 //! - [`incident`]: when a lane, preview or check that stays wrong opens an Incident, and
-//!   when it resolves.
+//!   when it resolves; [`notification`]: which destinations hear of it, what is due for each
+//!   (send, retry, remind, give up), and a NotificationPolicy's status.
 //! - Adopting an existing Dokploy estate: [`adoption`] (what ProviderTargets claim of what
 //!   Dokploy lists, and which ones an import creates).
 
@@ -37,6 +38,7 @@ pub mod health;
 pub mod history;
 pub mod incident;
 pub mod lane;
+pub mod notification;
 pub mod observation;
 pub mod preview;
 pub mod probe;

@@ -33,10 +33,13 @@
 //! - [`env`]: a lane's env from its ConfigMaps, Secrets and values.
 //! - [`incidents`]: after a Lane, Preview, ProviderTarget or RuntimeIdentity wrote its status,
 //!   its Incidents opened, updated, resolved or forgotten (the rule is
-//!   `launchplane_core::incident`).
+//!   `launchplane_core::incident`); [`deliveries`]: then each written Incident's notices sent
+//!   to the destinations its NotificationPolicies route it to, every attempt recorded on it
+//!   (the rules are `launchplane_core::notification`).
 
 pub mod cache;
 pub mod caches;
+pub mod deliveries;
 pub mod driver;
 pub mod env;
 pub mod error;

@@ -27,6 +27,7 @@ mod lane_retry_verifier;
 mod lane_shared_observation;
 mod leader_election;
 mod listing_absence;
+mod notifications;
 mod notify_destinations;
 mod ownership_property;
 mod plugin_binary;

@@ -33,6 +33,7 @@ const KINDS: &[&str] = &[
     "approvals",
     "incidents",
     "databootstraps",
+    "notificationpolicies",
 ];
 
 fn root() -> PathBuf {

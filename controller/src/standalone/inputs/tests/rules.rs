@@ -34,14 +34,70 @@ spec:
     name: shop-prod-backup-20261121
 ";
 
-/// docs/examples, [`INCIDENT`] and [`DATA_BOOTSTRAP`] (shadowing the shared helper for this
-/// module's cases).
+/// A NotificationPolicy with one destination of each type (docs/examples holds none: its
+/// demo folder runs without `--notify`).
+const NOTIFICATION_POLICY: &str = "apiVersion: launchplane.dev/v1alpha1
+kind: NotificationPolicy
+metadata:
+  name: oncall
+spec:
+  destinations:
+    - name: issues
+      githubIssue:
+        owner: acme
+        repo: shop-incidents
+        tokenSecretRef: {name: github-token, key: token}
+    - name: mail
+      email:
+        host: smtp.example.com
+        port: 587
+        from: launchplane@example.com
+        to: [oncall@example.com]
+        usernameSecretRef: {name: smtp, key: username}
+        passwordSecretRef: {name: smtp, key: password}
+    - name: chat
+      discord:
+        webhookUrlSecretRef: {name: discord, key: url}
+  routes:
+    - match: {products: [shop], severities: [critical]}
+      destinations: [issues, mail]
+      repeatInterval: 1h
+      repeatMax: 24h
+    - destinations: [chat]
+      notifyResolved: false
+---
+apiVersion: v1
+kind: Secret
+metadata:
+  name: github-token
+stringData:
+  token: FAKE-TOKEN
+---
+apiVersion: v1
+kind: Secret
+metadata:
+  name: smtp
+stringData:
+  username: FAKE-USER
+  password: FAKE-PASSWORD
+---
+apiVersion: v1
+kind: Secret
+metadata:
+  name: discord
+stringData:
+  url: https://discord.example/api/webhooks/FAKE
+";
+
+/// docs/examples, [`INCIDENT`], [`DATA_BOOTSTRAP`] and [`NOTIFICATION_POLICY`] (shadowing the
+/// shared helper for this module's cases).
 fn examples() -> Vec<Manifest> {
     let mut manifests = super::examples();
     let mut errors = Vec::new();
     for (file, text) in [
         ("incident.yaml", INCIDENT),
         ("data-bootstrap.yaml", DATA_BOOTSTRAP),
+        ("notification-policy.yaml", NOTIFICATION_POLICY),
     ] {
         crate::standalone::manifests::parse_file(Path::new(file), text, &mut manifests, &mut errors);
     }
@@ -288,6 +344,73 @@ fn cases() -> Vec<Case> {
                 remove(v, "/spec/artifactRef");
             },
             good: |v| remove(v, "/spec/fromLane"),
+        },
+        Case {
+            kind: "NotificationPolicy",
+            name: "oncall",
+            rule_at: "spec",
+            rule: "self.routes.all",
+            field: "spec",
+            bad: |v| set(v, "/spec/routes/1/destinations/0", json!("pager")),
+            good: |v| set(v, "/spec/routes/1/destinations/0", json!("issues")),
+        },
+        Case {
+            kind: "NotificationPolicy",
+            name: "oncall",
+            rule_at: "spec",
+            rule: "exists_one",
+            field: "spec",
+            bad: |v| set(v, "/spec/destinations/2/name", json!("mail")),
+            good: |v| {
+                set(v, "/spec/destinations/2/name", json!("discord"));
+                set(v, "/spec/routes/1/destinations/0", json!("discord"));
+            },
+        },
+        Case {
+            kind: "NotificationPolicy",
+            name: "oncall",
+            rule_at: "spec.destinations[]",
+            rule: "has(self.githubIssue)",
+            field: "spec.destinations[2]",
+            bad: |v| {
+                let email = v.pointer("/spec/destinations/1/email").cloned().unwrap();
+                set(v, "/spec/destinations/2/email", email);
+            },
+            good: |v| {
+                let email = v.pointer("/spec/destinations/1/email").cloned().unwrap();
+                set(v, "/spec/destinations/2/email", email);
+                remove(v, "/spec/destinations/2/discord");
+            },
+        },
+        Case {
+            kind: "NotificationPolicy",
+            name: "oncall",
+            rule_at: "spec.destinations[].email",
+            rule: "usernameSecretRef",
+            field: "spec.destinations[1].email",
+            bad: |v| remove(v, "/spec/destinations/1/email/passwordSecretRef"),
+            good: |v| {
+                remove(v, "/spec/destinations/1/email/passwordSecretRef");
+                remove(v, "/spec/destinations/1/email/usernameSecretRef");
+            },
+        },
+        Case {
+            kind: "NotificationPolicy",
+            name: "oncall",
+            rule_at: "spec.routes[].repeatInterval",
+            rule: "self.matches('[1-9]')",
+            field: "spec.routes[0].repeatInterval",
+            bad: |v| set(v, "/spec/routes/0/repeatInterval", json!("0m")),
+            good: |v| set(v, "/spec/routes/0/repeatInterval", json!("30m")),
+        },
+        Case {
+            kind: "NotificationPolicy",
+            name: "oncall",
+            rule_at: "spec.routes[].repeatMax",
+            rule: "self.matches('[1-9]')",
+            field: "spec.routes[0].repeatMax",
+            bad: |v| set(v, "/spec/routes/0/repeatMax", json!("0h")),
+            good: |v| set(v, "/spec/routes/0/repeatMax", json!("12h")),
         },
         Case {
             kind: "Promotion",
