@@ -19,6 +19,8 @@
 //!   the conditions of kinds reported through `Ready` alone.
 //! - [`pull_request`]: what a GitHub pull-request event (or a resync's listing) does to the
 //!   Previews of a Product (`launchplane webhooks`).
+//! - [`verification`]: a lane's base URL and where it came from, and the driver's checks
+//!   (Odoo: health, canonical URL, logo, runtime identity), classified from what they answered.
 //! - [`incident`]: when a lane, preview or check that stays wrong opens an Incident, and
 //!   when it resolves.
 //! - Adopting an existing Dokploy estate: [`adoption`] (what ProviderTargets claim of what
@@ -48,6 +50,7 @@ pub mod ready;
 pub mod redact;
 pub mod runtime_identity;
 pub mod target;
+pub mod verification;
 
 use launchplane_api::conditions::Transition;
 

@@ -83,11 +83,13 @@ pub fn reconcile(
         (worst, message)
     };
     let progress = match product.spec.driver {
-        Driver::GenericWeb => Progress::Settled,
+        // `verireel` is a generic-web variant: its base URL may come from the Dokploy domain.
+        Driver::GenericWeb | Driver::Verireel => Progress::Settled,
         other => Progress::Stalled {
             reason: "DriverNotSupported".into(),
             message: format!(
-                "driver {} is not deployed by Launchplane yet; its lanes do not deploy (only generic-web does)",
+                "driver {} is not deployed by Launchplane yet; its lanes do not deploy (only generic-web \
+                 and verireel do)",
                 driver_name(other)
             ),
         },
@@ -206,8 +208,8 @@ mod tests {
     }
 
     #[test]
-    fn odoo_and_verireel_are_refused_with_a_clear_condition() {
-        for driver in [Driver::Odoo, Driver::Verireel] {
+    fn odoo_is_refused_with_a_clear_condition() {
+        for driver in [Driver::Odoo] {
             let out = reconcile(&product(driver), &[], None, t());
             let stalled = conditions::find(&out.status.conditions, types::STALLED).unwrap();
             assert_eq!(stalled.status, "True");
@@ -218,5 +220,12 @@ mod tests {
                 stalled.message
             );
         }
+    }
+
+    #[test]
+    fn verireel_is_accepted_as_a_generic_web_variant() {
+        let out = reconcile(&product(Driver::Verireel), &[], None, t());
+        let stalled = conditions::find(&out.status.conditions, types::STALLED).unwrap();
+        assert_eq!(stalled.status, "False", "{stalled:?}");
     }
 }

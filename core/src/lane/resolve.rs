@@ -10,6 +10,7 @@ use super::{Facts, LaneInputs, RESERVED_ENV_PREFIX, claim, name_of};
 use crate::artifact;
 use crate::provider_target::tracked_target;
 use crate::target::{DesiredEnv, TargetRef};
+use crate::verification::BaseUrl;
 use launchplane_api::resources::{
     Artifact, DesiredArtifact, Driver, Lane, ManagementPolicy, Product, ProviderTarget, ProviderTargetStatus,
     TargetCategory,
@@ -36,7 +37,6 @@ pub(super) struct Resolved<'a> {
     /// The Product, whatever its driver (its health path and identity settings still count).
     pub product: Option<&'a Product>,
     pub product_name: Option<String>,
-    pub target: Option<&'a ProviderTarget>,
     pub target_check: TargetCheck,
     /// The Artifact to deploy, when it exists and may be deployed.
     pub artifact: Option<&'a Artifact>,
@@ -51,6 +51,8 @@ pub(super) struct Resolved<'a> {
     pub env: &'a DesiredEnv,
     /// Whether the runtime identity must be verified (the lane's or the Product's setting).
     pub identity_required: bool,
+    /// Where the lane's app is reached, and where that came from.
+    pub base: &'a BaseUrl,
 }
 
 impl Resolved<'_> {
@@ -106,7 +108,6 @@ pub(super) fn resolve<'a>(input: &LaneInputs<'a>, facts: Facts<'_>) -> Resolved<
         blockers,
         product: input.product,
         product_name: input.product.map(|p| name_of(&p.metadata)),
-        target: input.target,
         target_check,
         artifact,
         desired: desired.map(|d| d.artifact.clone()),
@@ -115,10 +116,11 @@ pub(super) fn resolve<'a>(input: &LaneInputs<'a>, facts: Facts<'_>) -> Resolved<
         env,
         identity_required: lane.spec.runtime_identity.required
             || input.product.is_some_and(|p| p.spec.runtime_identity.required),
+        base: input.base,
     }
 }
 
-/// The Product must exist and use the one driver Launchplane deploys.
+/// The Product must exist and use a driver Launchplane deploys.
 fn product(lane: &Lane, product: Option<&Product>) -> Option<Blocker> {
     let name = &lane.spec.product_ref.name;
     match product {
@@ -127,11 +129,12 @@ fn product(lane: &Lane, product: Option<&Product>) -> Option<Blocker> {
             format!("spec.productRef: Product {name} not found in this namespace"),
             true,
         )),
-        Some(p) if p.spec.driver != Driver::GenericWeb => Some(blocker(
+        // `verireel` is a generic-web variant (it differs in where its base URL comes from).
+        Some(p) if p.spec.driver == Driver::Odoo => Some(blocker(
             "DriverNotSupported",
             format!(
                 "Product {name} uses driver {}, which Launchplane does not deploy yet; only generic-web \
-                 lanes are deployed",
+                 and verireel lanes are deployed",
                 driver_name(p.spec.driver)
             ),
             true,

@@ -77,6 +77,8 @@ pub(super) fn compute(input: Inputs<'_>) -> Outcome<LaneStatus> {
         last_deployment_record: last_record(records)
             .or_else(|| old.and_then(|o| o.last_deployment_record.clone())),
         deploy_retry: retry::status(&history.streak, &history.gate, policy, history.active.is_some()),
+        // The driver's checks: filled by `plan` from what was observed now.
+        verification: None,
     };
     Outcome {
         status,
