@@ -27,6 +27,7 @@ mod lane_retry_verifier;
 mod lane_shared_observation;
 mod leader_election;
 mod listing_absence;
+mod odoo_verification;
 mod ownership_property;
 mod plugin_binary;
 mod plugin_views;
