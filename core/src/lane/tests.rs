@@ -58,6 +58,8 @@ struct Fx {
     rivals: Vec<String>,
     /// The namespace's Promotions (they feed a lane with `spec.promotion`).
     promotions: Vec<launchplane_api::resources::Promotion>,
+    /// The driver's checks, as run now.
+    checks: Vec<launchplane_api::resources::VerificationCheck>,
 }
 
 fn fx() -> Fx {
@@ -128,6 +130,7 @@ fn fx() -> Fx {
         probe: None,
         rivals: Vec::new(),
         promotions: Vec::new(),
+        checks: Vec::new(),
     }
 }
 
@@ -153,7 +156,7 @@ impl Fx {
                     Some(&self.target),
                     None,
                 ),
-                checks: &[],
+                checks: &self.checks,
                 settings: &settings(),
                 instance: INSTANCE,
                 rivals: &self.rivals,
@@ -493,6 +496,65 @@ fn verification_succeeds_and_advances_the_inventory_a_failure_does_not() {
     };
     assert_eq!(third.metadata.labels.as_ref().unwrap()[ATTEMPT_LABEL], "3");
     assert_ne!(third.metadata.name, failed.metadata.name);
+}
+
+/// Issue 15: a driver's required check that fails keeps the attempt from succeeding, so the
+/// inventory does not advance; the record and the lane each show the check's own result.
+#[test]
+fn a_failing_driver_check_holds_the_inventory_and_shows_on_the_lane() {
+    use launchplane_api::resources::{BaseUrlSource, CheckResult, VerificationCheck, VerificationCheckName};
+    let mut f = fx();
+    let mut r = f.record(DeploymentPhase::Verifying);
+    r.status.as_mut().unwrap().verification = Some(StepEvidence {
+        started_at: Some(Time(t(1))),
+        ..Default::default()
+    });
+    f.product.spec.driver = Driver::Verireel;
+    f.records = vec![r.clone()];
+    f.converge(&r);
+    let health = |result: CheckResult| VerificationCheck {
+        name: VerificationCheckName::Health,
+        result,
+        required: true,
+        url: Some("http://app.test/healthz".into()),
+        message: Some("answered HTTP 503, expected 2xx".into()),
+        checked_at: Some(Time(t(2))),
+    };
+    f.checks = vec![health(CheckResult::Failed)];
+    let Some(Step::WriteRecord { status, wait, .. }) = f.plan(t(2)).step else {
+        panic!()
+    };
+    assert_eq!((status.phase, wait), (Some(DeploymentPhase::Verifying), true));
+    let results: Vec<_> = status.checks.iter().map(|c| (c.name, c.result)).collect();
+    assert_eq!(
+        results,
+        vec![
+            (VerificationCheckName::Health, CheckResult::Failed),
+            (VerificationCheckName::RuntimeIdentity, CheckResult::Passed)
+        ]
+    );
+    let Some(Step::WriteRecord { status, .. }) = f.plan(t(40)).step else {
+        panic!()
+    };
+    assert_eq!(status.phase, Some(DeploymentPhase::Failed));
+    let mut failed = r.clone();
+    failed.status = Some(*status);
+    f.records = vec![failed];
+    let p = f.plan(t(41));
+    assert_eq!(p.outcome.status.inventory, None, "the inventory does not advance");
+    let v = p.outcome.status.verification.clone().unwrap();
+    assert_eq!(v.base_url_source, Some(BaseUrlSource::Lane));
+    assert_eq!(v.base_url.as_deref(), Some("http://app.test"));
+    assert_eq!(v.checks[0].result, CheckResult::Failed);
+    assert_eq!(cond(&p, types::HEALTHY).1, "Mismatch");
+
+    // The same attempt with the check passing succeeds (the check is what held it).
+    f.records = vec![r];
+    f.checks = vec![health(CheckResult::Passed)];
+    let Some(Step::WriteRecord { status, .. }) = f.plan(t(2)).step else {
+        panic!()
+    };
+    assert_eq!(status.phase, Some(DeploymentPhase::Succeeded));
 }
 
 fn deployed_fixture() -> Fx {
