@@ -59,3 +59,85 @@ pub async fn run_checks(
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use jiff::SignedDuration;
+    use launchplane_api::resources::{BaseUrlSource, LaneSpec, ProductSpec, ProviderTargetSpec};
+    use launchplane_api::verify::target::{ObservedRoute, ObservedTarget};
+    use launchplane_core::observation::{PollSettings, SharedFacts, Snapshot};
+    use launchplane_providers::TargetCategory;
+    use std::sync::Arc;
+
+    fn polled(observed_at: Timestamp, routes: Vec<ObservedRoute>) -> PolledFacts {
+        let snapshot = Snapshot {
+            targets: Some(Arc::new(vec![ObservedTarget {
+                id: "app-1".into(),
+                category: "application".into(),
+                routes,
+                ..Default::default()
+            }])),
+            observed_at: Some(observed_at),
+            ..Default::default()
+        };
+        PolledFacts {
+            facts: Arc::new(SharedFacts::default()),
+            max_age: SignedDuration::from_secs(60),
+            listing: Some((Arc::new(snapshot), PollSettings::default())),
+        }
+    }
+
+    /// A verireel lane's base URL is the route the fresh shared poll shows for its target, by
+    /// id; a poll older than the staleness window gives none, naming why.
+    #[test]
+    fn a_verireel_lane_takes_its_base_url_from_a_fresh_poll_only() {
+        let now = Timestamp::from_second(1_800_000_000).unwrap();
+        let lane = Lane::new("vr-prod", LaneSpec::default());
+        let product = Product::new(
+            "vr",
+            ProductSpec {
+                driver: Driver::Verireel,
+                ..Default::default()
+            },
+        );
+        let target = ProviderTarget::new("vr-prod", ProviderTargetSpec::default());
+        let target_ref = TargetRef {
+            category: TargetCategory::Application,
+            id: "app-1".into(),
+        };
+        let route = ObservedRoute {
+            host: "vr.example.com".into(),
+            https: true,
+            path: None,
+        };
+        let fresh = polled(now, vec![route.clone()]);
+        let base = base_url(
+            &lane,
+            Some(&product),
+            Some(&target),
+            Some(&target_ref),
+            Some(&fresh),
+            now,
+        );
+        assert_eq!(base.url.as_deref(), Some("https://vr.example.com"));
+        assert_eq!(base.source, Some(BaseUrlSource::DokployDomain));
+
+        let stale = polled(now - SignedDuration::from_secs(3600), vec![route]);
+        let base = base_url(
+            &lane,
+            Some(&product),
+            Some(&target),
+            Some(&target_ref),
+            Some(&stale),
+            now,
+        );
+        assert_eq!(base.url, None);
+        assert!(base.problem.unwrap().contains("more than 3 poll intervals"));
+
+        let base = base_url(&lane, Some(&product), Some(&target), Some(&target_ref), None, now);
+        assert!(base.problem.unwrap().contains("not been polled yet"));
+    }
+}
