@@ -418,7 +418,7 @@ fn all_required_must_pass() {
         "https://erp.example.com/web/health",
         answer(500, None, None, 1),
     );
-    assert!(all_required_pass(&[pass.clone()]));
+    assert!(all_required_pass(std::slice::from_ref(&pass)));
     assert!(!all_required_pass(&[pass.clone(), fail.clone()]));
     let mut advisory = fail;
     advisory.required = false;
