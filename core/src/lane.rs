@@ -273,7 +273,8 @@ pub fn plan(input: &LaneInputs<'_>, now: Timestamp) -> LanePlan {
     if verification::has_checks(resolved.product) {
         let mut checks = input.checks.to_vec();
         checks.extend(verification::identity_from_child(aspects.child.as_ref()));
-        outcome.status.verification = Some(verification::lane_status(input.base, checks));
+        let old = lane.status.as_ref().and_then(|s| s.verification.as_ref());
+        outcome.status.verification = Some(verification::lane_status(input.base, checks, old));
     }
     LanePlan {
         outcome,

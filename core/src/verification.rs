@@ -218,8 +218,34 @@ pub fn check_name(name: VerificationCheckName) -> &'static str {
     }
 }
 
-/// The lane's `status.verification`: where it is reached and the checks as observed now.
-pub fn lane_status(base: &BaseUrl, checks: Vec<VerificationCheck>) -> LaneVerification {
+/// The lane's `status.verification`: where it is reached and the checks as observed now. A
+/// check that says what it said before (`old`) keeps its `checkedAt`: on the lane it is when
+/// the check came to say it, so a lane whose checks keep passing writes no new status at every
+/// probe (the record of an attempt keeps the time each was run).
+pub fn lane_status(
+    base: &BaseUrl,
+    checks: Vec<VerificationCheck>,
+    old: Option<&LaneVerification>,
+) -> LaneVerification {
+    let checks = checks
+        .into_iter()
+        .map(|mut check| {
+            let same = old.into_iter().flat_map(|o| &o.checks).find(|o| {
+                (o.name, o.result, o.required, &o.url, &o.message)
+                    == (
+                        check.name,
+                        check.result,
+                        check.required,
+                        &check.url,
+                        &check.message,
+                    )
+            });
+            if let Some(same) = same {
+                check.checked_at = same.checked_at.clone();
+            }
+            check
+        })
+        .collect();
     LaneVerification {
         base_url: base.shown(),
         base_url_source: base.source,

@@ -46,7 +46,8 @@ pub struct VerificationCheck {
     /// What was found, in a sentence.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
-    /// When the check ran.
+    /// When the check ran (on a Lane: since when it has said this, so that an unchanged lane
+    /// is not written again at every probe).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checked_at: Option<Time>,
 }

@@ -175,7 +175,7 @@ fn a_base_url_with_credentials_is_shown_redacted() {
     let check = classify(VerificationCheckName::Health, url, Some(&answer), &base, t());
     let shown = format!("{check:?}");
     assert!(!shown.contains("s3cret"), "{shown}");
-    let status = lane_status(&base, vec![check]);
+    let status = lane_status(&base, vec![check], None);
     assert!(!format!("{status:?}").contains("s3cret"));
 }
 
@@ -424,4 +424,30 @@ fn all_required_must_pass() {
     advisory.required = false;
     assert!(all_required_pass(&[pass, advisory]));
     assert!(all_required_pass(&[]));
+}
+
+#[test]
+fn a_lane_check_that_says_the_same_keeps_its_time() {
+    let base = BaseUrl {
+        url: Some("https://erp.example.com".into()),
+        source: Some(BaseUrlSource::Lane),
+        problem: None,
+    };
+    let url = "https://erp.example.com/web/health";
+    let at = |secs: i64| Timestamp::from_second(1_800_000_000 + secs).unwrap();
+    let run_at = |secs: i64, status: u16| {
+        classify(
+            VerificationCheckName::Health,
+            Some(url),
+            Some(&answer(status, None, None, 1)),
+            &base,
+            at(secs),
+        )
+    };
+    let first = lane_status(&base, vec![run_at(0, 200)], None);
+    let again = lane_status(&base, vec![run_at(60, 200)], Some(&first));
+    assert_eq!(again, first, "nothing changed: nothing to write");
+    let down = lane_status(&base, vec![run_at(120, 503)], Some(&again));
+    assert_eq!(down.checks[0].checked_at, Some(Time(at(120))));
+    assert_eq!(down.checks[0].result, CheckResult::Failed);
 }
