@@ -100,6 +100,7 @@ async fn check(fault: Fault, base_url: &str) -> Vec<VerificationCheck> {
         url: Some(base_url.to_string()),
         source: Some(BaseUrlSource::Lane),
         problem: None,
+        transient: false,
     };
     let prober = Prober::new(ProberConfig::default()).unwrap();
     let product = odoo();

@@ -10,7 +10,7 @@ use super::{Facts, LaneInputs, RESERVED_ENV_PREFIX, claim, name_of};
 use crate::artifact;
 use crate::provider_target::tracked_target;
 use crate::target::{DesiredEnv, TargetRef};
-use crate::verification::BaseUrl;
+use crate::verification::{self, BaseUrl};
 use launchplane_api::resources::{
     Artifact, DesiredArtifact, Driver, Lane, ManagementPolicy, Product, ProviderTarget, ProviderTargetStatus,
     TargetCategory,
@@ -84,12 +84,14 @@ pub fn target_ref(target: &ProviderTarget) -> Option<TargetRef> {
     tracked_target(target).map(|(category, id)| TargetRef { category, id })
 }
 
-/// Resolve the lane's references, in the order their blockers are reported: Product,
-/// ProviderTarget (and its claim), Artifact, env, `spec.suspend`.
+/// Resolve the lane's references, in the order their blockers are reported: Product (and,
+/// for a driver with checks, the base URL they run at), ProviderTarget (and its claim),
+/// Artifact, env, `spec.suspend`.
 pub(super) fn resolve<'a>(input: &LaneInputs<'a>, facts: Facts<'_>) -> Resolved<'a> {
     let lane = input.lane;
     let mut blockers = Blockers::default();
     blockers.extend(product(lane, input.product));
+    blockers.extend(base_url(input.product, input.base));
     let (target_check, found) = target(input, facts);
     blockers.extend(found);
     let desired = input.feed.desired.as_ref();
@@ -141,6 +143,20 @@ fn product(lane: &Lane, product: Option<&Product>) -> Option<Blocker> {
         )),
         Some(_) => None,
     }
+}
+
+/// A driver with checks (odoo, verireel) verifies its deploys at the lane's base URL: without
+/// one, a deploy could never be verified (nor its failure seen), so none is made.
+fn base_url(product: Option<&Product>, base: &BaseUrl) -> Option<Blocker> {
+    if !verification::has_checks(product) || base.url.is_some() {
+        return None;
+    }
+    let why = base.problem.as_deref().unwrap_or("the lane has no base URL");
+    Some(blocker(
+        "BaseUrlUnresolved",
+        format!("not deploying what could not be verified: {why}"),
+        !base.transient,
+    ))
 }
 
 /// The ProviderTarget: Matched and `Manage`, or no mutation; then whether it is the lane's to

@@ -60,6 +60,8 @@ struct Fx {
     promotions: Vec<launchplane_api::resources::Promotion>,
     /// The driver's checks, as run now.
     checks: Vec<launchplane_api::resources::VerificationCheck>,
+    /// The target's routes as the shared poll shows them (`None`: not looked at).
+    routes: Option<Vec<launchplane_api::verify::target::ObservedRoute>>,
 }
 
 fn fx() -> Fx {
@@ -131,6 +133,7 @@ fn fx() -> Fx {
         rivals: Vec::new(),
         promotions: Vec::new(),
         checks: Vec::new(),
+        routes: None,
     }
 }
 
@@ -154,7 +157,7 @@ impl Fx {
                     &self.lane,
                     Some(&self.product),
                     Some(&self.target),
-                    None,
+                    self.routes.as_deref().map(Ok),
                 ),
                 checks: &self.checks,
                 settings: &settings(),
@@ -555,6 +558,51 @@ fn a_failing_driver_check_holds_the_inventory_and_shows_on_the_lane() {
         panic!()
     };
     assert_eq!(status.phase, Some(DeploymentPhase::Succeeded));
+}
+
+/// Issue 15: a verireel lane whose Dokploy domains do not say which one is public deploys
+/// nothing it could not verify, and says which field to set; once one is selected it deploys.
+#[test]
+fn a_verireel_lane_without_a_base_url_deploys_nothing() {
+    use launchplane_api::verify::target::ObservedRoute;
+    let mut f = fx();
+    f.product.spec.driver = Driver::Verireel;
+    f.lane.spec.runtime_identity.base_url = None;
+    let route = |host: &str| ObservedRoute {
+        host: host.into(),
+        https: true,
+        path: None,
+    };
+    f.routes = Some(vec![route("internal.example.com"), route("vr.example.com")]);
+    let p = f.plan(t(0));
+    assert_eq!(p.step, None, "nothing written, nothing deployed");
+    let (stalled, reason, message) = cond(&p, types::STALLED);
+    assert_eq!((stalled.as_str(), reason.as_str()), ("True", "BaseUrlUnresolved"));
+    assert!(
+        message.contains("internal.example.com, vr.example.com") && message.contains("spec.domains"),
+        "{message}"
+    );
+    let v = p.outcome.status.verification.clone().unwrap();
+    assert_eq!((v.base_url, v.base_url_source), (None, None));
+    assert!(v.message.unwrap().contains("none is selected"));
+
+    // A poll that is not there yet holds it back without stalling.
+    f.routes = None;
+    let p = f.plan(t(0));
+    assert_eq!(p.step, None);
+    assert_eq!(cond(&p, types::STALLED).0, "False");
+
+    // The public domain listed first in the ProviderTarget selects it: the lane deploys.
+    f.routes = Some(vec![route("internal.example.com"), route("vr.example.com")]);
+    f.target.spec.domains = vec!["vr.example.com".into()];
+    let p = f.plan(t(0));
+    assert_eq!(p.step.map(|s| s.name()), Some("CreateRecord"));
+    let v = p.outcome.status.verification.unwrap();
+    assert_eq!(v.base_url.as_deref(), Some("https://vr.example.com"));
+    assert_eq!(
+        v.base_url_source,
+        Some(launchplane_api::resources::BaseUrlSource::DokployDomain)
+    );
 }
 
 fn deployed_fixture() -> Fx {

@@ -20,6 +20,9 @@ pub struct BaseUrl {
     pub source: Option<BaseUrlSource>,
     /// Why there is no base URL (a sentence naming the field to set).
     pub problem: Option<String>,
+    /// The problem may pass by itself (the shared poll has not run, failed or is stale), rather
+    /// than needing a person to set something.
+    pub transient: bool,
 }
 
 impl BaseUrl {
@@ -33,6 +36,7 @@ impl BaseUrl {
             url: Some(url.trim_end_matches('/').to_string()),
             source: Some(source),
             problem: None,
+            transient: false,
         }
     }
 
@@ -41,6 +45,14 @@ impl BaseUrl {
             url: None,
             source: None,
             problem: Some(problem),
+            transient: false,
+        }
+    }
+
+    fn not_yet(problem: String) -> Self {
+        BaseUrl {
+            transient: true,
+            ..BaseUrl::none(problem)
         }
     }
 }
@@ -85,12 +97,12 @@ fn from_dokploy(target: Option<&ProviderTarget>, selected: Option<&str>, routes:
         .unwrap_or_else(|| "(none)".into());
     let routes = match routes {
         None => {
-            return BaseUrl::none(format!(
+            return BaseUrl::not_yet(format!(
                 "the Dokploy domains of ProviderTarget {name} were not observed; {SET}"
             ));
         }
         Some(Err(why)) => {
-            return BaseUrl::none(format!(
+            return BaseUrl::not_yet(format!(
                 "the Dokploy domains of ProviderTarget {name} cannot be seen ({why}); {SET}"
             ));
         }

@@ -185,6 +185,7 @@ fn each_driver_makes_its_own_checks() {
         url: Some("https://erp.example.com".into()),
         source: Some(BaseUrlSource::Lane),
         problem: None,
+        transient: false,
     };
     let odoo = requests(Some(&product(Driver::Odoo)), &base);
     assert_eq!(
@@ -236,6 +237,7 @@ fn run(name: VerificationCheckName, url: &str, a: Answer) -> VerificationCheck {
         url: Some("https://erp.example.com".into()),
         source: Some(BaseUrlSource::Lane),
         problem: None,
+        transient: false,
     };
     classify(name, Some(url), Some(&a), &base, t())
 }
@@ -432,6 +434,7 @@ fn a_lane_check_that_says_the_same_keeps_its_time() {
         url: Some("https://erp.example.com".into()),
         source: Some(BaseUrlSource::Lane),
         problem: None,
+        transient: false,
     };
     let url = "https://erp.example.com/web/health";
     let at = |secs: i64| Timestamp::from_second(1_800_000_000 + secs).unwrap();
