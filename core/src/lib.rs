@@ -21,6 +21,8 @@
 //!   Previews of a Product (`launchplane webhooks`).
 //! - [`bootstrap`]: a DataBootstrap's admission, phase machine and what its outcome does to
 //!   its lane (its own provenance, never a deploy's).
+//! - [`verification`]: a lane's base URL and where it came from, and the driver's checks
+//!   (Odoo: health, canonical URL, logo, runtime identity), classified from what they answered.
 //! - [`incident`]: when a lane, preview or check that stays wrong opens an Incident, and
 //!   when it resolves; [`notification`]: which destinations hear of it, what is due for each
 //!   (send, retry, remind, give up), and a NotificationPolicy's status.
@@ -53,6 +55,7 @@ pub mod ready;
 pub mod redact;
 pub mod runtime_identity;
 pub mod target;
+pub mod verification;
 
 use launchplane_api::conditions::Transition;
 

@@ -83,11 +83,13 @@ pub fn reconcile(
         (worst, message)
     };
     let progress = match product.spec.driver {
-        Driver::GenericWeb => Progress::Settled,
+        // `verireel` is a generic-web variant: its base URL may come from the Dokploy domain.
+        Driver::GenericWeb | Driver::Verireel => Progress::Settled,
         other => Progress::Stalled {
             reason: "DriverNotSupported".into(),
             message: format!(
-                "driver {} is not deployed by Launchplane yet; its lanes do not deploy (only generic-web does)",
+                "driver {} is not deployed by Launchplane yet; its lanes do not deploy (only generic-web \
+                 and verireel do)",
                 driver_name(other)
             ),
         },
@@ -206,17 +208,18 @@ mod tests {
     }
 
     #[test]
-    fn odoo_and_verireel_are_refused_with_a_clear_condition() {
-        for driver in [Driver::Odoo, Driver::Verireel] {
-            let out = reconcile(&product(driver), &[], None, t());
-            let stalled = conditions::find(&out.status.conditions, types::STALLED).unwrap();
-            assert_eq!(stalled.status, "True");
-            assert_eq!(stalled.reason, "DriverNotSupported");
-            assert!(
-                stalled.message.contains(driver_name(driver)),
-                "{}",
-                stalled.message
-            );
-        }
+    fn odoo_is_refused_with_a_clear_condition() {
+        let out = reconcile(&product(Driver::Odoo), &[], None, t());
+        let stalled = conditions::find(&out.status.conditions, types::STALLED).unwrap();
+        assert_eq!(stalled.status, "True");
+        assert_eq!(stalled.reason, "DriverNotSupported");
+        assert!(stalled.message.contains("odoo"), "{}", stalled.message);
+    }
+
+    #[test]
+    fn verireel_is_accepted_as_a_generic_web_variant() {
+        let out = reconcile(&product(Driver::Verireel), &[], None, t());
+        let stalled = conditions::find(&out.status.conditions, types::STALLED).unwrap();
+        assert_eq!(stalled.status, "False", "{stalled:?}");
     }
 }

@@ -7,6 +7,7 @@ use super::common::{
     URL_PATH_MAX_LEN, URL_PATH_PATTERN, default_surfaces, default_true, keep_field_description,
 };
 use super::data_bootstrap::LaneBootstrap;
+use super::verification::LaneVerification;
 use crate::identity::RuntimeIdentityPayload;
 use crate::verdict::{FieldMismatch, Verdict};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
@@ -458,6 +459,11 @@ pub struct LaneStatus {
     /// Name of the most recent DeploymentRecord of the lane, whatever its outcome.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_deployment_record: Option<String>,
+    /// Where the lane's app is reached for verification (and where that came from), and the
+    /// driver's checks as last observed (driver `odoo`: health, canonicalUrl, logo,
+    /// runtimeIdentity).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verification: Option<LaneVerification>,
     /// Where the lane stands in retrying its desired state after failed deploy attempts.
     /// Absent when the last attempt for the current desired state did not fail.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -37,6 +37,7 @@ pub mod promotion;
 pub mod provider_config;
 pub mod provider_target;
 pub mod runtime_identity;
+pub mod verification;
 
 pub use approval::*;
 pub use artifact::*;
@@ -53,3 +54,4 @@ pub use promotion::*;
 pub use provider_config::*;
 pub use provider_target::*;
 pub use runtime_identity::*;
+pub use verification::*;

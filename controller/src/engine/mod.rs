@@ -31,6 +31,7 @@
 //!   classification); [`driver`]: a lane's plan → step → plan loop; [`preview`]: a preview's
 //!   loop, its teardown and the orphan sweep.
 //! - [`env`]: a lane's env from its ConfigMaps, Secrets and values.
+//! - [`verification`]: a lane's base URL and its driver's checks (Odoo, VeriReel), observed.
 //! - [`incidents`]: after a Lane, Preview, ProviderTarget or RuntimeIdentity wrote its status,
 //!   its Incidents opened, updated, resolved or forgotten (the rule is
 //!   `launchplane_core::incident`); [`deliveries`]: then each written Incident's notices sent
@@ -53,6 +54,7 @@ pub mod preview;
 pub mod providers;
 pub mod secrets;
 pub mod store;
+pub mod verification;
 pub mod world;
 
 pub use caches::{CacheWriters, Cached, Caches};

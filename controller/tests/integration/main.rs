@@ -29,6 +29,7 @@ mod leader_election;
 mod listing_absence;
 mod notifications;
 mod notify_destinations;
+mod odoo_verification;
 mod ownership_property;
 mod plugin_binary;
 mod plugin_views;
