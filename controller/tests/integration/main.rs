@@ -14,6 +14,7 @@ mod artifacts_protected;
 mod controller_loop;
 mod controller_verifier;
 mod demo;
+mod drift_check_cli;
 mod fault_manifests;
 mod fault_provider;
 mod history_cli;
