@@ -161,7 +161,7 @@ approval_policy = approval_policy == "true"
 KINDS = {
     "providerconfigs", "providertargets", "products", "lanes", "previews",
     "runtimeidentities", "artifacts", "deploymentrecords", "promotions", "backupgates", "approvals",
-    "incidents",
+    "incidents", "databootstraps", "notificationpolicies",
 }
 READ = {"get", "list", "watch"}
 LEASE_VERBS = {"get", "create", "update", "patch"}

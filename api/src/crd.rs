@@ -3,8 +3,8 @@
 //! test fails when it drifts.
 
 use crate::resources::{
-    Approval, Artifact, BackupGate, DeploymentRecord, Incident, Lane, Preview, Product, Promotion,
-    ProviderConfig, ProviderTarget, RuntimeIdentity,
+    Approval, Artifact, BackupGate, DataBootstrap, DeploymentRecord, Incident, Lane, NotificationPolicy,
+    Preview, Product, Promotion, ProviderConfig, ProviderTarget, RuntimeIdentity,
 };
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::CustomResourceExt;
@@ -42,6 +42,8 @@ pub fn all() -> Vec<CustomResourceDefinition> {
         BackupGate::crd(),
         Approval::crd(),
         Incident::crd(),
+        DataBootstrap::crd(),
+        NotificationPolicy::crd(),
     ]
 }
 

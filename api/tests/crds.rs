@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 use support::{at, crds_by_kind, rules, schema_of, validate};
 
-const KINDS: [(&str, &str, &str); 12] = [
+const KINDS: [(&str, &str, &str); 14] = [
     ("ProviderConfig", "providerconfigs", "lpc"),
     ("ProviderTarget", "providertargets", "lpt"),
     ("Product", "products", "lpprod"),
@@ -23,6 +23,8 @@ const KINDS: [(&str, &str, &str); 12] = [
     ("BackupGate", "backupgates", "lpbg"),
     ("Approval", "approvals", "lpapr"),
     ("Incident", "incidents", "lpinc"),
+    ("DataBootstrap", "databootstraps", "lpboot"),
+    ("NotificationPolicy", "notificationpolicies", "lpnp"),
 ];
 
 /// Short names of built-in kinds (kubectl api-resources on a 1.33 cluster) that ours must
@@ -37,7 +39,7 @@ fn crds_dir() -> PathBuf {
 }
 
 #[test]
-fn all_twelve_kinds_in_stable_order_with_names_and_categories() {
+fn all_fourteen_kinds_in_stable_order_with_names_and_categories() {
     let crds = crd::all();
     let kinds: Vec<_> = crds.iter().map(|c| c.spec.names.kind.as_str()).collect();
     assert_eq!(kinds, KINDS.map(|k| k.0).to_vec());
@@ -108,9 +110,13 @@ fn printer_columns_show_verdict_identity_and_age_with_valid_paths() {
         let age = cols.last().unwrap();
         assert_eq!((age.name.as_str(), age.type_.as_str()), ("Age", "date"), "{kind}");
         assert_eq!(age.json_path, ".metadata.creationTimestamp", "{kind}");
+        // A NotificationPolicy's spec is lists only (destinations, routes); its columns say
+        // how its destinations fare.
         assert!(
-            cols.iter()
-                .any(|c| c.json_path.starts_with(".spec.") && c.priority.unwrap_or(0) == 0),
+            kind == "NotificationPolicy"
+                || cols
+                    .iter()
+                    .any(|c| c.json_path.starts_with(".spec.") && c.priority.unwrap_or(0) == 0),
             "{kind}: no column shows an identifying spec field"
         );
         let schema =
@@ -436,6 +442,10 @@ fn record_specs_are_immutable() {
             "Incident",
             "spec is immutable: Incidents are written by the controller, which names one per product, lane and check",
         ),
+        (
+            "DataBootstrap",
+            "spec is immutable: a DataBootstrap runs once; create a new DataBootstrap instead",
+        ),
     ] {
         let schema = schema_of(kind);
         let spec = at(&schema, "spec");
@@ -630,6 +640,148 @@ fn a_zero_ttl_is_refused_by_the_preview_crd() {
             validator.validate_object(&schema, &preview(fine), None),
             vec![],
             "{fine}"
+        );
+    }
+}
+
+fn data_bootstrap(spec: Value) -> Value {
+    serde_json::json!({
+        "apiVersion": "launchplane.dev/v1alpha1", "kind": "DataBootstrap",
+        "metadata": {"name": "shop-testing-demo"},
+        "spec": spec
+    })
+}
+
+fn problems_of(
+    validator: &mut launchplane_api::validation::SchemaValidator,
+    schema: &Value,
+    object: &Value,
+) -> Vec<String> {
+    validator
+        .validate_object(schema, object, None)
+        .iter()
+        .map(ToString::to_string)
+        .collect()
+}
+
+/// Issue 15 item 5: a data bootstrap replaces a lane's data, so the CRD refuses one without
+/// `confirmDestructive: true`, left out or false, naming the field and the fix.
+#[test]
+fn a_data_bootstrap_without_confirmation_is_refused_by_its_crd() {
+    let schema = schema_of("DataBootstrap");
+    let mut validator = launchplane_api::validation::SchemaValidator::new();
+    let confirm = "spec: spec.confirmDestructive must be true: a data bootstrap replaces the lane's data; \
+                   set confirmDestructive: true to confirm that it may";
+    let without = data_bootstrap(serde_json::json!({
+        "laneRef": {"name": "shop-testing"}, "source": {"dataset": "demo-2026-11"}
+    }));
+    assert_eq!(problems_of(&mut validator, &schema, &without), vec![confirm]);
+    let refused = data_bootstrap(serde_json::json!({
+        "laneRef": {"name": "shop-testing"}, "source": {"dataset": "demo-2026-11"},
+        "confirmDestructive": false
+    }));
+    assert_eq!(problems_of(&mut validator, &schema, &refused), vec![confirm]);
+    let confirmed = data_bootstrap(serde_json::json!({
+        "laneRef": {"name": "shop-testing"}, "source": {"dataset": "demo-2026-11"},
+        "confirmDestructive": true, "backupGateRef": {"name": "shop-testing-nightly"},
+        "command": "odoo-bootstrap --dataset demo-2026-11"
+    }));
+    assert_eq!(
+        problems_of(&mut validator, &schema, &confirmed),
+        Vec::<String>::new()
+    );
+}
+
+#[test]
+fn a_data_bootstrap_source_digest_is_64_hex_digits_without_prefix() {
+    let schema = schema_of("DataBootstrap");
+    let sha = at(&schema, "spec.source.sha256");
+    assert_eq!(sha["pattern"], "^[0-9a-f]{64}$");
+    assert!(has_rule(sha, "self.matches", "without a sha256: prefix"));
+    let mut validator = launchplane_api::validation::SchemaValidator::new();
+    let with = |digest: &str| {
+        data_bootstrap(serde_json::json!({
+            "laneRef": {"name": "shop-testing"},
+            "source": {"dataset": "demo-2026-11", "sha256": digest},
+            "confirmDestructive": true
+        }))
+    };
+    for bad in [format!("sha256:{}", "a".repeat(64)), "A".repeat(64)] {
+        let problems = problems_of(&mut validator, &schema, &with(&bad));
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.contains("does not match ^[0-9a-f]{64}$")),
+            "{bad}: {problems:?}"
+        );
+    }
+    // Of the right length, the CEL rule also says what to write.
+    let problems = problems_of(&mut validator, &schema, &with(&"A".repeat(64)));
+    assert!(
+        problems.contains(
+            &"spec.source.sha256: source.sha256 must be 64 lowercase hex digits (the digest alone, without a \
+              sha256: prefix)"
+                .to_string()
+        ),
+        "{problems:?}"
+    );
+    assert_eq!(
+        problems_of(&mut validator, &schema, &with(&"a".repeat(64))),
+        Vec::<String>::new()
+    );
+}
+
+#[test]
+fn data_bootstrap_and_lane_columns_show_phase_readiness_and_bootstrap_state() {
+    let columns = |kind: &str| -> Vec<(String, String, i32)> {
+        crd::all()
+            .into_iter()
+            .find(|c| c.spec.names.kind == kind)
+            .unwrap()
+            .spec
+            .versions[0]
+            .additional_printer_columns
+            .clone()
+            .unwrap()
+            .into_iter()
+            .map(|c| (c.name, c.json_path, c.priority.unwrap_or(0)))
+            .collect()
+    };
+    let names: Vec<String> = columns("DataBootstrap").into_iter().map(|c| c.0).collect();
+    assert_eq!(names, ["Lane", "Phase", "Ready", "Verdict", "Age"]);
+    assert!(columns("DataBootstrap").contains(&(
+        "Ready".to_string(),
+        ".status.readiness.result".to_string(),
+        0
+    )));
+    assert!(columns("Lane").contains(&("Bootstrap".to_string(), ".status.bootstrap.state".to_string(), 1)));
+    let schema = schema_of("DataBootstrap");
+    assert_eq!(
+        at(&schema, "status.phase")["enum"],
+        serde_json::json!([
+            "Pending",
+            "Blocked",
+            "Bootstrapping",
+            "PostDeploying",
+            "Verifying",
+            "Succeeded",
+            "Failed",
+            "Unknown"
+        ])
+    );
+    for result in [
+        "bootstrapRun",
+        "postDeploy",
+        "health",
+        "canonicalUrl",
+        "logo",
+        "runtimeIdentity",
+        "readiness",
+    ] {
+        assert_eq!(
+            at(&schema, &format!("status.{result}.result"))["enum"],
+            serde_json::json!(["Passed", "Failed", "Unknown", "Skipped"]),
+            "{result}"
         );
     }
 }

@@ -150,3 +150,50 @@ fn artifact_image_reference_pins_the_digest() {
         format!("ghcr.io/acme/shop@sha256:{}", "a".repeat(64))
     );
 }
+
+#[test]
+fn a_data_bootstrap_reads_and_writes_the_documented_field_names() {
+    let spec: DataBootstrapSpec = serde_json::from_value(json!({
+        "laneRef": {"name": "shop-testing"},
+        "source": {"dataset": "demo-2026-11"}
+    }))
+    .unwrap();
+    // Left out, the confirmation is false, which the CRD and the controller refuse.
+    assert!(!spec.confirm_destructive);
+    assert_eq!((spec.command, spec.backup_gate_ref), (None, None));
+
+    let result = BootstrapStepResult {
+        result: StepOutcome::Passed,
+        ..Default::default()
+    };
+    let status = DataBootstrapStatus {
+        phase: Some(BootstrapPhase::PostDeploying),
+        outcome: Some(BootstrapOutcome::Unknown),
+        bootstrap_run: Some(result.clone()),
+        canonical_url: Some(result.clone()),
+        runtime_identity: Some(result),
+        ..Default::default()
+    };
+    assert_eq!(
+        serde_json::to_value(&status).unwrap(),
+        json!({
+            "phase": "PostDeploying", "outcome": "Unknown",
+            "bootstrapRun": {"result": "Passed"},
+            "canonicalUrl": {"result": "Passed"},
+            "runtimeIdentity": {"result": "Passed"}
+        })
+    );
+    let lane = LaneStatus {
+        bootstrap: Some(LaneBootstrap {
+            state: LaneBootstrapState::Unknown,
+            last: Some("shop-testing-demo".into()),
+            inventory_stale: true,
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    assert_eq!(
+        serde_json::to_value(&lane).unwrap(),
+        json!({"bootstrap": {"state": "Unknown", "last": "shop-testing-demo", "inventoryStale": true}})
+    );
+}

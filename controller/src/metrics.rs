@@ -50,6 +50,14 @@ pub struct IncidentLabels {
     pub severity: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct NotificationLabels {
+    /// `github`, `email` or `discord`.
+    pub destination_type: String,
+    /// `Delivered`, `Retrying`, `Failed` or `Unknown`.
+    pub outcome: String,
+}
+
 /// Every series Launchplane exports.
 pub struct Metrics {
     registry: Registry,
@@ -64,6 +72,7 @@ pub struct Metrics {
     pub verdict_age: Family<KindLabels, Gauge<f64, AtomicU64>>,
     pub leader: Gauge,
     pub incidents_open: Family<IncidentLabels, Gauge>,
+    pub notifications: Family<NotificationLabels, Counter>,
     /// Every label set `incidents_open` has had: one whose incidents all resolved reads 0
     /// rather than vanishing (an alert on `> 0` then resolves instead of going stale).
     incident_series: Mutex<BTreeSet<IncidentLabels>>,
@@ -143,6 +152,12 @@ impl Metrics {
             "Open Incidents by product and severity (critical: Mismatch or Missing; warning: Unverifiable)",
             incidents_open.clone(),
         );
+        let notifications = Family::<NotificationLabels, Counter>::default();
+        registry.register(
+            "notifications",
+            "Notification attempts by destination type and outcome (Delivered, Retrying, Failed, Unknown)",
+            notifications.clone(),
+        );
         Metrics {
             registry,
             reconciles,
@@ -156,6 +171,7 @@ impl Metrics {
             verdict_age,
             leader,
             incidents_open,
+            notifications,
             incident_series: Mutex::default(),
         }
     }
@@ -169,6 +185,16 @@ impl Metrics {
                 .get_or_create(labels)
                 .set(counts.get(labels).copied().unwrap_or(0));
         }
+    }
+
+    /// One notification attempt's outcome.
+    pub fn notified(&self, destination_type: &str, outcome: &str) {
+        self.notifications
+            .get_or_create(&NotificationLabels {
+                destination_type: destination_type.into(),
+                outcome: outcome.into(),
+            })
+            .inc();
     }
 
     pub fn reconciled(&self, kind: &str, elapsed: Duration) {
@@ -273,6 +299,9 @@ mod tests {
         m.set_incidents_open(&BTreeMap::from([(shop_critical.clone(), 2), (blog_warning, 1)]));
         // The blog's incident resolved: its series reads 0, it does not vanish.
         m.set_incidents_open(&BTreeMap::from([(shop_critical, 2)]));
+        m.notified("github", "Delivered");
+        m.notified("github", "Delivered");
+        m.notified("discord", "Unknown");
         let text = m.encode();
         for needle in [
             r#"launchplane_reconciles_total{kind="Lane"} 1"#,
@@ -288,6 +317,8 @@ mod tests {
             "launchplane_leader 1",
             r#"launchplane_incidents_open{product="shop",severity="critical"} 2"#,
             r#"launchplane_incidents_open{product="blog",severity="warning"} 0"#,
+            r#"launchplane_notifications_total{destination_type="github",outcome="Delivered"} 2"#,
+            r#"launchplane_notifications_total{destination_type="discord",outcome="Unknown"} 1"#,
         ] {
             assert!(text.contains(needle), "missing {needle:?} in\n{text}");
         }

@@ -456,6 +456,182 @@ async fn webhook_secrets_reach_no_log_answer_or_metric() {
     assert_hidden("logs", &all_logs, &secrets);
 }
 
+#[tokio::test]
+async fn notification_secrets_reach_no_log_or_error() {
+    use launchplane::notify::destination::{
+        DestinationConfig, DestinationFactory, DiscordConfig, EmailConfig, GitHubIssueConfig, IncidentKey,
+        Notice, NoticeKind, SmtpSecurity,
+    };
+    use launchplane::notify::destinations::RealDestinations;
+    use launchplane_api::Verdict;
+    use launchplane_api::resources::{IncidentSeverity, IncidentState, IncidentTransitionType};
+    use launchplane_e2e::discord::{DiscordFake, DiscordFault};
+    use launchplane_e2e::github::{GitHubFake, GitHubFault};
+    use launchplane_e2e::smtp::{SmtpServer, SmtpTls};
+    use launchplane_providers::SecretString;
+    use std::time::Duration;
+
+    let logs_buffer = capture_logs();
+    const TOKEN: &str = "ghp-N1-notify-s3cret-token-4410";
+    const HOOK: &str = "dIsCoRd-N2-webhook-s3cret-8812";
+    const PASSWORD: &str = "smtp-N3-s3cret-password-2291";
+    let secrets = [TOKEN, HOOK, PASSWORD];
+    tracing::info!("notification capture canary");
+
+    let notice = |kind, thread: Vec<String>| Notice {
+        incident: IncidentKey {
+            namespace: "shop".into(),
+            name: "shop-production-public".into(),
+            product: "shop".into(),
+            kind: "Lane".into(),
+            lane: "production".into(),
+            check: "public".into(),
+        },
+        kind,
+        transition: 1,
+        occurrence: 1,
+        state: IncidentState::Open,
+        severity: IncidentSeverity::Warning,
+        verdict: Verdict::Mismatch,
+        message: "wrong artifact".into(),
+        time: jiff::Timestamp::now(),
+        id: format!("uid-9/{kind:?}"),
+        thread,
+    };
+    let opened = notice(NoticeKind::Transition(IncidentTransitionType::Opened), vec![]);
+    let mut answers = String::new();
+    let mut record = |what: &str, r: &dyn std::fmt::Debug, shown: String| {
+        answers.push_str(&format!("{what}: {r:?} {shown}\n"));
+    };
+
+    let github_fake = GitHubFake::start(TOKEN).await.unwrap();
+    let github = RealDestinations
+        .build(&DestinationConfig::GitHubIssue(GitHubIssueConfig {
+            api_url: github_fake.base_url(),
+            owner: "acme".into(),
+            repo: "ops".into(),
+            labels: vec!["incident".into()],
+            token: SecretString::new(TOKEN),
+        }))
+        .unwrap();
+    let r = github.send(&opened).await;
+    record("github", &r, String::new());
+    github_fake.fault(GitHubFault::SecondaryRateLimit { retry_after: 3 });
+    let r = github.send(&notice(NoticeKind::Repeat(1), vec![])).await;
+    record(
+        "github rate limit",
+        &r,
+        r.as_ref().err().map(|e| e.to_string()).unwrap_or_default(),
+    );
+    github_fake.fault(GitHubFault::Status(502));
+    let r = github.send(&notice(NoticeKind::Repeat(2), vec![])).await;
+    record(
+        "github 502",
+        &r,
+        r.as_ref().err().map(|e| e.to_string()).unwrap_or_default(),
+    );
+
+    let discord_fake = DiscordFake::start("1200000000000000009", HOOK).await.unwrap();
+    let discord_config = |url: String| {
+        DestinationConfig::Discord(DiscordConfig {
+            webhook_url: SecretString::new(url),
+            username: None,
+        })
+    };
+    let discord = RealDestinations
+        .build(&discord_config(discord_fake.webhook_url()))
+        .unwrap();
+    let r = discord.send(&opened).await;
+    record("discord", &r, String::new());
+    discord_fake.fault(DiscordFault::RateLimited {
+        retry_after: 0.5,
+        global: false,
+        header: true,
+    });
+    let r = discord.send(&opened).await;
+    record(
+        "discord 429",
+        &r,
+        r.as_ref().err().map(|e| e.to_string()).unwrap_or_default(),
+    );
+    let broken = RealDestinations
+        .build(&discord_config(format!("{}x", discord_fake.webhook_url())))
+        .unwrap();
+    let r = broken.send(&opened).await;
+    record(
+        "discord 401",
+        &r,
+        r.as_ref().err().map(|e| e.to_string()).unwrap_or_default(),
+    );
+    let r = RealDestinations.build(&discord_config(format!("not a url {HOOK}")));
+    record("discord bad url", &r.as_ref().err(), String::new());
+    let gone = format!("http://127.0.0.1:9/api/webhooks/1/{HOOK}");
+    let r = RealDestinations
+        .build(&discord_config(gone))
+        .unwrap()
+        .send(&opened)
+        .await;
+    record(
+        "discord unreachable",
+        &r,
+        r.as_ref().err().map(|e| e.to_string()).unwrap_or_default(),
+    );
+
+    let server = tokio::task::spawn_blocking(|| SmtpServer::start(SmtpTls::StartTls, "lp", PASSWORD))
+        .await
+        .unwrap()
+        .unwrap();
+    if let Some(server) = &server {
+        let config = |password: &str| {
+            DestinationConfig::Email(EmailConfig {
+                host: "127.0.0.1".into(),
+                port: server.port,
+                security: SmtpSecurity::StartTls,
+                extra_ca_pem: Some(server.ca_pem()),
+                from: "launchplane@example.com".into(),
+                to: vec!["oncall@example.com".into()],
+                username: Some("lp".into()),
+                password: Some(SecretString::new(password)),
+            })
+        };
+        let email = RealDestinations.build(&config(PASSWORD)).unwrap();
+        let r = email.send(&opened).await;
+        assert!(r.is_ok(), "{r:?}");
+        record("email", &r, String::new());
+        server.fault_next_data("451 4.3.0 later").unwrap();
+        let r = email.send(&opened).await;
+        record(
+            "email 451",
+            &r,
+            r.as_ref().err().map(|e| e.to_string()).unwrap_or_default(),
+        );
+        // A password that is a prefix of the real one: an error quoting it would show.
+        let wrong = format!("{PASSWORD}-wrong");
+        let r = RealDestinations
+            .build(&config(&wrong))
+            .unwrap()
+            .send(&opened)
+            .await;
+        record(
+            "email wrong password",
+            &r,
+            r.as_ref().err().map(|e| e.to_string()).unwrap_or_default(),
+        );
+        assert!(r.is_err());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    assert!(
+        answers.contains("Retryable") && answers.contains("Permanent"),
+        "{answers}"
+    );
+    assert_hidden("answers and errors", &answers, &secrets);
+    let all_logs = String::from_utf8_lossy(&logs_buffer.lock().unwrap()).into_owned();
+    assert!(all_logs.contains("notification capture canary"));
+    assert!(all_logs.contains("filed the incident's GitHub issue"));
+    assert_hidden("logs", &all_logs, &secrets);
+}
+
 /// The Odoo driver through the real `launchplane reconcile` binary (trace logs): a Secret the
 /// post-deploy command needs (`spec.odoo.postDeploy.env.secretRefs`) and a tenant secret in the
 /// compose env reach no output, no state file, no schedule's command and no run log, while the

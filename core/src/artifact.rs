@@ -61,6 +61,27 @@ pub fn check_repository(artifact: &Artifact, product: &Product) -> Result<(), St
     ))
 }
 
+/// The reason a Preview gives for an Artifact built from another commit than its head.
+pub const COMMIT_MISMATCH: &str = "ArtifactCommitMismatch";
+
+/// Whether `artifact` was built from `head`, the pull request's head commit a Preview says it
+/// shows: its feedback (the GitHub deployment, the comment) names that commit, so serving the
+/// build of any other commit under it would report the wrong code as deployed.
+pub fn check_commit(artifact: &Artifact, head: &str) -> Result<(), String> {
+    let built = &artifact.spec.source.commit;
+    if built == head {
+        return Ok(());
+    }
+    let short = |s: &str| s.get(..12).unwrap_or(s).to_string();
+    Err(format!(
+        "spec.artifactRef names Artifact {}, built from commit {}, but spec.pullRequest.headSha is {}:          a preview serves only the build of its head commit. Point spec.artifactRef at the Artifact          built from {} (CI creates it after pushing the image), or correct spec.pullRequest.headSha",
+        artifact.metadata.name.as_deref().unwrap_or_default(),
+        short(built),
+        short(head),
+        short(head),
+    ))
+}
+
 /// Compute an Artifact's status from its manifest and the lanes of its namespace.
 pub fn reconcile(artifact: &Artifact, lanes: &[Lane], now: Timestamp) -> Outcome<ArtifactStatus> {
     let old = artifact.status.clone().unwrap_or_default();

@@ -12,7 +12,7 @@
 use super::Outcome;
 use super::backup_capture;
 use super::ready::{self, Ready};
-use jiff::Timestamp;
+use jiff::{SignedDuration, Timestamp};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use launchplane_api::conditions::Progress;
 use launchplane_api::resources::{BackupGate, BackupGateStatus, BackupResult, Promotion};
@@ -181,4 +181,84 @@ pub fn reconcile(
         },
         transitions,
     }
+}
+
+/// How old a BackupGate may be when the lane does not say (`promotion.backupMaxAge`).
+pub const DEFAULT_MAX_AGE: SignedDuration = SignedDuration::from_hours(24);
+
+/// The lane's `promotion.backupMaxAge` (default 24h), as a duration and as written.
+pub fn max_age(text: Option<&str>) -> Result<(SignedDuration, String), String> {
+    match text {
+        None => Ok((DEFAULT_MAX_AGE, "24h".to_string())),
+        Some(text) => crate::preview::parse_ttl(text)
+            .map(|d| (d, text.to_string()))
+            .ok_or_else(|| format!("spec.promotion.backupMaxAge {text:?} is not a duration such as 24h")),
+    }
+}
+
+/// What makes a BackupGate usable for one operation on its lane (a Promotion into it, a
+/// DataBootstrap of it): the rule both share, so that a gate is judged the same way whoever
+/// asks.
+pub struct Usability<'a> {
+    /// The lane's name and namespace.
+    pub lane: &'a str,
+    pub namespace: Option<&'a str>,
+    /// When the lane last changed in a way a backup must postdate, and what that was (e.g.
+    /// "the last deploy").
+    pub last_change: Option<Timestamp>,
+    pub last_change_what: &'a str,
+    /// `promotion.backupMaxAge`, and as written.
+    pub max_age: SignedDuration,
+    pub max_age_text: &'a str,
+    /// The other operation that used the gate, as "Promotion p" or "DataBootstrap b".
+    pub used_by: &'a dyn Fn(&BackupGate) -> Option<String>,
+    /// What one gate authorizes, e.g. "Promotion".
+    pub one: &'a str,
+    pub now: Timestamp,
+}
+
+/// Why `gate` may not authorize the operation; None when it may.
+pub fn refusal(gate: &BackupGate, u: &Usability<'_>) -> Option<String> {
+    if let Err(why) = check(gate, true, u.now) {
+        return Some(why);
+    }
+    // `check` refuses a gate not taken yet (a capture under way).
+    let taken = taken_at(gate).unwrap_or(Timestamp::UNIX_EPOCH);
+    if let Some(other) = (u.used_by)(gate) {
+        Some(format!(
+            "is used by {other} (a BackupGate authorizes one {} only)",
+            u.one
+        ))
+    } else if u.last_change.is_some_and(|l| taken <= l) {
+        Some(format!("was taken at {taken}, before {}", u.last_change_what))
+    } else if u.now.duration_since(taken) > u.max_age {
+        Some(format!(
+            "was taken at {taken}, more than {} before",
+            u.max_age_text
+        ))
+    } else {
+        None
+    }
+}
+
+/// The lane's newest usable BackupGate among `gates` (the ones of other lanes or namespaces
+/// are left out); else why each of the lane's was refused, as "BackupGate g <why>".
+pub fn newest_usable<'g>(gates: &[&'g BackupGate], u: &Usability<'_>) -> Result<&'g BackupGate, Vec<String>> {
+    let mut mine: Vec<&BackupGate> = gates
+        .iter()
+        .copied()
+        .filter(|g| g.metadata.namespace.as_deref() == u.namespace && g.spec.lane_ref.name == u.lane)
+        .collect();
+    mine.sort_by_key(|g| std::cmp::Reverse((taken_at(g), g.metadata.name.clone())));
+    let mut refused = Vec::new();
+    for g in mine {
+        match refusal(g, u) {
+            Some(why) => refused.push(format!(
+                "BackupGate {} {why}",
+                g.metadata.name.as_deref().unwrap_or_default()
+            )),
+            None => return Ok(g),
+        }
+    }
+    Err(refused)
 }

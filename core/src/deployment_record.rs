@@ -18,13 +18,14 @@
 
 use crate::health::HealthResult;
 use crate::probe::ProbeResult;
+use crate::verification;
 use jiff::{SignedDuration, Timestamp};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use launchplane_api::conditions::{self, Aspect, Progress, types};
 use launchplane_api::identity::{ClassificationReason, RuntimeIdentityPayload, classify, combine};
 use launchplane_api::resources::{
-    DeployEvidence, DeploymentOrigin, DeploymentPhase, DeploymentRecord, DeploymentRecordStatus,
-    IdentityEvidence, StepEvidence,
+    CheckResult, DeployEvidence, DeploymentOrigin, DeploymentPhase, DeploymentRecord, DeploymentRecordStatus,
+    IdentityEvidence, StepEvidence, VerificationCheck, VerificationCheckName,
 };
 use launchplane_api::verdict::Verdict;
 use launchplane_providers::{Deployment, DeploymentStatus};
@@ -523,12 +524,15 @@ pub struct VerifyOutcome {
 
 /// Check one probe and the health results against the record's expected identity. Passing
 /// needs every required health check Matched and the identity not failing under the policy
-/// (`identity_required`: Missing and Unreachable fail too). A failure is retried until the
+/// (`identity_required`: Missing and Unreachable fail too), and, for a driver with checks
+/// (`checks` is `Some`: Odoo, VeriReel), every required one of them passed; the record keeps
+/// each check's result, the identity's among them. A failure is retried until the
 /// verification window closes, then the attempt is Failed.
 pub fn verify(
     record: &DeploymentRecord,
     probe: &ProbeResult,
     health: &[HealthResult],
+    checks: Option<&[VerificationCheck]>,
     identity_required: bool,
     settings: &DeploySettings,
     now: Timestamp,
@@ -550,6 +554,14 @@ pub fn verify(
         probed_at: Some(Time(now)),
     });
     status.health = health.iter().map(|h| h.evidence.clone()).collect();
+    if let Some(checks) = checks {
+        status.checks = checks
+            .iter()
+            .cloned()
+            .chain([verification::identity_check(&c, None, now)])
+            .collect();
+    }
+    let checks_ok = verification::all_required_pass(&status.checks);
     let mut verification = status.verification.clone().unwrap_or_default();
     let started = verification.started_at.as_ref().map(|t| t.0).unwrap_or(now);
     verification.started_at = Some(Time(started));
@@ -567,20 +579,54 @@ pub fn verify(
                         ))
                     }),
             )
+            .chain(
+                status
+                    .checks
+                    .iter()
+                    .filter(|check| {
+                        check.required
+                            && check.result != CheckResult::Passed
+                            && check.name != VerificationCheckName::RuntimeIdentity
+                    })
+                    .map(|check| {
+                        Some(format!(
+                            "{} {:?}: {}",
+                            verification::check_name(check.name),
+                            check.result,
+                            check.message.clone().unwrap_or_default()
+                        ))
+                    }),
+            )
             .flatten()
             .collect();
-    let wait = if identity_ok && health_ok {
+    let checks_failed = status
+        .checks
+        .iter()
+        .any(|check| check.required && check.result == CheckResult::Failed);
+    let wait = if identity_ok && health_ok && checks_ok {
         status.phase = Some(DeploymentPhase::Succeeded);
         verification.verdict = Some(Verdict::Matched);
-        verification.message = Some("health and runtime identity verified".into());
+        verification.message = Some(if status.checks.is_empty() {
+            "health and runtime identity verified".into()
+        } else {
+            let names: Vec<&str> = status
+                .checks
+                .iter()
+                .filter(|check| check.result == CheckResult::Passed)
+                .map(|check| verification::check_name(check.name))
+                .collect();
+            format!("verified: {}", names.join(", "))
+        });
         verification.finished_at = Some(Time(now));
         false
     } else if now.duration_since(started) >= settings.verify_timeout {
         status.phase = Some(DeploymentPhase::Failed);
-        verification.verdict = Some(if identity_ok {
-            Verdict::Unverifiable
-        } else {
+        verification.verdict = Some(if !identity_ok {
             c.verdict
+        } else if checks_failed {
+            Verdict::Mismatch
+        } else {
+            Verdict::Unverifiable
         });
         verification.message = Some(format!(
             "verification failed after {}s: {}",

@@ -35,8 +35,8 @@ pub fn health_result(
             "(no url)".to_string(),
             Verdict::Unverifiable,
             None,
-            "the check has a path but the lane has no base URL: set spec.runtimeIdentity.baseUrl or \
-             the ProviderTarget's domains"
+            "the check has a path but the lane has no base URL: set the Lane's \
+             spec.runtimeIdentity.baseUrl, the Product's spec.baseUrl or the ProviderTarget's domains"
                 .to_string(),
         ),
         // The URL is the user's to write and may carry a password or a token: the evidence

@@ -53,10 +53,11 @@ use crate::health::HealthResult;
 use crate::probe::ProbeResult;
 use crate::promotion::Feed;
 use crate::target::{DesiredEnv, TargetFacts, TargetRef};
+use crate::verification::{self, BaseUrl};
 pub use aspects::identity_child;
 pub use claim::{lane_owner, rival_lanes};
 pub use drift::{drift, record_env, spec_changed};
-pub use endpoint::{base_url, endpoint, health_urls};
+pub use endpoint::{endpoint, health_urls};
 pub use history::rollback_candidates;
 pub use intent::new_record;
 use jiff::Timestamp;
@@ -64,7 +65,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, ObjectMeta};
 use launchplane_api::identity::RuntimeIdentityPayload;
 use launchplane_api::resources::{
     Artifact, DeploymentRecord, DeploymentRecordStatus, Lane, LaneStatus, Product, ProviderTarget,
-    RuntimeIdentity,
+    RuntimeIdentity, VerificationCheck,
 };
 pub use pin::ImagePin;
 pub use resolve::{driver_name, target_ref};
@@ -186,6 +187,11 @@ pub struct LaneInputs<'a> {
     pub identity: Option<&'a RuntimeIdentity>,
     /// The lane's health checks, run now.
     pub health: &'a [HealthResult],
+    /// The lane's base URL and where it came from ([`crate::verification::base_url::resolve`]).
+    pub base: &'a BaseUrl,
+    /// The driver's checks besides the identity, run now ([`crate::verification::requests`];
+    /// empty for `generic-web`).
+    pub checks: &'a [VerificationCheck],
     pub settings: &'a DeploySettings,
     /// This controller instance, as ownership markers name it.
     pub instance: &'a str,
@@ -219,6 +225,8 @@ struct Observed<'a> {
     identity: Option<&'a RuntimeIdentity>,
     /// The lane's health checks, run now.
     health: &'a [HealthResult],
+    /// The driver's checks besides the identity, run now.
+    checks: &'a [VerificationCheck],
 }
 
 /// The conditions the lane's status holds now (its previous ones, for this plan).
@@ -245,6 +253,7 @@ pub fn plan(input: &LaneInputs<'_>, now: Timestamp) -> LanePlan {
         probe: input.probe,
         identity: input.identity,
         health: input.health,
+        checks: input.checks,
     };
     let resolved = resolve::resolve(input, observed.facts);
     let history = history::read(
@@ -284,6 +293,13 @@ pub fn plan(input: &LaneInputs<'_>, now: Timestamp) -> LanePlan {
         policy: &input.settings.retry,
         now,
     });
+    let mut outcome = outcome;
+    if verification::has_checks(resolved.product) {
+        let mut checks = input.checks.to_vec();
+        checks.extend(verification::identity_from_child(aspects.child.as_ref()));
+        let old = lane.status.as_ref().and_then(|s| s.verification.as_ref());
+        outcome.status.verification = Some(verification::lane_status(input.base, checks, old));
+    }
     LanePlan {
         outcome,
         aspects: aspects.list.into(),

@@ -19,8 +19,13 @@
 //!   the conditions of kinds reported through `Ready` alone.
 //! - [`pull_request`]: what a GitHub pull-request event (or a resync's listing) does to the
 //!   Previews of a Product (`launchplane webhooks`).
+//! - [`bootstrap`]: a DataBootstrap's admission, phase machine and what its outcome does to
+//!   its lane (its own provenance, never a deploy's).
+//! - [`verification`]: a lane's base URL and where it came from, and the driver's checks
+//!   (Odoo: health, canonical URL, logo, runtime identity), classified from what they answered.
 //! - [`incident`]: when a lane, preview or check that stays wrong opens an Incident, and
-//!   when it resolves.
+//!   when it resolves; [`notification`]: which destinations hear of it, what is due for each
+//!   (send, retry, remind, give up), and a NotificationPolicy's status.
 //! - Adopting an existing Dokploy estate: [`adoption`] (what ProviderTargets claim of what
 //!   Dokploy lists, and which ones an import creates).
 
@@ -30,11 +35,13 @@ pub mod approval;
 pub mod artifact;
 pub mod backup_capture;
 pub mod backup_gate;
+pub mod bootstrap;
 pub mod deployment_record;
 pub mod health;
 pub mod history;
 pub mod incident;
 pub mod lane;
+pub mod notification;
 pub mod observation;
 pub mod preview;
 pub mod probe;
@@ -50,6 +57,7 @@ pub mod redact;
 pub mod runtime_identity;
 pub mod schedule;
 pub mod target;
+pub mod verification;
 
 use launchplane_api::conditions::Transition;
 

@@ -2,11 +2,10 @@
 //! clear refusal of drivers Launchplane does not deploy yet.
 
 use super::Outcome;
-use super::lane::driver_name;
 use jiff::Timestamp;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use launchplane_api::conditions::{self, Progress, types};
-use launchplane_api::resources::{Driver, Lane, LaneSummary, Product, ProductStatus};
+use launchplane_api::resources::{Lane, LaneSummary, Product, ProductStatus};
 use launchplane_api::verdict::Verdict;
 use std::collections::BTreeSet;
 
@@ -82,17 +81,8 @@ pub fn reconcile(
         };
         (worst, message)
     };
-    let progress = match product.spec.driver {
-        Driver::GenericWeb | Driver::Odoo => Progress::Settled,
-        other => Progress::Stalled {
-            reason: "DriverNotSupported".into(),
-            message: format!(
-                "driver {} is not deployed by Launchplane yet; its lanes do not deploy (generic-web and \
-                 odoo do)",
-                driver_name(other)
-            ),
-        },
-    };
+    // Every driver deploys: generic-web and verireel (its variant) applications, odoo composes.
+    let progress = Progress::Settled;
     let computed = conditions::compute(&old.conditions, &[], &progress, product.metadata.generation, now);
     let mut conditions = computed.conditions;
     // The product's one aspect is the summary of its lanes, reported through Ready itself.
@@ -127,7 +117,10 @@ pub fn reconcile(
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use launchplane_api::resources::{LaneInventory, LaneSpec, LaneStatus, LocalObjectRef, ProductSpec};
+    use crate::lane::driver_name;
+    use launchplane_api::resources::{
+        Driver, LaneInventory, LaneSpec, LaneStatus, LocalObjectRef, ProductSpec,
+    };
 
     fn t() -> Timestamp {
         Timestamp::from_second(1_800_000_000).unwrap()
@@ -207,19 +200,11 @@ mod tests {
     }
 
     #[test]
-    fn odoo_is_accepted_and_verireel_refused_with_a_clear_condition() {
-        let out = reconcile(&product(Driver::Odoo), &[], None, t());
-        let stalled = conditions::find(&out.status.conditions, types::STALLED).unwrap();
-        assert_eq!(stalled.status, "False", "{}", stalled.message);
-        let driver = Driver::Verireel;
-        let out = reconcile(&product(driver), &[], None, t());
-        let stalled = conditions::find(&out.status.conditions, types::STALLED).unwrap();
-        assert_eq!(stalled.status, "True");
-        assert_eq!(stalled.reason, "DriverNotSupported");
-        assert!(
-            stalled.message.contains(driver_name(driver)),
-            "{}",
-            stalled.message
-        );
+    fn every_driver_is_accepted() {
+        for driver in [Driver::GenericWeb, Driver::Odoo, Driver::Verireel] {
+            let out = reconcile(&product(driver), &[], None, t());
+            let stalled = conditions::find(&out.status.conditions, types::STALLED).unwrap();
+            assert_eq!(stalled.status, "False", "{}: {stalled:?}", driver_name(driver));
+        }
     }
 }

@@ -5,8 +5,10 @@
 //! `pull_request` webhook deliveries ([`pull_request_event`]) shaped like
 //! `shared/github/webhooks-schema.json`'s. For pull-request feedback it also serves issue
 //! comments (list, read, create, edit) and deployments with their statuses (list, create),
-//! answering with "Issue Comment", "Deployment" and "Deployment Status" objects; the scripted
-//! faults apply to every route. `e2e/tests/github_contract.rs` checks all of it against
+//! answering with "Issue Comment", "Deployment" and "Deployment Status" objects. For incident
+//! notifications it serves issues (list with `state`/`labels`/`sort`/`direction`, create, read,
+//! update/close) answering with "Issue" objects. The scripted faults apply to every route,
+//! including a slow answer (the call is served, its answer held back) for client timeouts. `e2e/tests/github_contract.rs` checks all of it against
 //! `shared/github`. Written from those documents; it depends on no Launchplane crate.
 
 use axum::Router;
@@ -42,6 +44,26 @@ pub enum GitHubFault {
     Empty,
     /// Answer as usual (to reach a later page's fault).
     Pass,
+    /// Serve the call as usual (its writes happen) but hold the answer back this long: a client
+    /// with a shorter timeout gives up after the server acted.
+    SlowAnswer(std::time::Duration),
+}
+
+/// An issue the fake holds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FakeIssue {
+    pub number: i64,
+    /// `owner/repo`.
+    pub repository: String,
+    pub title: String,
+    pub body: Option<String>,
+    pub labels: Vec<String>,
+    /// `open` or `closed`.
+    pub state: String,
+    /// `completed`, `not_planned`, `duplicate`, `reopened` or none.
+    pub state_reason: Option<String>,
+    /// The login of its author.
+    pub author: String,
 }
 
 /// A comment the fake holds.
@@ -89,7 +111,11 @@ struct FakeState {
     per_page_cap: usize,
     comments: Vec<FakeComment>,
     deployments: Vec<FakeDeployment>,
+    issues: Vec<FakeIssue>,
     next_id: i64,
+    next_issue: i64,
+    /// Set by a [`GitHubFault::SlowAnswer`], taken after the handler ran.
+    hold_answer: Option<std::time::Duration>,
 }
 
 /// The fake. Dropping it stops the server.
@@ -121,6 +147,7 @@ impl GitHubFake {
         let state = Arc::new(Mutex::new(FakeState {
             per_page_cap: 100,
             next_id: 1000,
+            next_issue: 0,
             ..FakeState::default()
         }));
         let shared = Shared {
@@ -146,6 +173,15 @@ impl GitHubFake {
                 "/repos/{owner}/{repo}/deployments/{deployment_id}/statuses",
                 axum::routing::post(create_deployment_status),
             )
+            .route(
+                "/repos/{owner}/{repo}/issues",
+                get(list_issues).post(create_issue),
+            )
+            .route(
+                "/repos/{owner}/{repo}/issues/{issue_number}",
+                get(get_issue).patch(update_issue),
+            )
+            .layer(axum::middleware::from_fn_with_state(state.clone(), hold_answer))
             .with_state(shared);
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
@@ -214,6 +250,36 @@ impl GitHubFake {
         self.lock().comments.retain(|c| c.id != id);
     }
 
+    /// The issues held, in the order made.
+    pub fn issues(&self) -> Vec<FakeIssue> {
+        self.lock().issues.clone()
+    }
+
+    /// Add an issue as `author` would (a person's, or one copying another's marker); its number.
+    pub fn add_issue(&self, full_name: &str, author: &str, title: &str, body: &str, labels: &[&str]) -> i64 {
+        let mut state = self.lock();
+        state.next_issue += 1;
+        let number = state.next_issue;
+        state.issues.push(FakeIssue {
+            number,
+            repository: full_name.into(),
+            title: title.into(),
+            body: Some(body.into()),
+            labels: labels.iter().map(|l| l.to_string()).collect(),
+            state: "open".into(),
+            state_reason: None,
+            author: author.into(),
+        });
+        number
+    }
+
+    /// Change an issue's state by hand (as a person would).
+    pub fn set_issue_state(&self, number: i64, state: &str) {
+        if let Some(i) = self.lock().issues.iter_mut().find(|i| i.number == number) {
+            i.state = state.into();
+        }
+    }
+
     /// The deployments held, in the order made.
     pub fn deployments(&self) -> Vec<FakeDeployment> {
         self.lock().deployments.clone()
@@ -279,8 +345,26 @@ fn gate<'a>(
             ))
         }
         Some(GitHubFault::Empty) => Ok((state, true)),
+        Some(GitHubFault::SlowAnswer(d)) => {
+            state.hold_answer = Some(d);
+            Ok((state, false))
+        }
         Some(GitHubFault::Pass) | None => Ok((state, false)),
     }
+}
+
+/// Hold back the answer of a call that took a [`GitHubFault::SlowAnswer`].
+async fn hold_answer(
+    State(state): State<Arc<Mutex<FakeState>>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let response = next.run(request).await;
+    let hold = state.lock().unwrap_or_else(|p| p.into_inner()).hold_answer.take();
+    if let Some(d) = hold {
+        tokio::time::sleep(d).await;
+    }
+    response
 }
 
 fn not_found() -> Response {
@@ -622,6 +706,208 @@ async fn create_deployment_status(
         body.environment_url.as_deref().unwrap_or_default(),
     );
     (StatusCode::CREATED, axum::Json(item)).into_response()
+}
+
+/// An "Issue" with every property the REST description requires.
+pub fn issue_item(base: &str, i: &FakeIssue) -> Value {
+    let api = format!("{base}/repos/{}", i.repository);
+    let n = i.number;
+    let closed = i.state == "closed";
+    json!({
+        "id": 5000 + n, "node_id": format!("I_{n}"),
+        "url": format!("{api}/issues/{n}"), "repository_url": api,
+        "labels_url": format!("{api}/issues/{n}/labels{{/name}}"),
+        "comments_url": format!("{api}/issues/{n}/comments"),
+        "events_url": format!("{api}/issues/{n}/events"),
+        "html_url": format!("https://github.com/{}/issues/{n}", i.repository),
+        "number": n, "state": i.state, "state_reason": i.state_reason,
+        "title": i.title, "body": i.body, "user": user(&i.author),
+        "labels": i.labels.iter().enumerate().map(|(k, l)| label(k as i64, l)).collect::<Vec<_>>(),
+        "assignee": null, "assignees": [], "milestone": null, "locked": false,
+        "active_lock_reason": null, "comments": 0,
+        "closed_at": if closed { json!("2026-01-15T09:00:00Z") } else { Value::Null },
+        "created_at": "2026-01-15T08:00:00Z", "updated_at": "2026-01-15T08:00:00Z",
+        "author_association": "NONE"
+    })
+}
+
+async fn list_issues(
+    State(shared): State<Shared>,
+    Path((owner, repo)): Path<(String, String)>,
+    Query(query): Query<BTreeMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    let full_name = format!("{owner}/{repo}");
+    let path = format!("/repos/{full_name}/issues");
+    let (state, empty) = match gate(&shared, &headers, "GET", path.clone(), &query) {
+        Ok(s) => s,
+        Err(r) => return *r,
+    };
+    let wanted_state = query.get("state").map(String::as_str).unwrap_or("open");
+    if !["open", "closed", "all"].contains(&wanted_state) {
+        return unprocessable("state is not one of open, closed, all");
+    }
+    let labels: Vec<&str> = query
+        .get("labels")
+        .map(|l| l.split(',').map(str::trim).filter(|l| !l.is_empty()).collect())
+        .unwrap_or_default();
+    let mut items: Vec<&FakeIssue> = if empty {
+        vec![]
+    } else {
+        state
+            .issues
+            .iter()
+            .filter(|i| i.repository == full_name)
+            .filter(|i| wanted_state == "all" || i.state == wanted_state)
+            .filter(|i| labels.iter().all(|l| i.labels.iter().any(|have| have == l)))
+            .collect()
+    };
+    // Created order is number order; GitHub's default is the newest first.
+    if query.get("direction").map(String::as_str) != Some("asc") {
+        items.reverse();
+    }
+    let items: Vec<Value> = items.into_iter().map(|i| issue_item(&shared.base, i)).collect();
+    let cap = state.per_page_cap;
+    drop(state);
+    paged(&shared, cap, &path, &query, items)
+}
+
+#[derive(serde::Deserialize)]
+struct NewIssueBody {
+    #[serde(default)]
+    title: Option<Value>,
+    #[serde(default)]
+    body: Option<String>,
+    #[serde(default)]
+    labels: Option<Vec<String>>,
+}
+
+async fn create_issue(
+    State(shared): State<Shared>,
+    Path((owner, repo)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Option<axum::Json<NewIssueBody>>,
+) -> Response {
+    let full_name = format!("{owner}/{repo}");
+    let path = format!("/repos/{full_name}/issues");
+    let (mut state, _) = match gate(&shared, &headers, "POST", path, &BTreeMap::new()) {
+        Ok(s) => s,
+        Err(r) => return *r,
+    };
+    let Some(axum::Json(body)) = body else {
+        return unprocessable("title is required");
+    };
+    // The description admits a string or an integer title.
+    let title = match body.title {
+        Some(Value::String(t)) if !t.is_empty() => t,
+        Some(Value::Number(n)) => n.to_string(),
+        _ => return unprocessable("title is required"),
+    };
+    state.next_issue += 1;
+    let issue = FakeIssue {
+        number: state.next_issue,
+        repository: full_name,
+        title,
+        body: body.body,
+        labels: body.labels.unwrap_or_default(),
+        state: "open".into(),
+        state_reason: None,
+        author: "launchplane-bot".into(),
+    };
+    state.issues.push(issue.clone());
+    (StatusCode::CREATED, axum::Json(issue_item(&shared.base, &issue))).into_response()
+}
+
+async fn get_issue(
+    State(shared): State<Shared>,
+    Path((owner, repo, number)): Path<(String, String, i64)>,
+    headers: HeaderMap,
+) -> Response {
+    let full_name = format!("{owner}/{repo}");
+    let path = format!("/repos/{full_name}/issues/{number}");
+    let (state, _) = match gate(&shared, &headers, "GET", path, &BTreeMap::new()) {
+        Ok(s) => s,
+        Err(r) => return *r,
+    };
+    match state
+        .issues
+        .iter()
+        .find(|i| i.number == number && i.repository == full_name)
+    {
+        Some(i) => axum::Json(issue_item(&shared.base, i)).into_response(),
+        None => not_found(),
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct IssueUpdateBody {
+    #[serde(default)]
+    title: Option<String>,
+    #[serde(default)]
+    body: Option<String>,
+    #[serde(default)]
+    state: Option<String>,
+    #[serde(default)]
+    state_reason: Option<String>,
+    #[serde(default)]
+    labels: Option<Vec<String>>,
+}
+
+const STATE_REASONS: [&str; 4] = ["completed", "not_planned", "duplicate", "reopened"];
+
+async fn update_issue(
+    State(shared): State<Shared>,
+    Path((owner, repo, number)): Path<(String, String, i64)>,
+    headers: HeaderMap,
+    body: Option<axum::Json<IssueUpdateBody>>,
+) -> Response {
+    let full_name = format!("{owner}/{repo}");
+    let path = format!("/repos/{full_name}/issues/{number}");
+    let (mut state, _) = match gate(&shared, &headers, "PATCH", path, &BTreeMap::new()) {
+        Ok(s) => s,
+        Err(r) => return *r,
+    };
+    let Some(axum::Json(body)) = body else {
+        return unprocessable("Problems parsing JSON");
+    };
+    if body
+        .state
+        .as_deref()
+        .is_some_and(|s| s != "open" && s != "closed")
+    {
+        return unprocessable("state is not one of open, closed");
+    }
+    if body
+        .state_reason
+        .as_deref()
+        .is_some_and(|r| !STATE_REASONS.contains(&r))
+    {
+        return unprocessable("state_reason is not one of the allowed values");
+    }
+    let Some(issue) = state
+        .issues
+        .iter_mut()
+        .find(|i| i.number == number && i.repository == full_name)
+    else {
+        return not_found();
+    };
+    if let Some(t) = body.title {
+        issue.title = t;
+    }
+    if let Some(b) = body.body {
+        issue.body = Some(b);
+    }
+    if let Some(l) = body.labels {
+        issue.labels = l;
+    }
+    if let Some(s) = body.state {
+        issue.state = s;
+    }
+    if body.state_reason.is_some() {
+        issue.state_reason = body.state_reason;
+    }
+    let issue = issue.clone();
+    axum::Json(issue_item(&shared.base, &issue)).into_response()
 }
 
 /// A "Pull Request Simple" item, with every property the REST description requires.

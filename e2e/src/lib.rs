@@ -6,10 +6,13 @@
 //! Dokploy references in `shared/dokploy/`; it does not depend on the provider crate.
 
 //! [`github`] is a GitHub fake (the pulls listing, webhook delivery bodies) written from
-//! `shared/github/`.
+//! `shared/github/`; [`discord`] a Discord webhook fake written from `shared/discord/`; [`smtp`]
+//! starts a real SMTP server (aiosmtpd, STARTTLS and AUTH required) on loopback.
 
+pub mod discord;
 pub mod github;
 pub mod sim;
+pub mod smtp;
 
 pub use sim::{
     AppBehaviour, DokploySim, Fault, OutOfBandEdit, RunOutcome, ScheduleRunScript, SeedApplication,

@@ -10,7 +10,10 @@
 //! reference material, not part of this repository.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod openapi;
+
 use launchplane_e2e::github::{FakePull, GitHubFake, GitHubFault, pull_request_event};
+use openapi::{check, property};
 use serde_json::Value;
 use std::path::PathBuf;
 
@@ -33,119 +36,6 @@ fn documents() -> Option<(Value, Value)> {
             None
         }
     }
-}
-
-fn resolve<'a>(doc: &'a Value, schema: &'a Value) -> &'a Value {
-    match schema.get("$ref").and_then(Value::as_str) {
-        Some(r) => r
-            .strip_prefix("#/")
-            .map(|p| p.split('/').fold(doc, |v, seg| &v[seg.replace("~1", "/")]))
-            .map(|s| resolve(doc, s))
-            .unwrap_or(schema),
-        None => schema,
-    }
-}
-
-fn type_of(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "boolean",
-        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
-    }
-}
-
-/// Violations of `schema` by `value` at `path`. `required` is checked down to `depth` levels of
-/// objects (the fake's nested users and repositories are abbreviated below that); types
-/// everywhere.
-fn check(doc: &Value, schema: &Value, value: &Value, path: &str, depth: usize, out: &mut Vec<String>) {
-    let schema = resolve(doc, schema);
-    if let Some(all) = schema.get("allOf").and_then(Value::as_array) {
-        for s in all {
-            check(doc, s, value, path, depth, out);
-        }
-    }
-    for key in ["oneOf", "anyOf"] {
-        if let Some(alts) = schema.get(key).and_then(Value::as_array) {
-            let fits = alts.iter().any(|s| {
-                let mut o = Vec::new();
-                check(doc, s, value, path, depth, &mut o);
-                o.is_empty()
-            });
-            if !fits {
-                out.push(format!("{path}: fits none of {key}"));
-            }
-        }
-    }
-    let actual = type_of(value);
-    let mut allowed: Vec<&str> = match schema.get("type") {
-        Some(Value::String(t)) => vec![t.as_str()],
-        Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).collect(),
-        _ => vec![],
-    };
-    if schema.get("nullable") == Some(&Value::Bool(true)) {
-        allowed.push("null");
-    }
-    let ok = allowed.is_empty()
-        || allowed.contains(&actual)
-        || (actual == "integer" && allowed.contains(&"number"));
-    if !ok {
-        out.push(format!("{path}: {actual}, the schema admits {allowed:?}"));
-        return;
-    }
-    if let Some(e) = schema.get("enum").and_then(Value::as_array)
-        && !value.is_null()
-        && !e.contains(value)
-    {
-        out.push(format!("{path}: {value} not in {e:?}"));
-    }
-    if let (Value::Object(o), Some(props)) = (value, schema.get("properties").and_then(Value::as_object)) {
-        if depth > 0 {
-            for r in schema
-                .get("required")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
-                if let Some(r) = r.as_str()
-                    && !o.contains_key(r)
-                {
-                    out.push(format!("{path}.{r}: required, missing"));
-                }
-            }
-        }
-        for (k, v) in o {
-            if let Some(s) = props.get(k) {
-                check(doc, s, v, &format!("{path}.{k}"), depth.saturating_sub(1), out);
-            }
-        }
-    }
-    if let (Value::Array(items), Some(s)) = (value, schema.get("items")) {
-        for (i, v) in items.iter().enumerate() {
-            check(doc, s, v, &format!("{path}[{i}]"), depth, out);
-        }
-    }
-}
-
-/// The schema a dotted property path (`pull_request.head.sha`) leads to in `schema`.
-fn property<'a>(doc: &'a Value, schema: &'a Value, path: &str) -> Option<&'a Value> {
-    let mut at = resolve(doc, schema);
-    for seg in path.split('.') {
-        let found = std::iter::once(at)
-            .chain(
-                at.get("allOf")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                    .map(|s| resolve(doc, s)),
-            )
-            .find_map(|s| s.get("properties").and_then(|p| p.get(seg)))?;
-        at = resolve(doc, found);
-    }
-    Some(at)
 }
 
 fn pulls_operation(rest: &Value) -> &Value {
@@ -529,6 +419,200 @@ async fn the_fakes_deployments_are_githubs() {
     )
     .await;
     assert_eq!(code, 429);
+}
+
+#[tokio::test]
+async fn the_fakes_issues_are_githubs() {
+    let Some((rest, _)) = documents() else { return };
+    let list = "/repos/{owner}/{repo}/issues";
+    let one = "/repos/{owner}/{repo}/issues/{issue_number}";
+    // What the incident destination asks the listing for.
+    let params = query_params(&rest, list, "get");
+    for q in ["state", "labels", "sort", "direction", "per_page", "page"] {
+        assert!(params.iter().any(|p| p == q), "{q} not in {params:?}");
+    }
+    let state = rest["paths"][list]["get"]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "state")
+        .unwrap();
+    assert!(
+        state["schema"]["enum"]
+            .as_array()
+            .unwrap()
+            .contains(&"all".into())
+    );
+    assert!(
+        rest["paths"][list]["get"]["responses"]["200"]["headers"]["Link"].is_object(),
+        "pagination by Link"
+    );
+    let fake = GitHubFake::start("t0ken").await.unwrap();
+    let base = fake.base_url();
+    // What the client sends (controller/src/github/client.rs NewIssue, IssueUpdate).
+    let new = serde_json::json!({
+        "title": "[critical] Incident: shop/production check public (Mismatch)",
+        "body": "evidence\n\n<!-- launchplane:incident shop/shop-production-public occurrence 1 -->",
+        "labels": ["incident", "launchplane"]
+    });
+    request_fits(&rest, list, "post", &new);
+    let close = serde_json::json!({"state": "closed", "state_reason": "completed"});
+    request_fits(&rest, one, "patch", &close);
+
+    let (code, _, created) = raw(
+        "POST",
+        &format!("{base}/repos/acme/ops/issues"),
+        "t0ken",
+        Some(&new),
+    )
+    .await;
+    assert_eq!(code, 201);
+    conforms(
+        &rest,
+        schema_of(&rest, list, "post", "201"),
+        &created,
+        "create issue",
+    );
+    let number = created["number"].as_i64().unwrap();
+    fake.add_issue("acme/ops", "octocat", "unlabelled", "a person's", &[]);
+    fake.add_issue(
+        "acme/ops",
+        "octocat",
+        "another",
+        "a person's",
+        &["incident", "launchplane"],
+    );
+    fake.cap_page_size(1);
+    let (code, link, listed) = raw(
+        "GET",
+        &format!("{base}/repos/acme/ops/issues?state=all&labels=incident,launchplane&sort=created&direction=asc&per_page=100"),
+        "t0ken",
+        None,
+    )
+    .await;
+    assert_eq!(code, 200);
+    conforms(
+        &rest,
+        schema_of(&rest, list, "get", "200"),
+        &listed,
+        "list issues",
+    );
+    assert_eq!(listed[0]["number"], number, "oldest first, as asked");
+    let link = link.unwrap();
+    assert!(
+        link.contains("rel=\"next\"") && link.contains("page=2") && link.contains("labels="),
+        "{link}"
+    );
+    fake.cap_page_size(100);
+    let (_, _, labelled) = raw(
+        "GET",
+        &format!("{base}/repos/acme/ops/issues?state=all&labels=incident,launchplane"),
+        "t0ken",
+        None,
+    )
+    .await;
+    assert_eq!(
+        labelled.as_array().unwrap().len(),
+        2,
+        "only issues carrying every label"
+    );
+
+    let (code, _, closed) = raw(
+        "PATCH",
+        &format!("{base}/repos/acme/ops/issues/{number}"),
+        "t0ken",
+        Some(&close),
+    )
+    .await;
+    assert_eq!(code, 200);
+    conforms(
+        &rest,
+        schema_of(&rest, one, "patch", "200"),
+        &closed,
+        "close issue",
+    );
+    assert_eq!(
+        (closed["state"].as_str(), closed["state_reason"].as_str()),
+        (Some("closed"), Some("completed"))
+    );
+    let (code, _, read) = raw(
+        "GET",
+        &format!("{base}/repos/acme/ops/issues/{number}"),
+        "t0ken",
+        None,
+    )
+    .await;
+    assert_eq!(code, 200);
+    conforms(&rest, schema_of(&rest, one, "get", "200"), &read, "get issue");
+    let (_, _, open_only) = raw(
+        "GET",
+        &format!("{base}/repos/acme/ops/issues?labels=incident"),
+        "t0ken",
+        None,
+    )
+    .await;
+    assert!(
+        open_only.as_array().unwrap().iter().all(|i| i["state"] == "open"),
+        "state defaults to open, as documented"
+    );
+
+    // Documented refusals.
+    let (code, _, _) = raw(
+        "GET",
+        &format!("{base}/repos/acme/ops/issues/99999"),
+        "t0ken",
+        None,
+    )
+    .await;
+    assert_eq!(code, 404);
+    assert!(rest["paths"][one]["get"]["responses"]["404"].is_object());
+    let bad = serde_json::json!({"state": "finished"});
+    let (code, _, _) = raw(
+        "PATCH",
+        &format!("{base}/repos/acme/ops/issues/{number}"),
+        "t0ken",
+        Some(&bad),
+    )
+    .await;
+    assert_eq!(code, 422);
+    assert!(rest["paths"][one]["patch"]["responses"]["422"].is_object());
+    let untitled = serde_json::json!({"body": "no title"});
+    let (code, _, _) = raw(
+        "POST",
+        &format!("{base}/repos/acme/ops/issues"),
+        "t0ken",
+        Some(&untitled),
+    )
+    .await;
+    assert_eq!(code, 422, "title is required");
+    assert!(rest["paths"][list]["post"]["responses"]["422"].is_object());
+    fake.fault(GitHubFault::PrimaryRateLimit { reset: 1_900_000_000 });
+    let (code, _, _) = raw(
+        "POST",
+        &format!("{base}/repos/acme/ops/issues"),
+        "t0ken",
+        Some(&new),
+    )
+    .await;
+    assert_eq!(code, 403, "the primary rate limit on a write");
+    assert!(rest["paths"][list]["post"]["responses"]["403"].is_object());
+    assert_eq!(fake.issues().len(), 3, "nothing filed by refused calls");
+
+    // The fields the incident destination reads, with the types it reads them as.
+    for (path, ty) in [
+        ("number", "integer"),
+        ("state", "string"),
+        ("body", "string"),
+        ("html_url", "string"),
+    ] {
+        let s = property(&rest, schema_of(&rest, one, "get", "200"), path).unwrap();
+        let t = &s["type"];
+        assert!(
+            t == ty || t.as_array().is_some_and(|a| a.contains(&Value::from(ty))),
+            "{path}: {t}"
+        );
+    }
+    assert!(property(&rest, schema_of(&rest, one, "get", "200"), "pull_request").is_some());
 }
 
 /// A request with a bearer token over a plain TCP stream (the e2e crate has no HTTP client):

@@ -2,6 +2,7 @@
 //! append-only evidence. The spec is immutable.
 
 use super::common::{IdentityFields, LocalObjectRef, immutable_rule, keep_field_description};
+use super::verification::VerificationCheck;
 use crate::identity::{ClassificationReason, RuntimeIdentityPayload};
 use crate::verdict::{FieldMismatch, Verdict};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
@@ -144,6 +145,11 @@ pub struct DeploymentRecordStatus {
     /// its verdict. Also used for records given as external evidence, which are only verified.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verification: Option<StepEvidence>,
+    /// The driver's verification checks, each with its own result (driver `odoo`: health,
+    /// canonicalUrl, logo, runtimeIdentity); empty for `generic-web`. The attempt succeeds only
+    /// when every required one passed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<VerificationCheck>,
     /// Data bootstrap (e.g. an Odoo database), kept apart from the deploy itself.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bootstrap: Option<StepEvidence>,

@@ -182,22 +182,31 @@ pub struct IncidentTransition {
     pub message: String,
 }
 
-/// One attempt to deliver a notification of a transition (filled by the notification policies
-/// of a later release; the controller writes none yet).
+/// One attempt to deliver a notification of a transition (or a reminder) to one destination
+/// of a NotificationPolicy.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct IncidentDelivery {
-    /// The destination, as its NotificationPolicy names it.
+    /// The destination: `<NotificationPolicy>/<destination name>`.
     #[schemars(length(min = 1, max = NAME_MAX_LEN))]
     pub destination: String,
     /// The `sequence` of the transition delivered.
     pub transition: i64,
+    /// The reminder's number (from 1) when this is a reminder that the incident is still
+    /// open rather than the transition itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repeat: Option<i32>,
     /// The attempt's number for this destination and transition, from 1.
     pub attempt: i32,
-    /// `Intended` (written before sending), `Delivered`, `Failed` or `Unknown` (the send was
-    /// interrupted and the destination cannot tell).
+    /// `Intended` (written before sending), `Delivered`, `Retrying` (not delivered; another
+    /// attempt follows at `retryTime`), `Failed` (not delivered; given up) or `Unknown` (the
+    /// send was interrupted and the destination cannot tell whether it delivered).
     #[schemars(length(min = 1, max = 32))]
     pub outcome: String,
+    /// When the next attempt is due (a `Retrying` outcome): the backoff, or later when the
+    /// destination asked to wait longer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_time: Option<Time>,
     /// When the attempt was made.
     pub time: Time,
     /// The destination's id of what was sent (an issue number, a message id), when it gave one.
@@ -264,7 +273,8 @@ pub struct IncidentStatus {
     /// The last `historyLimit` transitions, oldest first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub transitions: Vec<IncidentTransition>,
-    /// Notification attempts, one entry each (none yet: notification policies come later).
+    /// Notification attempts, one entry each, the last few per destination (see
+    /// NotificationPolicy).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub deliveries: Vec<IncidentDelivery>,
     /// Conditions: `Resolved` (True once resolved, False while open, Unknown while pending:

@@ -6,6 +6,8 @@ use super::common::{
     ENV_NAME_PATTERN, HTTP_URL_PATTERN, IdentityFields, IdentitySurface, LocalObjectRef, URL_MAX_LEN,
     URL_PATH_MAX_LEN, URL_PATH_PATTERN, default_surfaces, default_true, keep_field_description,
 };
+use super::data_bootstrap::LaneBootstrap;
+use super::verification::LaneVerification;
 use crate::identity::RuntimeIdentityPayload;
 use crate::verdict::{FieldMismatch, Verdict};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
@@ -59,6 +61,13 @@ use serde::{Deserialize, Serialize};
         type_ = "string",
         json_path = ".status.hold.promotion",
         description = "The rollback Promotion holding the lane",
+        priority = 1
+    ),
+    printcolumn(
+        name = "Bootstrap",
+        type_ = "string",
+        json_path = ".status.bootstrap.state",
+        description = "The lane's last data bootstrap: None, Bootstrapped, VerificationFailed, Failed or Unknown",
         priority = 1
     ),
     printcolumn(name = "Verdict", type_ = "string", json_path = ".status.verdict"),
@@ -454,10 +463,19 @@ pub struct LaneStatus {
     /// Name of the most recent DeploymentRecord of the lane, whatever its outcome.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_deployment_record: Option<String>,
+    /// Where the lane's app is reached for verification (and where that came from), and the
+    /// driver's checks as last observed (driver `odoo`: health, canonicalUrl, logo,
+    /// runtimeIdentity).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verification: Option<LaneVerification>,
     /// Where the lane stands in retrying its desired state after failed deploy attempts.
     /// Absent when the last attempt for the current desired state did not fail.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deploy_retry: Option<DeployRetryStatus>,
+    /// The lane's data-bootstrap provenance (its DataBootstraps), kept apart from its deploys:
+    /// a bootstrap never moves `inventory`. Absent: never bootstrapped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bootstrap: Option<LaneBootstrap>,
 }
 
 /// Consecutive failed deploy attempts for the lane's current desired state (its

@@ -2,9 +2,10 @@
 //! and runtime-identity policy) and, in status, the read model over its lanes and previews.
 
 use super::common::{
-    DNS1123_SUBDOMAIN_PATTERN, DURATION_MAX_LEN, DURATION_PATTERN, IMAGE_REPOSITORY_MAX_LEN,
-    IMAGE_REPOSITORY_PATTERN, LocalObjectRef, SOURCE_REPOSITORY_MAX_LEN, SOURCE_REPOSITORY_PATTERN,
-    URL_PATH_MAX_LEN, URL_PATH_PATTERN, default_health_path, keep_field_description, pattern_rule,
+    DNS1123_SUBDOMAIN_PATTERN, DURATION_MAX_LEN, DURATION_PATTERN, HTTP_URL_PATTERN,
+    IMAGE_REPOSITORY_MAX_LEN, IMAGE_REPOSITORY_PATTERN, LocalObjectRef, SOURCE_REPOSITORY_MAX_LEN,
+    SOURCE_REPOSITORY_PATTERN, URL_MAX_LEN, URL_PATH_MAX_LEN, URL_PATH_PATTERN, default_health_path,
+    keep_field_description, pattern_rule,
 };
 use super::odoo::OdooSpec;
 use crate::verdict::Verdict;
@@ -59,6 +60,13 @@ pub struct ProductSpec {
     #[serde(default = "default_health_path")]
     #[schemars(length(min = 1, max = URL_PATH_MAX_LEN), regex(pattern = URL_PATH_PATTERN))]
     pub health_path: String,
+    /// The public base URL the product's lanes are verified at, e.g. `https://erp.example.com`,
+    /// when the lanes do not set their own (`spec.runtimeIdentity.baseUrl` wins). Absent: each
+    /// lane's own, else its ProviderTarget's first domain (driver `verireel`: the domain Dokploy
+    /// routes to the target). Credentials in it are never shown in status.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = URL_MAX_LEN), regex(pattern = HTTP_URL_PATTERN))]
+    pub base_url: Option<String>,
     /// How pull-request previews are created and cleaned up. Default: previews disabled.
     #[serde(default)]
     pub preview: PreviewPolicy,
@@ -132,6 +140,7 @@ impl Default for ProductSpec {
             image_repository: String::new(),
             runtime_port: 8080,
             health_path: default_health_path(),
+            base_url: None,
             preview: PreviewPolicy::default(),
             runtime_identity: RuntimeIdentityPolicy::default(),
             incidents: IncidentPolicy::default(),

@@ -229,11 +229,19 @@ pub struct DeployNotificationStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notification_id: Option<String>,
     /// `Ready` (as wanted), `Pending` (being made), `Failed` (Dokploy refused or could not be
-    /// read; retried at the next poll) or `Conflict` (the recorded id is not Launchplane's).
+    /// read; retried at the next poll) or `Conflict` (the recorded id is not Launchplane's, or
+    /// a notification carries this config's marker as its name that Launchplane never recorded
+    /// making).
     pub state: String,
     /// What happened, for a person. Never holds the token.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// When Launchplane decided to create the notification, written before it asks Dokploy
+    /// (whose create answers with no id). Only while this is set and no id is recorded is a
+    /// notification found by its name, and only one that appeared after it was written: a
+    /// name alone is never proof of ownership.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub create_requested_at: Option<Time>,
 }
 
 /// The size of one Dokploy listing.

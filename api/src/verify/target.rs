@@ -66,6 +66,9 @@ pub struct ObservedTarget {
     pub project: Option<String>,
     pub environment: Option<String>,
     pub domains: BTreeSet<String>,
+    /// The enabled domains as Dokploy routes them (host, https, path), in the listing's order:
+    /// what a `verireel` lane takes its base URL from when nothing sets one.
+    pub routes: Vec<ObservedRoute>,
     pub last_deploy_at: Option<String>,
     /// From the detail read; `None` until one is available.
     pub target_type: Option<String>,
@@ -74,6 +77,15 @@ pub struct ObservedTarget {
     pub env_keys: Option<BTreeSet<String>>,
     /// The target's newest deployment in `deployment.allCentralized` (same poll), if any.
     pub last_deployment: Option<LastDeployment>,
+}
+
+/// One domain routed to a target, as `overview.domains` lists it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ObservedRoute {
+    pub host: String,
+    pub https: bool,
+    /// The route's path prefix (`/` or absent: the whole host).
+    pub path: Option<String>,
 }
 
 /// The newest deployment of a target as the org-wide poll listed it.

@@ -62,7 +62,7 @@ The controller's permissions on its own kinds and on what it reads, shared by th
 (whole cluster) and the Role (watchNamespace). Leases are granted separately, in the release
 namespace only. Per kind:
   - read only (spec written by users or GitOps): providerconfigs, providertargets, products,
-    lanes, promotions, artifacts, backupgates, approvals;
+    lanes, promotions, artifacts, backupgates, approvals, databootstraps, notificationpolicies;
   - previews: also patch/update, to add and remove the teardown finalizer, and delete, for
     previews whose spec.ttl has passed;
   - runtimeidentities, deploymentrecords: children the controller creates, applies (SSA patch)
@@ -83,6 +83,8 @@ namespace only. Per kind:
     - artifacts
     - backupgates
     - approvals
+    - databootstraps
+    - notificationpolicies
   verbs: ["get", "list", "watch"]
 # Promotions: created by the controller for lanes with promotion.auto.
 - apiGroups: ["launchplane.dev"]
@@ -113,6 +115,8 @@ namespace only. Per kind:
     - backupgates/status
     - approvals/status
     - incidents/status
+    - databootstraps/status
+    - notificationpolicies/status
   verbs: ["get", "patch", "update"]
 - apiGroups: ["launchplane.dev"]
   resources: ["lanes/finalizers", "previews/finalizers", "promotions/finalizers"]

@@ -109,6 +109,7 @@ pub fn provider_target(i: usize, id: &str, display: &str) -> ProviderTarget {
 /// App `i` as the poller would list it after a detail read (for the pure-core section).
 pub fn observed_target(i: usize) -> ObservedTarget {
     ObservedTarget {
+        routes: Vec::new(),
         id: format!("id-{i:05}-aaaaaaaaaaaaaa"),
         category: "application".into(),
         name: format!("app-{i:05}"),

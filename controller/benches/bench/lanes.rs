@@ -191,7 +191,9 @@ async fn plans_per_second(
             .list(NS, h.lane.metadata.name.as_deref().unwrap_or_default())
             .await
             .unwrap();
-        let endpoint = lane::endpoint(&h.lane, Some(&product), Some(&h.target)).expect("endpoint");
+        let base =
+            launchplane_core::verification::base_url::resolve(&h.lane, Some(&product), Some(&h.target), None);
+        let endpoint = lane::endpoint(&h.lane, Some(&product), base.url.as_deref()).expect("endpoint");
         let probe = prober.probe(&endpoint).await;
         let f = facts
             .get(ProviderCategory::Application, id)
@@ -217,6 +219,13 @@ async fn plans_per_second(
                     probe: Some(probe),
                     identity: h.identity.as_ref(),
                     health: &[],
+                    base: &launchplane_core::verification::base_url::resolve(
+                        &h.lane,
+                        Some(&product),
+                        Some(&h.target),
+                        None,
+                    ),
+                    checks: &[],
                     settings: &settings,
                     instance: INSTANCE,
                     rivals: &[],

@@ -42,6 +42,11 @@ pub struct ReconcileArgs {
     /// `Host`, instead of the public preview URL.
     #[arg(long, value_name = "URL", requires = "previews")]
     pub preview_probe_via: Option<String>,
+    /// Send the notifications of the folder's NotificationPolicies (GitHub issues, email,
+    /// Discord) for the Incidents this run opens, repeats or resolves. Off by default: a
+    /// drift check run by hand should not file issues.
+    #[arg(long)]
+    pub notify: bool,
     /// Seconds one round may take. Past it no Dokploy call is sent, calls still waiting are
     /// abandoned, deploy and preview waits end, and whatever was not compared is Unverifiable
     /// (reason DeadlinePassed); a deploy under way is followed on the next run.
@@ -110,6 +115,9 @@ pub fn run(args: ReconcileArgs) -> Result<i32> {
     for resource in &inputs.not_reconciled {
         eprintln!("note: {resource}: not reconciled in standalone mode yet (valid, skipped)");
     }
+    if !args.notify && !inputs.notification_policies.is_empty() {
+        eprintln!("note: NotificationPolicies are reported, but nothing is sent without --notify");
+    }
     if !args.previews {
         for p in &inputs.previews {
             eprintln!(
@@ -141,6 +149,9 @@ async fn watch(args: ReconcileArgs, inputs: Inputs) -> Result<i32> {
     }
     if let Some(settings) = args.feedback.settings() {
         engine = engine.with_feedback(settings);
+    }
+    if args.notify {
+        engine = engine.with_notify(crate::engine::deliveries::default_factory());
     }
     let interval = Engine::interval(&inputs);
     let mut last: Option<Vec<Row>> = None;

@@ -10,8 +10,8 @@ use super::kind::Kind;
 use kube::runtime::reflector::ObjectRef;
 use kube::runtime::watcher;
 use launchplane_api::resources::{
-    Approval, Artifact, BackupGate, DeploymentRecord, Incident, Lane, Preview, Product, Promotion,
-    ProviderConfig, ProviderTarget, RuntimeIdentity,
+    Approval, Artifact, BackupGate, DeploymentRecord, Incident, Lane, NotificationPolicy, Preview, Product,
+    Promotion, ProviderConfig, ProviderTarget, RuntimeIdentity,
 };
 use std::sync::Arc;
 
@@ -32,6 +32,8 @@ pub struct Caches {
     /// The controller's own Incidents (the cluster's gauges read them; incidents are tracked
     /// from fresh reads, see [`crate::engine::incidents`]).
     pub incidents: Cache<Incident>,
+    /// Where Incidents are notified (read after each Incident is written).
+    pub notification_policies: Cache<NotificationPolicy>,
 }
 
 /// What fills [`Caches`], one writer per kind.
@@ -48,6 +50,7 @@ pub struct CacheWriters {
     pub backup_gates: CacheWriter<BackupGate>,
     pub approvals: CacheWriter<Approval>,
     pub incidents: CacheWriter<Incident>,
+    pub notification_policies: CacheWriter<NotificationPolicy>,
 }
 
 /// Empty caches and their writers.
@@ -64,6 +67,7 @@ pub fn caches() -> (Caches, CacheWriters) {
     let (backup_gates, backup_gates_w) = cache();
     let (approvals, approvals_w) = cache();
     let (incidents, incidents_w) = cache();
+    let (notification_policies, notification_policies_w) = cache();
     (
         Caches {
             configs,
@@ -78,6 +82,7 @@ pub fn caches() -> (Caches, CacheWriters) {
             backup_gates,
             approvals,
             incidents,
+            notification_policies,
         },
         CacheWriters {
             configs: configs_w,
@@ -92,6 +97,7 @@ pub fn caches() -> (Caches, CacheWriters) {
             backup_gates: backup_gates_w,
             approvals: approvals_w,
             incidents: incidents_w,
+            notification_policies: notification_policies_w,
         },
     )
 }
@@ -128,6 +134,7 @@ cached!(Promotion, promotions);
 cached!(BackupGate, backup_gates);
 cached!(Approval, approvals);
 cached!(Incident, incidents);
+cached!(NotificationPolicy, notification_policies);
 
 impl Caches {
     /// The cache of kind `K`.
@@ -168,6 +175,7 @@ impl CacheWriters {
         done::<BackupGate>(self);
         done::<Approval>(self);
         done::<Incident>(self);
+        done::<NotificationPolicy>(self);
     }
 
     /// Put `object` in its cache (a first listing entry, or an update).

@@ -15,6 +15,7 @@
 
 use super::executor::{Action, ExecError, Executor, Performed, probe_identity, run_health};
 use super::store::{RecordStore, StoreError};
+use super::verification;
 use crate::observe::prober::Prober;
 use jiff::{SignedDuration, Timestamp};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
@@ -159,8 +160,17 @@ async fn drive_inner(
     let mut steps: Vec<&'static str> = Vec::new();
     let mut identity = world.identity.clone();
     let target_ref: Option<TargetRef> = world.target.and_then(lane::target_ref);
-    let endpoint = lane::endpoint(world.lane, world.product, world.target);
-    let checks = lane::health_urls(world.lane, world.target);
+    let base = verification::base_url(
+        world.lane,
+        world.product,
+        world.target,
+        target_ref.as_ref(),
+        world.polled.as_ref(),
+        clock.now(),
+    );
+    let endpoint = lane::endpoint(world.lane, world.product, base.url.as_deref());
+    let checks = lane::health_urls(world.lane, base.url.as_deref());
+    let requests = launchplane_core::verification::requests(world.product, &base);
     // Set once a step of this drive may have changed the target: from then on it is read.
     let mut mutated = false;
     loop {
@@ -193,6 +203,7 @@ async fn drive_inner(
         };
         let sight = health::provider_sight(window.as_ref(), target_ref.as_ref(), changed, now);
         let health = run_health(prober, &checks, &sight, now).await;
+        let driver_checks = verification::run_checks(prober, &requests, &base, now).await;
         let plan = lane::plan(
             &LaneInputs {
                 lane: world.lane,
@@ -209,6 +220,8 @@ async fn drive_inner(
                 probe: probe.as_ref(),
                 identity: identity.as_ref(),
                 health: &health,
+                base: &base,
+                checks: &driver_checks,
                 settings,
                 instance: world.instance,
                 rivals: &world.rivals,

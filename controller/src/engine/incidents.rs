@@ -14,9 +14,14 @@
 //!  Incident whose thing is no longer watched) ─► create / write status / delete
 //!        │
 //!        ▼
-//!  the earliest due time (an incident opens or resolves by time alone) ─► the requeue
+//!  each Incident written ─► deliveries::deliver (its NotificationPolicies' notices)
+//!        │
+//!        ▼
+//!  the earliest due time (an incident opens or resolves by time alone, a notification's
+//!  retry or reminder) ─► the requeue
 //! ```
 
+use super::deliveries;
 use super::store::StatusStore;
 use super::{Error, Kind, Result, World};
 use jiff::Timestamp;
@@ -147,10 +152,7 @@ pub async fn track<S: StatusStore>(
             generation.or(Some(1)),
             now,
         );
-        due = match (due, tracked.due) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
+        due = sooner_of(due, tracked.due);
         match (existing, tracked.status, watched) {
             (None, None, _) => {}
             (None, Some(status), Some(w)) => {
@@ -162,6 +164,9 @@ pub async fn track<S: StatusStore>(
                     .map_err(|e| Error::write(what("creating", &name), e))?;
                 tracing::info!(incident = %name, state = ?status.state, "incident recorded");
                 write(store, &created, &status, &what("writing the status of", &name)).await?;
+                let mut written = created;
+                written.status = Some(status);
+                due = sooner_of(due, deliveries::deliver(world, store, &written).await);
             }
             // Nothing watches it and there is nothing stored: nothing to write.
             (None, Some(_), None) => {}
@@ -180,6 +185,9 @@ pub async fn track<S: StatusStore>(
                     tracing::info!(incident = %name, from = ?was, to = ?status.state, "incident moved");
                 }
                 write(store, &incident, &status, &what("writing the status of", &name)).await?;
+                let mut written = incident;
+                written.status = Some(status);
+                due = sooner_of(due, deliveries::deliver(world, store, &written).await);
             }
         }
     }
@@ -191,6 +199,13 @@ pub async fn track<S: StatusStore>(
         let secs = wait.as_secs() + i64::from(wait.subsec_nanos() > 0);
         Duration::from_secs(u64::try_from(secs).unwrap_or(0))
     }))
+}
+
+fn sooner_of(a: Option<Timestamp>, b: Option<Timestamp>) -> Option<Timestamp> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
 }
 
 async fn write<S: StatusStore>(

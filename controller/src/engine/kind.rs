@@ -7,9 +7,10 @@ use kube::Resource;
 use launchplane_api::Verdict;
 use launchplane_api::resources::{
     Approval, ApprovalStatus, Artifact, ArtifactStatus, BackupGate, BackupGateStatus, DeploymentRecord,
-    DeploymentRecordStatus, Incident, IncidentStatus, Lane, LaneStatus, Preview, PreviewStatus, Product,
-    ProductStatus, Promotion, PromotionStatus, ProviderConfig, ProviderConfigStatus, ProviderTarget,
-    ProviderTargetStatus, RuntimeIdentity, RuntimeIdentityStatus,
+    DeploymentRecordStatus, Incident, IncidentStatus, Lane, LaneStatus, NotificationPolicy,
+    NotificationPolicyStatus, Preview, PreviewStatus, Product, ProductStatus, Promotion, PromotionStatus,
+    ProviderConfig, ProviderConfigStatus, ProviderTarget, ProviderTargetStatus, RuntimeIdentity,
+    RuntimeIdentityStatus,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -82,6 +83,7 @@ kind!(Promotion, PromotionStatus);
 kind!(BackupGate, BackupGateStatus);
 kind!(Approval, ApprovalStatus);
 kind!(Incident, IncidentStatus);
+kind!(NotificationPolicy, NotificationPolicyStatus);
 
 #[cfg(test)]
 mod tests {

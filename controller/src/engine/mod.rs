@@ -31,13 +31,17 @@
 //!   classification); [`driver`]: a lane's plan → step → plan loop; [`preview`]: a preview's
 //!   loop, its teardown and the orphan sweep.
 //! - [`env`]: a lane's env from its ConfigMaps, Secrets and values.
+//! - [`verification`]: a lane's base URL and its driver's checks (Odoo, VeriReel), observed.
 //! - [`incidents`]: after a Lane, Preview, ProviderTarget or RuntimeIdentity wrote its status,
 //!   its Incidents opened, updated, resolved or forgotten (the rule is
-//!   `launchplane_core::incident`).
+//!   `launchplane_core::incident`); [`deliveries`]: then each written Incident's notices sent
+//!   to the destinations its NotificationPolicies route it to, every attempt recorded on it
+//!   (the rules are `launchplane_core::notification`).
 
 pub mod backup_capture;
 pub mod cache;
 pub mod caches;
+pub mod deliveries;
 pub mod driver;
 pub mod env;
 pub mod error;
@@ -51,6 +55,7 @@ pub mod preview;
 pub mod providers;
 pub mod secrets;
 pub mod store;
+pub mod verification;
 pub mod world;
 
 pub use caches::{CacheWriters, Cached, Caches};

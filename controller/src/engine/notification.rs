@@ -1,7 +1,8 @@
 //! Keep a ProviderConfig's Dokploy custom notification (`spec.deployNotifications`): read,
 //! list, create, update or remove it as `launchplane_core::provider_config::notification`
-//! plans, a few steps per poll. Only the notification named with the config's ownership
-//! marker, found again by the id recorded in status, is ever changed or removed.
+//! plans, a few steps per poll. Only the notification recorded by id, or the one that appeared
+//! named with the config's ownership marker after the intent to create it was stored, is ever
+//! changed or removed.
 
 use crate::engine::World;
 use crate::engine::secrets::ReadPurpose;
@@ -26,6 +27,15 @@ fn failed(id: Option<String>, message: String) -> Option<DeployNotificationStatu
         notification_id: id,
         state: "Failed".into(),
         message: Some(message),
+        create_requested_at: None,
+    })
+}
+
+/// Whether `status` holds an intent to create that has not been carried out: the next
+/// reconcile must come at once, not at the next poll.
+pub fn intent_pending(status: Option<&DeployNotificationStatus>) -> bool {
+    status.is_some_and(|s| {
+        s.notification_id.is_none() && s.create_requested_at.is_some() && s.state == "Pending"
     })
 }
 
@@ -39,6 +49,10 @@ pub async fn keep(
     let name = config.metadata.name.as_deref().unwrap_or_default();
     let old = config.status.as_ref().and_then(|s| s.deploy_notification.clone());
     let mut recorded = old.as_ref().and_then(|s| s.notification_id.clone());
+    let mut intent = old
+        .as_ref()
+        .and_then(|s| s.create_requested_at.clone())
+        .map(|t| t.0);
     let wanted = config.spec.deploy_notifications.as_ref();
     if wanted.is_none() && recorded.is_none() {
         return None;
@@ -86,7 +100,14 @@ pub async fn keep(
     let mut facts = NotificationFacts::default();
     let mut last = old;
     for _ in 0..MAX_STEPS {
-        let p = plan(&marker, spec.as_ref(), recorded.as_deref(), &facts);
+        let p = plan(
+            &marker,
+            spec.as_ref(),
+            recorded.as_deref(),
+            intent,
+            world.now(),
+            &facts,
+        );
         last = p.status.clone();
         let id = recorded.clone();
         match p.step {
@@ -102,16 +123,25 @@ pub async fn keep(
             NotificationStep::List => {
                 facts.listed = Some(provider.notifications().await.map_err(|e| e.to_string()))
             }
+            // The intent must be stored before Dokploy is asked: the caller writes this status
+            // and comes back at once (`intent_pending`).
+            NotificationStep::Intend => return p.status,
             NotificationStep::Create => {
                 let Some(s) = spec.as_ref() else { return p.status };
                 if let Err(e) = provider.create_custom_notification(s).await {
-                    return failed(None, format!("Dokploy refused to create the notification: {e}"));
+                    let mut status = failed(None, format!("Dokploy refused to create the notification: {e}"));
+                    if let Some(st) = status.as_mut() {
+                        st.create_requested_at =
+                            p.status.as_ref().and_then(|s| s.create_requested_at.clone());
+                    }
+                    return status;
                 }
                 tracing::info!(endpoint = %s.endpoint, "Dokploy deploy notification created");
                 facts = NotificationFacts::default();
             }
             NotificationStep::Record { notification_id } => {
                 recorded = Some(notification_id);
+                intent = None;
                 facts = NotificationFacts::default();
             }
             NotificationStep::Update {

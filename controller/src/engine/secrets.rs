@@ -31,6 +31,9 @@ pub enum ReadPurpose {
     /// A secret of the webhook receiver (GitHub's webhook secret or token, a Dokploy
     /// notification token).
     Webhook,
+    /// A NotificationPolicy destination's credentials (a token, a webhook URL, an SMTP
+    /// password or CA).
+    Notification,
 }
 
 /// A Secret's data: `data` decoded, `stringData` merged. Values are secrets.

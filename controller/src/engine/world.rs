@@ -48,6 +48,9 @@ pub struct World {
     /// The deadline of standalone mode's round, which every Dokploy client shares; the waits
     /// of lanes and previews end by it too. `None` in the cluster.
     pub round: Option<Deadline>,
+    /// Builds the destinations of NotificationPolicies; `None`: nothing is notified
+    /// (standalone mode without `--notify`).
+    pub notify: Option<std::sync::Arc<dyn crate::notify::destination::DestinationFactory>>,
     /// Where pull-request feedback (the preview's comment and GitHub deployment) is posted;
     /// `None`: none is.
     pub feedback: Option<crate::engine::feedback::FeedbackSettings>,

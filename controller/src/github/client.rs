@@ -77,6 +77,39 @@ pub struct IssueComment {
     pub html_url: String,
 }
 
+/// An "Issue": the fields used. The issues listing also holds pull requests, told apart by
+/// `pull_request`.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+pub struct Issue {
+    pub number: i64,
+    pub state: String,
+    #[serde(default)]
+    pub body: Option<String>,
+    pub html_url: String,
+    #[serde(default)]
+    pub pull_request: Option<serde_json::Value>,
+}
+
+/// What `POST /repos/{owner}/{repo}/issues` is asked for.
+#[derive(Clone, Debug, serde::Serialize, PartialEq, Eq)]
+pub struct NewIssue {
+    pub title: String,
+    pub body: String,
+    pub labels: Vec<String>,
+}
+
+/// What `PATCH /repos/{owner}/{repo}/issues/{issue_number}` is asked for: only the fields
+/// named change.
+#[derive(Clone, Debug, Default, serde::Serialize, PartialEq, Eq)]
+pub struct IssueUpdate {
+    /// `open` or `closed`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+    /// `completed`, `not_planned`, `duplicate` or `reopened`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state_reason: Option<String>,
+}
+
 /// A "Deployment": the fields used.
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
 pub struct Deployment {
@@ -136,6 +169,11 @@ impl GitHubClient {
     /// A client of `base_url` (e.g. [`DEFAULT_API_URL`], or a GitHub Enterprise
     /// `https://ghe.example.com/api/v3`) with `token`.
     pub fn new(base_url: &str, token: SecretString) -> Result<Self, GitHubError> {
+        Self::with_timeout(base_url, token, Duration::from_secs(30))
+    }
+
+    /// A client whose every call gives up after `timeout` (connecting included).
+    pub fn with_timeout(base_url: &str, token: SecretString, timeout: Duration) -> Result<Self, GitHubError> {
         let mut base = Url::parse(base_url).map_err(|e| GitHubError::Config(format!("{base_url:?}: {e}")))?;
         if !matches!(base.scheme(), "http" | "https") || base.host_str().is_none() {
             return Err(GitHubError::Config(format!("{base_url:?} is not an http(s) URL")));
@@ -145,8 +183,8 @@ impl GitHubClient {
             base.set_path(&path);
         }
         let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(30))
-            .connect_timeout(Duration::from_secs(10))
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(10)))
             .build()
             .map_err(|e| GitHubError::Config(e.to_string()))?;
         Ok(GitHubClient { base, token, http })
@@ -251,6 +289,95 @@ impl GitHubClient {
             )
             .await?;
         Ok(c)
+    }
+
+    /// The first issue (oldest first) of `owner/repo` carrying all of `labels`, open or closed,
+    /// for which `wanted` holds (`GET /repos/{owner}/{repo}/issues?state=all&labels=…`); pull
+    /// requests in the listing are passed over. Pages are read until one matches, so a hit
+    /// costs no more pages than needed; any failing page fails the search (a search that could
+    /// not see every page never answers "none").
+    pub async fn find_issue(
+        &self,
+        owner: &str,
+        repo: &str,
+        labels: &[String],
+        wanted: impl Fn(&Issue) -> bool,
+    ) -> Result<Option<Issue>, GitHubError> {
+        let joined = labels.join(",");
+        let mut query = vec![
+            ("state", "all"),
+            ("sort", "created"),
+            ("direction", "asc"),
+            ("per_page", "100"),
+        ];
+        if !joined.is_empty() {
+            query.push(("labels", joined.as_str()));
+        }
+        let mut url = self.url(&format!("repos/{owner}/{repo}/issues"), &query)?;
+        let what = format!("the issues of {owner}/{repo}");
+        for _ in 0..MAX_PAGES {
+            let (page, next): (Vec<Issue>, _) = self.get(url.clone(), &what).await?;
+            if let Some(hit) = page.into_iter().find(|i| i.pull_request.is_none() && wanted(i)) {
+                return Ok(Some(hit));
+            }
+            match next {
+                Some(n) => url = n,
+                None => return Ok(None),
+            }
+        }
+        Err(GitHubError::Malformed(format!(
+            "{what} span more than {MAX_PAGES} pages"
+        )))
+    }
+
+    /// One issue (`GET /repos/{owner}/{repo}/issues/{issue_number}`).
+    pub async fn issue(&self, owner: &str, repo: &str, number: i64) -> Result<Issue, GitHubError> {
+        let url = self.url(&format!("repos/{owner}/{repo}/issues/{number}"), &[])?;
+        let (i, _) = self
+            .send(
+                reqwest::Method::GET,
+                url,
+                None,
+                &format!("issue {owner}/{repo}#{number}"),
+            )
+            .await?;
+        Ok(i)
+    }
+
+    /// Open an issue (`POST /repos/{owner}/{repo}/issues`).
+    pub async fn create_issue(&self, owner: &str, repo: &str, new: &NewIssue) -> Result<Issue, GitHubError> {
+        let url = self.url(&format!("repos/{owner}/{repo}/issues"), &[])?;
+        let payload = serde_json::to_value(new).map_err(|e| GitHubError::Config(e.to_string()))?;
+        let (i, _) = self
+            .send(
+                reqwest::Method::POST,
+                url,
+                Some(payload),
+                &format!("a new issue in {owner}/{repo}"),
+            )
+            .await?;
+        Ok(i)
+    }
+
+    /// Change an issue's state (`PATCH /repos/{owner}/{repo}/issues/{issue_number}`).
+    pub async fn update_issue(
+        &self,
+        owner: &str,
+        repo: &str,
+        number: i64,
+        update: &IssueUpdate,
+    ) -> Result<Issue, GitHubError> {
+        let url = self.url(&format!("repos/{owner}/{repo}/issues/{number}"), &[])?;
+        let payload = serde_json::to_value(update).map_err(|e| GitHubError::Config(e.to_string()))?;
+        let (i, _) = self
+            .send(
+                reqwest::Method::PATCH,
+                url,
+                Some(payload),
+                &format!("the update of issue {owner}/{repo}#{number}"),
+            )
+            .await?;
+        Ok(i)
     }
 
     /// The deployments of `environment` at `sha` (`GET /repos/{owner}/{repo}/deployments`), all

@@ -154,6 +154,9 @@ impl Context {
                 previews: Some(PreviewSettings::default()),
                 round: None,
                 feedback: None,
+                // The cluster always notifies; a namespace without NotificationPolicies costs
+                // nothing.
+                notify: Some(crate::engine::deliveries::default_factory()),
             },
             store,
             client,
@@ -171,6 +174,15 @@ impl Context {
     /// Post pull-request feedback for Previews.
     pub fn with_feedback(mut self, settings: crate::engine::feedback::FeedbackSettings) -> Self {
         self.world.feedback = Some(settings);
+        self
+    }
+
+    /// Build notification destinations with `factory` (tests: recording fakes).
+    pub fn with_notify(
+        mut self,
+        factory: std::sync::Arc<dyn crate::notify::destination::DestinationFactory>,
+    ) -> Self {
+        self.world.notify = Some(factory);
         self
     }
 

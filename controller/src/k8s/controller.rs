@@ -17,8 +17,8 @@ use kube::runtime::finalizer::{Event, finalizer};
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::watcher;
 use launchplane_api::resources::{
-    Approval, Artifact, BackupGate, DeploymentRecord, Lane, Preview, Product, Promotion, ProviderConfig,
-    ProviderTarget, RuntimeIdentity,
+    Approval, Artifact, BackupGate, DeploymentRecord, Lane, NotificationPolicy, Preview, Product, Promotion,
+    ProviderConfig, ProviderTarget, RuntimeIdentity,
 };
 use launchplane_core::preview::FINALIZER;
 use std::sync::{Arc, Mutex};
@@ -48,6 +48,7 @@ reconciled_by!(DeploymentRecord, deployment_record);
 reconciled_by!(Promotion, promotion);
 reconciled_by!(BackupGate, backup_gate);
 reconciled_by!(Approval, approval);
+reconciled_by!(NotificationPolicy, notification_policy);
 
 impl Reconcile for Product {
     fn reconcile(object: Arc<Self>, ctx: &Context) -> BoxFuture<'_, Result<Reconciled, Error>> {

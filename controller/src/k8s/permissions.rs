@@ -222,7 +222,21 @@ pub const CONTROLLERS: &[Permission] = &[
         GROUP,
         "incidents/status",
         &["patch"],
-        "k8s::status server-side applies the status (state, times, transitions)",
+        "k8s::status server-side applies the status (state, times, transitions, deliveries)",
+    ),
+    // NotificationPolicies (engine::deliveries reads them from the cache after writing an
+    // Incident; engine::kinds::notification_policy reports on them).
+    watched(
+        GROUP,
+        "notificationpolicies",
+        &["list", "watch"],
+        "k8s::run watches them; engine::deliveries routes each written Incident by them",
+    ),
+    watched(
+        GROUP,
+        "notificationpolicies/status",
+        &["patch"],
+        "k8s::status server-side applies the status (destinations, Ready, Delivering)",
     ),
 ];
 
@@ -265,6 +279,7 @@ mod tests {
             "BackupGate" => "backupgates",
             "Approval" => "approvals",
             "Incident" => "incidents",
+            "NotificationPolicy" => "notificationpolicies",
             "Secret" => "secrets",
             "ConfigMap" => "configmaps",
             "Lease" => "leases",

@@ -45,8 +45,8 @@ use kube::{Api, Client, Resource, ResourceExt};
 use launchplane_api::Verdict;
 use launchplane_api::conditions::SystemClock;
 use launchplane_api::resources::{
-    Approval, Artifact, BackupGate, DeploymentRecord, Incident, IncidentState, Lane, Preview, Product,
-    Promotion, ProviderConfig, ProviderTarget, RuntimeIdentity,
+    Approval, Artifact, BackupGate, DeploymentRecord, Incident, IncidentState, Lane, NotificationPolicy,
+    Preview, Product, Promotion, ProviderConfig, ProviderTarget, RuntimeIdentity,
 };
 use serde::de::DeserializeOwned;
 use std::collections::BTreeMap;
@@ -295,6 +295,16 @@ pub async fn run(
         controller::run(
             watched(api::<Approval>(client.clone(), ns), w.approvals),
             caches.approvals.store(),
+            futures::stream::pending(),
+            ctx.clone(),
+            shutdown.clone()
+        ),
+        controller::run(
+            watched(
+                api::<NotificationPolicy>(client.clone(), ns),
+                w.notification_policies
+            ),
+            caches.notification_policies.store(),
             futures::stream::pending(),
             ctx.clone(),
             shutdown.clone()

@@ -14,3 +14,4 @@
 //! destination turns one [`destination::Notice`] into its own API's calls.
 
 pub mod destination;
+pub mod destinations;

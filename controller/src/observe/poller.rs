@@ -16,7 +16,7 @@
 //! and the benchmarks drive it the same way and tests can count its calls.
 
 use jiff::Timestamp;
-use launchplane_api::verify::target::{LastDeployment, ObservedTarget, ProviderFailure};
+use launchplane_api::verify::target::{LastDeployment, ObservedRoute, ObservedTarget, ProviderFailure};
 use launchplane_core::observation::{
     CycleCalls, ListedAs, PollSettings, ReadFacts, SharedFacts, Snapshot, TrackedTarget,
 };
@@ -256,9 +256,15 @@ pub fn into_observed_targets(org: OrgSnapshot) -> Vec<ObservedTarget> {
         });
     }
     let mut domains: HashMap<String, BTreeSet<String>> = HashMap::new();
+    let mut routes: HashMap<String, Vec<ObservedRoute>> = HashMap::new();
     // A disabled domain (domain.toggleEnable, `enabled: false`) routes nothing: not present.
     for domain in listed_domains.into_iter().filter(|d| d.enabled != Some(false)) {
         if let Some(owner) = domain.service_owner_id {
+            routes.entry(owner.clone()).or_default().push(ObservedRoute {
+                host: domain.host.clone(),
+                https: domain.https,
+                path: domain.path,
+            });
             domains.entry(owner).or_default().insert(domain.host);
         }
     }
@@ -269,6 +275,7 @@ pub fn into_observed_targets(org: OrgSnapshot) -> Vec<ObservedTarget> {
             Some(ObservedTarget {
                 // A service is listed once, so its domains are taken, not copied.
                 domains: domains.remove(&service.id).unwrap_or_default(),
+                routes: routes.remove(&service.id).unwrap_or_default(),
                 last_deployment: last_deployments.remove(&service.id),
                 id: service.id,
                 category: category.as_str().to_string(),

@@ -11,6 +11,7 @@ use launchplane_api::identity::{
     parse_health_body, parse_well_known,
 };
 use launchplane_core::probe::{ProbeResult, ProbeTarget};
+use launchplane_core::verification::{Answer, HttpAnswer};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
@@ -45,26 +46,74 @@ impl Default for ProberConfig {
 /// file descriptors with a 90 s idle timeout.
 const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// How much of a driver check's body is read: its length only has to be known to be non-zero
+/// (a logo), so a large image is not buffered whole.
+const MAX_CHECK_BODY: usize = 64 * 1024;
+
 /// The shared prober.
 #[derive(Clone)]
 pub struct Prober {
     client: reqwest::Client,
+    /// The same settings, following no redirect: a driver check judges the redirect itself
+    /// (the canonical URL must not send a visitor to another host).
+    direct: reqwest::Client,
     permits: Arc<Semaphore>,
 }
 
 impl Prober {
     pub fn new(config: ProberConfig) -> Result<Self, reqwest::Error> {
         launchplane_providers::install_crypto_provider();
-        let client = reqwest::Client::builder()
-            .timeout(config.timeout)
-            .connect_timeout(config.connect_timeout)
-            .pool_idle_timeout(POOL_IDLE_TIMEOUT)
-            .redirect(reqwest::redirect::Policy::limited(3))
-            .user_agent(concat!("launchplane/", env!("CARGO_PKG_VERSION")))
-            .build()?;
+        let builder = || {
+            reqwest::Client::builder()
+                .timeout(config.timeout)
+                .connect_timeout(config.connect_timeout)
+                .pool_idle_timeout(POOL_IDLE_TIMEOUT)
+                .user_agent(concat!("launchplane/", env!("CARGO_PKG_VERSION")))
+        };
         Ok(Prober {
-            client,
+            client: builder()
+                .redirect(reqwest::redirect::Policy::limited(3))
+                .build()?,
+            direct: builder().redirect(reqwest::redirect::Policy::none()).build()?,
             permits: Arc::new(Semaphore::new(config.max_concurrent.max(1))),
+        })
+    }
+
+    /// One GET of a driver check ([`launchplane_core::verification`]): no redirect followed,
+    /// the status, `Location` and `Content-Type` headers, and how many body bytes arrived (up
+    /// to a cap). `Err` is a short, secret-free reason.
+    pub async fn fetch(&self, url: &str) -> Answer {
+        let _permit = self.permits.acquire().await.ok();
+        let response = self
+            .direct
+            .get(url)
+            .header(reqwest::header::CONNECTION, "close")
+            .send()
+            .await
+            .map_err(describe)?;
+        let header = |name: reqwest::header::HeaderName| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        let location = header(reqwest::header::LOCATION);
+        let content_type = header(reqwest::header::CONTENT_TYPE);
+        let status = response.status().as_u16();
+        let mut response = response;
+        let mut body_len = 0;
+        while let Some(chunk) = response.chunk().await.map_err(describe)? {
+            body_len += chunk.len();
+            if body_len >= MAX_CHECK_BODY {
+                break;
+            }
+        }
+        Ok(HttpAnswer {
+            status,
+            location,
+            content_type,
+            body_len,
         })
     }
 

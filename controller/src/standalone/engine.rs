@@ -43,8 +43,8 @@ use futures::future::join_all;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use launchplane_api::conditions::{Clock, SystemClock};
 use launchplane_api::resources::{
-    Approval, Artifact, BackupGate, DeploymentRecord, IncidentSubjectKind, Lane, LaneSpec, Preview, Product,
-    Promotion, ProviderConfig, ProviderTarget, RuntimeIdentity,
+    Approval, Artifact, BackupGate, DeploymentRecord, IncidentSubjectKind, Lane, LaneSpec,
+    NotificationPolicy, Preview, Product, Promotion, ProviderConfig, ProviderTarget, RuntimeIdentity,
 };
 use launchplane_core::deployment_record::DeploySettings;
 use launchplane_providers::Deadline;
@@ -147,6 +147,7 @@ impl Engine {
                 previews: None,
                 round: Some(deadline.clone()),
                 feedback: None,
+                notify: None,
             },
             state,
             env,
@@ -171,6 +172,13 @@ impl Engine {
     /// ([`Engine::instance`]), whatever `settings.instance` says.
     pub fn with_previews(mut self, settings: PreviewSettings) -> Self {
         self.world.previews = Some(settings);
+        self
+    }
+
+    /// Send the notifications of NotificationPolicies (`--notify`), building destinations with
+    /// `factory`. Off by default: a drift check run by hand should not file issues.
+    pub fn with_notify(mut self, factory: Arc<dyn crate::notify::destination::DestinationFactory>) -> Self {
+        self.world.notify = Some(factory);
         self
     }
 
@@ -284,6 +292,14 @@ impl Engine {
             let result = kinds::artifact::reconcile(artifact.clone(), world, &store).await;
             rows.push(report::artifact(&latest(&world.caches, &artifact), result.err()));
         }
+        // After every kind that writes Incidents (and delivers their notices).
+        for policy in cached::<NotificationPolicy>(&world.caches, &inputs.notification_policies) {
+            let result = kinds::notification_policy::reconcile(policy.clone(), world, &store).await;
+            rows.push(report::notification_policy(
+                &latest(&world.caches, &policy),
+                result.err(),
+            ));
+        }
         rows.extend(incidents(inputs, &store));
         rows
     }
@@ -313,6 +329,7 @@ impl Engine {
         put_all(self, &store, &inputs.previews);
         put_all(self, &store, &inputs.backup_gates);
         put_all(self, &store, &inputs.approvals);
+        put_all(self, &store, &inputs.notification_policies);
         let promotions: Vec<Promotion> = self
             .promotions(inputs)
             .into_iter()

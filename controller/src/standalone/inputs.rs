@@ -6,8 +6,8 @@ use super::manifests::{Manifest, ManifestError};
 use super::references::{self, Folder};
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use launchplane_api::resources::{
-    Approval, Artifact, BackupGate, DeploymentRecord, Lane, Preview, Product, Promotion, ProviderConfig,
-    ProviderTarget, RuntimeIdentity,
+    Approval, Artifact, BackupGate, DeploymentRecord, Lane, NotificationPolicy, Preview, Product, Promotion,
+    ProviderConfig, ProviderTarget, RuntimeIdentity,
 };
 use launchplane_api::validation::{SchemaValidator, Violation, validate_metadata};
 use launchplane_api::{GROUP, VERSION, crd};
@@ -15,7 +15,7 @@ use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 
 /// Kinds standalone mode reconciles today (DeploymentRecords given as manifests are evidence).
-const RECONCILED: [&str; 11] = [
+const RECONCILED: [&str; 12] = [
     "ProviderConfig",
     "ProviderTarget",
     "RuntimeIdentity",
@@ -27,6 +27,7 @@ const RECONCILED: [&str; 11] = [
     "Promotion",
     "BackupGate",
     "Approval",
+    "NotificationPolicy",
 ];
 
 /// The typed contents of a folder.
@@ -48,6 +49,8 @@ pub struct Inputs {
     pub backup_gates: Vec<BackupGate>,
     /// People's approvals of Promotions.
     pub approvals: Vec<Approval>,
+    /// Where Incidents are notified (sent only with `--notify`).
+    pub notification_policies: Vec<NotificationPolicy>,
     /// Secret data by `namespace/name`, then key. Values stay in memory only.
     pub secrets: HashMap<String, BTreeMap<String, Vec<u8>>>,
     /// ConfigMap data by `namespace/name`, then key (lanes' `env.configMapRefs`).
@@ -387,6 +390,12 @@ fn decode_kind(m: &Manifest, inputs: &mut Inputs) -> Result<(), ManifestError> {
             o.metadata = with_namespace(o.metadata);
             o.status = None;
             inputs.approvals.push(o);
+        }
+        "NotificationPolicy" => {
+            let mut o: NotificationPolicy = m.decode()?;
+            o.metadata = with_namespace(o.metadata);
+            o.status = None;
+            inputs.notification_policies.push(o);
         }
         _ => {
             debug_assert!(!RECONCILED.contains(&m.kind.as_str()));

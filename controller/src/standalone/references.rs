@@ -27,7 +27,7 @@ const fn reference(kind: &'static str, path: &'static str, target: &'static str)
 }
 
 /// Every reference of every kind (a test checks it against the CRDs' `…Ref`/`…Refs` fields).
-pub const REFERENCES: [Reference; 27] = [
+pub const REFERENCES: [Reference; 34] = [
     reference("ProviderConfig", "spec.apiKeySecretRef.name", "Secret"),
     reference(
         "ProviderConfig",
@@ -67,6 +67,33 @@ pub const REFERENCES: [Reference; 27] = [
     reference("Promotion", "spec.artifactRef.name", "Artifact"),
     reference("BackupGate", "spec.laneRef.name", "Lane"),
     reference("Approval", "spec.promotionRef.name", "Promotion"),
+    reference("DataBootstrap", "spec.laneRef.name", "Lane"),
+    reference("DataBootstrap", "spec.backupGateRef.name", "BackupGate"),
+    reference(
+        "NotificationPolicy",
+        "spec.destinations[].githubIssue.tokenSecretRef.name",
+        "Secret",
+    ),
+    reference(
+        "NotificationPolicy",
+        "spec.destinations[].email.usernameSecretRef.name",
+        "Secret",
+    ),
+    reference(
+        "NotificationPolicy",
+        "spec.destinations[].email.passwordSecretRef.name",
+        "Secret",
+    ),
+    reference(
+        "NotificationPolicy",
+        "spec.destinations[].email.caSecretRef.name",
+        "Secret",
+    ),
+    reference(
+        "NotificationPolicy",
+        "spec.destinations[].discord.webhookUrlSecretRef.name",
+        "Secret",
+    ),
     // RuntimeIdentity names no object: its expected ids are compared with what the app serves.
 ];
 

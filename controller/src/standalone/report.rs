@@ -9,8 +9,8 @@ use launchplane_api::Verdict;
 use launchplane_api::conditions::{find, types};
 use launchplane_api::identity::ClassificationReason;
 use launchplane_api::resources::{
-    Approval, Artifact, BackupGate, Incident, Lane, Preview, PreviewStatus, Product, Promotion,
-    PromotionPhase, ProviderConfig, ProviderTarget, RuntimeIdentity,
+    Approval, Artifact, BackupGate, Incident, Lane, NotificationPolicy, Preview, PreviewStatus, Product,
+    Promotion, PromotionPhase, ProviderConfig, ProviderTarget, RuntimeIdentity,
 };
 use serde::Serialize;
 
@@ -196,6 +196,19 @@ pub fn backup_gate(gate: &BackupGate, error: Option<Error>) -> Row {
         .map(|s| s.conditions.as_slice())
         .unwrap_or_default();
     let mut row = by_conditions(gate, conditions, error);
+    row.required = false;
+    row
+}
+
+/// A NotificationPolicy's row: shown, not enforced (a failing destination is the policy's
+/// news, never a failed drift check).
+pub fn notification_policy(policy: &NotificationPolicy, error: Option<Error>) -> Row {
+    let conditions = policy
+        .status
+        .as_ref()
+        .map(|s| s.conditions.as_slice())
+        .unwrap_or_default();
+    let mut row = by_conditions(policy, conditions, error);
     row.required = false;
     row
 }

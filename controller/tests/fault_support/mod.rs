@@ -253,6 +253,7 @@ impl Harness {
             backup_gates: store(vec![]),
             approvals: store(vec![]),
             incidents: store(vec![]),
+            notification_policies: store(vec![]),
         };
         let ctx = Arc::new(Context::new(
             server.client(key.to_string()),

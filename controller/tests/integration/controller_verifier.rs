@@ -76,6 +76,7 @@ fn target() -> ProviderTarget {
 
 fn observed(id: &str, name: &str) -> ObservedTarget {
     ObservedTarget {
+        routes: Vec::new(),
         id: id.into(),
         category: "application".into(),
         name: name.into(),

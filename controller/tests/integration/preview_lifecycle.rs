@@ -73,6 +73,7 @@ pub(crate) async fn world(cleanup: CleanupPolicy, budget: i32) -> World {
             artifact("shop-a", 'a'),
             artifact("shop-b", 'b'),
             artifact("shop-c", 'c'),
+            artifact("shop-a2", 'a'),
         ],
         preview: preview(42, 'a', "shop-a"),
         env,
@@ -306,7 +307,7 @@ async fn a_preview_goes_to_ready_then_new_generations_and_a_failed_one_keeps_the
 
     // History is bounded by historyLimit (3), never dropping the serving generation.
     w.sim.clear_faults();
-    w.set('a', "shop-b");
+    w.set('a', "shop-a2");
     let report = w.run().await;
     assert_eq!(report.status.generations.len(), 3);
     assert!(!report.status.generations.iter().any(|g| g.id == first));

@@ -32,6 +32,8 @@ const KINDS: &[&str] = &[
     "backupgates",
     "approvals",
     "incidents",
+    "databootstraps",
+    "notificationpolicies",
 ];
 
 fn root() -> PathBuf {

@@ -66,10 +66,19 @@ struct Scenario {
 
 async fn scenario() -> (DokploySim, Scenario) {
     let sim = start_sim(20).await;
-    let apps = seed_fleet(&sim, 3, "ghcr.io/acme/shop:old");
+    let apps = seed_fleet(&sim, 4, "ghcr.io/acme/shop:old");
     let web0 = sim.app_url(&apps[0]).unwrap();
     let web1 = sim.app_url(&apps[1]).unwrap();
     let web2 = sim.app_url(&apps[2]).unwrap();
+    let web3 = sim.app_url(&apps[3]).unwrap();
+    // Issue 15: a VeriReel-style product's lane, verified by its driver's checks (health on the
+    // Product's health path, runtime identity), each reported on the lane and its record.
+    let mut vr_lane = lane("vr-testing", "vr-testing", "shop-a", &web3);
+    vr_lane.spec.product_ref = LocalObjectRef::new("vr");
+    vr_lane.metadata.generation = Some(1);
+    let mut vr_product = shop_product(PreviewPolicy::default());
+    vr_product.metadata.name = Some("vr".into());
+    vr_product.spec.driver = Driver::Verireel;
     let mut testing_lane = lane("shop-testing", "shop-testing", "shop-a", &web0);
     testing_lane.metadata.generation = Some(1);
     // Fed by Promotions from testing: nothing in its spec says which artifact.
@@ -101,12 +110,13 @@ async fn scenario() -> (DokploySim, Scenario) {
             // Its application is gone: Missing.
             target("shop-gone", "app-gone", "web-gone", ManagementPolicy::Observe),
             target("shop-prod", &apps[2], "web-2", ManagementPolicy::Manage),
+            target("vr-testing", &apps[3], "web-3", ManagementPolicy::Manage),
         ],
         // web-1 serves no identity: Missing (advisory).
         identities: vec![runtime_identity("shop-public", "prod", "shop-a", &web1)],
-        products: vec![shop_product(PreviewPolicy::default())],
+        products: vec![shop_product(PreviewPolicy::default()), vr_product],
         artifacts: vec![artifact("shop-a", 'a')],
-        lanes: vec![testing_lane, prod_lane],
+        lanes: vec![testing_lane, prod_lane, vr_lane],
         promotions: vec![promotion],
         gates: Vec::new(),
     };
@@ -189,11 +199,32 @@ fn said(status: Option<Value>, sim: &DokploySim) -> Value {
             })
         })
         .collect();
+    // A driver's checks (issue 15), the times they ran at aside.
+    let mut verification = status["verification"].clone();
+    if let Some(v) = verification.as_object_mut() {
+        v.entry("baseUrl")
+            .and_modify(|u| *u = scrub(u.as_str().unwrap_or_default()).into());
+        for check in v
+            .get_mut("checks")
+            .and_then(Value::as_array_mut)
+            .into_iter()
+            .flatten()
+        {
+            let check = check.as_object_mut().unwrap();
+            check.remove("checkedAt");
+            for field in ["url", "message"] {
+                check
+                    .entry(field)
+                    .and_modify(|t| *t = scrub(t.as_str().unwrap_or_default()).into());
+            }
+        }
+    }
     serde_json::json!({
         "verdict": status["verdict"],
         "reason": status["reason"],
         "message": status["message"].as_str().map(scrub),
         "conditions": conditions,
+        "verification": verification,
     })
 }
 
@@ -414,6 +445,20 @@ async fn both_shells_write_the_same_verdicts_reasons_and_messages() {
     assert_eq!(verdict("Lane", "shop-testing"), "Matched", "{standalone:#?}");
     assert_eq!(verdict("Lane", "shop-prod"), "Matched", "{standalone:#?}");
     assert_eq!(verdict("Promotion", "prod-shop-a"), "Matched", "{standalone:#?}");
+    assert_eq!(verdict("Lane", "vr-testing"), "Matched", "{standalone:#?}");
+    let vr = &standalone["Lane/vr-testing"]["verification"];
+    assert_eq!(vr["baseUrlSource"], "Lane", "{vr:#}");
+    let checks: Vec<(&str, &str)> = vr["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["name"].as_str().unwrap(), c["result"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        checks,
+        [("health", "Passed"), ("runtimeIdentity", "Passed")],
+        "{vr:#}"
+    );
     // The two targets no lane covers are failing: one Pending Incident each, in both shells
     // (compared with everything else below). The lanes and the covered targets have none.
     let incidents: Vec<(&String, &Value)> = standalone
@@ -433,9 +478,9 @@ async fn both_shells_write_the_same_verdicts_reasons_and_messages() {
         assert_eq!(incident["state"], "Pending");
         assert_eq!(incident["severity"], "critical");
     }
-    // testing once, prod once (the Promotion's deploy).
-    assert_eq!(sim_a.call_count("application.deploy"), 2);
-    assert_eq!(sim_b.call_count("application.deploy"), 2);
+    // testing once, prod once (the Promotion's deploy), vr-testing once.
+    assert_eq!(sim_a.call_count("application.deploy"), 3);
+    assert_eq!(sim_b.call_count("application.deploy"), 3);
 
     for (object, said) in &standalone {
         assert_eq!(

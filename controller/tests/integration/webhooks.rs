@@ -830,7 +830,7 @@ async fn the_config_keeps_one_marked_notification_and_never_touches_anothers() {
     use launchplane::k8s::context::{Context, Wakes};
     use launchplane::metrics::Metrics;
     use launchplane::observe::prober::{Prober, ProberConfig};
-    use launchplane_api::resources::ProviderConfigStatus;
+    use launchplane_api::resources::{DeployNotificationStatus, ProviderConfigStatus};
     use launchplane_providers::{CustomNotificationSpec, DokployClient, DokployConfig};
 
     launchplane_providers::install_crypto_provider();
@@ -937,23 +937,49 @@ async fn the_config_keeps_one_marked_notification_and_never_touches_anothers() {
         Some(id.as_str())
     );
 
-    // A lost status (id not recorded): found again by its marker, not made twice.
+    // The intent stored, the id lost (a crash between Dokploy's create and the status write):
+    // the one notification named with the marker since the intent is ours.
+    let mut crashed = config.clone();
+    crashed.status.as_mut().unwrap().deploy_notification = Some(DeployNotificationStatus {
+        notification_id: None,
+        state: "Pending".into(),
+        message: None,
+        create_requested_at: Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
+            jiff::Timestamp::now(),
+        )),
+    });
+    let config = round(&crashed).await;
+    assert_eq!(all().await.len(), 2, "not made twice");
+    let note = config
+        .status
+        .as_ref()
+        .unwrap()
+        .deploy_notification
+        .clone()
+        .unwrap();
+    assert_eq!(note.notification_id.as_deref(), Some(id.as_str()));
+    assert_eq!(note.create_requested_at, None, "the intent is spent");
+
+    // No id and no intent (a lost status, or a person who copied the marker into a
+    // notification's name): a name is never proof, so it is neither adopted nor changed.
+    let before = dokploy.notification(&id).await.unwrap();
     let mut lost = config.clone();
     lost.status.as_mut().unwrap().deploy_notification = None;
-    let config = round(&lost).await;
-    assert_eq!(all().await.len(), 2);
-    assert_eq!(
-        config
-            .status
-            .as_ref()
-            .unwrap()
-            .deploy_notification
-            .as_ref()
-            .unwrap()
-            .notification_id
-            .as_deref(),
-        Some(id.as_str())
-    );
+    api.put_secret(&namespace, "notify", &[("token", b"n0tify-x")]);
+    let refused = round(&lost).await;
+    let note = refused
+        .status
+        .as_ref()
+        .unwrap()
+        .deploy_notification
+        .clone()
+        .unwrap();
+    assert_eq!(note.state, "Conflict", "{note:?}");
+    assert_eq!(note.notification_id, None);
+    assert!(note.message.unwrap().contains(&id));
+    assert_eq!(dokploy.notification(&id).await.unwrap(), before, "untouched");
+    assert_eq!(all().await.len(), 2, "and nothing made beside it");
+    api.put_secret(&namespace, "notify", &[("token", b"n0tify-1")]);
 
     // A rotated token: updated in place.
     api.put_secret(&namespace, "notify", &[("token", b"n0tify-2")]);

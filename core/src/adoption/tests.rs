@@ -39,6 +39,7 @@ pub(super) fn service(
     domains: &[&str],
 ) -> ObservedTarget {
     ObservedTarget {
+        routes: Vec::new(),
         id: id.into(),
         category: category.into(),
         name: name.into(),

@@ -3,6 +3,7 @@
 use super::*;
 use crate::health::HealthResult;
 use launchplane_api::identity::{Surface, SurfaceObservation};
+use launchplane_api::resources::{CheckResult, VerificationCheck, VerificationCheckName};
 use launchplane_api::resources::{DeploymentRecordSpec, HealthEvidence, IdentityFields, LocalObjectRef};
 use std::collections::BTreeMap;
 
@@ -338,6 +339,7 @@ fn verify_table() {
             &verifying,
             &probe(artifact),
             &health,
+            None,
             required,
             &settings(),
             t(now),
@@ -356,6 +358,159 @@ fn verify_table() {
             assert!(out.status.verification.unwrap().finished_at.is_some(), "row {i}");
         }
     }
+}
+
+fn check(name: VerificationCheckName, result: CheckResult) -> VerificationCheck {
+    VerificationCheck {
+        name,
+        result,
+        required: true,
+        url: Some("https://erp.example.com/".into()),
+        message: Some(format!("{result:?}")),
+        checked_at: Some(Time(t(0))),
+    }
+}
+
+/// A driver's checks: the attempt succeeds only when every required one passed, each is kept
+/// on the record with the identity's, and a failing one fails the attempt once the window
+/// closes (never Succeeded, so the inventory never advances on it).
+#[test]
+fn verify_with_driver_checks_needs_every_required_one_passed() {
+    use CheckResult::{Failed, Passed, Unverifiable};
+    use VerificationCheckName::{CanonicalUrl, Health, Logo, RuntimeIdentity};
+    let verifying = {
+        let mut r = rec(None);
+        r.status = Some(DeploymentRecordStatus {
+            phase: Some(DeploymentPhase::Verifying),
+            verification: Some(StepEvidence {
+                started_at: Some(Time(t(0))),
+                ..Default::default()
+            }),
+            ..Default::default()
+        });
+        r
+    };
+    // (health, canonicalUrl, logo, now, phase, verification verdict)
+    let table = [
+        (
+            Passed,
+            Passed,
+            Passed,
+            5,
+            DeploymentPhase::Succeeded,
+            Verdict::Matched,
+        ),
+        (
+            Passed,
+            Failed,
+            Passed,
+            5,
+            DeploymentPhase::Verifying,
+            Verdict::Unchecked,
+        ),
+        (
+            Passed,
+            Failed,
+            Passed,
+            31,
+            DeploymentPhase::Failed,
+            Verdict::Mismatch,
+        ),
+        (
+            Passed,
+            Passed,
+            Failed,
+            31,
+            DeploymentPhase::Failed,
+            Verdict::Mismatch,
+        ),
+        (
+            Failed,
+            Passed,
+            Passed,
+            31,
+            DeploymentPhase::Failed,
+            Verdict::Mismatch,
+        ),
+        (
+            Unverifiable,
+            Passed,
+            Passed,
+            31,
+            DeploymentPhase::Failed,
+            Verdict::Unverifiable,
+        ),
+    ];
+    for (i, (health, canonical, logo, now, phase, verdict)) in table.into_iter().enumerate() {
+        let checks = [
+            check(Health, health),
+            check(CanonicalUrl, canonical),
+            check(Logo, logo),
+        ];
+        let out = verify(
+            &verifying,
+            &probe(Some("shop-1")),
+            &[],
+            Some(&checks),
+            true,
+            &settings(),
+            t(now),
+        );
+        let status = &out.status;
+        assert_eq!(status.phase, Some(phase), "row {i}");
+        let v = status.verification.as_ref().unwrap();
+        assert_eq!(v.verdict, Some(verdict), "row {i}: {:?}", v.message);
+        let names: Vec<_> = status.checks.iter().map(|c| (c.name, c.result)).collect();
+        assert_eq!(
+            names,
+            vec![
+                (Health, health),
+                (CanonicalUrl, canonical),
+                (Logo, logo),
+                (RuntimeIdentity, Passed)
+            ],
+            "row {i}: each check is its own result"
+        );
+        if phase == DeploymentPhase::Failed {
+            let message = v.message.clone().unwrap_or_default();
+            let failing = [(health, "health"), (canonical, "canonicalUrl"), (logo, "logo")]
+                .into_iter()
+                .find(|(r, _)| *r != Passed)
+                .unwrap()
+                .1;
+            assert!(message.contains(failing), "row {i}: {message}");
+        }
+    }
+    // The identity is one of the checks too: a mismatch fails the attempt with all else passing.
+    let passing = [
+        check(Health, Passed),
+        check(CanonicalUrl, Passed),
+        check(Logo, Passed),
+    ];
+    let out = verify(
+        &verifying,
+        &probe(Some("shop-0")),
+        &[],
+        Some(&passing),
+        false,
+        &settings(),
+        t(31),
+    );
+    assert_eq!(out.status.phase, Some(DeploymentPhase::Failed));
+    let identity = out.status.checks.last().unwrap();
+    assert_eq!((identity.name, identity.result), (RuntimeIdentity, Failed));
+    // Without driver checks (generic-web) nothing is listed.
+    let out = verify(
+        &verifying,
+        &probe(Some("shop-1")),
+        &[],
+        None,
+        true,
+        &settings(),
+        t(5),
+    );
+    assert!(out.status.checks.is_empty());
+    assert_eq!(out.status.phase, Some(DeploymentPhase::Succeeded));
 }
 
 #[test]

@@ -22,6 +22,7 @@ fn check() -> HealthCheck {
 
 fn app(status: Option<&str>, deployment: Option<&str>) -> ObservedTarget {
     ObservedTarget {
+        routes: Vec::new(),
         id: "app-1".into(),
         category: "application".into(),
         name: "web".into(),

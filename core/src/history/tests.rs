@@ -543,6 +543,8 @@ fn the_open_period_is_the_lanes_inventory_record() {
                 probe: None,
                 identity: None,
                 health: &[],
+                base: &crate::verification::base_url::resolve(&lane, None, None, None),
+                checks: &[],
                 settings: &DeploySettings::default(),
                 instance: "cluster-a",
                 rivals: &[],

@@ -19,12 +19,13 @@ use crate::deployment_record::{self as record, LANE_LABEL};
 use crate::health::HealthResult;
 use crate::probe::ProbeTarget;
 use crate::runtime_identity;
+use crate::verification;
 use jiff::Timestamp;
 use launchplane_api::conditions::{Aspect, types};
 use launchplane_api::identity::ClassificationReason;
 use launchplane_api::resources::{
     DeploymentPhase, DeploymentRecord, DriftPolicy, IdentityEndpoint, IdentityFields, Lane, RuntimeIdentity,
-    RuntimeIdentitySpec,
+    RuntimeIdentitySpec, VerificationCheck,
 };
 use launchplane_api::verdict::{FieldMismatch, Verdict};
 use std::collections::BTreeMap;
@@ -81,7 +82,7 @@ pub(super) fn judge(input: &Inputs<'_>) -> Aspects {
             config.aspect,
             deployed(resolved, history, policy),
             identity.aspect,
-            healthy(observed.health),
+            healthy(observed.health, observed.checks),
         ],
         drift: config.drift,
         spec_change: config.spec_change,
@@ -246,11 +247,16 @@ fn runtime_identity(input: &Inputs<'_>) -> Identity {
             mismatches: Vec::new(),
         };
     };
-    let Some(endpoint) = endpoint(lane, resolved.product, resolved.target) else {
+    let Some(endpoint) = endpoint(lane, resolved.product, resolved.base.url.as_deref()) else {
+        let why = resolved
+            .base
+            .problem
+            .as_deref()
+            .unwrap_or("the lane has no base URL");
         let aspect = Aspect::required(
             types::RUNTIME_IDENTITY_VERIFIED,
             Verdict::Unverifiable,
-            "no endpoint to probe: set spec.runtimeIdentity.baseUrl or the ProviderTarget's domains",
+            format!("no endpoint to probe: {why}"),
         );
         return Identity {
             child: None,
@@ -294,35 +300,54 @@ fn runtime_identity(input: &Inputs<'_>) -> Identity {
     }
 }
 
-/// `Healthy`: the worst of the required checks (of every check when none is required).
-fn healthy(health: &[HealthResult]) -> Aspect {
-    if health.is_empty() {
+/// `Healthy`: the worst of the required checks (of every check when none is required): the
+/// lane's health checks and its driver's checks (Odoo: health, canonical URL, logo; the
+/// identity has its own aspect).
+fn healthy(health: &[HealthResult], checks: &[VerificationCheck]) -> Aspect {
+    if health.is_empty() && checks.is_empty() {
         return Aspect::advisory(types::HEALTHY, Verdict::Matched, "no health checks declared");
     }
-    let required: Vec<&HealthResult> = health.iter().filter(|h| h.required).collect();
-    let counted: Vec<&HealthResult> = if required.is_empty() {
-        health.iter().collect()
-    } else {
-        required.clone()
-    };
-    let verdict = Verdict::worst(counted.iter().map(|h| h.evidence.verdict.unwrap_or_default()));
-    let message = health
+    // (verdict, required, sentence) of every check, the lane's first.
+    let all: Vec<(Verdict, bool, String)> = health
         .iter()
         .map(|h| {
-            format!(
+            let verdict = h.evidence.verdict.unwrap_or_default();
+            let sentence = format!(
                 "{}{}: {} ({})",
                 h.evidence.target,
                 if h.required { "" } else { " (advisory)" },
-                h.evidence.verdict.unwrap_or_default(),
+                verdict,
                 h.evidence.message.clone().unwrap_or_default()
-            )
+            );
+            (verdict, h.required, sentence)
         })
+        .chain(checks.iter().map(|c| {
+            let verdict = verification::verdict(c);
+            let sentence = format!(
+                "{}{}: {:?} ({})",
+                verification::check_name(c.name),
+                if c.required { "" } else { " (advisory)" },
+                c.result,
+                c.message.clone().unwrap_or_default()
+            );
+            (verdict, c.required, sentence)
+        }))
+        .collect();
+    let any_required = all.iter().any(|(_, required, _)| *required);
+    let verdict = Verdict::worst(
+        all.iter()
+            .filter(|(_, required, _)| *required || !any_required)
+            .map(|(v, _, _)| *v),
+    );
+    let message = all
+        .into_iter()
+        .map(|(_, _, sentence)| sentence)
         .collect::<Vec<_>>()
         .join("; ");
-    if required.is_empty() {
-        Aspect::advisory(types::HEALTHY, verdict, message)
-    } else {
+    if any_required {
         Aspect::required(types::HEALTHY, verdict, message)
+    } else {
+        Aspect::advisory(types::HEALTHY, verdict, message)
     }
 }
 

@@ -1,39 +1,18 @@
-//! Where a lane is reached: the base URL of its app, where its identity is probed, and the URL
-//! each of its health checks GETs. The shells ask these before they observe; the plan asks
-//! [`endpoint`] for the RuntimeIdentity child it expects.
+//! Where a lane is reached: where its identity is probed, and the URL each of its health checks
+//! GETs, from its base URL ([`crate::verification::base_url::resolve`]). The shells ask these
+//! before they observe; the plan asks [`endpoint`] for the RuntimeIdentity child it expects.
 
 use crate::probe::{ProbeTarget, Surfaces};
-use launchplane_api::resources::{
-    HealthCheck, HealthCheckType, IdentitySurface, Lane, Product, ProviderTarget,
-};
+use crate::verification::health_path;
+use launchplane_api::resources::{HealthCheck, HealthCheckType, IdentitySurface, Lane, Product};
 
-/// The base URL of the lane's app: `spec.runtimeIdentity.baseUrl`, else `https://` and the
-/// target's first expected domain.
-pub fn base_url(lane: &Lane, target: Option<&ProviderTarget>) -> Option<String> {
-    lane.spec
-        .runtime_identity
-        .base_url
-        .clone()
-        .or_else(|| {
-            target
-                .and_then(|t| t.spec.domains.first())
-                .map(|d| format!("https://{d}"))
-        })
-        .map(|u| u.trim_end_matches('/').to_string())
-}
-
-/// Where the lane's identity is probed.
-pub fn endpoint(
-    lane: &Lane,
-    product: Option<&Product>,
-    target: Option<&ProviderTarget>,
-) -> Option<ProbeTarget> {
+/// Where the lane's identity is probed: `base` (the lane's base URL) and the health path of
+/// its Product ([`health_path`]).
+pub fn endpoint(lane: &Lane, product: Option<&Product>, base: Option<&str>) -> Option<ProbeTarget> {
     let has = |s: IdentitySurface| lane.spec.runtime_identity.surfaces.contains(&s);
     Some(ProbeTarget {
-        base_url: base_url(lane, target)?,
-        health_path: product
-            .map(|p| p.spec.health_path.clone())
-            .unwrap_or_else(|| "/healthz".into()),
+        base_url: base?.to_string(),
+        health_path: health_path(product),
         surfaces: Surfaces {
             health_json: has(IdentitySurface::HealthJson),
             header: has(IdentitySurface::Header),
@@ -43,8 +22,7 @@ pub fn endpoint(
 }
 
 /// The URL each health check GETs (`None` for provider checks, or a path with no base URL).
-pub fn health_urls(lane: &Lane, target: Option<&ProviderTarget>) -> Vec<(HealthCheck, Option<String>)> {
-    let base = base_url(lane, target);
+pub fn health_urls(lane: &Lane, base: Option<&str>) -> Vec<(HealthCheck, Option<String>)> {
     lane.spec
         .health_checks
         .iter()
@@ -54,7 +32,7 @@ pub fn health_urls(lane: &Lane, target: Option<&ProviderTarget>) -> Vec<(HealthC
                 _ => check
                     .url
                     .clone()
-                    .or_else(|| Some(format!("{}{}", base.as_deref()?, check.path.as_deref()?))),
+                    .or_else(|| Some(format!("{}{}", base?, check.path.as_deref()?))),
             };
             (check.clone(), url)
         })

@@ -23,6 +23,7 @@ use crate::deployment_record::{self as record, DeploySettings};
 use crate::probe::ProbeResult;
 use crate::promotion::Feed;
 use crate::target::TargetRef;
+use crate::verification;
 use jiff::Timestamp;
 use launchplane_api::identity::RuntimeIdentityPayload;
 use launchplane_api::resources::{
@@ -199,6 +200,7 @@ fn verification(r: &DeploymentRecord, probe: &ProbeResult, input: &Inputs<'_>) -
         r,
         probe,
         input.observed.health,
+        verification::has_checks(input.resolved.product).then_some(input.observed.checks),
         input.resolved.identity_required || r.spec.promotion_ref.is_some(),
         input.settings,
         input.now,

@@ -11,6 +11,7 @@ use super::{Facts, LaneInputs, RESERVED_ENV_PREFIX, claim, name_of};
 use crate::artifact;
 use crate::provider_target::tracked_target;
 use crate::target::{DesiredEnv, TargetRef};
+use crate::verification::{self, BaseUrl};
 use launchplane_api::resources::{
     Artifact, DesiredArtifact, Driver, Lane, ManagementPolicy, Product, ProviderTarget, ProviderTargetStatus,
     TargetCategory,
@@ -37,7 +38,6 @@ pub(super) struct Resolved<'a> {
     /// The Product, whatever its driver (its health path and identity settings still count).
     pub product: Option<&'a Product>,
     pub product_name: Option<String>,
-    pub target: Option<&'a ProviderTarget>,
     pub target_check: TargetCheck,
     /// The Artifact to deploy, when it exists and may be deployed.
     pub artifact: Option<&'a Artifact>,
@@ -56,6 +56,8 @@ pub(super) struct Resolved<'a> {
     pub pin: ImagePin,
     /// The driver's post-deploy schedule, when it has a command (Odoo on a bound compose).
     pub post_deploy: Option<crate::schedule::ScheduleWant>,
+    /// Where the lane's app is reached, and where that came from.
+    pub base: &'a BaseUrl,
 }
 
 impl Resolved<'_> {
@@ -87,12 +89,14 @@ pub fn target_ref(target: &ProviderTarget) -> Option<TargetRef> {
     tracked_target(target).map(|(category, id)| TargetRef { category, id })
 }
 
-/// Resolve the lane's references, in the order their blockers are reported: Product,
-/// ProviderTarget (and its claim), Artifact, env, `spec.suspend`.
+/// Resolve the lane's references, in the order their blockers are reported: Product (and,
+/// for a driver with checks, the base URL they run at), ProviderTarget (and its claim),
+/// Artifact, env, `spec.suspend`.
 pub(super) fn resolve<'a>(input: &LaneInputs<'a>, facts: Facts<'_>) -> Resolved<'a> {
     let lane = input.lane;
     let mut blockers = Blockers::default();
     blockers.extend(product(lane, input.product));
+    blockers.extend(base_url(input.product, input.base));
     let driver = input.product.map(|p| p.spec.driver);
     let (target_check, found) = target(input, driver, facts);
     blockers.extend(found);
@@ -116,7 +120,6 @@ pub(super) fn resolve<'a>(input: &LaneInputs<'a>, facts: Facts<'_>) -> Resolved<
         blockers,
         product: input.product,
         product_name: input.product.map(|p| name_of(&p.metadata)),
-        target: input.target,
         target_check,
         artifact,
         desired: desired.map(|d| d.artifact.clone()),
@@ -127,10 +130,12 @@ pub(super) fn resolve<'a>(input: &LaneInputs<'a>, facts: Facts<'_>) -> Resolved<
             || input.product.is_some_and(|p| p.spec.runtime_identity.required),
         pin: ImagePin::of(input.product, input.target),
         post_deploy,
+        base: input.base,
     }
 }
 
-/// The Product must exist and use the one driver Launchplane deploys.
+/// The Product must exist (every driver deploys: generic-web and verireel applications, odoo
+/// composes; the target's category is checked with the target).
 fn product(lane: &Lane, product: Option<&Product>) -> Option<Blocker> {
     let name = &lane.spec.product_ref.name;
     match product {
@@ -139,17 +144,22 @@ fn product(lane: &Lane, product: Option<&Product>) -> Option<Blocker> {
             format!("spec.productRef: Product {name} not found in this namespace"),
             true,
         )),
-        Some(p) if p.spec.driver == Driver::Verireel => Some(blocker(
-            "DriverNotSupported",
-            format!(
-                "Product {name} uses driver {}, which Launchplane does not deploy yet; only generic-web \
-                 and odoo lanes are deployed",
-                driver_name(p.spec.driver)
-            ),
-            true,
-        )),
         Some(_) => None,
     }
+}
+
+/// A driver with checks (odoo, verireel) verifies its deploys at the lane's base URL: without
+/// one, a deploy could never be verified (nor its failure seen), so none is made.
+fn base_url(product: Option<&Product>, base: &BaseUrl) -> Option<Blocker> {
+    if !verification::has_checks(product) || base.url.is_some() {
+        return None;
+    }
+    let why = base.problem.as_deref().unwrap_or("the lane has no base URL");
+    Some(blocker(
+        "BaseUrlUnresolved",
+        format!("not deploying what could not be verified: {why}"),
+        !base.transient,
+    ))
 }
 
 /// The ProviderTarget: Matched and `Manage`, or no mutation; then whether it is the lane's to

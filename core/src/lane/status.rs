@@ -77,6 +77,10 @@ pub(super) fn compute(input: Inputs<'_>) -> Outcome<LaneStatus> {
         last_deployment_record: last_record(records)
             .or_else(|| old.and_then(|o| o.last_deployment_record.clone())),
         deploy_retry: retry::status(&history.streak, &history.gate, policy, history.active.is_some()),
+        // A DataBootstrap's provenance, never a deploy's: the lane's plan leaves it as it was.
+        bootstrap: old.and_then(|o| o.bootstrap.clone()),
+        // The driver's checks: filled by `plan` from what was observed now.
+        verification: None,
     };
     Outcome {
         status,

@@ -58,6 +58,10 @@ struct Fx {
     rivals: Vec<String>,
     /// The namespace's Promotions (they feed a lane with `spec.promotion`).
     promotions: Vec<launchplane_api::resources::Promotion>,
+    /// The driver's checks, as run now.
+    checks: Vec<launchplane_api::resources::VerificationCheck>,
+    /// The target's routes as the shared poll shows them (`None`: not looked at).
+    routes: Option<Vec<launchplane_api::verify::target::ObservedRoute>>,
 }
 
 fn fx() -> Fx {
@@ -128,6 +132,8 @@ fn fx() -> Fx {
         probe: None,
         rivals: Vec::new(),
         promotions: Vec::new(),
+        checks: Vec::new(),
+        routes: None,
     }
 }
 
@@ -147,6 +153,13 @@ impl Fx {
                 probe: self.probe.as_ref(),
                 identity: None,
                 health: &[],
+                base: &crate::verification::base_url::resolve(
+                    &self.lane,
+                    Some(&self.product),
+                    Some(&self.target),
+                    self.routes.as_deref().map(Ok),
+                ),
+                checks: &self.checks,
                 settings: &settings(),
                 instance: INSTANCE,
                 rivals: &self.rivals,
@@ -221,8 +234,8 @@ fn nothing_is_mutated_when_a_reference_does_not_resolve() {
             "TargetNotCompose",
         ),
         (
-            "verireel",
-            |f| f.product.spec.driver = Driver::Verireel,
+            "odoo",
+            |f| f.product.spec.driver = Driver::Odoo,
             "DriverNotSupported",
         ),
         (
@@ -278,6 +291,8 @@ fn nothing_is_mutated_when_a_reference_does_not_resolve() {
                 probe: None,
                 identity: None,
                 health: &[],
+                base: &crate::verification::base_url::resolve(&f.lane, product, Some(&f.target), None),
+                checks: &[],
                 settings: &settings(),
                 instance: INSTANCE,
                 rivals: &[],
@@ -313,6 +328,8 @@ fn an_unresolved_env_reference_or_an_unmatched_target_blocks_too() {
             probe: None,
             identity: None,
             health: &[],
+            base: &crate::verification::base_url::resolve(&f.lane, Some(&f.product), Some(&f.target), None),
+            checks: &[],
             settings: &settings(),
             instance: INSTANCE,
             rivals: &[],
@@ -482,6 +499,110 @@ fn verification_succeeds_and_advances_the_inventory_a_failure_does_not() {
     };
     assert_eq!(third.metadata.labels.as_ref().unwrap()[ATTEMPT_LABEL], "3");
     assert_ne!(third.metadata.name, failed.metadata.name);
+}
+
+/// Issue 15: a driver's required check that fails keeps the attempt from succeeding, so the
+/// inventory does not advance; the record and the lane each show the check's own result.
+#[test]
+fn a_failing_driver_check_holds_the_inventory_and_shows_on_the_lane() {
+    use launchplane_api::resources::{BaseUrlSource, CheckResult, VerificationCheck, VerificationCheckName};
+    let mut f = fx();
+    let mut r = f.record(DeploymentPhase::Verifying);
+    r.status.as_mut().unwrap().verification = Some(StepEvidence {
+        started_at: Some(Time(t(1))),
+        ..Default::default()
+    });
+    f.product.spec.driver = Driver::Verireel;
+    f.records = vec![r.clone()];
+    f.converge(&r);
+    let health = |result: CheckResult| VerificationCheck {
+        name: VerificationCheckName::Health,
+        result,
+        required: true,
+        url: Some("http://app.test/healthz".into()),
+        message: Some("answered HTTP 503, expected 2xx".into()),
+        checked_at: Some(Time(t(2))),
+    };
+    f.checks = vec![health(CheckResult::Failed)];
+    let Some(Step::WriteRecord { status, wait, .. }) = f.plan(t(2)).step else {
+        panic!()
+    };
+    assert_eq!((status.phase, wait), (Some(DeploymentPhase::Verifying), true));
+    let results: Vec<_> = status.checks.iter().map(|c| (c.name, c.result)).collect();
+    assert_eq!(
+        results,
+        vec![
+            (VerificationCheckName::Health, CheckResult::Failed),
+            (VerificationCheckName::RuntimeIdentity, CheckResult::Passed)
+        ]
+    );
+    let Some(Step::WriteRecord { status, .. }) = f.plan(t(40)).step else {
+        panic!()
+    };
+    assert_eq!(status.phase, Some(DeploymentPhase::Failed));
+    let mut failed = r.clone();
+    failed.status = Some(*status);
+    f.records = vec![failed];
+    let p = f.plan(t(41));
+    assert_eq!(p.outcome.status.inventory, None, "the inventory does not advance");
+    let v = p.outcome.status.verification.clone().unwrap();
+    assert_eq!(v.base_url_source, Some(BaseUrlSource::Lane));
+    assert_eq!(v.base_url.as_deref(), Some("http://app.test"));
+    assert_eq!(v.checks[0].result, CheckResult::Failed);
+    assert_eq!(cond(&p, types::HEALTHY).1, "Mismatch");
+
+    // The same attempt with the check passing succeeds (the check is what held it).
+    f.records = vec![r];
+    f.checks = vec![health(CheckResult::Passed)];
+    let Some(Step::WriteRecord { status, .. }) = f.plan(t(2)).step else {
+        panic!()
+    };
+    assert_eq!(status.phase, Some(DeploymentPhase::Succeeded));
+}
+
+/// Issue 15: a verireel lane whose Dokploy domains do not say which one is public deploys
+/// nothing it could not verify, and says which field to set; once one is selected it deploys.
+#[test]
+fn a_verireel_lane_without_a_base_url_deploys_nothing() {
+    use launchplane_api::verify::target::ObservedRoute;
+    let mut f = fx();
+    f.product.spec.driver = Driver::Verireel;
+    f.lane.spec.runtime_identity.base_url = None;
+    let route = |host: &str| ObservedRoute {
+        host: host.into(),
+        https: true,
+        path: None,
+    };
+    f.routes = Some(vec![route("internal.example.com"), route("vr.example.com")]);
+    let p = f.plan(t(0));
+    assert_eq!(p.step, None, "nothing written, nothing deployed");
+    let (stalled, reason, message) = cond(&p, types::STALLED);
+    assert_eq!((stalled.as_str(), reason.as_str()), ("True", "BaseUrlUnresolved"));
+    assert!(
+        message.contains("internal.example.com, vr.example.com") && message.contains("spec.domains"),
+        "{message}"
+    );
+    let v = p.outcome.status.verification.clone().unwrap();
+    assert_eq!((v.base_url, v.base_url_source), (None, None));
+    assert!(v.message.unwrap().contains("none is selected"));
+
+    // A poll that is not there yet holds it back without stalling.
+    f.routes = None;
+    let p = f.plan(t(0));
+    assert_eq!(p.step, None);
+    assert_eq!(cond(&p, types::STALLED).0, "False");
+
+    // The public domain listed first in the ProviderTarget selects it: the lane deploys.
+    f.routes = Some(vec![route("internal.example.com"), route("vr.example.com")]);
+    f.target.spec.domains = vec!["vr.example.com".into()];
+    let p = f.plan(t(0));
+    assert_eq!(p.step.map(|s| s.name()), Some("CreateRecord"));
+    let v = p.outcome.status.verification.unwrap();
+    assert_eq!(v.base_url.as_deref(), Some("https://vr.example.com"));
+    assert_eq!(
+        v.base_url_source,
+        Some(launchplane_api::resources::BaseUrlSource::DokployDomain)
+    );
 }
 
 fn deployed_fixture() -> Fx {
@@ -682,6 +803,13 @@ fn health_checks_feed_healthy_and_a_provider_check_without_the_poll_fails_closed
                 probe: f.probe.as_ref(),
                 identity: None,
                 health,
+                base: &crate::verification::base_url::resolve(
+                    &f.lane,
+                    Some(&f.product),
+                    Some(&f.target),
+                    None,
+                ),
+                checks: &[],
                 settings: &settings(),
                 instance: INSTANCE,
                 rivals: &[],

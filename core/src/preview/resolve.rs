@@ -216,6 +216,9 @@ pub(super) fn resolve<'a>(
     if let Err(e) = artifact::check_repository(artifact, product) {
         return Resolved::Early(status, blocked(artifact::REPOSITORY_MISMATCH, e));
     }
+    if let Err(e) = artifact::check_commit(artifact, &preview.spec.pull_request.head_sha) {
+        return Resolved::Early(status, blocked(artifact::COMMIT_MISMATCH, e));
+    }
     if !inputs.provider {
         let pace = Pace::Blocked {
             reason: "ProviderUnavailable".into(),

@@ -39,7 +39,7 @@ pub const WINDOW: &str = "Window";
 pub const APPROVAL: &str = "Approval";
 
 /// How old a BackupGate may be when the lane does not say (`promotion.backupMaxAge`).
-pub const DEFAULT_BACKUP_MAX_AGE: SignedDuration = SignedDuration::from_hours(24);
+pub const DEFAULT_BACKUP_MAX_AGE: SignedDuration = backup_gate::DEFAULT_MAX_AGE;
 
 fn answer(name: &str, outcome: GateOutcome, message: String, retry_at: Option<Timestamp>) -> GateResult {
     GateResult {
@@ -313,20 +313,14 @@ pub struct BackupGateInputs<'a> {
 pub fn backup_gate(input: &BackupGateInputs<'_>) -> BackupGateAnswer {
     let to = lane_name(input.to);
     let me = name_of(input.promotion);
-    let (max_age, max_age_text) = match input.max_age {
-        None => (DEFAULT_BACKUP_MAX_AGE, "24h".to_string()),
-        Some(text) => match crate::preview::parse_ttl(text) {
-            Some(d) => (d, text.to_string()),
-            None => {
-                return BackupGateAnswer {
-                    result: deny(
-                        BACKUP_GATE,
-                        format!("spec.promotion.backupMaxAge {text:?} is not a duration such as 24h"),
-                    ),
-                    chosen: None,
-                };
-            }
-        },
+    let (max_age, max_age_text) = match backup_gate::max_age(input.max_age) {
+        Ok(m) => m,
+        Err(why) => {
+            return BackupGateAnswer {
+                result: deny(BACKUP_GATE, why),
+                chosen: None,
+            };
+        }
     };
     let last = last_deploy(input.records);
     let after = last.map_or_else(
@@ -336,70 +330,62 @@ pub fn backup_gate(input: &BackupGateInputs<'_>) -> BackupGateAnswer {
     let wanted = format!(
         "Lane {to} requires a Passed BackupGate taken after its last deploy {after} and at most {max_age_text} old"
     );
-    let used_by_other = |gate: &str| -> Option<String> {
+    let used_by = |g: &BackupGate| -> Option<String> {
+        let gate = g.metadata.name.as_deref().unwrap_or_default();
         input
             .promotions
             .iter()
             .filter(|p| name_of(p) != me)
             .find(|p| p.status.as_ref().and_then(|s| s.backup_gate.as_deref()) == Some(gate))
             .map(|p| name_of(p))
+            .or_else(|| {
+                g.status
+                    .as_ref()
+                    .and_then(|s| s.used_by.clone())
+                    .filter(|u| *u != me)
+            })
+            .map(|p| format!("Promotion {p}"))
     };
-    let mut mine: Vec<&BackupGate> = input
-        .gates
-        .iter()
-        .copied()
-        .filter(|g| g.metadata.namespace == input.to.metadata.namespace && g.spec.lane_ref.name == to)
-        .collect();
-    mine.sort_by_key(|g| std::cmp::Reverse((backup_gate::taken_at(g), g.metadata.name.clone())));
-    let mut refused = Vec::new();
-    for g in mine {
-        let name = g.metadata.name.clone().unwrap_or_default();
-        // A gate not taken yet (a capture under way) is refused by `check` below.
-        let taken = backup_gate::taken_at(g).unwrap_or(Timestamp::UNIX_EPOCH);
-        let other = used_by_other(&name).or_else(|| {
-            g.status
-                .as_ref()
-                .and_then(|s| s.used_by.clone())
-                .filter(|u| *u != me)
-        });
-        let problem = if let Err(why) = backup_gate::check(g, true, input.now) {
-            Some(why)
-        } else if let Some(other) = other {
-            Some(format!(
-                "is used by Promotion {other} (a BackupGate authorizes one Promotion only)"
-            ))
-        } else if last.is_some_and(|l| taken <= l) {
-            Some(format!("was taken at {taken}, before the last deploy"))
-        } else if input.now.duration_since(taken) > max_age {
-            Some(format!("was taken at {taken}, more than {max_age_text} before"))
-        } else {
-            None
-        };
-        match problem {
-            Some(p) => refused.push(format!("BackupGate {name} {p}")),
-            None => {
-                return BackupGateAnswer {
-                    result: allow(
-                        BACKUP_GATE,
-                        format!(
-                            "BackupGate {name} (backup {}, taken at {taken}) passed, was taken after Lane {to}'s last \
-                             deploy {after}, is at most {max_age_text} old and authorizes no other Promotion",
-                            backup_gate::backup_name(g)
-                        ),
+    let usability = backup_gate::Usability {
+        lane: to,
+        namespace: input.to.metadata.namespace.as_deref(),
+        last_change: last,
+        last_change_what: "the last deploy",
+        max_age,
+        max_age_text: &max_age_text,
+        used_by: &used_by,
+        one: "Promotion",
+        now: input.now,
+    };
+    match backup_gate::newest_usable(input.gates, &usability) {
+        Ok(g) => {
+            let name = g.metadata.name.clone().unwrap_or_default();
+            BackupGateAnswer {
+                result: allow(
+                    BACKUP_GATE,
+                    format!(
+                        "BackupGate {name} (backup {}, taken at {}) passed, was taken after Lane {to}'s last \
+                         deploy {after}, is at most {max_age_text} old and authorizes no other Promotion",
+                        backup_gate::backup_name(g),
+                        backup_gate::taken_at(g)
+                            .map(|t| t.to_string())
+                            .unwrap_or_default()
                     ),
-                    chosen: Some(name),
-                };
+                ),
+                chosen: Some(name),
             }
         }
-    }
-    let message = if refused.is_empty() {
-        format!("{wanted}; there is none")
-    } else {
-        format!("{wanted}; none is usable: {}", refused.join("; "))
-    };
-    BackupGateAnswer {
-        result: deny(BACKUP_GATE, message),
-        chosen: None,
+        Err(refused) => {
+            let message = if refused.is_empty() {
+                format!("{wanted}; there is none")
+            } else {
+                format!("{wanted}; none is usable: {}", refused.join("; "))
+            };
+            BackupGateAnswer {
+                result: deny(BACKUP_GATE, message),
+                chosen: None,
+            }
+        }
     }
 }
 

@@ -2,18 +2,27 @@
 //! do, from what is wanted, the id recorded in status and what Dokploy showed.
 //!
 //! ```text
-//!  wanted, none recorded ─► ours in the listing (by marker name) ─► Record its id
-//!                        ─► none ─► Create (then the listing gives the id: Dokploy's create
-//!                                   answers with none)
+//!  wanted, none recorded, no intent ─► listing: none named with the marker ─► Intend (write
+//!                                        createRequestedAt before anything is made)
+//!                                   ─► one named with the marker ─► Conflict: never adopted
+//!  wanted, none recorded, intent ─► listing: none ─► Create (Dokploy's create answers with no
+//!                                                    id; the next listing gives it)
+//!                                ─► exactly one named with the marker ─► Record its id
+//!                                ─► more than one ─► Conflict: which one is ours is unknown
 //!  wanted, recorded ─► read by id: ours, as wanted ─► nothing; ours, different ─► Update
 //!                   ─► not ours (another name) ─► Conflict: never touched
 //!                   ─► 404, and the listing lacks it too ─► Create again
 //!  not wanted, recorded ─► ours ─► Remove; not ours or gone ─► Forget the id
 //! ```
 //!
-//! A notification is Launchplane's when its name is the ProviderConfig's ownership marker;
-//! only the recorded id (or, before one is recorded, the marker) finds it, never the endpoint.
+//! A notification is Launchplane's when it was recorded by id, or when it appeared named with
+//! the ProviderConfig's ownership marker after Launchplane wrote its intent to create one (the
+//! only window in which a name finds it: Dokploy's create returns no id). A notification
+//! already named with the marker before the intent was written is a person's copy or a
+//! leftover, and is never adopted, changed or removed.
 
+use jiff::Timestamp;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use launchplane_api::resources::DeployNotificationStatus;
 use launchplane_providers::{CustomNotificationSpec, NotificationView};
 
@@ -35,6 +44,9 @@ pub enum NotificationStep {
     Read,
     /// List the organization's notifications first.
     List,
+    /// Record the intent to create (the status's `createRequestedAt`) and end the pass: the
+    /// intent must be stored before Dokploy is asked.
+    Intend,
     Create,
     Record {
         notification_id: String,
@@ -62,54 +74,96 @@ fn status(id: Option<&str>, state: &str, message: impl Into<String>) -> Option<D
         notification_id: id.map(str::to_owned),
         state: state.into(),
         message: Some(message.into()),
+        create_requested_at: None,
+    })
+}
+
+/// The same, while the intent to create stands (no id recorded yet).
+fn intending(at: Timestamp, state: &str, message: impl Into<String>) -> Option<DeployNotificationStatus> {
+    status(None, state, message).map(|s| DeployNotificationStatus {
+        create_requested_at: Some(Time(at)),
+        ..s
     })
 }
 
 /// Plan the notification: `marker` (the config's ownership marker, the name of the
 /// notification it makes), `wanted` (the spec, named `marker`), `recorded` (the id in status),
-/// and `facts` read so far.
+/// `intent` (the recorded `createRequestedAt`), `now`, and `facts` read so far.
 pub fn plan(
     marker: &str,
     wanted: Option<&CustomNotificationSpec>,
     recorded: Option<&str>,
+    intent: Option<Timestamp>,
+    now: Timestamp,
     facts: &NotificationFacts,
 ) -> NotificationPlan {
     let at = |step, status| NotificationPlan { step, status };
     match (wanted, recorded) {
         (None, None) => at(NotificationStep::Nothing, None),
-        (Some(_), None) => match &facts.listed {
-            None => at(
-                NotificationStep::List,
-                status(None, "Pending", "looking for the notification"),
-            ),
-            Some(Err(e)) => at(
-                NotificationStep::Nothing,
-                status(
-                    None,
-                    "Failed",
-                    format!("cannot list Dokploy's notifications: {e}"),
-                ),
-            ),
-            Some(Ok(all)) => match all
+        (Some(_), None) => {
+            let keep = |state: &str, message: String| match intent {
+                Some(t) => intending(t, state, message),
+                None => status(None, state, message),
+            };
+            let all = match &facts.listed {
+                None => {
+                    return at(
+                        NotificationStep::List,
+                        keep("Pending", "looking for the notification".into()),
+                    );
+                }
+                Some(Err(e)) => {
+                    return at(
+                        NotificationStep::Nothing,
+                        keep("Failed", format!("cannot list Dokploy's notifications: {e}")),
+                    );
+                }
+                Some(Ok(all)) => all,
+            };
+            let named: Vec<&str> = all
                 .iter()
-                .find(|n| n.name == marker && n.notification_type == "custom")
-            {
-                Some(n) => at(
-                    NotificationStep::Record {
-                        notification_id: n.notification_id.clone(),
-                    },
+                .filter(|n| n.name == marker && n.notification_type == "custom")
+                .map(|n| n.notification_id.as_str())
+                .collect();
+            match (intent, named.as_slice()) {
+                (None, []) => at(
+                    NotificationStep::Intend,
+                    intending(now, "Pending", "about to create the notification"),
+                ),
+                (None, ids) => at(
+                    NotificationStep::Nothing,
                     status(
-                        Some(&n.notification_id),
-                        "Pending",
-                        "found the notification made earlier",
+                        None,
+                        "Conflict",
+                        format!(
+                            "Dokploy notification {} is named with this ProviderConfig's ownership marker, but Launchplane never recorded making it (a name is never proof of ownership); it is left alone: delete it in Dokploy and Launchplane makes its own",
+                            ids.join(", ")
+                        ),
                     ),
                 ),
-                None => at(
+                (Some(t), []) => at(
                     NotificationStep::Create,
-                    status(None, "Pending", "creating the notification"),
+                    intending(t, "Pending", "creating the notification"),
                 ),
-            },
-        },
+                (Some(_), [id]) => at(
+                    NotificationStep::Record {
+                        notification_id: (*id).to_owned(),
+                    },
+                    status(Some(id), "Pending", "found the notification it made"),
+                ),
+                (Some(t), ids) => at(
+                    NotificationStep::Nothing,
+                    intending(
+                        t,
+                        "Conflict",
+                        format!(
+                            "Dokploy notifications {} are all named with this ProviderConfig's ownership marker; which one Launchplane made cannot be told, so none is touched: delete the ones you made by hand",
+                            ids.join(", ")
+                        ),
+                    ),
+                ),
+            }
+        }
         (wanted, Some(id)) => match &facts.read {
             None => at(
                 NotificationStep::Read,
@@ -248,13 +302,25 @@ mod tests {
             read: None,
             listed: Some(Ok(all)),
         };
+        let now = jiff::Timestamp::UNIX_EPOCH;
+        fn plan(
+            marker: &str,
+            wanted: Option<&CustomNotificationSpec>,
+            recorded: Option<&str>,
+            f: &NotificationFacts,
+        ) -> NotificationPlan {
+            super::plan(marker, wanted, recorded, None, jiff::Timestamp::UNIX_EPOCH, f)
+        }
         let step = |wanted: Option<&CustomNotificationSpec>,
                     recorded: Option<&str>,
                     f: &NotificationFacts| plan(&spec().name, wanted, recorded, f).step;
         use NotificationStep::*;
         assert_eq!(step(None, None, &NotificationFacts::default()), Nothing);
         assert_eq!(step(Some(&s), None, &NotificationFacts::default()), List);
-        assert_eq!(step(Some(&s), None, &listed(vec![])), Create);
+        // The intent is written before anything is made.
+        let p = plan(&s.name, Some(&s), None, &listed(vec![]));
+        assert_eq!(p.step, Intend);
+        assert_eq!(p.status.unwrap().create_requested_at, Some(Time(now)));
         // Another notification with the same endpoint but not our name is not ours.
         assert_eq!(
             step(
@@ -262,13 +328,7 @@ mod tests {
                 None,
                 &listed(vec![view("x", "ci alerts", &s.endpoint, "t")])
             ),
-            Create
-        );
-        assert_eq!(
-            step(Some(&s), None, &listed(vec![mine.clone()])),
-            Record {
-                notification_id: "n1".into()
-            }
+            Intend
         );
         assert_eq!(step(Some(&s), Some("n1"), &NotificationFacts::default()), Read);
         assert_eq!(step(Some(&s), Some("n1"), &read(Some(mine.clone()))), Nothing);
@@ -330,6 +390,68 @@ mod tests {
     }
 
     #[test]
+    fn a_name_finds_a_notification_only_after_the_intent_to_make_it() {
+        use NotificationStep::*;
+        let s = spec();
+        let t0 = jiff::Timestamp::UNIX_EPOCH;
+        let now = t0 + jiff::SignedDuration::from_secs(60);
+        let listed = |all: Vec<NotificationView>| NotificationFacts {
+            read: None,
+            listed: Some(Ok(all)),
+        };
+        let copy = view("p1", &s.name, "https://elsewhere.example.com", "t");
+        // A notification named with the marker before any intent: a person's copy (or a
+        // leftover), never adopted.
+        let p = plan(&s.name, Some(&s), None, None, now, &listed(vec![copy.clone()]));
+        let st = p.status.unwrap();
+        assert_eq!((p.step, st.state.as_str()), (Nothing, "Conflict"));
+        assert!(st.message.unwrap().contains("p1"));
+        assert_eq!(st.create_requested_at, None);
+        // With the intent recorded: nothing there yet -> create, the intent kept.
+        let p = plan(&s.name, Some(&s), None, Some(t0), now, &listed(vec![]));
+        assert_eq!(p.step, Create);
+        assert_eq!(p.status.unwrap().create_requested_at, Some(Time(t0)));
+        // After the create (or a crash right after it): the one named with the marker is ours.
+        let mine = view("n1", &s.name, &s.endpoint, "t");
+        let p = plan(
+            &s.name,
+            Some(&s),
+            None,
+            Some(t0),
+            now,
+            &listed(vec![mine.clone()]),
+        );
+        assert_eq!(
+            p.step,
+            Record {
+                notification_id: "n1".into()
+            }
+        );
+        assert_eq!(p.status.unwrap().create_requested_at, None, "the intent is spent");
+        // Two named with the marker: which one is ours cannot be told.
+        let p = plan(&s.name, Some(&s), None, Some(t0), now, &listed(vec![mine, copy]));
+        let st = p.status.unwrap();
+        assert_eq!((p.step, st.state.as_str()), (Nothing, "Conflict"));
+        assert_eq!(
+            st.create_requested_at,
+            Some(Time(t0)),
+            "kept until a person resolves it"
+        );
+        // A failed listing keeps the intent.
+        let failed = NotificationFacts {
+            read: None,
+            listed: Some(Err("502".into())),
+        };
+        let st = plan(&s.name, Some(&s), None, Some(t0), now, &failed)
+            .status
+            .unwrap();
+        assert_eq!(
+            (st.state.as_str(), st.create_requested_at),
+            ("Failed", Some(Time(t0)))
+        );
+    }
+
+    #[test]
     fn no_status_message_carries_the_token() {
         let s = CustomNotificationSpec {
             token: SecretString::new("sup3r-s3cret"),
@@ -340,7 +462,14 @@ mod tests {
             read(Some(view("n1", &s.name, &s.endpoint, "sup3r-s3cret"))),
             read(Some(view("n1", &s.name, &s.endpoint, "other"))),
         ] {
-            let p = plan(&s.name, Some(&s), Some("n1"), &facts);
+            let p = plan(
+                &s.name,
+                Some(&s),
+                Some("n1"),
+                None,
+                jiff::Timestamp::UNIX_EPOCH,
+                &facts,
+            );
             assert!(!format!("{:?}", p).contains("sup3r-s3cret"));
         }
     }

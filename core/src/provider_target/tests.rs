@@ -31,6 +31,7 @@ fn target(name: &str, id: Option<&str>, display: &str) -> ProviderTarget {
 
 fn observed(id: &str, name: &str) -> ObservedTarget {
     ObservedTarget {
+        routes: Vec::new(),
         id: id.into(),
         category: "application".into(),
         name: name.into(),

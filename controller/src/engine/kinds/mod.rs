@@ -7,6 +7,7 @@ pub mod artifact;
 pub mod backup_gate;
 pub mod deployment_record;
 pub mod lane;
+pub mod notification_policy;
 pub mod preview;
 pub mod product;
 pub mod promotion;

@@ -1,7 +1,7 @@
 //! ProviderConfig: resolve the API key, keep one client and one poller per config, poll when
 //! due, publish the snapshot for the config's ProviderTargets, write status.
 
-use crate::engine::notification::keep as keep_notification;
+use crate::engine::notification::{intent_pending, keep as keep_notification};
 use crate::engine::providers::{ProviderView, resolve_api_key};
 use crate::engine::{
     Reconciled, Result, StatusStore, Wake, World, commit, namespace_and_name, ready_message,
@@ -99,10 +99,32 @@ pub async fn reconcile<S: StatusStore>(
             // spec changed.
             let spec_changed =
                 config.status.as_ref().and_then(|s| s.observed_generation) != config.metadata.generation;
-            if due || spec_changed {
+            let old = config
+                .status
+                .as_ref()
+                .and_then(|s| s.deploy_notification.as_ref());
+            if due || spec_changed || intent_pending(old) {
                 let provider = slot.poller.provider();
                 outcome.status.deploy_notification =
                     keep_notification(&config, world, provider.as_ref()).await;
+                // The intent to create is stored before Dokploy is asked (its create answers
+                // with no id, so only a notification that appears after the intent may be
+                // found by name); then the same reconcile carries it out.
+                if intent_pending(outcome.status.deploy_notification.as_ref()) {
+                    store
+                        .write_status(config.as_ref(), &outcome.status)
+                        .await
+                        .map_err(|e| {
+                            crate::engine::Error::write(
+                                format!("recording the intent to create the Dokploy notification of ProviderConfig {name}"),
+                                e,
+                            )
+                        })?;
+                    let mut stored = config.as_ref().clone();
+                    stored.status = Some(outcome.status.clone());
+                    outcome.status.deploy_notification =
+                        keep_notification(&stored, world, provider.as_ref()).await;
+                }
             }
             (outcome, delay)
         }

@@ -388,6 +388,73 @@ fn a_disabled_domain_is_not_present() {
     let observed = observed_targets(&org);
     let hosts: Vec<&str> = observed[0].domains.iter().map(String::as_str).collect();
     assert_eq!(hosts, vec!["on.test", "unknown.test"]);
+    // Issue 15: the routes (what a verireel lane's base URL comes from) leave it out too.
+    let routed: Vec<&str> = observed[0].routes.iter().map(|r| r.host.as_str()).collect();
+    assert_eq!(routed, vec!["on.test", "unknown.test"]);
+}
+
+/// Issue 15: each enabled domain's route (host, https, path) is kept per target, in the
+/// listing's order, for a verireel lane's base URL.
+#[test]
+fn each_target_keeps_its_routes() {
+    use launchplane_api::verify::target::ObservedRoute;
+    use launchplane_providers::{DomainSummary, OrgSnapshot, ServiceCategory, ServiceSummary};
+    let domain = |owner: &str, host: &str, https: bool, path: Option<&str>| DomainSummary {
+        domain_id: host.into(),
+        host: host.into(),
+        path: path.map(str::to_string),
+        port: Some(3000),
+        https,
+        certificate_type: None,
+        enabled: Some(true),
+        domain_type: None,
+        service_owner_id: Some(owner.into()),
+        service_owner_type: None,
+        service_name: None,
+        project_id: None,
+        environment_id: None,
+        environment_name: None,
+    };
+    let service = |id: &str| ServiceSummary {
+        id: id.into(),
+        category: ServiceCategory::Application,
+        name: Some(id.into()),
+        app_name: None,
+        status: None,
+        last_deploy_at: None,
+        created_at: None,
+        project_id: None,
+        project_name: None,
+        environment_id: None,
+        environment_name: None,
+        server_id: None,
+    };
+    let org = OrgSnapshot {
+        services: vec![service("app-1"), service("app-2")],
+        domains: vec![
+            domain("app-1", "vr.example.com", true, Some("/app")),
+            domain("app-2", "other.example.com", false, None),
+            domain("app-1", "internal.example.com", false, Some("/")),
+        ],
+        ..OrgSnapshot::default()
+    };
+    let observed = observed_targets(&org);
+    assert_eq!(
+        observed[0].routes,
+        vec![
+            ObservedRoute {
+                host: "vr.example.com".into(),
+                https: true,
+                path: Some("/app".into()),
+            },
+            ObservedRoute {
+                host: "internal.example.com".into(),
+                https: false,
+                path: Some("/".into()),
+            },
+        ]
+    );
+    assert_eq!(observed[1].routes.len(), 1);
 }
 
 /// Issue 16: the listing carries each target's newest deployment from the same poll

@@ -49,6 +49,7 @@ pub fn listed_caches() -> Caches {
         backup_gates: store(vec![]),
         approvals: store(vec![]),
         incidents: store(vec![]),
+        notification_policies: store(vec![]),
     }
 }
 

@@ -99,6 +99,8 @@ fn an_unmarked_target_is_marked_after_the_intent_and_before_any_other_mutation()
             probe: None,
             identity: None,
             health: &[],
+            base: &crate::verification::base_url::resolve(&f.lane, Some(&f.product), Some(&f.target), None),
+            checks: &[],
             settings: &settings(),
             instance: INSTANCE,
             rivals: &[],

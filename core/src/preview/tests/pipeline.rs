@@ -444,6 +444,31 @@ fn missing_references_stop_before_anything_is_read() {
 }
 
 #[test]
+fn an_artifact_of_another_commit_than_the_head_is_never_deployed() {
+    let mut f = fx();
+    f.artifact.spec.source.commit = "b".repeat(40);
+    let p = f.plan(&Observation::default(), &PreviewStatus::default());
+    assert_eq!(p.step, None);
+    let (status, reason, message) = cond(&p, types::STALLED);
+    assert_eq!(
+        (status.as_str(), reason.as_str()),
+        ("True", "ArtifactCommitMismatch")
+    );
+    assert!(
+        message.contains("bbbbbbbbbbbb") && message.contains("aaaaaaaaaaaa"),
+        "{message}"
+    );
+    assert!(message.contains("spec.artifactRef"), "names the field: {message}");
+    assert!(p.status.generations.is_empty(), "no generation requested");
+    assert_ne!(p.status.verdict, Some(Verdict::Matched));
+    // The build of the head commit goes ahead.
+    f.artifact.spec.source.commit = "a".repeat(40);
+    let p = f.plan(&Observation::default(), &PreviewStatus::default());
+    assert_ne!(cond(&p, types::STALLED).1, "ArtifactCommitMismatch");
+    assert_eq!(p.status.generations.len(), 1, "its generation is requested");
+}
+
+#[test]
 fn a_missing_artifact_is_waited_for_not_stalled_and_says_who_makes_it() {
     let f = fx();
     let mut inputs = f.inputs();

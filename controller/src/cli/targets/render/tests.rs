@@ -67,6 +67,7 @@ fn loaded() -> Loaded {
 
 fn service(category: &str, id: &str, name: &str, environment: &str, domains: &[&str]) -> ObservedTarget {
     ObservedTarget {
+        routes: Vec::new(),
         id: id.into(),
         category: category.into(),
         name: name.into(),

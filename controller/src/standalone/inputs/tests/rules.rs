@@ -18,16 +18,89 @@ spec:
   check: Deployed
 ";
 
-/// docs/examples and [`INCIDENT`] (shadowing the shared helper for this module's cases).
+/// A DataBootstrap. docs/examples holds none (the folder is applied whole, and a bootstrap
+/// replaces a lane's data), but a folder may, and its rules are CRD rules like any other.
+const DATA_BOOTSTRAP: &str = "apiVersion: launchplane.dev/v1alpha1
+kind: DataBootstrap
+metadata:
+  name: shop-prod-demo-data
+spec:
+  laneRef:
+    name: shop-prod
+  source:
+    dataset: demo-2026-11
+  confirmDestructive: true
+  backupGateRef:
+    name: shop-prod-backup-20261121
+";
+
+/// A NotificationPolicy with one destination of each type (docs/examples holds none: its
+/// demo folder runs without `--notify`).
+const NOTIFICATION_POLICY: &str = "apiVersion: launchplane.dev/v1alpha1
+kind: NotificationPolicy
+metadata:
+  name: oncall
+spec:
+  destinations:
+    - name: issues
+      githubIssue:
+        owner: acme
+        repo: shop-incidents
+        tokenSecretRef: {name: github-token, key: token}
+    - name: mail
+      email:
+        host: smtp.example.com
+        port: 587
+        from: launchplane@example.com
+        to: [oncall@example.com]
+        usernameSecretRef: {name: smtp, key: username}
+        passwordSecretRef: {name: smtp, key: password}
+    - name: chat
+      discord:
+        webhookUrlSecretRef: {name: discord, key: url}
+  routes:
+    - match: {products: [shop], severities: [critical]}
+      destinations: [issues, mail]
+      repeatInterval: 1h
+      repeatMax: 24h
+    - destinations: [chat]
+      notifyResolved: false
+---
+apiVersion: v1
+kind: Secret
+metadata:
+  name: github-token
+stringData:
+  token: FAKE-TOKEN
+---
+apiVersion: v1
+kind: Secret
+metadata:
+  name: smtp
+stringData:
+  username: FAKE-USER
+  password: FAKE-PASSWORD
+---
+apiVersion: v1
+kind: Secret
+metadata:
+  name: discord
+stringData:
+  url: https://discord.example/api/webhooks/FAKE
+";
+
+/// docs/examples, [`INCIDENT`], [`DATA_BOOTSTRAP`] and [`NOTIFICATION_POLICY`] (shadowing the
+/// shared helper for this module's cases).
 fn examples() -> Vec<Manifest> {
     let mut manifests = super::examples();
     let mut errors = Vec::new();
-    crate::standalone::manifests::parse_file(
-        Path::new("incident.yaml"),
-        INCIDENT,
-        &mut manifests,
-        &mut errors,
-    );
+    for (file, text) in [
+        ("incident.yaml", INCIDENT),
+        ("data-bootstrap.yaml", DATA_BOOTSTRAP),
+        ("notification-policy.yaml", NOTIFICATION_POLICY),
+    ] {
+        crate::standalone::manifests::parse_file(Path::new(file), text, &mut manifests, &mut errors);
+    }
     assert!(errors.is_empty(), "{errors:?}");
     manifests
 }
@@ -294,6 +367,73 @@ fn cases() -> Vec<Case> {
             good: |v| remove(v, "/spec/fromLane"),
         },
         Case {
+            kind: "NotificationPolicy",
+            name: "oncall",
+            rule_at: "spec",
+            rule: "self.routes.all",
+            field: "spec",
+            bad: |v| set(v, "/spec/routes/1/destinations/0", json!("pager")),
+            good: |v| set(v, "/spec/routes/1/destinations/0", json!("issues")),
+        },
+        Case {
+            kind: "NotificationPolicy",
+            name: "oncall",
+            rule_at: "spec",
+            rule: "exists_one",
+            field: "spec",
+            bad: |v| set(v, "/spec/destinations/2/name", json!("mail")),
+            good: |v| {
+                set(v, "/spec/destinations/2/name", json!("discord"));
+                set(v, "/spec/routes/1/destinations/0", json!("discord"));
+            },
+        },
+        Case {
+            kind: "NotificationPolicy",
+            name: "oncall",
+            rule_at: "spec.destinations[]",
+            rule: "has(self.githubIssue)",
+            field: "spec.destinations[2]",
+            bad: |v| {
+                let email = v.pointer("/spec/destinations/1/email").cloned().unwrap();
+                set(v, "/spec/destinations/2/email", email);
+            },
+            good: |v| {
+                let email = v.pointer("/spec/destinations/1/email").cloned().unwrap();
+                set(v, "/spec/destinations/2/email", email);
+                remove(v, "/spec/destinations/2/discord");
+            },
+        },
+        Case {
+            kind: "NotificationPolicy",
+            name: "oncall",
+            rule_at: "spec.destinations[].email",
+            rule: "usernameSecretRef",
+            field: "spec.destinations[1].email",
+            bad: |v| remove(v, "/spec/destinations/1/email/passwordSecretRef"),
+            good: |v| {
+                remove(v, "/spec/destinations/1/email/passwordSecretRef");
+                remove(v, "/spec/destinations/1/email/usernameSecretRef");
+            },
+        },
+        Case {
+            kind: "NotificationPolicy",
+            name: "oncall",
+            rule_at: "spec.routes[].repeatInterval",
+            rule: "self.matches('[1-9]')",
+            field: "spec.routes[0].repeatInterval",
+            bad: |v| set(v, "/spec/routes/0/repeatInterval", json!("0m")),
+            good: |v| set(v, "/spec/routes/0/repeatInterval", json!("30m")),
+        },
+        Case {
+            kind: "NotificationPolicy",
+            name: "oncall",
+            rule_at: "spec.routes[].repeatMax",
+            rule: "self.matches('[1-9]')",
+            field: "spec.routes[0].repeatMax",
+            bad: |v| set(v, "/spec/routes/0/repeatMax", json!("0h")),
+            good: |v| set(v, "/spec/routes/0/repeatMax", json!("12h")),
+        },
+        Case {
             kind: "Promotion",
             name: "",
             rule_at: "spec",
@@ -304,6 +444,24 @@ fn cases() -> Vec<Case> {
                 set(v, "/spec/fromLane", json!("shop-prod"));
                 set(v, "/spec/toLane", json!("shop-testing"));
             },
+        },
+        Case {
+            kind: "DataBootstrap",
+            name: "",
+            rule_at: "spec",
+            rule: "self.confirmDestructive",
+            field: "spec",
+            bad: |v| set(v, "/spec/confirmDestructive", json!(false)),
+            good: |v| set(v, "/spec/source/dataset", json!("demo-2026-12")),
+        },
+        Case {
+            kind: "DataBootstrap",
+            name: "",
+            rule_at: "spec.source.sha256",
+            rule: "self.matches",
+            field: "spec.source.sha256",
+            bad: |v| set(v, "/spec/source/sha256", json!("A".repeat(64))),
+            good: |v| set(v, "/spec/source/sha256", json!("a".repeat(64))),
         },
     ]
 }
@@ -477,6 +635,13 @@ fn transitions() -> Vec<Transition> {
             rule_at: "spec",
             field: "spec",
             edit: |v| set(v, "/spec/check", json!("ConfigSynced")),
+        },
+        Transition {
+            kind: "DataBootstrap",
+            name: "",
+            rule_at: "spec",
+            field: "spec",
+            edit: |v| set(v, "/spec/source/dataset", json!("demo-2026-12")),
         },
         Transition {
             kind: "BackupGate",
