@@ -25,6 +25,16 @@ pub(crate) const IDENTITY_ENV: &str = "LAUNCHPLANE_RUNTIME_IDENTITY_JSON";
 pub(crate) const RECORD_ENV: &str = "LAUNCHPLANE_DEPLOYMENT_RECORD_ID";
 pub(crate) const DEPLOYMENT_HEADER: &str = "x-launchplane-deployment";
 pub(crate) const WELL_KNOWN_PATH: &str = "/.well-known/launchplane-runtime.json";
+/// Odoo's company logo route: the apps answer it as an Odoo web service does (an image), so an
+/// Odoo lane's logo check has something to find; other drivers never ask.
+pub(crate) const ODOO_LOGO_PATH: &str = "/web/binary/company_logo";
+/// A 1x1 transparent PNG.
+const LOGO_PNG: &[u8] = &[
+    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52, 0x00,
+    0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1f, 0x15, 0xc4, 0x89, 0x00,
+    0x00, 0x00, 0x0d, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0x00, 0x01, 0x00, 0x00, 0x05, 0x00, 0x01,
+    0x0d, 0x0a, 0x2d, 0xb4, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
+];
 
 /// Accepts connections, but drops them at once while the app's behaviour is `Down` (the
 /// client sees the connection closed), so `Down` works without re-binding the port.
@@ -174,7 +184,9 @@ pub(crate) fn render(shared: &Shared, service_id: &str, path: &str) -> Option<Re
         }
     };
 
-    let mut response = if path == WELL_KNOWN_PATH {
+    let mut response = if path == ODOO_LOGO_PATH {
+        raw_response(200, Some("image/png"), LOGO_PNG)
+    } else if path == WELL_KNOWN_PATH {
         match &identity {
             Some(Ok(value)) => json_response(200, value),
             Some(Err(text)) => raw_response(200, Some("application/json"), text.clone()),
