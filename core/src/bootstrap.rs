@@ -29,6 +29,8 @@ pub mod admission;
 pub mod inventory;
 mod plan;
 pub mod record;
+pub mod evidence;
+pub mod target;
 
 pub use admission::{Admission, admit, never_bootstrapped};
 pub use inventory::{LaneEffect, lane_effect, lane_summary};

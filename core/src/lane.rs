@@ -197,6 +197,9 @@ pub struct LaneInputs<'a> {
     pub instance: &'a str,
     /// The other Lanes of the namespace naming the same ProviderTarget ([`rival_lanes`]).
     pub rivals: &'a [String],
+    /// The namespace's DataBootstraps (the lane's `bootstrap` summary; no deploy starts while
+    /// one of the lane's is under way).
+    pub bootstraps: &'a [&'a launchplane_api::resources::DataBootstrap],
 }
 
 /// What [`plan`] decided.
@@ -291,6 +294,7 @@ pub fn plan(input: &LaneInputs<'_>, now: Timestamp) -> LanePlan {
         aspects: &aspects,
         pace: next.pace,
         policy: &input.settings.retry,
+        bootstraps: input.bootstraps,
         now,
     });
     let mut outcome = outcome;

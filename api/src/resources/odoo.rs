@@ -37,6 +37,21 @@ pub struct OdooSpec {
     /// Absent: such gates fail.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backup: Option<BackupCommand>,
+    /// The data bootstrap command a DataBootstrap of its lanes runs when it names none.
+    /// Absent: a DataBootstrap must name its own `spec.command`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bootstrap: Option<BootstrapCommand>,
+}
+
+/// The data bootstrap command of an Odoo product (restores a dataset into a lane).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BootstrapCommand {
+    /// The command line, run once as `sh -c <command>` in the web service's container. It is
+    /// stored in Dokploy and written to the run's log: never put a secret in it; it reads
+    /// secrets from the compose env (the lane's `env`).
+    #[schemars(length(min = 1, max = 4096))]
+    pub command: String,
 }
 
 /// The backup command of an Odoo lane (database and filestore).
@@ -154,6 +169,7 @@ impl Default for OdooSpec {
             web_service: default_web_service(),
             post_deploy: None,
             backup: None,
+            bootstrap: None,
         }
     }
 }

@@ -95,6 +95,7 @@ async fn drive_all(held: &mut [Held], drivers: &Drivers<'_>, polled: Option<Poll
                     polled,
                     instance: INSTANCE,
                     rivals: Vec::new(),
+                    bootstraps: Vec::new(),
                 };
                 let report = drive(
                     &world,
@@ -229,6 +230,7 @@ async fn plans_per_second(
                     settings: &settings,
                     instance: INSTANCE,
                     rivals: &[],
+                bootstraps: &[],
                 },
                 now,
             );

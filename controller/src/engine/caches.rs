@@ -10,7 +10,7 @@ use super::kind::Kind;
 use kube::runtime::reflector::ObjectRef;
 use kube::runtime::watcher;
 use launchplane_api::resources::{
-    Approval, Artifact, BackupGate, DeploymentRecord, Incident, Lane, NotificationPolicy, Preview, Product,
+    Approval, Artifact, BackupGate, DataBootstrap, DeploymentRecord, Incident, Lane, NotificationPolicy, Preview, Product,
     Promotion, ProviderConfig, ProviderTarget, RuntimeIdentity,
 };
 use std::sync::Arc;
@@ -34,6 +34,9 @@ pub struct Caches {
     pub incidents: Cache<Incident>,
     /// Where Incidents are notified (read after each Incident is written).
     pub notification_policies: Cache<NotificationPolicy>,
+    /// Data bootstraps of lanes (a lane's `bootstrap` summary, and its deploys held while one
+    /// runs).
+    pub data_bootstraps: Cache<DataBootstrap>,
 }
 
 /// What fills [`Caches`], one writer per kind.
@@ -51,6 +54,7 @@ pub struct CacheWriters {
     pub approvals: CacheWriter<Approval>,
     pub incidents: CacheWriter<Incident>,
     pub notification_policies: CacheWriter<NotificationPolicy>,
+    pub data_bootstraps: CacheWriter<DataBootstrap>,
 }
 
 /// Empty caches and their writers.
@@ -68,6 +72,7 @@ pub fn caches() -> (Caches, CacheWriters) {
     let (approvals, approvals_w) = cache();
     let (incidents, incidents_w) = cache();
     let (notification_policies, notification_policies_w) = cache();
+    let (data_bootstraps, data_bootstraps_w) = cache();
     (
         Caches {
             configs,
@@ -83,6 +88,7 @@ pub fn caches() -> (Caches, CacheWriters) {
             approvals,
             incidents,
             notification_policies,
+            data_bootstraps,
         },
         CacheWriters {
             configs: configs_w,
@@ -98,6 +104,7 @@ pub fn caches() -> (Caches, CacheWriters) {
             approvals: approvals_w,
             incidents: incidents_w,
             notification_policies: notification_policies_w,
+            data_bootstraps: data_bootstraps_w,
         },
     )
 }
@@ -135,6 +142,7 @@ cached!(BackupGate, backup_gates);
 cached!(Approval, approvals);
 cached!(Incident, incidents);
 cached!(NotificationPolicy, notification_policies);
+cached!(DataBootstrap, data_bootstraps);
 
 impl Caches {
     /// The cache of kind `K`.
@@ -176,6 +184,7 @@ impl CacheWriters {
         done::<Approval>(self);
         done::<Incident>(self);
         done::<NotificationPolicy>(self);
+        done::<DataBootstrap>(self);
     }
 
     /// Put `object` in its cache (a first listing entry, or an update).

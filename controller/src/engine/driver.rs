@@ -79,6 +79,8 @@ pub struct LaneWorld<'a> {
     /// The other Lanes of the namespace naming the same ProviderTarget
     /// ([`lane::rival_lanes`]).
     pub rivals: Vec<String>,
+    /// The namespace's DataBootstraps (the lane's summary; no deploy while one of it runs).
+    pub bootstraps: Vec<Arc<launchplane_api::resources::DataBootstrap>>,
 }
 
 /// The facts the shared poller read of every tracked target of one ProviderConfig, and how
@@ -171,6 +173,8 @@ async fn drive_inner(
     let endpoint = lane::endpoint(world.lane, world.product, base.url.as_deref());
     let checks = lane::health_urls(world.lane, base.url.as_deref());
     let requests = launchplane_core::verification::requests(world.product, &base);
+    let bootstrap_refs: Vec<&launchplane_api::resources::DataBootstrap> =
+        world.bootstraps.iter().map(AsRef::as_ref).collect();
     // Set once a step of this drive may have changed the target: from then on it is read.
     let mut mutated = false;
     loop {
@@ -225,6 +229,7 @@ async fn drive_inner(
                 settings,
                 instance: world.instance,
                 rivals: &world.rivals,
+                bootstraps: &bootstrap_refs,
             },
             now,
         );

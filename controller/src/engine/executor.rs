@@ -16,7 +16,7 @@ use launchplane_core::probe::{ProbeResult, ProbeTarget, Surfaces};
 use launchplane_core::schedule::{self, ScheduleWant};
 use launchplane_core::target::{TargetFacts, TargetRef};
 use launchplane_providers::{
-    Deployment, EnvironmentSummary, OrgSnapshot, Provider, ScheduleRun, ScheduleRunAnswer, SecretString,
+    Deployment, EnvironmentSummary, OrgSnapshot, Provider, ScheduleRun, ScheduleRunAnswer, ScheduleView, SecretString,
     ServiceStatus, TargetCategory, TargetDetail,
 };
 use std::collections::BTreeSet;
@@ -154,6 +154,11 @@ impl Executor {
                 Ok((created.schedule_id, None))
             }
         }
+    }
+
+    /// The schedules of a compose (ours among them are told by their marker).
+    pub async fn compose_schedules(&self, compose_id: &str) -> Result<Vec<ScheduleView>, ExecError> {
+        Ok(self.provider.compose_schedules(compose_id).await?)
     }
 
     /// Run a schedule now, waiting up to `wait` for its answer (sent once, never retried).

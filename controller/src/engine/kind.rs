@@ -6,7 +6,8 @@ use k8s_openapi::NamespaceResourceScope;
 use kube::Resource;
 use launchplane_api::Verdict;
 use launchplane_api::resources::{
-    Approval, ApprovalStatus, Artifact, ArtifactStatus, BackupGate, BackupGateStatus, DeploymentRecord,
+    Approval, ApprovalStatus, Artifact, ArtifactStatus, BackupGate, BackupGateStatus, DataBootstrap,
+    DataBootstrapStatus, DeploymentRecord,
     DeploymentRecordStatus, Incident, IncidentStatus, Lane, LaneStatus, NotificationPolicy,
     NotificationPolicyStatus, Preview, PreviewStatus, Product, ProductStatus, Promotion, PromotionStatus,
     ProviderConfig, ProviderConfigStatus, ProviderTarget, ProviderTargetStatus, RuntimeIdentity,
@@ -84,6 +85,7 @@ kind!(BackupGate, BackupGateStatus);
 kind!(Approval, ApprovalStatus);
 kind!(Incident, IncidentStatus);
 kind!(NotificationPolicy, NotificationPolicyStatus);
+kind!(DataBootstrap, DataBootstrapStatus);
 
 #[cfg(test)]
 mod tests {

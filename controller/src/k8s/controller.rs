@@ -17,7 +17,7 @@ use kube::runtime::finalizer::{Event, finalizer};
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::watcher;
 use launchplane_api::resources::{
-    Approval, Artifact, BackupGate, DeploymentRecord, Lane, NotificationPolicy, Preview, Product, Promotion,
+    Approval, Artifact, BackupGate, DataBootstrap, DeploymentRecord, Lane, NotificationPolicy, Preview, Product, Promotion,
     ProviderConfig, ProviderTarget, RuntimeIdentity,
 };
 use launchplane_core::preview::FINALIZER;
@@ -48,6 +48,7 @@ reconciled_by!(DeploymentRecord, deployment_record);
 reconciled_by!(Promotion, promotion);
 reconciled_by!(BackupGate, backup_gate);
 reconciled_by!(Approval, approval);
+reconciled_by!(DataBootstrap, data_bootstrap);
 reconciled_by!(NotificationPolicy, notification_policy);
 
 impl Reconcile for Product {

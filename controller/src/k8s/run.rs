@@ -19,6 +19,8 @@
 //!                                                                for it; the one ahead finishing
 //!  BackupGate        ──────────────────────────────────────►    a Promotion taking it
 //!  Approval          ──────────────────────────────────────►    —
+//!  DataBootstrap     ──────────────────────────────────────►    (its own requeue while it runs); it
+//!                                                                wakes its Lane on every step
 //!  Incident          its cache only (no controller: the Lane, Preview, ProviderTarget and
 //!                    RuntimeIdentity reconciles write them; the gauges count them)
 //! ```
@@ -45,7 +47,7 @@ use kube::{Api, Client, Resource, ResourceExt};
 use launchplane_api::Verdict;
 use launchplane_api::conditions::SystemClock;
 use launchplane_api::resources::{
-    Approval, Artifact, BackupGate, DeploymentRecord, Incident, IncidentState, Lane, NotificationPolicy,
+    Approval, Artifact, BackupGate, DataBootstrap, DeploymentRecord, Incident, IncidentState, Lane, NotificationPolicy,
     Preview, Product, Promotion, ProviderConfig, ProviderTarget, RuntimeIdentity,
 };
 use serde::de::DeserializeOwned;
@@ -295,6 +297,13 @@ pub async fn run(
         controller::run(
             watched(api::<Approval>(client.clone(), ns), w.approvals),
             caches.approvals.store(),
+            futures::stream::pending(),
+            ctx.clone(),
+            shutdown.clone()
+        ),
+        controller::run(
+            watched(api::<DataBootstrap>(client.clone(), ns), w.data_bootstraps),
+            caches.data_bootstraps.store(),
             futures::stream::pending(),
             ctx.clone(),
             shutdown.clone()

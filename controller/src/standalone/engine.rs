@@ -43,7 +43,7 @@ use futures::future::join_all;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use launchplane_api::conditions::{Clock, SystemClock};
 use launchplane_api::resources::{
-    Approval, Artifact, BackupGate, DeploymentRecord, IncidentSubjectKind, Lane, LaneSpec,
+    Approval, Artifact, BackupGate, DataBootstrap, DeploymentRecord, IncidentSubjectKind, Lane, LaneSpec,
     NotificationPolicy, Preview, Product, Promotion, ProviderConfig, ProviderTarget, RuntimeIdentity,
 };
 use launchplane_core::deployment_record::DeploySettings;
@@ -280,6 +280,12 @@ impl Engine {
             let result = kinds::backup_gate::reconcile(gate.clone(), world, &store).await;
             rows.push(report::backup_gate(&latest(&world.caches, &gate), result.err()));
         }
+        // After the lanes (a bootstrap waits for its lane's first status) and the gates it
+        // takes; its lane shows it from the next round.
+        for bootstrap in cached::<DataBootstrap>(&world.caches, &inputs.data_bootstraps) {
+            let result = kinds::data_bootstrap::reconcile(bootstrap.clone(), world, &store).await;
+            rows.push(report::data_bootstrap(&latest(&world.caches, &bootstrap), result.err()));
+        }
         for approval in cached::<Approval>(&world.caches, &inputs.approvals) {
             let result = kinds::approval::reconcile(approval.clone(), world, &store).await;
             rows.push(report::approval(&latest(&world.caches, &approval), result.err()));
@@ -330,6 +336,7 @@ impl Engine {
         put_all(self, &store, &inputs.backup_gates);
         put_all(self, &store, &inputs.approvals);
         put_all(self, &store, &inputs.notification_policies);
+        put_all(self, &store, &inputs.data_bootstraps);
         let promotions: Vec<Promotion> = self
             .promotions(inputs)
             .into_iter()

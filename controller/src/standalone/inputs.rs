@@ -6,7 +6,7 @@ use super::manifests::{Manifest, ManifestError};
 use super::references::{self, Folder};
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use launchplane_api::resources::{
-    Approval, Artifact, BackupGate, DeploymentRecord, Lane, NotificationPolicy, Preview, Product, Promotion,
+    Approval, Artifact, BackupGate, DataBootstrap, DeploymentRecord, Lane, NotificationPolicy, Preview, Product, Promotion,
     ProviderConfig, ProviderTarget, RuntimeIdentity,
 };
 use launchplane_api::validation::{SchemaValidator, Violation, validate_metadata};
@@ -15,7 +15,7 @@ use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 
 /// Kinds standalone mode reconciles today (DeploymentRecords given as manifests are evidence).
-const RECONCILED: [&str; 12] = [
+const RECONCILED: [&str; 13] = [
     "ProviderConfig",
     "ProviderTarget",
     "RuntimeIdentity",
@@ -28,6 +28,7 @@ const RECONCILED: [&str; 12] = [
     "BackupGate",
     "Approval",
     "NotificationPolicy",
+    "DataBootstrap",
 ];
 
 /// The typed contents of a folder.
@@ -51,6 +52,8 @@ pub struct Inputs {
     pub approvals: Vec<Approval>,
     /// Where Incidents are notified (sent only with `--notify`).
     pub notification_policies: Vec<NotificationPolicy>,
+    /// Data bootstraps of lanes (each runs once; its status is kept in the state folder).
+    pub data_bootstraps: Vec<DataBootstrap>,
     /// Secret data by `namespace/name`, then key. Values stay in memory only.
     pub secrets: HashMap<String, BTreeMap<String, Vec<u8>>>,
     /// ConfigMap data by `namespace/name`, then key (lanes' `env.configMapRefs`).
@@ -396,6 +399,12 @@ fn decode_kind(m: &Manifest, inputs: &mut Inputs) -> Result<(), ManifestError> {
             o.metadata = with_namespace(o.metadata);
             o.status = None;
             inputs.notification_policies.push(o);
+        }
+        "DataBootstrap" => {
+            let mut o: DataBootstrap = m.decode()?;
+            o.metadata = with_namespace(o.metadata);
+            o.status = None;
+            inputs.data_bootstraps.push(o);
         }
         _ => {
             debug_assert!(!RECONCILED.contains(&m.kind.as_str()));

@@ -9,7 +9,7 @@ use launchplane_api::Verdict;
 use launchplane_api::conditions::{find, types};
 use launchplane_api::identity::ClassificationReason;
 use launchplane_api::resources::{
-    Approval, Artifact, BackupGate, Incident, Lane, NotificationPolicy, Preview, PreviewStatus, Product,
+    Approval, Artifact, BackupGate, DataBootstrap, Incident, Lane, NotificationPolicy, Preview, PreviewStatus, Product,
     Promotion, PromotionPhase, ProviderConfig, ProviderTarget, RuntimeIdentity,
 };
 use serde::Serialize;
@@ -223,6 +223,16 @@ pub fn approval(approval: &Approval, error: Option<Error>) -> Row {
     let mut row = by_conditions(approval, conditions, error);
     row.required = false;
     row
+}
+
+/// A DataBootstrap's row: its Ready condition (Blocked and Failed are a person's news).
+pub fn data_bootstrap(bootstrap: &DataBootstrap, error: Option<Error>) -> Row {
+    let conditions = bootstrap
+        .status
+        .as_ref()
+        .map(|s| s.conditions.as_slice())
+        .unwrap_or_default();
+    by_conditions(bootstrap, conditions, error)
 }
 
 pub fn artifact(artifact: &Artifact, error: Option<Error>) -> Row {

@@ -254,6 +254,7 @@ impl Harness {
             approvals: store(vec![]),
             incidents: store(vec![]),
             notification_policies: store(vec![]),
+            data_bootstraps: store(vec![]),
         };
         let ctx = Arc::new(Context::new(
             server.client(key.to_string()),

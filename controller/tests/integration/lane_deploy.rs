@@ -147,6 +147,7 @@ impl World {
             polled: None,
             instance: INSTANCE,
             rivals: self.rivals.clone(),
+            bootstraps: Vec::new(),
         };
         let report = drive(
             &world,

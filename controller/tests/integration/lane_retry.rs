@@ -173,6 +173,7 @@ impl World {
             polled: None,
             instance: support::INSTANCE,
             rivals: Vec::new(),
+            bootstraps: Vec::new(),
         };
         let report = drive(
             &world,

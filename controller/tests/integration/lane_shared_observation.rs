@@ -167,6 +167,7 @@ impl Fleet {
             polled: Some(polled),
             instance: INSTANCE,
             rivals: Vec::new(),
+            bootstraps: Vec::new(),
         };
         let report = drive(
             &world,
@@ -353,6 +354,7 @@ async fn with_every_detail_stale_each_cycle_the_lanes_still_add_no_detail_call()
                 }),
                 instance: INSTANCE,
                 rivals: Vec::new(),
+                bootstraps: Vec::new(),
             };
             let report = drive(
                 &world,

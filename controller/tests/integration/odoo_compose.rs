@@ -155,6 +155,7 @@ impl World {
             polled: None,
             instance: INSTANCE,
             rivals: Vec::new(),
+            bootstraps: Vec::new(),
         };
         let report = drive(
             &world,

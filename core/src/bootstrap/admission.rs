@@ -10,6 +10,7 @@
 //! | no other DataBootstrap of the lane has started and not finished | Blocked `BootstrapInProgress` |
 //! | none created before it waits or runs (earliest first, then by name) | Pending `Queued` |
 //! | no deploy of the lane is in flight | Pending `LaneDeploying` |
+//! | the lane's compose may be run on (the shell read it: [`super::target`]) | Blocked `TargetRefused` |
 //! | a usable BackupGate, unless the lane was never bootstrapped | Blocked `BackupGateRequired` |
 //!
 //! **Never bootstrapped** is known from the lane's status: `status.bootstrap` is absent or
@@ -40,6 +41,7 @@ pub const BOOTSTRAP_IN_PROGRESS: &str = "BootstrapInProgress";
 pub const QUEUED: &str = "Queued";
 pub const LANE_DEPLOYING: &str = "LaneDeploying";
 pub const BACKUP_GATE_REQUIRED: &str = "BackupGateRequired";
+pub const TARGET_REFUSED: &str = "TargetRefused";
 
 /// What admission decided.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -173,6 +175,12 @@ pub fn admit(input: &BootstrapInputs<'_>) -> Admission {
                 "Lane {lane_name} is deploying (DeploymentRecord {}): a bootstrap waits for the deploy to finish",
                 r.metadata.name.as_deref().unwrap_or_default()
             ),
+        );
+    }
+    if let Some(why) = input.target_refusal {
+        return block(
+            TARGET_REFUSED,
+            format!("nothing runs on Lane {lane_name}'s compose: {why}"),
         );
     }
     let first = never_bootstrapped(lane, input.bootstraps, &me);

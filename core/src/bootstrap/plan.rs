@@ -43,6 +43,9 @@ pub struct BootstrapInputs<'a> {
     pub promotions: &'a [&'a Promotion],
     /// The Product's bootstrap command, used when the spec names none.
     pub product_command: Option<&'a str>,
+    /// Why the lane's compose may not be run on, as the shell found it before the bootstrap
+    /// started ([`super::target`]); None: it may, or it was not asked (already started).
+    pub target_refusal: Option<&'a str>,
     pub now: Timestamp,
 }
 

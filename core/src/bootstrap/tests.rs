@@ -208,6 +208,7 @@ impl World {
             gates: &gates,
             promotions: &promotions,
             product_command: self.product_command,
+            target_refusal: None,
             now,
         })
     }
@@ -224,6 +225,7 @@ impl World {
             gates: &gates,
             promotions: &promotions,
             product_command: self.product_command,
+            target_refusal: None,
             now: t(0),
         })
     }

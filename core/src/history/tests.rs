@@ -548,6 +548,7 @@ fn the_open_period_is_the_lanes_inventory_record() {
                 settings: &DeploySettings::default(),
                 instance: "cluster-a",
                 rivals: &[],
+                bootstraps: &[],
             },
             t(1_000),
         );

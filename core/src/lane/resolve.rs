@@ -105,6 +105,7 @@ pub(super) fn resolve<'a>(input: &LaneInputs<'a>, facts: Facts<'_>) -> Resolved<
     blockers.extend(found);
     let (env, found) = env(&input.desired_env);
     blockers.extend(found);
+    blockers.extend(bootstrap_in_progress(lane, input.bootstraps));
     if lane.spec.suspend {
         blockers.extend([blocker(
             "Suspended",
@@ -323,4 +324,25 @@ fn env<'a>(desired: &Result<&'a DesiredEnv, String>) -> (&'a DesiredEnv, Option<
          identity; rename them"
     );
     (env, Some(blocker("EnvInvalid", message, true)))
+}
+
+/// A DataBootstrap of the lane under way: nothing is deployed or corrected until it ends (its
+/// commands replace the data the running release serves).
+fn bootstrap_in_progress(lane: &Lane, bootstraps: &[&launchplane_api::resources::DataBootstrap]) -> Option<Blocker> {
+    let name = lane.metadata.name.as_deref().unwrap_or_default();
+    let running = bootstraps.iter().find(|b| {
+        b.metadata.namespace == lane.metadata.namespace
+            && b.spec.lane_ref.name == name
+            && crate::bootstrap::started_at(b).is_some()
+            && !crate::bootstrap::phase(b).is_final()
+    })?;
+    Some(blocker(
+        "BootstrapInProgress",
+        format!(
+            "DataBootstrap {} of this lane is in progress (phase {}): no deploy starts until it ends",
+            crate::bootstrap::name_of(running),
+            crate::bootstrap::phase(running).as_str()
+        ),
+        false,
+    ))
 }

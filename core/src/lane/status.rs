@@ -34,6 +34,7 @@ pub(super) struct Inputs<'a> {
     pub aspects: &'a Aspects,
     pub pace: Pace,
     pub policy: &'a DeployRetryPolicy,
+    pub bootstraps: &'a [&'a launchplane_api::resources::DataBootstrap],
     pub now: Timestamp,
 }
 
@@ -48,6 +49,7 @@ pub(super) fn compute(input: Inputs<'_>) -> Outcome<LaneStatus> {
         aspects,
         pace,
         policy,
+        bootstraps,
         now,
     } = input;
     let old = lane.status.as_ref();
@@ -77,8 +79,9 @@ pub(super) fn compute(input: Inputs<'_>) -> Outcome<LaneStatus> {
         last_deployment_record: last_record(records)
             .or_else(|| old.and_then(|o| o.last_deployment_record.clone())),
         deploy_retry: retry::status(&history.streak, &history.gate, policy, history.active.is_some()),
-        // A DataBootstrap's provenance, never a deploy's: the lane's plan leaves it as it was.
-        bootstrap: old.and_then(|o| o.bootstrap.clone()),
+        // A DataBootstrap's provenance, never a deploy's: its own summary, which never moves
+        // the inventory.
+        bootstrap: bootstrap_summary(lane, bootstraps),
         // The driver's checks: filled by `plan` from what was observed now.
         verification: None,
     };
@@ -86,6 +89,17 @@ pub(super) fn compute(input: Inputs<'_>) -> Outcome<LaneStatus> {
         status,
         transitions: computed.transitions,
     }
+}
+
+/// The lane's `bootstrap` summary; absent while no DataBootstrap ever touched the lane (as
+/// before DataBootstraps existed).
+fn bootstrap_summary(
+    lane: &Lane,
+    bootstraps: &[&launchplane_api::resources::DataBootstrap],
+) -> Option<launchplane_api::resources::LaneBootstrap> {
+    let summary = crate::bootstrap::lane_summary(lane, bootstraps);
+    let had = lane.status.as_ref().is_some_and(|s| s.bootstrap.is_some());
+    (had || summary.last.is_some()).then_some(summary)
 }
 
 /// The inventory, with the BackupGate that authorized the Promotion that put it there: the

@@ -163,6 +163,7 @@ impl Fx {
                 settings: &settings(),
                 instance: INSTANCE,
                 rivals: &self.rivals,
+                bootstraps: &[],
             },
             now,
         )
@@ -296,6 +297,7 @@ fn nothing_is_mutated_when_a_reference_does_not_resolve() {
                 settings: &settings(),
                 instance: INSTANCE,
                 rivals: &[],
+                bootstraps: &[],
             },
             t(0),
         );
@@ -333,6 +335,7 @@ fn an_unresolved_env_reference_or_an_unmatched_target_blocks_too() {
             settings: &settings(),
             instance: INSTANCE,
             rivals: &[],
+                bootstraps: &[],
         },
         t(0),
     );
@@ -813,6 +816,7 @@ fn health_checks_feed_healthy_and_a_provider_check_without_the_poll_fails_closed
                 settings: &settings(),
                 instance: INSTANCE,
                 rivals: &[],
+                bootstraps: &[],
             },
             t(10),
         )

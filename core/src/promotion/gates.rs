@@ -302,6 +302,8 @@ pub struct BackupGateInputs<'a> {
     pub gates: &'a [&'a BackupGate],
     /// The Promotions of the namespace (which BackupGate each used).
     pub promotions: &'a [&'a Promotion],
+    /// The DataBootstraps of the namespace (which BackupGate each took).
+    pub bootstraps: &'a [&'a launchplane_api::resources::DataBootstrap],
     /// `promotion.backupMaxAge`.
     pub max_age: Option<&'a str>,
     pub now: Timestamp,
@@ -332,6 +334,16 @@ pub fn backup_gate(input: &BackupGateInputs<'_>) -> BackupGateAnswer {
     );
     let used_by = |g: &BackupGate| -> Option<String> {
         let gate = g.metadata.name.as_deref().unwrap_or_default();
+        // Each BackupGate authorizes one operation: one a DataBootstrap took is spent.
+        let by_bootstrap = input
+            .bootstraps
+            .iter()
+            .filter(|b| b.metadata.namespace == g.metadata.namespace)
+            .find(|b| b.status.as_ref().and_then(|s| s.backup_gate.as_deref()) == Some(gate))
+            .map(|b| format!("DataBootstrap {}", crate::bootstrap::name_of(b)));
+        if by_bootstrap.is_some() {
+            return by_bootstrap;
+        }
         input
             .promotions
             .iter()
@@ -354,7 +366,7 @@ pub fn backup_gate(input: &BackupGateInputs<'_>) -> BackupGateAnswer {
         max_age,
         max_age_text: &max_age_text,
         used_by: &used_by,
-        one: "Promotion",
+        one: "Promotion or DataBootstrap",
         now: input.now,
     };
     match backup_gate::newest_usable(input.gates, &usability) {

@@ -38,6 +38,8 @@ pub struct PromotionInputs<'a> {
     pub approvals: &'a [&'a Approval],
     /// The Artifacts of the namespace.
     pub artifacts: &'a [&'a Artifact],
+    /// The DataBootstraps of the namespace (a BackupGate one took authorizes no Promotion).
+    pub bootstraps: &'a [&'a launchplane_api::resources::DataBootstrap],
 }
 
 /// What [`plan`] decided.
@@ -229,6 +231,7 @@ fn evaluate(
             records: input.records,
             gates: input.backup_gates,
             promotions: input.promotions,
+            bootstraps: input.bootstraps,
             max_age: rules.backup_max_age.as_deref(),
             now,
         });

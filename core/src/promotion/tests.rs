@@ -264,6 +264,7 @@ impl World {
                 backup_gates: &self.gates.iter().collect::<Vec<_>>(),
                 approvals: &self.approvals.iter().collect::<Vec<_>>(),
                 artifacts: &self.artifacts.iter().collect::<Vec<_>>(),
+                bootstraps: &[],
             },
             now,
         )
@@ -583,6 +584,7 @@ fn backup_gate_picks_the_newest_usable_one_and_says_why_the_others_are_not() {
             records: &records,
             gates: gates_,
             promotions,
+            bootstraps: &[],
             max_age: None,
             now: t(now),
         })
@@ -649,6 +651,7 @@ fn a_backup_gate_another_promotion_used_is_never_reused() {
         records: &[],
         gates: &[&good],
         promotions: &[&used, &p],
+        bootstraps: &[],
         max_age: Some("48h"),
         now: t(hours(12)),
     });
@@ -672,6 +675,7 @@ fn a_backup_gate_another_promotion_used_is_never_reused() {
         records: &[],
         gates: &[&recorded],
         promotions: &[&p],
+        bootstraps: &[],
         max_age: Some("48h"),
         now: t(hours(12)),
     });
@@ -1197,6 +1201,7 @@ fn a_captured_backup_gate_is_accepted_like_a_workflow_one_once_passed() {
             records: &records,
             gates: &[gate],
             promotions: &[&p],
+            bootstraps: &[],
             max_age: None,
             now: t(hours(12)),
         })

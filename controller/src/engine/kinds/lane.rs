@@ -62,6 +62,8 @@ pub async fn reconcile<S: StatusStore>(lane: Arc<Lane>, world: &World, store: &S
     caches.targets.synced().await;
     // Before they have listed, a lane fed by Promotions would look as if it had none.
     caches.promotions.synced().await;
+    // Before they have listed, a bootstrap under way would go unseen and a deploy could start.
+    caches.data_bootstraps.synced().await;
 
     let spec = &lane.spec;
     let product = caches.get::<Product>(&namespace, &spec.product_ref.name);
@@ -110,6 +112,7 @@ pub async fn reconcile<S: StatusStore>(lane: Arc<Lane>, world: &World, store: &S
         polled,
         instance: &world.instance,
         rivals,
+        bootstraps: caches.in_namespace::<launchplane_api::resources::DataBootstrap>(&namespace),
     };
     // The lane's waits end with the round (standalone): what is left continues next round.
     let limits = DriveLimits {

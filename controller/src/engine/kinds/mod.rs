@@ -5,6 +5,7 @@
 pub mod approval;
 pub mod artifact;
 pub mod backup_gate;
+pub mod data_bootstrap;
 pub mod deployment_record;
 pub mod lane;
 pub mod notification_policy;

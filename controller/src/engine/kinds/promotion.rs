@@ -94,6 +94,8 @@ pub async fn reconcile<S: StatusStore>(
     let gates = caches.in_namespace::<BackupGate>(&namespace);
     let approvals = caches.in_namespace::<Approval>(&namespace);
     let artifacts = caches.in_namespace::<Artifact>(&namespace);
+    caches.data_bootstraps.synced().await;
+    let bootstraps = caches.in_namespace::<launchplane_api::resources::DataBootstrap>(&namespace);
     let to = lanes
         .iter()
         .find(|l| l.metadata.name.as_deref() == Some(promotion.spec.to_lane.as_str()));
@@ -121,6 +123,7 @@ pub async fn reconcile<S: StatusStore>(
             backup_gates: &gates.iter().map(AsRef::as_ref).collect::<Vec<_>>(),
             approvals: &approvals.iter().map(AsRef::as_ref).collect::<Vec<_>>(),
             artifacts: &artifacts.iter().map(AsRef::as_ref).collect::<Vec<_>>(),
+            bootstraps: &bootstraps.iter().map(AsRef::as_ref).collect::<Vec<_>>(),
         },
         now,
     );

@@ -50,6 +50,7 @@ pub fn listed_caches() -> Caches {
         approvals: store(vec![]),
         incidents: store(vec![]),
         notification_policies: store(vec![]),
+        data_bootstraps: store(vec![]),
     }
 }
 
