@@ -26,10 +26,10 @@
 //!   DeploymentRecord: its provenance is its own.
 
 pub mod admission;
+pub mod evidence;
 pub mod inventory;
 mod plan;
 pub mod record;
-pub mod evidence;
 pub mod target;
 
 pub use admission::{Admission, admit, never_bootstrapped};

@@ -230,7 +230,7 @@ async fn plans_per_second(
                     settings: &settings,
                     instance: INSTANCE,
                     rivals: &[],
-                bootstraps: &[],
+                    bootstraps: &[],
                 },
                 now,
             );

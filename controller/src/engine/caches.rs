@@ -10,8 +10,8 @@ use super::kind::Kind;
 use kube::runtime::reflector::ObjectRef;
 use kube::runtime::watcher;
 use launchplane_api::resources::{
-    Approval, Artifact, BackupGate, DataBootstrap, DeploymentRecord, Incident, Lane, NotificationPolicy, Preview, Product,
-    Promotion, ProviderConfig, ProviderTarget, RuntimeIdentity,
+    Approval, Artifact, BackupGate, DataBootstrap, DeploymentRecord, Incident, Lane, NotificationPolicy,
+    Preview, Product, Promotion, ProviderConfig, ProviderTarget, RuntimeIdentity,
 };
 use std::sync::Arc;
 

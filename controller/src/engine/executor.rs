@@ -16,8 +16,8 @@ use launchplane_core::probe::{ProbeResult, ProbeTarget, Surfaces};
 use launchplane_core::schedule::{self, ScheduleWant};
 use launchplane_core::target::{TargetFacts, TargetRef};
 use launchplane_providers::{
-    Deployment, EnvironmentSummary, OrgSnapshot, Provider, ScheduleRun, ScheduleRunAnswer, ScheduleView, SecretString,
-    ServiceStatus, TargetCategory, TargetDetail,
+    Deployment, EnvironmentSummary, OrgSnapshot, Provider, ScheduleRun, ScheduleRunAnswer, ScheduleView,
+    SecretString, ServiceStatus, TargetCategory, TargetDetail,
 };
 use std::collections::BTreeSet;
 use std::sync::Arc;

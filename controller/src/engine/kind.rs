@@ -7,11 +7,10 @@ use kube::Resource;
 use launchplane_api::Verdict;
 use launchplane_api::resources::{
     Approval, ApprovalStatus, Artifact, ArtifactStatus, BackupGate, BackupGateStatus, DataBootstrap,
-    DataBootstrapStatus, DeploymentRecord,
-    DeploymentRecordStatus, Incident, IncidentStatus, Lane, LaneStatus, NotificationPolicy,
-    NotificationPolicyStatus, Preview, PreviewStatus, Product, ProductStatus, Promotion, PromotionStatus,
-    ProviderConfig, ProviderConfigStatus, ProviderTarget, ProviderTargetStatus, RuntimeIdentity,
-    RuntimeIdentityStatus,
+    DataBootstrapStatus, DeploymentRecord, DeploymentRecordStatus, Incident, IncidentStatus, Lane,
+    LaneStatus, NotificationPolicy, NotificationPolicyStatus, Preview, PreviewStatus, Product, ProductStatus,
+    Promotion, PromotionStatus, ProviderConfig, ProviderConfigStatus, ProviderTarget, ProviderTargetStatus,
+    RuntimeIdentity, RuntimeIdentityStatus,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;

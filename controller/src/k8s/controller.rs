@@ -17,8 +17,8 @@ use kube::runtime::finalizer::{Event, finalizer};
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::watcher;
 use launchplane_api::resources::{
-    Approval, Artifact, BackupGate, DataBootstrap, DeploymentRecord, Lane, NotificationPolicy, Preview, Product, Promotion,
-    ProviderConfig, ProviderTarget, RuntimeIdentity,
+    Approval, Artifact, BackupGate, DataBootstrap, DeploymentRecord, Lane, NotificationPolicy, Preview,
+    Product, Promotion, ProviderConfig, ProviderTarget, RuntimeIdentity,
 };
 use launchplane_core::preview::FINALIZER;
 use std::sync::{Arc, Mutex};

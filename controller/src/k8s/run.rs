@@ -47,8 +47,8 @@ use kube::{Api, Client, Resource, ResourceExt};
 use launchplane_api::Verdict;
 use launchplane_api::conditions::SystemClock;
 use launchplane_api::resources::{
-    Approval, Artifact, BackupGate, DataBootstrap, DeploymentRecord, Incident, IncidentState, Lane, NotificationPolicy,
-    Preview, Product, Promotion, ProviderConfig, ProviderTarget, RuntimeIdentity,
+    Approval, Artifact, BackupGate, DataBootstrap, DeploymentRecord, Incident, IncidentState, Lane,
+    NotificationPolicy, Preview, Product, Promotion, ProviderConfig, ProviderTarget, RuntimeIdentity,
 };
 use serde::de::DeserializeOwned;
 use std::collections::BTreeMap;

@@ -284,7 +284,10 @@ impl Engine {
         // takes; its lane shows it from the next round.
         for bootstrap in cached::<DataBootstrap>(&world.caches, &inputs.data_bootstraps) {
             let result = kinds::data_bootstrap::reconcile(bootstrap.clone(), world, &store).await;
-            rows.push(report::data_bootstrap(&latest(&world.caches, &bootstrap), result.err()));
+            rows.push(report::data_bootstrap(
+                &latest(&world.caches, &bootstrap),
+                result.err(),
+            ));
         }
         for approval in cached::<Approval>(&world.caches, &inputs.approvals) {
             let result = kinds::approval::reconcile(approval.clone(), world, &store).await;

@@ -6,8 +6,8 @@ use super::manifests::{Manifest, ManifestError};
 use super::references::{self, Folder};
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use launchplane_api::resources::{
-    Approval, Artifact, BackupGate, DataBootstrap, DeploymentRecord, Lane, NotificationPolicy, Preview, Product, Promotion,
-    ProviderConfig, ProviderTarget, RuntimeIdentity,
+    Approval, Artifact, BackupGate, DataBootstrap, DeploymentRecord, Lane, NotificationPolicy, Preview,
+    Product, Promotion, ProviderConfig, ProviderTarget, RuntimeIdentity,
 };
 use launchplane_api::validation::{SchemaValidator, Violation, validate_metadata};
 use launchplane_api::{GROUP, VERSION, crd};

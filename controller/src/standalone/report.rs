@@ -9,8 +9,8 @@ use launchplane_api::Verdict;
 use launchplane_api::conditions::{find, types};
 use launchplane_api::identity::ClassificationReason;
 use launchplane_api::resources::{
-    Approval, Artifact, BackupGate, DataBootstrap, Incident, Lane, NotificationPolicy, Preview, PreviewStatus, Product,
-    Promotion, PromotionPhase, ProviderConfig, ProviderTarget, RuntimeIdentity,
+    Approval, Artifact, BackupGate, DataBootstrap, Incident, Lane, NotificationPolicy, Preview,
+    PreviewStatus, Product, Promotion, PromotionPhase, ProviderConfig, ProviderTarget, RuntimeIdentity,
 };
 use serde::Serialize;
 

@@ -31,6 +31,7 @@ mod listing_absence;
 mod notifications;
 mod notify_destinations;
 mod odoo_backup_capture;
+mod odoo_bootstrap;
 mod odoo_compose;
 mod odoo_post_deploy;
 mod odoo_verification;

@@ -5,7 +5,9 @@ use super::record::{RunAnswer, ScheduleRun, ScheduleRunStatus, Verification};
 use crate::redact::without_credentials;
 use jiff::Timestamp;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
-use launchplane_api::resources::{BootstrapStepResult, CheckResult, StepOutcome, VerificationCheck, VerificationCheckName};
+use launchplane_api::resources::{
+    BootstrapStepResult, CheckResult, StepOutcome, VerificationCheck, VerificationCheckName,
+};
 use launchplane_providers::{DeploymentStatus, ScheduleRunAnswer};
 
 /// What `schedule.runManually` answered (it answers when the command ended).
@@ -19,7 +21,11 @@ pub fn answer(a: &ScheduleRunAnswer) -> RunAnswer {
         DeploymentStatus::Error | DeploymentStatus::Cancelled => RunAnswer::Finished {
             succeeded: false,
             deployment_id: Some(a.deployment_id.clone()),
-            message: format!("Dokploy deployment {} ended {}", a.deployment_id, status_word(&a.status)),
+            message: format!(
+                "Dokploy deployment {} ended {}",
+                a.deployment_id,
+                status_word(&a.status)
+            ),
         },
         // An answer that does not say the command ended settles nothing: the history does.
         DeploymentStatus::Running | DeploymentStatus::Other(_) => RunAnswer::Lost {
@@ -69,7 +75,10 @@ pub fn step(check: &VerificationCheck, now: Timestamp) -> BootstrapStepResult {
         (_, CheckResult::Passed) => (StepOutcome::Passed, message),
         (true, CheckResult::Failed) => (StepOutcome::Failed, message),
         (true, CheckResult::Unverifiable) => (StepOutcome::Unknown, message),
-        (false, r) => (StepOutcome::Skipped, format!("advisory, not required ({r:?}): {message}")),
+        (false, r) => (
+            StepOutcome::Skipped,
+            format!("advisory, not required ({r:?}): {message}"),
+        ),
     };
     BootstrapStepResult {
         result,
@@ -100,7 +109,8 @@ pub fn verification(
         runtime_identity: identity.map_or_else(
             || BootstrapStepResult {
                 result: StepOutcome::Skipped,
-                message: "the lane has no RuntimeIdentity (nothing deployed yet): no identity is expected".into(),
+                message: "the lane has no RuntimeIdentity (nothing deployed yet): no identity is expected"
+                    .into(),
                 time: Some(Time(now)),
                 deployment_id: None,
             },
@@ -140,12 +150,22 @@ mod tests {
     #[test]
     fn unverifiable_is_never_a_pass_and_advisory_holds_nothing() {
         let now = Timestamp::from_second(1_800_000_000).unwrap();
-        let s = step(&check(VerificationCheckName::Health, CheckResult::Unverifiable, true), now);
+        let s = step(
+            &check(VerificationCheckName::Health, CheckResult::Unverifiable, true),
+            now,
+        );
         assert_eq!(s.result, StepOutcome::Unknown);
-        let s = step(&check(VerificationCheckName::Logo, CheckResult::Failed, false), now);
+        let s = step(
+            &check(VerificationCheckName::Logo, CheckResult::Failed, false),
+            now,
+        );
         assert_eq!(s.result, StepOutcome::Skipped);
         assert!(s.message.starts_with("advisory"));
-        let v = verification(&[check(VerificationCheckName::Health, CheckResult::Passed, true)], None, now);
+        let v = verification(
+            &[check(VerificationCheckName::Health, CheckResult::Passed, true)],
+            None,
+            now,
+        );
         assert_eq!(v.health.result, StepOutcome::Passed);
         assert_eq!(v.logo.result, StepOutcome::Unknown);
         assert_eq!(v.runtime_identity.result, StepOutcome::Skipped);
@@ -159,8 +179,17 @@ mod tests {
             status,
             log_path: None,
         };
-        assert!(matches!(answer(&a(DeploymentStatus::Done)), RunAnswer::Finished { succeeded: true, .. }));
-        assert!(matches!(answer(&a(DeploymentStatus::Error)), RunAnswer::Finished { succeeded: false, .. }));
-        assert!(matches!(answer(&a(DeploymentStatus::Running)), RunAnswer::Lost { .. }));
+        assert!(matches!(
+            answer(&a(DeploymentStatus::Done)),
+            RunAnswer::Finished { succeeded: true, .. }
+        ));
+        assert!(matches!(
+            answer(&a(DeploymentStatus::Error)),
+            RunAnswer::Finished { succeeded: false, .. }
+        ));
+        assert!(matches!(
+            answer(&a(DeploymentStatus::Running)),
+            RunAnswer::Lost { .. }
+        ));
     }
 }

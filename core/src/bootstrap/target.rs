@@ -40,7 +40,11 @@ pub fn owner(b: &DataBootstrap, instance: &str) -> Owner {
 
 /// The compose id of the lane's target, when the target may be run on: the checks that need no
 /// Dokploy read. Err: why nothing runs, naming what a person should change.
-pub fn compose_of(lane: &Lane, product: Option<&Product>, target: Option<&ProviderTarget>) -> Result<String, String> {
+pub fn compose_of(
+    lane: &Lane,
+    product: Option<&Product>,
+    target: Option<&ProviderTarget>,
+) -> Result<String, String> {
     let lane_name = lane.metadata.name.as_deref().unwrap_or_default();
     let product = product.ok_or_else(|| {
         format!(
@@ -72,7 +76,9 @@ pub fn compose_of(lane: &Lane, product: Option<&Product>, target: Option<&Provid
         ));
     }
     if target.status.as_ref().and_then(|s| s.verdict) != Some(Verdict::Matched) {
-        return Err(format!("ProviderTarget {name} is not Matched; nothing is run on it"));
+        return Err(format!(
+            "ProviderTarget {name} is not Matched; nothing is run on it"
+        ));
     }
     lane::target_ref(target)
         .map(|t| t.id)
@@ -189,8 +195,16 @@ mod tests {
     #[test]
     fn a_compose_without_the_lanes_marker_is_refused() {
         let (b, lane, product, target) = world();
-        let err = schedules(&b, &lane, Some(&product), Some(&target), Ok(Some("shop prod")), "x", "i")
-            .unwrap_err();
+        let err = schedules(
+            &b,
+            &lane,
+            Some(&product),
+            Some(&target),
+            Ok(Some("shop prod")),
+            "x",
+            "i",
+        )
+        .unwrap_err();
         assert!(err.contains("not bound") || err.contains("marker"), "{err}");
     }
 

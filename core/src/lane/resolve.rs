@@ -328,7 +328,10 @@ fn env<'a>(desired: &Result<&'a DesiredEnv, String>) -> (&'a DesiredEnv, Option<
 
 /// A DataBootstrap of the lane under way: nothing is deployed or corrected until it ends (its
 /// commands replace the data the running release serves).
-fn bootstrap_in_progress(lane: &Lane, bootstraps: &[&launchplane_api::resources::DataBootstrap]) -> Option<Blocker> {
+fn bootstrap_in_progress(
+    lane: &Lane,
+    bootstraps: &[&launchplane_api::resources::DataBootstrap],
+) -> Option<Blocker> {
     let name = lane.metadata.name.as_deref().unwrap_or_default();
     let running = bootstraps.iter().find(|b| {
         b.metadata.namespace == lane.metadata.namespace

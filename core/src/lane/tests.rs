@@ -335,7 +335,7 @@ fn an_unresolved_env_reference_or_an_unmatched_target_blocks_too() {
             settings: &settings(),
             instance: INSTANCE,
             rivals: &[],
-                bootstraps: &[],
+            bootstraps: &[],
         },
         t(0),
     );

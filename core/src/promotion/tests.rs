@@ -633,6 +633,46 @@ fn backup_gate_picks_the_newest_usable_one_and_says_why_the_others_are_not() {
     );
 }
 
+/// A BackupGate a DataBootstrap took is spent: no Promotion may use it after.
+#[test]
+fn a_backup_gate_a_data_bootstrap_took_authorizes_no_promotion() {
+    use launchplane_api::resources::{DataBootstrap, DataBootstrapSpec, DataBootstrapStatus};
+    let p = promote("p2", "shop-a");
+    let to = prod();
+    let good = backup("good", hours(11), BackupResult::Passed);
+    let mut boot = DataBootstrap::new("boot", DataBootstrapSpec::default());
+    boot.metadata.namespace = good.metadata.namespace.clone();
+    boot.status = Some(DataBootstrapStatus {
+        backup_gate: Some("good".into()),
+        ..Default::default()
+    });
+    let gates_: [&BackupGate; 1] = [&good];
+    let promotions: [&Promotion; 1] = [&p];
+    let inputs = |bootstraps| BackupGateInputs {
+        promotion: &p,
+        to: &to,
+        records: &[],
+        gates: &gates_,
+        promotions: &promotions,
+        bootstraps,
+        max_age: Some("48h"),
+        now: t(hours(12)),
+    };
+    assert_eq!(
+        gates::backup_gate(&inputs(&[])).result.outcome,
+        GateOutcome::Allow
+    );
+    let a = gates::backup_gate(&inputs(&[&boot]));
+    assert_eq!(a.result.outcome, GateOutcome::Deny);
+    assert!(
+        a.result
+            .message
+            .contains("BackupGate good is used by DataBootstrap boot"),
+        "{}",
+        a.result.message
+    );
+}
+
 #[test]
 fn a_backup_gate_another_promotion_used_is_never_reused() {
     let p = promote("p2", "shop-a");
@@ -659,7 +699,7 @@ fn a_backup_gate_another_promotion_used_is_never_reused() {
     assert!(
         a.result
             .message
-            .contains("BackupGate good is used by Promotion p1 (a BackupGate authorizes one Promotion only)"),
+            .contains("BackupGate good is used by Promotion p1 (a BackupGate authorizes one Promotion or DataBootstrap only)"),
         "{}",
         a.result.message
     );

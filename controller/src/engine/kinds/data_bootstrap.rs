@@ -21,8 +21,10 @@
 
 use crate::engine::executor::{ExecError, Executor};
 use crate::engine::kinds::runtime_identity::probe_within;
-use crate::engine::{Reconciled, Result, StatusStore, Wake, World, commit, namespace_and_name, ready_message};
 use crate::engine::verification;
+use crate::engine::{
+    Reconciled, Result, StatusStore, Wake, World, commit, namespace_and_name, ready_message,
+};
 use crate::error_policy::jittered;
 use jiff::Timestamp;
 use kube::runtime::reflector::ObjectRef;
@@ -45,7 +47,11 @@ const IDLE_RECHECK: Duration = Duration::from_secs(300);
 /// Reconcile one DataBootstrap: as many steps as [`World::drive`] allows, the status written
 /// after each.
 #[tracing::instrument(skip_all, fields(kind = "DataBootstrap", name = %b.metadata.name.as_deref().unwrap_or_default(), namespace = b.metadata.namespace.as_deref().unwrap_or_default()))]
-pub async fn reconcile<S: StatusStore>(b: Arc<DataBootstrap>, world: &World, store: &S) -> Result<Reconciled> {
+pub async fn reconcile<S: StatusStore>(
+    b: Arc<DataBootstrap>,
+    world: &World,
+    store: &S,
+) -> Result<Reconciled> {
     let (namespace, _) = namespace_and_name(b.as_ref())?;
     let caches = &world.caches;
     caches.lanes.synced().await;
@@ -138,8 +144,14 @@ pub async fn reconcile<S: StatusStore>(b: Arc<DataBootstrap>, world: &World, sto
             _ if steps >= world.drive.max_steps || started.elapsed() >= limits => {
                 return Ok(next(Some(now)).waking(wake));
             }
-            Step::RunBootstrap => run.bootstrap(&mut current, store, limits.saturating_sub(started.elapsed())).await?,
-            Step::RunPostDeploy => run.post_deploy(&current, limits.saturating_sub(started.elapsed())).await,
+            Step::RunBootstrap => {
+                run.bootstrap(&mut current, store, limits.saturating_sub(started.elapsed()))
+                    .await?
+            }
+            Step::RunPostDeploy => {
+                run.post_deploy(&current, limits.saturating_sub(started.elapsed()))
+                    .await
+            }
             Step::Settle(stage) => run.settle(&current, stage).await,
             Step::Verify => Event::Verified(Box::new(run.verify(now).await)),
         };
@@ -201,7 +213,12 @@ impl Run<'_> {
         self.schedules(b, lane, command).await.err()
     }
 
-    async fn schedules(&self, b: &DataBootstrap, lane: &Lane, command: &str) -> std::result::Result<target::Schedules, String> {
+    async fn schedules(
+        &self,
+        b: &DataBootstrap,
+        lane: &Lane,
+        command: &str,
+    ) -> std::result::Result<target::Schedules, String> {
         target::compose_of(lane, self.product, self.target)?;
         let (Some(executor), Some(t)) = (self.executor, self.target.and_then(lane::target_ref)) else {
             return Err("no Dokploy client for the lane's ProviderConfig".into());
@@ -229,11 +246,9 @@ impl Run<'_> {
         store: &S,
         wait: Duration,
     ) -> Result<Event> {
-        let not_started = |message: String| {
-            Event::Answered {
-                stage: RunStage::Bootstrap,
-                answer: RunAnswer::NotStarted { message },
-            }
+        let not_started = |message: String| Event::Answered {
+            stage: RunStage::Bootstrap,
+            answer: RunAnswer::NotStarted { message },
         };
         let (Some(lane), Some(command)) = (self.lane, target::command(current, self.product)) else {
             return Ok(not_started("the lane or the bootstrap command is gone".into()));
@@ -243,7 +258,9 @@ impl Run<'_> {
             Err(why) => return Ok(not_started(why)),
         };
         let Some(executor) = self.executor else {
-            return Ok(not_started("no Dokploy client for the lane's ProviderConfig".into()));
+            return Ok(not_started(
+                "no Dokploy client for the lane's ProviderConfig".into(),
+            ));
         };
         let schedule_id = match executor.ensure_schedule(&want).await {
             Ok((id, _)) => id,
@@ -256,7 +273,12 @@ impl Run<'_> {
                     },
                 });
             }
-            Err(e) => return Ok(not_started(format!("Dokploy refused the schedule: {}", e.message()))),
+            Err(e) => {
+                return Ok(not_started(format!(
+                    "Dokploy refused the schedule: {}",
+                    e.message()
+                )));
+            }
         };
         let recorded = bootstrap::record(
             current,
@@ -308,7 +330,10 @@ impl Run<'_> {
 
     /// The lane's post-deploy schedule. Once the bootstrap ran, the compose is not refused
     /// anew: its id is the lane's target's, as when the bootstrap started.
-    async fn post_deploy_want(&self, _current: &DataBootstrap) -> std::result::Result<Option<ScheduleWant>, String> {
+    async fn post_deploy_want(
+        &self,
+        _current: &DataBootstrap,
+    ) -> std::result::Result<Option<ScheduleWant>, String> {
         let lane = self.lane.ok_or("the lane is gone")?;
         let compose_id = target::compose_of(lane, self.product, self.target)?;
         Ok(lane::post_deploy::want(
@@ -360,13 +385,21 @@ impl Run<'_> {
                 };
                 match executor.compose_schedules(&compose_id).await {
                     Ok(list) => schedule::find(&want, &list).map(|s| s.schedule_id.clone()),
-                    Err(e) => return History::Unreadable { message: e.to_string() },
+                    Err(e) => {
+                        return History::Unreadable {
+                            message: e.to_string(),
+                        };
+                    }
                 }
             }
             (RunStage::PostDeploy, _) => match self.post_deploy_want(current).await {
                 Ok(Some(want)) => match executor.compose_schedules(&want.compose_id).await {
                     Ok(list) => schedule::find(&want, &list).map(|s| s.schedule_id.clone()),
-                    Err(e) => return History::Unreadable { message: e.to_string() },
+                    Err(e) => {
+                        return History::Unreadable {
+                            message: e.to_string(),
+                        };
+                    }
                 },
                 Ok(None) => None,
                 Err(message) => return History::Unreadable { message },
@@ -381,7 +414,9 @@ impl Run<'_> {
                 runs: evidence::runs(&rows),
                 observed_at,
             },
-            Err(e) => History::Unreadable { message: e.to_string() },
+            Err(e) => History::Unreadable {
+                message: e.to_string(),
+            },
         }
     }
 
@@ -396,7 +431,8 @@ impl Run<'_> {
         let checks = verification::run_checks(&self.world.prober, &requests, &base, now).await;
         let identity = match &self.identity {
             Some(child) => {
-                let timeout = Duration::from_secs(u64::try_from(child.spec.timeout_seconds.clamp(1, 60)).unwrap_or(5));
+                let timeout =
+                    Duration::from_secs(u64::try_from(child.spec.timeout_seconds.clamp(1, 60)).unwrap_or(5));
                 let probe = probe_within(&self.world.prober, &probe_target(&child.spec), timeout).await;
                 let mut probed = child.clone();
                 probed.status = Some(classify_identity(child, Some(&probe), now).status);
@@ -410,9 +446,14 @@ impl Run<'_> {
 
 /// Send a run once and classify its answer.
 async fn send(executor: &Executor, schedule_id: &str, wait: Duration) -> RunAnswer {
-    match executor.run_schedule(schedule_id, wait.max(Duration::from_secs(5))).await {
+    match executor
+        .run_schedule(schedule_id, wait.max(Duration::from_secs(5)))
+        .await
+    {
         Ok(answer) => evidence::answer(&answer),
         // Even a refusal may come after Dokploy started the run: the history settles it.
-        Err(e) => RunAnswer::Lost { message: e.to_string() },
+        Err(e) => RunAnswer::Lost {
+            message: e.to_string(),
+        },
     }
 }

@@ -104,7 +104,7 @@ fn an_unmarked_target_is_marked_after_the_intent_and_before_any_other_mutation()
             settings: &settings(),
             instance: INSTANCE,
             rivals: &[],
-                bootstraps: &[],
+            bootstraps: &[],
         },
         t(1),
     );
