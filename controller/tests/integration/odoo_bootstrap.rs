@@ -32,7 +32,7 @@ const API_KEY_VALUE: &[u8] = b"sim-api-key";
 /// A secret the lane's env delivers to the compose (the bootstrap command reads it there).
 const SECRET: &str = "restore-token-7f3a91";
 const BOOTSTRAP: &str = "launchplane-data-bootstrap";
-const POST_DEPLOY: &str = "launchplane-post-deploy";
+const POST_DEPLOY: &str = "launchplane-data-bootstrap-post-deploy";
 
 struct Case {
     sim: DokploySim,
@@ -248,8 +248,8 @@ async fn a_bootstrap_runs_once_verifies_and_the_lane_records_it_without_a_deploy
     );
     assert_eq!(
         c.sim.call_count("schedule.create"),
-        2,
-        "post-deploy and the bootstrap's"
+        3,
+        "the lane's post-deploy, and the bootstrap's two"
     );
     assert_eq!(
         c.sim.call_count("schedule.runManually"),

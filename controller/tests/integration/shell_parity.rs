@@ -27,9 +27,10 @@ use launchplane::standalone::inputs::Inputs;
 use launchplane::standalone::state::StateDir;
 use launchplane_api::conditions::{Clock, SystemClock};
 use launchplane_api::resources::{
-    Artifact, BackupCapture, BackupCommand, BackupGate, BackupGateSpec, CommandSpec, Driver, Incident, Lane,
-    LanePromotion, LaneStatus, LocalObjectRef, ManagementPolicy, OdooSpec, PreviewPolicy, Product, Promotion,
-    PromotionSpec, ProviderConfig, ProviderTarget, RuntimeIdentity, TargetCategory,
+    Artifact, BackupCapture, BackupCommand, BackupGate, BackupGateSpec, BootstrapSource, CommandSpec,
+    DataBootstrap, DataBootstrapSpec, Driver, Incident, Lane, LanePromotion, LaneStatus, LocalObjectRef,
+    ManagementPolicy, OdooSpec, PreviewPolicy, Product, Promotion, PromotionSpec, ProviderConfig,
+    ProviderTarget, RuntimeIdentity, TargetCategory,
 };
 use launchplane_e2e::sim::DokploySim;
 use launchplane_e2e::sim::{ScheduleRunScript, SeedCompose};
@@ -62,6 +63,7 @@ struct Scenario {
     lanes: Vec<Lane>,
     promotions: Vec<Promotion>,
     gates: Vec<BackupGate>,
+    bootstraps: Vec<DataBootstrap>,
 }
 
 async fn scenario() -> (DokploySim, Scenario) {
@@ -119,6 +121,7 @@ async fn scenario() -> (DokploySim, Scenario) {
         lanes: vec![testing_lane, prod_lane, vr_lane],
         promotions: vec![promotion],
         gates: Vec::new(),
+        bootstraps: Vec::new(),
     };
     (sim, scenario)
 }
@@ -240,6 +243,7 @@ async fn standalone(sim: &DokploySim, s: &Scenario) -> BTreeMap<String, Value> {
         lanes: s.lanes.clone(),
         promotions: s.promotions.clone(),
         backup_gates: s.gates.clone(),
+        data_bootstraps: s.bootstraps.clone(),
         secrets: [(
             format!("{NS}/dokploy-key"),
             BTreeMap::from([("api-key".to_string(), API_KEY_VALUE.to_vec())]),
@@ -273,6 +277,7 @@ async fn standalone(sim: &DokploySim, s: &Scenario) -> BTreeMap<String, Value> {
     read(&mut out, &state, &s.lanes, sim);
     read(&mut out, &state, &s.promotions, sim);
     read(&mut out, &state, &s.gates, sim);
+    read(&mut out, &state, &s.bootstraps, sim);
     for incident in launchplane::standalone::store::stored_incidents(&state) {
         out.insert(
             format!("Incident/{}", incident.metadata.name.clone().unwrap_or_default()),
@@ -305,6 +310,7 @@ async fn cluster(sim: &DokploySim, s: &Scenario) -> BTreeMap<String, Value> {
     seed(&server, &writers, &s.lanes);
     seed(&server, &writers, &s.promotions);
     seed(&server, &writers, &s.gates);
+    seed(&server, &writers, &s.bootstraps);
     // As the watches would: every write comes back into the caches.
     let feed = writers.clone();
     server.on_write(move |path, object| {
@@ -324,6 +330,7 @@ async fn cluster(sim: &DokploySim, s: &Scenario) -> BTreeMap<String, Value> {
             "lanes" => back::<Lane>(&mut w, object),
             "promotions" => back::<Promotion>(&mut w, object),
             "backupgates" => back::<BackupGate>(&mut w, object),
+            "databootstraps" => back::<DataBootstrap>(&mut w, object),
             "incidents" => back::<Incident>(&mut w, object),
             _ => {}
         }
@@ -394,6 +401,20 @@ async fn cluster(sim: &DokploySim, s: &Scenario) -> BTreeMap<String, Value> {
             tokio::time::sleep(Duration::from_millis(30)).await;
         }
     }
+    // A bootstrap takes one step per reconcile too: until it is final.
+    for b in &s.bootstraps {
+        for _ in 0..40 {
+            let current = caches.get::<DataBootstrap>(NS, b.name_or_empty()).unwrap();
+            controller::reconcile(current, ctx.clone()).await.unwrap();
+            let done = caches
+                .get::<DataBootstrap>(NS, b.name_or_empty())
+                .is_some_and(|b| launchplane_core::bootstrap::phase(&b).is_final());
+            if done {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(30)).await;
+        }
+    }
     each(&ctx, &s.products).await;
     each(&ctx, &s.artifacts).await;
     let mut out = BTreeMap::new();
@@ -419,6 +440,7 @@ async fn cluster(sim: &DokploySim, s: &Scenario) -> BTreeMap<String, Value> {
     read(&mut out, &server, &s.lanes, sim);
     read(&mut out, &server, &s.promotions, sim);
     read(&mut out, &server, &s.gates, sim);
+    read(&mut out, &server, &s.bootstraps, sim);
     for incident in server.objects::<Incident>(NS) {
         out.insert(
             format!("Incident/{}", incident.metadata.name.clone().unwrap_or_default()),
@@ -550,6 +572,22 @@ async fn odoo_scenario() -> (DokploySim, Scenario) {
     );
     gate.metadata.namespace = Some(NS.into());
     gate.metadata.generation = Some(1);
+    // A first bootstrap of the lane (no BackupGate needed), run once the lane deployed.
+    let mut bootstrap = DataBootstrap::new(
+        "erp-prod-boot",
+        DataBootstrapSpec {
+            lane_ref: LocalObjectRef::new("erp-prod"),
+            source: BootstrapSource {
+                dataset: "demo-2026-11".into(),
+                sha256: None,
+            },
+            command: Some("odoo-restore demo".into()),
+            confirm_destructive: true,
+            backup_gate_ref: None,
+        },
+    );
+    bootstrap.metadata.namespace = Some(NS.into());
+    bootstrap.metadata.generation = Some(1);
     let scenario = Scenario {
         configs: vec![provider_config(&sim.base_url())],
         targets: vec![erp_target],
@@ -559,6 +597,7 @@ async fn odoo_scenario() -> (DokploySim, Scenario) {
         lanes: vec![erp_lane],
         promotions: Vec::new(),
         gates: vec![gate],
+        bootstraps: vec![bootstrap],
     };
     (sim, scenario)
 }
@@ -581,10 +620,23 @@ async fn an_odoo_lane_and_a_captured_backup_gate_read_the_same_in_both_shells() 
         "Matched",
         "{standalone:#?}"
     );
+    assert_eq!(
+        verdict("DataBootstrap", "erp-prod-boot"),
+        "Matched",
+        "{standalone:#?}"
+    );
     for sim in [&sim_a, &sim_b] {
         assert_eq!(sim.call_count("compose.deploy"), 1);
-        assert_eq!(sim.call_count("schedule.create"), 2, "post-deploy and backup");
-        assert_eq!(sim.call_count("schedule.runManually"), 2);
+        assert_eq!(
+            sim.call_count("schedule.create"),
+            4,
+            "post-deploy, backup, and the bootstrap's two"
+        );
+        assert_eq!(
+            sim.call_count("schedule.runManually"),
+            4,
+            "post-deploy, backup, bootstrap, post-deploy"
+        );
     }
     // The gate's message says when the backup was taken: the shells took it at other times.
     let timeless_said = |said: &Value| {

@@ -1,8 +1,10 @@
 //! Where a DataBootstrap's commands run: the lane's compose, only when it is a Manage, Matched
 //! compose carrying the lane's ownership marker (a name is never proof), and the schedules it
-//! runs them as. The bootstrap command runs as a schedule marked with the DataBootstrap as its
-//! owner (one per DataBootstrap, so its history is its run alone); the post-deploy command as
-//! the lane's own post-deploy schedule ([`crate::lane::post_deploy::want`]).
+//! runs them as. Both commands run as schedules marked with the DataBootstrap as their owner,
+//! one per command and DataBootstrap, so that each schedule's history holds its run alone: a
+//! lost answer is settled by "the run since it was sent", which on the lane's shared
+//! post-deploy schedule could be a deploy's run. The post-deploy command is the lane's
+//! ([`crate::lane::post_deploy::want`]).
 
 use crate::lane::{self, lane_owner, post_deploy};
 use crate::schedule::ScheduleWant;
@@ -13,6 +15,8 @@ use launchplane_providers::TargetCategory;
 
 /// The purpose the bootstrap schedule's description names.
 pub const PURPOSE: &str = "data-bootstrap";
+/// The purpose of the bootstrap's own post-deploy schedule.
+pub const POST_DEPLOY_PURPOSE: &str = "data-bootstrap-post-deploy";
 
 /// The kind a bootstrap schedule's marker names.
 pub const KIND: &str = "DataBootstrap";
@@ -23,7 +27,8 @@ pub struct Schedules {
     pub compose_id: String,
     /// The bootstrap command's schedule (owned by the DataBootstrap).
     pub bootstrap: ScheduleWant,
-    /// The lane's post-deploy schedule; None: the lane names no post-deploy command.
+    /// The bootstrap's post-deploy schedule (the lane's command); None: the lane names no
+    /// post-deploy command.
     pub post_deploy: Option<ScheduleWant>,
 }
 
@@ -106,7 +111,7 @@ pub fn schedules(
         ));
     }
     let odoo = product.and_then(|p| p.spec.odoo.clone()).unwrap_or_default();
-    let post_deploy = post_deploy::want(lane, product, TargetCategory::Compose, &compose_id, instance);
+    let post_deploy = post_deploy_want(b, lane, product, &compose_id, instance);
     Ok(Schedules {
         bootstrap: ScheduleWant {
             compose_id: compose_id.clone(),
@@ -117,6 +122,23 @@ pub fn schedules(
         },
         post_deploy,
         compose_id,
+    })
+}
+
+/// The bootstrap's own post-deploy schedule on `compose_id`: the lane's post-deploy command,
+/// marked with the DataBootstrap. None: the lane names no post-deploy command.
+pub fn post_deploy_want(
+    b: &DataBootstrap,
+    lane: &Lane,
+    product: Option<&Product>,
+    compose_id: &str,
+    instance: &str,
+) -> Option<ScheduleWant> {
+    let lanes = post_deploy::want(lane, product, TargetCategory::Compose, compose_id, instance)?;
+    Some(ScheduleWant {
+        purpose: POST_DEPLOY_PURPOSE.into(),
+        owner: owner(b, instance),
+        ..lanes
     })
 }
 

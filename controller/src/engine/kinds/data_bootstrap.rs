@@ -126,11 +126,6 @@ pub async fn reconcile<S: StatusStore>(
             target_refusal: refusal.as_deref(),
             now,
         });
-        let status = plan.outcome.status.clone();
-        let message = ready_message(&status.conditions);
-        // For RunBootstrap and RunPostDeploy this write is the intent: it lands before the run.
-        commit(store, &current, &status, Some(&message)).await?;
-        current.status = Some(status);
         let wake = lane_wake(&namespace, &lane_name);
         let next = |at: Option<Timestamp>| match at {
             Some(at) => {
@@ -139,11 +134,20 @@ pub async fn reconcile<S: StatusStore>(
             }
             None => Reconciled::after(jittered(IDLE_RECHECK)),
         };
+        let acting = !matches!(plan.step, Step::Done | Step::Wait { .. });
+        // Out of steps or time: stop before the status is written, since for a run that write
+        // is its intent, and an intent with no run behind it reads after a restart as a run
+        // whose answer was lost.
+        if acting && (steps >= world.drive.max_steps || started.elapsed() >= limits) {
+            return Ok(next(Some(now)).waking(wake));
+        }
+        let status = plan.outcome.status.clone();
+        let message = ready_message(&status.conditions);
+        // For RunBootstrap and RunPostDeploy this write is the intent: it lands before the run.
+        commit(store, &current, &status, Some(&message)).await?;
+        current.status = Some(status);
         let event = match plan.step {
             Step::Done | Step::Wait { .. } => return Ok(next(plan.requeue_at).waking(wake)),
-            _ if steps >= world.drive.max_steps || started.elapsed() >= limits => {
-                return Ok(next(Some(now)).waking(wake));
-            }
             Step::RunBootstrap => {
                 run.bootstrap(&mut current, store, limits.saturating_sub(started.elapsed()))
                     .await?
@@ -328,18 +332,19 @@ impl Run<'_> {
         }
     }
 
-    /// The lane's post-deploy schedule. Once the bootstrap ran, the compose is not refused
-    /// anew: its id is the lane's target's, as when the bootstrap started.
+    /// The bootstrap's post-deploy schedule (the lane's command, marked with this
+    /// DataBootstrap). Once the bootstrap ran, the compose is not refused anew: its id is the
+    /// lane's target's, as when the bootstrap started.
     async fn post_deploy_want(
         &self,
-        _current: &DataBootstrap,
+        current: &DataBootstrap,
     ) -> std::result::Result<Option<ScheduleWant>, String> {
         let lane = self.lane.ok_or("the lane is gone")?;
         let compose_id = target::compose_of(lane, self.product, self.target)?;
-        Ok(lane::post_deploy::want(
+        Ok(target::post_deploy_want(
+            current,
             lane,
             self.product,
-            launchplane_providers::TargetCategory::Compose,
             &compose_id,
             &self.world.instance,
         ))
