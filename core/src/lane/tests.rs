@@ -62,6 +62,8 @@ struct Fx {
     checks: Vec<launchplane_api::resources::VerificationCheck>,
     /// The target's routes as the shared poll shows them (`None`: not looked at).
     routes: Option<Vec<launchplane_api::verify::target::ObservedRoute>>,
+    /// The namespace's DataBootstraps.
+    bootstraps: Vec<launchplane_api::resources::DataBootstrap>,
 }
 
 fn fx() -> Fx {
@@ -134,6 +136,7 @@ fn fx() -> Fx {
         promotions: Vec::new(),
         checks: Vec::new(),
         routes: None,
+        bootstraps: Vec::new(),
     }
 }
 
@@ -163,7 +166,7 @@ impl Fx {
                 settings: &settings(),
                 instance: INSTANCE,
                 rivals: &self.rivals,
-                bootstraps: &[],
+                bootstraps: &self.bootstraps.iter().collect::<Vec<_>>(),
             },
             now,
         )
@@ -348,6 +351,46 @@ fn an_unresolved_env_reference_or_an_unmatched_target_blocks_too() {
     assert_eq!(p.step, None, "a target that is not Matched is never mutated");
     assert!(cond(&p, types::DEPLOYED).2.contains("never mutated"));
     assert_eq!(cond(&p, types::TARGET_VERIFIED).1, "Mismatch");
+}
+
+/// While a DataBootstrap of the lane is under way the lane starts no deploy, says why, and its
+/// `bootstrap` summary marks the inventory stale; once it ended, the deploy goes ahead.
+#[test]
+fn no_deploy_starts_while_a_data_bootstrap_of_the_lane_runs() {
+    use launchplane_api::resources::{
+        BootstrapPhase, BootstrapStepResult, DataBootstrap, DataBootstrapSpec, DataBootstrapStatus,
+        LaneBootstrapState, StepOutcome,
+    };
+    let mut f = fx();
+    let mut b = DataBootstrap::new("boot", DataBootstrapSpec::default());
+    b.metadata.namespace = f.lane.metadata.namespace.clone();
+    b.spec.lane_ref.name = "testing".into();
+    b.status = Some(DataBootstrapStatus {
+        phase: Some(BootstrapPhase::Bootstrapping),
+        outcome: Some(launchplane_api::resources::BootstrapOutcome::Unknown),
+        start_time: Some(Time(t(0))),
+        bootstrap_run: Some(BootstrapStepResult {
+            result: StepOutcome::Unknown,
+            ..Default::default()
+        }),
+        ..Default::default()
+    });
+    f.bootstraps = vec![b.clone()];
+    let p = f.plan(t(1));
+    assert_eq!(p.step, None, "no deploy while the bootstrap runs");
+    let status = serde_json::to_string(&p.outcome.status).unwrap();
+    assert!(
+        status.contains("DataBootstrap boot of this lane is in progress"),
+        "{status}"
+    );
+    let summary = p.outcome.status.bootstrap.clone().unwrap();
+    assert_eq!(summary.state, LaneBootstrapState::Unknown);
+    assert!(summary.inventory_stale);
+    // Ended: the deploy goes ahead.
+    b.status.as_mut().unwrap().phase = Some(BootstrapPhase::Failed);
+    b.status.as_mut().unwrap().outcome = Some(launchplane_api::resources::BootstrapOutcome::Failed);
+    f.bootstraps = vec![b];
+    assert!(matches!(f.plan(t(2)).step, Some(Step::CreateRecord(_))));
 }
 
 #[test]
