@@ -417,3 +417,23 @@ async fn a_second_bootstrap_is_blocked_and_a_missing_confirmation_names_the_fiel
     assert_eq!(lane.bootstrap.unwrap().state, LaneBootstrapState::Unknown);
     c.sim.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_compose_without_the_lanes_marker_is_never_run_on() {
+    let mut c = case(vec![bootstrap("erp-boot")]).await;
+    // Suspended: the lane is observed but never deploys, so its compose is never marked.
+    c.inputs.lanes[0].spec.suspend = true;
+    c.rounds(2).await;
+    let s = c.bootstrap("erp-boot");
+    assert_eq!(s.phase, Some(BootstrapPhase::Blocked), "{s:#?}");
+    let message = s.message.clone().unwrap();
+    assert!(
+        message.contains("does not carry Lane erp-prod's ownership marker"),
+        "{message}"
+    );
+    let stalled = s.conditions.iter().find(|c| c.type_ == "Stalled").unwrap();
+    assert_eq!(stalled.reason, "TargetRefused");
+    assert_eq!(c.sim.call_count("schedule.create"), 0);
+    assert_eq!(c.sim.call_count("schedule.runManually"), 0);
+    c.sim.shutdown().await;
+}
