@@ -125,6 +125,8 @@ fn image(c: char) -> String {
 }
 
 async fn steps(s: &Scene) {
+    let started = Instant::now();
+    let lap = |step: &str| eprintln!("e2e_odoo: {step} done at {:.1} s", started.elapsed().as_secs_f64());
     s.create_shop().await;
 
     // 1. testing deploys shop-a.
@@ -178,6 +180,8 @@ async fn steps(s: &Scene) {
         &status.verification.clone().unwrap_or_default().checks,
     );
 
+    lap("1 (testing deploys shop-a)");
+
     // 2. prod's first release: a Promotion with a workflow BackupGate, which marks its compose.
     s.create_workflow_gate("prod-backup-workflow").await;
     s.promote("prod-shop-a", "shop-a").await;
@@ -187,6 +191,8 @@ async fn steps(s: &Scene) {
     s.set_artifact(TESTING, "shop-b").await;
     s.wait_lane_runs(TESTING, "shop-b").await;
 
+    lap("2a (prod's first release, testing on shop-b)");
+
     // The controller captures prod's backup.
     s.sim.script_schedule_runs(
         "launchplane-backup",
@@ -195,8 +201,16 @@ async fn steps(s: &Scene) {
         )),
     );
     s.after_prods_last_deploy().await;
+    let asked = Instant::now();
     s.create_capture_gate("prod-capture").await;
     let gate = s.wait_gate_settled("prod-capture").await;
+    // Three steps (schedule, run, evidence), one per reconcile in the cluster: each goes on
+    // after the poll delay (2 s), not the 10 s retry of an interrupted capture.
+    let took = asked.elapsed();
+    assert!(
+        took < Duration::from_secs(12),
+        "the capture took {took:?}: its steps waited for the retry interval"
+    );
     let gs = gate.status.clone().unwrap();
     assert_eq!(gs.result, Some(BackupResult::Passed), "{gs:#?}");
     let capture = gs.capture.clone().unwrap();
@@ -224,6 +238,7 @@ async fn steps(s: &Scene) {
         "one backup run for the gate"
     );
 
+    lap("2b (the capture)");
     s.promote("prod-shop-b", "shop-b").await;
     let promoted = s.wait_succeeded("prod-shop-b").await;
     let ps = promoted.status.unwrap();
@@ -252,6 +267,8 @@ async fn steps(s: &Scene) {
         "the capture never ran twice"
     );
     s.wait_gate_used_by("prod-capture", "prod-shop-b").await;
+
+    lap("2c (the Promotion with the captured gate)");
 
     // 3. testing's post-deploy fails for shop-c: that record fails, the inventory stays.
     s.sim
@@ -299,6 +316,7 @@ async fn steps(s: &Scene) {
             .all(|r| r.status.as_ref().and_then(|st| st.phase) != Some(DeploymentPhase::Succeeded)),
         "no shop-c record succeeded"
     );
+    lap("3 (the failed post-deploy)");
 }
 
 fn assert_all_passed(on: &str, checks: &[VerificationCheck]) {
