@@ -126,7 +126,12 @@ fn image(c: char) -> String {
 
 async fn steps(s: &Scene) {
     let started = Instant::now();
-    let lap = |step: &str| eprintln!("e2e_odoo: {step} done at {:.1} s", started.elapsed().as_secs_f64());
+    let lap = |step: &str| {
+        eprintln!(
+            "e2e_odoo: {step} done at {:.1} s",
+            started.elapsed().as_secs_f64()
+        )
+    };
     s.create_shop().await;
 
     // 1. testing deploys shop-a.
@@ -175,10 +180,7 @@ async fn steps(s: &Scene) {
     assert_eq!(runs.len(), 1, "the post-deploy ran once: {runs:?}");
     assert_eq!(runs[0]["deploymentId"].as_str(), run.deployment_id.as_deref());
     assert_all_passed("record", &rs.checks);
-    assert_all_passed(
-        "lane",
-        &status.verification.clone().unwrap_or_default().checks,
-    );
+    assert_all_passed("lane", &status.verification.clone().unwrap_or_default().checks);
 
     lap("1 (testing deploys shop-a)");
 
@@ -595,12 +597,7 @@ impl Scene {
             &self.promotions,
             name,
             &format!("Promotion {name} Succeeded"),
-            |p: &Promotion| {
-                matches!(
-                    phase(p),
-                    Some(PromotionPhase::Succeeded | PromotionPhase::Failed)
-                )
-            },
+            |p: &Promotion| matches!(phase(p), Some(PromotionPhase::Succeeded | PromotionPhase::Failed)),
         )
         .await;
         assert_eq!(

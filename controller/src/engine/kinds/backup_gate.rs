@@ -131,21 +131,6 @@ fn next_look(capturing: bool, steps_taken: usize, poll_delay: Duration) -> Durat
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_capture_that_took_a_step_goes_on_after_the_poll_delay_not_the_retry() {
-        let poll = Duration::from_secs(2);
-        assert_eq!(next_look(true, 1, poll), poll);
-        let idle = next_look(true, 0, poll);
-        assert!(idle >= CAPTURE_RETRY.mul_f64(0.9), "{idle:?}");
-        let settled = next_look(false, 3, poll);
-        assert!(settled >= RECHECK.mul_f64(0.9), "{settled:?}");
-    }
-}
-
 /// Saves each capture step as the gate's whole status, in both shells.
 struct GateSink<'a, S: StatusStore> {
     store: &'a S,
@@ -166,5 +151,20 @@ impl<S: StatusStore + Sync> CaptureSink for GateSink<'_, S> {
                 .map(drop)
                 .map_err(|e| e.to_string())
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_capture_that_took_a_step_goes_on_after_the_poll_delay_not_the_retry() {
+        let poll = Duration::from_secs(2);
+        assert_eq!(next_look(true, 1, poll), poll);
+        let idle = next_look(true, 0, poll);
+        assert!(idle >= CAPTURE_RETRY.mul_f64(0.9), "{idle:?}");
+        let settled = next_look(false, 3, poll);
+        assert!(settled >= RECHECK.mul_f64(0.9), "{settled:?}");
     }
 }
