@@ -207,11 +207,11 @@ async fn steps(s: &Scene) {
     s.create_capture_gate("prod-capture").await;
     let gate = s.wait_gate_settled("prod-capture").await;
     // Three steps (schedule, run, evidence), one per reconcile in the cluster: each goes on
-    // after the poll delay (2 s), not the 10 s retry of an interrupted capture.
-    let took = asked.elapsed();
-    assert!(
-        took < Duration::from_secs(12),
-        "the capture took {took:?}: its steps waited for the retry interval"
+    // after the poll delay (2 s), not the 10 s retry of an interrupted capture. The pace is the
+    // unit test's to hold (`backup_gate::tests`); a timed assertion here would be a flaky one.
+    eprintln!(
+        "e2e_odoo: the capture settled {:.1} s after the gate was created",
+        asked.elapsed().as_secs_f64()
     );
     let gs = gate.status.clone().unwrap();
     assert_eq!(gs.result, Some(BackupResult::Passed), "{gs:#?}");
