@@ -238,11 +238,6 @@ fn nothing_is_mutated_when_a_reference_does_not_resolve() {
             "TargetNotCompose",
         ),
         (
-            "odoo",
-            |f| f.product.spec.driver = Driver::Odoo,
-            "DriverNotSupported",
-        ),
-        (
             "target observe-only",
             |f| f.target.spec.management_policy = ManagementPolicy::Observe,
             "TargetNotManaged",

@@ -40,6 +40,7 @@ pub async fn reconcile<S: StatusStore>(
     let refs: Vec<&Promotion> = promotions.iter().map(AsRef::as_ref).collect();
     let mut gate = gate;
     let mut capture_error = None;
+    let mut captured_steps = 0;
     if gate.spec.capture.is_some() {
         caches.products.synced().await;
         caches.targets.synced().await;
@@ -83,6 +84,7 @@ pub async fn reconcile<S: StatusStore>(
         )
         .await;
         capture_error = report.error;
+        captured_steps = report.steps.len();
         if let Some(c) = report.capture {
             Arc::make_mut(&mut gate)
                 .status
@@ -109,12 +111,25 @@ pub async fn reconcile<S: StatusStore>(
         return Ok(Reconciled::after(jittered(CAPTURE_RETRY)).waking(wake));
     }
     let capturing = gate.spec.capture.is_some() && status.result.is_none();
-    let after = if capturing { CAPTURE_RETRY } else { RECHECK };
-    Ok(Reconciled::after(jittered(after)).waking(wake))
+    let after = next_look(capturing, captured_steps, world.deploy.poll_delay);
+    Ok(Reconciled::after(after).waking(wake))
 }
 
 /// A capture under way (or interrupted) is looked at again soon.
 const CAPTURE_RETRY: Duration = Duration::from_secs(10);
+
+/// When to reconcile the gate again. A capture that just took a step and is not over goes on
+/// after the deploy poll delay, as a lane's deploy does: the cluster takes one step per
+/// reconcile and the gate's own status writes wake nothing (the watch filters on generation),
+/// so waiting [`CAPTURE_RETRY`] between steps kept a `stopWeb` compose stopped ten seconds
+/// longer per step and a Promotion waiting for the gate tens of seconds.
+fn next_look(capturing: bool, steps_taken: usize, poll_delay: Duration) -> Duration {
+    match (capturing, steps_taken) {
+        (false, _) => jittered(RECHECK),
+        (true, 0) => jittered(CAPTURE_RETRY),
+        (true, _) => poll_delay,
+    }
+}
 
 /// Saves each capture step as the gate's whole status, in both shells.
 struct GateSink<'a, S: StatusStore> {
@@ -136,5 +151,20 @@ impl<S: StatusStore + Sync> CaptureSink for GateSink<'_, S> {
                 .map(drop)
                 .map_err(|e| e.to_string())
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_capture_that_took_a_step_goes_on_after_the_poll_delay_not_the_retry() {
+        let poll = Duration::from_secs(2);
+        assert_eq!(next_look(true, 1, poll), poll);
+        let idle = next_look(true, 0, poll);
+        assert!(idle >= CAPTURE_RETRY.mul_f64(0.9), "{idle:?}");
+        let settled = next_look(false, 3, poll);
+        assert!(settled >= RECHECK.mul_f64(0.9), "{settled:?}");
     }
 }
