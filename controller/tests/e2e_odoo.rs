@@ -370,6 +370,7 @@ impl Scene {
         product.spec.odoo = Some(OdooSpec {
             image_env_key: "ODOO_IMAGE".into(),
             web_service: "web".into(),
+            bootstrap: None,
             post_deploy: Some(CommandSpec {
                 command: POST_DEPLOY.into(),
                 ..CommandSpec::default()

@@ -238,6 +238,20 @@ pub const CONTROLLERS: &[Permission] = &[
         &["patch"],
         "k8s::status server-side applies the status (destinations, Ready, Delivering)",
     ),
+    // DataBootstraps (engine::kinds::data_bootstrap runs one operation per object; lanes and
+    // promotions read them from the cache).
+    watched(
+        GROUP,
+        "databootstraps",
+        &["list", "watch"],
+        "k8s::run watches them; engine::kinds::data_bootstrap runs each, lanes hold deploys while one runs",
+    ),
+    watched(
+        GROUP,
+        "databootstraps/status",
+        &["patch"],
+        "k8s::status server-side applies the status (phase, each step's result, readiness)",
+    ),
 ];
 
 /// What `--leader-election` adds (k8s::leader: kube-lease-manager gets, creates and patches
@@ -280,6 +294,7 @@ mod tests {
             "Approval" => "approvals",
             "Incident" => "incidents",
             "NotificationPolicy" => "notificationpolicies",
+            "DataBootstrap" => "databootstraps",
             "Secret" => "secrets",
             "ConfigMap" => "configmaps",
             "Lease" => "leases",
