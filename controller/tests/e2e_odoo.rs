@@ -14,6 +14,9 @@
 //!    prod's inventory names the Promotion and the gate.
 //! 3. testing's post-deploy run fails (scripted) for `shop-c`: that record is Failed with its
 //!    post-deploy result, and the inventory stays at `shop-b`.
+//! 4. a DataBootstrap of prod: its command and the post-deploy run once each as schedules
+//!    marked with the DataBootstrap, every check passes, prod records the bootstrap
+//!    (`status.bootstrap`), with no deploy, no DeploymentRecord and its inventory unchanged.
 //!
 //! Needs `KUBECONFIG`; without it the test says `SKIPPED: ...` and passes (see e2e_support).
 
@@ -26,11 +29,11 @@ use kube::api::{ListParams, Patch, PatchParams, PostParams};
 use kube::runtime::wait::await_condition;
 use kube::{Api, Client};
 use launchplane_api::resources::{
-    Artifact, BackupCapture, BackupCommand, BackupGate, BackupGateSpec, BackupResult, CheckResult,
-    CommandResult, CommandSpec, DeploymentPhase, DeploymentRecord, Driver, Lane, LanePromotion,
-    LaneRuntimeIdentity, LaneSpec, LocalObjectRef, ManagementPolicy, OdooSpec, PreviewPolicy, Product,
-    Promotion, PromotionPhase, PromotionSpec, ProviderTarget, TargetCategory, VerificationCheck,
-    VerificationCheckName,
+    Artifact, BackupCapture, BackupCommand, BackupGate, BackupGateSpec, BackupResult, BootstrapPhase,
+    BootstrapSource, CheckResult, CommandResult, CommandSpec, DataBootstrap, DataBootstrapSpec,
+    DeploymentPhase, DeploymentRecord, Driver, Lane, LaneBootstrapState, LanePromotion, LaneRuntimeIdentity,
+    LaneSpec, LocalObjectRef, ManagementPolicy, OdooSpec, PreviewPolicy, Product, Promotion, PromotionPhase,
+    PromotionSpec, ProviderTarget, StepOutcome, TargetCategory, VerificationCheck, VerificationCheckName,
 };
 use launchplane_api::verdict::Verdict;
 use launchplane_core::promotion::gates::last_deploy;
@@ -55,9 +58,12 @@ const COMPOSE_FILE: &str = "services:\n  web:\n    image: ${ODOO_IMAGE}\n    env
 const POST_DEPLOY: &str = "odoo -u all --stop-after-init";
 const BACKUP: &str = "odoo-backup --to /backups/shop-prod";
 const EVIDENCE_PATH: &str = "/backups/shop-prod/2026-12-06.zip";
+const BOOTSTRAP: &str = "odoo-restore --dataset demo-2026-12";
+/// The name of the schedule a DataBootstrap's command runs as.
+const BOOTSTRAP_SCHEDULE: &str = "launchplane-data-bootstrap";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_odoo_product_deploys_post_deploys_verifies_and_promotes_with_a_captured_gate() {
+async fn an_odoo_product_deploys_verifies_promotes_with_a_captured_gate_and_bootstraps() {
     let Some(client) = connect("e2e_odoo test").await else {
         return;
     };
@@ -319,6 +325,98 @@ async fn steps(s: &Scene) {
         "no shop-c record succeeded"
     );
     lap("3 (the failed post-deploy)");
+
+    // 4. A DataBootstrap of prod (never bootstrapped, so no BackupGate is asked for): the
+    // bootstrap and the post-deploy run once each as schedules marked with the DataBootstrap,
+    // every check passes, the lane records the bootstrap; no deploy, no record, inventory kept.
+    let prod_before = s.lanes.get(PROD).await.unwrap().status.unwrap();
+    let deploys_before = s.sim.deployments(&s.prod).len();
+    s.sim.script_schedule_runs(
+        BOOTSTRAP_SCHEDULE,
+        ScheduleRunScript::succeed("restored demo-2026-12 into shop-prod"),
+    );
+    let boots: Api<DataBootstrap> = s.api();
+    let mut boot = DataBootstrap::new(
+        "prod-demo-data",
+        DataBootstrapSpec {
+            lane_ref: LocalObjectRef::new(PROD),
+            source: BootstrapSource {
+                dataset: "demo-2026-12".into(),
+                sha256: None,
+            },
+            command: Some(BOOTSTRAP.into()),
+            confirm_destructive: true,
+            backup_gate_ref: None,
+        },
+    );
+    boot.metadata.namespace = Some(s.ns.clone());
+    boots.create(&PostParams::default(), &boot).await.unwrap();
+    let done = wait_until(
+        &boots,
+        "prod-demo-data",
+        "the DataBootstrap to finish",
+        |b: &DataBootstrap| {
+            b.status.as_ref().and_then(|st| st.phase).is_some_and(|p| {
+                matches!(
+                    p,
+                    BootstrapPhase::Succeeded | BootstrapPhase::Failed | BootstrapPhase::Unknown
+                )
+            })
+        },
+    )
+    .await;
+    let bs = done.status.unwrap();
+    assert_eq!(bs.phase, Some(BootstrapPhase::Succeeded), "{bs:#?}");
+    for (name, step) in [
+        ("bootstrapRun", &bs.bootstrap_run),
+        ("postDeploy", &bs.post_deploy),
+        ("health", &bs.health),
+        ("canonicalUrl", &bs.canonical_url),
+        ("logo", &bs.logo),
+        ("runtimeIdentity", &bs.runtime_identity),
+        ("readiness", &bs.readiness),
+    ] {
+        assert_eq!(
+            step.as_ref().map(|r| r.result),
+            Some(StepOutcome::Passed),
+            "{name}: {bs:#?}"
+        );
+    }
+    let schedules = s.sim.compose_schedules(&s.prod);
+    let ours = schedules
+        .iter()
+        .find(|x| x["name"] == BOOTSTRAP_SCHEDULE)
+        .expect("the bootstrap's schedule");
+    assert_eq!(ours["serviceName"], "web");
+    let ran = s.sim.schedule_runs(ours["scheduleId"].as_str().unwrap());
+    assert_eq!(ran.len(), 1, "the bootstrap ran once: {ran:?}");
+    let prod = wait_until(&s.lanes, PROD, "prod to record the bootstrap", |l: &Lane| {
+        l.status
+            .as_ref()
+            .and_then(|st| st.bootstrap.as_ref())
+            .is_some_and(|b| b.state == LaneBootstrapState::Bootstrapped)
+    })
+    .await
+    .status
+    .unwrap();
+    assert_eq!(
+        prod.bootstrap.as_ref().and_then(|b| b.last.as_deref()),
+        Some("prod-demo-data")
+    );
+    assert_eq!(
+        prod.inventory, prod_before.inventory,
+        "a bootstrap deploys no artifact"
+    );
+    assert_eq!(
+        prod.last_deployment_record, prod_before.last_deployment_record,
+        "and writes no DeploymentRecord"
+    );
+    assert_eq!(
+        s.sim.deployments(&s.prod).len(),
+        deploys_before,
+        "no compose deploy"
+    );
+    lap("4 (the data bootstrap)");
 }
 
 fn assert_all_passed(on: &str, checks: &[VerificationCheck]) {
