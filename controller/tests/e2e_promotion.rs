@@ -144,7 +144,7 @@ async fn steps(s: &Scene) {
     assert!(
         sentence.contains("Lane shop-prod requires a Passed BackupGate taken after its last deploy")
             && sentence.contains(
-                "BackupGate prod-backup-1 is used by Promotion prod-shop-b (a BackupGate authorizes one Promotion only)"
+                "BackupGate prod-backup-1 is used by Promotion prod-shop-b (a BackupGate authorizes one Promotion or DataBootstrap only)"
             ),
         "{sentence}"
     );
