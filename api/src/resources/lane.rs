@@ -2,11 +2,12 @@
 //! artifact it should run, with what env, and how it is verified.
 
 use super::common::{
-    DNS1123_LABEL_MAX_LEN, DNS1123_LABEL_PATTERN, DURATION_MAX_LEN, DURATION_PATTERN, ENV_NAME_MAX_LEN,
-    ENV_NAME_PATTERN, HTTP_URL_PATTERN, IdentityFields, IdentitySurface, LocalObjectRef, URL_MAX_LEN,
-    URL_PATH_MAX_LEN, URL_PATH_PATTERN, default_surfaces, default_true, keep_field_description,
+    DNS1123_LABEL_MAX_LEN, DNS1123_LABEL_PATTERN, DURATION_MAX_LEN, DURATION_PATTERN, HTTP_URL_PATTERN,
+    IdentityFields, IdentitySurface, LocalObjectRef, URL_MAX_LEN, URL_PATH_MAX_LEN, URL_PATH_PATTERN,
+    default_surfaces, default_true, keep_field_description,
 };
 use super::data_bootstrap::LaneBootstrap;
+use super::env::LaneEnv;
 use super::verification::LaneVerification;
 use crate::identity::RuntimeIdentityPayload;
 use crate::verdict::{FieldMismatch, Verdict};
@@ -153,43 +154,6 @@ impl Default for LaneSpec {
             odoo: None,
         }
     }
-}
-
-/// The env a lane writes to its target.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct LaneEnv {
-    /// Literal, non-secret values, one per name (names are unique). Put secrets in a Secret
-    /// and list it in `secretRefs`.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[schemars(
-        length(max = 200),
-        extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["name"])
-    )]
-    pub values: Vec<EnvValue>,
-    /// ConfigMaps in this namespace whose every key becomes an env key.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[schemars(length(max = 20))]
-    pub config_map_refs: Vec<LocalObjectRef>,
-    /// Secrets in this namespace whose every key becomes an env key. Values are never written
-    /// to status or logs.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[schemars(length(max = 20))]
-    pub secret_refs: Vec<LocalObjectRef>,
-}
-
-/// One literal env value.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct EnvValue {
-    /// The env key, a C identifier such as `DATABASE_HOST`. Keys starting with
-    /// `LAUNCHPLANE_` are reserved for the runtime identity.
-    #[schemars(length(min = 1, max = ENV_NAME_MAX_LEN), regex(pattern = ENV_NAME_PATTERN))]
-    pub name: String,
-    /// The value (non-secret). Default empty.
-    #[serde(default)]
-    #[schemars(length(max = 32768))]
-    pub value: String,
 }
 
 /// One health check.

@@ -2,7 +2,7 @@
 //! a deploy) and the overrides a Lane may make.
 
 use super::common::{ENV_NAME_MAX_LEN, ENV_NAME_PATTERN, pattern_rule};
-use super::lane::LaneEnv;
+use super::env::LaneEnv;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::KubeSchema;
 use schemars::JsonSchema;

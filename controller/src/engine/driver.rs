@@ -14,10 +14,11 @@
 //! therefore cost no detail calls beyond the poller's own.
 
 use super::executor::{Action, ExecError, Executor, Performed, probe_identity, run_health};
+pub use super::polled::PolledFacts;
 use super::store::{RecordStore, StoreError};
 use super::verification;
 use crate::observe::prober::Prober;
-use jiff::{SignedDuration, Timestamp};
+use jiff::Timestamp;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use launchplane_api::conditions::Clock;
 use launchplane_api::resources::{
@@ -27,7 +28,6 @@ use launchplane_api::resources::{CommandResult, CommandRun};
 use launchplane_core::deployment_record::{self as record, DeploySettings};
 use launchplane_core::health::{self, HealthResult, LastChange};
 use launchplane_core::lane::{self, LaneInputs, LanePlan, Step, post_deploy};
-use launchplane_core::observation::{PollSettings, SharedFacts, Snapshot};
 use launchplane_core::promotion::Feed;
 use launchplane_core::schedule::{self, Settled};
 use launchplane_core::target::{DesiredEnv, TargetFacts, TargetRef};
@@ -81,17 +81,6 @@ pub struct LaneWorld<'a> {
     pub rivals: Vec<String>,
     /// The namespace's DataBootstraps (the lane's summary; no deploy while one of it runs).
     pub bootstraps: Vec<Arc<launchplane_api::resources::DataBootstrap>>,
-}
-
-/// The facts the shared poller read of every tracked target of one ProviderConfig, and how
-/// old a read may be to stand in for the driver's own (the config's detail interval).
-#[derive(Clone, Debug)]
-pub struct PolledFacts {
-    pub facts: Arc<SharedFacts>,
-    pub max_age: SignedDuration,
-    /// The org-wide listing of the same poller and its settings: what `provider` health
-    /// checks judge (no call of their own). `None`: they are Unverifiable.
-    pub listing: Option<(Arc<Snapshot>, PollSettings)>,
 }
 
 /// Why a step could not be performed (secret-free).

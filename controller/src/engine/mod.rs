@@ -51,6 +51,7 @@ pub mod incidents;
 pub mod kind;
 pub mod kinds;
 pub mod notification;
+pub mod polled;
 pub mod preview;
 pub mod providers;
 pub mod secrets;

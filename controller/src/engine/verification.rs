@@ -2,7 +2,7 @@
 //! shows, for `verireel`) and one GET per check through the shared prober. What each answer
 //! means is `launchplane_core::verification`'s to say.
 
-use super::driver::PolledFacts;
+use super::polled::PolledFacts;
 use crate::observe::prober::Prober;
 use jiff::Timestamp;
 use launchplane_api::resources::{

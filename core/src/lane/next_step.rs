@@ -128,7 +128,13 @@ fn continue_active(r: &DeploymentRecord, input: &Inputs<'_>) -> Next {
                 .unwrap_or_else(|| name.clone()),
             description: deploy_description(&name_of(&input.lane.metadata), r),
         }),
-        DeploymentPhase::Verifying => match super::post_deploy::pending(r, &name, input) {
+        DeploymentPhase::Verifying => match super::post_deploy::pending(
+            r,
+            &name,
+            input.resolved.post_deploy.as_ref(),
+            input.resolved.blockers.any(),
+            input.now,
+        ) {
             Some(step) => step,
             None => input.observed.probe.map(|p| verification(r, p, input)),
         },

@@ -15,7 +15,6 @@
 //! Records given as evidence (someone else's deploy) are only verified: nothing runs for them.
 
 use super::Step;
-use super::next_step::Inputs;
 use crate::deployment_record::{self as record};
 use crate::schedule::{self, ScheduleWant};
 use jiff::Timestamp;
@@ -66,11 +65,18 @@ pub fn run_of(r: &DeploymentRecord) -> Option<&CommandRun> {
     r.status.as_ref().and_then(|s| s.post_deploy_command.as_ref())
 }
 
-/// What the Verifying record `r` (named `name`) needs before it is verified: `None` when
-/// nothing (no command, evidence, or the command succeeded), else the step (`None` while a
-/// blocker holds back running it).
-pub(super) fn pending(r: &DeploymentRecord, name: &str, input: &Inputs<'_>) -> Option<Option<Step>> {
-    let want = input.resolved.post_deploy.as_ref()?;
+/// What the Verifying record `r` (named `name`) needs before it is verified, given the lane's
+/// post-deploy schedule (`want`) and whether a blocker holds the lane back: `None` when nothing
+/// (no command, evidence, or the command succeeded), else the step (`None` while a blocker
+/// holds back running it).
+pub(super) fn pending(
+    r: &DeploymentRecord,
+    name: &str,
+    want: Option<&ScheduleWant>,
+    blocked: bool,
+    now: Timestamp,
+) -> Option<Option<Step>> {
+    let want = want?;
     if record::is_evidence(r) {
         return None;
     }
@@ -87,7 +93,7 @@ pub(super) fn pending(r: &DeploymentRecord, name: &str, input: &Inputs<'_>) -> O
                     schedule,
                 })
         }
-        None if input.resolved.blockers.any() => None,
+        None if blocked => None,
         None => Some(match run.and_then(|run| run.schedule_id.clone()) {
             None => Step::EnsureSchedule {
                 record: name.to_string(),
@@ -95,11 +101,11 @@ pub(super) fn pending(r: &DeploymentRecord, name: &str, input: &Inputs<'_>) -> O
             },
             Some(schedule) => {
                 let previous = run.and_then(|run| run.previous_run_id.clone());
-                let intent = schedule::requested(&schedule, previous, input.now);
+                let intent = schedule::requested(&schedule, previous, now);
                 Step::RunCommand {
                     record: name.to_string(),
                     schedule,
-                    status: Box::new(with_run(r, intent, input.now)),
+                    status: Box::new(with_run(r, intent, now)),
                 }
             }
         }),
