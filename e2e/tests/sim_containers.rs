@@ -84,7 +84,10 @@ async fn a_deployed_compose_lists_one_running_container_per_service() {
     for row in &rows {
         let id = row["containerId"].as_str().unwrap();
         assert!(
-            id.len() == 12 && id.bytes().all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c)),
+            id.len() == 12
+                && id
+                    .bytes()
+                    .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c)),
             "{id}"
         );
         assert!(row["status"].as_str().unwrap().starts_with("Up "), "{row}");
@@ -94,7 +97,11 @@ async fn a_deployed_compose_lists_one_running_container_per_service() {
 
     // Another project's name, or another appType, lists nothing.
     assert!(list(&sim, "someone-else").await.is_empty());
-    let r = get(&sim, &format!("docker.getContainersByAppNameMatch?appType=stack&appName={app}")).await;
+    let r = get(
+        &sim,
+        &format!("docker.getContainersByAppNameMatch?appType=stack&appName={app}"),
+    )
+    .await;
     assert_eq!((r.status, r.json()), (200, json!([])));
     sim.shutdown().await;
 }
@@ -273,7 +280,11 @@ async fn unknown_containers_and_bad_input_are_refused() {
     }
     assert!(sim.compose_container_running(&compose_id, "odoo"));
 
-    let r = get(&sim, "docker.getContainersByAppNameMatch?appType=docker-compose&appName=a%20b").await;
+    let r = get(
+        &sim,
+        "docker.getContainersByAppNameMatch?appType=docker-compose&appName=a%20b",
+    )
+    .await;
     assert_eq!(r.status, 400);
     assert_eq!(r.json()["issues"][0]["path"], json!(["appName"]));
     let r = get(&sim, "docker.getContainersByAppNameMatch?appType=docker-compose").await;

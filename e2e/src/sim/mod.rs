@@ -710,7 +710,11 @@ impl DokploySim {
     /// (`{containerId, name, state, status}`, file order); empty when it never deployed.
     pub fn compose_containers(&self, compose_id: &str) -> Vec<Value> {
         let st = self.shared.lock();
-        let Some(app_name) = st.composes.get(compose_id).and_then(|c| str_of(&c.row, "appName")) else {
+        let Some(app_name) = st
+            .composes
+            .get(compose_id)
+            .and_then(|c| str_of(&c.row, "appName"))
+        else {
             return Vec::new();
         };
         match containers::list(&st, app_name, Some("docker-compose"), None) {

@@ -321,7 +321,9 @@ fn journal_entry(shared: &SharedRef, procedure: &str, input: &Map<String, Value>
                 .map(str::to_string)
         })
         .or_else(|| of_row(&st.domains.get(s(input, "domainId"))?.row))
-        .or_else(|| containers::find(&st, input.get("containerId")?.as_str()?).map(|(compose_id, _)| compose_id));
+        .or_else(|| {
+            containers::find(&st, input.get("containerId")?.as_str()?).map(|(compose_id, _)| compose_id)
+        });
     let description_before = service_id.as_deref().and_then(|id| {
         let kind = st.kind_of(id)?;
         str_of(&st.service(kind, id)?.row, "description").map(str::to_string)
