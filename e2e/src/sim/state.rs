@@ -282,7 +282,7 @@ impl State {
     /// looking sequential.
     pub fn next_container_id(&mut self) -> String {
         self.containers_created += 1;
-        let mixed = self.containers_created.wrapping_mul(0x5DEE_CE66_D) & 0xFFFF_FFFF_FFFF;
+        let mixed = self.containers_created.wrapping_mul(0x0005_DEEC_E66D) & 0xFFFF_FFFF_FFFF;
         format!("{mixed:012x}")
     }
 
