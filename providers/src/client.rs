@@ -778,6 +778,7 @@ impl DokployClient {
 }
 
 mod compose;
+mod containers;
 mod notifications;
 mod schedules;
 

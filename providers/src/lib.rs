@@ -39,9 +39,9 @@ pub use client::{DokployClient, DokployConfig, install_crypto_provider};
 pub use deadline::Deadline;
 pub use errors::{ProviderError, Result};
 pub use model::{
-    ComposeFileSource, Deployment, DeploymentStatus, DeploymentSummary, DomainRef, DomainSummary, EnvChange,
-    EnvironmentSummary, NamedRef, OrgSnapshot, QueuedDeploy, RegistryCredentials, ServiceCategory,
-    ServiceStatus, ServiceSummary, TargetCategory, TargetDetail,
+    ComposeFileSource, ContainerView, Deployment, DeploymentStatus, DeploymentSummary, DomainRef,
+    DomainSummary, EnvChange, EnvironmentSummary, NamedRef, OrgSnapshot, QueuedDeploy, RegistryCredentials,
+    ServiceCategory, ServiceStatus, ServiceSummary, TargetCategory, TargetDetail,
 };
 pub use notifications::{CustomNotificationSpec, CustomView, NotificationView};
 pub use observer::{CallObserver, NoopObserver};

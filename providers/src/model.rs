@@ -224,6 +224,9 @@ pub struct TargetDetail {
     pub registry_url: Option<String>,
     /// Whether Dokploy holds a registry password. The password itself is never read.
     pub has_registry_password: bool,
+    /// The remote server the target runs on (`serverId`); `None` when it runs on the Dokploy
+    /// host itself. The docker routes need it to reach the target's containers.
+    pub server_id: Option<String>,
 }
 
 impl TargetDetail {
@@ -238,6 +241,28 @@ impl TargetDetail {
             .as_ref()
             .map(|e| crate::env_merge::keys(e.expose()))
             .unwrap_or_default()
+    }
+}
+
+/// One container of a compose, as `docker.getContainersByAppNameMatch` lists it (a line of
+/// `docker ps -a`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContainerView {
+    /// Docker's short id (12 hex characters); what `docker.stopContainer` takes.
+    pub container_id: String,
+    /// Compose v2 names a service's container `<project>-<service>-<n>` (project = the
+    /// compose's `appName`), unless the compose file sets `container_name`.
+    pub name: String,
+    /// Docker's state: `running`, `exited`, `created`, `paused`, `restarting`, `dead`.
+    pub state: String,
+    /// Docker's human status, e.g. `Up 2 hours`, `Exited (0) 3 seconds ago`.
+    pub status: Option<String>,
+}
+
+impl ContainerView {
+    /// Whether docker reports the container running (`paused` and `restarting` are not).
+    pub fn is_running(&self) -> bool {
+        self.state == "running"
     }
 }
 

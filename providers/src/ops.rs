@@ -125,6 +125,22 @@ pub enum Op {
     ComposeStart {
         compose_id: String,
     },
+    /// `docker.getContainersByAppNameMatch` with `appType=docker-compose`: the containers of
+    /// the compose project `app_name` (the compose's `appName`), stopped ones included.
+    ComposeContainers {
+        app_name: String,
+        server_id: Option<String>,
+    },
+    /// `docker.stopContainer`: `docker container stop <id>` on one container.
+    StopContainer {
+        container_id: String,
+        server_id: Option<String>,
+    },
+    /// `docker.startContainer`: `docker container start <id>` on one container.
+    StartContainer {
+        container_id: String,
+        server_id: Option<String>,
+    },
     /// The service names of the compose file.
     ComposeLoadServices {
         compose_id: String,
@@ -207,7 +223,7 @@ const CONSTANT_FIELDS: [&str; 5] = [
 ];
 
 /// Query parameters whose value is an enum chosen by the client, listed in [`RequestSpec`].
-const CONSTANT_QUERY_KEYS: [&str; 2] = ["type", "scheduleType"];
+const CONSTANT_QUERY_KEYS: [&str; 3] = ["type", "scheduleType", "appType"];
 
 fn json_type(v: &Value) -> &'static str {
     match v {
@@ -265,6 +281,9 @@ impl Op {
             Self::ComposeStop { .. } => "compose.stop",
             Self::ComposeStart { .. } => "compose.start",
             Self::ComposeLoadServices { .. } => "compose.loadServices",
+            Self::ComposeContainers { .. } => "docker.getContainersByAppNameMatch",
+            Self::StopContainer { .. } => "docker.stopContainer",
+            Self::StartContainer { .. } => "docker.startContainer",
             Self::ScheduleCreate { .. } => "schedule.create",
             Self::ScheduleUpdate { .. } => "schedule.update",
             Self::ScheduleDelete { .. } => "schedule.delete",
@@ -295,6 +314,7 @@ impl Op {
             | Self::DeploymentAllByCompose { .. }
             | Self::DeploymentQueueList
             | Self::ComposeLoadServices { .. }
+            | Self::ComposeContainers { .. }
             | Self::ScheduleOne { .. }
             | Self::ScheduleList { .. }
             | Self::DeploymentAllBySchedule { .. }
@@ -315,6 +335,8 @@ impl Op {
             | Self::DomainDelete { .. }
             | Self::ComposeStop { .. }
             | Self::ComposeStart { .. }
+            | Self::StopContainer { .. }
+            | Self::StartContainer { .. }
             | Self::ScheduleCreate { .. }
             | Self::ScheduleUpdate { .. }
             | Self::ScheduleDelete { .. }
@@ -440,6 +462,29 @@ impl Op {
                 query.push(("composeId", compose_id.clone()));
                 query.push(("type", source.as_query().to_owned()));
                 None
+            }
+            Self::ComposeContainers { app_name, server_id } => {
+                query.push(("appType", "docker-compose".to_owned()));
+                query.push(("appName", app_name.clone()));
+                if let Some(server_id) = server_id {
+                    query.push(("serverId", server_id.clone()));
+                }
+                None
+            }
+            Self::StopContainer {
+                container_id,
+                server_id,
+            }
+            | Self::StartContainer {
+                container_id,
+                server_id,
+            } => {
+                let mut m = Map::new();
+                m.insert("containerId".into(), json!(container_id));
+                if let Some(server_id) = server_id {
+                    m.insert("serverId".into(), json!(server_id));
+                }
+                body(Value::Object(m))
             }
             Self::ScheduleCreate { spec } => body(Value::Object(schedule_body(spec))),
             Self::ScheduleUpdate { schedule_id, spec } => {
@@ -625,6 +670,30 @@ impl Op {
                 compose_id: id(),
                 source: ComposeFileSource::LastWritten,
             },
+            Op::ComposeContainers {
+                app_name: "erp-stack-x1y2z3".into(),
+                server_id: None,
+            },
+            Op::ComposeContainers {
+                app_name: "erp-stack-x1y2z3".into(),
+                server_id: Some(id()),
+            },
+            Op::StopContainer {
+                container_id: "3f2a9c1b7d4e".into(),
+                server_id: None,
+            },
+            Op::StopContainer {
+                container_id: "3f2a9c1b7d4e".into(),
+                server_id: Some(id()),
+            },
+            Op::StartContainer {
+                container_id: "3f2a9c1b7d4e".into(),
+                server_id: None,
+            },
+            Op::StartContainer {
+                container_id: "3f2a9c1b7d4e".into(),
+                server_id: Some(id()),
+            },
             Op::ScheduleCreate { spec: schedule() },
             Op::ScheduleCreate {
                 spec: ComposeScheduleSpec {
@@ -776,7 +845,7 @@ mod tests {
     #[test]
     fn examples_cover_every_route() {
         let routes: BTreeSet<_> = Op::examples().iter().map(Op::route).collect();
-        assert_eq!(routes.len(), 35, "{routes:?}");
+        assert_eq!(routes.len(), 38, "{routes:?}");
     }
 
     #[test]
@@ -860,6 +929,52 @@ mod tests {
         assert_eq!(
             request_spec(&services).query_constants,
             [("type", "fetch".to_owned())]
+        );
+    }
+
+    #[test]
+    fn container_routes_name_the_compose_type_and_send_the_server_only_when_given() {
+        let list = Op::ComposeContainers {
+            app_name: "erp-abc".into(),
+            server_id: None,
+        };
+        assert_eq!(
+            (list.route(), list.method()),
+            ("docker.getContainersByAppNameMatch", Method::Get)
+        );
+        assert_eq!(
+            list.build().query,
+            [
+                ("appType", "docker-compose".to_owned()),
+                ("appName", "erp-abc".to_owned())
+            ]
+        );
+        let remote = Op::ComposeContainers {
+            app_name: "erp-abc".into(),
+            server_id: Some("srv-1".into()),
+        };
+        assert_eq!(remote.build().query[2], ("serverId", "srv-1".to_owned()));
+        let stop = Op::StopContainer {
+            container_id: "abc123".into(),
+            server_id: None,
+        };
+        assert_eq!(
+            (stop.route(), stop.method()),
+            ("docker.stopContainer", Method::Post)
+        );
+        assert_eq!(
+            stop.build().body.unwrap_or_default(),
+            json!({"containerId": "abc123"})
+        );
+        let start = Op::StartContainer {
+            container_id: "abc123".into(),
+            server_id: Some("srv-1".into()),
+        };
+        assert_eq!(start.route(), "docker.startContainer");
+        assert_eq!(start.method(), Method::Post);
+        assert_eq!(
+            start.build().body.unwrap_or_default(),
+            json!({"containerId": "abc123", "serverId": "srv-1"})
         );
     }
 

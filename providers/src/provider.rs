@@ -17,7 +17,7 @@ use futures::future::BoxFuture;
 use crate::client::DokployClient;
 use crate::errors::Result;
 use crate::model::{
-    ComposeFileSource, Deployment, EnvChange, EnvironmentSummary, OrgSnapshot, QueuedDeploy,
+    ComposeFileSource, ContainerView, Deployment, EnvChange, EnvironmentSummary, OrgSnapshot, QueuedDeploy,
     RegistryCredentials, TargetCategory, TargetDetail,
 };
 use crate::notifications::{CustomNotificationSpec, NotificationView};
@@ -139,6 +139,31 @@ pub trait Provider: Send + Sync {
         compose_id: &'a str,
         source: ComposeFileSource,
     ) -> BoxFuture<'a, Result<Vec<String>>>;
+
+    /// Every container of the compose project `app_name` (the compose's `appName`) on its host
+    /// (`server_id`, the target's `serverId`; `None` for the Dokploy host), stopped ones
+    /// included (`docker ps -a`). An empty list is not proof there are none: Dokploy answers
+    /// `[]` when the command fails.
+    fn compose_containers<'a>(
+        &'a self,
+        app_name: &'a str,
+        server_id: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<Vec<ContainerView>>>;
+
+    /// Stop one container (`docker container stop`); already stopped is success. Never retried.
+    fn stop_container<'a>(
+        &'a self,
+        container_id: &'a str,
+        server_id: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<()>>;
+
+    /// Start one container again (`docker container start`); already running is success.
+    /// Never retried.
+    fn start_container<'a>(
+        &'a self,
+        container_id: &'a str,
+        server_id: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<()>>;
 
     /// Create a schedule on a compose service; returns it as created. Never retried.
     fn create_schedule<'a>(&'a self, spec: &'a ComposeScheduleSpec) -> BoxFuture<'a, Result<ScheduleView>>;
@@ -340,6 +365,30 @@ impl Provider for DokployClient {
         source: ComposeFileSource,
     ) -> BoxFuture<'a, Result<Vec<String>>> {
         Box::pin(DokployClient::compose_services(self, compose_id, source))
+    }
+
+    fn compose_containers<'a>(
+        &'a self,
+        app_name: &'a str,
+        server_id: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<Vec<ContainerView>>> {
+        Box::pin(DokployClient::compose_containers(self, app_name, server_id))
+    }
+
+    fn stop_container<'a>(
+        &'a self,
+        container_id: &'a str,
+        server_id: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(DokployClient::stop_container(self, container_id, server_id))
+    }
+
+    fn start_container<'a>(
+        &'a self,
+        container_id: &'a str,
+        server_id: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(DokployClient::start_container(self, container_id, server_id))
     }
 
     fn create_schedule<'a>(&'a self, spec: &'a ComposeScheduleSpec) -> BoxFuture<'a, Result<ScheduleView>> {

@@ -15,8 +15,8 @@ mod schedule;
 pub(crate) use schedule::{WireRunAnswer, WireSchedule, WireScheduleRun};
 
 use crate::model::{
-    DeploymentStatus, DeploymentSummary, DomainRef, DomainSummary, EnvironmentSummary, NamedRef,
-    ServiceCategory, ServiceStatus, ServiceSummary, TargetCategory, TargetDetail,
+    ContainerView, DeploymentStatus, DeploymentSummary, DomainRef, DomainSummary, EnvironmentSummary,
+    NamedRef, ServiceCategory, ServiceStatus, ServiceSummary, TargetCategory, TargetDetail,
 };
 use crate::secret::SecretString;
 
@@ -243,6 +243,7 @@ pub(crate) struct WireTarget {
     environment_id: Option<String>,
     environment: Option<WireEnvironment>,
     domains: Option<Vec<WireDomain>>,
+    server_id: Option<String>,
     /// Only its presence is recorded; see [`PasswordPresence`].
     password: PasswordPresence,
 }
@@ -324,6 +325,7 @@ impl WireTarget {
             registry_username: self.username,
             registry_url: self.registry_url,
             has_registry_password: self.password.0,
+            server_id: self.server_id.filter(|s| !s.is_empty()),
         }
     }
 }
@@ -350,6 +352,32 @@ impl WireProjectEnvironment {
             environment_id: self.environment_id?,
             name: self.name,
             is_default: self.is_default.unwrap_or(false),
+        })
+    }
+}
+
+/// One entry of `docker.getContainersByAppNameMatch`.
+#[derive(Debug, Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+pub(crate) struct WireContainer {
+    container_id: Option<String>,
+    name: Option<String>,
+    state: Option<String>,
+    status: Option<String>,
+}
+
+impl WireContainer {
+    /// The container, or the name of the first field it lacks (an empty string counts as
+    /// missing: Dokploy builds each entry by splitting a line of `docker ps`).
+    pub(crate) fn into_model(self) -> Result<ContainerView, &'static str> {
+        fn present(v: Option<String>, field: &'static str) -> Result<String, &'static str> {
+            v.filter(|s| !s.trim().is_empty()).ok_or(field)
+        }
+        Ok(ContainerView {
+            container_id: present(self.container_id, "containerId")?,
+            name: present(self.name, "name")?,
+            state: present(self.state, "state")?,
+            status: self.status.filter(|s| !s.is_empty()),
         })
     }
 }
@@ -420,6 +448,37 @@ mod tests {
         let d = w.into_model(TargetCategory::Compose, "c1");
         assert_eq!(d.id, "c1");
         assert!(d.env.is_none() && !d.has_registry_password && d.domains.is_empty());
+        assert_eq!(d.server_id, None);
+    }
+
+    #[test]
+    fn a_target_on_a_remote_server_names_it() {
+        let w: WireTarget = serde_json::from_str(r#"{"composeId":"c1","serverId":"srv-9"}"#).unwrap();
+        let d = w.into_model(TargetCategory::Compose, "c1");
+        assert_eq!(d.server_id.as_deref(), Some("srv-9"));
+    }
+
+    #[test]
+    fn containers_as_dokploy_lists_them() {
+        let rows: Vec<WireContainer> = serde_json::from_str(
+            r#"[{"containerId":"3f2a9c1b7d4e","name":"erp-x1-odoo-1","state":"exited",
+                 "status":"Exited (0) 3 seconds ago","image":"odoo:17"},
+                {"containerId":"9b8a7c6d5e4f","name":"erp-x1-db-1","state":"running"}]"#,
+        )
+        .unwrap();
+        let views: Vec<ContainerView> = rows.into_iter().map(|w| w.into_model().unwrap()).collect();
+        assert_eq!(views[0].container_id, "3f2a9c1b7d4e");
+        assert_eq!(views[0].status.as_deref(), Some("Exited (0) 3 seconds ago"));
+        assert!(!views[0].is_running() && views[1].is_running());
+        assert_eq!(views[1].status, None);
+        for (body, field) in [
+            (r#"{"name":"n","state":"running"}"#, "containerId"),
+            (r#"{"containerId":"a","state":"running"}"#, "name"),
+            (r#"{"containerId":"a","name":"n","state":""}"#, "state"),
+        ] {
+            let w: WireContainer = serde_json::from_str(body).unwrap();
+            assert_eq!(w.into_model().unwrap_err(), field, "{body}");
+        }
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The Dokploy client against the Dokploy simulator (`launchplane-e2e`): every operation, every
 //! injected fault mapped to its typed error, env merges that keep unrelated bytes, secrets that
 //! never reach an error or a log line, and no retried mutation. Compose runtime and schedule
-//! calls are in `dokploy_sim/compose_schedules.rs`.
+//! calls are in `dokploy_sim/compose_schedules.rs`, container calls in `dokploy_sim/containers.rs`.
 #![allow(clippy::unwrap_used)]
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -18,6 +18,8 @@ use launchplane_providers::{
 
 #[path = "dokploy_sim/compose_schedules.rs"]
 mod compose_schedules;
+#[path = "dokploy_sim/containers.rs"]
+mod containers;
 
 const APP_ENV: &str = "# app settings\r\nexport PUBLIC_URL=https://web.example.test\r\n\r\nDB_PASSWORD='s3cr3t-db-pass'\r\nLAUNCHPLANE_ARTIFACT_ID=old\r\nQUOTED=\"a # not a comment\"\r\nLAUNCHPLANE_STALE=x\r\n";
 

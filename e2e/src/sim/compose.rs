@@ -13,14 +13,19 @@
 //! `env_file`).
 //!
 //! `compose.stop` and `compose.start` take only a `composeId`: they act on the **whole**
-//! compose (`docker compose -p <appName> stop` / `up -d`), the database included; there is no
-//! per-service stop in the API.
+//! compose (`docker compose -p <appName> stop` / `up -d`), the database included. One
+//! container is stopped or started through the docker routes ([`super::containers`]).
+//!
+//! Each successful deploy recreates every container with a new id (`docker compose up`
+//! recreates a container whose configuration changed, and a deploy normally changes the
+//! env); `compose.stop`/`compose.start` and the docker routes keep the ids. So an id read
+//! before a deploy names no container after it, as on a real server.
 
 use serde_json::{Value, json};
 
 use super::apps;
 use super::errors::TrpcError;
-use super::state::{ComposeRuntime, Kind, SharedRef, State, str_of};
+use super::state::{ComposeRuntime, Container, Kind, SharedRef, State, str_of};
 
 /// The top-level service names of a compose file, in file order.
 ///
@@ -110,13 +115,29 @@ pub(crate) fn deployed(shared: &SharedRef, st: &mut State, compose_id: &str, sna
         .map(|s| apps::app_key(compose_id, s))
         .collect();
     stop_apps_except(st, compose_id, &keep);
+    let app_name = st
+        .composes
+        .get(compose_id)
+        .and_then(|c| str_of(&c.row, "appName"))
+        .unwrap_or_default()
+        .to_string();
+    let now = std::time::Instant::now();
+    let containers = services
+        .iter()
+        .map(|service| Container {
+            id: st.next_container_id(),
+            name: format!("{app_name}-{service}-1"),
+            service: service.clone(),
+            running: true,
+            since: now,
+        })
+        .collect();
     st.compose_runtime.insert(
         compose_id.to_string(),
         ComposeRuntime {
-            services,
+            containers,
             web_services,
             env: snap.env,
-            running: true,
         },
     );
     start_apps(shared, st, compose_id);
@@ -128,13 +149,16 @@ pub(crate) fn file_written(st: &mut State, compose_id: &str, compose_file: &str)
         .insert(compose_id.to_string(), compose_file.to_string());
 }
 
+/// Starts (or reconfigures) the app of every web service whose container runs.
 fn start_apps(shared: &SharedRef, st: &mut State, compose_id: &str) {
     let Some(runtime) = st.compose_runtime.get(compose_id) else {
         return;
     };
+    let running = runtime.running_services();
     let starts: Vec<(String, String)> = runtime
         .web_services
         .iter()
+        .filter(|s| running.contains(s))
         .map(|s| (apps::app_key(compose_id, s), runtime.env.clone()))
         .collect();
     for (key, env) in starts {
@@ -163,7 +187,17 @@ fn stop_apps_except(st: &mut State, compose_id: &str, keep: &[String]) {
 pub(crate) fn container_running(st: &State, compose_id: &str, service: &str) -> bool {
     st.compose_runtime
         .get(compose_id)
-        .is_some_and(|r| r.running && r.services.iter().any(|s| s == service))
+        .is_some_and(|r| r.containers.iter().any(|c| c.service == service && c.running))
+}
+
+/// Every container changes state; one already in it keeps its `since`, as docker leaves a
+/// running container running (and an exited one exited).
+fn set_all_running(runtime: &mut ComposeRuntime, running: bool) {
+    let now = std::time::Instant::now();
+    for c in runtime.containers.iter_mut().filter(|c| c.running != running) {
+        c.running = running;
+        c.since = now;
+    }
 }
 
 fn set_status(st: &mut State, compose_id: &str, status: &str) {
@@ -186,7 +220,7 @@ pub(crate) fn stop(st: &mut State, compose_id: &str) -> Result<Value, TrpcError>
             "docker compose stop failed: the compose has no project directory (never deployed)",
         ));
     };
-    runtime.running = false;
+    set_all_running(runtime, false);
     stop_apps(st, compose_id);
     set_status(st, compose_id, "idle");
     Ok(json!(true))
@@ -206,7 +240,7 @@ pub(crate) fn start(shared: &SharedRef, st: &mut State, compose_id: &str) -> Res
             "docker compose up failed: the compose has no project directory (never deployed)",
         ));
     };
-    runtime.running = true;
+    set_all_running(runtime, true);
     start_apps(shared, st, compose_id);
     set_status(st, compose_id, "done");
     Ok(json!(true))

@@ -16,6 +16,7 @@
 mod admin;
 mod apps;
 mod compose;
+mod containers;
 mod deploy;
 pub mod dotenv;
 mod errors;
@@ -689,15 +690,48 @@ impl DokploySim {
         self.shared.lock().logs.get(deployment_id).cloned()
     }
 
-    /// The services of a compose that have a running container (all of them after a
-    /// deploy, none after `compose.stop`).
+    /// The services of a compose that have a running container, in file order (all of them
+    /// after a deploy, none after `compose.stop`, all but one after `docker.stopContainer`).
     pub fn compose_running_services(&self, compose_id: &str) -> Vec<String> {
         let st = self.shared.lock();
         st.compose_runtime
             .get(compose_id)
-            .filter(|r| r.running)
-            .map(|r| r.services.clone())
+            .map(|r| r.running_services())
             .unwrap_or_default()
+    }
+
+    /// Whether `service` of the compose has a running container (what a schedule's `docker
+    /// exec` into it needs).
+    pub fn compose_container_running(&self, compose_id: &str, service: &str) -> bool {
+        compose::container_running(&self.shared.lock(), compose_id, service)
+    }
+
+    /// The containers of a compose as `docker.getContainersByAppNameMatch` lists them
+    /// (`{containerId, name, state, status}`, file order); empty when it never deployed.
+    pub fn compose_containers(&self, compose_id: &str) -> Vec<Value> {
+        let st = self.shared.lock();
+        let Some(app_name) = st
+            .composes
+            .get(compose_id)
+            .and_then(|c| str_of(&c.row, "appName"))
+        else {
+            return Vec::new();
+        };
+        match containers::list(&st, app_name, Some("docker-compose"), None) {
+            Value::Array(rows) => rows,
+            _ => Vec::new(),
+        }
+    }
+
+    /// The id of the container of one service of a compose, if it has one.
+    pub fn compose_container_id(&self, compose_id: &str, service: &str) -> Option<String> {
+        let st = self.shared.lock();
+        st.compose_runtime
+            .get(compose_id)?
+            .containers
+            .iter()
+            .find(|c| c.service == service)
+            .map(|c| c.id.clone())
     }
 
     /// The loopback URL of the app standing in for one service of a compose, while it runs.

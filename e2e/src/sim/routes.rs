@@ -16,7 +16,7 @@ use super::notifications;
 use super::schedules::{self, RunAnswer};
 use super::state::{Entity, Kind, Row, SharedRef, State, as_row, str_of};
 use super::validate::{self, Field, Ty};
-use super::{compose, deploy};
+use super::{compose, containers, deploy};
 
 /// Next.js's default API body limit.
 const BODY_LIMIT: usize = 1024 * 1024;
@@ -78,6 +78,12 @@ const ROUTES: &[Route] = &[
     m("compose.delete", validate::COMPOSE_DELETE),
     m("compose.stop", validate::COMPOSE_ID),
     m("compose.start", validate::COMPOSE_ID),
+    q(
+        "docker.getContainersByAppNameMatch",
+        validate::DOCKER_CONTAINERS_BY_APP_NAME,
+    ),
+    m("docker.stopContainer", validate::DOCKER_CONTAINER),
+    m("docker.startContainer", validate::DOCKER_CONTAINER),
     q("compose.loadServices", validate::COMPOSE_LOAD_SERVICES),
     m("domain.create", validate::DOMAIN_CREATE),
     m("domain.delete", validate::DOMAIN_ID),
@@ -314,7 +320,10 @@ fn journal_entry(shared: &SharedRef, procedure: &str, input: &Map<String, Value>
                 .find_map(|k| input.get(*k).and_then(Value::as_str))
                 .map(str::to_string)
         })
-        .or_else(|| of_row(&st.domains.get(s(input, "domainId"))?.row));
+        .or_else(|| of_row(&st.domains.get(s(input, "domainId"))?.row))
+        .or_else(|| {
+            containers::find(&st, input.get("containerId")?.as_str()?).map(|(compose_id, _)| compose_id)
+        });
     let description_before = service_id.as_deref().and_then(|id| {
         let kind = st.kind_of(id)?;
         str_of(&st.service(kind, id)?.row, "description").map(str::to_string)
@@ -617,6 +626,20 @@ fn dispatch(shared: &SharedRef, name: &str, input: Map<String, Value>) -> ProcRe
         }
         "compose.stop" => compose::stop(st, s(&input, "composeId")).map(Reply::Json),
         "compose.start" => compose::start(shared, st, s(&input, "composeId")).map(Reply::Json),
+        "docker.getContainersByAppNameMatch" => Ok(Reply::Json(containers::list(
+            st,
+            s(&input, "appName"),
+            input.get("appType").and_then(Value::as_str),
+            input.get("serverId").and_then(Value::as_str),
+        ))),
+        "docker.stopContainer" | "docker.startContainer" => containers::set_running(
+            shared,
+            st,
+            s(&input, "containerId"),
+            input.get("serverId").and_then(Value::as_str),
+            name == "docker.startContainer",
+        )
+        .map(|()| Reply::Empty),
         "compose.loadServices" => compose::load_services(
             st,
             s(&input, "composeId"),

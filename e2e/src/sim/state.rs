@@ -101,16 +101,39 @@ pub(crate) struct RunningApp {
 
 /// What a compose's last successful deploy left running: its containers (one per service of
 /// the compose file) and the env they were started with. `compose.stop` and `compose.start`
-/// act on all of them; `compose.start` restarts them from this env, as `docker compose up`
-/// reads the `.env` file the last deploy wrote.
+/// act on all of them, `docker.stopContainer` / `docker.startContainer` on one;
+/// `compose.start` restarts them from this env, as `docker compose up` reads the `.env` file
+/// the last deploy wrote.
 pub(crate) struct ComposeRuntime {
-    /// Every service of the compose file as deployed (the database too).
-    pub services: Vec<String>,
+    /// One container per service of the compose file as deployed (the database too), in file
+    /// order.
+    pub containers: Vec<Container>,
     /// The services a compose domain routed to at deploy time: they get a loopback app.
     pub web_services: Vec<String>,
     pub env: String,
-    /// `false` after `compose.stop`, until `compose.start` or a deploy.
+}
+
+impl ComposeRuntime {
+    /// The services that have a running container, in file order.
+    pub fn running_services(&self) -> Vec<String> {
+        self.containers
+            .iter()
+            .filter(|c| c.running)
+            .map(|c| c.service.clone())
+            .collect()
+    }
+}
+
+/// One container of a deployed compose, as `docker ps -a` lists it.
+pub(crate) struct Container {
+    /// 12 lowercase hex characters (docker's short id).
+    pub id: String,
+    /// `<appName>-<service>-1`, compose v2's name.
+    pub name: String,
+    pub service: String,
     pub running: bool,
+    /// When it last started or stopped, for docker's `Status` column.
+    pub since: std::time::Instant,
 }
 
 #[derive(Default)]
@@ -135,6 +158,8 @@ pub(crate) struct State {
     pub running_apps: HashMap<String, RunningApp>,
     /// compose id -> what its last successful deploy left running.
     pub compose_runtime: HashMap<String, ComposeRuntime>,
+    /// Containers created so far: the source of container ids.
+    pub containers_created: u64,
     /// compose id -> the compose file on the server's disk (written by a deploy or by
     /// `compose.loadServices` with `type=fetch`); what `type=cache` reads.
     pub compose_files_on_disk: HashMap<String, String>,
@@ -250,6 +275,15 @@ impl State {
             organization_id: new_id(),
             ..State::default()
         }
+    }
+
+    /// A new container id: 12 lowercase hex characters, unique in this simulator. The counter
+    /// is multiplied by an odd constant modulo 2^48 (a bijection), so ids are distinct without
+    /// looking sequential.
+    pub fn next_container_id(&mut self) -> String {
+        self.containers_created += 1;
+        let mixed = self.containers_created.wrapping_mul(0x0005_DEEC_E66D) & 0xFFFF_FFFF_FFFF;
+        format!("{mixed:012x}")
     }
 
     pub fn next_seq(&mut self) -> u64 {

@@ -34,7 +34,9 @@ pub(crate) struct Field {
     pub req: Req,
     pub min: Option<f64>,
     pub max: Option<f64>,
-    pub app_name_pattern: bool,
+    /// `^[a-zA-Z0-9._-]+$` in one of its spellings (the regex as zod prints it in the issue):
+    /// the appName pattern, or the docker routes' container and appName pattern.
+    pub pattern: Option<&'static str>,
 }
 
 pub(crate) const fn field(name: &'static str, ty: Ty) -> Field {
@@ -45,7 +47,7 @@ pub(crate) const fn field(name: &'static str, ty: Ty) -> Field {
         req: Req::Optional,
         min: None,
         max: None,
-        app_name_pattern: false,
+        pattern: None,
     }
 }
 
@@ -70,8 +72,14 @@ impl Field {
         self.max = Some(n);
         self
     }
+    /// The docker routes' `containerId` and `appName`: `min(1)` and the pattern, no maximum.
+    pub const fn docker_name(mut self) -> Field {
+        self.pattern = Some(DOCKER_NAME_PATTERN);
+        self.min = Some(1.0);
+        self
+    }
     pub const fn app_name(mut self) -> Field {
-        self.app_name_pattern = true;
+        self.pattern = Some(APP_NAME_PATTERN);
         self.min = Some(1.0);
         self.max = Some(63.0);
         self
@@ -79,6 +87,8 @@ impl Field {
 }
 
 pub(crate) const APP_NAME_PATTERN: &str = "/^[a-zA-Z0-9._-]+$/";
+/// Dokploy's `containerIdRegex` (docker router), also used for `appName` there.
+pub(crate) const DOCKER_NAME_PATTERN: &str = r"/^[a-zA-Z0-9.\-_]+$/";
 
 fn received(value: Option<&Value>) -> &'static str {
     match value {
@@ -173,7 +183,7 @@ fn check(f: &Field, v: &Value, issues: &mut Vec<Value>) {
                         "message": format!("Too big: expected string to have <={} characters", max as u64),
                     }));
                 }
-                if f.app_name_pattern
+                if let Some(pattern) = f.pattern
                     && !s.is_empty()
                     && !s
                         .chars()
@@ -181,8 +191,8 @@ fn check(f: &Field, v: &Value, issues: &mut Vec<Value>) {
                 {
                     issues.push(json!({
                         "origin": "string", "code": "invalid_format", "format": "regex",
-                        "pattern": APP_NAME_PATTERN, "path": [f.name],
-                        "message": format!("Invalid string: must match pattern {APP_NAME_PATTERN}"),
+                        "pattern": pattern, "path": [f.name],
+                        "message": format!("Invalid string: must match pattern {pattern}"),
                     }));
                 }
             }
@@ -632,4 +642,17 @@ pub(crate) const DEPLOYMENT_READ_LOGS: &[Field] = &[
 pub(crate) const COMPOSE_LOAD_SERVICES: &[Field] = &[
     field("composeId", Str).required().min(1.0),
     field("type", Ty::Enum(LOAD_SERVICES_TYPES)),
+];
+
+const DOCKER_APP_TYPES: &[&str] = &["stack", "docker-compose"];
+/// `docker.getContainersByAppNameMatch`.
+pub(crate) const DOCKER_CONTAINERS_BY_APP_NAME: &[Field] = &[
+    field("appType", Ty::Enum(DOCKER_APP_TYPES)),
+    field("appName", Str).required().docker_name(),
+    field("serverId", Str),
+];
+/// `docker.stopContainer`, `docker.startContainer`.
+pub(crate) const DOCKER_CONTAINER: &[Field] = &[
+    field("containerId", Str).required().docker_name(),
+    field("serverId", Str),
 ];

@@ -252,6 +252,7 @@ fn detail(
         registry_username: None,
         registry_url: None,
         has_registry_password: false,
+        server_id: None,
     }
 }
 

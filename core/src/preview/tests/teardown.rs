@@ -92,6 +92,7 @@ fn marked(description: Option<String>) -> TargetDetail {
         registry_username: None,
         registry_url: None,
         has_registry_password: false,
+        server_id: None,
     }
 }
 
