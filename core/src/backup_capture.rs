@@ -4,15 +4,19 @@
 //! step before it is taken, so a restart resumes and never runs the command twice:
 //!
 //! ```text
-//! EnsureSchedule ─► [stopWeb: StopCompose (webStoppedAt first)] ─► RunCommand (intent first)
-//!   ─► [Unknown: SettleCommand] ─► [stopped: StartCompose, whatever the outcome] ─► ReadEvidence
+//! EnsureSchedule ─► [stopWeb: StopWeb (webContainers first)] ─► RunCommand (intent first)
+//!   ─► [Unknown: SettleCommand] ─► [stopped: StartWeb, whatever the outcome] ─► ReadEvidence
 //!   ─► Passed (taken, with the evidence of the command's last line) │ Failed
 //! ```
 //!
-//! Dokploy stops a whole compose (`compose.stop`), never one service: `stopWeb` stops every
-//! service, and the compose is started again whatever happens, also after a restart mid-capture
-//! (`webStoppedAt` set and `webStartedAt` absent). A refusal before anything was changed (no
-//! lane, not an Odoo lane on a compose it owns, no backup command) fails the gate at once.
+//! `stopWeb` stops only the web service's containers (`docker.stopContainer`, one by one; the
+//! backup runs by `docker exec` in another service, which keeps running). They are found among
+//! the containers of the compose's project ([`web_containers`]), and their ids are written to
+//! `webContainers` before the first is stopped, so they are started again whatever happens,
+//! also after a restart mid-capture (`webContainers` set and `webStartedAt` absent). A stop
+//! that fails in any way ends the capture Failed, and what was stopped is started again. A
+//! refusal before anything was changed (no lane, not an Odoo lane on a compose it owns, no
+//! backup command) fails the gate at once.
 
 use crate::lane::lane_owner;
 use crate::schedule::ScheduleWant;
@@ -24,6 +28,7 @@ use launchplane_api::resources::{
     ProviderTarget, TargetCategory,
 };
 use launchplane_api::verdict::Verdict;
+use launchplane_providers::ContainerView;
 
 /// The purpose the backup schedule's description names.
 pub const PURPOSE: &str = "backup";
@@ -47,11 +52,9 @@ pub struct CaptureInputs<'a> {
 pub enum CaptureStep {
     /// Find (by marker and purpose) or create the lane's backup schedule; record its id.
     EnsureSchedule { want: Box<ScheduleWant> },
-    /// Write `status` (webStoppedAt) first, then stop the whole compose.
-    StopCompose {
-        compose_id: String,
-        status: Box<CaptureStatus>,
-    },
+    /// Stop the web service's running containers: find them (unless `webContainers` already
+    /// names them), write their ids first, then stop each.
+    StopWeb { compose_id: String, service: String },
     /// Write `status` (the run's intent) first, then run the schedule.
     RunCommand {
         schedule_id: String,
@@ -59,8 +62,11 @@ pub enum CaptureStep {
     },
     /// Read the schedule's runs and settle the Unknown run.
     SettleCommand { schedule_id: String },
-    /// Start the compose the capture stopped.
-    StartCompose { compose_id: String },
+    /// Start the web containers the capture stopped.
+    StartWeb {
+        compose_id: String,
+        containers: Vec<String>,
+    },
     /// Read the run's log and take the evidence from the command's last line.
     ReadEvidence { deployment_id: String },
     /// Nothing can be done: write `status` (Failed) and stop.
@@ -71,10 +77,10 @@ impl CaptureStep {
     pub fn name(&self) -> &'static str {
         match self {
             CaptureStep::EnsureSchedule { .. } => "EnsureSchedule",
-            CaptureStep::StopCompose { .. } => "StopCompose",
+            CaptureStep::StopWeb { .. } => "StopWeb",
             CaptureStep::RunCommand { .. } => "RunCommand",
             CaptureStep::SettleCommand { .. } => "SettleCommand",
-            CaptureStep::StartCompose { .. } => "StartCompose",
+            CaptureStep::StartWeb { .. } => "StartWeb",
             CaptureStep::ReadEvidence { .. } => "ReadEvidence",
             CaptureStep::Refuse { .. } => "Refuse",
         }
@@ -84,7 +90,7 @@ impl CaptureStep {
 /// Where a capture stands.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {
-    /// Taken, the compose running again: the gate may be Passed.
+    /// Taken, the web running again: the gate may be Passed.
     Passed,
     /// Failed (never Passed), with why.
     Failed(String),
@@ -101,18 +107,18 @@ pub fn outcome(capture: Option<&CaptureStatus>) -> Outcome {
     let Some(c) = capture else {
         return Outcome::InProgress("the capture has not started".into());
     };
-    let restarted = c.web_stopped_at.is_none() || c.web_started_at.is_some();
+    let restarted = c.web_containers.is_empty() || c.web_started_at.is_some();
     let run = run_of(c);
     match run.and_then(|r| r.result) {
         Some(CommandResult::Failed) if restarted => Outcome::Failed(
             run.and_then(|r| r.message.clone())
                 .unwrap_or_else(|| "the backup command failed".into()),
         ),
-        Some(CommandResult::Failed) => {
-            Outcome::InProgress("the backup failed; starting the compose the capture stopped again".into())
-        }
+        Some(CommandResult::Failed) => Outcome::InProgress(
+            "the backup failed; starting the web containers the capture stopped again".into(),
+        ),
         Some(CommandResult::Succeeded) if !restarted => {
-            Outcome::InProgress("backup taken; starting the compose the capture stopped again".into())
+            Outcome::InProgress("backup taken; starting the web containers the capture stopped again".into())
         }
         Some(CommandResult::Succeeded) if c.taken_at.is_some() && c.location.is_some() => Outcome::Passed,
         Some(CommandResult::Succeeded) => {
@@ -125,8 +131,9 @@ pub fn outcome(capture: Option<&CaptureStatus>) -> Outcome {
     }
 }
 
-/// The compose a capture acts on and its backup schedule, or why the gate cannot be captured.
-fn resolve(input: &CaptureInputs<'_>) -> Result<(ScheduleWant, bool), String> {
+/// The compose a capture acts on, its backup schedule, and the web service to stop (when
+/// `stopWeb`), or why the gate cannot be captured.
+fn resolve(input: &CaptureInputs<'_>) -> Result<(ScheduleWant, Option<String>), String> {
     let gate = input.gate;
     let lane_name = &gate.spec.lane_ref.name;
     let lane = input
@@ -152,6 +159,23 @@ fn resolve(input: &CaptureInputs<'_>) -> Result<(ScheduleWant, bool), String> {
             lane.spec.product_ref.name
         )
     })?;
+    let stop_web = gate
+        .spec
+        .capture
+        .as_ref()
+        .and_then(|c| c.stop_web)
+        .unwrap_or(backup.stop_web);
+    let service = backup.service.unwrap_or_else(|| odoo.web_service.clone());
+    if stop_web && service == odoo.web_service {
+        return Err(format!(
+            "stopWeb stops the web service `{web}`, and the backup command runs by `docker exec` in \
+             a running container of spec.odoo.backup.service (`{service}`): set Product {product}'s \
+             spec.odoo.backup.service to another service of the compose (the database's), or set \
+             stopWeb false",
+            web = odoo.web_service,
+            product = lane.spec.product_ref.name,
+        ));
+    }
     let target = input.target.ok_or_else(|| {
         format!(
             "Lane {lane_name}'s ProviderTarget {} not found",
@@ -190,21 +214,15 @@ fn resolve(input: &CaptureInputs<'_>) -> Result<(ScheduleWant, bool), String> {
             }
         }
     }
-    let stop_web = gate
-        .spec
-        .capture
-        .as_ref()
-        .and_then(|c| c.stop_web)
-        .unwrap_or(backup.stop_web);
     Ok((
         ScheduleWant {
             compose_id,
-            service: backup.service.unwrap_or(odoo.web_service),
+            service,
             purpose: PURPOSE.into(),
             owner,
             command: backup.command,
         },
-        stop_web,
+        stop_web.then_some(odoo.web_service),
     ))
 }
 
@@ -219,12 +237,16 @@ pub fn plan(input: &CaptureInputs<'_>, now: Timestamp) -> Option<CaptureStep> {
     let run = capture.run.clone();
     let result = run.as_ref().and_then(|r| r.result);
     let schedule = run.as_ref().and_then(|r| r.schedule_id.clone());
-    // The compose the capture stopped is started before anything else, once the command is
-    // over or was never run.
-    let stopped = capture.web_stopped_at.is_some() && capture.web_started_at.is_none();
-    if stopped && result != Some(CommandResult::Unknown) && (result.is_some() || schedule.is_none()) {
+    // The web containers the capture stopped are started before anything else, once the
+    // command is over or will not run.
+    let stopped = !capture.web_containers.is_empty() && capture.web_started_at.is_none();
+    let over = matches!(result, Some(CommandResult::Failed | CommandResult::Succeeded));
+    if stopped && (over || schedule.is_none()) {
         let compose_id = input.target.and_then(crate::lane::target_ref).map(|t| t.id)?;
-        return Some(CaptureStep::StartCompose { compose_id });
+        return Some(CaptureStep::StartWeb {
+            compose_id,
+            containers: capture.web_containers.clone(),
+        });
     }
     match result {
         Some(CommandResult::Failed) => return None,
@@ -243,7 +265,7 @@ pub fn plan(input: &CaptureInputs<'_>, now: Timestamp) -> Option<CaptureStep> {
     // Nothing has run: every rule is checked again before each change.
     let (want, stop_web) = match resolve(input) {
         Ok(ok) => ok,
-        // Stopped already: the refusal is written, then the compose started again (above).
+        // Stopped already: the refusal is written, then the web started again (above).
         Err(why) => {
             let mut status = capture.clone();
             status.run = Some(failed(run.as_ref(), &why, now));
@@ -255,12 +277,12 @@ pub fn plan(input: &CaptureInputs<'_>, now: Timestamp) -> Option<CaptureStep> {
     let Some(schedule_id) = schedule else {
         return Some(CaptureStep::EnsureSchedule { want: Box::new(want) });
     };
-    if stop_web && capture.web_stopped_at.is_none() {
-        let mut status = capture.clone();
-        status.web_stopped_at = Some(Time(now));
-        return Some(CaptureStep::StopCompose {
+    if let Some(service) = stop_web
+        && capture.web_stopped_at.is_none()
+    {
+        return Some(CaptureStep::StopWeb {
             compose_id: want.compose_id,
-            status: Box::new(status),
+            service,
         });
     }
     let previous = run.as_ref().and_then(|r| r.previous_run_id.clone());
@@ -270,6 +292,49 @@ pub fn plan(input: &CaptureInputs<'_>, now: Timestamp) -> Option<CaptureStep> {
         schedule_id,
         status: Box::new(status),
     })
+}
+
+/// The containers of `service` among those of the compose project `app_name` (Dokploy's
+/// `docker.getContainersByAppNameMatch` with `appType=docker-compose` lists the project's,
+/// stopped ones too). Compose names a service's containers `<project>-<service>-<n>`; a
+/// container named otherwise (a `container_name:` in the compose file) is not taken for the
+/// service's, so such a compose cannot be captured with `stopWeb`.
+pub fn web_containers<'a>(
+    app_name: &str,
+    service: &str,
+    containers: &'a [ContainerView],
+) -> Vec<&'a ContainerView> {
+    containers
+        .iter()
+        .filter(|c| {
+            let name = c.name.trim_start_matches('/');
+            name.strip_prefix(app_name)
+                .and_then(|rest| rest.strip_prefix('-'))
+                .and_then(|rest| rest.strip_prefix(service))
+                .and_then(|rest| rest.strip_prefix('-'))
+                .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        })
+        .collect()
+}
+
+/// What stopping the web leaves to do, from the service's containers as listed: the running
+/// ones' ids to record and stop, or why the capture cannot stop the web (an empty list is
+/// never proof: Dokploy answers `[]` when its `docker ps` fails).
+pub fn to_stop(app_name: &str, service: &str, containers: &[ContainerView]) -> Result<Vec<String>, String> {
+    let ours = web_containers(app_name, service, containers);
+    if ours.is_empty() {
+        return Err(format!(
+            "no container of the web service `{service}` is listed for compose project `{app_name}` \
+             (Dokploy lists `<project>-<service>-<n>` containers; a `container_name:` in the compose \
+             file, or a failed `docker ps`, lists none): the web could not be stopped, so the backup \
+             was not taken"
+        ));
+    }
+    Ok(ours
+        .iter()
+        .filter(|c| c.state == "running")
+        .map(|c| c.container_id.clone())
+        .collect())
 }
 
 fn failed(run: Option<&CommandRun>, why: &str, now: Timestamp) -> CommandRun {
@@ -420,6 +485,7 @@ mod tests {
         c.taken_at = Some(Time(Timestamp::UNIX_EPOCH));
         c.location = Some("/b".into());
         assert_eq!(outcome(Some(&c)), Outcome::Passed);
+        c.web_containers = vec!["a1".into()];
         c.web_stopped_at = Some(Time(Timestamp::UNIX_EPOCH));
         assert!(
             matches!(outcome(Some(&c)), Outcome::InProgress(_)),
@@ -441,7 +507,7 @@ mod tests {
     }
 
     #[test]
-    fn a_compose_the_capture_stopped_is_started_again_before_anything_else() {
+    fn the_web_containers_the_capture_stopped_are_started_again_before_anything_else() {
         use launchplane_api::resources::{
             BackupCapture, BackupGateSpec, BackupGateStatus, LocalObjectRef, ProviderTargetSpec,
         };
@@ -487,6 +553,7 @@ mod tests {
             ..Default::default()
         };
         let stopped = |result| CaptureStatus {
+            web_containers: vec!["a1".into(), "b2".into()],
             web_stopped_at: Some(Time(Timestamp::UNIX_EPOCH)),
             run: Some(run(result)),
             ..Default::default()
@@ -495,8 +562,9 @@ mod tests {
         for result in [Some(CommandResult::Failed), Some(CommandResult::Succeeded)] {
             assert_eq!(
                 plan_of(&gate(stopped(result))),
-                Some(CaptureStep::StartCompose {
-                    compose_id: "c1".into()
+                Some(CaptureStep::StartWeb {
+                    compose_id: "c1".into(),
+                    containers: vec!["a1".into(), "b2".into()],
                 })
             );
         }
@@ -517,7 +585,56 @@ mod tests {
         );
         assert!(matches!(
             plan_of(&gate(*status)),
-            Some(CaptureStep::StartCompose { .. })
+            Some(CaptureStep::StartWeb { .. })
         ));
+        // Recorded but not yet stopped (a restart between the intent and the stops), and the
+        // lane gone: refused, then started; never run.
+        let mut intent = stopped(None);
+        intent.web_stopped_at = None;
+        let Some(CaptureStep::Refuse { status }) = plan_of(&gate(intent)) else {
+            panic!()
+        };
+        assert!(matches!(
+            plan_of(&gate(*status)),
+            Some(CaptureStep::StartWeb { .. })
+        ));
+    }
+
+    fn container(name: &str, state: &str) -> ContainerView {
+        ContainerView {
+            container_id: format!("id-{name}"),
+            name: name.into(),
+            state: state.into(),
+            status: None,
+        }
+    }
+
+    #[test]
+    fn only_the_web_services_own_containers_are_stopped() {
+        let listed = [
+            container("shop-a1b2c3-web-1", "running"),
+            container("shop-a1b2c3-web-2", "exited"),
+            container("shop-a1b2c3-db-1", "running"),
+            // Another service whose name starts like the web's, and a lookalike project.
+            container("shop-a1b2c3-web-worker-1", "running"),
+            container("shop-a1b2c3x-web-1", "running"),
+            container("shop-a1b2c3-web-", "running"),
+        ];
+        let names: Vec<&str> = web_containers("shop-a1b2c3", "web", &listed)
+            .iter()
+            .map(|c| c.name.as_str())
+            .collect();
+        assert_eq!(names, ["shop-a1b2c3-web-1", "shop-a1b2c3-web-2"]);
+        assert_eq!(
+            to_stop("shop-a1b2c3", "web", &listed),
+            Ok(vec!["id-shop-a1b2c3-web-1".to_string()]),
+            "only the running ones are stopped (and so started again)"
+        );
+        let none = to_stop("shop-a1b2c3", "web", &[container("odoo", "running")]).unwrap_err();
+        assert!(none.contains("no container of the web service `web`"), "{none}");
+        assert!(
+            to_stop("shop-a1b2c3", "web", &[]).is_err(),
+            "an empty list is no proof"
+        );
     }
 }

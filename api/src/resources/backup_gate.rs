@@ -89,8 +89,8 @@ impl Default for BackupGateSpec {
 #[serde(rename_all = "camelCase")]
 pub struct BackupCapture {
     /// Whether to stop the compose's web service while capturing, instead of the Product's
-    /// `spec.odoo.backup.stopWeb`. Dokploy can only stop a whole compose: stopping stops every
-    /// service of it, and it is started again whatever happens.
+    /// `spec.odoo.backup.stopWeb`. Only the web service's containers are stopped, and they are
+    /// started again whatever happens.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stop_web: Option<bool>,
 }
@@ -155,7 +155,7 @@ pub struct BackupGateStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub evaluated_at: Option<Time>,
     /// A captured gate's capture: the run of the backup command, whether (and when) the
-    /// controller stopped and started the compose, and the evidence the command reported.
+    /// controller stopped and started the web containers, and the evidence the command reported.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub capture: Option<CaptureStatus>,
 }
@@ -171,12 +171,17 @@ pub struct CaptureStatus {
     /// The run of the backup command (a Dokploy schedule Launchplane owns).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub run: Option<super::odoo::CommandRun>,
-    /// When the controller stopped the compose for the capture (written before
-    /// `compose.stop`; Dokploy stops every service of a compose, not the web service alone).
-    /// Set and `webStartedAt` absent: the compose is started again before anything else.
+    /// The ids of the web service's containers the controller stops for the capture, written
+    /// before the first `docker.stopContainer`. Set and `webStartedAt` absent: they are started
+    /// again before anything else.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 32))]
+    pub web_containers: Vec<String>,
+    /// When the web service's containers were all stopped (none was running: when that was
+    /// seen).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub web_stopped_at: Option<Time>,
-    /// When the controller started the compose again.
+    /// When the controller started the web containers it stopped again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub web_started_at: Option<Time>,
     /// When the backup was taken (its command ended successfully).

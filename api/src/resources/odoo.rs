@@ -68,10 +68,10 @@ pub struct BackupCommand {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 63))]
     pub service: Option<String>,
-    /// Stop the web service while capturing. Dokploy can only stop a whole compose
-    /// (`compose.stop`), so every service stops, and a schedule's command runs by `docker exec`
-    /// in a running container: on Dokploy v0.30 a capture with `stopWeb` therefore fails
-    /// ("Container not found"); the compose is started again whatever happens. Default false.
+    /// Stop the web service while capturing: its containers (`<appName>-<webService>-<n>`) are
+    /// stopped one by one (`docker.stopContainer`), the command runs in `service`, which must
+    /// then be another service (the database's), and the containers are started again whatever
+    /// happens. Default false.
     #[serde(default)]
     pub stop_web: bool,
 }

@@ -1,7 +1,8 @@
 //! A BackupGate's capture: plan ([`launchplane_core::backup_capture::plan`]), perform the one
 //! step, save the gate's `status.capture`, and again, within limits. Every step's intent is
-//! saved before its call (`webStoppedAt` before `compose.stop`, the run's `requestedAt` before
-//! `schedule.runManually`), so stopping after any step loses nothing and repeats nothing.
+//! saved before its call (`webContainers` before `docker.stopContainer`, the run's
+//! `requestedAt` before `schedule.runManually`), so stopping after any step loses nothing and
+//! repeats nothing.
 
 use super::executor::{ExecError, Executor};
 use futures::future::BoxFuture;
@@ -159,17 +160,8 @@ async fn perform(
                 None,
             )),
         },
-        CaptureStep::StopCompose { compose_id, status } => {
-            // Stopped-at first: whatever happens next, the compose is started again.
-            sink.save(status).await?;
-            match exec()?.stop_compose(compose_id).await {
-                Ok(()) => Ok(((**status).clone(), None)),
-                Err(ExecError::Transient(e)) => Err(format!("StopCompose: {e}")),
-                Err(e) => Ok((
-                    failed(status, format!("compose.stop was refused: {}", e.message()), now),
-                    None,
-                )),
-            }
+        CaptureStep::StopWeb { compose_id, service } => {
+            stop_web(compose_id, service, current, exec()?, sink, now).await
         }
         CaptureStep::RunCommand { schedule_id, status } => {
             sink.save(status).await?;
@@ -214,10 +206,16 @@ async fn perform(
                 Settled::Wait => Ok((current.clone(), Some(world.poll_delay))),
             }
         }
-        CaptureStep::StartCompose { compose_id } => {
-            exec()?.start_compose(compose_id).await.map_err(|e| {
-                format!("StartCompose (the compose the capture stopped is still stopped): {e}")
-            })?;
+        CaptureStep::StartWeb {
+            compose_id,
+            containers,
+        } => {
+            exec()?
+                .start_containers(compose_id, containers)
+                .await
+                .map_err(|e| {
+                    format!("StartWeb (the web containers the capture stopped are still stopped): {e}")
+                })?;
             let mut out = current.clone();
             out.web_started_at = Some(Time(now));
             Ok((out, None))
@@ -228,4 +226,48 @@ async fn perform(
             Err(_) => Ok((backup_capture::evidence(current, None, now), None)),
         },
     }
+}
+
+/// Stop the web service's running containers: their ids are saved first (found now, or as a
+/// restart found them saved), then each is stopped. Any failure ends the capture Failed, so
+/// what was stopped is started again next; the backup is never taken half-stopped.
+async fn stop_web(
+    compose_id: &str,
+    service: &str,
+    current: &CaptureStatus,
+    exec: &Executor,
+    sink: &dyn CaptureSink,
+    now: Timestamp,
+) -> Result<Done, String> {
+    let mut out = current.clone();
+    if out.web_containers.is_empty() {
+        let listed = match exec.compose_containers(compose_id).await {
+            Ok(listed) => listed,
+            Err(ExecError::Transient(e)) => return Err(format!("StopWeb: {e}")),
+            Err(e) => {
+                let why = format!("the compose's containers could not be listed: {}", e.message());
+                return Ok((failed(current, why, now), None));
+            }
+        };
+        match backup_capture::to_stop(&listed.app_name, service, &listed.containers) {
+            Ok(ids) => out.web_containers = ids,
+            Err(why) => return Ok((failed(current, why, now), None)),
+        }
+        if out.web_containers.is_empty() {
+            // Nothing of the web runs: nothing to stop, and nothing to start again after.
+            tracing::info!(service, "the web service's containers are all stopped already");
+            out.web_stopped_at = Some(Time(now));
+            return Ok((out, None));
+        }
+        sink.save(&out).await?;
+    }
+    if let Err(e) = exec.stop_containers(compose_id, &out.web_containers).await {
+        let why = format!(
+            "stopping the web service `{service}` failed ({e}); the backup was not taken, and the \
+             containers stopped are started again"
+        );
+        return Ok((failed(&out, why, now), None));
+    }
+    out.web_stopped_at = Some(Time(now));
+    Ok((out, None))
 }

@@ -16,12 +16,18 @@ use launchplane_core::probe::{ProbeResult, ProbeTarget, Surfaces};
 use launchplane_core::schedule::{self, ScheduleWant};
 use launchplane_core::target::{TargetFacts, TargetRef};
 use launchplane_providers::{
-    Deployment, EnvironmentSummary, OrgSnapshot, Provider, ScheduleRun, ScheduleRunAnswer, ScheduleView,
-    SecretString, ServiceStatus, TargetCategory, TargetDetail,
+    ContainerView, Deployment, EnvironmentSummary, OrgSnapshot, Provider, ScheduleRun, ScheduleRunAnswer,
+    ScheduleView, SecretString, ServiceStatus, TargetCategory, TargetDetail,
 };
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
+
+/// A compose project's containers, as Dokploy lists them.
+pub struct ComposeContainers {
+    pub app_name: String,
+    pub containers: Vec<ContainerView>,
+}
 
 /// Performs every kind's steps through a provider: one [`Action`] at a time, each failure one
 /// [`ExecError`] (the one classification: refused or transient). The reads the plans need go
@@ -170,14 +176,50 @@ impl Executor {
         Ok(self.provider.run_schedule(schedule_id, wait).await?)
     }
 
-    /// Stop every service of a compose (Dokploy has no per-service stop).
-    pub async fn stop_compose(&self, compose_id: &str) -> Result<(), ExecError> {
-        Ok(self.provider.stop_compose(compose_id).await?)
+    /// The containers of a compose's project (stopped ones too), with the project's name.
+    pub async fn compose_containers(&self, compose_id: &str) -> Result<ComposeContainers, ExecError> {
+        let detail = self
+            .provider
+            .target_detail(TargetCategory::Compose, compose_id)
+            .await?;
+        let app_name = detail
+            .app_name
+            .clone()
+            .ok_or_else(|| ExecError::Refused(format!("Dokploy compose {compose_id} reports no appName")))?;
+        let containers = self
+            .provider
+            .compose_containers(&app_name, detail.server_id.as_deref())
+            .await?;
+        Ok(ComposeContainers { app_name, containers })
     }
 
-    /// Start every service of a compose again.
-    pub async fn start_compose(&self, compose_id: &str) -> Result<(), ExecError> {
-        Ok(self.provider.start_compose(compose_id).await?)
+    /// Stop the containers `ids` of a compose (each sent once; the first failure ends it).
+    pub async fn stop_containers(&self, compose_id: &str, ids: &[String]) -> Result<(), ExecError> {
+        let server = self.server_of(compose_id).await?;
+        for id in ids {
+            tracing::info!(container = %id, "stopping a web container");
+            self.provider.stop_container(id, server.as_deref()).await?;
+        }
+        Ok(())
+    }
+
+    /// Start the containers `ids` of a compose again (starting a running one does nothing).
+    pub async fn start_containers(&self, compose_id: &str, ids: &[String]) -> Result<(), ExecError> {
+        let server = self.server_of(compose_id).await?;
+        for id in ids {
+            tracing::info!(container = %id, "starting a web container again");
+            self.provider.start_container(id, server.as_deref()).await?;
+        }
+        Ok(())
+    }
+
+    /// The Dokploy server a compose runs on (`None`: Dokploy's own host).
+    async fn server_of(&self, compose_id: &str) -> Result<Option<String>, ExecError> {
+        Ok(self
+            .provider
+            .target_detail(TargetCategory::Compose, compose_id)
+            .await?
+            .server_id)
     }
 
     /// The last `tail` lines of a run's log (a secret: it holds the command line and output).

@@ -2,8 +2,9 @@
 //! Dokploy schedule the lane owns, the gate's status records each step before it is taken
 //! (restarted after every step, nothing runs twice), Passed only after the capture succeeded
 //! with the evidence of the command's last line, Failed (never Passed) on failure, settled from
-//! the run history when the answer is lost, and with `stopWeb` the compose (Dokploy stops a
-//! whole compose) is started again whatever happens.
+//! the run history when the answer is lost, and with `stopWeb` only the web service's
+//! containers are stopped while the backup runs in the database's, and started again whatever
+//! happens.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -17,7 +18,7 @@ use launchplane_api::resources::{
     LocalObjectRef,
 };
 use launchplane_core::backup_gate;
-use launchplane_e2e::sim::ScheduleRunScript;
+use launchplane_e2e::sim::{Fault, ScheduleRunScript};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -224,46 +225,129 @@ async fn a_lost_answer_is_settled_from_the_history_and_never_run_twice() {
     w.sim.shutdown().await;
 }
 
-#[tokio::test]
-async fn with_stop_web_the_whole_compose_is_stopped_and_started_again_whatever_happens() {
-    let w = deployed(true).await;
-    let services = w.sim.compose_running_services(&w.compose);
-    assert!(!services.is_empty());
-    let mut g = gate();
+/// Run the capture to its end, restarted after every step; after `StopWeb`, the services
+/// running while the backup runs.
+async fn stop_web_capture(w: &World, g: &mut BackupGate) -> (Vec<&'static str>, Option<Vec<String>>) {
     let memory = Memory::default();
     let mut steps = Vec::new();
+    let mut while_running = None;
     for _ in 0..20 {
-        let report = run(&w, &mut g, &memory, 1).await;
+        let report = run(w, g, &memory, 1).await;
+        assert!(report.error.is_none(), "{:?}", report.error);
         if report.steps.is_empty() {
             break;
         }
-        if report.steps == ["StopCompose"] {
-            // Restarted mid-capture: the status already says the capture stopped it.
+        if report.steps == ["StopWeb"] {
             let c = memory.0.lock().unwrap().clone().unwrap();
-            assert!(c.web_stopped_at.is_some() && c.web_started_at.is_none());
-            assert!(
-                w.sim.compose_running_services(&w.compose).is_empty(),
-                "every service stops"
-            );
+            if c.web_stopped_at.is_some() {
+                while_running = Some(w.sim.compose_running_services(&w.compose));
+            }
         }
         steps.extend(report.steps);
     }
+    (steps, while_running)
+}
+
+#[tokio::test]
+async fn with_stop_web_only_the_web_is_stopped_while_the_backup_runs_and_it_is_started_again() {
+    let w = deployed(true).await;
+    w.sim.script_schedule_runs(
+        "launchplane-backup",
+        ScheduleRunScript::succeed("{\"path\": \"/backups/prod/cold.zip\", \"sizeBytes\": 10}"),
+    );
+    let services = w.sim.compose_running_services(&w.compose);
+    assert!(services.contains(&"web".to_string()) && services.contains(&"db".to_string()));
+    let mut g = gate();
+    let (steps, while_running) = stop_web_capture(&w, &mut g).await;
     assert_eq!(
         steps,
-        vec!["EnsureSchedule", "StopCompose", "RunCommand", "StartCompose"]
+        vec![
+            "EnsureSchedule",
+            "StopWeb",
+            "RunCommand",
+            "StartWeb",
+            "ReadEvidence"
+        ]
     );
-    assert_eq!(w.sim.call_count("compose.stop"), 1);
-    assert_eq!(w.sim.call_count("compose.start"), 1);
+    let while_running = while_running.expect("the web was stopped");
+    assert!(!while_running.contains(&"web".to_string()), "{while_running:?}");
+    assert!(
+        while_running.contains(&"db".to_string()),
+        "the database keeps running"
+    );
+    assert_eq!(w.sim.call_count("compose.stop"), 0, "never the whole compose");
+    assert_eq!(w.sim.call_count("docker.stopContainer"), 1);
+    assert_eq!(w.sim.call_count("docker.startContainer"), 1);
     assert_eq!(
         w.sim.compose_running_services(&w.compose),
         services,
         "started again"
     );
-    // With the whole compose stopped the command has no container to run in: Failed.
     let c = g.status.as_ref().unwrap().capture.clone().unwrap();
-    assert!(c.web_started_at.is_some());
-    let run = c.run.unwrap();
-    assert_eq!(run.result, Some(CommandResult::Failed), "{:?}", run.message);
+    assert_eq!(c.web_containers.len(), 1);
+    assert!(c.web_stopped_at.is_some() && c.web_started_at.is_some());
+    assert_eq!(c.location.as_deref(), Some("/backups/prod/cold.zip"));
+    assert_eq!(judged(&g), Some(BackupResult::Passed));
+    w.sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn with_stop_web_a_failed_backup_or_a_failed_stop_still_starts_the_web_again() {
+    let w = deployed(true).await;
+    let services = w.sim.compose_running_services(&w.compose);
+    w.sim.script_schedule_runs(
+        "launchplane-backup",
+        ScheduleRunScript::fail("pg_dump: connection refused"),
+    );
+    let mut g = gate();
+    let (steps, _) = stop_web_capture(&w, &mut g).await;
+    assert_eq!(steps, vec!["EnsureSchedule", "StopWeb", "RunCommand", "StartWeb"]);
+    assert_eq!(w.sim.compose_running_services(&w.compose), services);
+    assert_eq!(judged(&g), Some(BackupResult::Failed));
+
+    // Dokploy fails the stop: the capture is Failed, the command never runs, and what may
+    // have stopped is started again.
+    w.sim.inject("docker.stopContainer", Fault::Status(500));
+    let mut refused = gate();
+    refused.metadata.name = Some("refused".into());
+    let runs = w.sim.call_count("schedule.runManually");
+    let (steps, _) = stop_web_capture(&w, &mut refused).await;
+    assert_eq!(steps, vec!["EnsureSchedule", "StopWeb", "StartWeb"]);
+    assert_eq!(
+        w.sim.call_count("schedule.runManually"),
+        runs,
+        "not run half-stopped"
+    );
+    assert_eq!(w.sim.compose_running_services(&w.compose), services);
+    let c = refused.status.as_ref().unwrap().capture.clone().unwrap();
+    let message = c.run.unwrap().message.unwrap_or_default();
+    assert!(
+        message.contains("stopping the web service `web` failed"),
+        "{message}"
+    );
+    assert_eq!(judged(&refused), Some(BackupResult::Failed));
+    w.sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn stop_web_with_the_backup_in_the_web_service_is_refused_before_anything_stops() {
+    let mut w = world().await;
+    if let Some(odoo) = w.product.spec.odoo.as_mut() {
+        odoo.backup = Some(BackupCommand {
+            command: BACKUP.into(),
+            service: None,
+            stop_web: true,
+        });
+    }
+    w.run(40).await;
+    let mut g = gate();
+    let (steps, _) = stop_web_capture(&w, &mut g).await;
+    assert_eq!(steps, vec!["Refuse"]);
+    assert_eq!(w.sim.call_count("docker.stopContainer"), 0);
+    assert_eq!(w.sim.call_count("schedule.create"), 0);
+    let c = g.status.as_ref().unwrap().capture.clone().unwrap();
+    let message = c.run.unwrap().message.unwrap_or_default();
+    assert!(message.contains("spec.odoo.backup.service"), "{message}");
     assert_eq!(judged(&g), Some(BackupResult::Failed));
     w.sim.shutdown().await;
 }

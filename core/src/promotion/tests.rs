@@ -1224,6 +1224,7 @@ fn a_captured_backup_gate_is_accepted_like_a_workflow_one_once_passed() {
                     result: Some(result),
                     ..Default::default()
                 }),
+                web_containers: vec!["a1b2c3d4e5f6".into()],
                 web_stopped_at: Some(Time(t(hours(11)))),
                 web_started_at: started.then(|| Time(t(hours(11)))),
                 taken_at: Some(Time(t(hours(11)))),
@@ -1254,7 +1255,7 @@ fn a_captured_backup_gate_is_accepted_like_a_workflow_one_once_passed() {
         "{}",
         a.result.message
     );
-    // Never while the compose it stopped is not running again, nor when the capture failed.
+    // Never while the web it stopped is not running again, nor when the capture failed.
     for (result, started) in [
         (CommandResult::Succeeded, false),
         (CommandResult::Failed, true),

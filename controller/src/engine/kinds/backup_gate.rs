@@ -121,7 +121,7 @@ const CAPTURE_RETRY: Duration = Duration::from_secs(10);
 /// When to reconcile the gate again. A capture that just took a step and is not over goes on
 /// after the deploy poll delay, as a lane's deploy does: the cluster takes one step per
 /// reconcile and the gate's own status writes wake nothing (the watch filters on generation),
-/// so waiting [`CAPTURE_RETRY`] between steps kept a `stopWeb` compose stopped ten seconds
+/// so waiting [`CAPTURE_RETRY`] between steps kept a `stopWeb` capture's web stopped ten seconds
 /// longer per step and a Promotion waiting for the gate tens of seconds.
 fn next_look(capturing: bool, steps_taken: usize, poll_delay: Duration) -> Duration {
     match (capturing, steps_taken) {
