@@ -26,7 +26,6 @@ use futures::FutureExt;
 use jiff::Timestamp;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::api::{ListParams, Patch, PatchParams, PostParams};
-use kube::runtime::wait::await_condition;
 use kube::{Api, Client};
 use launchplane_api::resources::{
     Artifact, BackupCapture, BackupCommand, BackupGate, BackupGateSpec, BackupResult, BootstrapPhase,
@@ -39,14 +38,13 @@ use launchplane_api::verdict::Verdict;
 use launchplane_core::promotion::gates::last_deploy;
 use launchplane_e2e::sim::{DokploySim, ScheduleRunScript, SeedCompose, SimConfig};
 use launchplane_testkit::build::{artifact, in_namespace};
-use std::fmt::Debug;
 use std::time::{Duration, Instant};
 
 mod e2e_support;
 
 use e2e_support::{
     Controllers, app_target, apply_crds, clean_up, connect, create_namespaces, create_sim_provider_config,
-    shop_product,
+    shop_product, wait_until,
 };
 
 /// How long one step may take: a compose deploy in the simulator, a schedule run, the checks.
@@ -355,6 +353,7 @@ async fn steps(s: &Scene) {
         &boots,
         "prod-demo-data",
         "the DataBootstrap to finish",
+        STEP,
         |b: &DataBootstrap| {
             b.status.as_ref().and_then(|st| st.phase).is_some_and(|p| {
                 matches!(
@@ -390,12 +389,18 @@ async fn steps(s: &Scene) {
     assert_eq!(ours["serviceName"], "web");
     let ran = s.sim.schedule_runs(ours["scheduleId"].as_str().unwrap());
     assert_eq!(ran.len(), 1, "the bootstrap ran once: {ran:?}");
-    let prod = wait_until(&s.lanes, PROD, "prod to record the bootstrap", |l: &Lane| {
-        l.status
-            .as_ref()
-            .and_then(|st| st.bootstrap.as_ref())
-            .is_some_and(|b| b.state == LaneBootstrapState::Bootstrapped)
-    })
+    let prod = wait_until(
+        &s.lanes,
+        PROD,
+        "prod to record the bootstrap",
+        STEP,
+        |l: &Lane| {
+            l.status
+                .as_ref()
+                .and_then(|st| st.bootstrap.as_ref())
+                .is_some_and(|b| b.state == LaneBootstrapState::Bootstrapped)
+        },
+    )
     .await
     .status
     .unwrap();
@@ -625,6 +630,7 @@ impl Scene {
             &self.lanes,
             lane,
             &format!("Lane {lane} verifies {artifact}"),
+            STEP,
             move |l: &Lane| {
                 l.status.as_ref().is_some_and(|s| {
                     s.verdict == Some(Verdict::Matched)
@@ -642,6 +648,7 @@ impl Scene {
             &self.lanes,
             lane,
             &format!("Lane {lane} names a record other than {was:?}"),
+            STEP,
             move |l: &Lane| {
                 let last = l.status.as_ref().and_then(|s| s.last_deployment_record.clone());
                 last.is_some() && last != previous
@@ -661,6 +668,7 @@ impl Scene {
             &self.records,
             name,
             &format!("DeploymentRecord {name} {what}"),
+            STEP,
             move |r: &DeploymentRecord| r.status.as_ref().and_then(|s| s.phase).is_some_and(&done),
         )
         .await
@@ -672,6 +680,7 @@ impl Scene {
             &self.gates,
             name,
             &format!("BackupGate {name} captured"),
+            STEP,
             |g: &BackupGate| g.status.as_ref().and_then(|s| s.result).is_some(),
         )
         .await
@@ -683,6 +692,7 @@ impl Scene {
             &self.gates,
             name,
             &format!("BackupGate {name} used by {promotion}"),
+            STEP,
             move |g: &BackupGate| {
                 g.status.as_ref().and_then(|s| s.used_by.as_deref()) == Some(promotion.as_str())
             },
@@ -696,6 +706,7 @@ impl Scene {
             &self.promotions,
             name,
             &format!("Promotion {name} Succeeded"),
+            STEP,
             |p: &Promotion| matches!(phase(p), Some(PromotionPhase::Succeeded | PromotionPhase::Failed)),
         )
         .await;
@@ -711,28 +722,4 @@ impl Scene {
 
 fn phase(p: &Promotion) -> Option<PromotionPhase> {
     p.status.as_ref().and_then(|s| s.phase)
-}
-
-/// Waits on a watch, up to [`STEP`], until `name` exists and `done` holds; returns it. On
-/// timeout, fails saying what was awaited and showing the object as it is.
-async fn wait_until<K>(api: &Api<K>, name: &str, what: &str, done: impl Fn(&K) -> bool + Send + 'static) -> K
-where
-    K: kube::Resource + Clone + Debug + serde::de::DeserializeOwned + Send + 'static,
-{
-    let waited = tokio::time::timeout(
-        STEP,
-        await_condition(api.clone(), name, move |o: Option<&K>| o.is_some_and(&done)),
-    )
-    .await;
-    match waited {
-        Ok(Ok(Some(object))) => object,
-        Ok(Err(error)) => panic!("watching {name}: {error}"),
-        _ => {
-            let mut now = api.get_opt(name).await.ok().flatten();
-            if let Some(o) = now.as_mut() {
-                o.meta_mut().managed_fields = None;
-            }
-            panic!("{what}: not within {STEP:?}; it is {now:#?}")
-        }
-    }
 }

@@ -25,7 +25,6 @@ use jiff::Timestamp;
 use k8s_openapi::api::events::v1::Event;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::api::{ListParams, Patch, PatchParams, PostParams};
-use kube::runtime::wait::await_condition;
 use kube::{Api, Client};
 use launchplane_api::resources::{
     Artifact, BackupGate, BackupGateSpec, BackupResult, DeploymentRecord, GateOutcome, GateResult, Lane,
@@ -36,14 +35,13 @@ use launchplane_api::verdict::Verdict;
 use launchplane_core::promotion::gates::{BACKUP_GATE, ROLLBACK_TARGET, last_deploy};
 use launchplane_e2e::sim::{DokploySim, SeedApplication, SimConfig};
 use launchplane_testkit::build::{artifact, in_namespace};
-use std::fmt::Debug;
 use std::time::{Duration, Instant};
 
 mod e2e_support;
 
 use e2e_support::{
     Controllers, app_target, apply_crds, clean_up, connect, create_namespaces, create_sim_provider_config,
-    shop_product,
+    shop_product, wait_until,
 };
 
 /// How long one step may take: a deploy in the simulator, a probe, a few watch events.
@@ -480,6 +478,7 @@ impl Scene {
             &self.lanes,
             lane,
             &format!("Lane {lane} verifies {artifact}"),
+            STEP,
             move |l: &Lane| {
                 l.status.as_ref().is_some_and(|s| {
                     s.verdict == Some(Verdict::Matched)
@@ -496,6 +495,7 @@ impl Scene {
             &self.lanes,
             lane,
             &format!("Lane {lane} held by {promotion}"),
+            STEP,
             move |l: &Lane| {
                 l.status
                     .as_ref()
@@ -513,6 +513,7 @@ impl Scene {
             &self.promotions,
             name,
             &format!("Promotion {name} Blocked by {gate_name}"),
+            STEP,
             move |p: &Promotion| {
                 let finished = matches!(phase(p), Some(PromotionPhase::Succeeded | PromotionPhase::Failed));
                 finished || (phase(p) == Some(PromotionPhase::Blocked) && gate(p, gate_name).is_some())
@@ -552,6 +553,7 @@ impl Scene {
             &self.promotions,
             name,
             &format!("Promotion {name} Ready"),
+            STEP,
             |p: &Promotion| ready(p) || phase(p) == Some(PromotionPhase::Failed),
         )
         .await;
@@ -571,6 +573,7 @@ impl Scene {
             &self.gates,
             name,
             &format!("BackupGate {name} used by {promotion}"),
+            STEP,
             move |g: &BackupGate| {
                 g.status.as_ref().and_then(|s| s.used_by.as_deref()) == Some(promotion.as_str())
             },
@@ -594,28 +597,4 @@ fn gate<'a>(p: &'a Promotion, name: &str) -> Option<&'a GateResult> {
     p.status
         .as_ref()
         .and_then(|s| s.gates.iter().find(|g| g.name == name))
-}
-
-/// Waits on a watch, up to [`STEP`], until `name` exists and `done` holds; returns it. On
-/// timeout, fails saying what was awaited and showing the object as it is.
-async fn wait_until<K>(api: &Api<K>, name: &str, what: &str, done: impl Fn(&K) -> bool + Send + 'static) -> K
-where
-    K: kube::Resource + Clone + Debug + serde::de::DeserializeOwned + Send + 'static,
-{
-    let waited = tokio::time::timeout(
-        STEP,
-        await_condition(api.clone(), name, move |o: Option<&K>| o.is_some_and(&done)),
-    )
-    .await;
-    match waited {
-        Ok(Ok(Some(object))) => object,
-        Ok(Err(error)) => panic!("watching {name}: {error}"),
-        _ => {
-            let mut now = api.get_opt(name).await.ok().flatten();
-            if let Some(o) = now.as_mut() {
-                o.meta_mut().managed_fields = None;
-            }
-            panic!("{what}: not within {STEP:?}; it is {now:#?}")
-        }
-    }
 }

@@ -265,3 +265,33 @@ pub async fn render_approval_policy(
         serde_json::from_value(one("ValidatingAdmissionPolicyBinding")).unwrap(),
     )
 }
+
+/// Wait up to `step` until `name` (watched on `api`) satisfies `done`; otherwise fail naming
+/// `what` and showing the object as it is (without its managed fields).
+pub async fn wait_until<K>(
+    api: &Api<K>,
+    name: &str,
+    what: &str,
+    step: Duration,
+    done: impl Fn(&K) -> bool + Send + 'static,
+) -> K
+where
+    K: kube::Resource + Clone + std::fmt::Debug + serde::de::DeserializeOwned + Send + 'static,
+{
+    let waited = tokio::time::timeout(
+        step,
+        await_condition(api.clone(), name, move |o: Option<&K>| o.is_some_and(&done)),
+    )
+    .await;
+    match waited {
+        Ok(Ok(Some(object))) => object,
+        Ok(Err(error)) => panic!("watching {name}: {error}"),
+        _ => {
+            let mut now = api.get_opt(name).await.ok().flatten();
+            if let Some(o) = now.as_mut() {
+                o.meta_mut().managed_fields = None;
+            }
+            panic!("{what}: not within {step:?}; it is {now:#?}")
+        }
+    }
+}
