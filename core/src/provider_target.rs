@@ -253,8 +253,12 @@ fn observation(o: &ObservedTarget) -> TargetObservation {
 pub enum ConfigState<'a> {
     /// No ProviderConfig of that name in the target's namespace: the user must fix the ref.
     NotFound(&'a str),
-    /// The config exists but has no working client yet (first poll pending, or its API key
-    /// cannot be read; its own status says which).
+    /// The config is Ready (an earlier run observed Dokploy through it), but this controller
+    /// has not polled it yet (it just restarted): nothing was compared, so the target is
+    /// Unchecked, not Unverifiable, and no Incident's openAfter clock starts on a restart.
+    NotPolledYet(&'a str),
+    /// The config exists but has no working client: not Ready, or no status yet (its API key
+    /// cannot be read, Dokploy cannot be reached, or its first poll is pending).
     NotReady(&'a str),
 }
 
@@ -278,6 +282,17 @@ pub fn config_unavailable(
             };
             ("ProviderConfigNotFound", message, progress)
         }
+        ConfigState::NotPolledYet(name) => {
+            let message = format!(
+                "ProviderConfig {namespace}/{name} is Ready, and this controller has not polled it yet \
+                 (it just started); the target is compared at its first poll"
+            );
+            let progress = Progress::Reconciling {
+                reason: "ProviderConfigNotPolled".into(),
+                message: message.clone(),
+            };
+            ("ProviderConfigNotPolled", message, progress)
+        }
         ConfigState::NotReady(name) => {
             let message =
                 format!("ProviderConfig {namespace}/{name} has not observed Dokploy yet; see its status");
@@ -288,11 +303,11 @@ pub fn config_unavailable(
             ("ProviderConfigNotReady", message, progress)
         }
     };
-    let aspects = [Aspect::required(
-        types::TARGET_VERIFIED,
-        Verdict::Unverifiable,
-        message.clone(),
-    )];
+    let verdict = match state {
+        ConfigState::NotPolledYet(_) => Verdict::Unchecked,
+        _ => Verdict::Unverifiable,
+    };
+    let aspects = [Aspect::required(types::TARGET_VERIFIED, verdict, message.clone())];
     let computed = conditions::compute(
         &old.conditions,
         &aspects,

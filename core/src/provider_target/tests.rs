@@ -329,4 +329,20 @@ fn a_config_not_ready_is_progress_not_a_stall() {
     assert_eq!(stalled.status, "False");
     let reconciling = conditions::find(&out.status.conditions, types::RECONCILING).unwrap();
     assert_eq!(reconciling.status, "True");
+    assert_eq!(out.status.verdict, Some(Verdict::Unverifiable));
+}
+
+/// Right after a restart nothing was compared: Unchecked, never Unverifiable (which starts an
+/// Incident's clock for every lane) nor Matched.
+#[test]
+fn a_config_not_polled_yet_leaves_the_target_unchecked() {
+    let out = config_unavailable(
+        &unbound_target(),
+        ConfigState::NotPolledYet("main"),
+        Timestamp::UNIX_EPOCH,
+    );
+    assert_eq!(out.status.verdict, Some(Verdict::Unchecked));
+    assert_eq!(out.status.reason.as_deref(), Some("ProviderConfigNotPolled"));
+    let stalled = conditions::find(&out.status.conditions, types::STALLED).unwrap();
+    assert_eq!(stalled.status, "False");
 }

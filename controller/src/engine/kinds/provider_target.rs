@@ -40,10 +40,20 @@ pub async fn reconcile<S: StatusStore>(
         (Some(config), None) => {
             let interval =
                 Duration::from_secs(u64::try_from(config.spec.poll_interval_seconds.max(1)).unwrap_or(60));
-            (
-                config_unavailable(&target, ConfigState::NotReady(config_name), now),
-                interval,
-            )
+            // Ready True (written by an earlier run): only this controller has not polled it yet,
+            // as after a restart, so the target is Unchecked and no incident clock starts. Not
+            // Ready, or no status at all (a Secret that cannot be read writes none): it cannot
+            // observe Dokploy, and the target is Unverifiable.
+            let observed_before = config.status.as_ref().is_some_and(|s| {
+                launchplane_api::conditions::find(&s.conditions, types::READY)
+                    .is_some_and(|c| c.status == launchplane_api::conditions::status::TRUE)
+            });
+            let state = if observed_before {
+                ConfigState::NotPolledYet(config_name)
+            } else {
+                ConfigState::NotReady(config_name)
+            };
+            (config_unavailable(&target, state, now), interval)
         }
         (Some(_), Some(view)) => {
             let window = view.snapshot.window(&view.settings);
