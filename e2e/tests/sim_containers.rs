@@ -124,6 +124,7 @@ async fn stopping_one_container_stops_only_that_service() {
     let schedule_id = schedule["scheduleId"].as_str().unwrap().to_string();
     let rows = list(&sim, &app).await;
     let web = id_of(&rows, &format!("{app}-odoo-1"));
+    let address = sim.compose_app_url(&compose_id, "odoo").unwrap();
     assert_eq!(
         get_app(&ingress, "/", Some("erp.test")).await.unwrap().status,
         200
@@ -175,6 +176,11 @@ async fn stopping_one_container_stops_only_that_service() {
     let rows = list(&sim, &app).await;
     assert_eq!(id_of(&rows, &format!("{app}-odoo-1")), web);
     assert!(rows.iter().all(|r| r["state"] == "running"), "{rows:?}");
+    assert_eq!(
+        sim.compose_app_url(&compose_id, "odoo").as_deref(),
+        Some(address.as_str()),
+        "a container started again keeps its address, as behind its domain"
+    );
     assert_eq!(
         get_app(&ingress, "/", Some("erp.test")).await.unwrap().status,
         200

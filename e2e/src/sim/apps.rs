@@ -94,10 +94,15 @@ pub(crate) fn start_or_reconfigure(shared: &SharedRef, st: &mut State, service_i
         return;
     }
     let _guard = shared.handle.enter();
-    let listener = match std::net::TcpListener::bind(("127.0.0.1", 0))
-        .and_then(|l| l.set_nonblocking(true).map(|()| l))
-        .and_then(tokio::net::TcpListener::from_std)
-    {
+    // A service started again keeps its address, as a container restarted behind its domain
+    // does; a fresh port only when that one was taken meanwhile.
+    let bind = |port: u16| {
+        std::net::TcpListener::bind(("127.0.0.1", port))
+            .and_then(|l| l.set_nonblocking(true).map(|()| l))
+            .and_then(tokio::net::TcpListener::from_std)
+    };
+    let before = st.app_ports.get(service_id).copied();
+    let listener = match before.map_or_else(|| bind(0), |p| bind(p).or_else(|_| bind(0))) {
         Ok(l) => l,
         Err(err) => {
             tracing::warn!(%err, service_id, "sim could not bind an app port");
@@ -108,6 +113,7 @@ pub(crate) fn start_or_reconfigure(shared: &SharedRef, st: &mut State, service_i
         Ok(addr) => addr.port(),
         Err(_) => return,
     };
+    st.app_ports.insert(service_id.to_string(), port);
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     st.running_apps.insert(
         service_id.to_string(),

@@ -156,6 +156,8 @@ pub(crate) struct State {
     pub behaviours: HashMap<String, AppBehaviour>,
     pub deploy_fail: HashMap<String, bool>,
     pub running_apps: HashMap<String, RunningApp>,
+    /// service id -> the port its app last listened on (kept across a stop and start).
+    pub app_ports: HashMap<String, u16>,
     /// compose id -> what its last successful deploy left running.
     pub compose_runtime: HashMap<String, ComposeRuntime>,
     /// Containers created so far: the source of container ids.
