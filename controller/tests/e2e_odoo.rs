@@ -9,8 +9,9 @@
 //!    check Passed on the record and the lane, the inventory advanced.
 //! 2. prod's first release is a Promotion of `shop-a` with a workflow BackupGate (a capture
 //!    needs the compose the lane's first deploy marks). Testing moves on to `shop-b`; a
-//!    BackupGate with `spec.capture` is captured by the controller (the scripted backup run
-//!    prints its evidence) and Passed with it; the Promotion of `shop-b` uses it and Succeeds;
+//!    BackupGate with `spec.capture` and `stopWeb` is captured by the controller (only the web
+//!    service's container stopped while the scripted backup runs in db and prints its evidence,
+//!    then started again) and Passed with it; the Promotion of `shop-b` uses it and Succeeds;
 //!    prod's inventory names the Promotion and the gate.
 //! 3. testing's post-deploy run fails (scripted) for `shop-c`: that record is Failed with its
 //!    post-deploy result, and the inventory stays at `shop-b`.
@@ -210,7 +211,8 @@ async fn steps(s: &Scene) {
     let asked = Instant::now();
     s.create_capture_gate("prod-capture").await;
     let gate = s.wait_gate_settled("prod-capture").await;
-    // Three steps (schedule, run, evidence), one per reconcile in the cluster: each goes on
+    // Five steps (schedule, stop the web, run, start the web, evidence), one per reconcile in
+    // the cluster: each goes on
     // after the poll delay (2 s), not the 10 s retry of an interrupted capture. The pace is the
     // unit test's to hold (`backup_gate::tests`); a timed assertion here would be a flaky one.
     eprintln!(
@@ -235,6 +237,21 @@ async fn steps(s: &Scene) {
         )
     );
     assert!(capture.taken_at.is_some(), "{capture:?}");
+    assert_eq!(capture.web_containers.len(), 1, "{capture:?}");
+    assert!(
+        capture.web_stopped_at.is_some() && capture.web_started_at.is_some(),
+        "{capture:?}"
+    );
+    assert_eq!(
+        (
+            s.sim.call_count("docker.stopContainer"),
+            s.sim.call_count("docker.startContainer"),
+            s.sim.call_count("compose.stop")
+        ),
+        (1, 1, 0),
+        "only the web's container stopped, and started again"
+    );
+    assert!(s.sim.compose_container_running(&s.prod, "web"));
     let backup_run = capture.run.clone().unwrap();
     assert_eq!(backup_run.result, Some(CommandResult::Succeeded));
     let backup_schedule = backup_run.schedule_id.clone().unwrap();
@@ -579,7 +596,8 @@ impl Scene {
             name,
             BackupGateSpec {
                 lane_ref: LocalObjectRef::new(PROD),
-                capture: Some(BackupCapture::default()),
+                // The web stopped while the backup runs in db: only its container stops.
+                capture: Some(BackupCapture { stop_web: Some(true) }),
                 ..BackupGateSpec::default()
             },
         );
