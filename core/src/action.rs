@@ -85,6 +85,10 @@ pub enum ExecError {
     /// [`crate::preview::check_target`]).
     #[error("refused: {0}")]
     NotFound(String),
+    /// What was found is not Launchplane's (a marker no record of ours explains): nothing was
+    /// run or changed, and retrying changes nothing until a person acts.
+    #[error("conflict: {0}")]
+    Conflict(String),
     /// The provider could not be reached or was throttled: try again.
     #[error("transient: {0}")]
     Transient(String),
@@ -94,7 +98,10 @@ impl ExecError {
     /// The provider's own words (what the classification is prefixed to in `Display`).
     pub fn message(&self) -> &str {
         match self {
-            ExecError::Refused(m) | ExecError::NotFound(m) | ExecError::Transient(m) => m,
+            ExecError::Refused(m)
+            | ExecError::NotFound(m)
+            | ExecError::Conflict(m)
+            | ExecError::Transient(m) => m,
         }
     }
 

@@ -45,13 +45,22 @@ pub struct CaptureInputs<'a> {
     /// The compose's description as read now (`None`: not read; `Err`: the read failed).
     pub description: Option<Result<Option<&'a str>, &'a str>>,
     pub instance: &'a str,
+    /// The backup schedules the lane's BackupGates name (`status.capture.run.scheduleId`): what
+    /// makes a marked schedule the lane's ([`crate::schedule::choose`]).
+    pub known: &'a [String],
 }
 
 /// The one next thing a capture does.
 #[derive(Clone, Debug, PartialEq)]
 pub enum CaptureStep {
-    /// Find (by marker and purpose) or create the lane's backup schedule; record its id.
-    EnsureSchedule { want: Box<ScheduleWant> },
+    /// Write the intent to create the lane's backup schedule (unless `intent` says it is there
+    /// since then), then take it by [`crate::schedule::choose`] (one of `known`, else the one
+    /// made since the intent, else a new one); record its id.
+    EnsureSchedule {
+        want: Box<ScheduleWant>,
+        known: Vec<String>,
+        intent: Option<Timestamp>,
+    },
     /// Stop the web service's running containers: find them (unless `webContainers` already
     /// names them), write their ids first, then stop each.
     StopWeb { compose_id: String, service: String },
@@ -127,7 +136,10 @@ pub fn outcome(capture: Option<&CaptureStatus>) -> Outcome {
         Some(CommandResult::Unknown) => Outcome::InProgress(
             "the backup command was asked to run; waiting for its end in Dokploy's run history".into(),
         ),
-        None => Outcome::InProgress("preparing the backup schedule".into()),
+        None => Outcome::InProgress(
+            run.and_then(|r| r.message.clone())
+                .unwrap_or_else(|| "preparing the backup schedule".into()),
+        ),
     }
 }
 
@@ -275,7 +287,14 @@ pub fn plan(input: &CaptureInputs<'_>, now: Timestamp) -> Option<CaptureStep> {
         }
     };
     let Some(schedule_id) = schedule else {
-        return Some(CaptureStep::EnsureSchedule { want: Box::new(want) });
+        return Some(CaptureStep::EnsureSchedule {
+            want: Box::new(want),
+            known: input.known.to_vec(),
+            intent: run
+                .as_ref()
+                .and_then(|r| r.schedule_requested_at.as_ref())
+                .map(|t| t.0),
+        });
     };
     if let Some(service) = stop_web
         && capture.web_stopped_at.is_none()
@@ -357,10 +376,25 @@ pub fn scheduled(
     out.service = Some(want.service.clone());
     out.run = Some(CommandRun {
         schedule_id: Some(schedule_id.to_string()),
+        schedule_requested_at: capture.run.as_ref().and_then(|r| r.schedule_requested_at.clone()),
         previous_run_id: previous,
         message: Some(format!("backup schedule {schedule_id} is ready to run")),
         ..Default::default()
     });
+    out
+}
+
+/// The capture with the intent to create the lane's backup schedule (written before
+/// `schedule.create`), or with why the schedule cannot be used yet (`why`).
+pub fn schedule_pending(
+    capture: &CaptureStatus,
+    requested_at: Timestamp,
+    why: Option<String>,
+) -> CaptureStatus {
+    let mut out = capture.clone();
+    let run = out.run.get_or_insert_with(CommandRun::default);
+    run.schedule_requested_at.get_or_insert(Time(requested_at));
+    run.message = Some(why.unwrap_or_else(|| "finding or creating the lane's backup schedule".into()));
     out
 }
 
@@ -543,6 +577,7 @@ mod tests {
                     target: Some(&target),
                     description: None,
                     instance: "i",
+                    known: &[],
                 },
                 Timestamp::UNIX_EPOCH,
             )

@@ -126,11 +126,16 @@ pub enum Step {
     },
     /// Delete these records (beyond `historyLimit`; never the inventory's or one in flight).
     PruneRecords { names: Vec<String> },
-    /// Find the lane's post-deploy schedule on its compose by its marker (else create it;
-    /// update it when its command changed) and write its id on the record.
+    /// Write the intent to create the lane's post-deploy schedule on the record (unless
+    /// `intent` says it is there since then), then take the schedule by
+    /// [`crate::schedule::choose`] (one of `known`, the ids the lane's records name; else the one
+    /// created since the intent; else a new one; update it when its command changed) and write
+    /// its id on the record.
     EnsureSchedule {
         record: String,
         want: Box<crate::schedule::ScheduleWant>,
+        known: Vec<String>,
+        intent: Option<Timestamp>,
     },
     /// Write `status` (the run's intent) on the record, then run the schedule and write how it
     /// ended; a lost answer leaves it Unknown, settled by [`Step::SettleCommand`].

@@ -2,15 +2,17 @@
 //! BackupGate's capture): which schedule is ours, whether it must be updated, and how a run's
 //! outcome is read from its answer or from the schedule's run history.
 //!
-//! - **Ownership**: a schedule is ours only when its `description` carries our ownership
-//!   marker ([`launchplane_api::ownership`]) and its first line names the purpose
-//!   ([`ScheduleWant::description`]); its `name` is never proof. Only such a schedule, by its
-//!   id, is updated or run; anything else on the compose is left alone.
-//! - **Once**: the schedule is found in the compose's listing before one is created, so a
-//!   controller stopped between `schedule.create` and recording its id adopts it rather than
-//!   creating a second. A run is asked for only after its intent is recorded
-//!   ([`CommandRun::requested_at`] with the schedule's newest run before it); a restart then
-//!   reads the run history instead of running it again.
+//! - **Ownership** ([`choose`]): a schedule is ours when a record of ours names its id (a
+//!   DeploymentRecord's or BackupGate's `scheduleId`) and it still carries our ownership marker
+//!   ([`launchplane_api::ownership`]) and purpose ([`ScheduleWant::description`]). A marker alone
+//!   is not proof, as a name never is: a marked schedule no record names is adopted only as
+//!   the answer to our own recorded intent to create it ([`CommandRun::schedule_requested_at`],
+//!   written before `schedule.create`), created since; any other is a Conflict, and
+//!   Launchplane neither runs nor changes it. Only ours, by its id, is updated or run.
+//! - **Once**: a controller stopped between `schedule.create` and recording its id adopts the
+//!   schedule under its intent rather than creating a second. A run is asked for only after its
+//!   intent is recorded ([`CommandRun::requested_at`] with the schedule's newest run before
+//!   it); a restart then reads the run history instead of running it again.
 //! - **Secrets** never enter a command: they reach it through the compose env.
 
 use jiff::{SignedDuration, Timestamp};
@@ -91,9 +93,62 @@ impl ScheduleWant {
     }
 }
 
-/// Our schedule among a compose's, if there is one (the oldest, should there be several).
-pub fn find<'a>(want: &ScheduleWant, schedules: &'a [ScheduleView]) -> Option<&'a ScheduleView> {
-    schedules.iter().find(|s| want.is_ours(s))
+/// How much earlier than our intent Dokploy's clock may date the schedule we then created.
+const CLOCK_SKEW: SignedDuration = SignedDuration::from_secs(300);
+
+/// Which schedule a [`ScheduleWant`] uses, from the compose's listing.
+#[derive(Debug, PartialEq)]
+pub enum Choice<'a> {
+    /// Ours by a recorded id (and still marked): use it, updated by id when it differs.
+    Recorded(&'a ScheduleView),
+    /// The one marked schedule created since our recorded intent to create one: the answer to
+    /// that `schedule.create` was lost. Recorded from now on.
+    Adopt(&'a ScheduleView),
+    /// None of ours exists: create it (the caller's intent is written first).
+    Create,
+    /// Marked schedules that no record names and that our intent does not explain: someone
+    /// else's, whatever their marker says. Nothing is run or changed.
+    Conflict(String),
+}
+
+/// Which schedule `want` uses among `schedules`, given the ids our records name (`known`) and
+/// when our intent to create one was recorded before this attempt (`intent`; `None`: it was
+/// written just now, so nothing of ours can exist yet).
+pub fn choose<'a>(
+    want: &ScheduleWant,
+    schedules: &'a [ScheduleView],
+    known: &[String],
+    intent: Option<Timestamp>,
+) -> Choice<'a> {
+    let marked: Vec<&ScheduleView> = schedules.iter().filter(|s| want.is_ours(s)).collect();
+    if let Some(recorded) = marked.iter().find(|s| known.contains(&s.schedule_id)) {
+        return Choice::Recorded(recorded);
+    }
+    let since = |s: &ScheduleView, t: Timestamp| {
+        s.created_at
+            .as_deref()
+            .and_then(|c| c.parse::<Timestamp>().ok())
+            .is_some_and(|c| c >= t - CLOCK_SKEW)
+    };
+    match (marked.as_slice(), intent) {
+        ([], _) => Choice::Create,
+        ([one], Some(t)) if since(one, t) => Choice::Adopt(one),
+        (others, _) => {
+            let ids: Vec<&str> = others.iter().map(|s| s.schedule_id.as_str()).collect();
+            Choice::Conflict(format!(
+                "Dokploy schedule {} on compose {} carries the ownership marker of {} {}/{} for \
+                 `{}`, but no record of Launchplane's names it and Launchplane did not ask to \
+                 create it: a copied marker is not ownership, so Launchplane neither runs nor \
+                 changes it. Delete it in Dokploy if nobody needs it, and Launchplane creates its own",
+                ids.join(", "),
+                want.compose_id,
+                want.owner.kind,
+                want.owner.namespace,
+                want.owner.name,
+                want.purpose,
+            ))
+        }
+    }
 }
 
 /// The run that was asked for as `run`: the oldest of `runs` (newest first) after
@@ -117,6 +172,7 @@ pub fn requested(schedule_id: &str, previous_run_id: Option<String>, now: Timest
     CommandRun {
         result: Some(CommandResult::Unknown),
         schedule_id: Some(schedule_id.to_string()),
+        schedule_requested_at: None,
         previous_run_id,
         requested_at: Some(Time(now)),
         deployment_id: None,
@@ -291,7 +347,6 @@ mod tests {
             !backup.is_ours(&ours),
             "the same owner's schedule for another purpose"
         );
-        assert_eq!(find(&w, &[unmarked, ours.clone()]), Some(&ours));
         let spec = w.spec();
         assert!(!spec.enabled);
         assert_eq!(spec.description, w.description());
@@ -367,5 +422,63 @@ mod tests {
         let odd = answered(&asked, &answer(DeploymentStatus::Running), t(5));
         assert_eq!(odd.result, Some(CommandResult::Unknown));
         assert_eq!(odd.finished_at, None);
+    }
+
+    fn made(id: &str, created: Timestamp) -> ScheduleView {
+        let w = want();
+        ScheduleView {
+            schedule_id: id.into(),
+            created_at: Some(created.to_string()),
+            ..view(&w.description(), &w.command)
+        }
+    }
+
+    #[test]
+    fn a_marked_schedule_is_used_by_its_recorded_id_or_adopted_only_under_our_intent() {
+        let w = want();
+        let ours = made("s1", t(100));
+        let mut unmarked = made("s0", t(0));
+        unmarked.description = Some("launchplane post-deploy of Lane shop/prod".into());
+        let known = vec!["s1".to_string()];
+        // Recorded: used, whatever else is listed.
+        let copy = made("s9", t(200));
+        let listing = [unmarked.clone(), copy.clone(), ours.clone()];
+        assert_eq!(choose(&w, &listing, &known, None), Choice::Recorded(&ours));
+        // A recorded id whose marker is gone is not ours any more.
+        let mut stripped = ours.clone();
+        stripped.description = unmarked.description.clone();
+        assert!(matches!(choose(&w, &[stripped], &known, None), Choice::Create));
+        // Nothing marked: create.
+        assert_eq!(choose(&w, &[unmarked.clone()], &[], None), Choice::Create);
+        assert_eq!(choose(&w, &[], &[], Some(t(50))), Choice::Create);
+        // A marked schedule no record names, with no intent before this attempt: a Conflict.
+        let Choice::Conflict(why) = choose(&w, std::slice::from_ref(&copy), &[], None) else {
+            panic!("a copied marker was taken for ours")
+        };
+        assert!(
+            why.contains("s9") && why.contains("Lane shop/prod") && why.contains("Delete it"),
+            "{why}"
+        );
+        // Under our intent: the one created since (a clock a little behind counts) is adopted...
+        assert_eq!(
+            choose(&w, std::slice::from_ref(&copy), &[], Some(t(150))),
+            Choice::Adopt(&copy)
+        );
+        // ... one made long before the intent, or one of several, is not.
+        assert!(matches!(
+            choose(&w, std::slice::from_ref(&copy), &[], Some(t(200 + 301))),
+            Choice::Conflict(_)
+        ));
+        let twin = made("s8", t(210));
+        assert!(matches!(
+            choose(&w, &[copy.clone(), twin], &[], Some(t(150))),
+            Choice::Conflict(_)
+        ));
+        let mut undated = copy;
+        undated.created_at = None;
+        assert!(matches!(
+            choose(&w, &[undated], &[], Some(t(150))),
+            Choice::Conflict(_)
+        ));
     }
 }

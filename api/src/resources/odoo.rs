@@ -135,8 +135,13 @@ pub struct CommandRun {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result: Option<CommandResult>,
     /// The Dokploy schedule (marked as Launchplane's in its description) the command runs as.
+    /// Recorded ids are what makes a marked schedule Launchplane's: later records reuse it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schedule_id: Option<String>,
+    /// When Launchplane set out to create the schedule (written before `schedule.create`): a
+    /// restart adopts the one marked schedule created since, and no other.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule_requested_at: Option<Time>,
     /// The schedule's newest run before this one: the runs after it are this one's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous_run_id: Option<String>,

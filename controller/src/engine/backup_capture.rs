@@ -31,6 +31,8 @@ pub struct CaptureWorld<'a> {
     pub product: Option<&'a Product>,
     pub target: Option<&'a ProviderTarget>,
     pub instance: &'a str,
+    /// The backup schedules the lane's BackupGates name (what makes a marked one the lane's).
+    pub known: Vec<String>,
     /// How long an unanswered run may take to appear in the history (the deploy settings'
     /// `startTimeout`), and the wait between looks.
     pub settle_timeout: jiff::SignedDuration,
@@ -90,6 +92,7 @@ pub async fn capture(
                 target: world.target,
                 description,
                 instance: world.instance,
+                known: &world.known,
             },
             now,
         );
@@ -152,14 +155,34 @@ async fn perform(
     let exec = || executor.ok_or_else(|| "no provider client for this gate's lane".to_string());
     match step {
         CaptureStep::Refuse { status } => Ok(((**status).clone(), None)),
-        CaptureStep::EnsureSchedule { want } => match exec()?.ensure_schedule(want).await {
-            Ok((id, previous)) => Ok((backup_capture::scheduled(current, want, &id, previous), None)),
-            Err(ExecError::Transient(e)) => Err(format!("EnsureSchedule: {e}")),
-            Err(e) => Ok((
-                failed(current, format!("the backup schedule: {}", e.message()), now),
-                None,
-            )),
-        },
+        CaptureStep::EnsureSchedule { want, known, intent } => {
+            let exec = exec()?;
+            let mut current = current.clone();
+            if intent.is_none() {
+                // The intent first: a restart after `schedule.create` adopts what it made.
+                current = backup_capture::schedule_pending(&current, now, None);
+                sink.save(&current).await?;
+            }
+            match exec.ensure_schedule(want, known, *intent).await {
+                Ok((id, previous)) => Ok((backup_capture::scheduled(&current, want, &id, previous), None)),
+                Err(ExecError::Transient(e)) => Err(format!("EnsureSchedule: {e}")),
+                // A marked schedule no gate names: nothing is run or changed, and the gate waits
+                // (saying why) for a person, or for a gate's record the cache has not shown yet.
+                Err(ExecError::Conflict(why)) => {
+                    sink.save(&backup_capture::schedule_pending(
+                        &current,
+                        now,
+                        Some(why.clone()),
+                    ))
+                    .await?;
+                    Err(format!("EnsureSchedule: {why}"))
+                }
+                Err(e) => Ok((
+                    failed(&current, format!("the backup schedule: {}", e.message()), now),
+                    None,
+                )),
+            }
+        }
         CaptureStep::StopWeb { compose_id, service } => {
             stop_web(compose_id, service, current, exec()?, sink, now).await
         }

@@ -350,7 +350,7 @@ async fn refused_fails_record(
     clock: &dyn Clock,
 ) -> Result<Option<Duration>, DriveError> {
     match &error {
-        ExecError::Refused(message) | ExecError::NotFound(message) => {
+        ExecError::Refused(message) | ExecError::NotFound(message) | ExecError::Conflict(message) => {
             let status = record::fail(rec, step, message, clock.now());
             store
                 .write_status(
@@ -558,16 +558,27 @@ async fn perform(
             }
             Ok(None)
         }
-        Step::EnsureSchedule { record: name, want } => {
+        Step::EnsureSchedule {
+            record: name,
+            want,
+            known,
+            intent,
+        } => {
             let exec = executor.ok_or_else(|| no_provider("PostDeploy"))?;
-            let rec = find(records, name)?;
-            match exec.ensure_schedule(want).await {
+            let mut rec = find(records, name)?.clone();
+            if intent.is_none() {
+                // The intent first: a restart after `schedule.create` adopts what it made.
+                let status = post_deploy::schedule_requested(&rec, clock.now());
+                store.write_status(&namespace, name, &status).await?;
+                rec.status = Some(status);
+            }
+            match exec.ensure_schedule(want, known, *intent).await {
                 Ok((schedule, previous)) => {
-                    let status = post_deploy::scheduled(rec, &schedule, previous, clock.now());
+                    let status = post_deploy::scheduled(&rec, &schedule, previous, clock.now());
                     store.write_status(&namespace, name, &status).await?;
                     Ok(None)
                 }
-                Err(e) => refused_fails_record(store, rec, &namespace, "PostDeploy", e, clock).await,
+                Err(e) => refused_fails_record(store, &rec, &namespace, "PostDeploy", e, clock).await,
             }
         }
         Step::RunCommand {

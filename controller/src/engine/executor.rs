@@ -135,31 +135,43 @@ impl Executor {
         })
     }
 
-    /// Find the schedule `want` describes among its compose's (by our marker and purpose, never
-    /// by name); create it when there is none, update it (ours, by id) when what it runs
-    /// differs. Returns its id and its newest run before now.
-    pub async fn ensure_schedule(&self, want: &ScheduleWant) -> Result<(String, Option<String>), ExecError> {
+    /// The schedule `want` describes, by [`schedule::choose`]: ours by a recorded id
+    /// (`known`), updated by id when what it runs differs; or the one marked schedule created
+    /// since our recorded `intent` (a lost `schedule.create` answer); else a new one. The caller
+    /// writes its intent before calling with `intent` `None`. A marked schedule no record names
+    /// is refused (a copied marker is not ownership). Returns its id and its newest run before
+    /// now.
+    pub async fn ensure_schedule(
+        &self,
+        want: &ScheduleWant,
+        known: &[String],
+        intent: Option<Timestamp>,
+    ) -> Result<(String, Option<String>), ExecError> {
         let schedules = self.provider.compose_schedules(&want.compose_id).await?;
         let spec = want.spec();
-        match schedule::find(want, &schedules) {
-            Some(ours) => {
-                if want.differs(ours) {
-                    tracing::info!(schedule = %ours.schedule_id, purpose = %want.purpose, "updating our schedule");
-                    self.provider.update_schedule(&ours.schedule_id, &spec).await?;
-                }
-                let newest = ours
-                    .runs
-                    .as_ref()
-                    .and_then(|runs| runs.first())
-                    .map(|r| r.deployment_id.clone());
-                Ok((ours.schedule_id.clone(), newest))
+        let ours = match schedule::choose(want, &schedules, known, intent) {
+            schedule::Choice::Recorded(ours) => ours,
+            schedule::Choice::Adopt(ours) => {
+                tracing::info!(schedule = %ours.schedule_id, purpose = %want.purpose, "adopting the schedule our lost create made");
+                ours
             }
-            None => {
+            schedule::Choice::Create => {
                 let created = self.provider.create_schedule(&spec).await?;
                 tracing::info!(schedule = %created.schedule_id, purpose = %want.purpose, "created our schedule");
-                Ok((created.schedule_id, None))
+                return Ok((created.schedule_id, None));
             }
+            schedule::Choice::Conflict(why) => return Err(ExecError::Conflict(why)),
+        };
+        if want.differs(ours) {
+            tracing::info!(schedule = %ours.schedule_id, purpose = %want.purpose, "updating our schedule");
+            self.provider.update_schedule(&ours.schedule_id, &spec).await?;
         }
+        let newest = ours
+            .runs
+            .as_ref()
+            .and_then(|runs| runs.first())
+            .map(|r| r.deployment_id.clone());
+        Ok((ours.schedule_id.clone(), newest))
     }
 
     /// The schedules of a compose (ours among them are told by their marker).

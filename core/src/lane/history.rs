@@ -42,6 +42,25 @@ pub(super) struct History<'a> {
 }
 
 impl History<'_> {
+    /// The post-deploy schedules the lane's records name, newest first: what makes a marked
+    /// schedule the lane's ([`crate::schedule::choose`]).
+    pub fn post_deploy_schedules(&self) -> Vec<String> {
+        let mut ids: Vec<String> = Vec::new();
+        for r in self.controller.iter().rev() {
+            let id = r
+                .status
+                .as_ref()
+                .and_then(|s| s.post_deploy_command.as_ref())
+                .and_then(|run| run.schedule_id.clone());
+            if let Some(id) = id
+                && !ids.contains(&id)
+            {
+                ids.push(id);
+            }
+        }
+        ids
+    }
+
     /// The Artifact the inventory runs.
     pub fn current_artifact(&self) -> Option<&str> {
         self.inventory.as_ref().map(|i| i.artifact.as_str())

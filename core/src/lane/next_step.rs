@@ -132,6 +132,7 @@ fn continue_active(r: &DeploymentRecord, input: &Inputs<'_>) -> Next {
             r,
             &name,
             input.resolved.post_deploy.as_ref(),
+            &input.history.post_deploy_schedules(),
             input.resolved.blockers.any(),
             input.now,
         ) {

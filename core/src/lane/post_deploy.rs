@@ -5,8 +5,8 @@
 //! `status.postDeployCommand`, apart from the deploy and the verification:
 //!
 //! ```text
-//! Verifying ─► EnsureSchedule (find ours by marker, else create; update a changed command;
-//!              record its id)
+//! Verifying ─► EnsureSchedule (the intent first; ours by a recorded id, else the one made
+//!              since the intent, else create; update a changed command; record its id)
 //!          ─► RunCommand (intent written first, then schedule.runManually)
 //!          ─► [Unknown: SettleCommand from deployment.allByType type=schedule]
 //!          ─► Succeeded: verification (its window starts now) │ Failed: the attempt fails
@@ -73,6 +73,7 @@ pub(super) fn pending(
     r: &DeploymentRecord,
     name: &str,
     want: Option<&ScheduleWant>,
+    known: &[String],
     blocked: bool,
     now: Timestamp,
 ) -> Option<Option<Step>> {
@@ -98,6 +99,10 @@ pub(super) fn pending(
             None => Step::EnsureSchedule {
                 record: name.to_string(),
                 want: Box::new(want.clone()),
+                known: known.to_vec(),
+                intent: run
+                    .and_then(|run| run.schedule_requested_at.as_ref())
+                    .map(|t| t.0),
             },
             Some(schedule) => {
                 let previous = run.and_then(|run| run.previous_run_id.clone());
@@ -124,8 +129,20 @@ pub fn scheduled(
     let run = CommandRun {
         result: None,
         schedule_id: Some(schedule_id.to_string()),
+        schedule_requested_at: run_of(r).and_then(|run| run.schedule_requested_at.clone()),
         previous_run_id,
         message: Some(format!("post-deploy schedule {schedule_id} is ready to run")),
+        ..Default::default()
+    };
+    with_run(r, run, now)
+}
+
+/// `r`'s status with the intent to create its post-deploy schedule, written before
+/// `schedule.create`.
+pub fn schedule_requested(r: &DeploymentRecord, now: Timestamp) -> DeploymentRecordStatus {
+    let run = CommandRun {
+        schedule_requested_at: Some(Time(now)),
+        message: Some("finding or creating the lane's post-deploy schedule".into()),
         ..Default::default()
     };
     with_run(r, run, now)

@@ -58,11 +58,14 @@ pub async fn reconcile<S: StatusStore>(
                     .provider(&format!("{namespace}/{}", t.spec.provider_config_ref.name))
             })
             .map(Executor::new);
+        caches.backup_gates.synced().await;
+        let known = lane_backup_schedules(&caches.in_namespace::<BackupGate>(&namespace), lane);
         let capture_world = CaptureWorld {
             lane: lane_object.as_deref(),
             product: product.as_deref(),
             target: target.as_deref(),
             instance: &world.instance,
+            known,
             settle_timeout: world.deploy.start_timeout,
             poll_delay: world.deploy.poll_delay,
         };
@@ -113,6 +116,26 @@ pub async fn reconcile<S: StatusStore>(
     let capturing = gate.spec.capture.is_some() && status.result.is_none();
     let after = next_look(capturing, captured_steps, world.deploy.poll_delay);
     Ok(Reconciled::after(after).waking(wake))
+}
+
+/// The backup schedules the BackupGates of `lane` recorded: what makes a marked schedule the
+/// lane's, since they all reuse the one the first capture made.
+fn lane_backup_schedules(gates: &[Arc<BackupGate>], lane: &str) -> Vec<String> {
+    let mut ids: Vec<String> = Vec::new();
+    for gate in gates.iter().filter(|g| g.spec.lane_ref.name == lane) {
+        let id = gate
+            .status
+            .as_ref()
+            .and_then(|s| s.capture.as_ref())
+            .and_then(|c| c.run.as_ref())
+            .and_then(|r| r.schedule_id.clone());
+        if let Some(id) = id
+            && !ids.contains(&id)
+        {
+            ids.push(id);
+        }
+    }
+    ids
 }
 
 /// A capture under way (or interrupted) is looked at again soon.

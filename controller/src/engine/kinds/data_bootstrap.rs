@@ -266,7 +266,8 @@ impl Run<'_> {
                 "no Dokploy client for the lane's ProviderConfig".into(),
             ));
         };
-        let schedule_id = match executor.ensure_schedule(&want).await {
+        let known: Vec<String> = recorded_schedule(current).into_iter().collect();
+        let schedule_id = match executor.ensure_schedule(&want, &known, admitted(current)).await {
             Ok((id, _)) => id,
             // Whether Dokploy created it is not known: the history (by marker) settles it.
             Err(ExecError::Transient(e)) => {
@@ -321,7 +322,7 @@ impl Run<'_> {
                 message: "no Dokploy client for the lane's ProviderConfig".into(),
             });
         };
-        match executor.ensure_schedule(&want).await {
+        match executor.ensure_schedule(&want, &[], admitted(current)).await {
             Ok((id, _)) => answered(send(executor, &id, wait).await),
             Err(ExecError::Transient(e)) => answered(RunAnswer::Lost {
                 message: format!("the post-deploy schedule: {e}"),
@@ -389,7 +390,10 @@ impl Run<'_> {
                     command: command.to_string(),
                 };
                 match executor.compose_schedules(&compose_id).await {
-                    Ok(list) => schedule::find(&want, &list).map(|s| s.schedule_id.clone()),
+                    Ok(list) => match marked(&want, &list, current) {
+                        Ok(id) => id,
+                        Err(message) => return History::Unreadable { message },
+                    },
                     Err(e) => {
                         return History::Unreadable {
                             message: e.to_string(),
@@ -399,7 +403,10 @@ impl Run<'_> {
             }
             (RunStage::PostDeploy, _) => match self.post_deploy_want(current).await {
                 Ok(Some(want)) => match executor.compose_schedules(&want.compose_id).await {
-                    Ok(list) => schedule::find(&want, &list).map(|s| s.schedule_id.clone()),
+                    Ok(list) => match marked(&want, &list, current) {
+                        Ok(id) => id,
+                        Err(message) => return History::Unreadable { message },
+                    },
                     Err(e) => {
                         return History::Unreadable {
                             message: e.to_string(),
@@ -450,6 +457,36 @@ impl Run<'_> {
 }
 
 /// Send a run once and classify its answer.
+/// The bootstrap schedule the DataBootstrap recorded.
+fn recorded_schedule(current: &DataBootstrap) -> Option<String> {
+    current.status.as_ref().and_then(|s| s.schedule_id.clone())
+}
+
+/// When the DataBootstrap was admitted (its intent recorded, before any schedule of its was
+/// created): a schedule carrying its marker made before then is not its.
+fn admitted(current: &DataBootstrap) -> Option<jiff::Timestamp> {
+    current
+        .status
+        .as_ref()
+        .and_then(|s| s.start_time.as_ref())
+        .map(|t| t.0)
+}
+
+/// The DataBootstrap's schedule for `want` among `list`, by [`schedule::choose`]: none yet, its
+/// own, or a Conflict (a marked schedule it did not make).
+fn marked(
+    want: &ScheduleWant,
+    list: &[launchplane_providers::ScheduleView],
+    current: &DataBootstrap,
+) -> std::result::Result<Option<String>, String> {
+    let known: Vec<String> = recorded_schedule(current).into_iter().collect();
+    match schedule::choose(want, list, &known, admitted(current)) {
+        schedule::Choice::Recorded(s) | schedule::Choice::Adopt(s) => Ok(Some(s.schedule_id.clone())),
+        schedule::Choice::Create => Ok(None),
+        schedule::Choice::Conflict(why) => Err(why),
+    }
+}
+
 async fn send(executor: &Executor, schedule_id: &str, wait: Duration) -> RunAnswer {
     match executor
         .run_schedule(schedule_id, wait.max(Duration::from_secs(5)))
