@@ -10,6 +10,7 @@
 //! starts a real SMTP server (aiosmtpd, STARTTLS and AUTH required) on loopback.
 
 pub mod discord;
+pub mod fixtures;
 pub mod github;
 pub mod sim;
 pub mod smtp;

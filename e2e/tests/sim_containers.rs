@@ -8,27 +8,11 @@
 mod common;
 
 use common::{get, get_app, post, start, wait_deploy_finished};
-use launchplane_e2e::{DokploySim, Fault, SeedCompose};
+use launchplane_e2e::{DokploySim, Fault, SeedCompose, fixtures};
 use serde_json::{Value, json};
 
-const ODOO_FILE: &str = "services:\n  odoo:\n    image: odoo:17\n  db:\n    image: postgres:16\n";
-
-/// A deployed raw compose (`odoo` + `db`) with `erp.test` routed to `odoo`.
 fn deployed_compose(sim: &DokploySim) -> String {
-    let (_, env_id) = sim.seed_project("erp");
-    sim.seed_compose(
-        &env_id,
-        SeedCompose {
-            name: "odoo".into(),
-            compose_file: ODOO_FILE.into(),
-            env: Some("PGPASSWORD=s3cret\n".into()),
-            domains: vec!["erp.test".into()],
-            service_name: Some("odoo".into()),
-            deployed: true,
-            ..Default::default()
-        },
-    )
-    .unwrap()
+    fixtures::deployed_odoo_compose(sim, None, "PGPASSWORD=s3cret\n")
 }
 
 fn app_name(sim: &DokploySim, compose_id: &str) -> String {
@@ -248,7 +232,7 @@ async fn a_compose_never_deployed_has_no_containers() {
             &env_id,
             SeedCompose {
                 name: "fresh".into(),
-                compose_file: ODOO_FILE.into(),
+                compose_file: fixtures::ODOO_COMPOSE_FILE.into(),
                 ..Default::default()
             },
         )

@@ -8,28 +8,11 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{get, post, send, start};
-use launchplane_e2e::{DokploySim, ScheduleRunScript, SeedCompose};
+use launchplane_e2e::{DokploySim, ScheduleRunScript, SeedCompose, fixtures};
 use serde_json::{Value, json};
 
-const ODOO_FILE: &str = "services:\n  odoo:\n    image: odoo:17\n  db:\n    image: postgres:16\n";
-
-/// A deployed compose (`odoo` + `db`).
 fn deployed_compose(sim: &DokploySim) -> String {
-    let (_, env_id) = sim.seed_project("erp");
-    sim.seed_compose(
-        &env_id,
-        SeedCompose {
-            name: "odoo".into(),
-            description: Some("erp stack".into()),
-            compose_file: ODOO_FILE.into(),
-            env: Some("PGPASSWORD=s3cret\n".into()),
-            domains: vec!["erp.test".into()],
-            service_name: Some("odoo".into()),
-            deployed: true,
-            ..Default::default()
-        },
-    )
-    .unwrap()
+    fixtures::deployed_odoo_compose(sim, Some("erp stack"), "PGPASSWORD=s3cret\n")
 }
 
 fn schedule_body(compose_id: &str) -> Value {
@@ -540,7 +523,7 @@ async fn a_schedule_update_is_journaled_against_the_schedules_current_service() 
             &env_id,
             SeedCompose {
                 name: "other".into(),
-                compose_file: ODOO_FILE.into(),
+                compose_file: fixtures::ODOO_COMPOSE_FILE.into(),
                 ..SeedCompose::default()
             },
         )

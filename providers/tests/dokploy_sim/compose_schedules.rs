@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use launchplane_e2e::{DokploySim, Fault, ScheduleRunScript, SeedCompose};
+use launchplane_e2e::{DokploySim, Fault, ScheduleRunScript, SeedCompose, fixtures};
 use launchplane_providers::{
     ComposeFileSource, ComposeScheduleSpec, DeploymentStatus, DokployClient, Provider, ProviderError,
     RetryPolicy, SecretString, ShellType,
@@ -14,24 +14,8 @@ use launchplane_providers::{
 
 use super::{capture, client, config, sim};
 
-const ODOO_FILE: &str = "services:\n  odoo:\n    image: odoo:17\n  db:\n    image: postgres:16\n";
-
-/// A deployed compose (`odoo` serving `erp.test`, and `db`).
 fn deployed_compose(sim: &DokploySim) -> String {
-    let (_, env_id) = sim.seed_project("erp");
-    sim.seed_compose(
-        &env_id,
-        SeedCompose {
-            name: "odoo".into(),
-            compose_file: ODOO_FILE.into(),
-            env: Some("PGPASSWORD=compose-secret-77\n".into()),
-            domains: vec!["erp.test".into()],
-            service_name: Some("odoo".into()),
-            deployed: true,
-            ..SeedCompose::default()
-        },
-    )
-    .unwrap()
+    fixtures::deployed_odoo_compose(sim, None, "PGPASSWORD=compose-secret-77\n")
 }
 
 fn spec(compose_id: &str, command: &str) -> ComposeScheduleSpec {
@@ -107,7 +91,7 @@ async fn compose_stop_start_and_services() {
             &env,
             SeedCompose {
                 name: "fresh".into(),
-                compose_file: ODOO_FILE.into(),
+                compose_file: fixtures::ODOO_COMPOSE_FILE.into(),
                 ..SeedCompose::default()
             },
         )
