@@ -572,6 +572,11 @@ async fn odoo_scenario() -> (DokploySim, Scenario) {
     );
     gate.metadata.namespace = Some(NS.into());
     gate.metadata.generation = Some(1);
+    // A second gate reuses the lane's backup schedule (the id the first recorded), with the
+    // web stopped while it runs.
+    let mut cold = gate.clone();
+    cold.metadata.name = Some("erp-prod-cold".into());
+    cold.spec.capture = Some(BackupCapture { stop_web: Some(true) });
     // A first bootstrap of the lane (no BackupGate needed), run once the lane deployed.
     let mut bootstrap = DataBootstrap::new(
         "erp-prod-boot",
@@ -596,7 +601,7 @@ async fn odoo_scenario() -> (DokploySim, Scenario) {
         artifacts: vec![artifact("shop-a", 'a')],
         lanes: vec![erp_lane],
         promotions: Vec::new(),
-        gates: vec![gate],
+        gates: vec![gate, cold],
         bootstraps: vec![bootstrap],
     };
     (sim, scenario)
@@ -615,11 +620,9 @@ async fn an_odoo_lane_and_a_captured_backup_gate_read_the_same_in_both_shells() 
         "{standalone:#?}"
     );
     assert_eq!(verdict("Lane", "erp-prod"), "Matched", "{standalone:#?}");
-    assert_eq!(
-        verdict("BackupGate", "erp-prod-backup"),
-        "Matched",
-        "{standalone:#?}"
-    );
+    for gate in ["erp-prod-backup", "erp-prod-cold"] {
+        assert_eq!(verdict("BackupGate", gate), "Matched", "{standalone:#?}");
+    }
     assert_eq!(
         verdict("DataBootstrap", "erp-prod-boot"),
         "Matched",
@@ -630,12 +633,20 @@ async fn an_odoo_lane_and_a_captured_backup_gate_read_the_same_in_both_shells() 
         assert_eq!(
             sim.call_count("schedule.create"),
             4,
-            "post-deploy, backup, and the bootstrap's two"
+            "post-deploy, backup (one for both gates), and the bootstrap's two"
         );
         assert_eq!(
             sim.call_count("schedule.runManually"),
-            4,
-            "post-deploy, backup, bootstrap, post-deploy"
+            5,
+            "post-deploy, two backups, bootstrap, post-deploy"
+        );
+        assert_eq!(
+            (
+                sim.call_count("docker.stopContainer"),
+                sim.call_count("docker.startContainer")
+            ),
+            (1, 1),
+            "the cold backup stopped the web's container, and started it again"
         );
     }
     // The gate's message says when the backup was taken: the shells took it at other times.
