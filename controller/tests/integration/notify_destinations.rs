@@ -555,6 +555,31 @@ async fn email_goes_over_starttls_with_auth_one_message_per_notice_threaded() {
     assert!(mails[0].raw.contains("sha256:0bad"));
 }
 
+/// A relay whose certificate no trusted CA signed is refused for good, naming the fix:
+/// retrying never makes it trusted.
+#[tokio::test]
+async fn email_a_relay_with_an_untrusted_certificate_needs_a_person() {
+    let Some(server) = smtp(SmtpTls::StartTls).await else {
+        return;
+    };
+    let config = EmailConfig {
+        extra_ca_pem: None,
+        ..email_config(&server, SmtpSecurity::StartTls, SMTP_PASSWORD)
+    };
+    let e = EmailDestination::new(&config)
+        .unwrap()
+        .send(&opened(1))
+        .await
+        .unwrap_err();
+    assert!(matches!(&e, SendError::Permanent { .. }), "{e:?}");
+    assert!(
+        e.to_string().contains("certificate") && e.to_string().contains("caSecretRef"),
+        "{e}"
+    );
+    assert!(server.wait_for(1, Duration::from_millis(500)).await.is_empty());
+    assert_secret_free(&[e], &[SMTP_PASSWORD]);
+}
+
 #[tokio::test]
 async fn email_over_tls_from_the_first_byte() {
     let Some(server) = smtp(SmtpTls::Implicit).await else {

@@ -185,6 +185,12 @@ impl EmailDestination {
             SendError::Permanent {
                 message: format!("the SMTP relay {relay} refused the message: {detail}{hint}"),
             }
+        } else if let Some(cert) = certificate_error(e) {
+            SendError::Permanent {
+                message: format!(
+                    "the SMTP relay {relay} presented a certificate Launchplane does not trust ({cert}): give the relay's CA in email.caSecretRef, or fix the relay's certificate and host name"
+                ),
+            }
         } else if e.is_client() || e.is_tls() {
             SendError::Permanent {
                 message: format!(
@@ -290,6 +296,27 @@ pub fn body(notice: &Notice) -> String {
         name = i.name,
         occurrence = notice.occurrence,
     )
+}
+
+/// The TLS certificate problem under an SMTP error, if that is what it is: lettre reports a
+/// refused certificate as a connection error, which retrying never mends.
+fn certificate_error(e: &lettre::transport::smtp::Error) -> Option<String> {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
+    while let Some(cause) = source {
+        let rustls_error = cause.downcast_ref::<rustls::Error>().or_else(|| {
+            cause
+                .downcast_ref::<std::io::Error>()
+                .and_then(|io| io.get_ref())
+                .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+        });
+        if let Some(err @ (rustls::Error::InvalidCertificate(_) | rustls::Error::NoCertificatesPresented)) =
+            rustls_error
+        {
+            return Some(err.to_string());
+        }
+        source = cause.source();
+    }
+    None
 }
 
 #[cfg(test)]
