@@ -233,7 +233,7 @@ async fn perform(
             compose_id,
             containers,
         } => {
-            exec()?
+            let gone = exec()?
                 .start_containers(compose_id, containers)
                 .await
                 .map_err(|e| {
@@ -241,6 +241,17 @@ async fn perform(
                 })?;
             let mut out = current.clone();
             out.web_started_at = Some(Time(now));
+            let succeeded = out.run.as_ref().and_then(|r| r.result) == Some(CommandResult::Succeeded);
+            if !gone.is_empty() && succeeded {
+                // A deploy recreated the web while the backup ran: it did not run with the web
+                // stopped, as the gate asked.
+                let why = format!(
+                    "the web service's containers ({}) were recreated during the capture (a deploy?), so \
+                     the backup was not taken with the web stopped; create a new BackupGate",
+                    gone.join(", ")
+                );
+                out = failed(&out, why, now);
+            }
             Ok((out, None))
         }
         CaptureStep::ReadEvidence { deployment_id } => match exec()?.run_log(deployment_id, LOG_TAIL).await {

@@ -215,14 +215,28 @@ impl Executor {
         Ok(())
     }
 
-    /// Start the containers `ids` of a compose again (starting a running one does nothing).
-    pub async fn start_containers(&self, compose_id: &str, ids: &[String]) -> Result<(), ExecError> {
+    /// Start the containers `ids` of a compose again (starting a running one does nothing). A
+    /// container that failed to start and is no longer listed among the compose's (a deploy
+    /// recreated them meanwhile, under new ids) is gone, not stopped: it is skipped. An empty
+    /// listing proves nothing (Dokploy answers `[]` when its `docker ps` fails), so then the
+    /// failure stands and the start is retried. Returns the ids found gone.
+    pub async fn start_containers(&self, compose_id: &str, ids: &[String]) -> Result<Vec<String>, ExecError> {
         let server = self.server_of(compose_id).await?;
+        let mut gone = Vec::new();
         for id in ids {
             tracing::info!(container = %id, "starting a web container again");
-            self.provider.start_container(id, server.as_deref()).await?;
+            let Err(error) = self.provider.start_container(id, server.as_deref()).await else {
+                continue;
+            };
+            let listed = self.compose_containers(compose_id).await?.containers;
+            if !listed.is_empty() && !listed.iter().any(|c| c.container_id == *id) {
+                tracing::info!(container = %id, "the web container is gone (recreated by a deploy); nothing to start");
+                gone.push(id.clone());
+                continue;
+            }
+            return Err(error.into());
         }
-        Ok(())
+        Ok(gone)
     }
 
     /// The Dokploy server a compose runs on (`None`: Dokploy's own host).

@@ -453,3 +453,49 @@ async fn a_schedule_made_by_a_create_whose_answer_was_lost_is_adopted_not_double
     assert_eq!(judged(&g), Some(BackupResult::Passed));
     w.sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_deploy_that_recreates_the_web_during_a_stop_web_capture_fails_the_gate_and_starts_nothing_gone() {
+    use launchplane_providers::TargetCategory;
+    let w = deployed(true).await;
+    w.sim.script_schedule_runs(
+        "launchplane-backup",
+        ScheduleRunScript::succeed("{\"path\": \"/b/racy.zip\"}"),
+    );
+    let mut g = gate();
+    let memory = Memory::default();
+    let mut steps = Vec::new();
+    for _ in 0..20 {
+        let report = run(&w, &mut g, &memory, 1).await;
+        assert!(report.error.is_none(), "{:?}", report.error);
+        if report.steps.is_empty() {
+            break;
+        }
+        if report.steps == ["StopWeb"] {
+            // Someone deploys the compose while the web is stopped: new containers, new ids.
+            let before = w.sim.compose_container_id(&w.compose, "web");
+            w.client()
+                .deploy(TargetCategory::Compose, &w.compose, "by hand", "")
+                .await
+                .unwrap();
+            for _ in 0..100 {
+                if w.sim.compose_container_id(&w.compose, "web") != before
+                    && w.sim.compose_container_running(&w.compose, "web")
+                {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            assert_ne!(w.sim.compose_container_id(&w.compose, "web"), before);
+        }
+        steps.extend(report.steps);
+    }
+    assert_eq!(steps, vec!["EnsureSchedule", "StopWeb", "RunCommand", "StartWeb"]);
+    let c = g.status.as_ref().unwrap().capture.clone().unwrap();
+    assert!(c.web_started_at.is_some());
+    let message = c.run.unwrap().message.unwrap_or_default();
+    assert!(message.contains("recreated during the capture"), "{message}");
+    assert_eq!(judged(&g), Some(BackupResult::Failed));
+    assert!(w.sim.compose_container_running(&w.compose, "web"));
+    w.sim.shutdown().await;
+}
