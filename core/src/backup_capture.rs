@@ -107,6 +107,16 @@ pub enum Outcome {
     InProgress(String),
 }
 
+/// Whether `gate`'s capture holds its lane's web stopped on purpose now (its containers stopped
+/// or being stopped, not started again): the lane's incidents take it as planned, not as an
+/// outage.
+pub fn holds_web_stopped(gate: &BackupGate) -> bool {
+    gate.status
+        .as_ref()
+        .and_then(|s| s.capture.as_ref())
+        .is_some_and(|c| !c.web_containers.is_empty() && c.web_started_at.is_none())
+}
+
 fn run_of(c: &CaptureStatus) -> Option<&CommandRun> {
     c.run.as_ref()
 }
@@ -642,6 +652,36 @@ mod tests {
             state: state.into(),
             status: None,
         }
+    }
+
+    #[test]
+    fn a_gate_holds_the_web_stopped_from_its_intent_until_it_is_started_again() {
+        use launchplane_api::resources::{BackupGateSpec, BackupGateStatus, LocalObjectRef};
+        let gate = |capture: CaptureStatus| {
+            let mut g = BackupGate::new(
+                "g",
+                BackupGateSpec {
+                    lane_ref: LocalObjectRef::new("prod"),
+                    ..Default::default()
+                },
+            );
+            g.status = Some(BackupGateStatus {
+                capture: Some(capture),
+                ..Default::default()
+            });
+            g
+        };
+        assert!(!holds_web_stopped(&gate(CaptureStatus::default())));
+        let stopping = CaptureStatus {
+            web_containers: vec!["a1".into()],
+            ..Default::default()
+        };
+        assert!(holds_web_stopped(&gate(stopping.clone())));
+        let started = CaptureStatus {
+            web_started_at: Some(Time(Timestamp::UNIX_EPOCH)),
+            ..stopping
+        };
+        assert!(!holds_web_stopped(&gate(started)));
     }
 
     #[test]

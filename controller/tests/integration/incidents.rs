@@ -8,6 +8,7 @@
 use crate::support;
 
 use jiff::{SignedDuration, Timestamp};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use launchplane::engine::Caches;
 use launchplane::engine::caches::caches;
 use launchplane::engine::providers::{Fingerprint, PollerSlot};
@@ -21,8 +22,9 @@ use launchplane::standalone::inputs::Inputs;
 use launchplane::standalone::state::StateDir;
 use launchplane_api::conditions::Clock;
 use launchplane_api::resources::{
-    DriftPolicy, HealthCheck, HealthCheckType, Incident, IncidentPolicy, IncidentState,
-    IncidentTransitionType, Lane, LocalObjectRef, PreviewPolicy, Product,
+    BackupCapture, BackupGate, BackupGateSpec, BackupGateStatus, CaptureStatus, DriftPolicy, HealthCheck,
+    HealthCheckType, Incident, IncidentPolicy, IncidentState, IncidentTransitionType, Lane, LocalObjectRef,
+    PreviewPolicy, Product,
 };
 use launchplane_e2e::sim::{AppBehaviour, DokploySim};
 use launchplane_providers::{ApiKey, DokployClient, DokployConfig};
@@ -106,6 +108,9 @@ impl Cluster {
         for i in self.server.objects::<Incident>(NS) {
             writers.put(i);
         }
+        for g in self.server.objects::<BackupGate>(NS) {
+            writers.put(g);
+        }
         writers.put(managed_target("shop-testing", app));
         writers.put(product());
         writers.put(artifact("shop-a", 'a'));
@@ -172,6 +177,113 @@ async fn reconcile(ctx: &Arc<Context>, caches: &Caches) -> kube::runtime::contro
 fn state_of(incident: &Incident) -> (IncidentState, i32) {
     let s = incident.status.as_ref().unwrap();
     (s.state.unwrap(), s.occurrence)
+}
+
+/// A BackupGate's capture of the lane, holding its web stopped (`web_started` false) or done.
+fn capturing_gate(web_started: bool) -> BackupGate {
+    let mut g = BackupGate::new(
+        "shop-testing-cold",
+        BackupGateSpec {
+            lane_ref: LocalObjectRef::new("shop-testing"),
+            capture: Some(BackupCapture { stop_web: Some(true) }),
+            ..Default::default()
+        },
+    );
+    g.metadata.namespace = Some(NS.into());
+    g.status = Some(BackupGateStatus {
+        capture: Some(CaptureStatus {
+            web_containers: vec!["0123456789ab".into()],
+            web_started_at: web_started.then(|| Time(Timestamp::now())),
+            ..Default::default()
+        }),
+        ..Default::default()
+    });
+    g
+}
+
+/// Reconcile until the lane has settled (not Reconciling).
+async fn settle(ctx: &Arc<Context>, caches: &Caches) {
+    for _ in 0..200 {
+        reconcile(ctx, caches).await;
+        let lane = caches.get::<Lane>(NS, "shop-testing").unwrap();
+        let settled = lane.status.as_ref().is_some_and(|s| {
+            s.conditions
+                .iter()
+                .any(|c| c.type_ == "Reconciling" && c.status == "False")
+        });
+        if settled {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(30)).await;
+    }
+    panic!("the lane never settled");
+}
+
+/// A capture that stops the web on purpose pages nobody: while a BackupGate holds the lane's web
+/// stopped, the lane's failing checks start no Incident, however long it lasts; once the web is
+/// started again, a failure counts as before.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_web_a_capture_stopped_on_purpose_opens_no_incident() {
+    let (sim, app) = sim_with_testing_app().await;
+    let url = sim.app_url(&app).unwrap();
+    let cluster = Cluster {
+        server: FakeApiServer::new(),
+        clock: Arc::new(Shifted::default()),
+    };
+    cluster
+        .server
+        .put_secret(NS, "shop-secrets", &[("PAYMENT_KEY", SECRET_VALUE.as_bytes())]);
+    // A required health check of the app: the web down fails it.
+    let mut lane = the_lane(&url);
+    lane.spec.health_checks = vec![HealthCheck {
+        check_type: HealthCheckType::PrivateHttp,
+        url: Some(format!("{url}/")),
+        path: None,
+        expect_status: 200,
+        timeout_seconds: 2,
+        required: true,
+    }];
+    cluster.server.put(&lane);
+    let (ctx, caches) = cluster.context(&sim, &app);
+    settle(&ctx, &caches).await;
+    assert!(cluster.incidents().is_empty(), "{:#?}", cluster.incidents());
+
+    cluster.server.put(&capturing_gate(false));
+    let (ctx, caches) = cluster.context(&sim, &app);
+    sim.set_app_behaviour(&app, AppBehaviour::Down);
+    for offset in [0, 0, 0, 11, 11, 30] {
+        cluster.clock.set(minutes(offset));
+        reconcile(&ctx, &caches).await;
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        assert!(
+            cluster.incidents().is_empty(),
+            "down on purpose, {offset} min: {:#?}",
+            cluster.incidents()
+        );
+    }
+    let lane = caches.get::<Lane>(NS, "shop-testing").unwrap();
+    assert_ne!(
+        lane.status.as_ref().unwrap().verdict,
+        Some(launchplane_api::Verdict::Matched),
+        "the lane's own status still says the web is down"
+    );
+
+    // Started again by the capture, but still down: that is an outage.
+    cluster.server.put(&capturing_gate(true));
+    let (ctx, caches) = cluster.context(&sim, &app);
+    for _ in 0..100 {
+        reconcile(&ctx, &caches).await;
+        if !cluster.incidents().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(30)).await;
+    }
+    let opened: Vec<String> = cluster.incidents().iter().map(|i| i.spec.check.clone()).collect();
+    assert!(
+        opened.iter().any(|c| c.starts_with("health privateHttp")),
+        "a failure after the capture counts: {opened:?}"
+    );
+    sim.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -168,6 +168,16 @@ pub fn lane_watched(
     watched
 }
 
+/// `watched` while the lane's web is down on purpose (a BackupGate's capture stopped it): every
+/// verdict Unchecked, as during a deploy: nothing opens for it, and a clock already running
+/// keeps running.
+pub fn during_planned_stop(mut watched: Vec<Watched>) -> Vec<Watched> {
+    for w in &mut watched {
+        w.verdict = Verdict::Unchecked;
+    }
+    watched
+}
+
 /// `check` for people: `health provider`, `health publicHttp /healthz`, `health privateHttp
 /// <url>` (a URL's credentials and secret-looking query values withheld).
 fn check_text(check: &HealthCheck) -> String {

@@ -36,8 +36,10 @@ use jiff::Timestamp;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::runtime::reflector::ObjectRef;
 use launchplane_api::resources::{
-    Artifact, DeploymentRecord, IncidentSubjectKind, Lane, LaneStatus, Product, Promotion, ProviderTarget,
+    Artifact, BackupGate, DeploymentRecord, IncidentSubjectKind, Lane, LaneStatus, Product, Promotion,
+    ProviderTarget,
 };
+use launchplane_core::backup_capture;
 use launchplane_core::incident::{self, Subject};
 use launchplane_core::lane::rival_lanes;
 use launchplane_core::promotion::{self, Feed};
@@ -150,10 +152,15 @@ pub async fn reconcile<S: StatusStore>(lane: Arc<Lane>, world: &World, store: &S
     let old = lane.status.as_ref();
     let message = ready_message(&status.conditions);
     let written = commit(store, lane.as_ref(), status, Some(&message)).await?;
+    caches.backup_gates.synced().await;
+    let web_stopped = caches
+        .in_namespace::<BackupGate>(&namespace)
+        .iter()
+        .any(|g| g.spec.lane_ref.name == name && backup_capture::holds_web_stopped(g));
     let incident_due = incidents::track(
         world,
         store,
-        &tracking(&lane, &report, product.as_deref(), &namespace, &name),
+        &tracking(&lane, &report, product.as_deref(), &namespace, &name, web_stopped),
     )
     .await?;
     let mut wake = Vec::new();
@@ -228,6 +235,7 @@ fn tracking(
     product: Option<&Product>,
     namespace: &str,
     name: &str,
+    web_stopped: bool,
 ) -> Tracking {
     let watched = incident::lane_watched(
         &report.plan.aspects,
@@ -235,6 +243,12 @@ fn tracking(
         &report.health,
         &report.plan.outcome.status.conditions,
     );
+    // A capture stopped the web on purpose: planned, not an outage to page anyone for.
+    let watched = if web_stopped {
+        incident::during_planned_stop(watched)
+    } else {
+        watched
+    };
     Tracking {
         subject: Subject {
             namespace: namespace.to_string(),
