@@ -98,6 +98,18 @@ struct Cluster {
 }
 
 impl Cluster {
+    /// An empty API server holding the lane's Secret, and a clock at now.
+    fn new() -> Self {
+        let cluster = Cluster {
+            server: FakeApiServer::new(),
+            clock: Arc::new(Shifted::default()),
+        };
+        cluster
+            .server
+            .put_secret(NS, "shop-secrets", &[("PAYMENT_KEY", SECRET_VALUE.as_bytes())]);
+        cluster
+    }
+
     fn context(&self, sim: &DokploySim, app: &str) -> (Arc<Context>, Caches) {
         let (caches, mut writers) = caches();
         writers.listed();
@@ -169,7 +181,7 @@ impl Cluster {
 }
 
 /// Reconcile the lane once; returns when the controller asked to look again.
-async fn reconcile(ctx: &Arc<Context>, caches: &Caches) -> kube::runtime::controller::Action {
+pub(crate) async fn reconcile(ctx: &Arc<Context>, caches: &Caches) -> kube::runtime::controller::Action {
     let current = caches.get::<Lane>(NS, "shop-testing").unwrap();
     controller::reconcile(current, ctx.clone()).await.unwrap()
 }
@@ -202,7 +214,7 @@ fn capturing_gate(web_started: bool) -> BackupGate {
 }
 
 /// Reconcile until the lane has settled (not Reconciling).
-async fn settle(ctx: &Arc<Context>, caches: &Caches) {
+pub(crate) async fn settle(ctx: &Arc<Context>, caches: &Caches) {
     for _ in 0..200 {
         reconcile(ctx, caches).await;
         let lane = caches.get::<Lane>(NS, "shop-testing").unwrap();
@@ -226,13 +238,7 @@ async fn settle(ctx: &Arc<Context>, caches: &Caches) {
 async fn a_web_a_capture_stopped_on_purpose_opens_no_incident() {
     let (sim, app) = sim_with_testing_app().await;
     let url = sim.app_url(&app).unwrap();
-    let cluster = Cluster {
-        server: FakeApiServer::new(),
-        clock: Arc::new(Shifted::default()),
-    };
-    cluster
-        .server
-        .put_secret(NS, "shop-secrets", &[("PAYMENT_KEY", SECRET_VALUE.as_bytes())]);
+    let cluster = Cluster::new();
     // A required health check of the app: the web down fails it.
     let mut lane = the_lane(&url);
     lane.spec.health_checks = vec![HealthCheck {
@@ -290,30 +296,12 @@ async fn a_web_a_capture_stopped_on_purpose_opens_no_incident() {
 async fn a_lane_serving_the_wrong_artifact_opens_an_incident_and_resolves_once_fixed_across_a_restart() {
     let (sim, app) = sim_with_testing_app().await;
     let url = sim.app_url(&app).unwrap();
-    let cluster = Cluster {
-        server: FakeApiServer::new(),
-        clock: Arc::new(Shifted::default()),
-    };
-    cluster
-        .server
-        .put_secret(NS, "shop-secrets", &[("PAYMENT_KEY", SECRET_VALUE.as_bytes())]);
+    let cluster = Cluster::new();
     cluster.server.put(&the_lane(&url));
     let (ctx, caches) = cluster.context(&sim, &app);
 
     // Deployed and verified: no incident, not even a pending one.
-    for _ in 0..200 {
-        reconcile(&ctx, &caches).await;
-        let lane = caches.get::<Lane>(NS, "shop-testing").unwrap();
-        let settled = lane.status.as_ref().is_some_and(|s| {
-            s.conditions
-                .iter()
-                .any(|c| c.type_ == "Reconciling" && c.status == "False")
-        });
-        if settled {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(30)).await;
-    }
+    settle(&ctx, &caches).await;
     let lane = caches.get::<Lane>(NS, "shop-testing").unwrap();
     assert_eq!(
         lane.status.as_ref().unwrap().verdict,

@@ -817,27 +817,6 @@ mod cluster {
         }
     }
 
-    async fn lane_once(ctx: &Arc<Context>, caches: &Caches) -> kube::runtime::controller::Action {
-        let current = caches.get::<Lane>(NS, "shop-testing").unwrap();
-        controller::reconcile(current, ctx.clone()).await.unwrap()
-    }
-
-    async fn settle(ctx: &Arc<Context>, caches: &Caches) {
-        for _ in 0..200 {
-            lane_once(ctx, caches).await;
-            let lane = caches.get::<Lane>(NS, "shop-testing").unwrap();
-            let settled = lane.status.as_ref().is_some_and(|s| {
-                s.conditions
-                    .iter()
-                    .any(|c| c.type_ == "Reconciling" && c.status == "False")
-            });
-            if settled {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(30)).await;
-        }
-    }
-
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_cluster_sends_what_standalone_sends_once_across_a_restart() {
         let (sim, app) = sim_with_testing_app().await;
@@ -859,15 +838,15 @@ mod cluster {
         cluster.server.put(&p);
         cluster.recorder.script("github", &[Answer::Retryable(None)]);
         let (ctx, caches) = cluster.context(&sim, &app);
-        settle(&ctx, &caches).await;
+        crate::incidents::settle(&ctx, &caches).await;
         assert!(cluster.server.objects::<Incident>(NS).is_empty());
 
         sim.set_app_behaviour(&app, wrong_artifact());
         cluster.clock.0.store(minutes(1).as_secs(), Ordering::SeqCst);
-        lane_once(&ctx, &caches).await;
+        crate::incidents::reconcile(&ctx, &caches).await;
         let open_at = minutes(11) + SignedDuration::from_secs(2);
         cluster.clock.0.store(open_at.as_secs(), Ordering::SeqCst);
-        let action = lane_once(&ctx, &caches).await;
+        let action = crate::incidents::reconcile(&ctx, &caches).await;
         assert_eq!(
             cluster.deliveries(),
             [
@@ -905,14 +884,14 @@ mod cluster {
             (open_at + SignedDuration::from_secs(10)).as_secs(),
             Ordering::SeqCst,
         );
-        lane_once(&ctx, &caches).await;
+        crate::incidents::reconcile(&ctx, &caches).await;
         assert_eq!(cluster.recorder.calls("github").len(), 1);
         assert_eq!(cluster.recorder.calls("discord").len(), 1);
         cluster.clock.0.store(
             (open_at + SignedDuration::from_secs(31)).as_secs(),
             Ordering::SeqCst,
         );
-        lane_once(&ctx, &caches).await;
+        crate::incidents::reconcile(&ctx, &caches).await;
         let in_cluster = cluster.deliveries();
         assert_eq!(
             in_cluster,
