@@ -15,6 +15,7 @@ use launchplane::engine::providers::{Fingerprint, PollerSlot};
 use launchplane::k8s::context::{Context, Wakes};
 use launchplane::k8s::controller;
 use launchplane::metrics::Metrics;
+use launchplane::notify::destination::DestinationFactory;
 use launchplane::observe::poller::Poller;
 use launchplane::observe::prober::{Prober, ProberConfig};
 use launchplane::standalone::engine::Engine;
@@ -24,7 +25,7 @@ use launchplane_api::conditions::Clock;
 use launchplane_api::resources::{
     BackupCapture, BackupGate, BackupGateSpec, BackupGateStatus, CaptureStatus, DriftPolicy, HealthCheck,
     HealthCheckType, Incident, IncidentPolicy, IncidentState, IncidentTransitionType, Lane, LocalObjectRef,
-    PreviewPolicy, Product,
+    NotificationPolicy, PreviewPolicy, Product,
 };
 use launchplane_e2e::sim::{AppBehaviour, DokploySim};
 use launchplane_providers::{ApiKey, DokployClient, DokployConfig};
@@ -90,8 +91,89 @@ fn wrong_artifact() -> AppBehaviour {
     }))
 }
 
+/// A cluster-shell context over `server`, its caches filled as the watches would: the lanes,
+/// incidents, notification policies and backup gates the server holds, and every write of one
+/// of those fed back; plus the lane's target (on `app`), `product` and artifact `shop-a`.
+/// Deliveries go through `notify` when given.
+pub(crate) fn cluster_context(
+    server: &FakeApiServer,
+    clock: Arc<dyn Clock>,
+    sim: &DokploySim,
+    app: &str,
+    product: Product,
+    notify: Option<Arc<dyn DestinationFactory>>,
+) -> (Arc<Context>, Caches) {
+    let (caches, mut writers) = caches();
+    writers.listed();
+    // As a watch's first listing would: what the API server holds.
+    for l in server.objects::<Lane>(NS) {
+        writers.put(l);
+    }
+    for i in server.objects::<Incident>(NS) {
+        writers.put(i);
+    }
+    for p in server.objects::<NotificationPolicy>(NS) {
+        writers.put(p);
+    }
+    for g in server.objects::<BackupGate>(NS) {
+        writers.put(g);
+    }
+    writers.put(managed_target("shop-testing", app));
+    writers.put(product);
+    writers.put(artifact("shop-a", 'a'));
+    let feed = Mutex::new(writers);
+    server.on_write(move |path, object| {
+        let mut w = feed.lock().unwrap();
+        let kind = |segment: &str| path.contains(segment);
+        if kind("/lanes/")
+            && let Ok(o) = serde_json::from_value::<Lane>(object.clone())
+        {
+            w.put(o);
+        }
+        if kind("/incidents/")
+            && let Ok(o) = serde_json::from_value::<Incident>(object.clone())
+        {
+            w.put(o);
+        }
+        if kind("/notificationpolicies/")
+            && let Ok(o) = serde_json::from_value::<NotificationPolicy>(object.clone())
+        {
+            w.put(o);
+        }
+    });
+    let mut ctx = Context::new(
+        server.client(),
+        None,
+        support::INSTANCE.into(),
+        Arc::new(Metrics::new()),
+        Prober::new(ProberConfig::default()).unwrap(),
+        caches.clone(),
+        Wakes::none(),
+        clock,
+    )
+    .with_deploy(support::deploy_settings());
+    if let Some(factory) = notify {
+        ctx = ctx.with_notify(factory);
+    }
+    let dokploy = DokployClient::new(DokployConfig::new(sim.base_url(), sim.api_key())).unwrap();
+    ctx.world.providers.set_slot(
+        &format!("{NS}/dokploy"),
+        PollerSlot {
+            fingerprint: Fingerprint {
+                url: sim.base_url(),
+                api_key: ApiKey::new(sim.api_key()),
+                rate_limit: (10, 10),
+            },
+            poller: Poller::new(Arc::new(dokploy), Default::default()),
+            next_poll_at: None,
+            last_poll_at: None,
+        },
+    );
+    (Arc::new(ctx), caches)
+}
+
 /// The cluster shell: a context over the fake API server whose writes come back into the
-/// caches (lanes and incidents), as the watches would bring them.
+/// caches, as the watches would bring them.
 struct Cluster {
     server: FakeApiServer,
     clock: Arc<Shifted>,
@@ -111,62 +193,7 @@ impl Cluster {
     }
 
     fn context(&self, sim: &DokploySim, app: &str) -> (Arc<Context>, Caches) {
-        let (caches, mut writers) = caches();
-        writers.listed();
-        // As a watch's first listing would: what the API server holds.
-        for l in self.server.objects::<Lane>(NS) {
-            writers.put(l);
-        }
-        for i in self.server.objects::<Incident>(NS) {
-            writers.put(i);
-        }
-        for g in self.server.objects::<BackupGate>(NS) {
-            writers.put(g);
-        }
-        writers.put(managed_target("shop-testing", app));
-        writers.put(product());
-        writers.put(artifact("shop-a", 'a'));
-        let writers = Arc::new(Mutex::new(writers));
-        let feed = writers.clone();
-        self.server.on_write(move |path, object| {
-            let mut w = feed.lock().unwrap();
-            if path.contains("/lanes/")
-                && let Ok(o) = serde_json::from_value::<Lane>(object.clone())
-            {
-                w.put(o);
-            }
-            if path.contains("/incidents/")
-                && let Ok(o) = serde_json::from_value::<Incident>(object.clone())
-            {
-                w.put(o);
-            }
-        });
-        let ctx = Context::new(
-            self.server.client(),
-            None,
-            support::INSTANCE.into(),
-            Arc::new(Metrics::new()),
-            Prober::new(ProberConfig::default()).unwrap(),
-            caches.clone(),
-            Wakes::none(),
-            self.clock.clone(),
-        )
-        .with_deploy(support::deploy_settings());
-        let dokploy = DokployClient::new(DokployConfig::new(sim.base_url(), sim.api_key())).unwrap();
-        ctx.world.providers.set_slot(
-            &format!("{NS}/dokploy"),
-            PollerSlot {
-                fingerprint: Fingerprint {
-                    url: sim.base_url(),
-                    api_key: ApiKey::new(sim.api_key()),
-                    rate_limit: (10, 10),
-                },
-                poller: Poller::new(Arc::new(dokploy), Default::default()),
-                next_poll_at: None,
-                last_poll_at: None,
-            },
-        );
-        (Arc::new(ctx), caches)
+        cluster_context(&self.server, self.clock.clone(), sim, app, product(), None)
     }
 
     fn incidents(&self) -> Vec<Incident> {

@@ -722,15 +722,9 @@ async fn without_notify_nothing_is_sent_and_a_missing_secret_names_the_field() {
 mod cluster {
     use super::*;
     use launchplane::engine::Caches;
-    use launchplane::engine::caches::caches;
-    use launchplane::engine::providers::{Fingerprint, PollerSlot};
-    use launchplane::k8s::context::{Context, Wakes};
+    use launchplane::k8s::context::Context;
     use launchplane::k8s::controller;
-    use launchplane::metrics::Metrics;
-    use launchplane::observe::poller::Poller;
-    use launchplane_providers::{ApiKey, DokployClient, DokployConfig};
     use launchplane_testkit::FakeApiServer;
-    use launchplane_testkit::build::managed_target;
 
     struct Cluster {
         server: FakeApiServer,
@@ -740,67 +734,14 @@ mod cluster {
 
     impl Cluster {
         fn context(&self, sim: &DokploySim, app: &str) -> (Arc<Context>, Caches) {
-            let (caches, mut writers) = caches();
-            writers.listed();
-            for l in self.server.objects::<Lane>(NS) {
-                writers.put(l);
-            }
-            for i in self.server.objects::<Incident>(NS) {
-                writers.put(i);
-            }
-            for p in self.server.objects::<NotificationPolicy>(NS) {
-                writers.put(p);
-            }
-            writers.put(managed_target("shop-testing", app));
-            writers.put(product());
-            writers.put(artifact("shop-a", 'a'));
-            let writers = Arc::new(Mutex::new(writers));
-            let feed = writers.clone();
-            self.server.on_write(move |path, object| {
-                let mut w = feed.lock().unwrap();
-                if path.contains("/lanes/")
-                    && let Ok(o) = serde_json::from_value::<Lane>(object.clone())
-                {
-                    w.put(o);
-                }
-                if path.contains("/incidents/")
-                    && let Ok(o) = serde_json::from_value::<Incident>(object.clone())
-                {
-                    w.put(o);
-                }
-                if path.contains("/notificationpolicies/")
-                    && let Ok(o) = serde_json::from_value::<NotificationPolicy>(object.clone())
-                {
-                    w.put(o);
-                }
-            });
-            let ctx = Context::new(
-                self.server.client(),
-                None,
-                support::INSTANCE.into(),
-                Arc::new(Metrics::new()),
-                Prober::new(ProberConfig::default()).unwrap(),
-                caches.clone(),
-                Wakes::none(),
+            crate::incidents::cluster_context(
+                &self.server,
                 self.clock.clone(),
+                sim,
+                app,
+                product(),
+                Some(Arc::new(Factory(self.recorder.clone()))),
             )
-            .with_deploy(support::deploy_settings())
-            .with_notify(Arc::new(Factory(self.recorder.clone())));
-            let dokploy = DokployClient::new(DokployConfig::new(sim.base_url(), sim.api_key())).unwrap();
-            ctx.world.providers.set_slot(
-                &format!("{NS}/dokploy"),
-                PollerSlot {
-                    fingerprint: Fingerprint {
-                        url: sim.base_url(),
-                        api_key: ApiKey::new(sim.api_key()),
-                        rate_limit: (10, 10),
-                    },
-                    poller: Poller::new(Arc::new(dokploy), Default::default()),
-                    next_poll_at: None,
-                    last_poll_at: None,
-                },
-            );
-            (Arc::new(ctx), caches)
         }
 
         fn deliveries(&self) -> Vec<(String, i64, Option<i32>, i32, String)> {
