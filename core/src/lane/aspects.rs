@@ -123,6 +123,13 @@ fn config_synced(lane: &Lane, resolved: &Resolved<'_>, history: &History<'_>, fa
             Verdict::Unchecked,
             format!("{}: nothing to compare", resolved.nothing_desired()),
         ),
+        // Nothing compared yet (a controller just started, before its first poll): no
+        // evidence either way, so no Incident clock starts.
+        (Some(_), None, _) if resolved.target_check.verdict == Verdict::Unchecked => Aspect::required(
+            types::CONFIG_SYNCED,
+            Verdict::Unchecked,
+            format!("the target was not read yet: {}", resolved.target_check.message),
+        ),
         (Some(_), None, _) => Aspect::required(
             types::CONFIG_SYNCED,
             Verdict::Unverifiable,

@@ -54,6 +54,8 @@ struct Fx {
     records: Vec<DeploymentRecord>,
     env: DesiredEnv,
     facts: TargetFacts,
+    /// Whether the target was read this plan (`false`: no provider client yet).
+    read: bool,
     probe: Option<ProbeResult>,
     rivals: Vec<String>,
     /// The namespace's Promotions (they feed a lane with `spec.promotion`).
@@ -131,6 +133,7 @@ fn fx() -> Fx {
             description: Some(description),
             source_type: Some("docker".into()),
         },
+        read: true,
         probe: None,
         rivals: Vec::new(),
         promotions: Vec::new(),
@@ -152,7 +155,7 @@ impl Fx {
                 artifact: Some(&self.artifact),
                 records: &self.records,
                 desired_env: Ok(&self.env),
-                facts: Some(Ok(&self.facts)),
+                facts: self.read.then_some(Ok(&self.facts)),
                 probe: self.probe.as_ref(),
                 identity: None,
                 health: &[],
@@ -652,6 +655,25 @@ fn deployed_fixture() -> Fx {
     f.converge(&r);
     f.records = vec![r];
     f
+}
+
+/// A controller just started, before its first poll: the target not read, and its
+/// ProviderTarget Unchecked (`ProviderConfigNotPolled`). Nothing was compared, so ConfigSynced
+/// is Unchecked too, not Unverifiable (which starts an Incident's clock); a target that could
+/// not be verified still makes it Unverifiable.
+#[test]
+fn an_unread_target_not_yet_polled_leaves_config_synced_unchecked() {
+    let mut f = deployed_fixture();
+    f.read = false;
+    for (target, config) in [
+        (Verdict::Unchecked, "Unchecked"),
+        (Verdict::Unverifiable, "Unverifiable"),
+    ] {
+        f.target.status.get_or_insert_with(Default::default).verdict = Some(target);
+        let p = f.plan(t(10));
+        assert_eq!(cond(&p, types::CONFIG_SYNCED).1, config, "{target:?}");
+        assert_eq!(p.step, None, "nothing is done on an unread target");
+    }
 }
 
 #[test]
