@@ -12,7 +12,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use futures::FutureExt;
-use jiff::{SignedDuration, Timestamp};
+use jiff::SignedDuration;
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{ListParams, PostParams};
 use kube::{Api, Client};
@@ -33,8 +33,7 @@ use std::time::{Duration, Instant};
 mod e2e_support;
 
 use e2e_support::{
-    Controllers, app_target, apply_crds, clean_up, connect, create_namespaces, create_sim_provider_config,
-    shop_product, wait_until,
+    Controllers, app_target, create_sim_provider_config, run_in_namespace, shop_product, wait_until,
 };
 
 /// How long one step may take: a deploy, the lane's settled re-check (60 s), `openAfter`.
@@ -54,21 +53,7 @@ const REPO: &str = "acme/shop-incidents";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lane_serving_the_wrong_artifact_opens_then_resolves_one_incident() {
-    let Some(client) = connect("e2e_incidents test").await else {
-        return;
-    };
-    apply_crds(&client).await;
-    let ns = format!("launchplane-e2e-incidents-{}", Timestamp::now().as_millisecond());
-    let namespaces = create_namespaces(&client, &[&ns]).await;
-    let started = Instant::now();
-    let outcome = std::panic::AssertUnwindSafe(scenario(client.clone(), ns.clone()))
-        .catch_unwind()
-        .await;
-    eprintln!(
-        "e2e_incidents: the scenario took {:.1} s",
-        started.elapsed().as_secs_f64()
-    );
-    clean_up(&namespaces, &[&ns], outcome).await;
+    run_in_namespace("e2e_incidents", "launchplane-e2e-incidents", scenario).await;
 }
 
 async fn scenario(client: Client, ns: String) {

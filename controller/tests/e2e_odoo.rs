@@ -33,9 +33,8 @@ use launchplane_api::resources::{
     BootstrapSource, CheckResult, CommandResult, CommandSpec, DataBootstrap, DataBootstrapSpec,
     DeploymentPhase, DeploymentRecord, Driver, Lane, LaneBootstrapState, LanePromotion, LaneRuntimeIdentity,
     LaneSpec, LocalObjectRef, ManagementPolicy, OdooSpec, PreviewPolicy, Product, Promotion, PromotionPhase,
-    PromotionSpec, ProviderTarget, StepOutcome, TargetCategory, VerificationCheck, VerificationCheckName,
+    ProviderTarget, StepOutcome, TargetCategory, VerificationCheck, VerificationCheckName,
 };
-use launchplane_api::verdict::Verdict;
 use launchplane_core::promotion::gates::last_deploy;
 use launchplane_e2e::sim::{DokploySim, ScheduleRunScript, SeedCompose, SimConfig};
 use launchplane_testkit::build::{artifact, in_namespace};
@@ -44,8 +43,8 @@ use std::time::{Duration, Instant};
 mod e2e_support;
 
 use e2e_support::{
-    Controllers, app_target, apply_crds, clean_up, connect, create_namespaces, create_sim_provider_config,
-    shop_product, wait_until,
+    Controllers, app_target, create_sim_provider_config, promotion, run_in_namespace, shop_product,
+    wait_lane_runs, wait_until,
 };
 
 /// How long one step may take: a compose deploy in the simulator, a schedule run, the checks.
@@ -63,21 +62,7 @@ const BOOTSTRAP_SCHEDULE: &str = "launchplane-data-bootstrap";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_odoo_product_deploys_verifies_promotes_with_a_captured_gate_and_bootstraps() {
-    let Some(client) = connect("e2e_odoo test").await else {
-        return;
-    };
-    apply_crds(&client).await;
-    let ns = format!("launchplane-e2e-odoo-{}", Timestamp::now().as_millisecond());
-    let namespaces = create_namespaces(&client, &[&ns]).await;
-    let started = Instant::now();
-    let outcome = std::panic::AssertUnwindSafe(scenario(client.clone(), ns.clone()))
-        .catch_unwind()
-        .await;
-    eprintln!(
-        "e2e_odoo: the scenario took {:.1} s",
-        started.elapsed().as_secs_f64()
-    );
-    clean_up(&namespaces, &[&ns], outcome).await;
+    run_in_namespace("e2e_odoo", "launchplane-e2e-odoo", scenario).await;
 }
 
 /// Starts the simulator and the controllers, runs the steps, and stops both whatever happened.
@@ -557,18 +542,11 @@ impl Scene {
 
     /// A Promotion of `artifact` from testing into prod.
     async fn promote(&self, name: &str, artifact: &str) {
-        let promotion = Promotion::new(
-            name,
-            PromotionSpec {
-                product_ref: LocalObjectRef::new("shop"),
-                from_lane: Some(TESTING.into()),
-                to_lane: PROD.into(),
-                artifact_ref: Some(LocalObjectRef::new(artifact)),
-                reason: Some("e2e".into()),
-            },
-        );
         self.promotions
-            .create(&PostParams::default(), &promotion)
+            .create(
+                &PostParams::default(),
+                &promotion(name, Some(TESTING), PROD, artifact),
+            )
             .await
             .unwrap();
     }
@@ -644,19 +622,7 @@ impl Scene {
 
     /// Waits until `lane` runs `artifact`, verified (inventory and verdict Matched).
     async fn wait_lane_runs(&self, lane: &str, artifact: &'static str) -> Lane {
-        wait_until(
-            &self.lanes,
-            lane,
-            &format!("Lane {lane} verifies {artifact}"),
-            STEP,
-            move |l: &Lane| {
-                l.status.as_ref().is_some_and(|s| {
-                    s.verdict == Some(Verdict::Matched)
-                        && s.inventory.as_ref().is_some_and(|i| i.artifact == artifact)
-                })
-            },
-        )
-        .await
+        wait_lane_runs(&self.lanes, lane, artifact, STEP).await
     }
 
     /// Waits until `lane` names a DeploymentRecord other than `previous`; its name.

@@ -29,19 +29,18 @@ use kube::{Api, Client};
 use launchplane_api::resources::{
     Artifact, BackupGate, BackupGateSpec, BackupResult, DeploymentRecord, GateOutcome, GateResult, Lane,
     LanePromotion, LaneRuntimeIdentity, LaneSpec, LocalObjectRef, ManagementPolicy, PreviewPolicy, Product,
-    Promotion, PromotionPhase, PromotionSpec, ProviderTarget,
+    Promotion, PromotionPhase, ProviderTarget,
 };
-use launchplane_api::verdict::Verdict;
 use launchplane_core::promotion::gates::{BACKUP_GATE, ROLLBACK_TARGET, last_deploy};
 use launchplane_e2e::sim::{DokploySim, SeedApplication, SimConfig};
 use launchplane_testkit::build::{artifact, in_namespace};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 mod e2e_support;
 
 use e2e_support::{
-    Controllers, app_target, apply_crds, clean_up, connect, create_namespaces, create_sim_provider_config,
-    shop_product, wait_until,
+    Controllers, app_target, create_sim_provider_config, promotion, run_in_namespace, shop_product,
+    wait_lane_runs, wait_until,
 };
 
 /// How long one step may take: a deploy in the simulator, a probe, a few watch events.
@@ -52,21 +51,7 @@ const WELL_KNOWN_PATH: &str = "/.well-known/launchplane-runtime.json";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn promote_verify_and_roll_back_on_a_real_cluster() {
-    let Some(client) = connect("e2e_promotion test").await else {
-        return;
-    };
-    apply_crds(&client).await;
-    let ns = format!("launchplane-e2e-promo-{}", Timestamp::now().as_millisecond());
-    let namespaces = create_namespaces(&client, &[&ns]).await;
-    let started = Instant::now();
-    let outcome = std::panic::AssertUnwindSafe(scenario(client.clone(), ns.clone()))
-        .catch_unwind()
-        .await;
-    eprintln!(
-        "e2e_promotion: the scenario took {:.1} s",
-        started.elapsed().as_secs_f64()
-    );
-    clean_up(&namespaces, &[&ns], outcome).await;
+    run_in_namespace("e2e_promotion", "launchplane-e2e-promo", scenario).await;
 }
 
 /// Starts the simulator and the controllers, runs the steps, and stops both whatever happened.
@@ -394,18 +379,8 @@ impl Scene {
     }
 
     async fn create_promotion(&self, name: &str, from: Option<&str>, artifact: &str) {
-        let promotion = Promotion::new(
-            name,
-            PromotionSpec {
-                product_ref: LocalObjectRef::new("shop"),
-                from_lane: from.map(String::from),
-                to_lane: PROD.into(),
-                artifact_ref: Some(LocalObjectRef::new(artifact)),
-                reason: Some("e2e".into()),
-            },
-        );
         self.promotions
-            .create(&PostParams::default(), &promotion)
+            .create(&PostParams::default(), &promotion(name, from, PROD, artifact))
             .await
             .unwrap();
     }
@@ -474,19 +449,7 @@ impl Scene {
 
     /// Waits until `lane` runs `artifact`, verified (inventory and verdict Matched).
     async fn wait_lane_runs(&self, lane: &str, artifact: &'static str) -> Lane {
-        wait_until(
-            &self.lanes,
-            lane,
-            &format!("Lane {lane} verifies {artifact}"),
-            STEP,
-            move |l: &Lane| {
-                l.status.as_ref().is_some_and(|s| {
-                    s.verdict == Some(Verdict::Matched)
-                        && s.inventory.as_ref().is_some_and(|i| i.artifact == artifact)
-                })
-            },
-        )
-        .await
+        wait_lane_runs(&self.lanes, lane, artifact, STEP).await
     }
 
     /// Waits until `lane` is held by the rollback `promotion`.

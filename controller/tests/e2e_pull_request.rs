@@ -26,7 +26,6 @@ use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use futures::FutureExt;
-use jiff::Timestamp;
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Patch, PatchParams, PostParams};
 use kube::runtime::wait::{await_condition, conditions};
@@ -54,8 +53,7 @@ use std::time::Duration;
 mod e2e_support;
 
 use e2e_support::{
-    Controllers, app_target, apply_crds, artifact_a, clean_up, connect, create_namespaces,
-    create_sim_provider_config, shop_product,
+    Controllers, app_target, artifact_a, create_sim_provider_config, run_in_namespace, shop_product,
 };
 
 const WEBHOOK_SECRET: &str = "e2e-pr-webhook-secret";
@@ -69,16 +67,7 @@ const STEP: Duration = Duration::from_secs(120);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_labelled_pull_request_deploys_a_preview_with_feedback_and_closing_tears_it_down() {
-    let Some(client) = connect("e2e_pull_request").await else {
-        return;
-    };
-    apply_crds(&client).await;
-    let ns = format!("launchplane-e2e-pr-{}", Timestamp::now().as_millisecond());
-    let namespaces = create_namespaces(&client, &[&ns]).await;
-    let outcome = std::panic::AssertUnwindSafe(scenario(client.clone(), ns.clone()))
-        .catch_unwind()
-        .await;
-    clean_up(&namespaces, &[&ns], outcome).await;
+    run_in_namespace("e2e_pull_request", "launchplane-e2e-pr", scenario).await;
 }
 
 async fn scenario(client: Client, ns: String) {

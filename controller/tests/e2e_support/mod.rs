@@ -12,8 +12,8 @@ use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
 use kube::runtime::wait::{await_condition, conditions};
 use kube::{Api, Client};
 use launchplane_api::resources::{
-    Artifact, ArtifactImage, ArtifactSpec, LocalObjectRef, PreviewPolicy, Product, ProductSpec,
-    ProviderTarget, ProviderTargetSpec, SourceRef, TargetCategory,
+    Artifact, ArtifactImage, ArtifactSpec, Lane, LocalObjectRef, PreviewPolicy, Product, ProductSpec,
+    Promotion, PromotionSpec, ProviderTarget, ProviderTargetSpec, SourceRef, TargetCategory,
 };
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -294,4 +294,61 @@ where
             panic!("{what}: not within {step:?}; it is {now:#?}")
         }
     }
+}
+
+/// One e2e scenario in a throw-away namespace `<prefix>-<millis>`: connects (or says why it is
+/// skipped), applies the CRDs, runs `scenario(client, namespace)`, prints how long it took as
+/// `<test>: the scenario took …`, and deletes the namespace whatever happened.
+pub async fn run_in_namespace<F, Fut>(test: &str, prefix: &str, scenario: F)
+where
+    F: FnOnce(Client, String) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    use futures::FutureExt;
+    let Some(client) = connect(&format!("{test} test")).await else {
+        return;
+    };
+    apply_crds(&client).await;
+    let ns = format!("{prefix}-{}", jiff::Timestamp::now().as_millisecond());
+    let namespaces = create_namespaces(&client, &[&ns]).await;
+    let started = std::time::Instant::now();
+    let outcome = std::panic::AssertUnwindSafe(scenario(client.clone(), ns.clone()))
+        .catch_unwind()
+        .await;
+    eprintln!(
+        "{test}: the scenario took {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    clean_up(&namespaces, &[&ns], outcome).await;
+}
+
+/// A Promotion of shop's `artifact` into `to`, from `from` (`None`: a rollback).
+pub fn promotion(name: &str, from: Option<&str>, to: &str, artifact: &str) -> Promotion {
+    Promotion::new(
+        name,
+        PromotionSpec {
+            product_ref: LocalObjectRef::new("shop"),
+            from_lane: from.map(String::from),
+            to_lane: to.into(),
+            artifact_ref: Some(LocalObjectRef::new(artifact)),
+            reason: Some("e2e".into()),
+        },
+    )
+}
+
+/// Waits up to `step` until `lane` runs `artifact`, verified (inventory and verdict Matched).
+pub async fn wait_lane_runs(lanes: &Api<Lane>, lane: &str, artifact: &'static str, step: Duration) -> Lane {
+    wait_until(
+        lanes,
+        lane,
+        &format!("Lane {lane} verifies {artifact}"),
+        step,
+        move |l: &Lane| {
+            l.status.as_ref().is_some_and(|s| {
+                s.verdict == Some(launchplane_api::verdict::Verdict::Matched)
+                    && s.inventory.as_ref().is_some_and(|i| i.artifact == artifact)
+            })
+        },
+    )
+    .await
 }
