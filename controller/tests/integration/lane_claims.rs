@@ -48,7 +48,7 @@ fn description(sim: &DokploySim, app: &str) -> Option<String> {
 #[tokio::test]
 async fn an_unmarked_target_is_marked_then_deployed_and_keeps_its_description_and_env() {
     let mut w = world("KEEP_ME=1\n# the team's own settings\n").await;
-    w.sim.set_description(&w.app, "shop testing\nowner: web team");
+    w.sim.set_description(&w.service, "shop testing\nowner: web team");
     let report = w.run(40).await;
     let mark = report.steps.iter().position(|s| *s == "MarkTarget");
     let set_image = report.steps.iter().position(|s| *s == "SetImage");
@@ -61,10 +61,10 @@ async fn an_unmarked_target_is_marked_then_deployed_and_keeps_its_description_an
 
     let marker = Owner::new(INSTANCE, NS, "Lane", "shop-testing", None).marker();
     assert_eq!(
-        description(&w.sim, &w.app).as_deref(),
+        description(&w.sim, &w.service).as_deref(),
         Some(format!("shop testing\nowner: web team\n{marker}").as_str())
     );
-    let env = w.sim.application_env(&w.app).unwrap();
+    let env = w.sim.application_env(&w.service).unwrap();
     assert!(env.starts_with("KEEP_ME=1\n# the team's own settings\n"), "{env}");
     assert_eq!(w.sim.call_count("application.deploy"), 1);
     assert_eq!(w.lane.status.as_ref().unwrap().verdict, Some(Verdict::Matched));
@@ -100,8 +100,8 @@ async fn a_target_marked_by_another_owner_is_left_byte_for_byte_alone() {
         let mut w = world("KEEP_ME=1\n").await;
         w.lane.spec.drift_policy = DriftPolicy::Correct;
         w.sim
-            .set_description(&w.app, &owner.describe("someone else's app"));
-        let before: Value = w.sim.service_json(&w.app).unwrap();
+            .set_description(&w.service, &owner.describe("someone else's app"));
+        let before: Value = w.sim.service_json(&w.service).unwrap();
         w.sim.reset_call_counts();
         for _ in 0..3 {
             let report = w.run(40).await;
@@ -109,7 +109,7 @@ async fn a_target_marked_by_another_owner_is_left_byte_for_byte_alone() {
         }
         assert_eq!(mutation_calls(&w.sim), 0, "{what}: {:?}", w.sim.call_counts());
         assert_eq!(
-            w.sim.service_json(&w.app).unwrap(),
+            w.sim.service_json(&w.service).unwrap(),
             before,
             "{what}: the application is unchanged"
         );
@@ -132,7 +132,7 @@ async fn a_target_marked_by_another_owner_is_left_byte_for_byte_alone() {
 /// `w` pointed at a new, git-sourced application (`sourceType` github) in the same
 /// environment, serving as if deployed.
 fn git_sourced(w: &mut World) {
-    let environment = w.sim.service_json(&w.app).unwrap()["environmentId"]
+    let environment = w.sim.service_json(&w.service).unwrap()["environmentId"]
         .as_str()
         .unwrap()
         .to_string();
@@ -151,19 +151,19 @@ fn git_sourced(w: &mut World) {
     assert_eq!(w.sim.service_json(&app).unwrap()["sourceType"], "github");
     w.lane.spec.runtime_identity.base_url = Some(w.sim.app_url(&app).unwrap());
     w.target = managed_target("shop-testing", &app);
-    w.app = app;
+    w.service = app;
 }
 
 #[tokio::test]
 async fn a_git_sourced_target_is_converted_only_when_the_lane_allows_it() {
     let mut w = world("KEEP_ME=1\n").await;
     git_sourced(&mut w);
-    let before: Value = w.sim.service_json(&w.app).unwrap();
+    let before: Value = w.sim.service_json(&w.service).unwrap();
     w.sim.reset_call_counts();
     let report = w.run(40).await;
     assert!(report.steps.is_empty(), "{:?}", report.steps);
     assert_eq!(mutation_calls(&w.sim), 0);
-    assert_eq!(w.sim.service_json(&w.app).unwrap(), before);
+    assert_eq!(w.sim.service_json(&w.service).unwrap(), before);
     let (stalled, reason, message) = w.condition(types::STALLED);
     assert_eq!(
         (stalled.as_str(), reason.as_str()),
@@ -176,7 +176,7 @@ async fn a_git_sourced_target_is_converted_only_when_the_lane_allows_it() {
 
     w.lane.spec.allow_source_conversion = true;
     w.run(40).await;
-    let after = w.sim.service_json(&w.app).unwrap();
+    let after = w.sim.service_json(&w.service).unwrap();
     assert_eq!(after["sourceType"], "docker", "converted");
     assert_eq!(w.sim.call_count("application.deploy"), 1);
     assert!(

@@ -38,10 +38,13 @@ fn digest(c: char) -> String {
     format!("sha256:{}", c.to_string().repeat(64))
 }
 
-/// One lane on the simulator's `shop-testing` application (also used by `lane_claims`).
+/// One lane on a simulator service: `shop-testing`'s application here (also used by
+/// `lane_claims`), an Odoo compose in `odoo_compose`.
 pub(crate) struct World {
     pub(crate) sim: DokploySim,
-    pub(crate) app: String,
+    /// The Dokploy service the lane deploys to: an application's id (a compose's in
+    /// `odoo_compose`).
+    pub(crate) service: String,
     pub(crate) product: Product,
     pub(crate) target: ProviderTarget,
     pub(crate) lane: Lane,
@@ -106,7 +109,7 @@ pub(crate) async fn world(env: &str) -> World {
     ]);
     World {
         sim,
-        app,
+        service: app,
         product,
         target,
         lane,
@@ -136,7 +139,7 @@ impl World {
         });
         let world = LaneWorld {
             lane: &self.lane,
-            lane_key: "shop-testing".into(),
+            lane_key: self.lane.metadata.name.clone().unwrap_or_default(),
             feed: launchplane_core::promotion::feed(&self.lane, &[]),
             product: Some(&self.product),
             target: Some(&self.target),
@@ -169,7 +172,8 @@ impl World {
     }
 
     pub(crate) async fn records(&self) -> Vec<DeploymentRecord> {
-        self.store().list(NS, "shop-testing").await.unwrap()
+        let lane = self.lane.metadata.name.clone().unwrap_or_default();
+        self.store().list(NS, &lane).await.unwrap()
     }
 
     pub(crate) fn condition(&self, type_: &str) -> (String, String, String) {
@@ -254,17 +258,17 @@ async fn a_lane_restarted_after_every_step_deploys_once_and_verifies_the_identit
     );
 
     // The deploy is titled with the record id; the image is pinned by digest.
-    let deployments = w.sim.deployments(&w.app);
+    let deployments = w.sim.deployments(&w.service);
     assert!(
         deployments.iter().any(|d| d["title"] == id.as_str()),
         "{deployments:?}"
     );
     assert_eq!(
-        w.sim.docker_image(&w.app).as_deref(),
+        w.sim.docker_image(&w.service).as_deref(),
         Some(format!("ghcr.io/acme/shop@{}", digest('a')).as_str())
     );
     // Unrelated keys and comments are kept byte for byte; the identity and lane keys are added.
-    let env = w.sim.application_env(&w.app).unwrap();
+    let env = w.sim.application_env(&w.service).unwrap();
     assert!(
         env.starts_with(&format!("KEEP_ME=1\n# a comment\nSESSION='{TENANT_SECRET}'\n")),
         "{env}"
@@ -311,7 +315,7 @@ async fn a_failed_deploy_leaves_the_inventory_and_stays_on_its_record() {
         "shop-a"
     );
 
-    w.sim.set_deploy_outcome(&w.app, true);
+    w.sim.set_deploy_outcome(&w.service, true);
     w.lane.spec.artifact_ref = Some(LocalObjectRef::new("shop-b"));
     w.run(40).await;
     assert_eq!(w.sim.call_count("application.deploy"), 2);
@@ -366,11 +370,11 @@ async fn drift_is_reported_under_report_and_restored_under_correct() {
     // Out of band: someone edits an owned env key and the image in the dashboard.
     let env = w
         .sim
-        .application_env(&w.app)
+        .application_env(&w.service)
         .unwrap()
         .replace("APP_ENV=testing", "APP_ENV=hacked");
     w.sim.edit(
-        &w.app,
+        &w.service,
         OutOfBandEdit {
             env: Some(env),
             docker_image: Some("ghcr.io/acme/shop:latest".into()),
@@ -427,7 +431,12 @@ async fn drift_is_reported_under_report_and_restored_under_correct() {
     assert_ne!(now.deployment_record, first.deployment_record);
     assert_eq!(w.condition(types::CONFIG_SYNCED).0, "True");
     assert_eq!(status.verdict, Some(Verdict::Matched), "{:?}", status.conditions);
-    assert!(w.sim.application_env(&w.app).unwrap().contains("APP_ENV=testing"));
+    assert!(
+        w.sim
+            .application_env(&w.service)
+            .unwrap()
+            .contains("APP_ENV=testing")
+    );
     w.sim.shutdown().await;
 }
 
@@ -462,7 +471,7 @@ async fn an_external_record_is_verified_and_advances_the_inventory_without_a_dep
         .collect();
     let mut w = world(&env).await;
     w.sim.edit(
-        &w.app,
+        &w.service,
         OutOfBandEdit {
             docker_image: Some(format!("ghcr.io/acme/shop@{}", digest('a'))),
             ..Default::default()
@@ -510,11 +519,11 @@ async fn secret_values_appear_in_no_status_record_or_report() {
     debug.push_str(&format!("{report:?}"));
     let env = w
         .sim
-        .application_env(&w.app)
+        .application_env(&w.service)
         .unwrap()
         .replace("APP_ENV=testing", "APP_ENV=x");
     w.sim.edit(
-        &w.app,
+        &w.service,
         OutOfBandEdit {
             env: Some(env),
             ..Default::default()
@@ -523,7 +532,7 @@ async fn secret_values_appear_in_no_status_record_or_report() {
     let report = w.run(40).await;
     debug.push_str(&format!("{report:?}"));
     assert!(
-        w.sim.application_env(&w.app).unwrap().contains(SECRET_VALUE),
+        w.sim.application_env(&w.service).unwrap().contains(SECRET_VALUE),
         "the secret was written to Dokploy"
     );
     let mut files = vec![w.state.path().to_path_buf()];

@@ -151,7 +151,7 @@ fn judged(gate: &BackupGate) -> Option<BackupResult> {
 
 fn assert_no_secret(w: &World, gate: &BackupGate) {
     let mut texts = vec![serde_json::to_string(&gate.status).unwrap()];
-    for schedule in w.sim.compose_schedules(&w.compose) {
+    for schedule in w.sim.compose_schedules(&w.service) {
         texts.push(schedule.to_string());
     }
     for text in texts {
@@ -186,7 +186,7 @@ async fn a_capture_restarted_after_every_step_runs_once_and_passes_with_its_evid
     assert!(c.taken_at.is_some());
     assert_eq!(judged(&g), Some(BackupResult::Passed));
     // The schedule runs in db, marked as the lane's, apart from a post-deploy one.
-    let schedules = w.sim.compose_schedules(&w.compose);
+    let schedules = w.sim.compose_schedules(&w.service);
     assert_eq!(schedules.len(), 1);
     assert_eq!(schedules[0]["serviceName"], "db");
     assert!(
@@ -267,7 +267,7 @@ async fn stop_web_capture(w: &World, g: &mut BackupGate) -> (Vec<&'static str>, 
         if report.steps == ["StopWeb"] {
             let c = memory.0.lock().unwrap().clone().unwrap();
             if c.web_stopped_at.is_some() {
-                while_running = Some(w.sim.compose_running_services(&w.compose));
+                while_running = Some(w.sim.compose_running_services(&w.service));
             }
         }
         steps.extend(report.steps);
@@ -282,7 +282,7 @@ async fn with_stop_web_only_the_web_is_stopped_while_the_backup_runs_and_it_is_s
         "launchplane-backup",
         ScheduleRunScript::succeed("{\"path\": \"/backups/prod/cold.zip\", \"sizeBytes\": 10}"),
     );
-    let services = w.sim.compose_running_services(&w.compose);
+    let services = w.sim.compose_running_services(&w.service);
     assert!(services.contains(&"web".to_string()) && services.contains(&"db".to_string()));
     let mut g = gate();
     let (steps, while_running) = stop_web_capture(&w, &mut g).await;
@@ -306,7 +306,7 @@ async fn with_stop_web_only_the_web_is_stopped_while_the_backup_runs_and_it_is_s
     assert_eq!(w.sim.call_count("docker.stopContainer"), 1);
     assert_eq!(w.sim.call_count("docker.startContainer"), 1);
     assert_eq!(
-        w.sim.compose_running_services(&w.compose),
+        w.sim.compose_running_services(&w.service),
         services,
         "started again"
     );
@@ -321,7 +321,7 @@ async fn with_stop_web_only_the_web_is_stopped_while_the_backup_runs_and_it_is_s
 #[tokio::test]
 async fn with_stop_web_a_failed_backup_or_a_failed_stop_still_starts_the_web_again() {
     let w = deployed(true).await;
-    let services = w.sim.compose_running_services(&w.compose);
+    let services = w.sim.compose_running_services(&w.service);
     w.sim.script_schedule_runs(
         "launchplane-backup",
         ScheduleRunScript::fail("pg_dump: connection refused"),
@@ -329,7 +329,7 @@ async fn with_stop_web_a_failed_backup_or_a_failed_stop_still_starts_the_web_aga
     let mut g = gate();
     let (steps, _) = stop_web_capture(&w, &mut g).await;
     assert_eq!(steps, vec!["EnsureSchedule", "StopWeb", "RunCommand", "StartWeb"]);
-    assert_eq!(w.sim.compose_running_services(&w.compose), services);
+    assert_eq!(w.sim.compose_running_services(&w.service), services);
     assert_eq!(judged(&g), Some(BackupResult::Failed));
 
     // Dokploy fails the stop: the capture is Failed, the command never runs, and what may
@@ -345,7 +345,7 @@ async fn with_stop_web_a_failed_backup_or_a_failed_stop_still_starts_the_web_aga
         runs,
         "not run half-stopped"
     );
-    assert_eq!(w.sim.compose_running_services(&w.compose), services);
+    assert_eq!(w.sim.compose_running_services(&w.service), services);
     let c = refused.status.as_ref().unwrap().capture.clone().unwrap();
     let message = c.run.unwrap().message.unwrap_or_default();
     assert!(
@@ -395,7 +395,7 @@ async fn a_backup_schedule_with_a_copied_marker_is_never_run_or_changed_and_the_
     );
     assert_eq!(w.sim.call_count("schedule.runManually"), 0);
     assert_eq!(w.sim.call_count("schedule.update"), 0);
-    assert_eq!(w.sim.compose_schedules(&w.compose)[0]["command"], evil);
+    assert_eq!(w.sim.compose_schedules(&w.service)[0]["command"], evil);
     // Not Failed: the gate waits, saying why, for a person.
     assert_eq!(judged(&g), None);
     let c = g.status.as_ref().unwrap().capture.clone().unwrap();
@@ -429,7 +429,7 @@ async fn a_schedule_made_by_a_create_whose_answer_was_lost_is_adopted_not_double
     ));
     let made = {
         let want = launchplane_core::schedule::ScheduleWant {
-            compose_id: w.compose.clone(),
+            compose_id: w.service.clone(),
             service: "db".into(),
             purpose: "backup".into(),
             owner: launchplane_core::lane::lane_owner(&w.lane, INSTANCE),
@@ -473,20 +473,20 @@ async fn a_deploy_that_recreates_the_web_during_a_stop_web_capture_fails_the_gat
         }
         if report.steps == ["StopWeb"] {
             // Someone deploys the compose while the web is stopped: new containers, new ids.
-            let before = w.sim.compose_container_id(&w.compose, "web");
+            let before = w.sim.compose_container_id(&w.service, "web");
             w.client()
-                .deploy(TargetCategory::Compose, &w.compose, "by hand", "")
+                .deploy(TargetCategory::Compose, &w.service, "by hand", "")
                 .await
                 .unwrap();
             for _ in 0..100 {
-                if w.sim.compose_container_id(&w.compose, "web") != before
-                    && w.sim.compose_container_running(&w.compose, "web")
+                if w.sim.compose_container_id(&w.service, "web") != before
+                    && w.sim.compose_container_running(&w.service, "web")
                 {
                     break;
                 }
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
-            assert_ne!(w.sim.compose_container_id(&w.compose, "web"), before);
+            assert_ne!(w.sim.compose_container_id(&w.service, "web"), before);
         }
         steps.extend(report.steps);
     }
@@ -496,6 +496,6 @@ async fn a_deploy_that_recreates_the_web_during_a_stop_web_capture_fails_the_gat
     let message = c.run.unwrap().message.unwrap_or_default();
     assert!(message.contains("recreated during the capture"), "{message}");
     assert_eq!(judged(&g), Some(BackupResult::Failed));
-    assert!(w.sim.compose_container_running(&w.compose, "web"));
+    assert!(w.sim.compose_container_running(&w.service, "web"));
     w.sim.shutdown().await;
 }

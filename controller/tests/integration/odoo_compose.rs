@@ -9,28 +9,22 @@
 
 use crate::support;
 
-use launchplane::engine::driver::{DriveLimits, DriveReport, LaneWorld, drive};
 use launchplane::engine::executor::Executor;
-use launchplane::engine::store::RecordStore;
 use launchplane::observe::prober::{Prober, ProberConfig};
-use launchplane::standalone::records::FileRecordStore;
-use launchplane::standalone::state::StateDir;
-use launchplane_api::conditions::{SystemClock, find, types};
+use launchplane_api::conditions::types;
 use launchplane_api::ownership::Owner;
 use launchplane_api::resources::{
-    Artifact, DeploymentPhase, DeploymentRecord, Driver, EnvValue, Lane, LaneEnv, LaneRuntimeIdentity,
-    LaneSpec, LocalObjectRef, OdooSpec, PreviewPolicy, Product, ProviderTarget, RuntimeIdentity,
-    TargetCategory,
+    DeploymentPhase, DeploymentRecord, Driver, EnvValue, Lane, LaneEnv, LaneRuntimeIdentity, LaneSpec,
+    LocalObjectRef, OdooSpec, PreviewPolicy, TargetCategory,
 };
 use launchplane_api::verdict::Verdict;
 use launchplane_core::lane::lane_owner;
 use launchplane_core::target::DesiredEnv;
-use launchplane_e2e::sim::{DokploySim, SeedCompose};
+use launchplane_e2e::sim::SeedCompose;
 use launchplane_providers::{DokployClient, DokployConfig, SecretString};
 use std::sync::Arc;
-use std::time::Duration;
 
-use support::{INSTANCE, NS, artifact, deploy_settings, managed_target, shop_product, start_sim};
+use support::{INSTANCE, NS, artifact, managed_target, shop_product, start_sim};
 
 pub(crate) const OLD_IMAGE: &str =
     "ghcr.io/acme/shop@sha256:1111111111111111111111111111111111111111111111111111111111111111";
@@ -41,20 +35,7 @@ pub(crate) const TENANT_SECRET: &str = "tenant-db-password-9c2e";
 pub(crate) const LANE_SECRET: &str = "lane-smtp-password-51ab";
 pub(crate) const LANE: &str = "shop-prod";
 
-/// One Odoo lane on the simulator's `shop-odoo` compose.
-pub(crate) struct World {
-    pub(crate) sim: DokploySim,
-    pub(crate) compose: String,
-    pub(crate) product: Product,
-    pub(crate) target: ProviderTarget,
-    pub(crate) lane: Lane,
-    pub(crate) artifacts: Vec<Artifact>,
-    pub(crate) identity: Option<RuntimeIdentity>,
-    pub(crate) state: tempfile::TempDir,
-    pub(crate) prober: Prober,
-    pub(crate) executor: Executor,
-    pub(crate) env: DesiredEnv,
-}
+pub(crate) use crate::lane_deploy::World;
 
 pub(crate) fn initial_env() -> String {
     format!("# tenant settings\nPOSTGRES_PASSWORD='{TENANT_SECRET}'\nSHOP_IMAGE={OLD_IMAGE}\n")
@@ -114,7 +95,7 @@ pub(crate) async fn world() -> World {
     let client = DokployClient::new(DokployConfig::new(sim.base_url(), sim.api_key())).unwrap();
     World {
         sim,
-        compose,
+        service: compose,
         product,
         target,
         lane,
@@ -127,62 +108,15 @@ pub(crate) async fn world() -> World {
             ("APP_ENV".to_string(), SecretString::new("prod")),
             ("SMTP_PASSWORD".to_string(), SecretString::new(LANE_SECRET)),
         ]),
+        external: Vec::new(),
+        rivals: Vec::new(),
     }
 }
 
 impl World {
-    pub(crate) fn store(&self) -> FileRecordStore {
-        FileRecordStore::new(StateDir::new(self.state.path()), Vec::new())
-    }
-
-    /// One controller run, from scratch (as after a restart).
-    pub(crate) async fn run(&mut self, max_steps: usize) -> DriveReport {
-        let store = self.store();
-        let artifact = self.lane.spec.artifact_ref.as_ref().and_then(|r| {
-            self.artifacts
-                .iter()
-                .find(|a| a.metadata.name.as_deref() == Some(&r.name))
-        });
-        let world = LaneWorld {
-            lane: &self.lane,
-            lane_key: LANE.into(),
-            feed: launchplane_core::promotion::feed(&self.lane, &[]),
-            product: Some(&self.product),
-            target: Some(&self.target),
-            artifact,
-            desired_env: Ok(self.env.clone()),
-            identity: self.identity.clone(),
-            polled: None,
-            instance: INSTANCE,
-            rivals: Vec::new(),
-            bootstraps: Vec::new(),
-        };
-        let report = drive(
-            &world,
-            Some(&self.executor),
-            &self.prober,
-            &store,
-            &deploy_settings(),
-            DriveLimits {
-                max_steps,
-                deadline: Duration::from_secs(30),
-            },
-            &SystemClock,
-        )
-        .await;
-        assert!(report.error.is_none(), "{:?}", report.error);
-        self.lane.status = Some(report.plan.outcome.status.clone());
-        self.identity = report.plan.identity.clone().or(self.identity.take());
-        report
-    }
-
-    pub(crate) async fn records(&self) -> Vec<DeploymentRecord> {
-        self.store().list(NS, LANE).await.unwrap()
-    }
-
     pub(crate) fn compose_row(&self, key: &str) -> Option<String> {
         self.sim
-            .service_json(&self.compose)
+            .service_json(&self.service)
             .and_then(|c| c[key].as_str().map(str::to_string))
     }
 
@@ -190,7 +124,7 @@ impl World {
     /// copy of the lane's ownership marker for `purpose`, on the lane's compose. Its id.
     pub(crate) async fn forge_schedule(&self, purpose: &str, service: &str, command: &str) -> String {
         let forged = launchplane_core::schedule::ScheduleWant {
-            compose_id: self.compose.clone(),
+            compose_id: self.service.clone(),
             service: service.into(),
             purpose: purpose.into(),
             owner: lane_owner(&self.lane, support::INSTANCE),
@@ -206,11 +140,6 @@ impl World {
     /// A client of the simulator, as a person's script would use.
     pub(crate) fn client(&self) -> DokployClient {
         DokployClient::new(DokployConfig::new(self.sim.base_url(), self.sim.api_key())).unwrap()
-    }
-
-    pub(crate) fn condition(&self, type_: &str) -> (String, String, String) {
-        let c = find(&self.lane.status.as_ref().unwrap().conditions, type_).unwrap();
-        (c.status.clone(), c.reason.clone(), c.message.clone())
     }
 }
 
@@ -255,7 +184,7 @@ async fn an_odoo_lane_restarted_after_every_step_pins_the_image_in_the_compose_e
         "{:?}",
         record.status
     );
-    let deployments = w.sim.deployments(&w.compose);
+    let deployments = w.sim.deployments(&w.service);
     assert!(
         deployments.iter().any(|d| d["title"] == id.as_str()),
         "{deployments:?}"
@@ -317,15 +246,15 @@ async fn an_odoo_lane_restarted_after_every_step_pins_the_image_in_the_compose_e
 async fn a_compose_marked_by_another_owner_is_never_touched() {
     let mut w = world().await;
     let other = Owner::new("cluster-other", NS, "Lane", "shop-prod", Some("u-77"));
-    assert!(w.sim.set_description(&w.compose, &other.describe("theirs")));
-    let before = w.sim.service_json(&w.compose).unwrap();
+    assert!(w.sim.set_description(&w.service, &other.describe("theirs")));
+    let before = w.sim.service_json(&w.service).unwrap();
     let report = w.run(20).await;
     assert!(
         report.steps.iter().all(|s| *s == "CreateRecord"),
         "{:?}",
         report.steps
     );
-    let after = w.sim.service_json(&w.compose).unwrap();
+    let after = w.sim.service_json(&w.service).unwrap();
     assert_eq!(before["env"], after["env"]);
     assert_eq!(before["description"], after["description"]);
     assert_eq!(w.sim.call_count("compose.update"), 0);

@@ -53,7 +53,7 @@ async fn restarting(w: &mut World) -> Vec<&'static str> {
 /// Everything Launchplane wrote or Dokploy keeps of the command: no secret value in any.
 async fn assert_no_secret(w: &World) {
     let mut texts = vec![serde_json::to_string(&(w.records().await, &w.lane.status)).unwrap()];
-    for schedule in w.sim.compose_schedules(&w.compose) {
+    for schedule in w.sim.compose_schedules(&w.service) {
         texts.push(schedule.to_string());
         let id = schedule["scheduleId"].as_str().unwrap_or_default();
         for run in w.sim.schedule_runs(id) {
@@ -109,7 +109,7 @@ async fn post_deploy_runs_once_between_deploy_and_verification_across_restarts()
     assert!(run.deployment_id.is_some() && run.requested_at.is_some() && run.finished_at.is_some());
 
     // The schedule is ours: marked, on the web service, disabled, the command as written.
-    let schedules = w.sim.compose_schedules(&w.compose);
+    let schedules = w.sim.compose_schedules(&w.service);
     assert_eq!(schedules.len(), 1);
     let schedule = &schedules[0];
     assert_eq!(schedule["scheduleId"].as_str(), run.schedule_id.as_deref());
@@ -143,7 +143,7 @@ async fn post_deploy_runs_once_between_deploy_and_verification_across_restarts()
     assert_eq!(w.sim.call_count("schedule.create"), 1);
     assert_eq!(w.sim.call_count("schedule.update"), 1);
     assert_eq!(w.sim.call_count("schedule.runManually"), 3);
-    let schedules = w.sim.compose_schedules(&w.compose);
+    let schedules = w.sim.compose_schedules(&w.service);
     assert_eq!(schedules[0]["command"], "odoo -u sale --stop-after-init");
     let inventory = w.lane.status.as_ref().unwrap().inventory.clone().unwrap();
     assert_eq!(inventory.artifact, "shop-a");
@@ -266,7 +266,7 @@ async fn a_schedule_with_a_copied_marker_is_never_run_or_changed() {
     assert_eq!(w.sim.call_count("schedule.runManually"), 0);
     assert_eq!(w.sim.call_count("schedule.update"), 0);
     assert_eq!(w.sim.call_count("schedule.create"), 1, "only the forger's");
-    let schedules = w.sim.compose_schedules(&w.compose);
+    let schedules = w.sim.compose_schedules(&w.service);
     assert_eq!(schedules.len(), 1);
     assert_eq!(schedules[0]["command"], evil);
     assert!(w.lane.status.as_ref().unwrap().inventory.is_none());
@@ -277,7 +277,7 @@ async fn a_schedule_with_a_copied_marker_is_never_run_or_changed() {
     w.run(40).await;
     let inventory = w.lane.status.as_ref().unwrap().inventory.clone().unwrap();
     assert_eq!(inventory.artifact, "shop-b");
-    let schedules = w.sim.compose_schedules(&w.compose);
+    let schedules = w.sim.compose_schedules(&w.service);
     assert_eq!(schedules.len(), 1);
     assert_eq!(schedules[0]["command"], COMMAND);
     assert_eq!(w.sim.call_count("schedule.runManually"), 1);
