@@ -20,6 +20,7 @@
 //! Secrets never enter a command line: the commands read them from the compose env.
 
 use crate::engine::executor::{ExecError, Executor};
+use crate::engine::kinds::lane::lane_records;
 use crate::engine::kinds::runtime_identity::probe_within;
 use crate::engine::verification;
 use crate::engine::{
@@ -28,9 +29,7 @@ use crate::engine::{
 use crate::error_policy::jittered;
 use jiff::Timestamp;
 use kube::runtime::reflector::ObjectRef;
-use launchplane_api::resources::{
-    BackupGate, DataBootstrap, DeploymentRecord, Lane, Product, Promotion, ProviderTarget,
-};
+use launchplane_api::resources::{BackupGate, DataBootstrap, Lane, Product, Promotion, ProviderTarget};
 use launchplane_core::bootstrap::{
     self, BootstrapInputs, Event, History, RunAnswer, RunStage, Step, evidence, target,
 };
@@ -70,7 +69,7 @@ pub async fn reconcile<S: StatusStore>(
         .as_ref()
         .and_then(|l| caches.get::<ProviderTarget>(&namespace, &l.spec.target_ref.name));
     let records = match &lane {
-        Some(l) => lane_records(store, l, &namespace, world).await?,
+        Some(l) => lane_records(world, store, l, &namespace).await?,
         None => Vec::new(),
     };
     let gates = caches.in_namespace::<BackupGate>(&namespace);
@@ -176,27 +175,6 @@ pub async fn reconcile<S: StatusStore>(
 /// The lane's status follows its bootstraps.
 fn lane_wake(namespace: &str, lane: &str) -> Vec<Wake> {
     vec![Wake::Lane(ObjectRef::new(lane).within(namespace))]
-}
-
-async fn lane_records<S: StatusStore>(
-    store: &S,
-    lane: &Lane,
-    namespace: &str,
-    world: &World,
-) -> Result<Vec<DeploymentRecord>> {
-    let name = lane.metadata.name.clone().unwrap_or_default();
-    let evidence: Vec<DeploymentRecord> = world
-        .caches
-        .in_namespace::<DeploymentRecord>(namespace)
-        .iter()
-        .filter(|r| r.spec.lane_ref.as_ref().is_some_and(|l| l.name == name))
-        .map(|r| r.as_ref().clone())
-        .collect();
-    store
-        .lane_records(lane, evidence)
-        .list(namespace, &name)
-        .await
-        .map_err(|e| crate::engine::Error::write(format!("reading the DeploymentRecords of Lane {name}"), e))
 }
 
 /// What one reconcile acts on.

@@ -14,13 +14,14 @@
 //!
 //! Nothing here touches Dokploy: the destination lane deploys (its feed names the Promotion).
 
+use crate::engine::kinds::lane::lane_records;
 use crate::engine::{
-    Error, Reconciled, Result, StatusStore, Wake, World, commit, namespace_and_name, ready_message,
+    Reconciled, Result, StatusStore, Wake, World, commit, namespace_and_name, ready_message,
 };
 use crate::error_policy::jittered;
 use kube::runtime::reflector::ObjectRef;
 use launchplane_api::resources::{
-    Approval, Artifact, BackupGate, DeploymentRecord, GateOutcome, Lane, Promotion, PromotionPhase,
+    Approval, Artifact, BackupGate, GateOutcome, Lane, Promotion, PromotionPhase,
 };
 use launchplane_core::promotion::{self, PromotionInputs};
 use std::sync::Arc;
@@ -40,33 +41,6 @@ fn news_reason(outcome: GateOutcome) -> &'static str {
         GateOutcome::Deny => "GateDenied",
         GateOutcome::Defer => "GateDeferred",
     }
-}
-
-/// The DeploymentRecords of `lane`, as its own reconcile reads them.
-pub async fn lane_records<S: StatusStore>(
-    world: &World,
-    store: &S,
-    lane: &Lane,
-    namespace: &str,
-) -> Result<Vec<DeploymentRecord>> {
-    let name = lane.metadata.name.clone().unwrap_or_default();
-    let evidence: Vec<DeploymentRecord> = world
-        .caches
-        .in_namespace::<DeploymentRecord>(namespace)
-        .iter()
-        .filter(|r| r.spec.lane_ref.as_ref().is_some_and(|l| l.name == name))
-        .map(|r| r.as_ref().clone())
-        .collect();
-    store
-        .lane_records(lane, evidence)
-        .list(namespace, &name)
-        .await
-        .map_err(|e| {
-            Error::write(
-                format!("listing the DeploymentRecords of lane {namespace}/{name}"),
-                e,
-            )
-        })
 }
 
 /// Reconcile one Promotion.
