@@ -31,9 +31,9 @@ use kube::{Api, Client};
 use launchplane_api::resources::{
     Artifact, BackupCapture, BackupCommand, BackupGate, BackupGateSpec, BackupResult, BootstrapPhase,
     BootstrapSource, CheckResult, CommandResult, CommandSpec, DataBootstrap, DataBootstrapSpec,
-    DeploymentPhase, DeploymentRecord, Driver, Lane, LaneBootstrapState, LanePromotion, LaneRuntimeIdentity,
-    LaneSpec, LocalObjectRef, ManagementPolicy, OdooSpec, PreviewPolicy, Product, Promotion, PromotionPhase,
-    ProviderTarget, StepOutcome, TargetCategory, VerificationCheck, VerificationCheckName,
+    DeploymentPhase, DeploymentRecord, Driver, Lane, LaneBootstrapState, LocalObjectRef, ManagementPolicy,
+    OdooSpec, PreviewPolicy, Product, Promotion, PromotionPhase, ProviderTarget, StepOutcome, TargetCategory,
+    VerificationCheck, VerificationCheckName,
 };
 use launchplane_core::promotion::gates::last_deploy;
 use launchplane_e2e::sim::{DokploySim, ScheduleRunScript, SeedCompose, SimConfig};
@@ -43,8 +43,8 @@ use std::time::{Duration, Instant};
 mod e2e_support;
 
 use e2e_support::{
-    Controllers, app_target, create_sim_provider_config, promotion, run_in_namespace, shop_product,
-    wait_lane_runs, wait_until,
+    Controllers, app_target, create_sim_provider_config, create_testing_and_prod, promotion,
+    run_in_namespace, shop_product, wait_lane_runs, wait_until,
 };
 
 /// How long one step may take: a compose deploy in the simulator, a schedule run, the checks.
@@ -493,40 +493,20 @@ impl Scene {
                 .await
                 .unwrap();
         }
-        let mut testing = self.lane(TESTING, &self.testing, "testing");
-        testing.spec.artifact_ref = Some(LocalObjectRef::new("shop-a"));
-        let mut prod = self.lane(PROD, &self.prod, "prod");
-        prod.spec.promotion = Some(LanePromotion {
-            source_lane: TESTING.into(),
-            require_backup_gate: true,
-            ..LanePromotion::default()
-        });
-        for lane in [testing, prod] {
-            self.lanes.create(&pp, &lane).await.unwrap();
-        }
+        create_testing_and_prod(
+            &self.lanes,
+            (TESTING, self.url_of(&self.testing)),
+            (PROD, self.url_of(&self.prod)),
+            "shop-a",
+        )
+        .await;
     }
 
-    /// A lane of shop on the compose target `name`, its identity required, verified at the
-    /// compose's web service.
-    fn lane(&self, name: &str, compose: &str, stage: &str) -> Lane {
-        Lane::new(
-            name,
-            LaneSpec {
-                product_ref: LocalObjectRef::new("shop"),
-                stage: stage.into(),
-                target_ref: LocalObjectRef::new(name),
-                runtime_identity: LaneRuntimeIdentity {
-                    required: true,
-                    base_url: Some(
-                        self.sim
-                            .compose_app_url(compose, "web")
-                            .expect("the seeded compose serves"),
-                    ),
-                    ..LaneRuntimeIdentity::default()
-                },
-                ..LaneSpec::default()
-            },
-        )
+    /// Where the compose's web service answers.
+    fn url_of(&self, compose: &str) -> String {
+        self.sim
+            .compose_app_url(compose, "web")
+            .expect("the seeded compose serves")
     }
 
     async fn set_artifact(&self, lane: &str, artifact: &str) {

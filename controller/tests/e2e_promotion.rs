@@ -28,8 +28,7 @@ use kube::api::{ListParams, Patch, PatchParams, PostParams};
 use kube::{Api, Client};
 use launchplane_api::resources::{
     Artifact, BackupGate, BackupGateSpec, BackupResult, DeploymentRecord, GateOutcome, GateResult, Lane,
-    LanePromotion, LaneRuntimeIdentity, LaneSpec, LocalObjectRef, ManagementPolicy, PreviewPolicy, Product,
-    Promotion, PromotionPhase, ProviderTarget,
+    LocalObjectRef, ManagementPolicy, PreviewPolicy, Product, Promotion, PromotionPhase, ProviderTarget,
 };
 use launchplane_core::promotion::gates::{BACKUP_GATE, ROLLBACK_TARGET, last_deploy};
 use launchplane_e2e::sim::{DokploySim, SeedApplication, SimConfig};
@@ -39,8 +38,8 @@ use std::time::Duration;
 mod e2e_support;
 
 use e2e_support::{
-    Controllers, app_target, create_sim_provider_config, promotion, run_in_namespace, shop_product,
-    wait_lane_runs, wait_until,
+    Controllers, app_target, create_sim_provider_config, create_testing_and_prod, promotion,
+    run_in_namespace, shop_product, wait_lane_runs, wait_until,
 };
 
 /// How long one step may take: a deploy in the simulator, a probe, a few watch events.
@@ -337,35 +336,21 @@ impl Scene {
                 .await
                 .unwrap();
         }
-        let mut testing = self.lane(TESTING, &self.testing_app, "testing");
-        testing.spec.artifact_ref = Some(LocalObjectRef::new("shop-b"));
-        let mut prod = self.lane(PROD, &self.prod_app, "prod");
-        prod.spec.promotion = Some(LanePromotion {
-            source_lane: TESTING.into(),
-            require_backup_gate: true,
-            ..LanePromotion::default()
-        });
-        for lane in [testing, prod] {
-            self.lanes.create(&pp, &lane).await.unwrap();
-        }
-    }
-
-    /// A lane of shop on the target `name`, its identity required and read from `app`.
-    fn lane(&self, name: &str, app: &str, stage: &str) -> Lane {
-        Lane::new(
-            name,
-            LaneSpec {
-                product_ref: LocalObjectRef::new("shop"),
-                stage: stage.into(),
-                target_ref: LocalObjectRef::new(name),
-                runtime_identity: LaneRuntimeIdentity {
-                    required: true,
-                    base_url: Some(self.sim.app_url(app).expect("the seeded app serves")),
-                    ..LaneRuntimeIdentity::default()
-                },
-                ..LaneSpec::default()
-            },
+        create_testing_and_prod(
+            &self.lanes,
+            (
+                TESTING,
+                self.sim
+                    .app_url(&self.testing_app)
+                    .expect("the seeded app serves"),
+            ),
+            (
+                PROD,
+                self.sim.app_url(&self.prod_app).expect("the seeded app serves"),
+            ),
+            "shop-b",
         )
+        .await;
     }
 
     /// A Promotion of `artifact` from testing into prod.

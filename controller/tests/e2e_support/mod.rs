@@ -12,8 +12,9 @@ use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
 use kube::runtime::wait::{await_condition, conditions};
 use kube::{Api, Client};
 use launchplane_api::resources::{
-    Artifact, ArtifactImage, ArtifactSpec, Lane, LocalObjectRef, PreviewPolicy, Product, ProductSpec,
-    Promotion, PromotionSpec, ProviderTarget, ProviderTargetSpec, SourceRef, TargetCategory,
+    Artifact, ArtifactImage, ArtifactSpec, Lane, LanePromotion, LaneRuntimeIdentity, LaneSpec,
+    LocalObjectRef, PreviewPolicy, Product, ProductSpec, Promotion, PromotionSpec, ProviderTarget,
+    ProviderTargetSpec, SourceRef, TargetCategory,
 };
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -351,4 +352,42 @@ pub async fn wait_lane_runs(lanes: &Api<Lane>, lane: &str, artifact: &'static st
         },
     )
     .await
+}
+
+/// Shop's two lanes in `ns`, each on the ProviderTarget of its own name with its identity
+/// required at its base URL: `testing` running `testing_artifact`, and `prod` fed by
+/// Promotions from it, each needing a BackupGate.
+pub async fn create_testing_and_prod(
+    lanes: &Api<Lane>,
+    (testing, testing_url): (&str, String),
+    (prod, prod_url): (&str, String),
+    testing_artifact: &str,
+) {
+    let lane = |name: &str, stage: &str, base_url: String| {
+        Lane::new(
+            name,
+            LaneSpec {
+                product_ref: LocalObjectRef::new("shop"),
+                stage: stage.into(),
+                target_ref: LocalObjectRef::new(name),
+                runtime_identity: LaneRuntimeIdentity {
+                    required: true,
+                    base_url: Some(base_url),
+                    ..LaneRuntimeIdentity::default()
+                },
+                ..LaneSpec::default()
+            },
+        )
+    };
+    let mut first = lane(testing, "testing", testing_url);
+    first.spec.artifact_ref = Some(LocalObjectRef::new(testing_artifact));
+    let mut second = lane(prod, "prod", prod_url);
+    second.spec.promotion = Some(LanePromotion {
+        source_lane: testing.into(),
+        require_backup_gate: true,
+        ..LanePromotion::default()
+    });
+    for l in [first, second] {
+        lanes.create(&PostParams::default(), &l).await.unwrap();
+    }
 }
