@@ -37,8 +37,8 @@ use launchplane_api::verdict::Verdict;
 mod watched;
 
 pub use watched::{
-    NAME_MAX_LEN, Subject, Watched, during_planned_stop, evidence, from_aspects, from_conditions,
-    from_health, incident_name, lane_watched, subject_label, watched_by_ready,
+    NAME_MAX_LEN, Subject, Watched, evidence, from_aspects, from_conditions, from_health, incident_name,
+    lane_watched, subject_label, watched_by_ready,
 };
 
 /// The condition saying whether the incident is resolved (the one `kubectl wait` is for).

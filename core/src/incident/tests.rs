@@ -649,7 +649,7 @@ fn a_lanes_deploy_in_flight_counts_as_unchecked() {
         }]
     };
     for reason in ["Pending", "Deploying", "Verifying"] {
-        let watched = lane_watched(&aspects, &checks, &results, &reconciling("True", reason));
+        let watched = lane_watched(&aspects, &checks, &results, &reconciling("True", reason), false);
         assert!(
             watched.iter().all(|w| w.verdict == Verdict::Unchecked),
             "{reason}: {watched:?}"
@@ -657,12 +657,18 @@ fn a_lanes_deploy_in_flight_counts_as_unchecked() {
     }
     // Waiting out a retry is not a deploy in flight: the failure counts.
     for (status, reason) in [("True", "DeployRetryScheduled"), ("False", "UpToDate")] {
-        let watched = lane_watched(&aspects, &checks, &results, &reconciling(status, reason));
+        let watched = lane_watched(&aspects, &checks, &results, &reconciling(status, reason), false);
         let verdicts: Vec<Verdict> = watched.iter().map(|w| w.verdict).collect();
         assert_eq!(
             verdicts,
             [Verdict::Mismatch, Verdict::Unchecked, Verdict::Unverifiable],
             "{reason}"
+        );
+        // A capture holding the web stopped on purpose: nothing counts either.
+        let watched = lane_watched(&aspects, &checks, &results, &reconciling(status, reason), true);
+        assert!(
+            watched.iter().all(|w| w.verdict == Verdict::Unchecked),
+            "web stopped, {reason}: {watched:?}"
         );
     }
 }

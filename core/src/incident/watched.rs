@@ -146,34 +146,26 @@ const IN_FLIGHT: [&str; 3] = ["Pending", "Deploying", "Verifying"];
 
 /// What of a Lane incidents watch: its aspects, `Healthy` split into its required checks (so a
 /// public, a private and a provider failure never share an incident). While a deploy attempt
-/// is in flight (`Reconciling` for `Pending`, `Deploying` or `Verifying`), everything counts as
-/// Unchecked: the target differs from the record being deployed by design, and the attempt is
-/// judged when it ends (a failed one makes `Deployed` a Mismatch); a clock already running
-/// keeps running.
+/// is in flight (`Reconciling` for `Pending`, `Deploying` or `Verifying`), or while a capture
+/// holds the lane's web stopped on purpose (`web_stopped`), everything counts as Unchecked:
+/// the target differs from the record being deployed, or the web is down, by design; a deploy
+/// is judged when it ends (a failed one makes `Deployed` a Mismatch), a capture's web once it
+/// is started again. A clock already running keeps running.
 pub fn lane_watched(
     aspects: &[Aspect],
     checks: &[HealthCheck],
     results: &[HealthResult],
     conditions: &[Condition],
+    web_stopped: bool,
 ) -> Vec<Watched> {
     let mut watched = from_aspects(aspects, &[types::HEALTHY]);
     watched.extend(from_health(checks, results));
     let in_flight = find(conditions, types::RECONCILING)
         .is_some_and(|c| c.status == condition_status::TRUE && IN_FLIGHT.contains(&c.reason.as_str()));
-    if in_flight {
+    if in_flight || web_stopped {
         for w in &mut watched {
             w.verdict = Verdict::Unchecked;
         }
-    }
-    watched
-}
-
-/// `watched` while the lane's web is down on purpose (a BackupGate's capture stopped it): every
-/// verdict Unchecked, as during a deploy: nothing opens for it, and a clock already running
-/// keeps running.
-pub fn during_planned_stop(mut watched: Vec<Watched>) -> Vec<Watched> {
-    for w in &mut watched {
-        w.verdict = Verdict::Unchecked;
     }
     watched
 }

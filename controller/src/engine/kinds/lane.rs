@@ -268,13 +268,9 @@ fn tracking(
         &lane.spec.health_checks,
         &report.health,
         &report.plan.outcome.status.conditions,
+        // A capture stopped the web on purpose: planned, not an outage to page anyone for.
+        web_stopped,
     );
-    // A capture stopped the web on purpose: planned, not an outage to page anyone for.
-    let watched = if web_stopped {
-        incident::during_planned_stop(watched)
-    } else {
-        watched
-    };
     Tracking {
         subject: Subject {
             namespace: namespace.to_string(),
