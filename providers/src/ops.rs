@@ -116,15 +116,6 @@ pub enum Op {
     DomainDelete {
         domain_id: String,
     },
-    /// `compose.stop`: stops **every** service of the compose (the database too); the API has no
-    /// per-service stop.
-    ComposeStop {
-        compose_id: String,
-    },
-    /// `compose.start`: starts every service again, from the last deploy's file and env.
-    ComposeStart {
-        compose_id: String,
-    },
     /// `docker.getContainersByAppNameMatch` with `appType=docker-compose`: the containers of
     /// the compose project `app_name` (the compose's `appName`), stopped ones included.
     ComposeContainers {
@@ -278,8 +269,6 @@ impl Op {
             Self::ApplicationDelete { .. } => "application.delete",
             Self::DomainCreate { .. } => "domain.create",
             Self::DomainDelete { .. } => "domain.delete",
-            Self::ComposeStop { .. } => "compose.stop",
-            Self::ComposeStart { .. } => "compose.start",
             Self::ComposeLoadServices { .. } => "compose.loadServices",
             Self::ComposeContainers { .. } => "docker.getContainersByAppNameMatch",
             Self::StopContainer { .. } => "docker.stopContainer",
@@ -333,8 +322,6 @@ impl Op {
             | Self::ApplicationDelete { .. }
             | Self::DomainCreate { .. }
             | Self::DomainDelete { .. }
-            | Self::ComposeStop { .. }
-            | Self::ComposeStart { .. }
             | Self::StopContainer { .. }
             | Self::StartContainer { .. }
             | Self::ScheduleCreate { .. }
@@ -455,9 +442,6 @@ impl Op {
                 body(Value::Object(m))
             }
             Self::DomainDelete { domain_id } => body(json!({ "domainId": domain_id })),
-            Self::ComposeStop { compose_id } | Self::ComposeStart { compose_id } => {
-                body(json!({ "composeId": compose_id }))
-            }
             Self::ComposeLoadServices { compose_id, source } => {
                 query.push(("composeId", compose_id.clone()));
                 query.push(("type", source.as_query().to_owned()));
@@ -660,8 +644,6 @@ impl Op {
                 path: Some("/x".into()),
             },
             Op::DomainDelete { domain_id: id() },
-            Op::ComposeStop { compose_id: id() },
-            Op::ComposeStart { compose_id: id() },
             Op::ComposeLoadServices {
                 compose_id: id(),
                 source: ComposeFileSource::Saved,
@@ -845,7 +827,7 @@ mod tests {
     #[test]
     fn examples_cover_every_route() {
         let routes: BTreeSet<_> = Op::examples().iter().map(Op::route).collect();
-        assert_eq!(routes.len(), 38, "{routes:?}");
+        assert_eq!(routes.len(), 36, "{routes:?}");
     }
 
     #[test]

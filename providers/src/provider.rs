@@ -127,12 +127,6 @@ pub trait Provider: Send + Sync {
     /// Delete a domain; already gone is success.
     fn delete_domain<'a>(&'a self, domain_id: &'a str) -> BoxFuture<'a, Result<()>>;
 
-    /// Stop **every** service of a compose (the database too: there is no per-service stop).
-    fn stop_compose<'a>(&'a self, compose_id: &'a str) -> BoxFuture<'a, Result<()>>;
-
-    /// Start every service of a compose again, from the last deploy's file and env.
-    fn start_compose<'a>(&'a self, compose_id: &'a str) -> BoxFuture<'a, Result<()>>;
-
     /// The service names of a compose's file, read from `source`.
     fn compose_services<'a>(
         &'a self,
@@ -349,14 +343,6 @@ impl Provider for DokployClient {
 
     fn delete_domain<'a>(&'a self, domain_id: &'a str) -> BoxFuture<'a, Result<()>> {
         Box::pin(DokployClient::delete_domain(self, domain_id))
-    }
-
-    fn stop_compose<'a>(&'a self, compose_id: &'a str) -> BoxFuture<'a, Result<()>> {
-        Box::pin(DokployClient::stop_compose(self, compose_id))
-    }
-
-    fn start_compose<'a>(&'a self, compose_id: &'a str) -> BoxFuture<'a, Result<()>> {
-        Box::pin(DokployClient::start_compose(self, compose_id))
     }
 
     fn compose_services<'a>(

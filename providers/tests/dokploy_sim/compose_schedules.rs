@@ -46,7 +46,7 @@ async fn settled(c: &DokployClient, schedule_id: &str) -> launchplane_providers:
 }
 
 #[tokio::test]
-async fn compose_stop_start_and_services() {
+async fn compose_services_from_the_saved_and_the_last_written_file() {
     let sim = sim().await;
     let compose = deployed_compose(&sim);
     let p: Arc<dyn Provider> = Arc::new(client(&sim));
@@ -62,29 +62,18 @@ async fn compose_stop_start_and_services() {
             .unwrap(),
         ["odoo", "db"]
     );
-    p.stop_compose(&compose).await.unwrap();
-    assert!(
-        sim.compose_running_services(&compose).is_empty(),
-        "the database stopped too"
-    );
-    assert!(sim.compose_app_url(&compose, "odoo").is_none());
-    p.start_compose(&compose).await.unwrap();
-    assert_eq!(sim.compose_running_services(&compose), ["odoo", "db"]);
-    assert!(sim.compose_app_url(&compose, "odoo").is_some());
-    assert_eq!(sim.call_count("compose.stop"), 1);
-    assert_eq!(sim.call_count("compose.start"), 1);
-
-    let e = p.stop_compose("nope").await.unwrap_err();
-    assert!(e.is_not_found(), "{e}");
     let e = p
         .compose_services("nope", ComposeFileSource::Saved)
         .await
         .unwrap_err();
     assert!(e.is_not_found(), "{e}");
-    let e = p.start_compose(" ").await.unwrap_err();
+    let e = p
+        .compose_services(" ", ComposeFileSource::Saved)
+        .await
+        .unwrap_err();
     assert!(matches!(e, ProviderError::InvalidInput { .. }), "{e}");
 
-    // A compose never deployed has no project to start, and no file on disk yet.
+    // A compose never deployed has no file on disk yet.
     let (_, env) = sim.seed_project("fresh");
     let fresh = sim
         .seed_compose(
@@ -96,8 +85,6 @@ async fn compose_stop_start_and_services() {
             },
         )
         .unwrap();
-    let e = p.start_compose(&fresh).await.unwrap_err();
-    assert!(matches!(e, ProviderError::Server { status: 500, .. }), "{e}");
     let e = p
         .compose_services(&fresh, ComposeFileSource::LastWritten)
         .await
