@@ -50,6 +50,7 @@ pub mod feedback;
 pub mod incidents;
 pub mod kind;
 pub mod kinds;
+pub mod lane_records;
 pub mod notification;
 pub mod polled;
 pub mod preview;

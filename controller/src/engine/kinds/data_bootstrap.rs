@@ -20,8 +20,8 @@
 //! Secrets never enter a command line: the commands read them from the compose env.
 
 use crate::engine::executor::{ExecError, Executor};
-use crate::engine::kinds::lane::lane_records;
 use crate::engine::kinds::runtime_identity::probe_within;
+use crate::engine::lane_records::lane_records;
 use crate::engine::verification;
 use crate::engine::{
     Reconciled, Result, StatusStore, Wake, World, commit, namespace_and_name, ready_message,

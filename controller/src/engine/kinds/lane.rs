@@ -27,6 +27,7 @@ use crate::engine::driver::{DriveLimits, DriveReport, LaneWorld, PolledFacts, dr
 use crate::engine::env::resolve_env;
 use crate::engine::executor::Executor;
 use crate::engine::incidents::{self, Tracking, owner_of};
+use crate::engine::lane_records;
 use crate::engine::world::WholeSeconds;
 use crate::engine::{
     Error, Reconciled, Result, StatusStore, Wake, World, commit, namespace_and_name, ready_message,
@@ -36,8 +37,7 @@ use jiff::Timestamp;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::runtime::reflector::ObjectRef;
 use launchplane_api::resources::{
-    Artifact, BackupGate, DeploymentRecord, IncidentSubjectKind, Lane, LaneStatus, Product, Promotion,
-    ProviderTarget,
+    Artifact, BackupGate, IncidentSubjectKind, Lane, LaneStatus, Product, Promotion, ProviderTarget,
 };
 use launchplane_core::backup_capture;
 use launchplane_core::incident::{self, Subject};
@@ -93,7 +93,7 @@ pub async fn reconcile<S: StatusStore>(lane: Arc<Lane>, world: &World, store: &S
         max_age: v.settings.detail_interval,
         listing: Some((v.snapshot.clone(), v.settings)),
     });
-    let evidence = evidence_of(world, &namespace, &name);
+    let evidence = lane_records::evidence_of(world, &namespace, &name);
     let lanes = caches.in_namespace::<Lane>(&namespace);
     let rivals = rival_lanes(&lane, lanes.iter().map(|l| &**l));
     let records = store.lane_records(&lane, evidence);
@@ -221,37 +221,6 @@ pub async fn reconcile<S: StatusStore>(lane: Arc<Lane>, world: &World, store: &S
         retry.map_or_else(|| jittered(interval), |due| due.min(jittered(interval)))
     };
     Ok(Reconciled::after(incidents::sooner(delay, incident_due)).waking(wake))
-}
-
-/// The DeploymentRecords others wrote for Lane `namespace/name` (evidence to verify).
-fn evidence_of(world: &World, namespace: &str, name: &str) -> Vec<DeploymentRecord> {
-    world
-        .caches
-        .in_namespace::<DeploymentRecord>(namespace)
-        .iter()
-        .filter(|r| r.spec.lane_ref.as_ref().is_some_and(|l| l.name == name))
-        .map(|r| r.as_ref().clone())
-        .collect()
-}
-
-/// The DeploymentRecords of `lane`, as its own reconcile reads them (its own and others').
-pub async fn lane_records<S: StatusStore>(
-    world: &World,
-    store: &S,
-    lane: &Lane,
-    namespace: &str,
-) -> Result<Vec<DeploymentRecord>> {
-    let name = lane.metadata.name.clone().unwrap_or_default();
-    store
-        .lane_records(lane, evidence_of(world, namespace, &name))
-        .list(namespace, &name)
-        .await
-        .map_err(|e| {
-            crate::engine::Error::write(
-                format!("listing the DeploymentRecords of lane {namespace}/{name}"),
-                e,
-            )
-        })
 }
 
 /// What of the lane incidents watch ([`incident::lane_watched`]).

@@ -14,7 +14,7 @@
 //!
 //! Nothing here touches Dokploy: the destination lane deploys (its feed names the Promotion).
 
-use crate::engine::kinds::lane::lane_records;
+use crate::engine::lane_records::lane_records;
 use crate::engine::{
     Reconciled, Result, StatusStore, Wake, World, commit, namespace_and_name, ready_message,
 };
